@@ -1,0 +1,80 @@
+import ipaddr from 'ipaddr.js';
+import { InvalidInputError } from './errors.js';
+
+interface Net {
+  readonly v4: boolean;
+  readonly base: bigint;
+  readonly size: bigint;
+}
+
+function toBig(addr: ipaddr.IPv4 | ipaddr.IPv6): bigint {
+  let n = 0n;
+  for (const b of addr.toByteArray()) n = (n << 8n) | BigInt(b);
+  return n;
+}
+
+function fromBig(n: bigint, v4: boolean): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < (v4 ? 4 : 16); i++) {
+    bytes.unshift(Number(n & 0xffn));
+    n >>= 8n;
+  }
+  const addr = ipaddr.fromByteArray(bytes);
+  return v4 ? addr.toString() : (addr as ipaddr.IPv6).toRFC5952String();
+}
+
+function parseNet(cidr: string): Net {
+  const [addr, prefix] = ipaddr.parseCIDR(cidr);
+  const v4 = addr.kind() === 'ipv4';
+  const bits = v4 ? 32 : 128;
+  return { v4, base: toBig(addr), size: 1n << BigInt(bits - prefix) };
+}
+
+/** Whether `address` may be allocated in `cidr`: inside it, and not the network, broadcast (IPv4) or gateway address. */
+export function isUsableAddress(cidr: string, gateway: string | null, address: string): boolean {
+  const net = parseNet(cidr);
+  let a: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    a = ipaddr.parse(address);
+  } catch {
+    return false;
+  }
+  if ((a.kind() === 'ipv4') !== net.v4) return false;
+  const n = toBig(a);
+  if (n <= net.base || n >= net.base + net.size) return false;
+  if (net.v4 && n === net.base + net.size - 1n) return false;
+  return gateway === null || address !== gateway;
+}
+
+/**
+ * The lowest usable address of `cidr` not in `taken`, or `undefined` when the network is
+ * full. Every adapter picks the same address for the same state.
+ */
+export function lowestFreeAddress(
+  cidr: string,
+  gateway: string | null,
+  taken: ReadonlySet<string>,
+): string | undefined {
+  const net = parseNet(cidr);
+  const last = net.base + net.size - (net.v4 ? 2n : 1n);
+  for (let n = net.base + 1n; n <= last; n++) {
+    const candidate = fromBig(n, net.v4);
+    if (candidate !== gateway && !taken.has(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Throws `InvalidInputError` (field `address`) unless `address` is usable in the network. */
+export function checkRequestedAddress(
+  network: { readonly cidr: string; readonly gateway: string | null },
+  address: string,
+): void {
+  if (!isUsableAddress(network.cidr, network.gateway, address)) {
+    throw new InvalidInputError('fixedIp', [
+      {
+        field: 'address',
+        message: `must be a usable address of ${network.cidr} (not the network, broadcast or gateway address)`,
+      },
+    ]);
+  }
+}

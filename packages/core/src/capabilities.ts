@@ -1,0 +1,20 @@
+/**
+ * An adapter's capability manifest: non-functional limits and optional features. It is
+ * frozen at open and must not change. Capabilities may change performance, never the
+ * observable API; a feature declared off is refused with `NotSupportedError`.
+ */
+export interface Capabilities {
+  /** Largest serialised record, in bytes, the backend accepts (larger is `InvalidInputError`). */
+  readonly maxRecordBytes: number;
+  /** How reads relate to writes from other clients. */
+  readonly reads: 'linearizable' | 'sequential';
+  /** Whether `list`/`count`/`get` run on the server in one round trip. */
+  readonly serverSideQueries: boolean;
+  /** Optional features, by name; `false` means refused with `NotSupportedError`. */
+  readonly features: Readonly<Record<string, boolean>>;
+}
+
+/** Builds a frozen capability manifest. */
+export function defineCapabilities(c: Capabilities): Capabilities {
+  return Object.freeze({ ...c, features: Object.freeze({ ...c.features }) });
+}

@@ -1,0 +1,169 @@
+/**
+ * The typed errors every store raises, whatever the backend.
+ *
+ * Adapters map their driver's errors onto these in one place (`errors.ts` of each
+ * adapter); a driver error never reaches service code untyped.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await stores.instances.update(ctx, id, { taskState: 'spawning' }, { expected: { taskState: [null] } });
+ * } catch (err) {
+ *   if (err instanceof ConflictError) console.log('lost the race at revision', err.currentRevision);
+ *   else throw err;
+ * }
+ * ```
+ */
+export abstract class PolystoreError extends Error {
+  /** Stable machine-readable code, e.g. `NOT_FOUND`. */
+  abstract readonly code: string;
+  /** Whether the same call may succeed if retried unchanged. */
+  readonly retriable: boolean = false;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The record does not exist, or is not visible to the calling context. */
+export class NotFoundError extends PolystoreError {
+  readonly code = 'NOT_FOUND';
+  constructor(
+    /** The resource name, e.g. `instance`. */
+    readonly resource: string,
+    /** The id that was asked for. */
+    readonly id: string,
+  ) {
+    super(`${resource} ${JSON.stringify(id)} not found`);
+  }
+}
+
+/** A unique constraint among live records would be broken. */
+export class DuplicateError extends PolystoreError {
+  readonly code = 'DUPLICATE';
+  constructor(
+    readonly resource: string,
+    /** The fields of the violated unique constraint (`['id']` for a taken id). */
+    readonly fields: readonly string[],
+  ) {
+    super(`${resource} with the same ${fields.join(', ')} already exists`);
+  }
+}
+
+/** Why a conditional write was refused. */
+export type ConflictReason = 'revision' | 'expected';
+
+/** A conditional write found the record in another state than the caller expected. */
+export class ConflictError extends PolystoreError {
+  readonly code = 'CONFLICT';
+  constructor(
+    readonly resource: string,
+    readonly id: string,
+    /** The revision the record has now. */
+    readonly currentRevision: number,
+    /** `revision` when `expectedRevision` did not match, `expected` when a field value did not. */
+    readonly reason: ConflictReason,
+    /** For `expected`: the first field whose value was not among the expected ones. */
+    readonly field?: string,
+  ) {
+    super(
+      reason === 'revision'
+        ? `${resource} ${JSON.stringify(id)} is at revision ${currentRevision}, not the expected one`
+        : `${resource} ${JSON.stringify(id)} field ${field ?? '?'} does not have an expected value (revision ${currentRevision})`,
+    );
+  }
+}
+
+/** One bad field of an input. */
+export interface FieldIssue {
+  /** Dotted path of the field, e.g. `flavor.vcpus` or `metadata`. */
+  readonly field: string;
+  /** What is wrong with it. */
+  readonly message: string;
+}
+
+/** The input failed validation; nothing was written. */
+export class InvalidInputError extends PolystoreError {
+  readonly code = 'INVALID_INPUT';
+  constructor(
+    readonly resource: string,
+    /** Every bad field, each named. */
+    readonly issues: readonly FieldIssue[],
+  ) {
+    super(
+      `invalid ${resource} input: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
+    );
+  }
+
+  /** The names of the bad fields. */
+  get fields(): string[] {
+    return this.issues.map((i) => i.field);
+  }
+}
+
+/** A `list`/`count` query uses a field that is not indexed, a bad operator, limit or cursor. */
+export class InvalidQueryError extends PolystoreError {
+  readonly code = 'INVALID_QUERY';
+}
+
+/** The calling context may not do this (e.g. a non-admin purging, or writing a global resource). */
+export class ForbiddenError extends PolystoreError {
+  readonly code = 'FORBIDDEN';
+}
+
+/** No free value is left (e.g. no free address in a network). */
+export class ExhaustedError extends PolystoreError {
+  readonly code = 'EXHAUSTED';
+}
+
+/** The backend is unreachable, timed out or shut down. Retrying later may succeed. */
+export class UnavailableError extends PolystoreError {
+  readonly code = 'UNAVAILABLE';
+  override readonly retriable = true;
+}
+
+/** The adapter declared this capability off in its manifest and refuses it. */
+export class NotSupportedError extends PolystoreError {
+  readonly code = 'NOT_SUPPORTED';
+  constructor(
+    /** The capability name from the adapter's manifest. */
+    readonly capability: string,
+  ) {
+    super(`not supported by this adapter: ${capability}`);
+  }
+}
+
+/** A stored record was written by a newer schema version than this code knows. */
+export class IncompatibleVersionError extends PolystoreError {
+  readonly code = 'INCOMPATIBLE_VERSION';
+  constructor(
+    readonly resource: string,
+    readonly storedVersion: string,
+    readonly knownVersion: string,
+  ) {
+    super(
+      `${resource} record is at object version ${storedVersion}, newer than ${knownVersion} known by this code`,
+    );
+  }
+}
+
+/** A store URL or adapter option is malformed, or names no registered adapter. */
+export class ConfigError extends PolystoreError {
+  readonly code = 'CONFIG';
+}
+
+/** Every error class polystore raises, by name, for adapters and the conformance suite. */
+export const errorClasses = {
+  NotFoundError,
+  DuplicateError,
+  ConflictError,
+  InvalidInputError,
+  InvalidQueryError,
+  ForbiddenError,
+  ExhaustedError,
+  UnavailableError,
+  NotSupportedError,
+  IncompatibleVersionError,
+  ConfigError,
+} as const;

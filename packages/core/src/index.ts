@@ -1,0 +1,122 @@
+export { type Capabilities, defineCapabilities } from './capabilities.js';
+export { type Clock, ManualClock, monotonicClock, systemClock } from './clock.js';
+export {
+  adminContext,
+  assertContext,
+  createContext,
+  type ReadDeleted,
+  type RequestContext,
+  withReadDeleted,
+} from './context.js';
+export type {
+  AddressAllocator,
+  AllocateInput,
+  Backend,
+  DeleteChange,
+  ResourceDriver,
+  StoredRecord,
+  UpdateChange,
+  WriteOutcome,
+} from './driver.js';
+export {
+  ConfigError,
+  type ConflictReason,
+  ConflictError,
+  DuplicateError,
+  errorClasses,
+  ExhaustedError,
+  type FieldIssue,
+  ForbiddenError,
+  IncompatibleVersionError,
+  InvalidInputError,
+  InvalidQueryError,
+  NotFoundError,
+  NotSupportedError,
+  PolystoreError,
+  UnavailableError,
+} from './errors.js';
+export { type IdGenerator, sequentialIds, uuidv7Generator } from './id-generator.js';
+export { checkRequestedAddress, isUsableAddress, lowestFreeAddress } from './address.js';
+export { DEFAULT_STORE_URL, type OpenStoresOptions, openStores } from './open-stores.js';
+export { decodeCursor, encodeCursor } from './query/cursor.js';
+export { compareValues, isAfter, matchesWhere, recordComparator } from './query/evaluate.js';
+export {
+  type After,
+  type Condition,
+  DEFAULT_LIMIT,
+  type Direction,
+  type FilterValue,
+  type ListQuery,
+  MAX_LIMIT,
+  type NormalOrder,
+  normaliseLimit,
+  normaliseOrder,
+  normaliseWhere,
+  type Operator,
+  type OrderBy,
+  type Predicate,
+  type Where,
+} from './query/query.js';
+export { redactUrl } from './redact.js';
+export { type Adapter, type AdapterOpenOptions, AdapterRegistry, defaultRegistry, parseStoreUrl } from './registry.js';
+export { CoreResourceStore, sameValue, type StoreDeps, StoreKernel } from './resource-store.js';
+export {
+  type AllocateRequest,
+  type FixedIp,
+  type FixedIpStore,
+  fixedIpResource,
+} from './resources/fixed-ip.js';
+export { BUILTIN_RESOURCES } from './resources/index.js';
+export { type Instance, type InstanceStore, instanceResource, TASK_STATES, VM_STATES } from './resources/instance.js';
+export {
+  IN_PROGRESS_STATUSES,
+  MIGRATION_STATUSES,
+  type Migration,
+  type MigrationStore,
+  migrationResource,
+} from './resources/migration.js';
+export { type Network, type NetworkStore, networkResource } from './resources/network.js';
+export { type HeartbeatRequest, type Service, type ServiceStore, serviceResource } from './resources/service.js';
+export {
+  DEFAULT_STRING_MAX,
+  type Field,
+  type FieldKind,
+  type FieldValue,
+  f,
+  type IndexKind,
+  type InputOf,
+  isOrderedKind,
+  isScalarKind,
+  type ObjectValue,
+} from './schema/field.js';
+export {
+  type AnyResource,
+  compareVersions,
+  type CreateOf,
+  defineResource,
+  type FieldsOf,
+  type PatchOf,
+  parseVersion,
+  type RecordMeta,
+  type RecordOf,
+  type Resource,
+  type ResourceRecord,
+  type ResourceScope,
+  type ResourceSpec,
+  SYSTEM_FIELDS,
+  type SystemFieldName,
+} from './schema/resource.js';
+export { checkValue, isUuid, validateCreate, validateExpected, validateId, validatePatch, zodFor } from './schema/validate.js';
+export { codePointLength, compareCodePoints, deepFreeze, isPlainObject, normaliseCidr, normaliseDatetime, normaliseIp } from './schema/values.js';
+export { inReadScope, inWriteScope, type ReadScope, readScope, type WriteScope, writeScope } from './scope.js';
+export {
+  type DeleteOptions,
+  type ExpectedValues,
+  type ListOptions,
+  type Page,
+  type PurgeOptions,
+  RESOURCE_STORE_METHODS,
+  type ResourceStore,
+  type UpdateOptions,
+} from './store.js';
+export { createStores, resourcesOf, STORE_NAMES, type Stores, type StoresOptions } from './stores.js';

@@ -1,0 +1,163 @@
+import { InvalidQueryError, type FieldIssue } from '../errors.js';
+import type { AnyResource } from '../schema/resource.js';
+import { checkValue } from '../schema/validate.js';
+import { isPlainObject } from '../schema/values.js';
+
+/** A comparison operator of the query language. */
+export type Operator = 'eq' | 'in' | 'gt' | 'gte' | 'lt' | 'lte';
+
+/** A scalar value in a filter (`null` matches missing values with `eq` and `in`). */
+export type FilterValue = string | number | boolean | null;
+
+/**
+ * One field's condition in `where`: a value (equality; `null` means "is null"), or an
+ * object of operators that must all hold. Range operators need a sortable field.
+ */
+export type Condition<V> =
+  | V
+  | null
+  | {
+      eq?: V | null;
+      in?: readonly (V | null)[];
+      gt?: V;
+      gte?: V;
+      lt?: V;
+      lte?: V;
+    };
+
+/** A filter: every named field's condition must hold. Only indexed fields may be named. */
+export type Where<R = Record<string, unknown>> = {
+  [K in keyof R]?: Condition<R[K] extends FilterValue ? R[K] : never>;
+};
+
+/** One normalised predicate, as adapters receive it. `value` is an array for `in`. */
+export interface Predicate {
+  readonly field: string;
+  readonly op: Operator;
+  readonly value: FilterValue | readonly FilterValue[];
+}
+
+/** A sort direction. */
+export type Direction = 'asc' | 'desc';
+
+/** The requested order: one indexed sortable field; `id` in the same direction breaks ties. */
+export interface OrderBy<F extends string = string> {
+  readonly field: F;
+  readonly direction?: Direction;
+}
+
+/** A normalised order, as adapters receive it. */
+export interface NormalOrder {
+  readonly field: string;
+  readonly direction: Direction;
+}
+
+/** The position after which a page starts: the last row's sort value and id. */
+export interface After {
+  readonly value: string | number;
+  readonly id: string;
+}
+
+/** The normalised `list` query an adapter executes. */
+export interface ListQuery {
+  readonly where: readonly Predicate[];
+  readonly orderBy: NormalOrder;
+  /** Return at most this many rows (core asks for one more than the page size to know if there is a next page). */
+  readonly limit: number;
+  readonly after: After | null;
+}
+
+/** Page size when `limit` is not given. */
+export const DEFAULT_LIMIT = 50;
+/** Largest allowed page size. */
+export const MAX_LIMIT = 1000;
+const MAX_IN = 1000;
+
+const OPS: readonly Operator[] = ['eq', 'in', 'gt', 'gte', 'lt', 'lte'];
+const RANGE: readonly Operator[] = ['gt', 'gte', 'lt', 'lte'];
+
+function fail(resource: AnyResource, message: string): never {
+  throw new InvalidQueryError(`${resource.name}: ${message}`);
+}
+
+function checkOperand(
+  resource: AnyResource,
+  field: string,
+  value: unknown,
+  allowNull: boolean,
+): FilterValue {
+  const q = resource.queryable[field]!;
+  if (value === null) {
+    if (!allowNull) fail(resource, `where.${field}: null is only allowed with eq and in`);
+    return null;
+  }
+  const issues: FieldIssue[] = [];
+  const out = checkValue({ ...q.field, isNullable: false } as typeof q.field, value, field, issues);
+  if (issues.length > 0) fail(resource, `where.${field}: ${issues.map((i) => i.message).join('; ')}`);
+  return out as FilterValue;
+}
+
+/**
+ * Validates and normalises a `where` filter. Only indexed fields may be used; range
+ * operators only on sortable ones. Throws `InvalidQueryError` otherwise, on every backend,
+ * so no backend ever silently scans.
+ */
+export function normaliseWhere(resource: AnyResource, where: unknown): Predicate[] {
+  if (where === undefined) return [];
+  if (!isPlainObject(where)) fail(resource, 'where must be a plain object');
+  const out: Predicate[] = [];
+  for (const [field, cond] of Object.entries(where)) {
+    const q = Object.hasOwn(resource.queryable, field) ? resource.queryable[field] : undefined;
+    if (!q) {
+      fail(resource, `where.${field}: not an indexed field (indexed: ${Object.keys(resource.queryable).join(', ')})`);
+    }
+    if (!isPlainObject(cond)) {
+      out.push({ field, op: 'eq', value: checkOperand(resource, field, cond, true) });
+      continue;
+    }
+    const ops = Object.keys(cond);
+    if (ops.length === 0) fail(resource, `where.${field}: empty condition`);
+    for (const op of ops) {
+      if (!OPS.includes(op as Operator)) fail(resource, `where.${field}: unknown operator ${op}`);
+      if (RANGE.includes(op as Operator) && q.index !== 'sort') {
+        fail(resource, `where.${field}: ${op} needs a sortable field`);
+      }
+      const v = (cond as Record<string, unknown>)[op];
+      if (op === 'in') {
+        if (!Array.isArray(v)) fail(resource, `where.${field}.in must be an array`);
+        if (v.length > MAX_IN) fail(resource, `where.${field}.in has more than ${MAX_IN} values`);
+        const seen = new Set<FilterValue>();
+        for (const x of v) seen.add(checkOperand(resource, field, x, true));
+        out.push({ field, op: 'in', value: [...seen] });
+      } else {
+        out.push({ field, op: op as Operator, value: checkOperand(resource, field, v, op === 'eq') });
+      }
+    }
+  }
+  return out;
+}
+
+/** Validates and normalises `orderBy` (default: `id` ascending). */
+export function normaliseOrder(resource: AnyResource, orderBy: unknown): NormalOrder {
+  if (orderBy === undefined) return { field: 'id', direction: 'asc' };
+  if (!isPlainObject(orderBy)) fail(resource, 'orderBy must be { field, direction? }');
+  const { field, direction = 'asc', ...rest } = orderBy as { field?: unknown; direction?: unknown };
+  if (Object.keys(rest).length > 0) fail(resource, `orderBy: unknown key ${Object.keys(rest)[0]}`);
+  if (typeof field !== 'string' || !Object.hasOwn(resource.queryable, field) || resource.queryable[field]!.index !== 'sort') {
+    const sortable = Object.entries(resource.queryable)
+      .filter(([, q]) => q.index === 'sort')
+      .map(([n]) => n);
+    fail(resource, `orderBy.field must be a sortable field (${sortable.join(', ')})`);
+  }
+  if (direction !== 'asc' && direction !== 'desc') fail(resource, "orderBy.direction must be 'asc' or 'desc'");
+  return { field, direction };
+}
+
+/** Validates `limit` (default {@link DEFAULT_LIMIT}, at most {@link MAX_LIMIT}). */
+export function normaliseLimit(resource: AnyResource, limit: unknown): number {
+  if (limit === undefined) return DEFAULT_LIMIT;
+  if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_LIMIT) {
+    fail(resource, `limit must be an integer from 1 to ${MAX_LIMIT}`);
+  }
+  return limit as number;
+}

@@ -1,0 +1,101 @@
+import type { Backend } from './driver.js';
+import { ConfigError } from './errors.js';
+import { redactUrl } from './redact.js';
+import type { StoresOptions } from './stores.js';
+
+/** What an adapter's `open` receives besides the URL. */
+export interface AdapterOpenOptions extends StoresOptions {
+  /** Adapter-specific options (pool size, timeouts, ...), documented by each adapter. */
+  readonly adapter?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A storage adapter: a URL scheme and a way to open a backend.
+ *
+ * @example
+ * ```ts
+ * registry.register({ name: 'mykv', schemes: ['mykv'], open: async (url, opts) => openMyKv(url, opts) });
+ * ```
+ */
+export interface Adapter {
+  /** The adapter's name, e.g. `sql`. */
+  readonly name: string;
+  /** URL schemes it serves, without the colon, e.g. `['postgres', 'postgresql']`. */
+  readonly schemes: readonly string[];
+  /** Opens a backend for the URL. Fails with `ConfigError` or `UnavailableError`. */
+  open(url: URL, options: AdapterOpenOptions): Promise<Backend>;
+}
+
+/** Built-in schemes and the package that serves each, imported on first use. */
+const BUILTIN_PACKAGES: Readonly<Record<string, string>> = {
+  memory: '@polystore/memory',
+  sqlite: '@polystore/sql',
+  postgres: '@polystore/sql',
+  postgresql: '@polystore/sql',
+  redis: '@polystore/redis',
+  rediss: '@polystore/redis',
+  zookeeper: '@polystore/zookeeper',
+  mongodb: '@polystore/mongo',
+  'mongodb+srv': '@polystore/mongo',
+};
+
+/**
+ * Maps URL schemes to adapters. Instances, not a process-global: tests and plugins may
+ * use their own; {@link defaultRegistry} is what `openStores` uses unless told otherwise.
+ */
+export class AdapterRegistry {
+  readonly #adapters = new Map<string, Adapter>();
+
+  /** Registers an adapter under each of its schemes. Registering a taken scheme with another adapter is an error. */
+  register(adapter: Adapter): this {
+    for (const scheme of adapter.schemes) {
+      const s = scheme.toLowerCase();
+      const had = this.#adapters.get(s);
+      if (had && had !== adapter) throw new ConfigError(`scheme ${s}: is already registered by adapter ${had.name}`);
+      this.#adapters.set(s, adapter);
+    }
+    return this;
+  }
+
+  /** The schemes with a registered adapter, plus the built-in ones that can be imported. */
+  schemes(): string[] {
+    return [...new Set([...this.#adapters.keys(), ...Object.keys(BUILTIN_PACKAGES)])].sort();
+  }
+
+  /** The adapter for a scheme, importing a built-in adapter package on first use. */
+  async resolve(scheme: string): Promise<Adapter> {
+    const s = scheme.toLowerCase();
+    const found = this.#adapters.get(s);
+    if (found) return found;
+    const pkg = BUILTIN_PACKAGES[s];
+    if (!pkg) {
+      throw new ConfigError(`no adapter for scheme "${s}:"; accepted schemes: ${this.schemes().map((x) => `${x}:`).join(' ')}`);
+    }
+    let mod: { adapter?: Adapter };
+    try {
+      mod = (await import(pkg)) as { adapter?: Adapter };
+    } catch (err) {
+      throw new ConfigError(`scheme "${s}:" needs the package ${pkg}: npm install ${pkg}`, { cause: err });
+    }
+    if (!mod.adapter) throw new ConfigError(`${pkg} does not export an adapter`);
+    this.register(mod.adapter);
+    return mod.adapter;
+  }
+}
+
+/** The registry `openStores` uses by default. */
+export const defaultRegistry = new AdapterRegistry();
+
+/** Parses a store URL, with errors that never print its secrets. */
+export function parseStoreUrl(url: string, registry: AdapterRegistry = defaultRegistry): URL {
+  if (typeof url !== 'string' || url.length === 0) {
+    throw new ConfigError(`store URL must be a non-empty string; accepted schemes: ${registry.schemes().map((x) => `${x}:`).join(' ')}`);
+  }
+  try {
+    return new URL(url);
+  } catch {
+    throw new ConfigError(
+      `malformed store URL ${redactUrl(url)}; expected e.g. sqlite:./data.db, postgres://host/db, redis://host:6379, memory:; accepted schemes: ${registry.schemes().map((x) => `${x}:`).join(' ')}`,
+    );
+  }
+}

@@ -1,0 +1,302 @@
+import type { Capabilities } from './capabilities.js';
+import type { Clock } from './clock.js';
+import { assertContext, type RequestContext } from './context.js';
+import type { DeleteChange, ResourceDriver, StoredRecord, UpdateChange, WriteOutcome } from './driver.js';
+import {
+  ConflictError,
+  type FieldIssue,
+  ForbiddenError,
+  InvalidInputError,
+  InvalidQueryError,
+  NotFoundError,
+} from './errors.js';
+import type { IdGenerator } from './id-generator.js';
+import { decodeCursor, encodeCursor } from './query/cursor.js';
+import { compareValues } from './query/evaluate.js';
+import { normaliseLimit, normaliseOrder, normaliseWhere } from './query/query.js';
+import type { AnyResource, CreateOf, PatchOf, RecordOf } from './schema/resource.js';
+import { validateCreate, validateExpected, validateId, validatePatch } from './schema/validate.js';
+import { deepFreeze, isPlainObject, normaliseDatetime } from './schema/values.js';
+import { readScope, writeScope } from './scope.js';
+import type { DeleteOptions, ListOptions, Page, PurgeOptions, ResourceStore, UpdateOptions } from './store.js';
+import type { Where } from './query/query.js';
+
+/** What a core store needs besides its driver. */
+export interface StoreDeps {
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly capabilities: Capabilities;
+}
+
+const MAX_IDS = 1000;
+const LIST_KEYS = new Set(['where', 'orderBy', 'limit', 'after']);
+
+/**
+ * The shared machinery of core stores: validation, ids, timestamps, scoping rules,
+ * record shape and errors live here once, so every backend behaves alike.
+ */
+export class StoreKernel<R extends AnyResource> {
+  constructor(
+    readonly resource: R,
+    readonly driver: ResourceDriver,
+    readonly deps: StoreDeps,
+  ) {}
+
+  /** Validates a create and builds the record to insert. */
+  prepareCreate(ctx: RequestContext, values: unknown): StoredRecord {
+    this.checkWrite(ctx);
+    const valid = validateCreate(this.resource, values);
+    const projectId = this.ownerOf(ctx, valid.projectId);
+    const now = this.now();
+    const record: StoredRecord = {
+      id: valid.id ?? this.deps.ids(),
+      projectId,
+      ...valid.values,
+      revision: 1,
+      createdAt: now,
+      updatedAt: now,
+      deletedAt: null,
+      objectVersion: this.resource.version,
+    };
+    this.checkSize(record);
+    return record;
+  }
+
+  /** The owning project of a new record, by the resource's scope and the context. */
+  ownerOf(ctx: RequestContext, given: string | null | undefined): string | null {
+    const bad = (message: string): never => {
+      throw new InvalidInputError(this.resource.name, [{ field: 'projectId', message }]);
+    };
+    if (this.resource.scope === 'global') return null;
+    if (!ctx.isAdmin) {
+      if (given !== undefined && given !== ctx.projectId) bad('only admins may create records for another project or shared ones');
+      return ctx.projectId;
+    }
+    const owner = given === undefined ? ctx.projectId : given;
+    if (owner === null && this.resource.scope === 'project') bad('is required: the admin context has no project');
+    return owner;
+  }
+
+  /** Refuses writes the context may not make. */
+  checkWrite(ctx: RequestContext): void {
+    assertContext(ctx);
+    if (this.resource.scope === 'global' && !ctx.isAdmin) {
+      throw new ForbiddenError(`${this.resource.name}: writes need an admin context`);
+    }
+  }
+
+  /** The clock's time as a record timestamp. */
+  now(): string {
+    return new Date(this.deps.clock.now()).toISOString();
+  }
+
+  /** Refuses records larger than the backend's declared limit. */
+  checkSize(record: StoredRecord): void {
+    const bytes = Buffer.byteLength(JSON.stringify(record), 'utf8');
+    if (bytes > this.deps.capabilities.maxRecordBytes) {
+      throw new InvalidInputError(this.resource.name, [
+        {
+          field: 'values',
+          message: `record is ${bytes} bytes, more than the backend's limit of ${this.deps.capabilities.maxRecordBytes}`,
+        },
+      ]);
+    }
+  }
+
+  /** Turns a write outcome into a record or the right error. */
+  settle(
+    id: string,
+    outcome: WriteOutcome,
+    expectedRevision: number | undefined,
+    expected: Readonly<Record<string, readonly unknown[]>> | undefined,
+  ): RecordOf<R> {
+    if (outcome.status === 'ok') return this.finish(outcome.record);
+    if (outcome.status === 'not-found') throw new NotFoundError(this.resource.name, id);
+    const current = outcome.current;
+    if (expectedRevision !== undefined && current.revision !== expectedRevision) {
+      throw new ConflictError(this.resource.name, id, current.revision, 'revision');
+    }
+    const field =
+      Object.entries(expected ?? {}).find(
+        ([name, allowed]) => !allowed.some((v) => sameValue(current[name], v)),
+      )?.[0] ?? Object.keys(expected ?? {})[0];
+    throw new ConflictError(this.resource.name, id, current.revision, 'expected', field);
+  }
+
+  /** A stored record as the frozen public record, keys in canonical order. */
+  finish(raw: StoredRecord): RecordOf<R> {
+    const out: Record<string, unknown> = { id: raw.id, projectId: raw.projectId ?? null };
+    for (const name of this.resource.fieldNames) {
+      const v = raw[name];
+      out[name] = v === undefined ? (this.resource.fields[name]!.defaultValue ?? null) : v;
+    }
+    out.revision = raw.revision;
+    out.createdAt = raw.createdAt;
+    out.updatedAt = raw.updatedAt;
+    out.deletedAt = raw.deletedAt ?? null;
+    out.objectVersion = raw.objectVersion;
+    return deepFreeze(out) as RecordOf<R>;
+  }
+
+  updateOptions(
+    options: unknown,
+    allowExpected = true,
+  ): { expectedRevision: number | undefined; expected: Record<string, readonly unknown[]> | undefined } {
+    if (options === undefined) return { expectedRevision: undefined, expected: undefined };
+    const issues: FieldIssue[] = [];
+    if (!isPlainObject(options)) {
+      throw new InvalidInputError(this.resource.name, [{ field: 'options', message: 'must be a plain object' }]);
+    }
+    for (const key of Object.keys(options)) {
+      if (key !== 'expectedRevision' && !(allowExpected && key === 'expected')) {
+        issues.push({ field: `options.${key}`, message: 'unknown option' });
+      }
+    }
+    const rev = options.expectedRevision;
+    if (rev !== undefined && (!Number.isSafeInteger(rev) || (rev as number) < 1)) {
+      issues.push({ field: 'expectedRevision', message: 'must be a positive safe integer' });
+    }
+    if (issues.length > 0) throw new InvalidInputError(this.resource.name, issues);
+    const expected =
+      allowExpected && options.expected !== undefined
+        ? validateExpected(this.resource, options.expected)
+        : undefined;
+    return { expectedRevision: rev as number | undefined, expected };
+  }
+}
+
+/**
+ * The store of one resource over an adapter's {@link ResourceDriver}. Its prototype
+ * carries exactly the methods of {@link ResourceStore}, so shape checks see nothing else.
+ */
+export class CoreResourceStore<R extends AnyResource> implements ResourceStore<R> {
+  readonly #k: StoreKernel<R>;
+
+  constructor(kernel: StoreKernel<R>) {
+    this.#k = kernel;
+  }
+
+  async create(ctx: RequestContext, values: CreateOf<R>): Promise<RecordOf<R>> {
+    const record = this.#k.prepareCreate(ctx, values);
+    return this.#k.finish(await this.#k.driver.insert(record));
+  }
+
+  async get(ctx: RequestContext, id: string): Promise<RecordOf<R>> {
+    assertContext(ctx);
+    validateId(this.#k.resource, id);
+    const raw = await this.#k.driver.get(readScope(this.#k.resource, ctx), id);
+    if (!raw) throw new NotFoundError(this.#k.resource.name, id);
+    return this.#k.finish(raw);
+  }
+
+  async getMany(ctx: RequestContext, ids: readonly string[]): Promise<RecordOf<R>[]> {
+    assertContext(ctx);
+    if (!Array.isArray(ids) || ids.length > MAX_IDS) {
+      throw new InvalidInputError(this.#k.resource.name, [
+        { field: 'ids', message: `must be an array of at most ${MAX_IDS} ids` },
+      ]);
+    }
+    const issues: FieldIssue[] = [];
+    ids.forEach((id, i) => {
+      try {
+        validateId(this.#k.resource, id);
+      } catch {
+        issues.push({ field: `ids.${i}`, message: 'must be a lowercase UUID' });
+      }
+    });
+    if (issues.length > 0) throw new InvalidInputError(this.#k.resource.name, issues);
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return [];
+    const found = await this.#k.driver.getMany(readScope(this.#k.resource, ctx), unique);
+    const byId = new Map(found.map((r) => [r.id, r]));
+    const out: RecordOf<R>[] = [];
+    for (const id of unique) {
+      const raw = byId.get(id);
+      if (raw) out.push(this.#k.finish(raw));
+    }
+    return out;
+  }
+
+  async list(ctx: RequestContext, options?: ListOptions<RecordOf<R>>): Promise<Page<RecordOf<R>>> {
+    assertContext(ctx);
+    const opts = options ?? {};
+    if (!isPlainObject(opts)) throw new InvalidQueryError(`${this.#k.resource.name}: list options must be a plain object`);
+    for (const key of Object.keys(opts)) {
+      if (!LIST_KEYS.has(key)) throw new InvalidQueryError(`${this.#k.resource.name}: unknown list option ${key}`);
+    }
+    const where = normaliseWhere(this.#k.resource, opts.where);
+    const orderBy = normaliseOrder(this.#k.resource, opts.orderBy);
+    const limit = normaliseLimit(this.#k.resource, opts.limit);
+    const after = opts.after === undefined || opts.after === null ? null : decodeCursor(opts.after, orderBy);
+    const rows = await this.#k.driver.list(readScope(this.#k.resource, ctx), {
+      where,
+      orderBy,
+      limit: limit + 1,
+      after,
+    });
+    const items = rows.slice(0, limit).map((r) => this.#k.finish(r));
+    const last = items[items.length - 1] as Record<string, unknown> | undefined;
+    const next =
+      rows.length > limit && last
+        ? encodeCursor(orderBy, { value: last[orderBy.field] as string | number, id: last.id as string })
+        : null;
+    return Object.freeze({ items: Object.freeze(items), next });
+  }
+
+  async count(ctx: RequestContext, where?: Where<RecordOf<R>>): Promise<number> {
+    assertContext(ctx);
+    return this.#k.driver.count(readScope(this.#k.resource, ctx), normaliseWhere(this.#k.resource, where));
+  }
+
+  async update(
+    ctx: RequestContext,
+    id: string,
+    patch: PatchOf<R>,
+    options?: UpdateOptions<RecordOf<R>>,
+  ): Promise<RecordOf<R>> {
+    this.#k.checkWrite(ctx);
+    validateId(this.#k.resource, id);
+    const set = validatePatch(this.#k.resource, patch);
+    const { expectedRevision, expected } = this.#k.updateOptions(options);
+    const change: UpdateChange = {
+      set,
+      updatedAt: this.#k.now(),
+      objectVersion: this.#k.resource.version,
+      expectedRevision,
+      expected,
+    };
+    const outcome = await this.#k.driver.update(writeScope(this.#k.resource, ctx), id, change);
+    return this.#k.settle(id, outcome, expectedRevision, expected);
+  }
+
+  async delete(ctx: RequestContext, id: string, options?: DeleteOptions): Promise<RecordOf<R>> {
+    this.#k.checkWrite(ctx);
+    validateId(this.#k.resource, id);
+    const { expectedRevision } = this.#k.updateOptions(options, false);
+    const change: DeleteChange = { soft: this.#k.resource.softDelete, at: this.#k.now(), expectedRevision };
+    const outcome = await this.#k.driver.delete(writeScope(this.#k.resource, ctx), id, change);
+    return this.#k.settle(id, outcome, expectedRevision, undefined);
+  }
+
+  async purge(ctx: RequestContext, options: PurgeOptions): Promise<number> {
+    assertContext(ctx);
+    if (!ctx.isAdmin) throw new ForbiddenError(`${this.#k.resource.name}: purge needs an admin context`);
+    const before =
+      isPlainObject(options) && typeof options.deletedBefore === 'string'
+        ? normaliseDatetime(options.deletedBefore)
+        : undefined;
+    if (before === undefined || Object.keys(options).length !== 1) {
+      throw new InvalidInputError(this.#k.resource.name, [
+        { field: 'deletedBefore', message: 'must be an ISO 8601 timestamp with an offset' },
+      ]);
+    }
+    return this.#k.driver.purge(before);
+  }
+
+}
+
+/** Equality of two scalar field values as stores compare them. */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === null || b === null || a === undefined || b === undefined) return (a ?? null) === (b ?? null);
+  return typeof a === typeof b && compareValues(a, b) === 0;
+}

@@ -1,0 +1,102 @@
+import ipaddr from 'ipaddr.js';
+
+/** Length of a string in Unicode code points. */
+export function codePointLength(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // A high surrogate followed by a low one is one code point.
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Compares two strings by Unicode code point (the same order as UTF-8 bytes, PostgreSQL
+ * `COLLATE "C"`, SQLite BINARY, Redis lex order and Mongo's simple collation). JS `<`
+ * compares UTF-16 code units, which misorders characters above U+FFFF against U+E000..U+FFFF.
+ */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) {
+      // Surrogates (D800..DFFF) encode code points above FFFF, so they sort after E000..FFFF.
+      const xs = x >= 0xd800 && x <= 0xdfff;
+      const ys = y >= 0xd800 && y <= 0xdfff;
+      if (xs !== ys) return xs ? 1 : -1;
+      return x - y;
+    }
+  }
+  return a.length - b.length;
+}
+
+const ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * Normalises an ISO 8601 timestamp with an explicit offset to UTC with millisecond
+ * precision (`2026-01-02T03:04:05.678Z`); `undefined` if it is not one.
+ */
+export function normaliseDatetime(s: string): string | undefined {
+  const m = ISO.exec(s);
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, se] = m.map(Number) as number[];
+  if (mo! < 1 || mo! > 12 || d! < 1 || h! > 23 || mi! > 59 || se! > 59) return undefined;
+  const days = new Date(Date.UTC(y!, mo!, 0)).getUTCDate();
+  if (d! > days) return undefined;
+  const t = Date.parse(s);
+  if (Number.isNaN(t)) return undefined;
+  const out = new Date(t).toISOString();
+  // Only four-digit years: the extended forms (+275760-…) do not sort as strings.
+  if (out.length !== 24 || out.startsWith('0000')) return undefined;
+  return out;
+}
+
+/** Canonical text of an IP address (dotted IPv4, RFC 5952 IPv6); `undefined` if invalid. */
+export function normaliseIp(s: string): string | undefined {
+  if (ipaddr.IPv4.isValidFourPartDecimal(s)) {
+    const a = ipaddr.IPv4.parse(s);
+    return a.toString();
+  }
+  if (s.includes('%') || !ipaddr.IPv6.isValid(s)) return undefined;
+  return ipaddr.IPv6.parse(s).toRFC5952String();
+}
+
+/** Canonical `address/prefix` of a network with host bits zero; `undefined` if invalid. */
+export function normaliseCidr(s: string): string | undefined {
+  const slash = s.indexOf('/');
+  if (slash < 0) return undefined;
+  const addr = normaliseIp(s.slice(0, slash));
+  const prefixText = s.slice(slash + 1);
+  if (addr === undefined || !/^\d{1,3}$/.test(prefixText)) return undefined;
+  const prefix = Number(prefixText);
+  const parsed = ipaddr.parse(addr);
+  if (prefix > (parsed.kind() === 'ipv4' ? 32 : 128)) return undefined;
+  const net =
+    parsed.kind() === 'ipv4'
+      ? ipaddr.IPv4.networkAddressFromCIDR(`${addr}/${prefix}`).toString()
+      : ipaddr.IPv6.networkAddressFromCIDR(`${addr}/${prefix}`).toRFC5952String();
+  if (net !== addr) return undefined;
+  return `${addr}/${prefix}`;
+}
+
+/** Whether a value is a plain object (`{}` literal or `Object.create(null)`), not a class instance or array. */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Deeply freezes a plain JSON value and returns it. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,109 @@
+import type { Capabilities } from './capabilities.js';
+import { type Clock, monotonicClock, systemClock } from './clock.js';
+import type { Backend } from './driver.js';
+import { type IdGenerator, uuidv7Generator } from './id-generator.js';
+import { fixedIpResource, type FixedIpStore } from './resources/fixed-ip.js';
+import { BUILTIN_RESOURCES } from './resources/index.js';
+import { instanceResource, type InstanceStore } from './resources/instance.js';
+import { migrationResource, type MigrationStore } from './resources/migration.js';
+import { networkResource, type NetworkStore } from './resources/network.js';
+import { serviceResource, type ServiceStore } from './resources/service.js';
+import { CoreResourceStore, StoreKernel, type StoreDeps } from './resource-store.js';
+import type { AnyResource } from './schema/resource.js';
+import type { ResourceStore } from './store.js';
+import { CoreFixedIpStore } from './stores/core-fixed-ip-store.js';
+import { CoreMigrationStore } from './stores/core-migration-store.js';
+import { CoreServiceStore } from './stores/core-service-store.js';
+import { ConfigError } from './errors.js';
+
+/**
+ * The Stores bag: one store per resource. Services take it (or one store) in their
+ * constructor; which backend stands behind it is decided by one URL.
+ */
+export interface Stores {
+  readonly instances: InstanceStore;
+  readonly networks: NetworkStore;
+  readonly fixedIps: FixedIpStore;
+  readonly migrations: MigrationStore;
+  readonly services: ServiceStore;
+  /** The backend's name, e.g. `postgres`. */
+  readonly backend: string;
+  /** The adapter's frozen capability manifest. */
+  readonly capabilities: Capabilities;
+  /** The store of a resource given to `openStores` in `resources` (or a built-in one). */
+  store<R extends AnyResource>(resource: R): ResourceStore<R>;
+  /** Releases the backend's connections. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The resource stores of the bag, by property name. */
+export const STORE_NAMES = ['instances', 'networks', 'fixedIps', 'migrations', 'services'] as const;
+
+/** Options every backend takes. */
+export interface StoresOptions {
+  /** Where timestamps come from (default: the system clock, made monotonic). */
+  readonly clock?: Clock;
+  /** How record ids are made (default: UUIDv7). */
+  readonly ids?: IdGenerator;
+  /** Extra resources declared with `defineResource`, reachable through `stores.store(resource)`. */
+  readonly resources?: readonly AnyResource[];
+}
+
+/** All resources a backend must provide drivers for: the built-ins and the extra ones. */
+export function resourcesOf(options: StoresOptions = {}): readonly AnyResource[] {
+  const all: AnyResource[] = [...BUILTIN_RESOURCES];
+  for (const r of options.resources ?? []) {
+    if (all.some((x) => x.name === r.name || x.plural === r.plural)) {
+      throw new ConfigError(`resource ${r.name} (${r.plural}) is declared twice`);
+    }
+    all.push(r);
+  }
+  return all;
+}
+
+/**
+ * Builds the public Stores bag over an opened backend. Adapters call this from their
+ * `open`; services never need to.
+ */
+export function createStores(backend: Backend, options: StoresOptions = {}): Stores {
+  const deps: StoreDeps = {
+    clock: options.clock ?? monotonicClock(systemClock),
+    ids: options.ids ?? uuidv7Generator,
+    capabilities: backend.capabilities,
+  };
+  const byResource = new Map<AnyResource, ResourceStore<AnyResource>>();
+  for (const resource of resourcesOf(options)) {
+    const kernel = new StoreKernel(resource, backend.driver(resource), deps);
+    let store: ResourceStore<AnyResource>;
+    if (resource === fixedIpResource) {
+      store = new CoreFixedIpStore(kernel as never, backend.allocator) as never;
+    } else if (resource === migrationResource) {
+      store = new CoreMigrationStore(kernel as never) as never;
+    } else if (resource === serviceResource) {
+      store = new CoreServiceStore(kernel as never) as never;
+    } else {
+      store = new CoreResourceStore(kernel);
+    }
+    byResource.set(resource, store);
+  }
+  let closed: Promise<void> | undefined;
+  const get = <R extends AnyResource>(r: R) => byResource.get(r) as unknown as ResourceStore<R>;
+  return Object.freeze({
+    instances: get(instanceResource) as InstanceStore,
+    networks: get(networkResource) as NetworkStore,
+    fixedIps: get(fixedIpResource) as unknown as FixedIpStore,
+    migrations: get(migrationResource) as unknown as MigrationStore,
+    services: get(serviceResource) as unknown as ServiceStore,
+    backend: backend.name,
+    capabilities: backend.capabilities,
+    store<R extends AnyResource>(resource: R): ResourceStore<R> {
+      const s = byResource.get(resource);
+      if (!s) throw new ConfigError(`resource ${resource.name} was not given to openStores({ resources })`);
+      return s as unknown as ResourceStore<R>;
+    },
+    close() {
+      closed ??= backend.close();
+      return closed;
+    },
+  });
+}
