@@ -64,7 +64,9 @@ export function withReadDeleted(ctx: RequestContext, readDeleted: ReadDeleted): 
 }
 
 /** An admin context (all projects). */
-export function adminContext(init: { userId?: string; readDeleted?: ReadDeleted } = {}): RequestContext {
+export function adminContext(
+  init: { userId?: string; readDeleted?: ReadDeleted } = {},
+): RequestContext {
   return createContext({ ...init, isAdmin: true });
 }
 
@@ -77,12 +79,19 @@ export function assertContext(ctx: unknown): asserts ctx is RequestContext {
     ]);
   }
   const c = ctx as Record<string, unknown>;
-  if (typeof c.isAdmin !== 'boolean') issues.push({ field: 'isAdmin', message: 'must be a boolean' });
+  if (typeof c.isAdmin !== 'boolean')
+    issues.push({ field: 'isAdmin', message: 'must be a boolean' });
   if (c.projectId !== null && !isGoodId(c.projectId)) {
-    issues.push({ field: 'projectId', message: 'must be null or a non-empty string of at most 255 characters' });
+    issues.push({
+      field: 'projectId',
+      message: 'must be null or a non-empty string of at most 255 characters',
+    });
   }
   if (c.userId !== null && c.userId !== undefined && !isGoodId(c.userId)) {
-    issues.push({ field: 'userId', message: 'must be null or a non-empty string of at most 255 characters' });
+    issues.push({
+      field: 'userId',
+      message: 'must be null or a non-empty string of at most 255 characters',
+    });
   }
   if (!READ_DELETED.includes(c.readDeleted as ReadDeleted)) {
     issues.push({ field: 'readDeleted', message: "must be 'no', 'yes' or 'only'" });

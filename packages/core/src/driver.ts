@@ -1,8 +1,7 @@
-import type { ReadScope, WriteScope } from './scope.js';
-import type { ListQuery, Predicate } from './query/query.js';
-import type { RecordMeta } from './schema/resource.js';
-import type { AnyResource } from './schema/resource.js';
 import type { Capabilities } from './capabilities.js';
+import type { ListQuery, Predicate } from './query/query.js';
+import type { AnyResource, RecordMeta } from './schema/resource.js';
+import type { ReadScope, WriteScope } from './scope.js';
 
 /**
  * A stored record as adapters hand it over: system fields plus the resource's fields,

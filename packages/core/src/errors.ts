@@ -91,9 +91,7 @@ export class InvalidInputError extends PolystoreError {
     /** Every bad field, each named. */
     readonly issues: readonly FieldIssue[],
   ) {
-    super(
-      `invalid ${resource} input: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
-    );
+    super(`invalid ${resource} input: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`);
   }
 
   /** The names of the bad fields. */

@@ -1,3 +1,4 @@
+export { checkRequestedAddress, isUsableAddress, lowestFreeAddress } from './address.js';
 export { type Capabilities, defineCapabilities } from './capabilities.js';
 export { type Clock, ManualClock, monotonicClock, systemClock } from './clock.js';
 export {
@@ -20,11 +21,11 @@ export type {
 } from './driver.js';
 export {
   ConfigError,
-  type ConflictReason,
   ConflictError,
+  type ConflictReason,
   DuplicateError,
-  errorClasses,
   ExhaustedError,
+  errorClasses,
   type FieldIssue,
   ForbiddenError,
   IncompatibleVersionError,
@@ -36,7 +37,6 @@ export {
   UnavailableError,
 } from './errors.js';
 export { type IdGenerator, sequentialIds, uuidv7Generator } from './id-generator.js';
-export { checkRequestedAddress, isUsableAddress, lowestFreeAddress } from './address.js';
 export { DEFAULT_STORE_URL, type OpenStoresOptions, openStores } from './open-stores.js';
 export { decodeCursor, encodeCursor } from './query/cursor.js';
 export { compareValues, isAfter, matchesWhere, recordComparator } from './query/evaluate.js';
@@ -58,8 +58,14 @@ export {
   type Where,
 } from './query/query.js';
 export { redactUrl } from './redact.js';
-export { type Adapter, type AdapterOpenOptions, AdapterRegistry, defaultRegistry, parseStoreUrl } from './registry.js';
-export { CoreResourceStore, sameValue, type StoreDeps, StoreKernel } from './resource-store.js';
+export {
+  type Adapter,
+  type AdapterOpenOptions,
+  AdapterRegistry,
+  defaultRegistry,
+  parseStoreUrl,
+} from './registry.js';
+export { CoreResourceStore, type StoreDeps, StoreKernel, sameValue } from './resource-store.js';
 export {
   type AllocateRequest,
   type FixedIp,
@@ -67,7 +73,13 @@ export {
   fixedIpResource,
 } from './resources/fixed-ip.js';
 export { BUILTIN_RESOURCES } from './resources/index.js';
-export { type Instance, type InstanceStore, instanceResource, TASK_STATES, VM_STATES } from './resources/instance.js';
+export {
+  type Instance,
+  type InstanceStore,
+  instanceResource,
+  TASK_STATES,
+  VM_STATES,
+} from './resources/instance.js';
 export {
   IN_PROGRESS_STATUSES,
   MIGRATION_STATUSES,
@@ -76,7 +88,12 @@ export {
   migrationResource,
 } from './resources/migration.js';
 export { type Network, type NetworkStore, networkResource } from './resources/network.js';
-export { type HeartbeatRequest, type Service, type ServiceStore, serviceResource } from './resources/service.js';
+export {
+  type HeartbeatRequest,
+  type Service,
+  type ServiceStore,
+  serviceResource,
+} from './resources/service.js';
 export {
   DEFAULT_STRING_MAX,
   type Field,
@@ -91,8 +108,8 @@ export {
 } from './schema/field.js';
 export {
   type AnyResource,
-  compareVersions,
   type CreateOf,
+  compareVersions,
   defineResource,
   type FieldsOf,
   type PatchOf,
@@ -106,9 +123,32 @@ export {
   SYSTEM_FIELDS,
   type SystemFieldName,
 } from './schema/resource.js';
-export { checkValue, isUuid, validateCreate, validateExpected, validateId, validatePatch, zodFor } from './schema/validate.js';
-export { codePointLength, compareCodePoints, deepFreeze, isPlainObject, normaliseCidr, normaliseDatetime, normaliseIp } from './schema/values.js';
-export { inReadScope, inWriteScope, type ReadScope, readScope, type WriteScope, writeScope } from './scope.js';
+export {
+  checkValue,
+  isUuid,
+  validateCreate,
+  validateExpected,
+  validateId,
+  validatePatch,
+  zodFor,
+} from './schema/validate.js';
+export {
+  codePointLength,
+  compareCodePoints,
+  deepFreeze,
+  isPlainObject,
+  normaliseCidr,
+  normaliseDatetime,
+  normaliseIp,
+} from './schema/values.js';
+export {
+  inReadScope,
+  inWriteScope,
+  type ReadScope,
+  readScope,
+  type WriteScope,
+  writeScope,
+} from './scope.js';
 export {
   type DeleteOptions,
   type ExpectedValues,
@@ -119,4 +159,10 @@ export {
   type ResourceStore,
   type UpdateOptions,
 } from './store.js';
-export { createStores, resourcesOf, STORE_NAMES, type Stores, type StoresOptions } from './stores.js';
+export {
+  createStores,
+  resourcesOf,
+  STORE_NAMES,
+  type Stores,
+  type StoresOptions,
+} from './stores.js';

@@ -1,4 +1,9 @@
-import { type AdapterOpenOptions, type AdapterRegistry, defaultRegistry, parseStoreUrl } from './registry.js';
+import {
+  type AdapterOpenOptions,
+  type AdapterRegistry,
+  defaultRegistry,
+  parseStoreUrl,
+} from './registry.js';
 import { createStores, type Stores } from './stores.js';
 
 /** Options of {@link openStores}. */

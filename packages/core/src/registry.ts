@@ -51,7 +51,8 @@ export class AdapterRegistry {
     for (const scheme of adapter.schemes) {
       const s = scheme.toLowerCase();
       const had = this.#adapters.get(s);
-      if (had && had !== adapter) throw new ConfigError(`scheme ${s}: is already registered by adapter ${had.name}`);
+      if (had && had !== adapter)
+        throw new ConfigError(`scheme ${s}: is already registered by adapter ${had.name}`);
       this.#adapters.set(s, adapter);
     }
     return this;
@@ -69,13 +70,19 @@ export class AdapterRegistry {
     if (found) return found;
     const pkg = BUILTIN_PACKAGES[s];
     if (!pkg) {
-      throw new ConfigError(`no adapter for scheme "${s}:"; accepted schemes: ${this.schemes().map((x) => `${x}:`).join(' ')}`);
+      throw new ConfigError(
+        `no adapter for scheme "${s}:"; accepted schemes: ${this.schemes()
+          .map((x) => `${x}:`)
+          .join(' ')}`,
+      );
     }
     let mod: { adapter?: Adapter };
     try {
       mod = (await import(pkg)) as { adapter?: Adapter };
     } catch (err) {
-      throw new ConfigError(`scheme "${s}:" needs the package ${pkg}: npm install ${pkg}`, { cause: err });
+      throw new ConfigError(`scheme "${s}:" needs the package ${pkg}: npm install ${pkg}`, {
+        cause: err,
+      });
     }
     if (!mod.adapter) throw new ConfigError(`${pkg} does not export an adapter`);
     this.register(mod.adapter);
@@ -89,13 +96,21 @@ export const defaultRegistry = new AdapterRegistry();
 /** Parses a store URL, with errors that never print its secrets. */
 export function parseStoreUrl(url: string, registry: AdapterRegistry = defaultRegistry): URL {
   if (typeof url !== 'string' || url.length === 0) {
-    throw new ConfigError(`store URL must be a non-empty string; accepted schemes: ${registry.schemes().map((x) => `${x}:`).join(' ')}`);
+    throw new ConfigError(
+      `store URL must be a non-empty string; accepted schemes: ${registry
+        .schemes()
+        .map((x) => `${x}:`)
+        .join(' ')}`,
+    );
   }
   try {
     return new URL(url);
   } catch {
     throw new ConfigError(
-      `malformed store URL ${redactUrl(url)}; expected e.g. sqlite:./data.db, postgres://host/db, redis://host:6379, memory:; accepted schemes: ${registry.schemes().map((x) => `${x}:`).join(' ')}`,
+      `malformed store URL ${redactUrl(url)}; expected e.g. sqlite:./data.db, postgres://host/db, redis://host:6379, memory:; accepted schemes: ${registry
+        .schemes()
+        .map((x) => `${x}:`)
+        .join(' ')}`,
     );
   }
 }

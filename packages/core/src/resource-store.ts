@@ -1,7 +1,13 @@
 import type { Capabilities } from './capabilities.js';
 import type { Clock } from './clock.js';
 import { assertContext, type RequestContext } from './context.js';
-import type { DeleteChange, ResourceDriver, StoredRecord, UpdateChange, WriteOutcome } from './driver.js';
+import type {
+  DeleteChange,
+  ResourceDriver,
+  StoredRecord,
+  UpdateChange,
+  WriteOutcome,
+} from './driver.js';
 import {
   ConflictError,
   type FieldIssue,
@@ -13,13 +19,20 @@ import {
 import type { IdGenerator } from './id-generator.js';
 import { decodeCursor, encodeCursor } from './query/cursor.js';
 import { compareValues } from './query/evaluate.js';
+import type { Where } from './query/query.js';
 import { normaliseLimit, normaliseOrder, normaliseWhere } from './query/query.js';
 import type { AnyResource, CreateOf, PatchOf, RecordOf } from './schema/resource.js';
 import { validateCreate, validateExpected, validateId, validatePatch } from './schema/validate.js';
 import { deepFreeze, isPlainObject, normaliseDatetime } from './schema/values.js';
 import { readScope, writeScope } from './scope.js';
-import type { DeleteOptions, ListOptions, Page, PurgeOptions, ResourceStore, UpdateOptions } from './store.js';
-import type { Where } from './query/query.js';
+import type {
+  DeleteOptions,
+  ListOptions,
+  Page,
+  PurgeOptions,
+  ResourceStore,
+  UpdateOptions,
+} from './store.js';
 
 /** What a core store needs besides its driver. */
 export interface StoreDeps {
@@ -69,11 +82,13 @@ export class StoreKernel<R extends AnyResource> {
     };
     if (this.resource.scope === 'global') return null;
     if (!ctx.isAdmin) {
-      if (given !== undefined && given !== ctx.projectId) bad('only admins may create records for another project or shared ones');
+      if (given !== undefined && given !== ctx.projectId)
+        bad('only admins may create records for another project or shared ones');
       return ctx.projectId;
     }
     const owner = given === undefined ? ctx.projectId : given;
-    if (owner === null && this.resource.scope === 'project') bad('is required: the admin context has no project');
+    if (owner === null && this.resource.scope === 'project')
+      bad('is required: the admin context has no project');
     return owner;
   }
 
@@ -141,11 +156,16 @@ export class StoreKernel<R extends AnyResource> {
   updateOptions(
     options: unknown,
     allowExpected = true,
-  ): { expectedRevision: number | undefined; expected: Record<string, readonly unknown[]> | undefined } {
+  ): {
+    expectedRevision: number | undefined;
+    expected: Record<string, readonly unknown[]> | undefined;
+  } {
     if (options === undefined) return { expectedRevision: undefined, expected: undefined };
     const issues: FieldIssue[] = [];
     if (!isPlainObject(options)) {
-      throw new InvalidInputError(this.resource.name, [{ field: 'options', message: 'must be a plain object' }]);
+      throw new InvalidInputError(this.resource.name, [
+        { field: 'options', message: 'must be a plain object' },
+      ]);
     }
     for (const key of Object.keys(options)) {
       if (key !== 'expectedRevision' && !(allowExpected && key === 'expected')) {
@@ -220,14 +240,17 @@ export class CoreResourceStore<R extends AnyResource> implements ResourceStore<R
   async list(ctx: RequestContext, options?: ListOptions<RecordOf<R>>): Promise<Page<RecordOf<R>>> {
     assertContext(ctx);
     const opts = options ?? {};
-    if (!isPlainObject(opts)) throw new InvalidQueryError(`${this.#k.resource.name}: list options must be a plain object`);
+    if (!isPlainObject(opts))
+      throw new InvalidQueryError(`${this.#k.resource.name}: list options must be a plain object`);
     for (const key of Object.keys(opts)) {
-      if (!LIST_KEYS.has(key)) throw new InvalidQueryError(`${this.#k.resource.name}: unknown list option ${key}`);
+      if (!LIST_KEYS.has(key))
+        throw new InvalidQueryError(`${this.#k.resource.name}: unknown list option ${key}`);
     }
     const where = normaliseWhere(this.#k.resource, opts.where);
     const orderBy = normaliseOrder(this.#k.resource, opts.orderBy);
     const limit = normaliseLimit(this.#k.resource, opts.limit);
-    const after = opts.after === undefined || opts.after === null ? null : decodeCursor(opts.after, orderBy);
+    const after =
+      opts.after === undefined || opts.after === null ? null : decodeCursor(opts.after, orderBy);
     const rows = await this.#k.driver.list(readScope(this.#k.resource, ctx), {
       where,
       orderBy,
@@ -238,14 +261,20 @@ export class CoreResourceStore<R extends AnyResource> implements ResourceStore<R
     const last = items[items.length - 1] as Record<string, unknown> | undefined;
     const next =
       rows.length > limit && last
-        ? encodeCursor(orderBy, { value: last[orderBy.field] as string | number, id: last.id as string })
+        ? encodeCursor(orderBy, {
+            value: last[orderBy.field] as string | number,
+            id: last.id as string,
+          })
         : null;
     return Object.freeze({ items: Object.freeze(items), next });
   }
 
   async count(ctx: RequestContext, where?: Where<RecordOf<R>>): Promise<number> {
     assertContext(ctx);
-    return this.#k.driver.count(readScope(this.#k.resource, ctx), normaliseWhere(this.#k.resource, where));
+    return this.#k.driver.count(
+      readScope(this.#k.resource, ctx),
+      normaliseWhere(this.#k.resource, where),
+    );
   }
 
   async update(
@@ -273,14 +302,19 @@ export class CoreResourceStore<R extends AnyResource> implements ResourceStore<R
     this.#k.checkWrite(ctx);
     validateId(this.#k.resource, id);
     const { expectedRevision } = this.#k.updateOptions(options, false);
-    const change: DeleteChange = { soft: this.#k.resource.softDelete, at: this.#k.now(), expectedRevision };
+    const change: DeleteChange = {
+      soft: this.#k.resource.softDelete,
+      at: this.#k.now(),
+      expectedRevision,
+    };
     const outcome = await this.#k.driver.delete(writeScope(this.#k.resource, ctx), id, change);
     return this.#k.settle(id, outcome, expectedRevision, undefined);
   }
 
   async purge(ctx: RequestContext, options: PurgeOptions): Promise<number> {
     assertContext(ctx);
-    if (!ctx.isAdmin) throw new ForbiddenError(`${this.#k.resource.name}: purge needs an admin context`);
+    if (!ctx.isAdmin)
+      throw new ForbiddenError(`${this.#k.resource.name}: purge needs an admin context`);
     const before =
       isPlainObject(options) && typeof options.deletedBefore === 'string'
         ? normaliseDatetime(options.deletedBefore)
@@ -292,11 +326,11 @@ export class CoreResourceStore<R extends AnyResource> implements ResourceStore<R
     }
     return this.#k.driver.purge(before);
   }
-
 }
 
 /** Equality of two scalar field values as stores compare them. */
 export function sameValue(a: unknown, b: unknown): boolean {
-  if (a === null || b === null || a === undefined || b === undefined) return (a ?? null) === (b ?? null);
+  if (a === null || b === null || a === undefined || b === undefined)
+    return (a ?? null) === (b ?? null);
   return typeof a === typeof b && compareValues(a, b) === 0;
 }

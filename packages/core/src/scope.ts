@@ -49,5 +49,7 @@ export function inWriteScope(
   record: { readonly projectId: string | null; readonly deletedAt: string | null },
   scope: WriteScope,
 ): boolean {
-  return record.deletedAt === null && (scope.projectId === null || record.projectId === scope.projectId);
+  return (
+    record.deletedAt === null && (scope.projectId === null || record.projectId === scope.projectId)
+  );
 }

@@ -1,20 +1,20 @@
 import type { Capabilities } from './capabilities.js';
 import { type Clock, monotonicClock, systemClock } from './clock.js';
 import type { Backend } from './driver.js';
+import { ConfigError } from './errors.js';
 import { type IdGenerator, uuidv7Generator } from './id-generator.js';
-import { fixedIpResource, type FixedIpStore } from './resources/fixed-ip.js';
+import { CoreResourceStore, type StoreDeps, StoreKernel } from './resource-store.js';
+import { type FixedIpStore, fixedIpResource } from './resources/fixed-ip.js';
 import { BUILTIN_RESOURCES } from './resources/index.js';
-import { instanceResource, type InstanceStore } from './resources/instance.js';
-import { migrationResource, type MigrationStore } from './resources/migration.js';
-import { networkResource, type NetworkStore } from './resources/network.js';
-import { serviceResource, type ServiceStore } from './resources/service.js';
-import { CoreResourceStore, StoreKernel, type StoreDeps } from './resource-store.js';
+import { type InstanceStore, instanceResource } from './resources/instance.js';
+import { type MigrationStore, migrationResource } from './resources/migration.js';
+import { type NetworkStore, networkResource } from './resources/network.js';
+import { type ServiceStore, serviceResource } from './resources/service.js';
 import type { AnyResource } from './schema/resource.js';
 import type { ResourceStore } from './store.js';
 import { CoreFixedIpStore } from './stores/core-fixed-ip-store.js';
 import { CoreMigrationStore } from './stores/core-migration-store.js';
 import { CoreServiceStore } from './stores/core-service-store.js';
-import { ConfigError } from './errors.js';
 
 /**
  * The Stores bag: one store per resource. Services take it (or one store) in their
@@ -98,7 +98,10 @@ export function createStores(backend: Backend, options: StoresOptions = {}): Sto
     capabilities: backend.capabilities,
     store<R extends AnyResource>(resource: R): ResourceStore<R> {
       const s = byResource.get(resource);
-      if (!s) throw new ConfigError(`resource ${resource.name} was not given to openStores({ resources })`);
+      if (!s)
+        throw new ConfigError(
+          `resource ${resource.name} was not given to openStores({ resources })`,
+        );
       return s as unknown as ResourceStore<R>;
     },
     close() {

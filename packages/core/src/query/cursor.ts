@@ -32,7 +32,9 @@ export function decodeCursor(cursor: unknown, order: NormalOrder): After {
   if (!Array.isArray(parsed) || parsed.length !== 4) return bad('not a cursor returned by list');
   const [field, direction, value, id] = parsed as unknown[];
   if (field !== order.field || direction !== order.direction) {
-    return bad(`made for order ${String(field)} ${String(direction)}, not ${order.field} ${order.direction}`);
+    return bad(
+      `made for order ${String(field)} ${String(direction)}, not ${order.field} ${order.direction}`,
+    );
   }
   if ((typeof value !== 'string' && !Number.isSafeInteger(value)) || typeof id !== 'string') {
     return bad('not a cursor returned by list');

@@ -16,22 +16,31 @@ export function compareValues(a: unknown, b: unknown): number {
 }
 
 /** Whether a record satisfies every predicate (for adapters that filter in process). */
-export function matchesWhere(record: Readonly<Record<string, unknown>>, where: readonly Predicate[]): boolean {
+export function matchesWhere(
+  record: Readonly<Record<string, unknown>>,
+  where: readonly Predicate[],
+): boolean {
   for (const p of where) {
     const v = record[p.field] as FilterValue | undefined;
     switch (p.op) {
       case 'eq':
-        if (p.value === null ? v !== null : v === null || compareValues(v, p.value) !== 0) return false;
+        if (p.value === null ? v !== null : v === null || compareValues(v, p.value) !== 0)
+          return false;
         break;
       case 'in':
-        if (!(p.value as readonly FilterValue[]).some((x) => (x === null ? v === null : v !== null && compareValues(v, x) === 0))) {
+        if (
+          !(p.value as readonly FilterValue[]).some((x) =>
+            x === null ? v === null : v !== null && compareValues(v, x) === 0,
+          )
+        ) {
           return false;
         }
         break;
       default: {
         if (v === null || v === undefined) return false;
         const c = compareValues(v, p.value);
-        if (p.op === 'gt' ? c <= 0 : p.op === 'gte' ? c < 0 : p.op === 'lt' ? c >= 0 : c > 0) return false;
+        if (p.op === 'gt' ? c <= 0 : p.op === 'gte' ? c < 0 : p.op === 'lt' ? c >= 0 : c > 0)
+          return false;
       }
     }
   }
@@ -48,7 +57,11 @@ export function recordComparator(
 }
 
 /** Whether a record comes strictly after the cursor position under `order`. */
-export function isAfter(record: Readonly<Record<string, unknown>>, order: NormalOrder, after: After): boolean {
+export function isAfter(
+  record: Readonly<Record<string, unknown>>,
+  order: NormalOrder,
+  after: After,
+): boolean {
   const sign = order.direction === 'asc' ? 1 : -1;
   const c = compareValues(record[order.field], after.value) || compareValues(record.id, after.id);
   return sign * c > 0;

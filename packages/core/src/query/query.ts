@@ -1,4 +1,4 @@
-import { InvalidQueryError, type FieldIssue } from '../errors.js';
+import { type FieldIssue, InvalidQueryError } from '../errors.js';
 import type { AnyResource } from '../schema/resource.js';
 import { checkValue } from '../schema/validate.js';
 import { isPlainObject } from '../schema/values.js';
@@ -93,7 +93,8 @@ function checkOperand(
   }
   const issues: FieldIssue[] = [];
   const out = checkValue({ ...q.field, isNullable: false } as typeof q.field, value, field, issues);
-  if (issues.length > 0) fail(resource, `where.${field}: ${issues.map((i) => i.message).join('; ')}`);
+  if (issues.length > 0)
+    fail(resource, `where.${field}: ${issues.map((i) => i.message).join('; ')}`);
   return out as FilterValue;
 }
 
@@ -109,7 +110,10 @@ export function normaliseWhere(resource: AnyResource, where: unknown): Predicate
   for (const [field, cond] of Object.entries(where)) {
     const q = Object.hasOwn(resource.queryable, field) ? resource.queryable[field] : undefined;
     if (!q) {
-      fail(resource, `where.${field}: not an indexed field (indexed: ${Object.keys(resource.queryable).join(', ')})`);
+      fail(
+        resource,
+        `where.${field}: not an indexed field (indexed: ${Object.keys(resource.queryable).join(', ')})`,
+      );
     }
     if (!isPlainObject(cond)) {
       out.push({ field, op: 'eq', value: checkOperand(resource, field, cond, true) });
@@ -130,7 +134,11 @@ export function normaliseWhere(resource: AnyResource, where: unknown): Predicate
         for (const x of v) seen.add(checkOperand(resource, field, x, true));
         out.push({ field, op: 'in', value: [...seen] });
       } else {
-        out.push({ field, op: op as Operator, value: checkOperand(resource, field, v, op === 'eq') });
+        out.push({
+          field,
+          op: op as Operator,
+          value: checkOperand(resource, field, v, op === 'eq'),
+        });
       }
     }
   }
@@ -143,13 +151,18 @@ export function normaliseOrder(resource: AnyResource, orderBy: unknown): NormalO
   if (!isPlainObject(orderBy)) fail(resource, 'orderBy must be { field, direction? }');
   const { field, direction = 'asc', ...rest } = orderBy as { field?: unknown; direction?: unknown };
   if (Object.keys(rest).length > 0) fail(resource, `orderBy: unknown key ${Object.keys(rest)[0]}`);
-  if (typeof field !== 'string' || !Object.hasOwn(resource.queryable, field) || resource.queryable[field]!.index !== 'sort') {
+  if (
+    typeof field !== 'string' ||
+    !Object.hasOwn(resource.queryable, field) ||
+    resource.queryable[field]!.index !== 'sort'
+  ) {
     const sortable = Object.entries(resource.queryable)
       .filter(([, q]) => q.index === 'sort')
       .map(([n]) => n);
     fail(resource, `orderBy.field must be a sortable field (${sortable.join(', ')})`);
   }
-  if (direction !== 'asc' && direction !== 'desc') fail(resource, "orderBy.direction must be 'asc' or 'desc'");
+  if (direction !== 'asc' && direction !== 'desc')
+    fail(resource, "orderBy.direction must be 'asc' or 'desc'");
   return { field, direction };
 }
 

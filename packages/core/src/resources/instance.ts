@@ -3,7 +3,16 @@ import { defineResource, type RecordOf } from '../schema/resource.js';
 import type { ResourceStore } from '../store.js';
 
 /** VM states of an instance. */
-export const VM_STATES = ['building', 'active', 'stopped', 'paused', 'suspended', 'rescued', 'error', 'deleted'] as const;
+export const VM_STATES = [
+  'building',
+  'active',
+  'stopped',
+  'paused',
+  'suspended',
+  'rescued',
+  'error',
+  'deleted',
+] as const;
 /** Task states of an instance (`null`: no task running). */
 export const TASK_STATES = [
   'scheduling',

@@ -31,7 +31,9 @@ export const migrationResource = defineResource({
     sourceCompute: f.string({ max: 255 }).nullable().indexed(),
     destCompute: f.string({ max: 255 }).nullable().indexed(),
     status: f.enum(MIGRATION_STATUSES).indexed().default('queued'),
-    migrationType: f.enum(['migration', 'resize', 'live-migration', 'evacuation']).default('migration'),
+    migrationType: f
+      .enum(['migration', 'resize', 'live-migration', 'evacuation'])
+      .default('migration'),
     progress: f.int({ min: 0, max: 100 }).default(0),
   },
 });

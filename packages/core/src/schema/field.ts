@@ -71,10 +71,30 @@ export interface Field<T = unknown, D extends boolean = boolean> {
 /** The value type of a field descriptor. */
 export type FieldValue<F> = F extends Field<infer T, boolean> ? T : never;
 
-type Props = Omit<Field, 'nullable' | 'default' | 'indexed' | 'sortable' | 'addedIn' | 'immutable' | 'describe' | '__type' | '__optional'>;
+type Props = Omit<
+  Field,
+  | 'nullable'
+  | 'default'
+  | 'indexed'
+  | 'sortable'
+  | 'addedIn'
+  | 'immutable'
+  | 'describe'
+  | '__type'
+  | '__optional'
+>;
 
 const ORDERED: readonly FieldKind[] = ['uuid', 'string', 'int', 'datetime'];
-const SCALAR: readonly FieldKind[] = ['uuid', 'string', 'int', 'bool', 'enum', 'datetime', 'ip', 'cidr'];
+const SCALAR: readonly FieldKind[] = [
+  'uuid',
+  'string',
+  'int',
+  'bool',
+  'enum',
+  'datetime',
+  'ip',
+  'cidr',
+];
 
 /** Whether values of this kind have a total order usable for sorting and ranges. */
 export function isOrderedKind(kind: FieldKind): boolean {
@@ -190,7 +210,9 @@ export const f = {
 };
 
 /** The value type of a nested object field: every key present. */
-export type ObjectValue<S extends Record<string, Field>> = { -readonly [K in keyof S]: FieldValue<S[K]> };
+export type ObjectValue<S extends Record<string, Field>> = {
+  -readonly [K in keyof S]: FieldValue<S[K]>;
+};
 
 type OptionalKeys<S extends Record<string, Field>> = {
   [K in keyof S]: S[K] extends Field<unknown, true> ? K : never;

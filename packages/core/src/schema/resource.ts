@@ -1,4 +1,4 @@
-import { type Field, f, type FieldValue, type IndexKind, type InputOf } from './field.js';
+import { type Field, type FieldValue, f, type IndexKind, type InputOf } from './field.js';
 
 /**
  * Who owns a resource's records.
@@ -74,7 +74,9 @@ export interface Resource<F extends Record<string, Field> = Record<string, Field
   /** The names of the resource's own fields, in declaration order. */
   readonly fieldNames: readonly (keyof F & string)[];
   /** Every field usable in `where`, with how it may be used (system fields included). */
-  readonly queryable: Readonly<Record<string, { readonly field: Field; readonly index: IndexKind }>>;
+  readonly queryable: Readonly<
+    Record<string, { readonly field: Field; readonly index: IndexKind }>
+  >;
 }
 
 /** A stored record of a resource: system fields plus the resource's fields. */
@@ -86,14 +88,12 @@ export type ResourceRecord<F extends Record<string, Field>> = RecordMeta & {
 export type RecordOf<R> = R extends Resource<infer F> ? ResourceRecord<F> : never;
 
 /** What `create` takes: the resource's fields (those with defaults optional), plus an optional `id` and (admin only) `projectId`. */
-export type CreateOf<R> = R extends Resource<infer F>
-  ? InputOf<F> & { id?: string; projectId?: string | null }
-  : never;
+export type CreateOf<R> =
+  R extends Resource<infer F> ? InputOf<F> & { id?: string; projectId?: string | null } : never;
 
 /** What `update` takes: any subset of the resource's own fields. */
-export type PatchOf<R> = R extends Resource<infer F>
-  ? { -readonly [K in keyof F]?: FieldValue<F[K]> }
-  : never;
+export type PatchOf<R> =
+  R extends Resource<infer F> ? { -readonly [K in keyof F]?: FieldValue<F[K]> } : never;
 
 /** The field types of a resource's fields. */
 export type FieldsOf<R> = R extends Resource<infer F> ? F : never;
@@ -111,7 +111,8 @@ const VERSION = /^(\d+)\.(\d+)$/;
 /** Parses `major.minor` into numbers. Throws `TypeError` on anything else. */
 export function parseVersion(version: string): [number, number] {
   const m = VERSION.exec(version);
-  if (!m) throw new TypeError(`object version must be "major.minor", got ${JSON.stringify(version)}`);
+  if (!m)
+    throw new TypeError(`object version must be "major.minor", got ${JSON.stringify(version)}`);
   return [Number(m[1]), Number(m[2])];
 }
 
@@ -143,20 +144,26 @@ export function defineResource<const F extends Record<string, Field>>(
   spec: ResourceSpec<F>,
 ): Resource<F> {
   if (!NAME.test(spec.name)) throw new TypeError(`bad resource name ${JSON.stringify(spec.name)}`);
-  if (!NAME.test(spec.plural)) throw new TypeError(`bad plural name ${JSON.stringify(spec.plural)}`);
+  if (!NAME.test(spec.plural))
+    throw new TypeError(`bad plural name ${JSON.stringify(spec.plural)}`);
   parseVersion(spec.version);
   if (!(spec.version in spec.history)) {
-    throw new TypeError(`${spec.name}: history has no entry for the current version ${spec.version}`);
+    throw new TypeError(
+      `${spec.name}: history has no entry for the current version ${spec.version}`,
+    );
   }
   const fieldNames = Object.keys(spec.fields) as (keyof F & string)[];
   for (const name of fieldNames) {
-    if (!NAME.test(name)) throw new TypeError(`${spec.name}: bad field name ${JSON.stringify(name)}`);
+    if (!NAME.test(name))
+      throw new TypeError(`${spec.name}: bad field name ${JSON.stringify(name)}`);
     if ((SYSTEM_FIELDS as readonly string[]).includes(name)) {
       throw new TypeError(`${spec.name}: field ${name} is a system field`);
     }
     const field = spec.fields[name]!;
     if (compareVersions(field.since, spec.version) > 0) {
-      throw new TypeError(`${spec.name}.${name} is added in ${field.since}, after the current ${spec.version}`);
+      throw new TypeError(
+        `${spec.name}.${name} is added in ${field.since}, after the current ${spec.version}`,
+      );
     }
   }
   const unique = (spec.unique ?? []).map((u) => Object.freeze([...u]));

@@ -25,7 +25,8 @@ const dictKey = z.string().superRefine((k, ctx) => {
   if (bad) ctx.addIssue({ code: 'custom', message: `key ${bad}` });
   else if (k.length === 0 || codePointLength(k) > MAX_KEY) {
     ctx.addIssue({ code: 'custom', message: `key must have 1 to ${MAX_KEY} characters` });
-  } else if (k === '__proto__') ctx.addIssue({ code: 'custom', message: 'key __proto__ is reserved' });
+  } else if (k === '__proto__')
+    ctx.addIssue({ code: 'custom', message: 'key __proto__ is reserved' });
 });
 
 const cache = new WeakMap<Field, z.ZodType>();
@@ -71,10 +72,16 @@ function build(field: Field): z.ZodType {
       s = z.boolean('must be a boolean');
       break;
     case 'enum':
-      s = z.enum(field.values as [string, ...string[]], `must be one of ${field.values!.join(', ')}`);
+      s = z.enum(
+        field.values as [string, ...string[]],
+        `must be one of ${field.values!.join(', ')}`,
+      );
       break;
     case 'datetime':
-      s = normalised(normaliseDatetime, 'must be an ISO 8601 timestamp with an offset, ms precision');
+      s = normalised(
+        normaliseDatetime,
+        'must be an ISO 8601 timestamp with an offset, ms precision',
+      );
       break;
     case 'ip':
       s = normalised(normaliseIp, 'must be an IPv4 or IPv6 address');
@@ -85,11 +92,26 @@ function build(field: Field): z.ZodType {
     case 'list':
       s = z.array(zodFor(field.of!)).max(field.max!, `must have at most ${field.max} entries`);
       break;
-    case 'dict':
-      s = z
+    case 'dict': {
+      const record = z
         .record(dictKey, zodFor(field.of!))
-        .refine((d) => Object.keys(d).length <= field.max!, `must have at most ${field.max} entries`);
+        .refine(
+          (d) => Object.keys(d).length <= field.max!,
+          `must have at most ${field.max} entries`,
+        );
+      // zod drops an own `__proto__` key silently; refuse it instead of losing data.
+      s = z
+        .unknown()
+        .transform((v, ctx) => {
+          if (isPlainObject(v) && Object.hasOwn(v, '__proto__')) {
+            ctx.addIssue({ code: 'custom', message: 'key __proto__ is reserved' });
+            return z.NEVER;
+          }
+          return v;
+        })
+        .pipe(record);
       break;
+    }
     case 'object': {
       const shape: Record<string, z.ZodType> = {};
       for (const [name, sub] of Object.entries(field.shape!)) {
@@ -144,9 +166,15 @@ export function checkValue(
   return undefined;
 }
 
-function requirePlain(resource: AnyResource, input: unknown, what: string): Record<string, unknown> {
+function requirePlain(
+  resource: AnyResource,
+  input: unknown,
+  what: string,
+): Record<string, unknown> {
   if (!isPlainObject(input)) {
-    throw new InvalidInputError(resource.name, [{ field: what, message: 'must be a plain object' }]);
+    throw new InvalidInputError(resource.name, [
+      { field: what, message: 'must be a plain object' },
+    ]);
   }
   return input;
 }
@@ -182,7 +210,10 @@ export function validateCreate(resource: AnyResource, input: unknown): ValidCrea
     if (p === null || (typeof p === 'string' && p.length > 0 && p.length <= 255 && !goodText(p))) {
       projectId = p;
     } else {
-      issues.push({ field: 'projectId', message: 'must be null or a non-empty string of at most 255 characters' });
+      issues.push({
+        field: 'projectId',
+        message: 'must be null or a non-empty string of at most 255 characters',
+      });
     }
   }
   for (const name of resource.fieldNames) {
@@ -234,7 +265,10 @@ export function validateExpected(
   for (const key of Object.keys(obj)) {
     const field = Object.hasOwn(resource.fields, key) ? resource.fields[key] : undefined;
     if (!field || !isScalarKind(field.kind)) {
-      issues.push({ field: `expected.${key}`, message: 'must name a scalar field of the resource' });
+      issues.push({
+        field: `expected.${key}`,
+        message: 'must name a scalar field of the resource',
+      });
       continue;
     }
     const raw = obj[key];
@@ -254,7 +288,9 @@ export function validateExpected(
 /** Validates a record id argument. */
 export function validateId(resource: AnyResource, id: unknown, name = 'id'): string {
   if (typeof id === 'string' && UUID.test(id)) return id;
-  throw new InvalidInputError(resource.name, [{ field: name, message: 'must be a lowercase UUID' }]);
+  throw new InvalidInputError(resource.name, [
+    { field: name, message: 'must be a lowercase UUID' },
+  ]);
 }
 
 /** Whether a string is a lowercase canonical UUID. */

@@ -1,9 +1,14 @@
 import type { RequestContext } from '../context.js';
 import type { AddressAllocator } from '../driver.js';
 import { InvalidInputError } from '../errors.js';
-import type { AllocateRequest, FixedIp, FixedIpStore, fixedIpResource } from '../resources/fixed-ip.js';
-import { networkResource } from '../resources/network.js';
 import { CoreResourceStore, type StoreKernel } from '../resource-store.js';
+import type {
+  AllocateRequest,
+  FixedIp,
+  FixedIpStore,
+  fixedIpResource,
+} from '../resources/fixed-ip.js';
+import { networkResource } from '../resources/network.js';
 import type { CreateOf } from '../schema/resource.js';
 import { validateCreate, validateId } from '../schema/validate.js';
 import { isPlainObject } from '../schema/values.js';
@@ -12,7 +17,10 @@ import { readScope, writeScope } from '../scope.js';
 const ALLOCATE_KEYS = new Set(['networkId', 'instanceId', 'address', 'projectId']);
 
 /** The fixed IP store: `create` and `allocate` both go through the adapter's atomic allocator. */
-export class CoreFixedIpStore extends CoreResourceStore<typeof fixedIpResource> implements FixedIpStore {
+export class CoreFixedIpStore
+  extends CoreResourceStore<typeof fixedIpResource>
+  implements FixedIpStore
+{
   readonly #k: StoreKernel<typeof fixedIpResource>;
   readonly #allocator: AddressAllocator;
 
@@ -22,7 +30,10 @@ export class CoreFixedIpStore extends CoreResourceStore<typeof fixedIpResource> 
     this.#allocator = allocator;
   }
 
-  override async create(ctx: RequestContext, values: CreateOf<typeof fixedIpResource>): Promise<FixedIp> {
+  override async create(
+    ctx: RequestContext,
+    values: CreateOf<typeof fixedIpResource>,
+  ): Promise<FixedIp> {
     const record = this.#k.prepareCreate(ctx, values);
     return this.#allocate(ctx, {
       id: record.id,
@@ -36,11 +47,16 @@ export class CoreFixedIpStore extends CoreResourceStore<typeof fixedIpResource> 
   async allocate(ctx: RequestContext, request: AllocateRequest): Promise<FixedIp> {
     this.#k.checkWrite(ctx);
     if (!isPlainObject(request)) {
-      throw new InvalidInputError('fixedIp', [{ field: 'request', message: 'must be a plain object' }]);
+      throw new InvalidInputError('fixedIp', [
+        { field: 'request', message: 'must be a plain object' },
+      ]);
     }
     const unknown = Object.keys(request).filter((k) => !ALLOCATE_KEYS.has(k));
     if (unknown.length > 0) {
-      throw new InvalidInputError('fixedIp', unknown.map((field) => ({ field, message: 'unknown field' })));
+      throw new InvalidInputError(
+        'fixedIp',
+        unknown.map((field) => ({ field, message: 'unknown field' })),
+      );
     }
     // Reuse the resource's own field rules; a placeholder address stands in when none is asked for.
     const { address, projectId, ...rest } = request;
@@ -66,12 +82,22 @@ export class CoreFixedIpStore extends CoreResourceStore<typeof fixedIpResource> 
   async releaseAllForInstance(ctx: RequestContext, instanceId: string): Promise<number> {
     this.#k.checkWrite(ctx);
     validateId(this.#k.resource, instanceId, 'instanceId');
-    return this.#allocator.releaseAllForInstance(writeScope(this.#k.resource, ctx), instanceId, this.#k.now());
+    return this.#allocator.releaseAllForInstance(
+      writeScope(this.#k.resource, ctx),
+      instanceId,
+      this.#k.now(),
+    );
   }
 
   async #allocate(
     ctx: RequestContext,
-    input: { id: string; networkId: string; instanceId: string | null; address: string | undefined; projectId: string | null },
+    input: {
+      id: string;
+      networkId: string;
+      instanceId: string | null;
+      address: string | undefined;
+      projectId: string | null;
+    },
   ): Promise<FixedIp> {
     const networkScope = { ...readScope(networkResource, ctx), deleted: 'no' as const };
     const raw = await this.#allocator.allocate(networkScope, {

@@ -1,16 +1,24 @@
 import type { RequestContext } from '../context.js';
 import { assertContext } from '../context.js';
-import { IN_PROGRESS_STATUSES, type Migration, type MigrationStore, type migrationResource } from '../resources/migration.js';
-import { CoreResourceStore, type StoreKernel } from '../resource-store.js';
+import { type FieldIssue, InvalidInputError } from '../errors.js';
 import { compareValues } from '../query/evaluate.js';
+import { CoreResourceStore, type StoreKernel } from '../resource-store.js';
+import {
+  IN_PROGRESS_STATUSES,
+  type Migration,
+  type MigrationStore,
+  type migrationResource,
+} from '../resources/migration.js';
 import { checkValue } from '../schema/validate.js';
-import { InvalidInputError, type FieldIssue } from '../errors.js';
 import { readScope } from '../scope.js';
 
 const MAX = 1000;
 
 /** The migration store; `listInProgressByHost` is two indexed queries merged by id. */
-export class CoreMigrationStore extends CoreResourceStore<typeof migrationResource> implements MigrationStore {
+export class CoreMigrationStore
+  extends CoreResourceStore<typeof migrationResource>
+  implements MigrationStore
+{
   readonly #k: StoreKernel<typeof migrationResource>;
 
   constructor(kernel: StoreKernel<typeof migrationResource>) {

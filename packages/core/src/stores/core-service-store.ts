@@ -1,20 +1,32 @@
 import type { RequestContext } from '../context.js';
 import { assertContext } from '../context.js';
 import { ConflictError, DuplicateError, type FieldIssue, InvalidInputError } from '../errors.js';
-import type { HeartbeatRequest, Service, ServiceStore, serviceResource } from '../resources/service.js';
 import { CoreResourceStore, type StoreKernel } from '../resource-store.js';
+import type {
+  HeartbeatRequest,
+  Service,
+  ServiceStore,
+  serviceResource,
+} from '../resources/service.js';
 import { checkValue } from '../schema/validate.js';
 import { isPlainObject } from '../schema/values.js';
 import { readScope, writeScope } from '../scope.js';
 
-const ATTEMPTS = 8;
+const ATTEMPTS = 32;
+
+/** A short random pause so racing heartbeats of one service spread out. */
+const backoff = (attempt: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
 
 /**
  * The service store. `heartbeat` is an upsert built from a lookup on the unique
  * `(host, binary)` and a revision-checked write, retried on a lost race, so it is
  * correct on every backend without a native upsert.
  */
-export class CoreServiceStore extends CoreResourceStore<typeof serviceResource> implements ServiceStore {
+export class CoreServiceStore
+  extends CoreResourceStore<typeof serviceResource>
+  implements ServiceStore
+{
   readonly #k: StoreKernel<typeof serviceResource>;
 
   constructor(kernel: StoreKernel<typeof serviceResource>) {
@@ -27,14 +39,22 @@ export class CoreServiceStore extends CoreResourceStore<typeof serviceResource> 
     const fields = this.#k.resource.fields;
     const issues: FieldIssue[] = [];
     if (!isPlainObject(request)) {
-      throw new InvalidInputError('service', [{ field: 'request', message: 'must be a plain object' }]);
+      throw new InvalidInputError('service', [
+        { field: 'request', message: 'must be a plain object' },
+      ]);
     }
     for (const key of Object.keys(request)) {
-      if (key !== 'host' && key !== 'binary' && key !== 'codeVersion') issues.push({ field: key, message: 'unknown field' });
+      if (key !== 'host' && key !== 'binary' && key !== 'codeVersion')
+        issues.push({ field: key, message: 'unknown field' });
     }
     const host = checkValue(fields.host, request.host, 'host', issues) as string;
     const binary = checkValue(fields.binary, request.binary, 'binary', issues) as string;
-    const codeVersion = checkValue(fields.codeVersion, request.codeVersion, 'codeVersion', issues) as number;
+    const codeVersion = checkValue(
+      fields.codeVersion,
+      request.codeVersion,
+      'codeVersion',
+      issues,
+    ) as number;
     if (issues.length > 0) throw new InvalidInputError('service', issues);
     const scope = { ...readScope(this.#k.resource, ctx), deleted: 'no' as const };
     for (let attempt = 0; ; attempt++) {
@@ -61,10 +81,17 @@ export class CoreServiceStore extends CoreResourceStore<typeof serviceResource> 
           expected: undefined,
         });
         if (outcome.status === 'ok') return this.#k.finish(outcome.record);
-        if (attempt + 1 >= ATTEMPTS) return this.#k.settle(found.id, outcome, found.revision, undefined);
+        if (attempt + 1 >= ATTEMPTS)
+          return this.#k.settle(found.id, outcome, found.revision, undefined);
+        await backoff(attempt);
       } catch (err) {
         // Another process registered the same (host, binary) first: read it again.
-        if (!(err instanceof DuplicateError || err instanceof ConflictError) || attempt + 1 >= ATTEMPTS) throw err;
+        if (
+          !(err instanceof DuplicateError || err instanceof ConflictError) ||
+          attempt + 1 >= ATTEMPTS
+        )
+          throw err;
+        await backoff(attempt);
       }
     }
   }
@@ -85,7 +112,8 @@ export class CoreServiceStore extends CoreResourceStore<typeof serviceResource> 
         after,
       });
       for (const r of rows) {
-        if (!r.disabled && (min === null || (r.codeVersion as number) < min)) min = r.codeVersion as number;
+        if (!r.disabled && (min === null || (r.codeVersion as number) < min))
+          min = r.codeVersion as number;
       }
       const last = rows[rows.length - 1];
       if (rows.length < 1000 || !last) return min;

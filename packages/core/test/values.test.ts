@@ -1,0 +1,94 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  codePointLength,
+  compareCodePoints,
+  normaliseCidr,
+  normaliseDatetime,
+  normaliseIp,
+} from '../src/index.js';
+
+describe('compareCodePoints', () => {
+  it('orders like UTF-8 bytes, for any strings', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme' }), (a, b) => {
+        const bytes = Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b)));
+        expect(Math.sign(compareCodePoints(a, b))).toBe(bytes);
+      }),
+    );
+  });
+
+  it('puts a non-BMP character after U+FFFD, unlike JS <', () => {
+    expect('😀' < '\uFFFD').toBe(true);
+    expect(compareCodePoints('😀', '\uFFFD')).toBeGreaterThan(0);
+  });
+});
+
+describe('codePointLength', () => {
+  it('counts a surrogate pair once', () => {
+    expect(codePointLength('a😀b')).toBe(3);
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), (s) => {
+        expect(codePointLength(s)).toBe([...s].length);
+      }),
+    );
+  });
+});
+
+describe('normaliseDatetime', () => {
+  it('converts offsets to UTC with milliseconds', () => {
+    expect(normaliseDatetime('2026-01-02T03:04:05+02:00')).toBe('2026-01-02T01:04:05.000Z');
+    expect(normaliseDatetime('2026-01-02T03:04:05.7Z')).toBe('2026-01-02T03:04:05.700Z');
+  });
+
+  it.each([
+    '2026-01-02T03:04:05',
+    '2026-02-30T00:00:00Z',
+    '2026-01-02 03:04:05Z',
+    '2026-01-02T03:04:05.1234Z',
+    'yesterday',
+    '0000-01-01T00:00:00Z',
+  ])('refuses %s', (s) => {
+    expect(normaliseDatetime(s)).toBeUndefined();
+  });
+
+  it('round-trips every instant of years 1..9999', () => {
+    fc.assert(
+      fc.property(
+        fc.date({
+          min: new Date('0001-01-01T00:00:00Z'),
+          max: new Date('9999-12-31T23:59:59.999Z'),
+          noInvalidDate: true,
+        }),
+        (d) => {
+          expect(normaliseDatetime(d.toISOString())).toBe(d.toISOString());
+        },
+      ),
+    );
+  });
+});
+
+describe('normaliseIp and normaliseCidr', () => {
+  it('canonicalises addresses', () => {
+    expect(normaliseIp('10.0.0.1')).toBe('10.0.0.1');
+    expect(normaliseIp('2001:DB8:0:0:0:0:0:1')).toBe('2001:db8::1');
+    expect(normaliseIp('10.0.0.256')).toBeUndefined();
+    expect(normaliseIp('fe80::1%eth0')).toBeUndefined();
+  });
+
+  it('wants host bits zero', () => {
+    expect(normaliseCidr('10.0.0.0/24')).toBe('10.0.0.0/24');
+    expect(normaliseCidr('10.0.0.1/24')).toBeUndefined();
+    expect(normaliseCidr('2001:DB8::/32')).toBe('2001:db8::/32');
+    expect(normaliseCidr('10.0.0.0/33')).toBeUndefined();
+    expect(normaliseCidr('10.0.0.0')).toBeUndefined();
+  });
+
+  it('accepts every IPv4 address in canonical form', () => {
+    fc.assert(
+      fc.property(fc.ipV4(), (ip) => {
+        expect(normaliseIp(ip)).toBe(ip);
+      }),
+    );
+  });
+});

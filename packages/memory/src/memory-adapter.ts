@@ -1,0 +1,41 @@
+import { type Adapter, createStores, type Stores } from '@polystore/core';
+import { MemoryBackend } from './memory-backend.js';
+import type { MemoryOptions } from './memory-options.js';
+import { MemoryDatabase } from './memory-table.js';
+
+const named = new Map<string, MemoryDatabase>();
+
+function databaseFor(name: string | undefined): MemoryDatabase {
+  if (!name) return new MemoryDatabase();
+  let db = named.get(name);
+  if (!db) {
+    db = new MemoryDatabase();
+    named.set(name, db);
+  }
+  return db;
+}
+
+/**
+ * Opens an in-memory Stores bag: the reference model and the fastest test double.
+ *
+ * @example
+ * ```ts
+ * const stores = openMemoryStores();
+ * const a = openMemoryStores({ name: 'shared' });
+ * const b = openMemoryStores({ name: 'shared' }); // sees what a writes
+ * ```
+ */
+export function openMemoryStores(options: MemoryOptions = {}): Stores {
+  return createStores(new MemoryBackend(databaseFor(options.name), options), options);
+}
+
+/** The `memory:` adapter; `memory:<name>` shares a named in-process database. */
+export const adapter: Adapter = {
+  name: 'memory',
+  schemes: ['memory'],
+  async open(url, options) {
+    const name = decodeURIComponent(url.pathname);
+    return new MemoryBackend(databaseFor(name || undefined), options);
+  },
+};
+Object.freeze(adapter);

@@ -1,0 +1,55 @@
+import {
+  type AnyResource,
+  type Backend,
+  type Capabilities,
+  ConfigError,
+  defineCapabilities,
+  fixedIpResource,
+  networkResource,
+  type ResourceDriver,
+  resourcesOf,
+  type StoresOptions,
+} from '@polystore/core';
+import { MemoryAddressAllocator } from './memory-address-allocator.js';
+import { MemoryResourceDriver } from './memory-resource-driver.js';
+import { MemoryDatabase } from './memory-table.js';
+
+/** The memory adapter's capability manifest. */
+export const MEMORY_CAPABILITIES: Capabilities = defineCapabilities({
+  maxRecordBytes: 16 * 1024 * 1024,
+  reads: 'linearizable',
+  serverSideQueries: true,
+  features: {},
+});
+
+/**
+ * An in-memory backend. Records live in a {@link MemoryDatabase}; several backends over
+ * one database behave like several clients of one server.
+ */
+export class MemoryBackend implements Backend {
+  readonly name = 'memory';
+  readonly capabilities = MEMORY_CAPABILITIES;
+  readonly allocator: MemoryAddressAllocator;
+  readonly #drivers = new Map<AnyResource, MemoryResourceDriver>();
+
+  constructor(database: MemoryDatabase = new MemoryDatabase(), options: StoresOptions = {}) {
+    for (const resource of resourcesOf(options)) {
+      this.#drivers.set(
+        resource,
+        new MemoryResourceDriver(resource, database.table(resource.name)),
+      );
+    }
+    this.allocator = new MemoryAddressAllocator(
+      database.table(networkResource.name),
+      this.#drivers.get(fixedIpResource)!,
+    );
+  }
+
+  driver(resource: AnyResource): ResourceDriver {
+    const d = this.#drivers.get(resource);
+    if (!d) throw new ConfigError(`memory backend has no resource ${resource.name}`);
+    return d;
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,6 @@
+import { mergeConfig } from 'vitest/config';
+import { sharedConfig } from '../vitest.shared.ts';
+
+export default mergeConfig(sharedConfig, {
+  test: { name: 'cross-package', include: ['**/*.test.ts'] },
+});
