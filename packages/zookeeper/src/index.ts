@@ -1,0 +1,11 @@
+export { decodeString, encodeValue, ResourceLayout, STATE_INDEX, VERSION_INDEX } from './layout.js';
+export { adapter, openZooKeeperStores } from './zookeeper-adapter.js';
+export { ZooKeeperAddressAllocator } from './zookeeper-address-allocator.js';
+export { ZOOKEEPER_CAPABILITIES, ZooKeeperBackend } from './zookeeper-backend.js';
+export {
+  DEFAULT_CHROOT,
+  type ResolvedZooKeeperOptions,
+  resolveOptions,
+  type ZooKeeperOptions,
+} from './zookeeper-options.js';
+export { ZooKeeperResourceDriver } from './zookeeper-resource-driver.js';

@@ -1,0 +1,38 @@
+import {
+  type Adapter,
+  type AdapterOpenOptions,
+  createStores,
+  parseStoreUrl,
+  type Stores,
+} from '@polystore/core';
+import { ZooKeeperBackend } from './zookeeper-backend.js';
+import { resolveOptions, type ZooKeeperOptions } from './zookeeper-options.js';
+
+/**
+ * Opens a Stores bag over ZooKeeper. Every path lives under the URL's chroot.
+ *
+ * @example
+ * ```ts
+ * const stores = await openZooKeeperStores('zookeeper://127.0.0.1:2181/my-app', { requestTimeoutMs: 2000 });
+ * const vm = await stores.instances.create(ctx, { flavor: { vcpus: 1, memoryMb: 512, rootGb: 1 } });
+ * ```
+ */
+export async function openZooKeeperStores(
+  url: string,
+  options: ZooKeeperOptions & AdapterOpenOptions = {},
+): Promise<Stores> {
+  const backend = await ZooKeeperBackend.open(resolveOptions(parseStoreUrl(url), options), options);
+  return createStores(backend, options);
+}
+
+/** The `zookeeper:` adapter, imported by core's registry on first use of the scheme. */
+export const adapter: Adapter = Object.freeze({
+  name: 'zookeeper',
+  schemes: ['zookeeper'],
+  async open(url: URL, options: AdapterOpenOptions) {
+    return ZooKeeperBackend.open(
+      resolveOptions(url, (options.adapter ?? {}) as ZooKeeperOptions),
+      options,
+    );
+  },
+});

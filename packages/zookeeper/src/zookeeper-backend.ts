@@ -1,0 +1,122 @@
+import {
+  type AnyResource,
+  type Backend,
+  type Capabilities,
+  ConfigError,
+  defineCapabilities,
+  fixedIpResource,
+  networkResource,
+  type ResourceDriver,
+  resourcesOf,
+  type StoresOptions,
+} from '@polystore/core';
+import { ResourceLayout } from './layout.js';
+import { ZkClient } from './zk-client.js';
+import { ZooKeeperAddressAllocator } from './zookeeper-address-allocator.js';
+import type { ResolvedZooKeeperOptions } from './zookeeper-options.js';
+import { ZooKeeperResourceDriver } from './zookeeper-resource-driver.js';
+
+/**
+ * The ZooKeeper adapter's capability manifest. A znode holds at most `jute.maxbuffer`
+ * (about 1 MB, including the request around it); records are capped well below, at
+ * 256 KiB, so a multi with a record and its index znodes always fits. Reads may be served
+ * by a follower that lags the leader: sequentially consistent, not linearizable.
+ */
+export const ZOOKEEPER_CAPABILITIES: Capabilities = defineCapabilities({
+  maxRecordBytes: 256 * 1024,
+  reads: 'sequential',
+  serverSideQueries: false,
+  features: {},
+});
+
+/** A backend over one ZooKeeper session: a generic driver per resource and the allocator. */
+export class ZooKeeperBackend implements Backend {
+  readonly name = 'zookeeper';
+  readonly capabilities = ZOOKEEPER_CAPABILITIES;
+  readonly allocator: ZooKeeperAddressAllocator;
+  readonly #client: ZkClient;
+  readonly #drivers: ReadonlyMap<AnyResource, ZooKeeperResourceDriver>;
+
+  private constructor(client: ZkClient, options: ResolvedZooKeeperOptions, stores: StoresOptions) {
+    this.#client = client;
+    const drivers = new Map<AnyResource, ZooKeeperResourceDriver>();
+    for (const resource of resourcesOf(stores)) {
+      const layout = new ResourceLayout(options.chroot, resource);
+      drivers.set(
+        resource,
+        new ZooKeeperResourceDriver(
+          layout,
+          client,
+          ZOOKEEPER_CAPABILITIES.maxRecordBytes,
+          options.cacheSize,
+        ),
+      );
+    }
+    this.#drivers = drivers;
+    this.allocator = new ZooKeeperAddressAllocator(
+      client,
+      drivers.get(networkResource)!,
+      drivers.get(fixedIpResource)!,
+    );
+  }
+
+  /** Connects and creates the chroot and every resource's fixed znodes. Fails with `UnavailableError`. */
+  static async open(
+    options: ResolvedZooKeeperOptions,
+    stores: StoresOptions = {},
+  ): Promise<ZooKeeperBackend> {
+    const client = await ZkClient.connect(options);
+    try {
+      const backend = new ZooKeeperBackend(client, options, stores);
+      await client.ensurePath(options.chroot);
+      // Roots first, then their children: each level is one round of concurrent creates.
+      const paths = [...backend.#drivers.values()].flatMap((d) => d.layout.staticPaths());
+      const levels = new Map<number, Set<string>>();
+      for (const p of paths) {
+        const parts = p.split('/');
+        for (let i = options.chroot.split('/').length + 1; i <= parts.length; i++) {
+          const prefix = parts.slice(0, i).join('/');
+          const depth = i;
+          if (!levels.has(depth)) levels.set(depth, new Set());
+          levels.get(depth)!.add(prefix);
+        }
+      }
+      for (const depth of [...levels.keys()].sort((a, b) => a - b)) {
+        await Promise.all([...levels.get(depth)!].map((p) => client.create(p)));
+      }
+      client.markPermanent([...levels.values()].flatMap((l) => [...l]));
+      client.markPermanent(
+        options.chroot.split('/').map((_, i, all) => all.slice(0, i + 1).join('/')),
+      );
+      return backend;
+    } catch (err) {
+      client.close();
+      throw err;
+    }
+  }
+
+  driver(resource: AnyResource): ResourceDriver {
+    return this.zooKeeperDriver(resource);
+  }
+
+  /** The driver of a resource with its ZooKeeper-specific methods (e.g. `countBelowVersion`). */
+  zooKeeperDriver(resource: AnyResource): ZooKeeperResourceDriver {
+    const d = this.#drivers.get(resource);
+    if (!d) throw new ConfigError(`zookeeper backend has no resource ${resource.name}`);
+    return d;
+  }
+
+  /** Requests sent over the session so far (to measure round trips). */
+  get requests(): number {
+    return this.#client.requests;
+  }
+
+  /** ZooKeeper sessions started so far (a new one replaces an expired one). */
+  get sessions(): number {
+    return this.#client.sessions;
+  }
+
+  async close(): Promise<void> {
+    this.#client.close();
+  }
+}

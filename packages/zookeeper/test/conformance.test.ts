@@ -1,0 +1,33 @@
+import { describeConformance } from '@polystore/conformance';
+import { startZooKeeper, type ZooKeeperServer } from '@polystore/testing';
+import { afterAll } from 'vitest';
+import { openZooKeeperStores } from '../src/index.js';
+
+// A dedicated, durable server: the fault group kills, restarts and pauses it.
+const zk: ZooKeeperServer = await startZooKeeper({ tickTime: 1_000 });
+
+afterAll(async () => {
+  await zk.stop();
+});
+
+describeConformance({
+  name: 'zookeeper',
+  open: (namespace, { clock, ids, route }) =>
+    openZooKeeperStores(route(`${zk.url}/polystore_conformance/${namespace}`), {
+      clock,
+      ids,
+      sessionTimeoutMs: 4_000,
+      requestTimeoutMs: 2_000,
+      connectTimeoutMs: 5_000,
+      spinDelayMs: 100,
+    }),
+  faults: {
+    proxy: { target: `${zk.host}:${zk.port}` },
+    server: {
+      kill: () => zk.kill(),
+      restart: () => zk.restart(),
+      pause: () => zk.pause(),
+      resume: () => zk.resume(),
+    },
+  },
+});

@@ -1,0 +1,116 @@
+import { ConfigError, instanceResource, networkResource, serviceResource } from '@polystore/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeString, encodeValue, ResourceLayout, resolveOptions } from '../src/index.js';
+
+/** A name ZooKeeper accepts as one path segment, and that needs no escaping anywhere. */
+const SAFE_SEGMENT = /^[A-Za-z0-9_-]{1,201}$/;
+
+describe('encodeValue', () => {
+  it('makes every string one safe path segment, readable back unless hashed', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme', maxLength: 300 }),
+        fc.string({ maxLength: 300 }),
+        (a, b) => {
+          for (const s of [a, b]) {
+            const e = encodeValue(s);
+            expect(e).toMatch(SAFE_SEGMENT);
+            expect(e === '.' || e === '..').toBe(false);
+            if (e.startsWith('s')) expect(decodeString(e)).toBe(s);
+            else expect(e).toMatch(/^h[A-Za-z0-9_-]{43}$/);
+          }
+          if (a !== b) expect(encodeValue(a)).not.toBe(encodeValue(b));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps types apart and hashes long strings', () => {
+    const values = [null, true, false, 0, -1, 42, '', '0', 'n0', '_', 't', 'f', '/', '..', '😀'];
+    const encoded = values.map(encodeValue);
+    expect(new Set(encoded).size).toBe(values.length);
+    for (const e of encoded) expect(e).toMatch(SAFE_SEGMENT);
+    expect(encodeValue('😀'.repeat(255))).toMatch(/^h/);
+    expect(encodeValue('x'.repeat(150))).toMatch(/^s/);
+  });
+});
+
+describe('ResourceLayout', () => {
+  it('derives index, membership and unique paths from the schema', () => {
+    const layout = new ResourceLayout('/ps', networkResource);
+    expect(layout.indexedFields).toEqual(['projectId', 'label', 'vlan']);
+    const record = {
+      id: '00000000-0000-7000-8000-000000000001',
+      projectId: null,
+      label: 'a/b',
+      cidr: '10.0.0.0/24',
+      gateway: null,
+      dnsServers: [],
+      vlan: 7,
+      revision: 1,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+      deletedAt: null,
+      objectVersion: '1.0',
+    };
+    expect(layout.indexEntries(record, 'tok')).toEqual([
+      '/ps/network/index/projectId/_/00000000-0000-7000-8000-000000000001',
+      `/ps/network/index/label/${encodeValue('a/b')}/00000000-0000-7000-8000-000000000001`,
+      '/ps/network/index/vlan/n7/00000000-0000-7000-8000-000000000001',
+      '/ps/network/index/$state/live/00000000-0000-7000-8000-000000000001.tok',
+      '/ps/network/index/$version/1.0/00000000-0000-7000-8000-000000000001',
+    ]);
+    expect(layout.uniqueEntries(record)).toEqual([
+      { path: '/ps/network/unique/vlan/n7', fields: ['vlan'] },
+    ]);
+    expect(layout.uniqueEntries({ ...record, vlan: null })).toEqual([]);
+    expect(layout.uniqueEntries({ ...record, deletedAt: record.createdAt })).toEqual([]);
+    expect(new ResourceLayout('/ps', instanceResource).indexedFields).toEqual([
+      'projectId',
+      'displayName',
+      'hostname',
+      'host',
+      'vmState',
+      'taskState',
+    ]);
+    expect(new ResourceLayout('/ps', serviceResource).indexedFields).toEqual(['host', 'binary']);
+  });
+});
+
+describe('resolveOptions', () => {
+  it('takes the chroot and server from the URL, with documented defaults', () => {
+    expect(resolveOptions(new URL('zookeeper://10.0.0.1:2182/my/app/'))).toEqual({
+      chroot: '/my/app',
+      servers: '10.0.0.1:2182',
+      sessionTimeoutMs: 10_000,
+      requestTimeoutMs: 5_000,
+      connectTimeoutMs: 10_000,
+      spinDelayMs: 200,
+      cacheSize: 10_000,
+    });
+    expect(resolveOptions(new URL('zookeeper://zk')).chroot).toBe('/polystore');
+    expect(resolveOptions(new URL('zookeeper://zk')).servers).toBe('zk:2181');
+    expect(
+      resolveOptions(new URL('zookeeper://zk/x'), { servers: 'a:1,b:2', cacheSize: 0 }),
+    ).toMatchObject({
+      servers: 'a:1,b:2',
+      cacheSize: 0,
+    });
+  });
+
+  it('refuses bad chroots and timeouts with ConfigError', () => {
+    for (const url of ['zookeeper://zk/zookeeper', 'zookeeper://zk/a%20b', 'zookeeper://zk/a//b']) {
+      expect(() => resolveOptions(new URL(url)), url).toThrow(ConfigError);
+    }
+    for (const chroot of ['/a/../b', '/..', 'relative', '/a/\u0000']) {
+      expect(() => resolveOptions(new URL('zookeeper://zk'), { chroot }), chroot).toThrow(
+        ConfigError,
+      );
+    }
+    expect(() => resolveOptions(new URL('zookeeper://zk'), { requestTimeoutMs: 0 })).toThrow(
+      ConfigError,
+    );
+  });
+});
