@@ -1,0 +1,83 @@
+import type { Clock, IdGenerator, Stores } from '@polystore/core';
+
+/** What the suite hands to `open`: the injected clock and id generator, and the fault proxy's URL rewrite. */
+export interface OpenDeps {
+  /** The clock the stores must use (pass it to `createStores`/`openStores` as `clock`). */
+  readonly clock: Clock;
+  /** The id generator the stores must use (pass it as `ids`). */
+  readonly ids: IdGenerator;
+  /**
+   * Rewrites `host:port` of the fault proxy's target in a URL to the proxy's own address
+   * (identity outside the fault group). Pass the URL you open through it.
+   */
+  route(url: string): string;
+}
+
+/**
+ * Opens a fresh `Stores` bag in an isolated namespace. Called many times per run with
+ * distinct namespaces; the same namespace opened twice gives two clients of the same data.
+ */
+export type OpenStoresFn = (namespace: string, deps: OpenDeps) => Stores | Promise<Stores>;
+
+/** Process control over the adapter's server, e.g. a `@polystore/testing` handle. */
+export interface ServerControl {
+  /** Crashes the server (SIGKILL); the data dir survives. */
+  kill(): Promise<void>;
+  /** Brings the server back on the same port with the same data. */
+  restart(): Promise<void>;
+  /** Freezes the server (SIGSTOP). */
+  pause?(): void;
+  /** Thaws a paused server. */
+  resume?(): void;
+}
+
+/** How the fault group reaches the adapter. */
+export type FaultOptions =
+  | {
+      /** `host:port` of the adapter's server; the suite puts its loopback TCP proxy in front of it. */
+      readonly proxy: { readonly target: string };
+      /** Process control over the server; with it the suite also kills and restarts it. */
+      readonly server?: ServerControl;
+      /** How long a call may take to fail while the backend is unreachable, in ms. Default 5000. */
+      readonly failFastMs?: number;
+      /** How long the same `Stores` may take to answer again after a fault heals, in ms. Default 15000. */
+      readonly recoverMs?: number;
+    }
+  | {
+      /**
+       * The adapter talks to no server (it lives in the process), so network faults cannot
+       * apply. The reason is printed in the report, which counts the group as not applicable.
+       */
+      readonly inProcess: string;
+    };
+
+/** How much work each group does. */
+export interface Budget {
+  /** fast-check runs per property (default 100, or `CONFORMANCE_RUNS`). */
+  readonly runs?: number;
+  /** Most commands in one model-based sequence (default 30). */
+  readonly maxCommands?: number;
+  /** Concurrent clients in the concurrency group (default 4). */
+  readonly clients?: number;
+  /** Time limit of the linearizability checker per history, in ms (default 10000). */
+  readonly checkerMs?: number;
+}
+
+/** Options of {@link describeConformance} and {@link runConformance}. */
+export interface ConformanceOptions {
+  /** The adapter's name, used in test titles and the report. */
+  readonly name: string;
+  /** Opens a fresh `Stores` bag in a namespace with the injected clock and ids. */
+  readonly open: OpenStoresFn;
+  /** Closes a bag (default: `stores.close()`). */
+  readonly close?: (stores: Stores) => Promise<void>;
+  /**
+   * How to inject faults. Required: leaving it out counts the fault group as skipped and
+   * fails the run. In-process adapters say `{ inProcess: 'why' }`.
+   */
+  readonly faults?: FaultOptions;
+  /** Depth of the run (default: `CONFORMANCE_RUNS` or 100 runs per property). */
+  readonly budget?: Budget;
+  /** Fixed seed (default random; `POLYSTORE_REPLAY` replays one failure). */
+  readonly seed?: number;
+}

@@ -1,0 +1,135 @@
+import {
+  type AddressAllocator,
+  type AnyResource,
+  type Backend,
+  type Capabilities,
+  createStores,
+  defineCapabilities,
+  type ResourceDriver,
+  type Stores,
+} from '@polystore/core';
+import {
+  MEMORY_CAPABILITIES,
+  MemoryBackend,
+  MemoryDatabase,
+  type MemoryTable,
+} from '@polystore/memory';
+import { STORE_METHODS } from '../check-shape.js';
+import type { OpenDeps } from '../conformance-options.js';
+
+const databases = new Map<string, MemoryDatabase>();
+
+/** The shared in-process database of a namespace, so several opens act as several clients. */
+export function databaseOf(namespace: string): MemoryDatabase {
+  let db = databases.get(namespace);
+  if (!db) {
+    db = new MemoryDatabase();
+    databases.set(namespace, db);
+  }
+  return db;
+}
+
+/** What a backend mutation may replace. */
+export interface BackendMutation {
+  /** Wraps the driver of a resource (called once per resource). */
+  readonly driver?: (
+    inner: ResourceDriver,
+    resource: AnyResource,
+    tables: (name: string) => MemoryTable,
+  ) => ResourceDriver;
+  /** Wraps the address allocator. */
+  readonly allocator?: (
+    inner: AddressAllocator,
+    tables: (name: string) => MemoryTable,
+  ) => AddressAllocator;
+  /** Replaces the manifest (given the memory one). */
+  readonly capabilities?: (memory: Capabilities) => Capabilities;
+  /** Wraps the public bag after `createStores`. */
+  readonly stores?: (stores: Stores) => Stores;
+}
+
+/**
+ * The `open` of a memory backend with a deliberate bug: drivers, allocator, manifest or
+ * the public bag wrapped. Namespaces share a database, like the memory adapter's named ones.
+ */
+export function mutantOpen(
+  mutation: BackendMutation,
+): (namespace: string, deps: OpenDeps) => Stores {
+  return (namespace, { clock, ids }) => {
+    const db = databaseOf(namespace);
+    const memory = new MemoryBackend(db);
+    const tables = (name: string) => db.table(name);
+    const caps = mutation.capabilities
+      ? mutation.capabilities(MEMORY_CAPABILITIES)
+      : MEMORY_CAPABILITIES;
+    const backend: Backend = {
+      name: 'memory-mutant',
+      capabilities: caps,
+      driver: (resource) => {
+        const inner = memory.driver(resource);
+        return mutation.driver ? mutation.driver(inner, resource, tables) : inner;
+      },
+      allocator: mutation.allocator
+        ? mutation.allocator(memory.allocator, tables)
+        : memory.allocator,
+      close: () => memory.close(),
+    };
+    const stores = createStores(backend, { clock, ids });
+    return mutation.stores ? mutation.stores(stores) : stores;
+  };
+}
+
+/** A manifest with some features declared. */
+export function withFeatures(features: Record<string, boolean>): (m: Capabilities) => Capabilities {
+  return (m) => defineCapabilities({ ...m, features: { ...m.features, ...features } });
+}
+
+/** Wraps one store of a bag: a plain object with the same methods and arities, calls going through `patch`. */
+export function patchStore(
+  stores: Stores,
+  name: 'instances' | 'networks' | 'fixedIps' | 'migrations' | 'services',
+  patch: (
+    method: string,
+    call: (...args: unknown[]) => Promise<unknown>,
+    args: unknown[],
+  ) => Promise<unknown>,
+): Stores {
+  const inner = stores[name] as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  const wrapped: Record<string, unknown> = {};
+  for (const [method, arity] of Object.entries(STORE_METHODS[name])) {
+    const fn = async (...args: unknown[]) =>
+      patch(method, (...a: unknown[]) => inner[method]!.apply(inner, a), args);
+    Object.defineProperty(fn, 'length', { value: arity });
+    wrapped[method] = fn;
+  }
+  return Object.freeze({ ...stores, [name]: wrapped }) as Stores;
+}
+
+/** Replaces one store by a plain object with exactly the given methods (for shape mutants). */
+export function replaceStore(
+  stores: Stores,
+  name: 'instances' | 'networks' | 'fixedIps' | 'migrations' | 'services',
+  build: (inner: Record<string, (...a: unknown[]) => unknown>) => object,
+): Stores {
+  const inner = stores[name] as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const bound: Record<string, (...a: unknown[]) => unknown> = {};
+  for (const m of [
+    'create',
+    'get',
+    'getMany',
+    'list',
+    'count',
+    'update',
+    'delete',
+    'purge',
+    'allocate',
+    'release',
+    'releaseAllForInstance',
+    'listInProgressByHost',
+    'heartbeat',
+    'minimumVersion',
+  ]) {
+    if (typeof inner[m] === 'function') bound[m] = inner[m].bind(inner);
+  }
+  return Object.freeze({ ...stores, [name]: build(bound) }) as Stores;
+}

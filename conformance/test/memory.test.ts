@@ -1,0 +1,10 @@
+import { openMemoryStores } from '@polystore/memory';
+import { describeConformance } from '../src/index.js';
+
+describeConformance({
+  name: 'memory',
+  open: (namespace, { clock, ids }) => openMemoryStores({ name: namespace, clock, ids }),
+  faults: {
+    inProcess: 'the memory adapter keeps its data in the process: there is no connection to break',
+  },
+});
