@@ -1,20 +1,7 @@
-import {
-  InvalidInputError,
-  RESOURCE_STORE_METHODS,
-  STORE_NAMES,
-  type Stores,
-} from '@polystore/core';
+import { InvalidInputError, STORE_METHODS, STORE_NAMES, type Stores } from '@polystore/core';
 
-/** The public methods each store of the bag must have, with their arities. */
-export const STORE_METHODS: Readonly<
-  Record<(typeof STORE_NAMES)[number], Readonly<Record<string, number>>>
-> = Object.freeze({
-  instances: RESOURCE_STORE_METHODS,
-  networks: RESOURCE_STORE_METHODS,
-  fixedIps: { ...RESOURCE_STORE_METHODS, allocate: 2, release: 2, releaseAllForInstance: 2 },
-  migrations: { ...RESOURCE_STORE_METHODS, listInProgressByHost: 2 },
-  services: { ...RESOURCE_STORE_METHODS, heartbeat: 2, minimumVersion: 2 },
-});
+/** The public methods each store of the bag must have, with their arities (core owns the table). */
+export { STORE_METHODS };
 
 /** The result of {@link checkShape}: one named line per problem. */
 export interface ShapeReport {

@@ -1,3 +1,4 @@
+import type { FeatureName } from '@polystore/core';
 import type { Op } from './op.js';
 
 function whereOf(op: Op): Record<string, unknown> | undefined {
@@ -35,7 +36,7 @@ function orderOf(op: Op): { direction?: unknown } | undefined {
  * still generated and must be refused with `NotSupportedError(name)`. A feature name the
  * suite does not know cannot be tested and counts as skipped.
  */
-export const FEATURES: Readonly<Record<string, (op: Op) => boolean>> = Object.freeze({
+export const FEATURES: Readonly<Record<FeatureName, (op: Op) => boolean>> = Object.freeze({
   'query.in': (op) => usesOperator(op, ['in']),
   'query.range': (op) => usesOperator(op, ['gt', 'gte', 'lt', 'lte']),
   'query.orderDesc': (op) => orderOf(op)?.direction === 'desc',

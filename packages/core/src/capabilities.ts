@@ -14,6 +14,22 @@ export interface Capabilities {
   readonly features: Readonly<Record<string, boolean>>;
 }
 
+/**
+ * The optional features an adapter may declare off in `features`, spelled once for
+ * adapters and the conformance suite: `in` filters, range filters, descending order,
+ * expected-value updates, and `purge`.
+ */
+export const FEATURE_NAMES = [
+  'query.in',
+  'query.range',
+  'query.orderDesc',
+  'update.expected',
+  'purge',
+] as const;
+
+/** The name of an optional feature. */
+export type FeatureName = (typeof FEATURE_NAMES)[number];
+
 /** Builds a frozen capability manifest. */
 export function defineCapabilities(c: Capabilities): Capabilities {
   return Object.freeze({ ...c, features: Object.freeze({ ...c.features }) });

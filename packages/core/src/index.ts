@@ -1,5 +1,10 @@
 export { checkRequestedAddress, isUsableAddress, lowestFreeAddress } from './address.js';
-export { type Capabilities, defineCapabilities } from './capabilities.js';
+export {
+  type Capabilities,
+  defineCapabilities,
+  FEATURE_NAMES,
+  type FeatureName,
+} from './capabilities.js';
 export { type Clock, ManualClock, monotonicClock, systemClock } from './clock.js';
 export {
   adminContext,
@@ -162,6 +167,7 @@ export {
 export {
   createStores,
   resourcesOf,
+  STORE_METHODS,
   STORE_NAMES,
   type Stores,
   type StoresOptions,

@@ -11,7 +11,7 @@ import { type MigrationStore, migrationResource } from './resources/migration.js
 import { type NetworkStore, networkResource } from './resources/network.js';
 import { type ServiceStore, serviceResource } from './resources/service.js';
 import type { AnyResource } from './schema/resource.js';
-import type { ResourceStore } from './store.js';
+import { RESOURCE_STORE_METHODS, type ResourceStore } from './store.js';
 import { CoreFixedIpStore } from './stores/core-fixed-ip-store.js';
 import { CoreMigrationStore } from './stores/core-migration-store.js';
 import { CoreServiceStore } from './stores/core-service-store.js';
@@ -38,6 +38,22 @@ export interface Stores {
 
 /** The resource stores of the bag, by property name. */
 export const STORE_NAMES = ['instances', 'networks', 'fixedIps', 'migrations', 'services'] as const;
+
+/** The public methods of each store of the bag, with their arities, for shape checks. */
+export const STORE_METHODS: Readonly<
+  Record<(typeof STORE_NAMES)[number], Readonly<Record<string, number>>>
+> = Object.freeze({
+  instances: RESOURCE_STORE_METHODS,
+  networks: RESOURCE_STORE_METHODS,
+  fixedIps: Object.freeze({
+    ...RESOURCE_STORE_METHODS,
+    allocate: 2,
+    release: 2,
+    releaseAllForInstance: 2,
+  }),
+  migrations: Object.freeze({ ...RESOURCE_STORE_METHODS, listInProgressByHost: 2 }),
+  services: Object.freeze({ ...RESOURCE_STORE_METHODS, heartbeat: 2, minimumVersion: 2 }),
+});
 
 /** Options every backend takes. */
 export interface StoresOptions {
