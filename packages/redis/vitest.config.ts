@@ -1,4 +1,10 @@
 import { mergeConfig } from 'vitest/config';
 import { sharedConfig } from '../../vitest.shared.ts';
 
-export default mergeConfig(sharedConfig, { test: { name: 'redis' } });
+export default mergeConfig(sharedConfig, {
+  test: {
+    name: 'redis',
+    globalSetup: ['@polystore/testing/global-setup'],
+    provide: { polystoreServers: ['redis'] },
+  },
+});

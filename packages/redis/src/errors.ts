@@ -1,0 +1,64 @@
+import { ConfigError, PolystoreError, UnavailableError } from '@polystore/core';
+
+/**
+ * Server replies that mean "not now": the server is loading, busy with a script, read-only
+ * (a replica or failover), out of memory, unable to persist, or a cluster in transition.
+ * Retrying later may succeed.
+ */
+const TRANSIENT_REPLIES = [
+  'LOADING',
+  'BUSY',
+  'MASTERDOWN',
+  'READONLY',
+  'TRYAGAIN',
+  'CLUSTERDOWN',
+  'OOM',
+  'MISCONF',
+  'NOREPLICAS',
+  'MOVED',
+  'ASK',
+];
+
+/** Server replies that mean the configuration is wrong: retrying will not help. */
+const CONFIG_REPLIES = ['NOAUTH', 'WRONGPASS', 'NOPERM', 'WRONGTYPE'];
+
+/** The first word of an error reply, e.g. `NOSCRIPT` or `ERR`. */
+function replyCode(err: Error): string {
+  return err.message.split(' ', 1)[0] ?? '';
+}
+
+/** Whether an error is a Redis error reply (rather than a connection or client error). */
+export function isReplyError(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ReplyError';
+}
+
+/**
+ * Maps anything the Redis client throws onto a core error, in one place:
+ *
+ * - a core error passes through unchanged;
+ * - `NOAUTH`, `WRONGPASS`, `NOPERM` and `WRONGTYPE` (the namespace holds keys of another
+ *   program) are a `ConfigError`;
+ * - every other error reply, a lost or refused connection, a command timeout, ioredis'
+ *   `MaxRetriesPerRequestError` and "Stream isn't writeable" (offline queue off while
+ *   disconnected) are an `UnavailableError` (retriable). `NOSCRIPT` never gets here:
+ *   ioredis reloads the script with EVAL and retries once.
+ *
+ * The message names the operation; the driver error is kept as `cause`.
+ */
+export function toCoreError(err: unknown, operation: string): PolystoreError {
+  if (err instanceof PolystoreError) return err;
+  const error = err instanceof Error ? err : new Error(String(err));
+  if (isReplyError(error)) {
+    const code = replyCode(error);
+    if (CONFIG_REPLIES.includes(code)) {
+      return new ConfigError(`redis ${operation}: ${error.message}`, { cause: error });
+    }
+    const kind = TRANSIENT_REPLIES.includes(code) ? 'server not ready' : 'server error';
+    return new UnavailableError(`redis ${operation}: ${kind}: ${error.message}`, {
+      cause: error,
+    });
+  }
+  return new UnavailableError(`redis ${operation}: unavailable: ${error.message}`, {
+    cause: error,
+  });
+}

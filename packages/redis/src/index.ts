@@ -1,0 +1,7 @@
+export { keyspace, MEMBER_SEPARATOR, ResourceLayout } from './layout.js';
+export { adapter, openRedisBackend, openRedisStores } from './redis-adapter.js';
+export { RedisAddressAllocator } from './redis-address-allocator.js';
+export { REDIS_CAPABILITIES, RedisBackend } from './redis-backend.js';
+export { RedisConnection } from './redis-connection.js';
+export { REDIS_DEFAULTS, type RedisConfig, type RedisOptions } from './redis-options.js';
+export { RedisResourceDriver } from './redis-resource-driver.js';

@@ -1,0 +1,131 @@
+import { Redis } from 'ioredis';
+import { toCoreError } from './errors.js';
+import type { RedisConfig } from './redis-options.js';
+import { LUA_BODIES, LUA_PRELUDE } from './scripts/lua-sources.js';
+
+/** The name of a Lua script (its file name in camel case). */
+export type ScriptName = keyof typeof LUA_BODIES;
+
+/** An argument of a script: text, raw bytes (bounds with NUL and 0xFF) or a number. */
+export type ScriptArg = string | Buffer | number;
+
+/** Scripts that only read; ioredis may send them to replicas. */
+const READ_ONLY: ReadonlySet<ScriptName> = new Set(['list', 'count', 'fetch', 'versions']);
+
+/** The ioredis command name of a script. */
+function commandName(name: ScriptName): string {
+  return `polystore_${name}`;
+}
+
+type ScriptCommand = (...args: ScriptArg[]) => Promise<unknown>;
+
+/**
+ * One ioredis client with the polystore scripts defined on it (ioredis sends EVALSHA,
+ * and EVAL once per connection or after `NOSCRIPT`), and every failure mapped to a core
+ * error. Shared by every driver of a backend.
+ */
+export class RedisConnection {
+  /** The underlying client (tests use it to look at the keys). */
+  readonly client: Redis;
+  readonly #config: RedisConfig;
+  #closed: Promise<void> | undefined;
+
+  private constructor(client: Redis, config: RedisConfig) {
+    this.client = client;
+    this.#config = config;
+  }
+
+  /** Connects, failing with `UnavailableError` when the server cannot be reached in time. */
+  static async open(config: RedisConfig): Promise<RedisConnection> {
+    const scripts: Record<string, { lua: string; numberOfKeys: number; readOnly: boolean }> = {};
+    for (const [name, body] of Object.entries(LUA_BODIES)) {
+      scripts[commandName(name as ScriptName)] = {
+        lua: `${LUA_PRELUDE}\n${body}`,
+        numberOfKeys: 1,
+        readOnly: READ_ONLY.has(name as ScriptName),
+      };
+    }
+    const client = new Redis({
+      host: config.host,
+      port: config.port,
+      username: config.username,
+      password: config.password,
+      db: config.db,
+      tls: config.tls,
+      connectionName: config.connectionName,
+      lazyConnect: true,
+      connectTimeout: config.connectTimeoutMs,
+      commandTimeout: config.commandTimeoutMs,
+      // Fail fast while disconnected instead of queueing; never resend a command after a
+      // reconnect: its script may already have run, and running it again could write twice.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      // Keep reconnecting forever, so the same client recovers when the server is back.
+      retryStrategy: (times) =>
+        Math.min(config.retryDelayMs * 2 ** Math.min(times - 1, 16), config.maxRetryDelayMs),
+      scripts,
+    });
+    // Failures reach callers through their commands; without a listener ioredis would also
+    // print every reconnect error.
+    client.on('error', () => {});
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        client.connect(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no ready connection within ${config.connectTimeoutMs} ms`)),
+            config.connectTimeoutMs + config.commandTimeoutMs,
+          );
+        }),
+      ]);
+    } catch (err) {
+      client.disconnect();
+      throw toCoreError(err, `connect to ${config.host}:${config.port}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    return new RedisConnection(client, config);
+  }
+
+  /** Runs a script with one key (which routes it) and its arguments. */
+  async script(name: ScriptName, key: string, args: readonly ScriptArg[]): Promise<unknown> {
+    const command = (this.client as unknown as Record<string, ScriptCommand>)[commandName(name)]!;
+    try {
+      return await command.call(this.client, key, ...args);
+    } catch (err) {
+      throw toCoreError(err, name);
+    }
+  }
+
+  /** The fields of a hash as a flat field/value list (empty when the key is missing). */
+  async hashFields(key: string): Promise<string[]> {
+    try {
+      return (await this.client.call('HGETALL', key)) as string[];
+    } catch (err) {
+      throw toCoreError(err, 'get');
+    }
+  }
+
+  /** Closes the connection: `QUIT` when the server answers in time, else drops it. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          this.client.quit(),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, this.#config.commandTimeoutMs);
+          }),
+        ]);
+      } catch {
+        // Closing a broken connection: nothing to report.
+      } finally {
+        clearTimeout(timer);
+        this.client.disconnect();
+      }
+    })();
+    return this.#closed;
+  }
+}

@@ -1,0 +1,251 @@
+import {
+  compareVersions,
+  type DeleteChange,
+  DuplicateError,
+  InvalidQueryError,
+  inReadScope,
+  type ListQuery,
+  type Predicate,
+  type ReadScope,
+  type ResourceDriver,
+  type StoredRecord,
+  UnavailableError,
+  type UpdateChange,
+  type WriteOutcome,
+  type WriteScope,
+} from '@polystore/core';
+import type { ResourceLayout } from './layout.js';
+import { lexArg, maxLower, memberOf, minUpper, planQuery } from './query-plan.js';
+import type { RedisConnection } from './redis-connection.js';
+
+/** Most partitions a `list` merges; beyond, it reads all projects and checks `projectId`. */
+const MAX_LIST_PARTITIONS = 16;
+/** Soft-deleted records one purge script removes; each batch is atomic, and short. */
+const PURGE_BATCH = 500;
+
+/** A script reply: a status word and its payload. */
+type Reply = [string, ...unknown[]];
+
+/**
+ * The generic driver of any resource over Redis. Every mutation is one Lua script that
+ * checks its conditions and changes the record and all its index entries atomically; a
+ * `get` is one `HGETALL`; a page of `list`, a `count` and a `getMany` are one read-only
+ * script over the index keys.
+ */
+export class RedisResourceDriver implements ResourceDriver {
+  readonly #conn: RedisConnection;
+  readonly #layout: ResourceLayout;
+
+  constructor(connection: RedisConnection, layout: ResourceLayout) {
+    this.#conn = connection;
+    this.#layout = layout;
+  }
+
+  /** The key layout of the resource. */
+  get layout(): ResourceLayout {
+    return this.#layout;
+  }
+
+  async insert(record: StoredRecord): Promise<StoredRecord> {
+    const l = this.#layout;
+    const reply = (await this.#conn.script('insert', l.recordKey(record.id), [
+      l.base,
+      l.descriptor,
+      record.id,
+      ...l.encode(record),
+    ])) as Reply;
+    if (reply[0] === 'ok') return record;
+    throw this.#unexpected('insert', reply);
+  }
+
+  async get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
+    const record = this.#layout.decode(await this.#conn.hashFields(this.#layout.recordKey(id)));
+    return record && inReadScope(record, scope) ? record : undefined;
+  }
+
+  async getMany(scope: ReadScope, ids: readonly string[]): Promise<StoredRecord[]> {
+    if (ids.length === 0) return [];
+    const l = this.#layout;
+    const reply = (await this.#conn.script('fetch', l.versionsKey, [l.base, ...ids])) as string[][];
+    const out: StoredRecord[] = [];
+    for (const hash of reply) {
+      const record = l.decode(hash);
+      if (record && inReadScope(record, scope)) out.push(record);
+    }
+    return out;
+  }
+
+  async list(scope: ReadScope, query: ListQuery): Promise<StoredRecord[]> {
+    const l = this.#layout;
+    const { field, direction } = query.orderBy;
+    const plan = planQuery(l, scope, query.where, {
+      orderField: field,
+      maxPartitions: MAX_LIST_PARTITIONS,
+    });
+    if (!plan) return [];
+    let { lo, hi } = plan.order;
+    if (query.after !== null) {
+      const { value, id } = query.after;
+      const isInt = l.resource.queryable[field]?.field.kind === 'int';
+      if (isInt !== (typeof value === 'number')) {
+        throw new InvalidQueryError('after: not a cursor returned by list');
+      }
+      const bound = { bytes: memberOf(l.sortToken(field, value), id), inclusive: false };
+      if (direction === 'asc') lo = maxLower(lo, bound);
+      else hi = minUpper(hi, bound);
+    }
+    const reply = (await this.#conn.script('list', l.versionsKey, [
+      l.base,
+      l.descriptor,
+      field,
+      direction,
+      lexArg(lo, '-'),
+      lexArg(hi, '+'),
+      String(query.limit),
+      String(plan.partitions.length),
+      ...plan.partitions,
+      ...plan.predicates,
+    ])) as string[][];
+    return reply.map((hash) => l.decode(hash)!);
+  }
+
+  async count(scope: ReadScope, where: readonly Predicate[]): Promise<number> {
+    const l = this.#layout;
+    const plan = planQuery(l, scope, where, { maxPartitions: Number.POSITIVE_INFINITY });
+    if (!plan) return 0;
+    // A range on a sortable field is a predicate of count (no order field absorbs it).
+    const reply = await this.#conn.script('count', l.versionsKey, [
+      l.base,
+      l.descriptor,
+      String(plan.partitions.length),
+      ...plan.partitions,
+      ...plan.predicates,
+    ]);
+    return Number(reply);
+  }
+
+  async update(scope: WriteScope, id: string, change: UpdateChange): Promise<WriteOutcome> {
+    const l = this.#layout;
+    const args: (string | number)[] = [
+      l.base,
+      l.descriptor,
+      id,
+      scopeArg(scope),
+      change.expectedRevision === undefined ? '' : String(change.expectedRevision),
+    ];
+    const expected = Object.entries(change.expected ?? {});
+    args.push(String(expected.length));
+    for (const [field, allowed] of expected) {
+      args.push(field, String(allowed.length), ...allowed.map((v) => JSON.stringify(v ?? null)));
+    }
+    const set = Object.entries(change.set);
+    args.push(String(set.length));
+    for (const [field, value] of set) {
+      const sort = l.isSortField(field);
+      args.push(
+        field,
+        JSON.stringify(value),
+        sort ? '1' : '0',
+        sort ? l.sortToken(field, value as string | number) : '',
+      );
+    }
+    args.push(
+      JSON.stringify(change.updatedAt),
+      l.sortToken('updatedAt', change.updatedAt),
+      JSON.stringify(change.objectVersion),
+    );
+    return this.#outcome('update', await this.#conn.script('update', l.recordKey(id), args));
+  }
+
+  async delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
+    const l = this.#layout;
+    const reply = await this.#conn.script('delete', l.recordKey(id), [
+      l.base,
+      l.descriptor,
+      id,
+      scopeArg(scope),
+      change.expectedRevision === undefined ? '' : String(change.expectedRevision),
+      change.soft ? '1' : '0',
+      JSON.stringify(change.at),
+      change.at,
+    ]);
+    return this.#outcome('delete', reply);
+  }
+
+  async purge(before: string): Promise<number> {
+    const l = this.#layout;
+    let removed = 0;
+    for (;;) {
+      const [taken, gone] = (await this.#conn.script('purge', l.deletedKey, [
+        l.base,
+        l.descriptor,
+        before,
+        PURGE_BATCH,
+      ])) as [number, number];
+      removed += gone;
+      if (taken < PURGE_BATCH) return removed;
+    }
+  }
+
+  /**
+   * How many records are stored at each object version (live and soft-deleted), read from
+   * the per-version sets in one round trip, without scanning records.
+   */
+  async versionCounts(): Promise<Map<string, number>> {
+    const l = this.#layout;
+    const flat = (await this.#conn.script('versions', l.versionsKey, [l.base])) as (
+      | string
+      | number
+    )[];
+    const out = new Map<string, number>();
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      out.set(JSON.parse(String(flat[i])) as string, Number(flat[i + 1]));
+    }
+    return out;
+  }
+
+  /** How many records are stored below an object version (live and soft-deleted), without scanning. */
+  async countBelowVersion(version: string): Promise<number> {
+    let n = 0;
+    for (const [v, count] of await this.versionCounts()) {
+      if (compareVersions(v, version) < 0) n += count;
+    }
+    return n;
+  }
+
+  #outcome(operation: string, raw: unknown): WriteOutcome {
+    const reply = raw as Reply;
+    switch (reply[0]) {
+      case 'ok':
+        return { status: 'ok', record: this.#layout.decode(reply[1] as string[])! };
+      case 'not-found':
+        return { status: 'not-found' };
+      case 'conflict':
+        return { status: 'conflict', current: this.#layout.decode(reply[1] as string[])! };
+      default:
+        throw this.#unexpected(operation, reply);
+    }
+  }
+
+  /** The error of a reply other than success: a duplicate, or a reply this code does not know. */
+  #unexpected(operation: string, reply: Reply): Error {
+    if (reply[0] === 'duplicate') {
+      return new DuplicateError(this.#layout.resource.name, duplicateFields(this.#layout, reply));
+    }
+    return new UnavailableError(
+      `redis ${operation}: unexpected script reply ${JSON.stringify(reply[0])}`,
+    );
+  }
+}
+
+/** The fields of the constraint a `{'duplicate', which}` reply names. */
+export function duplicateFields(layout: ResourceLayout, reply: Reply): readonly string[] {
+  const which = String(reply[1]);
+  if (which === 'id') return ['id'];
+  return layout.unique[Number(which) - 1] ?? ['id'];
+}
+
+/** The write scope as a script argument: `''` for any project, else the project's JSON text. */
+export function scopeArg(scope: WriteScope): string {
+  return scope.projectId === null ? '' : JSON.stringify(scope.projectId);
+}

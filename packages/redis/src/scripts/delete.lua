@@ -1,0 +1,27 @@
+-- Deletes a live record in the write scope, if at the expected revision. A soft delete
+-- sets deletedAt = updatedAt = at, bumps the revision, frees the unique values and moves
+-- the index entries to the deleted partitions; a hard delete removes everything.
+-- KEYS[1] the record key. ARGV: T, layout, id, scope ('' or project JSON), expected
+-- revision ('' for none), soft '1'/'0', at JSON, at token.
+-- Reply: {'ok', record (the last state)} | {'not-found'} | {'conflict', record}.
+local T, lay, id, scope, exprev = ARGV[1], cjson.decode(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
+local key = KEYS[1]
+local r = load(key)
+if not r or not writable(r, scope) then return { 'not-found' } end
+if exprev ~= '' and r.revision ~= exprev then return { 'conflict', flatten(r) } end
+if ARGV[6] ~= '1' then
+  remove(T, lay, id, r)
+  return { 'ok', flatten(r) }
+end
+
+index_all(T, lay, id, r, 'l', false)
+for _, k in ipairs(unique_keys(T, lay, r)) do
+  if k and redis.call('GET', k) == id then redis.call('DEL', k) end
+end
+local n = copy(r)
+local revision = string.format('%d', tonumber(r.revision) + 1)
+n.deletedAt, n.updatedAt, n['~s:updatedAt'], n.revision = ARGV[7], ARGV[7], ARGV[8], revision
+index_all(T, lay, id, n, 'd', true)
+redis.call('ZADD', T .. 'deleted', 0, deleted_member(n, id))
+redis.call('HSET', key, 'deletedAt', ARGV[7], 'updatedAt', ARGV[7], '~s:updatedAt', ARGV[8], 'revision', revision)
+return { 'ok', flatten(n) }

@@ -1,0 +1,10 @@
+-- Inserts a new record with its index entries, unless its id exists (live or deleted) or
+-- a live record holds the same unique values.
+-- KEYS[1] the record key. ARGV: T, layout, id, then the record hash as field/value pairs.
+-- Reply: {'ok'} | {'duplicate', 'id' | constraint number}.
+local T, lay, id = ARGV[1], cjson.decode(ARGV[2]), ARGV[3]
+local flat = {}
+for i = 4, #ARGV do flat[#flat + 1] = ARGV[i] end
+local err = insert(T, lay, id, flat)
+if err then return err end
+return { 'ok' }

@@ -1,0 +1,89 @@
+-- One page of records in the total order (order field, id), from the index keys only.
+-- KEYS[1] routes the call. ARGV: T, layout, order field, 'asc'|'desc', lo and hi bounds
+-- of the order index (cursor and ranges on the order field, ZRANGEBYLEX syntax), limit,
+-- partitions (see read_parts), predicates (see read_preds).
+--
+-- Plan: walking the order index from the cursor stops after `limit` matches, which costs
+-- about limit * n / m entries when m of the n walked entries match. A predicate's own
+-- index (an equality set, or a range of another sorted index) yields its m candidates,
+-- which are filtered and sorted here. The script takes that index when m * m <= limit * n.
+-- Reply: one field/value list per record, in order.
+local T, order, desc, lo, hi, limit = ARGV[1], ARGV[3], ARGV[4] == 'desc', ARGV[5], ARGV[6], tonumber(ARGV[7])
+local parts, i = read_parts(8)
+local preds = read_preds(i)
+
+local function fetch(ids)
+  local out = {}
+  for k, id in ipairs(ids) do out[k] = redis.call('HGETALL', rkey(T, id)) end
+  return out
+end
+
+local n = 0
+for _, part in ipairs(parts) do n = n + redis.call('ZLEXCOUNT', zkey(T, order, part), lo, hi) end
+if n == 0 then return {} end
+local best, m = best_source(T, parts, preds)
+if best and m == 0 then return {} end
+
+if best and m < n and m * m <= limit * n then
+  local ocol = '~s:' .. order
+  local cols, pos = columns(preds, ocol)
+  local rows, seen = {}, {}
+  for _, id in ipairs(source_ids(T, parts, best)) do
+    if not seen[id] then
+      seen[id] = true
+      local vals = redis.call('HMGET', rkey(T, id), unpack(cols))
+      local tok = vals[pos[ocol]]
+      if tok then
+        local mem = tok .. SEP .. id
+        if within(mem, lo, hi) and matches(preds, best, vals, pos, id) then rows[#rows + 1] = mem end
+      end
+    end
+  end
+  if desc then
+    table.sort(rows, function(a, b) return cmp(a, b) > 0 end)
+  else
+    table.sort(rows, function(a, b) return cmp(a, b) < 0 end)
+  end
+  local ids = {}
+  for k = 1, math.min(limit, #rows) do ids[k] = member_id(rows[k]) end
+  return fetch(ids)
+end
+
+-- Walk: a k-way merge of the order index of each partition, in batches.
+local cols, pos = columns(preds, nil)
+local streams = {}
+for k, part in ipairs(parts) do
+  streams[k] = { key = zkey(T, order, part), lo = lo, hi = hi, buf = {}, pos = 1, done = false, batch = math.max(limit, 16) }
+end
+local function head(s)
+  if s.pos > #s.buf then
+    if s.done then return nil end
+    local got
+    if desc then
+      got = redis.call('ZREVRANGEBYLEX', s.key, s.hi, s.lo, 'LIMIT', 0, s.batch)
+    else
+      got = redis.call('ZRANGEBYLEX', s.key, s.lo, s.hi, 'LIMIT', 0, s.batch)
+    end
+    if #got < s.batch then s.done = true end
+    if #got == 0 then return nil end
+    if desc then s.hi = '(' .. got[#got] else s.lo = '(' .. got[#got] end
+    s.buf, s.pos = got, 1
+    s.batch = math.min(s.batch * 2, 1024)
+  end
+  return s.buf[s.pos]
+end
+local ids = {}
+while #ids < limit do
+  local pick, pm = nil, nil
+  for _, s in ipairs(streams) do
+    local h = head(s)
+    if h and (pm == nil or (desc and cmp(h, pm) > 0) or (not desc and cmp(h, pm) < 0)) then pick, pm = s, h end
+  end
+  if not pick then break end
+  pick.pos = pick.pos + 1
+  local id = member_id(pm)
+  if #preds == 0 or matches(preds, nil, redis.call('HMGET', rkey(T, id), unpack(cols)), pos, id) then
+    ids[#ids + 1] = id
+  end
+end
+return fetch(ids)

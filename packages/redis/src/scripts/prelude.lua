@@ -1,0 +1,306 @@
+-- polystore: helpers shared by every script. Each script is this prelude followed by its
+-- own body (see lua-sources.ts), so every script is self-contained for EVALSHA.
+--
+-- Conventions (see layout.ts, which is the TypeScript side of the same layout):
+--   T            the resource's key base, '<prefix>{<namespace>}:<resource>:'
+--   lay          the resource's layout descriptor { s = sort fields, e = equality fields,
+--                u = unique constraints, g = global resource } (cjson-decoded ARGV[2])
+--   a record     a hash: '<field>' -> JSON text of the value, '~s:<field>' -> sort token
+--   partitions   '<l|d>:<*|projectJson>': live/deleted x all projects/one project
+-- Values are compared as JSON texts or sort tokens, never re-encoded here: cjson would
+-- change numbers above 1e14 and escape '/', and Lua's '<' on strings follows the locale.
+
+local SEP = '\0'
+
+-- Compares two strings byte by byte (UTF-8 bytes, so by code point): -1, 0 or 1.
+local function cmp(a, b)
+  if a == b then return 0 end
+  local la, lb = #a, #b
+  local n = la < lb and la or lb
+  local i = 1
+  while i + 7 <= n and string.sub(a, i, i + 7) == string.sub(b, i, i + 7) do i = i + 8 end
+  while i <= n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y and -1 or 1 end
+    i = i + 1
+  end
+  return la < lb and -1 or 1
+end
+
+-- Whether a sorted-set member lies within ZRANGEBYLEX-style bounds ('-', '+', '[x', '(x').
+local function within(m, lo, hi)
+  if lo ~= '-' then
+    local c = cmp(m, string.sub(lo, 2))
+    if c < 0 or (c == 0 and string.sub(lo, 1, 1) == '(') then return false end
+  end
+  if hi ~= '+' then
+    local c = cmp(m, string.sub(hi, 2))
+    if c > 0 or (c == 0 and string.sub(hi, 1, 1) == '(') then return false end
+  end
+  return true
+end
+
+-- The id part of a sorted-set member '<token>\0<id>' (tokens never hold NUL).
+local function member_id(m)
+  return string.sub(m, string.find(m, SEP, 1, true) + 1)
+end
+
+local function rkey(T, id) return T .. 'r:' .. id end
+local function zkey(T, f, part) return T .. 'z:' .. f .. ':' .. part end
+local function ekey(T, f, part, v) return T .. 'e:' .. f .. ':' .. part .. ':' .. v end
+
+-- A record hash as a table, or nil.
+local function load(key)
+  local flat = redis.call('HGETALL', key)
+  if #flat == 0 then return nil end
+  local r = {}
+  for i = 1, #flat, 2 do r[flat[i]] = flat[i + 1] end
+  return r
+end
+
+-- A record table as a flat field/value list (the reply form of a record).
+local function flatten(r)
+  local out = {}
+  for k, v in pairs(r) do
+    out[#out + 1] = k
+    out[#out + 1] = v
+  end
+  return out
+end
+
+local function copy(r)
+  local n = {}
+  for k, v in pairs(r) do n[k] = v end
+  return n
+end
+
+-- The partitions a record of project p is indexed under, for liveness lv.
+local function parts_of(lay, p, lv)
+  if lay.g then return { lv .. ':*' } end
+  return { lv .. ':*', lv .. ':' .. p }
+end
+
+local function index_sort(T, lay, f, id, tok, p, lv, add)
+  if not tok then return end
+  local m = tok .. SEP .. id
+  for _, part in ipairs(parts_of(lay, p, lv)) do
+    if add then
+      redis.call('ZADD', zkey(T, f, part), 0, m)
+    else
+      redis.call('ZREM', zkey(T, f, part), m)
+    end
+  end
+end
+
+local function index_eq(T, lay, f, id, v, p, lv, add)
+  for _, part in ipairs(parts_of(lay, p, lv)) do
+    if add then
+      redis.call('SADD', ekey(T, f, part, v), id)
+    else
+      redis.call('SREM', ekey(T, f, part, v), id)
+    end
+  end
+end
+
+-- Adds or removes every index entry of record r under liveness lv.
+local function index_all(T, lay, id, r, lv, add)
+  local p = r.projectId or 'null'
+  for _, f in ipairs(lay.s) do index_sort(T, lay, f, id, r['~s:' .. f], p, lv, add) end
+  for _, f in ipairs(lay.e) do index_eq(T, lay, f, id, r[f] or 'null', p, lv, add) end
+end
+
+-- The unique-value key of each constraint for record r, or false where a value is null.
+local function unique_keys(T, lay, r)
+  local keys = {}
+  for i, u in ipairs(lay.u) do
+    local vals = {}
+    for _, f in ipairs(u) do
+      local v = r[f] or 'null'
+      if v == 'null' then
+        vals = nil
+        break
+      end
+      vals[#vals + 1] = v
+    end
+    keys[i] = vals and (T .. 'u:' .. table.concat(u, ',') .. ':' .. table.concat(vals, SEP)) or false
+  end
+  return keys
+end
+
+local function version_add(T, v, id)
+  redis.call('SADD', T .. 'v:' .. v, id)
+  redis.call('SADD', T .. 'versions', v)
+end
+
+local function version_rem(T, v, id)
+  redis.call('SREM', T .. 'v:' .. v, id)
+  if redis.call('SCARD', T .. 'v:' .. v) == 0 then redis.call('SREM', T .. 'versions', v) end
+end
+
+local function deleted_member(r, id)
+  return string.sub(r.deletedAt, 2, -2) .. SEP .. id
+end
+
+-- Removes record r (id) and every index entry of it.
+local function remove(T, lay, id, r)
+  local lv = (r.deletedAt or 'null') == 'null' and 'l' or 'd'
+  index_all(T, lay, id, r, lv, false)
+  if lv == 'l' then
+    for _, k in ipairs(unique_keys(T, lay, r)) do
+      if k and redis.call('GET', k) == id then redis.call('DEL', k) end
+    end
+  else
+    redis.call('ZREM', T .. 'deleted', deleted_member(r, id))
+  end
+  if r.objectVersion then version_rem(T, r.objectVersion, id) end
+  redis.call('DEL', rkey(T, id))
+end
+
+-- Inserts a record given as a flat field/value list. Returns nil, or an error reply.
+local function insert(T, lay, id, flat)
+  local key = rkey(T, id)
+  if redis.call('EXISTS', key) == 1 then return { 'duplicate', 'id' } end
+  local r = {}
+  for i = 1, #flat, 2 do r[flat[i]] = flat[i + 1] end
+  local live = (r.deletedAt or 'null') == 'null'
+  local uk = live and unique_keys(T, lay, r) or {}
+  for i, k in ipairs(uk) do
+    if k and redis.call('EXISTS', k) == 1 then return { 'duplicate', tostring(i) } end
+  end
+  redis.call('HSET', key, unpack(flat))
+  index_all(T, lay, id, r, live and 'l' or 'd', true)
+  for _, k in ipairs(uk) do
+    if k then redis.call('SET', k, id) end
+  end
+  if not live then redis.call('ZADD', T .. 'deleted', 0, deleted_member(r, id)) end
+  version_add(T, r.objectVersion, id)
+  return nil
+end
+
+-- Whether record r is visible to a write scope ('' = any project, else a project JSON).
+local function writable(r, scope)
+  return r.deletedAt == 'null' and (scope == '' or r.projectId == scope)
+end
+
+-- Reads a list of partitions from ARGV at i: count, then each. Returns parts, next i.
+local function read_parts(i)
+  local n = tonumber(ARGV[i])
+  local parts = {}
+  for k = 1, n do parts[k] = ARGV[i + k] end
+  return parts, i + n + 1
+end
+
+-- Reads the predicates from ARGV at i. Each is: kind, field, src, then for 'e' (equality
+-- on JSON texts) and 'v' (equality on sort tokens) a count and the values, for 'r' (range
+-- of sorted-set members) lo and hi bounds. Returns preds, next i.
+local function read_preds(i)
+  local n = tonumber(ARGV[i])
+  i = i + 1
+  local preds = {}
+  for k = 1, n do
+    local p = { kind = ARGV[i], f = ARGV[i + 1], src = ARGV[i + 2] == '1' }
+    i = i + 3
+    if p.kind == 'r' then
+      p.lo, p.hi = ARGV[i], ARGV[i + 1]
+      i = i + 2
+    else
+      local c = tonumber(ARGV[i])
+      p.values, p.set = {}, {}
+      for j = 1, c do
+        p.values[j] = ARGV[i + j]
+        p.set[ARGV[i + j]] = true
+      end
+      i = i + c + 1
+    end
+    p.col = p.kind == 'e' and p.f or ('~s:' .. p.f)
+    preds[k] = p
+  end
+  return preds, i
+end
+
+-- How many records of the partitions a predicate's own index holds.
+local function source_size(T, parts, p)
+  local n = 0
+  for _, part in ipairs(parts) do
+    if p.kind == 'e' then
+      for _, v in ipairs(p.values) do n = n + redis.call('SCARD', ekey(T, p.f, part, v)) end
+    elseif p.kind == 'v' then
+      for _, t in ipairs(p.values) do
+        n = n + redis.call('ZLEXCOUNT', zkey(T, p.f, part), '[' .. t .. SEP, '[' .. t .. SEP .. '\255')
+      end
+    else
+      n = n + redis.call('ZLEXCOUNT', zkey(T, p.f, part), p.lo, p.hi)
+    end
+  end
+  return n
+end
+
+-- The ids a predicate's own index holds for the partitions.
+local function source_ids(T, parts, p)
+  local ids = {}
+  for _, part in ipairs(parts) do
+    if p.kind == 'e' then
+      for _, v in ipairs(p.values) do
+        for _, id in ipairs(redis.call('SMEMBERS', ekey(T, p.f, part, v))) do ids[#ids + 1] = id end
+      end
+    else
+      local ranges = {}
+      if p.kind == 'v' then
+        for _, t in ipairs(p.values) do ranges[#ranges + 1] = { '[' .. t .. SEP, '[' .. t .. SEP .. '\255' } end
+      else
+        ranges[1] = { p.lo, p.hi }
+      end
+      for _, rg in ipairs(ranges) do
+        for _, m in ipairs(redis.call('ZRANGEBYLEX', zkey(T, p.f, part), rg[1], rg[2])) do
+          ids[#ids + 1] = member_id(m)
+        end
+      end
+    end
+  end
+  return ids
+end
+
+-- The columns (hash fields) the predicates read, in a list and by name -> position.
+local function columns(preds, extra)
+  local cols, pos = {}, {}
+  local function add(c)
+    if not pos[c] then
+      cols[#cols + 1] = c
+      pos[c] = #cols
+    end
+  end
+  if extra then add(extra) end
+  for _, p in ipairs(preds) do add(p.col) end
+  return cols, pos
+end
+
+-- Whether a record's column values (from HMGET) satisfy every predicate but `skip`.
+local function matches(preds, skip, vals, pos, id)
+  for _, p in ipairs(preds) do
+    if p ~= skip then
+      local v = vals[pos[p.col]]
+      if p.kind == 'e' then
+        if not p.set[v or 'null'] then return false end
+      elseif not v then
+        return false
+      elseif p.kind == 'v' then
+        if not p.set[v] then return false end
+      elseif not within(v .. SEP .. id, p.lo, p.hi) then
+        return false
+      end
+    end
+  end
+  return true
+end
+
+-- The smallest predicate index for the partitions, and its size (nil when none has one).
+local function best_source(T, parts, preds)
+  local best, size = nil, nil
+  for _, p in ipairs(preds) do
+    if p.src then
+      local n = source_size(T, parts, p)
+      if size == nil or n < size then best, size = p, n end
+    end
+  end
+  return best, size
+end

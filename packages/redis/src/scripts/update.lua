@@ -1,0 +1,80 @@
+-- Applies a conditional update to a live record in the write scope: checks the expected
+-- revision and values, then the unique constraints, then writes the changed fields, the
+-- next revision, updatedAt and objectVersion, and moves the changed index entries.
+-- KEYS[1] the record key. ARGV: T, layout, id, scope ('' or project JSON), expected
+-- revision ('' for none), expected values (count; each: field, count, JSON texts), set
+-- fields (count; each: field, JSON text, has token '1'/'0', sort token), updatedAt JSON,
+-- updatedAt token, objectVersion JSON.
+-- Reply: {'ok', record} | {'not-found'} | {'conflict', record} | {'duplicate', constraint}.
+local T, lay, id, scope, exprev = ARGV[1], cjson.decode(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
+local key = KEYS[1]
+local r = load(key)
+if not r or not writable(r, scope) then return { 'not-found' } end
+
+local ok = exprev == '' or r.revision == exprev
+local i = 7
+for _ = 1, tonumber(ARGV[6]) do
+  local f, c = ARGV[i], tonumber(ARGV[i + 1])
+  local cur, hit = r[f] or 'null', false
+  for k = i + 2, i + 1 + c do
+    if ARGV[k] == cur then hit = true end
+  end
+  if not hit then ok = false end
+  i = i + 2 + c
+end
+if not ok then return { 'conflict', flatten(r) } end
+
+local n = copy(r)
+local writes = {}
+local function put(f, v)
+  n[f] = v
+  writes[#writes + 1] = f
+  writes[#writes + 1] = v
+end
+local nset = tonumber(ARGV[i])
+i = i + 1
+for _ = 1, nset do
+  put(ARGV[i], ARGV[i + 1])
+  if ARGV[i + 2] == '1' then put('~s:' .. ARGV[i], ARGV[i + 3]) end
+  i = i + 4
+end
+put('updatedAt', ARGV[i])
+put('~s:updatedAt', ARGV[i + 1])
+put('objectVersion', ARGV[i + 2])
+put('revision', string.format('%d', tonumber(r.revision) + 1))
+
+local oldk, newk = unique_keys(T, lay, r), unique_keys(T, lay, n)
+for k = 1, #lay.u do
+  if newk[k] and newk[k] ~= oldk[k] then
+    local holder = redis.call('GET', newk[k])
+    if holder and holder ~= id then return { 'duplicate', tostring(k) } end
+  end
+end
+
+local p = r.projectId
+for _, f in ipairs(lay.s) do
+  local a, b = r['~s:' .. f], n['~s:' .. f]
+  if a ~= b then
+    index_sort(T, lay, f, id, a, p, 'l', false)
+    index_sort(T, lay, f, id, b, p, 'l', true)
+  end
+end
+for _, f in ipairs(lay.e) do
+  local a, b = r[f] or 'null', n[f] or 'null'
+  if a ~= b then
+    index_eq(T, lay, f, id, a, p, 'l', false)
+    index_eq(T, lay, f, id, b, p, 'l', true)
+  end
+end
+for k = 1, #lay.u do
+  if oldk[k] ~= newk[k] then
+    if oldk[k] and redis.call('GET', oldk[k]) == id then redis.call('DEL', oldk[k]) end
+    if newk[k] then redis.call('SET', newk[k], id) end
+  end
+end
+if r.objectVersion ~= n.objectVersion then
+  if r.objectVersion then version_rem(T, r.objectVersion, id) end
+  version_add(T, n.objectVersion, id)
+end
+redis.call('HSET', key, unpack(writes))
+return { 'ok', flatten(n) }

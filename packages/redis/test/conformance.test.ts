@@ -1,0 +1,27 @@
+import { describeConformance } from '@polystore/conformance';
+import { type RedisServer, startRedis } from '@polystore/testing';
+import { afterAll } from 'vitest';
+import { openRedisStores } from '../src/index.js';
+
+// A dedicated, durable server (appendfsync always): the fault group kills, restarts and
+// pauses it, and acknowledged writes must survive the kill.
+const redis: RedisServer = await startRedis({ appendfsync: 'always' });
+
+afterAll(async () => {
+  await redis.stop();
+});
+
+describeConformance({
+  name: 'redis',
+  open: (namespace, { clock, ids, route }) =>
+    openRedisStores(route(redis.url), { namespace, clock, ids }),
+  faults: {
+    proxy: { target: `${redis.host}:${redis.port}` },
+    server: {
+      kill: () => redis.kill(),
+      restart: () => redis.restart(),
+      pause: () => redis.pause(),
+      resume: () => redis.resume(),
+    },
+  },
+});

@@ -1,0 +1,101 @@
+import { createContext, type Stores } from '@polystore/core';
+import { type RedisServer, startRedis } from '@polystore/testing';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRedisStores } from '../src/index.js';
+
+/**
+ * Counts the commands each store call sends, with MONITOR on a dedicated server. Every
+ * call must be one command (one round trip); commands run inside scripts are not counted.
+ */
+const p1 = createContext({ projectId: 'p1' });
+const flavor = { vcpus: 1, memoryMb: 512, rootGb: 1 };
+
+let server: RedisServer;
+let stores: Stores;
+let monitor: Redis;
+let marker: Redis;
+const seen: string[][] = [];
+let marks = 0;
+
+beforeAll(async () => {
+  server = await startRedis({ appendfsync: 'no' });
+  stores = await openRedisStores(server.url, { namespace: 'rt' });
+  monitor = await new Redis(server.url).monitor();
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (source !== 'lua') seen.push(args);
+  });
+  marker = new Redis(server.url);
+});
+afterAll(async () => {
+  await stores?.close();
+  monitor?.disconnect();
+  await marker?.quit();
+  await server?.stop();
+});
+
+/** The commands `call` sent, as seen by the server. */
+async function commandsOf(call: () => Promise<unknown>): Promise<string[]> {
+  const token = `polystore-mark-${++marks}`;
+  await marker.echo(`${token}-start`);
+  await waitFor(`${token}-start`);
+  const from = seen.length;
+  await call();
+  await marker.echo(`${token}-end`);
+  await waitFor(`${token}-end`);
+  return seen
+    .slice(from, -1)
+    .filter((args) => !String(args[1]).startsWith('polystore-mark-'))
+    .map((args) => String(args[0]).toLowerCase());
+}
+
+async function waitFor(text: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (seen.some((args) => args[1] === text)) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`MONITOR never showed ${text}`);
+}
+
+describe('round trips', () => {
+  it('each call is one command: get, getMany, create, update, delete, list, count, allocate, release', async () => {
+    const a = await stores.instances.create(p1, { flavor });
+    const net = await stores.networks.create(p1, { label: 'n', cidr: '10.0.0.0/24' });
+    await stores.fixedIps.allocate(p1, { networkId: net.id, instanceId: a.id });
+    const counts: Record<string, string[]> = {};
+    let created = a;
+    counts.create = await commandsOf(async () => {
+      created = await stores.instances.create(p1, { flavor });
+    });
+    counts.get = await commandsOf(() => stores.instances.get(p1, created.id));
+    counts.getMany = await commandsOf(() => stores.instances.getMany(p1, [a.id, created.id]));
+    counts.update = await commandsOf(() =>
+      stores.instances.update(
+        p1,
+        created.id,
+        { host: 'h' },
+        { expectedRevision: 1, expected: { taskState: [null] } },
+      ),
+    );
+    counts.list = await commandsOf(() =>
+      stores.instances.list(p1, { where: { host: 'h' }, limit: 10 }),
+    );
+    counts.listPage = await commandsOf(() =>
+      stores.instances.list(p1, { orderBy: { field: 'displayName', direction: 'desc' }, limit: 1 }),
+    );
+    counts.count = await commandsOf(() => stores.instances.count(p1, { vmState: 'building' }));
+    counts.delete = await commandsOf(() => stores.instances.delete(p1, created.id));
+    let ip = '';
+    counts.allocate = await commandsOf(async () => {
+      ip = (await stores.fixedIps.allocate(p1, { networkId: net.id, instanceId: a.id })).id;
+    });
+    counts.release = await commandsOf(() => stores.fixedIps.release(p1, ip));
+    counts.releaseAll = await commandsOf(() => stores.fixedIps.releaseAllForInstance(p1, a.id));
+    for (const [name, commands] of Object.entries(counts)) {
+      expect(commands, name).toHaveLength(1);
+    }
+    expect(counts.get).toEqual(['hgetall']);
+    for (const name of ['create', 'update', 'delete', 'allocate', 'list', 'count'])
+      expect(['evalsha', 'eval'], name).toContain(counts[name]![0]);
+  });
+});

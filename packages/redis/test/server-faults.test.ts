@@ -1,0 +1,105 @@
+import { createContext, type Stores, UnavailableError } from '@polystore/core';
+import { type RedisServer, startRedis } from '@polystore/testing';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRedisStores } from '../src/index.js';
+
+const p1 = createContext({ projectId: 'p1' });
+const flavor = { vcpus: 1, memoryMb: 512, rootGb: 1 };
+
+let server: RedisServer;
+let stores: Stores;
+
+beforeAll(async () => {
+  server = await startRedis({ appendfsync: 'always' });
+  stores = await openRedisStores(server.url, { namespace: 'faults' });
+});
+afterAll(async () => {
+  await stores?.close();
+  await server?.stop();
+});
+
+/** How long a call takes to fail, and with what. */
+async function failure(call: () => Promise<unknown>): Promise<{ ms: number; error: unknown }> {
+  const start = performance.now();
+  try {
+    await call();
+  } catch (error) {
+    return { ms: performance.now() - start, error };
+  }
+  throw new Error('the call succeeded');
+}
+
+/** Retries until the call succeeds; returns how long it took. */
+async function recovery(call: () => Promise<unknown>, limitMs = 15_000): Promise<number> {
+  const start = performance.now();
+  for (;;) {
+    try {
+      await call();
+      return performance.now() - start;
+    } catch (err) {
+      if (!(err instanceof UnavailableError) || performance.now() - start > limitMs) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+describe('faults', () => {
+  it('fails fast with UnavailableError while the server is down, keeps acknowledged writes, and recovers', async () => {
+    const kept = await stores.instances.create(p1, { displayName: 'kept', flavor });
+    await server.kill();
+    for (const call of [
+      () => stores.instances.get(p1, kept.id),
+      () => stores.instances.create(p1, { flavor }),
+      () => stores.instances.list(p1),
+    ]) {
+      const { ms, error } = await failure(call);
+      expect(error).toBeInstanceOf(UnavailableError);
+      expect((error as UnavailableError).retriable).toBe(true);
+      expect(ms).toBeLessThan(2000);
+    }
+    await server.restart();
+    const ms = await recovery(() => stores.instances.get(p1, kept.id));
+    expect(ms).toBeLessThan(5000);
+    expect((await stores.instances.get(p1, kept.id)).displayName).toBe('kept');
+  });
+
+  it('times out calls to a frozen server within the command timeout, then answers again', async () => {
+    const vm = await stores.instances.create(p1, { flavor });
+    server.pause();
+    try {
+      const { ms, error } = await failure(() => stores.instances.update(p1, vm.id, { host: 'h' }));
+      expect(error).toBeInstanceOf(UnavailableError);
+      expect(ms).toBeLessThan(2000);
+    } finally {
+      server.resume();
+    }
+    await recovery(() => stores.instances.get(p1, vm.id));
+    // The timed-out update may or may not have run; either way the record is consistent.
+    const now = await stores.instances.get(p1, vm.id);
+    expect([1, 2]).toContain(now.revision);
+    expect(await stores.instances.count(p1, { host: 'h' })).toBe(now.revision === 2 ? 1 : 0);
+  });
+
+  it('reloads its scripts after SCRIPT FLUSH (NOSCRIPT)', async () => {
+    const raw = new Redis(server.url);
+    try {
+      await stores.instances.create(p1, { flavor });
+      await raw.script('FLUSH');
+      const vm = await stores.instances.create(p1, { flavor });
+      expect((await stores.instances.get(p1, vm.id)).id).toBe(vm.id);
+      await raw.script('FLUSH');
+      expect((await stores.instances.list(p1, { limit: 1 })).items).toHaveLength(1);
+    } finally {
+      await raw.quit();
+    }
+  });
+
+  it('fails to open with UnavailableError when nothing listens', async () => {
+    const { ms, error } = await failure(() =>
+      openRedisStores('redis://127.0.0.1:1', { namespace: 'x' }),
+    );
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect(ms).toBeLessThan(5000);
+  });
+});
