@@ -1,0 +1,51 @@
+import { ConfigError, PolystoreError, UnavailableError } from '@polystore/core';
+import { MongoError, MongoParseError, MongoServerError } from 'mongodb';
+
+/** Server error codes of a broken unique index (E11000 and its legacy update form). */
+const DUPLICATE_CODES: ReadonlySet<number> = new Set([11000, 11001]);
+/**
+ * FerretDB v1.24 reports a unique index broken by an update (not an insert) as an
+ * `InternalError` (code 1) carrying the SQL error text of its backend.
+ */
+const FERRET_DUPLICATE =
+  /UNIQUE constraint failed|duplicate key value violates unique constraint|Duplicate entry/i;
+/**
+ * Failures of configuration, not outages: unauthorised (13), authentication failed (18,
+ * 8000 on Atlas), an existing index with the same name or keys but other options (85, 86).
+ */
+const CONFIG_CODES: ReadonlySet<number> = new Set([13, 18, 85, 86, 8000]);
+
+/** Whether a driver error says a unique index (the `_id` one included) refused a write. */
+export function isDuplicateKeyError(err: unknown): boolean {
+  if (!(err instanceof MongoServerError)) return false;
+  if (typeof err.code === 'number' && DUPLICATE_CODES.has(err.code)) return true;
+  return err.code === 1 && FERRET_DUPLICATE.test(err.message);
+}
+
+/**
+ * Maps any error of a driver call to a polystore error: core errors pass through,
+ * configuration failures (authentication, a bad URL option, an index clash) are `ConfigError`, everything else (network errors, server
+ * selection and operation timeouts, a closed client, unexpected server errors) is
+ * `UnavailableError`, so no driver error escapes untyped.
+ */
+export function toPolystoreError(err: unknown, operation: string): PolystoreError {
+  if (err instanceof PolystoreError) return err;
+  const config =
+    err instanceof MongoParseError ||
+    (err instanceof MongoServerError && typeof err.code === 'number' && CONFIG_CODES.has(err.code));
+  if (config) {
+    return new ConfigError(`mongo ${operation}: ${err.message}`, { cause: err });
+  }
+  const name = err instanceof MongoError ? err.name : err instanceof Error ? err.name : 'error';
+  const message = err instanceof Error ? err.message : String(err);
+  return new UnavailableError(`mongo ${operation}: ${name}: ${message}`, { cause: err });
+}
+
+/** Runs one driver call and maps its failure with {@link toPolystoreError}. */
+export async function mapErrors<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw toPolystoreError(err, operation);
+  }
+}

@@ -1,0 +1,57 @@
+import {
+  type Adapter,
+  type AdapterOpenOptions,
+  ConfigError,
+  createStores,
+  type Stores,
+} from '@polystore/core';
+import { MongoBackend } from './mongo-backend.js';
+import type { MongoOptions } from './mongo-options.js';
+
+/**
+ * Opens a Stores bag over MongoDB (or FerretDB). The database is the URL path
+ * (default `polystore`), `?prefix=` prefixes every collection name.
+ *
+ * @example
+ * ```ts
+ * const stores = await openMongoStores('mongodb://127.0.0.1:27017/app?prefix=ps_');
+ * const vm = await stores.instances.create(ctx, { flavor: { vcpus: 1, memoryMb: 512, rootGb: 1 } });
+ * ```
+ */
+export async function openMongoStores(url: string, options: MongoOptions = {}): Promise<Stores> {
+  return createStores(await MongoBackend.open(url, options), options);
+}
+
+const NUMBER_OPTIONS = [
+  'serverSelectionTimeoutMS',
+  'connectTimeoutMS',
+  'socketTimeoutMS',
+  'maxPoolSize',
+] as const;
+const STRING_OPTIONS = ['database', 'prefix'] as const;
+
+/** The adapter-specific part of `openStores` options, checked. */
+function adapterOptions(options: AdapterOpenOptions): MongoOptions {
+  const given = options.adapter ?? {};
+  const out: Record<string, unknown> = { ...options };
+  delete out.adapter;
+  for (const [key, value] of Object.entries(given)) {
+    const ok =
+      ((NUMBER_OPTIONS as readonly string[]).includes(key) &&
+        Number.isSafeInteger(value) &&
+        (value as number) > 0) ||
+      ((STRING_OPTIONS as readonly string[]).includes(key) && typeof value === 'string') ||
+      (key === 'serializeWrites' && typeof value === 'boolean') ||
+      (key === 'clientOptions' && typeof value === 'object' && value !== null);
+    if (!ok) throw new ConfigError(`mongo: bad adapter option ${key}`);
+    out[key] = value;
+  }
+  return out as MongoOptions;
+}
+
+/** The `mongodb:` and `mongodb+srv:` adapter, imported lazily by core's registry. */
+export const adapter: Adapter = Object.freeze({
+  name: 'mongo',
+  schemes: Object.freeze(['mongodb', 'mongodb+srv']),
+  open: (url: URL, options: AdapterOpenOptions) => MongoBackend.open(url, adapterOptions(options)),
+});

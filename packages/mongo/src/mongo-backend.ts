@@ -1,0 +1,167 @@
+import {
+  type AnyResource,
+  type Backend,
+  type Capabilities,
+  ConfigError,
+  defineCapabilities,
+  fixedIpResource,
+  networkResource,
+  type ResourceDriver,
+  resourcesOf,
+} from '@polystore/core';
+import { type Db, MongoClient, type MongoClientOptions, MongoServerError } from 'mongodb';
+import { mapErrors } from './errors.js';
+import { MongoLayout, type StoredDocument } from './layout.js';
+import { MongoAddressAllocator } from './mongo-address-allocator.js';
+import { MONGO_DEFAULTS, type MongoOptions } from './mongo-options.js';
+import { MongoResourceDriver } from './mongo-resource-driver.js';
+import { parseMongoUrl } from './mongo-url.js';
+import { RecordLocks } from './record-locks.js';
+
+/** The MongoDB adapter's capability manifest. */
+export const MONGO_CAPABILITIES: Capabilities = defineCapabilities({
+  // BSON documents are limited to 16 MiB; core measures records as JSON, and BSON can
+  // take several times more bytes for small numbers and lists, so a quarter of it is safe.
+  maxRecordBytes: 4 * 1024 * 1024,
+  // With the default read concern a replica-set read may miss a write acknowledged by
+  // another client a moment ago only across a failover; nothing stronger is promised.
+  reads: 'sequential',
+  serverSideQueries: true,
+  features: {},
+});
+
+/**
+ * A backend over one MongoDB database (or FerretDB, which speaks its wire protocol):
+ * a collection per resource with the indexes its schema implies, created at open.
+ *
+ * @example
+ * ```ts
+ * const backend = await MongoBackend.open('mongodb://127.0.0.1:27017/app?prefix=ps_');
+ * const stores = createStores(backend);
+ * ```
+ */
+export class MongoBackend implements Backend {
+  readonly name = 'mongo';
+  readonly capabilities = MONGO_CAPABILITIES;
+  readonly allocator: MongoAddressAllocator;
+  readonly #client: MongoClient;
+  readonly #drivers: ReadonlyMap<AnyResource, MongoResourceDriver>;
+  #closed: Promise<void> | undefined;
+
+  private constructor(
+    client: MongoClient,
+    db: Db,
+    prefix: string,
+    resources: readonly AnyResource[],
+    locks: RecordLocks | undefined,
+  ) {
+    this.#client = client;
+    const drivers = new Map<AnyResource, MongoResourceDriver>();
+    for (const resource of resources) {
+      const layout = new MongoLayout(resource, prefix);
+      drivers.set(
+        resource,
+        new MongoResourceDriver(layout, db.collection<StoredDocument>(layout.collection), locks),
+      );
+    }
+    this.#drivers = drivers;
+    this.allocator = new MongoAddressAllocator(
+      db.collection<StoredDocument>(drivers.get(networkResource)!.layout.collection),
+      drivers.get(fixedIpResource)!,
+    );
+  }
+
+  /**
+   * Connects, creates the collections' indexes (idempotent: same names, same keys) and
+   * returns the backend. Fails with `UnavailableError` when the server cannot be reached
+   * within `serverSelectionTimeoutMS`, `ConfigError` on a bad URL or option.
+   */
+  static async open(url: string | URL, options: MongoOptions = {}): Promise<MongoBackend> {
+    const parsed = parseMongoUrl(url);
+    const database = options.database ?? (parsed.database || MONGO_DEFAULTS.database);
+    const prefix = options.prefix ?? parsed.prefix ?? MONGO_DEFAULTS.prefix;
+    const clientOptions: MongoClientOptions = {
+      ...options.clientOptions,
+      serverSelectionTimeoutMS:
+        options.serverSelectionTimeoutMS ?? MONGO_DEFAULTS.serverSelectionTimeoutMS,
+      connectTimeoutMS: options.connectTimeoutMS ?? MONGO_DEFAULTS.connectTimeoutMS,
+      socketTimeoutMS: options.socketTimeoutMS ?? MONGO_DEFAULTS.socketTimeoutMS,
+      maxPoolSize: options.maxPoolSize ?? MONGO_DEFAULTS.maxPoolSize,
+    };
+    // The driver waits for a free pooled connection forever by default; bound it too, so
+    // that no call can hang whatever the server does.
+    clientOptions.waitQueueTimeoutMS ??= clientOptions.socketTimeoutMS;
+    let client: MongoClient;
+    try {
+      client = new MongoClient(parsed.clientUrl, clientOptions);
+    } catch (err) {
+      throw new ConfigError(`mongo: bad URL or client option: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    try {
+      const db = client.db(database);
+      await mapErrors('open: connect', () => client.connect());
+      const serialize = options.serializeWrites ?? (await isFerretDb(db));
+      const locks = serialize ? new RecordLocks(`${parsed.hosts}/${database}`) : undefined;
+      const backend = new MongoBackend(client, db, prefix, resourcesOf(options), locks);
+      await Promise.all([...backend.#drivers.values()].map((d) => createIndexes(db, d)));
+      return backend;
+    } catch (err) {
+      await client.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** The underlying client, e.g. for command monitoring or admin commands. */
+  get client(): MongoClient {
+    return this.#client;
+  }
+
+  driver(resource: AnyResource): ResourceDriver {
+    const d = this.#drivers.get(resource);
+    if (!d) throw new ConfigError(`mongo backend has no resource ${resource.name}`);
+    return d;
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= this.#client.close().catch(() => {});
+    return this.#closed;
+  }
+}
+
+/** Whether the server is FerretDB (its `buildInfo` carries `ferretdbVersion`). */
+async function isFerretDb(db: Db): Promise<boolean> {
+  const info = await mapErrors('open: buildInfo', () => db.admin().command({ buildInfo: 1 }));
+  return typeof info.ferretdbVersion === 'string';
+}
+
+/**
+ * Creates the indexes of a collection that are missing, one command each: FerretDB v1.24
+ * drops the connection (a server panic) when one `createIndexes` names several indexes
+ * that already exist, while a single existing index is a no-op there as in MongoDB.
+ */
+async function createIndexes(db: Db, driver: MongoResourceDriver): Promise<void> {
+  const { collection, indexes } = driver.layout;
+  const operation = `open: create indexes of ${collection}`;
+  const existing = await mapErrors(operation, async () => {
+    try {
+      return await db.collection(collection).listIndexes().toArray();
+    } catch (err) {
+      if (err instanceof MongoServerError && err.code === NAMESPACE_NOT_FOUND) return [];
+      throw err;
+    }
+  });
+  const names = new Set(existing.map((i) => i.name as string));
+  for (const i of indexes) {
+    if (names.has(i.name)) continue;
+    await mapErrors(operation, () =>
+      db
+        .collection(collection)
+        .createIndex({ ...i.key }, { name: i.name, ...(i.unique ? { unique: true } : {}) }),
+    );
+  }
+}
+
+/** The server's error code for a collection that does not exist yet. */
+const NAMESPACE_NOT_FOUND = 26;

@@ -1,0 +1,368 @@
+import {
+  type DeleteChange,
+  DuplicateError,
+  inWriteScope,
+  type ListQuery,
+  type Predicate,
+  type ReadScope,
+  type ResourceDriver,
+  type StoredRecord,
+  sameValue,
+  type UpdateChange,
+  type WriteOutcome,
+  type WriteScope,
+} from '@polystore/core';
+import type { Collection, Document, Filter } from 'mongodb';
+import { isDuplicateKeyError, mapErrors, toPolystoreError } from './errors.js';
+import type { MongoLayout, StoredDocument } from './layout.js';
+import {
+  afterClause,
+  allOf,
+  readScopeClauses,
+  sortOf,
+  whereClauses,
+  writeScopeClauses,
+} from './mongo-filter.js';
+import type { RecordLocks } from './record-locks.js';
+
+/** How often a write is tried again when its failure cannot be explained (the record moved under it). */
+const MAX_ATTEMPTS = 3;
+
+/**
+ * The `ResourceDriver` of one resource over one MongoDB collection (layout in
+ * {@link MongoLayout}). Every single-record operation is one command: `insertOne`,
+ * `findOne`, `findOneAndUpdate` (update, soft delete) or `findOneAndDelete` (hard
+ * delete) whose filter carries the scope, liveness, revision and expected values, so
+ * the check and the write are one atomic step on a MongoDB server (FerretDB v1 needs
+ * {@link RecordLocks} for that). Only a failure costs a second read, to tell not-found
+ * from conflict or to name the broken unique constraint.
+ *
+ * @example
+ * ```ts
+ * const driver = new MongoResourceDriver(new MongoLayout(instanceResource, ''), db.collection('instances'));
+ * await driver.insert(record);
+ * ```
+ */
+export class MongoResourceDriver implements ResourceDriver {
+  readonly #layout: MongoLayout;
+  readonly #collection: Collection<StoredDocument>;
+  readonly #locks: RecordLocks | undefined;
+
+  /** `locks`, when given, runs the conditional writes of each record one at a time (see {@link RecordLocks}). */
+  constructor(layout: MongoLayout, collection: Collection<StoredDocument>, locks?: RecordLocks) {
+    this.#layout = layout;
+    this.#collection = collection;
+    this.#locks = locks;
+  }
+
+  /** Runs a conditional write of record `id`, under its lock when writes are serialised. */
+  #exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    return this.#locks ? this.#locks.run(this.#layout.collection, id, fn) : fn();
+  }
+
+  /** The layout this driver stores records in. */
+  get layout(): MongoLayout {
+    return this.#layout;
+  }
+
+  async insert(record: StoredRecord): Promise<StoredRecord> {
+    for (let attempt = 1; ; attempt++) {
+      if (await this.tryInsert(record)) return record;
+      const fields = await this.#duplicateOfInsert(record);
+      // Nothing clashes any more (the other record went away meanwhile): try again.
+      if (fields !== undefined || attempt >= MAX_ATTEMPTS) {
+        throw new DuplicateError(this.#layout.resource.name, fields ?? ['id']);
+      }
+    }
+  }
+
+  /** Inserts a record; `false` when a unique index (the `_id` one included) refused it. */
+  async tryInsert(record: StoredRecord): Promise<boolean> {
+    try {
+      await this.#collection.insertOne(this.#layout.toDocument(record));
+      return true;
+    } catch (err) {
+      if (isDuplicateKeyError(err)) return false;
+      throw toPolystoreError(err, `insert ${this.#layout.collection}`);
+    }
+  }
+
+  async get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
+    const filter = allOf([{ _id: { $eq: id } }, ...readScopeClauses(scope)]);
+    const doc = await mapErrors(`get ${this.#layout.collection}`, () =>
+      this.#collection.findOne(filter),
+    );
+    return doc === null ? undefined : this.#layout.fromDocument(doc);
+  }
+
+  async getMany(scope: ReadScope, ids: readonly string[]): Promise<StoredRecord[]> {
+    const filter = allOf([{ _id: { $in: [...ids] } }, ...readScopeClauses(scope)]);
+    const docs = await mapErrors(`getMany ${this.#layout.collection}`, () =>
+      // The limit lets the server close the cursor with the first batch: one round trip.
+      this.#collection.find(filter).limit(ids.length).batchSize(ids.length).toArray(),
+    );
+    return docs.map((d) => this.#layout.fromDocument(d));
+  }
+
+  async list(scope: ReadScope, query: ListQuery): Promise<StoredRecord[]> {
+    const clauses = [...readScopeClauses(scope), ...whereClauses(this.#layout, query.where)];
+    if (query.after !== null) clauses.push(afterClause(this.#layout, query.orderBy, query.after));
+    const docs = await mapErrors(`list ${this.#layout.collection}`, () =>
+      this.#collection
+        .find(allOf(clauses))
+        .sort(sortOf(this.#layout, query.orderBy))
+        .limit(query.limit)
+        // One batch: a page is one round trip unless it exceeds the reply size limit.
+        .batchSize(query.limit)
+        .toArray(),
+    );
+    return docs.map((d) => this.#layout.fromDocument(d));
+  }
+
+  async count(scope: ReadScope, where: readonly Predicate[]): Promise<number> {
+    const filter = allOf([...readScopeClauses(scope), ...whereClauses(this.#layout, where)]);
+    return mapErrors(`count ${this.#layout.collection}`, () =>
+      this.#collection.countDocuments(filter),
+    );
+  }
+
+  update(scope: WriteScope, id: string, change: UpdateChange): Promise<WriteOutcome> {
+    return this.#exclusive(id, () => this.#update(scope, id, change));
+  }
+
+  async #update(scope: WriteScope, id: string, change: UpdateChange): Promise<WriteOutcome> {
+    const filter = this.#writeFilter(scope, id, change.expectedRevision, change.expected);
+    const update = {
+      $set: {
+        ...this.#layout.toSet(id, change.set),
+        updatedAt: change.updatedAt,
+        objectVersion: change.objectVersion,
+      },
+      $inc: { revision: 1 },
+    };
+    for (let attempt = 1; ; attempt++) {
+      let doc: Document | null;
+      try {
+        doc = await this.#collection.findOneAndUpdate(filter, update, { returnDocument: 'after' });
+      } catch (err) {
+        if (!isDuplicateKeyError(err))
+          throw toPolystoreError(err, `update ${this.#layout.collection}`);
+        throw new DuplicateError(
+          this.#layout.resource.name,
+          await this.#duplicateOfUpdate(id, change.set),
+        );
+      }
+      if (doc !== null) return { status: 'ok', record: this.#layout.fromDocument(doc) };
+      const why = await this.#whyNot(scope, id, change.expectedRevision, change.expected, attempt);
+      if (why !== undefined) return why;
+    }
+  }
+
+  delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
+    return this.#exclusive(id, () => this.#delete(scope, id, change));
+  }
+
+  async #delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
+    const filter = this.#writeFilter(scope, id, change.expectedRevision, undefined);
+    const operation = `delete ${this.#layout.collection}`;
+    for (let attempt = 1; ; attempt++) {
+      // A hard delete returns the record as it was; a soft delete the record as it is now.
+      const doc = await mapErrors(operation, () =>
+        change.soft
+          ? this.#collection.findOneAndUpdate(
+              filter,
+              {
+                $set: { deletedAt: change.at, updatedAt: change.at, ...this.#layout.deadMarks(id) },
+                $inc: { revision: 1 },
+              },
+              { returnDocument: 'after' },
+            )
+          : this.#collection.findOneAndDelete(filter),
+      );
+      if (doc !== null) return { status: 'ok', record: this.#layout.fromDocument(doc) };
+      const why = await this.#whyNot(scope, id, change.expectedRevision, undefined, attempt);
+      if (why !== undefined) return why;
+    }
+  }
+
+  async purge(before: string): Promise<number> {
+    // One deleteMany. Deleted records never change again, so a purge cut short (a crash,
+    // a timeout) leaves only records the next purge removes: it is idempotent.
+    const filter = allOf([{ deletedAt: { $ne: null } }, { deletedAt: { $lt: before } }]);
+    const res = await mapErrors(`purge ${this.#layout.collection}`, () =>
+      this.#collection.deleteMany(filter),
+    );
+    return res.deletedCount;
+  }
+
+  /**
+   * Releases (removes, or soft-deletes) every live record of the write scope whose
+   * `field` equals `value`; returns how many. Not atomic as a whole (MongoDB has no
+   * multi-document atomicity without transactions), but idempotent.
+   */
+  async deleteAllWhere(
+    scope: WriteScope,
+    field: string,
+    value: string,
+    at: string,
+  ): Promise<number> {
+    const filter = allOf([
+      { [this.#layout.path(field)]: { $eq: value } },
+      ...writeScopeClauses(scope),
+    ]);
+    const operation = `deleteAll ${this.#layout.collection}`;
+    if (!this.#layout.resource.softDelete && !this.#locks) {
+      // One deleteMany over live records only: cut short by a crash, it has removed some of
+      // them and left the rest live, so calling it again finishes the job.
+      const res = await mapErrors(operation, () => this.#collection.deleteMany(filter));
+      return res.deletedCount;
+    }
+    // Record by record: a soft delete marks each record with its own id (the unique-index
+    // marker), which one updateMany cannot do, and serialised writes take each record's
+    // lock. Each step touches live records only, so a run cut short (a crash, a timeout)
+    // is finished by running it again.
+    const ids = await mapErrors(operation, () =>
+      this.#collection.find(filter, { projection: { _id: 1 } }).toArray(),
+    );
+    let n = 0;
+    for (const { _id } of ids) {
+      const soft = this.#layout.resource.softDelete;
+      const outcome = await this.delete(scope, _id, { soft, at, expectedRevision: undefined });
+      if (outcome.status === 'ok') n++;
+    }
+    return n;
+  }
+
+  /** The addresses (values of `field`) of live records whose `groupField` is `group`, and whether `id` is taken. */
+  async liveValues(
+    field: string,
+    groupField: string,
+    group: string,
+    id: string,
+  ): Promise<{ values: Set<string>; idTaken: boolean }> {
+    const filter = allOf([
+      { $or: [{ _id: { $eq: id } }, { [groupField]: { $eq: group }, deletedAt: { $eq: null } }] },
+    ]);
+    const docs = await mapErrors(`read ${this.#layout.collection}`, () =>
+      this.#collection
+        .find(filter, { projection: { _id: 1, [field]: 1, [groupField]: 1, deletedAt: 1 } })
+        .toArray(),
+    );
+    const values = new Set<string>();
+    let idTaken = false;
+    for (const d of docs) {
+      if (d._id === id) idTaken = true;
+      if (d[groupField] === group && d.deletedAt === null) values.add(d[field] as string);
+    }
+    return { values, idTaken };
+  }
+
+  /** Filter of a conditional write: the id, the write scope and the conditions. */
+  #writeFilter(
+    scope: WriteScope,
+    id: string,
+    expectedRevision: number | undefined,
+    expected: Readonly<Record<string, readonly unknown[]>> | undefined,
+  ): Filter<StoredDocument> {
+    const clauses: Document[] = [{ _id: { $eq: id } }, ...writeScopeClauses(scope)];
+    if (expectedRevision !== undefined) clauses.push({ revision: { $eq: expectedRevision } });
+    for (const [field, allowed] of Object.entries(expected ?? {})) {
+      clauses.push({ [this.#layout.path(field)]: { $in: [...allowed] } });
+    }
+    return allOf(clauses);
+  }
+
+  /**
+   * Why a conditional write matched nothing: one read of the record. `undefined` when the
+   * conditions hold after all (the record changed between the two commands), so the
+   * caller tries again; after the last attempt that counts as a conflict.
+   */
+  async #whyNot(
+    scope: WriteScope,
+    id: string,
+    expectedRevision: number | undefined,
+    expected: Readonly<Record<string, readonly unknown[]>> | undefined,
+    attempt: number,
+  ): Promise<WriteOutcome | undefined> {
+    const doc = await mapErrors(`read ${this.#layout.collection}`, () =>
+      this.#collection.findOne(allOf([{ _id: { $eq: id } }])),
+    );
+    if (doc === null) return { status: 'not-found' };
+    const current = this.#layout.fromDocument(doc);
+    if (!inWriteScope(current, scope)) return { status: 'not-found' };
+    const holds =
+      (expectedRevision === undefined || current.revision === expectedRevision) &&
+      Object.entries(expected ?? {}).every(([f, allowed]) =>
+        allowed.some((v) => sameValue(current[f], v)),
+      );
+    if (!holds || attempt >= MAX_ATTEMPTS) return { status: 'conflict', current };
+    return undefined;
+  }
+
+  /** Which constraint a refused insert broke: `['id']`, a unique constraint, or `undefined` if none clashes now. */
+  async #duplicateOfInsert(record: StoredRecord): Promise<readonly string[] | undefined> {
+    const constraints = this.#layout.resource.unique.filter((u) =>
+      u.every((f) => record[f] !== null),
+    );
+    const docs = await this.#findClashes(record, constraints, true);
+    if (docs.some((d) => d._id === record.id)) return ['id'];
+    return this.#firstClash(record, constraints, docs);
+  }
+
+  /** Which unique constraint a refused update broke (one read of the record, one of its clashes). */
+  async #duplicateOfUpdate(
+    id: string,
+    set: Readonly<Record<string, unknown>>,
+  ): Promise<readonly string[]> {
+    const touched = this.#layout.resource.unique.filter((u) =>
+      u.some((f) => Object.hasOwn(set, f)),
+    );
+    const doc = await mapErrors(`read ${this.#layout.collection}`, () =>
+      this.#collection.findOne(allOf([{ _id: { $eq: id } }])),
+    );
+    const merged: Record<string, unknown> = {
+      ...(doc ? this.#layout.fromDocument(doc) : {}),
+      ...set,
+      id,
+    };
+    const constraints = touched.filter((u) =>
+      u.every((f) => merged[f] !== null && merged[f] !== undefined),
+    );
+    const docs = await this.#findClashes(merged, constraints, false);
+    return this.#firstClash(merged, constraints, docs) ?? touched[0] ?? ['id'];
+  }
+
+  /** Live records other than `values.id` that hold the same values as `values` for some constraint. */
+  async #findClashes(
+    values: Readonly<Record<string, unknown>>,
+    constraints: readonly (readonly string[])[],
+    withId: boolean,
+  ): Promise<Document[]> {
+    const branches: Document[] = constraints.map((u) => {
+      const b: Document = { deletedAt: { $eq: null }, _id: { $ne: values.id } };
+      for (const f of u) b[f] = { $eq: values[f] };
+      return b;
+    });
+    if (withId) branches.push({ _id: { $eq: values.id } });
+    if (branches.length === 0) return [];
+    return mapErrors(`read ${this.#layout.collection}`, () =>
+      this.#collection
+        .find(allOf([{ $or: branches }]))
+        .limit(branches.length * 2)
+        .toArray(),
+    );
+  }
+
+  #firstClash(
+    values: Readonly<Record<string, unknown>>,
+    constraints: readonly (readonly string[])[],
+    docs: readonly Document[],
+  ): readonly string[] | undefined {
+    return constraints.find((u) =>
+      docs.some(
+        (d) =>
+          d._id !== values.id && d.deletedAt === null && u.every((f) => sameValue(d[f], values[f])),
+      ),
+    );
+  }
+}
