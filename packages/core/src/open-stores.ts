@@ -29,6 +29,6 @@ export async function openStores(url: string, options: OpenStoresOptions = {}): 
   const registry = options.registry ?? defaultRegistry;
   const parsed = parseStoreUrl(url, registry);
   const adapter = await registry.resolve(parsed.protocol.slice(0, -1));
-  const backend = await adapter.open(parsed, options);
+  const backend = await adapter.open(parsed, { ...options, rawUrl: url });
   return createStores(backend, options);
 }

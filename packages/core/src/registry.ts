@@ -7,6 +7,8 @@ import type { StoresOptions } from './stores.js';
 export interface AdapterOpenOptions extends StoresOptions {
   /** Adapter-specific options (pool size, timeouts, ...), documented by each adapter. */
   readonly adapter?: Readonly<Record<string, unknown>>;
+  /** The store URL exactly as given: a host list like `mongodb://h1,h2/db` has no WHATWG `URL` form. */
+  readonly rawUrl?: string;
 }
 
 /**
@@ -106,6 +108,16 @@ export function parseStoreUrl(url: string, registry: AdapterRegistry = defaultRe
   try {
     return new URL(url);
   } catch {
+    // A host list (`mongodb://h1:27017,h2:27017/db`) is valid for its driver but not for
+    // WHATWG URL; parse it with one placeholder host so the scheme still resolves.
+    const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*@)?([^/?#]*,[^/?#]*)(.*)$/i.exec(url);
+    if (m) {
+      try {
+        return new URL(`${m[1]}${m[2] ?? ''}host-list${m[4]}`);
+      } catch {
+        // fall through to the error below
+      }
+    }
     throw new ConfigError(
       `malformed store URL ${redactUrl(url)}; expected e.g. sqlite:./data.db, postgres://host/db, redis://host:6379, memory:; accepted schemes: ${registry
         .schemes()

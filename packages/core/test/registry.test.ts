@@ -26,6 +26,26 @@ describe('openStores', () => {
     expect((err as Error).message).toContain('accepted schemes');
   });
 
+  it('parses a host list for its adapter and passes the raw URL on', async () => {
+    const registry = new AdapterRegistry();
+    let seen: { url: string; raw: string | undefined } | undefined;
+    registry.register({
+      name: 'hosts',
+      schemes: ['hosts'],
+      open: async (url, options) => {
+        seen = { url: url.href, raw: options.rawUrl };
+        throw new ConfigError('stop here');
+      },
+    });
+    await expect(openStores('hosts://u:pw@h1:1,h2:2/db?x=1', { registry })).rejects.toThrow(
+      'stop here',
+    );
+    expect(seen).toEqual({
+      url: 'hosts://u:pw@host-list/db?x=1',
+      raw: 'hosts://u:pw@h1:1,h2:2/db?x=1',
+    });
+  });
+
   it('refuses an empty URL', async () => {
     await expect(openStores('')).rejects.toBeInstanceOf(ConfigError);
   });

@@ -35,6 +35,7 @@ function adapterOptions(options: AdapterOpenOptions): MongoOptions {
   const given = options.adapter ?? {};
   const out: Record<string, unknown> = { ...options };
   delete out.adapter;
+  delete out.rawUrl;
   for (const [key, value] of Object.entries(given)) {
     const ok =
       ((NUMBER_OPTIONS as readonly string[]).includes(key) &&
@@ -53,5 +54,7 @@ function adapterOptions(options: AdapterOpenOptions): MongoOptions {
 export const adapter: Adapter = Object.freeze({
   name: 'mongo',
   schemes: Object.freeze(['mongodb', 'mongodb+srv']),
-  open: (url: URL, options: AdapterOpenOptions) => MongoBackend.open(url, adapterOptions(options)),
+  // The raw URL keeps a replica-set host list, which `URL` cannot hold.
+  open: (url: URL, options: AdapterOpenOptions) =>
+    MongoBackend.open(options.rawUrl ?? url, adapterOptions(options)),
 });
