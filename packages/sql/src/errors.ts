@@ -1,0 +1,134 @@
+import { DuplicateError, PolystoreError, UnavailableError } from '@polystore/core';
+import type { TableLayout } from './layout.js';
+
+interface DriverError {
+  readonly code?: unknown;
+  readonly constraint?: unknown;
+  readonly message?: unknown;
+}
+
+function fieldsOf(err: unknown): DriverError {
+  return typeof err === 'object' && err !== null ? (err as DriverError) : {};
+}
+
+const PG_UNAVAILABLE = new Set([
+  '57014', // query_canceled: statement_timeout
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+  '55P03', // lock_not_available: lock_timeout
+]);
+
+const NODE_UNAVAILABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+const MESSAGE_UNAVAILABLE = [
+  'Connection terminated',
+  'timeout exceeded when trying to connect',
+  'is not queryable',
+  'Cannot use a pool after calling end',
+  'The database connection is not open',
+  'driver has already been destroyed',
+  'Query read timeout',
+];
+
+/** Whether a statement failed only because it lost a race: serialization failure or deadlock. */
+export function isTransient(err: unknown): boolean {
+  const { code } = fieldsOf(err);
+  return code === '40001' || code === '40P01';
+}
+
+/** Whether the driver error says the unique index or primary key refused a row. */
+export function isUniqueViolation(err: unknown): boolean {
+  const { code } = fieldsOf(err);
+  return (
+    code === '23505' ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
+}
+
+/** Whether the error means the backend is unreachable, shut down, locked or timed out. */
+export function isUnavailable(err: unknown): boolean {
+  const { code, message } = fieldsOf(err);
+  if (typeof code === 'string') {
+    if (PG_UNAVAILABLE.has(code) || code.startsWith('08') || NODE_UNAVAILABLE.has(code))
+      return true;
+    if (/^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY|PROTOCOL|NOMEM)/.test(code)) return true;
+  }
+  return typeof message === 'string' && MESSAGE_UNAVAILABLE.some((m) => message.includes(m));
+}
+
+/** The record fields of the unique constraint a driver error names (`['id']` for the primary key). */
+function duplicateFields(err: unknown, layout: TableLayout): readonly string[] {
+  const { code, constraint, message } = fieldsOf(err);
+  if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return ['id'];
+  if (typeof constraint === 'string') {
+    if (constraint === layout.primaryKey) return ['id'];
+    const index = layout.indexes.find((i) => i.name === constraint);
+    if (index) return index.fields;
+  }
+  // SQLite: "UNIQUE constraint failed: t.network_id, t.address".
+  if (typeof message === 'string') {
+    const cols = message
+      .replace(/^.*constraint failed: /, '')
+      .split(',')
+      .map((s) => s.trim().split('.').pop());
+    if (cols.length === 1 && cols[0] === 'id') return ['id'];
+    const index = layout.indexes.find(
+      (i) =>
+        i.unique && i.columns.length === cols.length && i.columns.every((c, n) => c === cols[n]),
+    );
+    if (index) return index.fields;
+  }
+  return ['id'];
+}
+
+/**
+ * Maps any error from kysely, pg or better-sqlite3 to a core error: a unique violation is
+ * `DuplicateError` naming the constraint's fields; connection loss, refusal, shutdown, lock
+ * and statement timeouts are `UnavailableError`. Anything else is also `UnavailableError`
+ * (with the driver error as `cause`), so no driver error escapes untyped.
+ */
+export function toCoreError(err: unknown, layout?: TableLayout): PolystoreError {
+  if (err instanceof PolystoreError) return err;
+  if (layout && isUniqueViolation(err))
+    return new DuplicateError(layout.resource.name, duplicateFields(err, layout));
+  const message = String(fieldsOf(err).message ?? err);
+  if (isUnavailable(err))
+    return new UnavailableError(`sql backend unavailable: ${message}`, { cause: err });
+  return new UnavailableError(`sql backend failed: ${message}`, { cause: err });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs `fn`, retrying it when it lost a serialization failure or deadlock (at most
+ * `maxRetries` times, with jittered exponential backoff from 5 ms), and maps every error
+ * with {@link toCoreError}.
+ */
+export async function withRetries<T>(
+  fn: () => Promise<T>,
+  maxRetries: number,
+  layout?: TableLayout,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt < maxRetries && isTransient(err)) {
+        await sleep(5 * 2 ** attempt * (0.5 + Math.random()));
+        continue;
+      }
+      throw toCoreError(err, layout);
+    }
+  }
+}

@@ -1,0 +1,159 @@
+import { createHash } from 'node:crypto';
+import { type AnyResource, compareVersions, type FieldKind } from '@polystore/core';
+
+/** What a column holds: a system column or the kind of the resource field it stores. */
+export type ColumnKind = FieldKind | 'revision';
+
+/** One column of a resource table. */
+export interface ColumnLayout {
+  /** The record key it stores (`id`, `projectId`, or a field name). */
+  readonly field: string;
+  /** The SQL column name (snake_case of the field name). */
+  readonly column: string;
+  /** How values are stored and read back. */
+  readonly kind: ColumnKind;
+  /** Whether the record key may hold `null`. */
+  readonly nullable: boolean;
+  /** Whether it is one of core's system fields. */
+  readonly system: boolean;
+  /** The object version that added it (system columns: the first version). */
+  readonly since: string;
+}
+
+/** One index of a resource table. */
+export interface IndexLayout {
+  /** Index name, unique within the schema (at most 63 bytes, PostgreSQL's limit). */
+  readonly name: string;
+  /** Indexed columns, in order. */
+  readonly columns: readonly string[];
+  /** A unique index among live records (`WHERE deleted_at IS NULL`). */
+  readonly unique: boolean;
+  /** A partial index over soft-deleted records only (for `purge`). */
+  readonly deletedOnly: boolean;
+  /** The record fields a unique index guards, for `DuplicateError`. */
+  readonly fields: readonly string[];
+  /** The object version whose expand migration creates it. */
+  readonly since: string;
+}
+
+/** The table of one resource, derived from its schema and nothing else. */
+export interface TableLayout {
+  readonly resource: AnyResource;
+  /** Table name: `<prefix><plural in snake_case>`. */
+  readonly table: string;
+  /** Name of the primary key constraint (on `id`). */
+  readonly primaryKey: string;
+  /** Every column, system columns first. */
+  readonly columns: readonly ColumnLayout[];
+  /** Indexes, including the partial unique ones. */
+  readonly indexes: readonly IndexLayout[];
+  /** The object versions of the resource, oldest first (one expand migration each). */
+  readonly versions: readonly string[];
+  /** A column by record key. */
+  column(field: string): ColumnLayout;
+}
+
+/** `displayName` -> `display_name`; injective because field names never contain `_`. */
+export function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** An identifier of at most 63 bytes: long names keep a readable head and a hash of the whole. */
+export function shortName(name: string): string {
+  if (name.length <= 63) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 10);
+  return `${name.slice(0, 52)}_${hash}`;
+}
+
+const SYSTEM: readonly { field: string; kind: ColumnKind; nullable: boolean }[] = [
+  { field: 'id', kind: 'uuid', nullable: false },
+  { field: 'projectId', kind: 'string', nullable: true },
+  { field: 'revision', kind: 'revision', nullable: false },
+  { field: 'createdAt', kind: 'datetime', nullable: false },
+  { field: 'updatedAt', kind: 'datetime', nullable: false },
+  { field: 'deletedAt', kind: 'datetime', nullable: true },
+  { field: 'objectVersion', kind: 'string', nullable: false },
+];
+
+/**
+ * Derives the table of a resource: a column per field, system columns, an index per
+ * indexed field (`(column, id)` for sortable ones, so keyset paging walks the index), a
+ * partial unique index per unique constraint, and indexes on `object_version` and
+ * `deleted_at`. Nothing here is written by hand per resource.
+ */
+export function tableLayout(resource: AnyResource, prefix: string): TableLayout {
+  const versions = Object.keys(resource.history).sort(compareVersions);
+  const first = versions[0] ?? resource.version;
+  const table = shortName(`${prefix}${snakeCase(resource.plural)}`);
+  const columns: ColumnLayout[] = SYSTEM.map((s) => ({
+    ...s,
+    column: snakeCase(s.field),
+    system: true,
+    since: first,
+  }));
+  for (const name of resource.fieldNames) {
+    const field = resource.fields[name]!;
+    columns.push({
+      field: name,
+      column: snakeCase(name),
+      kind: field.kind,
+      nullable: field.isNullable,
+      system: false,
+      since: compareVersions(field.since, first) < 0 ? first : field.since,
+    });
+  }
+  const byField = new Map(columns.map((c) => [c.field, c]));
+  const index = (
+    cols: readonly string[],
+    since: string,
+    extra: Partial<IndexLayout> = {},
+  ): IndexLayout => ({
+    name: shortName(`${table}__${cols.join('__')}${extra.unique ? '__uq' : ''}`),
+    columns: cols,
+    unique: false,
+    deletedOnly: false,
+    fields: [],
+    since,
+    ...extra,
+  });
+  const indexes: IndexLayout[] = [];
+  for (const [name, q] of Object.entries(resource.queryable)) {
+    if (name === 'id') continue; // the primary key
+    const col = byField.get(name)!;
+    indexes.push(index(q.index === 'sort' ? [col.column, 'id'] : [col.column], col.since));
+  }
+  indexes.push(index(['object_version'], first));
+  indexes.push(
+    index(['deleted_at'], first, {
+      deletedOnly: true,
+      name: shortName(`${table}__deleted_at__gone`),
+    }),
+  );
+  for (const fields of resource.unique) {
+    const cols = fields.map((f) => byField.get(f)!);
+    const since = cols
+      .map((c) => c.since)
+      .sort(compareVersions)
+      .at(-1)!;
+    indexes.push(
+      index(
+        cols.map((c) => c.column),
+        since,
+        { unique: true, fields },
+      ),
+    );
+  }
+  return Object.freeze({
+    resource,
+    table,
+    primaryKey: shortName(`${table}__pkey`),
+    columns: Object.freeze(columns),
+    indexes: Object.freeze(indexes),
+    versions: Object.freeze(versions),
+    column(field: string): ColumnLayout {
+      const c = byField.get(field);
+      if (!c) throw new TypeError(`${resource.name}: no column for field ${field}`);
+      return c;
+    },
+  });
+}

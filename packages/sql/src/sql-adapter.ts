@@ -1,0 +1,106 @@
+import {
+  type Adapter,
+  type AdapterOpenOptions,
+  ConfigError,
+  createStores,
+  parseStoreUrl,
+  resourcesOf,
+  type Stores,
+} from '@polystore/core';
+import { postgresAllocate } from './dialect/postgres-allocate.js';
+import { connectPostgres } from './dialect/postgres-connect.js';
+import { postgresSupport } from './dialect/postgres-dialect-support.js';
+import { sqliteAllocate } from './dialect/sqlite-allocate.js';
+import { connectSqlite, sqlitePath } from './dialect/sqlite-connect.js';
+import { sqliteSupport } from './dialect/sqlite-dialect-support.js';
+import { toCoreError } from './errors.js';
+import { KeyedQueue } from './keyed-queue.js';
+import { SqlBackend } from './sql-backend.js';
+import { resolveSqlOptions, type SqlOptions } from './sql-options.js';
+
+/** Opens of one SQLite file in this process, in turn. */
+const opening = new KeyedQueue();
+
+/**
+ * Opens the SQL backend for a `sqlite:` or `postgres(ql)://` URL: connects, creates or
+ * expands the tables of every resource, and returns the backend.
+ */
+export async function openSqlBackend(
+  url: URL,
+  options: AdapterOpenOptions = {},
+): Promise<SqlBackend> {
+  const resolved = resolveSqlOptions(url, options.adapter);
+  const resources = resourcesOf(options);
+  const scheme = url.protocol.slice(0, -1).toLowerCase();
+  try {
+    if (scheme === 'sqlite') {
+      // Opens of one file in one process take turns: a migration transaction of one
+      // connection would otherwise hold the lock while another blocks this thread.
+      return await opening.run(sqlitePath(url), async () => {
+        const { db, database } = await connectSqlite(url, resolved);
+        const allocate = sqliteAllocate(database);
+        return SqlBackend.open({
+          db,
+          support: sqliteSupport,
+          allocate,
+          options: resolved,
+          resources,
+        });
+      });
+    }
+    if (scheme === 'postgres' || scheme === 'postgresql') {
+      const db = await connectPostgres(url, resolved);
+      return await SqlBackend.open({
+        db,
+        support: postgresSupport,
+        allocate: postgresAllocate,
+        options: resolved,
+        resources,
+      });
+    }
+  } catch (err) {
+    throw toCoreError(err);
+  }
+  throw new ConfigError(
+    `sql: unsupported scheme ${scheme}: (accepted: sqlite: postgres: postgresql:)`,
+  );
+}
+
+/**
+ * The SQL adapter, registered by core for `sqlite:`, `postgres:` and `postgresql:`.
+ *
+ * @example
+ * ```ts
+ * const stores = await openStores('postgres://app@db.internal/nova?prefix=ps_', {
+ *   adapter: { poolSize: 20, statementTimeoutMs: 5_000 },
+ * });
+ * ```
+ */
+export const adapter: Adapter = Object.freeze({
+  name: 'sql',
+  schemes: Object.freeze(['sqlite', 'postgres', 'postgresql']),
+  open: (url: URL, options: AdapterOpenOptions) => openSqlBackend(url, options),
+});
+
+/** Options of {@link openSqlStores}: the Stores options plus the SQL adapter's own. */
+export interface OpenSqlStoresOptions extends Omit<AdapterOpenOptions, 'adapter'> {
+  /** SQL adapter options (pool size, timeouts, prefix, schema). */
+  readonly adapter?: SqlOptions;
+}
+
+/**
+ * Opens the Stores bag over SQLite or PostgreSQL without going through the registry.
+ *
+ * @example
+ * ```ts
+ * const stores = await openSqlStores('sqlite:./.data/polystore.db');
+ * const vm = await stores.instances.create(ctx, { displayName: 'web-1', flavor });
+ * ```
+ */
+export async function openSqlStores(
+  url: string,
+  options: OpenSqlStoresOptions = {},
+): Promise<Stores> {
+  const backend = await openSqlBackend(parseStoreUrl(url), options as AdapterOpenOptions);
+  return createStores(backend, options);
+}

@@ -1,0 +1,117 @@
+import {
+  type AddressAllocator,
+  type AnyResource,
+  type Backend,
+  type Capabilities,
+  ConfigError,
+  fixedIpResource,
+  networkResource,
+  type ResourceDriver,
+} from '@polystore/core';
+import { Migrator } from 'kysely';
+import type { AllocateFn } from './dialect/allocation.js';
+import type { DialectSupport, SqlDb } from './dialect/dialect-support.js';
+import { isUnavailable, toCoreError } from './errors.js';
+import { shortName, type TableLayout, tableLayout } from './layout.js';
+import { SchemaMigrationProvider } from './schema-migration-provider.js';
+import { SqlAddressAllocator } from './sql-address-allocator.js';
+import { SQL_CAPABILITIES } from './sql-capabilities.js';
+import type { ResolvedSqlOptions } from './sql-options.js';
+import { RowCodec, type SqlDriverContext, SqlResourceDriver } from './sql-resource-driver.js';
+
+/** What {@link SqlBackend.open} needs from a dialect. */
+export interface SqlBackendSpec {
+  /** The kysely instance over the opened connection or pool (owned by the backend from now on). */
+  readonly db: SqlDb;
+  readonly support: DialectSupport;
+  readonly allocate: AllocateFn;
+  readonly options: ResolvedSqlOptions;
+  /** Every resource to provide a driver for. */
+  readonly resources: readonly AnyResource[];
+}
+
+const MIGRATION_ATTEMPTS = 5;
+
+/**
+ * An opened SQL backend: a table per resource, created or expanded at open by kysely's
+ * `Migrator` from migrations generated out of the schemas.
+ */
+export class SqlBackend implements Backend {
+  readonly name: string;
+  readonly capabilities: Capabilities = SQL_CAPABILITIES;
+  readonly allocator: AddressAllocator;
+  readonly #base: SqlDb;
+  readonly #drivers: Map<AnyResource, SqlResourceDriver>;
+  #closed: Promise<void> | undefined;
+
+  private constructor(spec: SqlBackendSpec, layouts: readonly TableLayout[]) {
+    this.name = spec.support.name;
+    this.#base = spec.db;
+    const schema = spec.support.name === 'postgres' ? spec.options.schema : undefined;
+    const ctx: SqlDriverContext = {
+      db: schema === undefined ? spec.db : spec.db.withSchema(schema),
+      support: spec.support,
+      schema,
+      maxRetries: spec.options.maxRetries,
+    };
+    this.#drivers = new Map(layouts.map((l) => [l.resource, new SqlResourceDriver(ctx, l)]));
+    const codec = (r: AnyResource) =>
+      new RowCodec(layouts.find((l) => l.resource === r)!, spec.support);
+    this.allocator = new SqlAddressAllocator(
+      { ctx, networks: codec(networkResource), fixedIps: codec(fixedIpResource) },
+      spec.allocate,
+    );
+  }
+
+  /** Derives the layouts, runs the pending expand migrations and returns the backend. Closes `db` on failure. */
+  static async open(spec: SqlBackendSpec): Promise<SqlBackend> {
+    const { prefix } = spec.options;
+    const layouts = spec.resources.map((r) => tableLayout(r, prefix));
+    for (const r of [networkResource, fixedIpResource]) {
+      if (!spec.resources.includes(r))
+        throw new ConfigError(`sql: the built-in ${r.name} resource is required`);
+    }
+    const schema = spec.support.name === 'postgres' ? spec.options.schema : undefined;
+    const migrator = new Migrator({
+      db: spec.db,
+      provider: new SchemaMigrationProvider(layouts, spec.support, schema),
+      migrationTableName: shortName(`${prefix}polystore_migration`),
+      migrationLockTableName: shortName(`${prefix}polystore_migration_lock`),
+      ...(schema === undefined ? {} : { migrationTableSchema: schema }),
+      // Resources declared later by the application get their migrations between older ones.
+      allowUnorderedMigrations: true,
+    });
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const { error } = await migrator.migrateToLatest();
+        if (error === undefined) break;
+        // Another process opening at the same time can win a race the migrator does not
+        // lock against (creating the migration tables, SQLite's snapshot upgrade): retry.
+        const fatal =
+          isUnavailable(error) && !/BUSY|LOCKED/.test(String((error as { code?: unknown }).code));
+        if (fatal || attempt >= MIGRATION_ATTEMPTS) throw toCoreError(error);
+        await new Promise((resolve) => setTimeout(resolve, 20 * attempt * Math.random()));
+      }
+    } catch (err) {
+      await spec.db.destroy().catch(() => {});
+      throw toCoreError(err);
+    }
+    return new SqlBackend(spec, layouts);
+  }
+
+  driver(resource: AnyResource): ResourceDriver {
+    const d = this.#drivers.get(resource);
+    if (!d) throw new ConfigError(`sql: resource ${resource.name} was not given at open`);
+    return d;
+  }
+
+  /** The driver of a resource as its concrete class (for plans and tests). */
+  sqlDriver(resource: AnyResource): SqlResourceDriver {
+    return this.driver(resource) as SqlResourceDriver;
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= this.#base.destroy().catch(() => {});
+    return this.#closed;
+  }
+}

@@ -1,0 +1,93 @@
+import { ConfigError } from '@polystore/core';
+
+/**
+ * Options of the SQL adapter, given as `openStores(url, { adapter: { ... } })`. The table
+ * prefix and PostgreSQL schema may also be given in the URL (`?prefix=ps_&schema=app`);
+ * an option given both ways must agree.
+ */
+export interface SqlOptions {
+  /**
+   * Namespace: prepended to every table, index and migration table name, so several
+   * stores can share a database. Lowercase letters, digits and `_`. Default `''`.
+   */
+  readonly prefix?: string;
+  /** PostgreSQL only: the schema holding the tables, created if missing. Default `public`. */
+  readonly schema?: string;
+  /** PostgreSQL only: maximum connections of the pool (`pg.Pool` `max`). Default `10`. */
+  readonly poolSize?: number;
+  /**
+   * PostgreSQL: server-side `statement_timeout` of every statement, in ms; a statement that
+   * runs longer fails with `UnavailableError`. Default `30000`.
+   * See https://www.postgresql.org/docs/current/runtime-config-client.html
+   */
+  readonly statementTimeoutMs?: number;
+  /** PostgreSQL only: how long to wait for a new connection, in ms. Default `10000`. */
+  readonly connectTimeoutMs?: number;
+  /**
+   * SQLite only: how long a write waits for another process's lock (`busy_timeout`), in ms,
+   * before failing with `UnavailableError`. Default `5000`.
+   * See https://www.sqlite.org/pragma.html#pragma_busy_timeout
+   */
+  readonly busyTimeoutMs?: number;
+  /** How often a statement that lost a serialization failure or deadlock is retried. Default `5`. */
+  readonly maxRetries?: number;
+}
+
+/** {@link SqlOptions} with every default applied. */
+export type ResolvedSqlOptions = Required<SqlOptions>;
+
+/** The defaults of {@link SqlOptions}. */
+export const SQL_DEFAULTS: ResolvedSqlOptions = Object.freeze({
+  prefix: '',
+  schema: 'public',
+  poolSize: 10,
+  statementTimeoutMs: 30_000,
+  connectTimeoutMs: 10_000,
+  busyTimeoutMs: 5_000,
+  maxRetries: 5,
+});
+
+const NAME = /^[a-z0-9_]{0,48}$/;
+const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
+const KEYS = Object.keys(SQL_DEFAULTS);
+
+/** Validates adapter options and URL parameters and applies the defaults. */
+export function resolveSqlOptions(
+  url: URL,
+  given: Readonly<Record<string, unknown>> = {},
+): ResolvedSqlOptions {
+  for (const key of Object.keys(given)) {
+    if (!KEYS.includes(key))
+      throw new ConfigError(`sql: unknown option ${key} (known: ${KEYS.join(', ')})`);
+  }
+  const out: Record<string, unknown> = { ...SQL_DEFAULTS };
+  for (const [key, value] of Object.entries(given)) if (value !== undefined) out[key] = value;
+  for (const key of ['prefix', 'schema'] as const) {
+    const fromUrl = url.searchParams.get(key);
+    if (fromUrl === null) continue;
+    if (given[key] !== undefined && given[key] !== fromUrl) {
+      throw new ConfigError(`sql: ${key} is given both in the URL and in the options, differently`);
+    }
+    out[key] = fromUrl;
+  }
+  if (typeof out.prefix !== 'string' || !NAME.test(out.prefix)) {
+    throw new ConfigError('sql: prefix must be at most 48 lowercase letters, digits or _');
+  }
+  if (typeof out.schema !== 'string' || !SCHEMA.test(out.schema)) {
+    throw new ConfigError('sql: schema must be a lowercase identifier');
+  }
+  for (const key of [
+    'poolSize',
+    'statementTimeoutMs',
+    'connectTimeoutMs',
+    'busyTimeoutMs',
+  ] as const) {
+    const v = out[key];
+    if (!Number.isSafeInteger(v) || (v as number) < 1)
+      throw new ConfigError(`sql: ${key} must be a positive integer`);
+  }
+  if (!Number.isSafeInteger(out.maxRetries) || (out.maxRetries as number) < 0) {
+    throw new ConfigError('sql: maxRetries must be a non-negative integer');
+  }
+  return Object.freeze(out as ResolvedSqlOptions);
+}

@@ -1,0 +1,320 @@
+import type {
+  DeleteChange,
+  ListQuery,
+  Predicate,
+  ReadScope,
+  ResourceDriver,
+  StoredRecord,
+  UpdateChange,
+  WriteOutcome,
+  WriteScope,
+} from '@polystore/core';
+import {
+  type CompiledQuery,
+  type Expression,
+  type ExpressionBuilder,
+  type SqlBool,
+  sql,
+} from 'kysely';
+import type { AnyDatabase, DialectSupport, SqlDb } from './dialect/dialect-support.js';
+import { withRetries } from './errors.js';
+import type { ColumnLayout, TableLayout } from './layout.js';
+
+type Eb = ExpressionBuilder<AnyDatabase, string>;
+type Cond = Expression<SqlBool>;
+type Row = Record<string, unknown>;
+
+const NOTHING = sql<SqlBool>`1 = 0`;
+
+/** What a driver shares with the other drivers and the allocator of one backend. */
+export interface SqlDriverContext {
+  /** The kysely instance, already bound to the PostgreSQL schema. */
+  readonly db: SqlDb;
+  readonly support: DialectSupport;
+  /** PostgreSQL: the schema of the tables, for raw SQL (`undefined` on SQLite). */
+  readonly schema: string | undefined;
+  /** Retries of a statement that lost a serialization failure or deadlock. */
+  readonly maxRetries: number;
+}
+
+/**
+ * Converts between records and rows of one table, and builds the conditions every
+ * statement shares. Used by the resource driver and the address allocator.
+ */
+export class RowCodec {
+  readonly layout: TableLayout;
+  readonly #support: DialectSupport;
+
+  constructor(layout: TableLayout, support: DialectSupport) {
+    this.layout = layout;
+    this.#support = support;
+  }
+
+  /** A record value as the driver binds it. */
+  encode(column: ColumnLayout, value: unknown): unknown {
+    return value === null || value === undefined ? null : this.#support.encode(column.kind, value);
+  }
+
+  /** A record as a row to insert. */
+  toRow(record: StoredRecord): Row {
+    const row: Row = {};
+    for (const c of this.layout.columns) row[c.column] = this.encode(c, record[c.field]);
+    return row;
+  }
+
+  /** A row read back as a record; a field column added after the row was written is left out. */
+  fromRow(row: Row): StoredRecord {
+    const out: Record<string, unknown> = {};
+    for (const c of this.layout.columns) {
+      const raw = row[c.column];
+      if (raw === null || raw === undefined) {
+        if (c.nullable || c.system) out[c.field] = null;
+      } else {
+        out[c.field] = this.#support.decode(c.kind, raw);
+      }
+    }
+    return out as StoredRecord;
+  }
+
+  /** The conditions of a read scope (project, shared records, soft-deleted ones). */
+  readScope(eb: Eb, scope: ReadScope): Cond[] {
+    const out: Cond[] = [];
+    if (scope.projectId !== null) {
+      out.push(
+        scope.includeShared
+          ? eb.or([eb('project_id', '=', scope.projectId), eb('project_id', 'is', null)])
+          : eb('project_id', '=', scope.projectId),
+      );
+    }
+    if (scope.deleted === 'no') out.push(eb('deleted_at', 'is', null));
+    else if (scope.deleted === 'only') out.push(eb('deleted_at', 'is not', null));
+    return out;
+  }
+
+  /** The conditions of a write scope: live, and in the project unless unscoped. */
+  writeScope(eb: Eb, scope: WriteScope): Cond[] {
+    const out: Cond[] = [eb('deleted_at', 'is', null)];
+    if (scope.projectId !== null) out.push(eb('project_id', '=', scope.projectId));
+    return out;
+  }
+
+  /** `column` holds one of `values` (`null` matches NULL). */
+  oneOf(eb: Eb, column: ColumnLayout, values: readonly unknown[]): Cond {
+    const present = values.filter((v) => v !== null).map((v) => this.encode(column, v));
+    const parts: Cond[] = [];
+    if (present.length === 1) parts.push(eb(column.column, '=', present[0]));
+    else if (present.length > 1) parts.push(eb(column.column, 'in', present));
+    if (values.includes(null)) parts.push(eb(column.column, 'is', null));
+    if (parts.length === 0) return NOTHING;
+    return parts.length === 1 ? parts[0]! : eb.or(parts);
+  }
+
+  /** A normalised predicate as a condition. */
+  predicate(eb: Eb, p: Predicate): Cond {
+    const column = this.layout.column(p.field);
+    switch (p.op) {
+      case 'eq':
+        return this.oneOf(eb, column, [p.value]);
+      case 'in':
+        return this.oneOf(eb, column, p.value as readonly unknown[]);
+      default: {
+        const op = p.op === 'gt' ? '>' : p.op === 'gte' ? '>=' : p.op === 'lt' ? '<' : '<=';
+        return eb(column.column, op, this.encode(column, p.value));
+      }
+    }
+  }
+}
+
+/**
+ * The generic driver of one resource over SQL: every operation is one statement (a
+ * second query only explains a refused conditional write). Works for any resource the
+ * layout was derived from.
+ */
+export class SqlResourceDriver implements ResourceDriver {
+  readonly #ctx: SqlDriverContext;
+  readonly #codec: RowCodec;
+  readonly #table: string;
+
+  constructor(ctx: SqlDriverContext, layout: TableLayout) {
+    this.#ctx = ctx;
+    this.#codec = new RowCodec(layout, ctx.support);
+    this.#table = layout.table;
+  }
+
+  #run<T>(fn: () => Promise<T>): Promise<T> {
+    return withRetries(fn, this.#ctx.maxRetries, this.#codec.layout);
+  }
+
+  async insert(record: StoredRecord): Promise<StoredRecord> {
+    const row = this.#codec.toRow(record);
+    return this.#run(async () =>
+      this.#codec.fromRow(
+        await this.#ctx.db
+          .insertInto(this.#table)
+          .values(row)
+          .returningAll()
+          .executeTakeFirstOrThrow(),
+      ),
+    );
+  }
+
+  async get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
+    const row = await this.#run(() =>
+      this.#ctx.db
+        .selectFrom(this.#table)
+        .selectAll()
+        .where((eb) => eb.and([eb('id', '=', id), ...this.#codec.readScope(eb, scope)]))
+        .executeTakeFirst(),
+    );
+    return row === undefined ? undefined : this.#codec.fromRow(row);
+  }
+
+  async getMany(scope: ReadScope, ids: readonly string[]): Promise<StoredRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.#run(() =>
+      this.#ctx.db
+        .selectFrom(this.#table)
+        .selectAll()
+        .where((eb) => eb.and([eb('id', 'in', [...ids]), ...this.#codec.readScope(eb, scope)]))
+        .execute(),
+    );
+    return rows.map((r) => this.#codec.fromRow(r));
+  }
+
+  #listQuery(scope: ReadScope, query: ListQuery) {
+    const { field, direction } = query.orderBy;
+    const column = this.#codec.layout.column(field);
+    const after = query.after;
+    let q = this.#ctx.db
+      .selectFrom(this.#table)
+      .selectAll()
+      .where((eb) => {
+        const conds = [
+          ...this.#codec.readScope(eb, scope),
+          ...query.where.map((p) => this.#codec.predicate(eb, p)),
+        ];
+        if (after !== null) {
+          const op = direction === 'asc' ? '>' : '<';
+          conds.push(
+            field === 'id'
+              ? eb('id', op, after.id)
+              : eb(
+                  eb.refTuple(column.column, 'id'),
+                  op,
+                  eb.tuple(this.#codec.encode(column, after.value), after.id),
+                ),
+          );
+        }
+        return eb.and(conds);
+      })
+      .orderBy(column.column, direction);
+    if (field !== 'id') q = q.orderBy('id', direction);
+    return q.limit(query.limit);
+  }
+
+  /** The SQL `list` runs for a query (for plans and tests). */
+  compileList(scope: ReadScope, query: ListQuery): CompiledQuery {
+    return this.#listQuery(scope, query).compile();
+  }
+
+  async list(scope: ReadScope, query: ListQuery): Promise<StoredRecord[]> {
+    const rows = await this.#run(() => this.#listQuery(scope, query).execute());
+    return rows.map((r) => this.#codec.fromRow(r));
+  }
+
+  async count(scope: ReadScope, where: readonly Predicate[]): Promise<number> {
+    const row = await this.#run(() =>
+      this.#ctx.db
+        .selectFrom(this.#table)
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where((eb) =>
+          eb.and([
+            ...this.#codec.readScope(eb, scope),
+            ...where.map((p) => this.#codec.predicate(eb, p)),
+          ]),
+        )
+        .executeTakeFirstOrThrow(),
+    );
+    return Number(row.n);
+  }
+
+  async update(scope: WriteScope, id: string, change: UpdateChange): Promise<WriteOutcome> {
+    const set: Row = {};
+    for (const [field, value] of Object.entries(change.set)) {
+      const column = this.#codec.layout.column(field);
+      set[column.column] = this.#codec.encode(column, value);
+    }
+    set.revision = sql`${sql.ref('revision')} + 1`;
+    set.updated_at = change.updatedAt;
+    set.object_version = change.objectVersion;
+    const row = await this.#run(() =>
+      this.#ctx.db
+        .updateTable(this.#table)
+        .set(set)
+        .where((eb) => {
+          const conds = [eb('id', '=', id), ...this.#codec.writeScope(eb, scope)];
+          if (change.expectedRevision !== undefined)
+            conds.push(eb('revision', '=', change.expectedRevision));
+          for (const [field, values] of Object.entries(change.expected ?? {})) {
+            conds.push(this.#codec.oneOf(eb, this.#codec.layout.column(field), values));
+          }
+          return eb.and(conds);
+        })
+        .returningAll()
+        .executeTakeFirst(),
+    );
+    return row === undefined
+      ? this.#refused(scope, id)
+      : { status: 'ok', record: this.#codec.fromRow(row) };
+  }
+
+  async delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
+    const where = (eb: Eb) => {
+      const conds = [eb('id', '=', id), ...this.#codec.writeScope(eb, scope)];
+      if (change.expectedRevision !== undefined)
+        conds.push(eb('revision', '=', change.expectedRevision));
+      return eb.and(conds);
+    };
+    const row = await this.#run(() =>
+      change.soft
+        ? this.#ctx.db
+            .updateTable(this.#table)
+            .set({
+              deleted_at: change.at,
+              updated_at: change.at,
+              revision: sql`${sql.ref('revision')} + 1`,
+            })
+            .where(where)
+            .returningAll()
+            .executeTakeFirst()
+        : this.#ctx.db.deleteFrom(this.#table).where(where).returningAll().executeTakeFirst(),
+    );
+    return row === undefined
+      ? this.#refused(scope, id)
+      : { status: 'ok', record: this.#codec.fromRow(row) };
+  }
+
+  /** Why a conditional write matched no row: the record is not writable, or a condition failed. */
+  async #refused(scope: WriteScope, id: string): Promise<WriteOutcome> {
+    const row = await this.#run(() =>
+      this.#ctx.db
+        .selectFrom(this.#table)
+        .selectAll()
+        .where((eb) => eb.and([eb('id', '=', id), ...this.#codec.writeScope(eb, scope)]))
+        .executeTakeFirst(),
+    );
+    return row === undefined
+      ? { status: 'not-found' }
+      : { status: 'conflict', current: this.#codec.fromRow(row) };
+  }
+
+  async purge(before: string): Promise<number> {
+    const result = await this.#run(() =>
+      this.#ctx.db
+        .deleteFrom(this.#table)
+        .where((eb) => eb.and([eb('deleted_at', 'is not', null), eb('deleted_at', '<', before)]))
+        .executeTakeFirst(),
+    );
+    return Number(result.numDeletedRows);
+  }
+}
