@@ -80,7 +80,10 @@ find_ferretdb() {
 have_ferretdb() {
   local binary
   binary=$(find_ferretdb) || return 1
-  "$binary" --version 2>/dev/null | grep -q "^version: $FERRETDB_VERSION\$"
+  # Capture first: with pipefail, `| grep -q` can exit early and SIGPIPE ferretdb, failing at random.
+  local out
+  out=$("$binary" --version 2>/dev/null) || return 1
+  [[ "$out" == *"version: $FERRETDB_VERSION"* ]]
 }
 
 find_go() {
