@@ -209,6 +209,32 @@ const seedArb: fc.Arbitrary<Op> = fc.oneof(
   ),
 );
 
+/**
+ * Names whose code point order differs from locale, case-insensitive and UTF-16 order:
+ * upper before lower case, accents after `z`, U+FFFD before a non-BMP emoji, and a
+ * shared prefix. Every run checks them, so an adapter sorting any other way cannot pass
+ * by luck of the random strings.
+ */
+const ORDERING_NAMES = ['b', 'B', 'a', 'Z', 'é', 'ab', '\uFFFD', '😀', '_', ''] as const;
+
+/** The fixed first example of the invariants property: ordering-sensitive names, listed in small pages both ways. */
+const ORDERING_EXAMPLE: [Op[], Op[], Probe[]] = [
+  ORDERING_NAMES.map((displayName) => ({
+    kind: 'call' as const,
+    store: 'instances' as const,
+    method: 'create',
+    ctx: 'p1' as const,
+    args: [{ displayName, flavor: { vcpus: 1, memoryMb: 1, rootGb: 0 } }],
+  })),
+  [],
+  (['asc', 'desc'] as const).map((direction) => ({
+    store: 'instances' as const,
+    ctx: 'p1' as const,
+    options: { orderBy: { field: 'displayName', direction } },
+    limit: 3,
+  })),
+];
+
 /** Options of {@link runInvariants}. */
 export interface InvariantOptions {
   readonly runs?: number;
@@ -268,6 +294,7 @@ export async function runInvariants(
     seed: replay?.seed ?? options.seed,
     path: replay?.path,
     endOnFailure: replay !== undefined,
+    examples: replay === undefined ? [ORDERING_EXAMPLE] : [],
   });
   if (!details.failed) return { runs };
   const token = encodeReplayToken({
