@@ -139,6 +139,15 @@ describe('polystore conformance', () => {
     expect(report.groups.length).toBeGreaterThan(0);
   });
 
+  it('passes the harness Redis through the fault proxy, exit 0, with a report', async () => {
+    const redis = BACKENDS.find((b) => b.name === 'redis')!;
+    const run = await runPolystore(['conformance', '--store', await redis.url(), '--seed', '3']);
+    expect(run.stderr).toBe('');
+    expect(run.code, run.stdout).toBe(ExitCode.ok);
+    expect(run.stdout).toMatch(/^# conformance: \S+ PASSED/m);
+    expect(run.stdout).toMatch(/0 skipped/);
+  }, 300_000);
+
   it('fails a broken adapter registered with --adapter, exit 1, with a replay token', async () => {
     const run = await runPolystore([
       '--adapter',
