@@ -1,0 +1,64 @@
+import type { BackendName } from './backend-target.js';
+import type { MeasureOptions } from './measure.js';
+
+/** What one run measures and for how long. */
+export interface BenchConfig {
+  /** `quick`: the CI smoke run (small sizes, short timings); `full`: the report run. */
+  readonly mode: 'quick' | 'full';
+  /** Timings of every latency and throughput measurement. */
+  readonly measure: MeasureOptions;
+  /** Calls per operation whose round trips are counted. */
+  readonly roundTripCalls: number;
+  /** Records matching the scale test's filter, at every size. */
+  readonly scaleHot: number;
+  /** The small scale (records in the store). */
+  readonly scaleSmall: number;
+  /** The large scale per backend. */
+  readonly scaleLarge: Readonly<Record<BackendName, number>>;
+  /** Time budget of each scale measurement, ms. */
+  readonly scaleTimeMs: number;
+  /** Loading stops after this long per backend; the report names the size reached. */
+  readonly scaleLoadBudgetMs: number;
+  /** Loading also stops once one list call takes longer than this (a scan, not an index). */
+  readonly scaleProbeLimitMs: number;
+}
+
+/** The CI smoke run: every cell measured once, quickly; under two minutes. */
+export const QUICK: BenchConfig = Object.freeze({
+  mode: 'quick',
+  measure: { timeMs: 60, warmupMs: 20, minIterations: 3, concurrency: 32 },
+  roundTripCalls: 5,
+  scaleHot: 60,
+  scaleSmall: 500,
+  scaleLarge: {
+    memory: 2_000,
+    sqlite: 2_000,
+    postgres: 2_000,
+    redis: 2_000,
+    zookeeper: 2_000,
+    mongo: 2_000,
+  },
+  scaleTimeMs: 100,
+  scaleLoadBudgetMs: 20_000,
+  scaleProbeLimitMs: 1_000,
+});
+
+/** The report run: 10k against 1M records (ZooKeeper 100k). */
+export const FULL: BenchConfig = Object.freeze({
+  mode: 'full',
+  measure: { timeMs: 500, warmupMs: 100, minIterations: 20, concurrency: 32 },
+  roundTripCalls: 20,
+  scaleHot: 100,
+  scaleSmall: 10_000,
+  scaleLarge: {
+    memory: 1_000_000,
+    sqlite: 1_000_000,
+    postgres: 1_000_000,
+    redis: 1_000_000,
+    zookeeper: 100_000,
+    mongo: 1_000_000,
+  },
+  scaleTimeMs: 1_000,
+  scaleLoadBudgetMs: 60_000,
+  scaleProbeLimitMs: 1_000,
+});

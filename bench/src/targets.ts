@@ -1,0 +1,101 @@
+import { join } from 'node:path';
+import { startFerretDb, startPostgres, startRedis, startZooKeeper } from '@polystore/testing';
+import type { Address, BackendName, BackendTarget, StartedServer } from './backend-target.js';
+import { drizzleFactory } from './peers/drizzle-peer.js';
+import { keyvFactory } from './peers/keyv-peer.js';
+import { rawMongo } from './raw/raw-mongo.js';
+import { rawPostgres } from './raw/raw-postgres.js';
+import { rawRedis } from './raw/raw-redis.js';
+import { rawSqlite } from './raw/raw-sqlite.js';
+import { rawZooKeeper } from './raw/raw-zookeeper.js';
+
+/** The SQL adapter's default pool, given to the raw pool and Drizzle too. */
+const PG_POOL = 10;
+const DATABASE = 'bench';
+
+const need = (a: Address | undefined): Address => {
+  if (a === undefined) throw new Error('this backend needs a server address');
+  return a;
+};
+const pgUrl = (a: Address | undefined) =>
+  `postgres://postgres@${need(a).host}:${need(a).port}/${DATABASE}`;
+// Server monitoring every minute instead of every 10 s: a heartbeat is background traffic
+// the round-trip count would otherwise have to subtract (operations are unaffected).
+const mongoUrl = (a: Address | undefined) =>
+  `mongodb://${need(a).host}:${need(a).port}/${DATABASE}?directConnection=true&heartbeatFrequencyMS=60000`;
+const redisUrl = (a: Address | undefined) => `redis://${need(a).host}:${need(a).port}`;
+
+/** A harness server handle as a {@link StartedServer}. */
+function started(
+  handle: { host: string; port: number; stop(): Promise<void> },
+  description: string,
+): StartedServer {
+  return {
+    address: { host: handle.host, port: handle.port },
+    description,
+    stop: () => handle.stop(),
+  };
+}
+
+/** Every backend of the report, each on a throwaway server from `@polystore/testing`. */
+export const TARGETS: Readonly<Record<BackendName, BackendTarget>> = {
+  memory: {
+    name: 'memory',
+    embedded: true,
+    start: async () => undefined,
+    storeUrl: () => 'memory:',
+    peers: [],
+  },
+  sqlite: {
+    name: 'sqlite',
+    embedded: true,
+    start: async () => undefined,
+    storeUrl: (_, work) => `sqlite:${join(work, 'polystore.db')}`,
+    raw: (_, work) => rawSqlite(join(work, 'raw.db')),
+    peers: [],
+  },
+  postgres: {
+    name: 'postgres',
+    embedded: false,
+    start: async () => {
+      const pg = await startPostgres({ fast: true });
+      await pg.createDatabase(DATABASE);
+      await pg.createDatabase(`${DATABASE}_scale`);
+      return started(pg, 'PostgreSQL (harness, fsync off)');
+    },
+    storeUrl: pgUrl,
+    raw: (a) => rawPostgres(pgUrl(a), PG_POOL),
+    peers: [keyvFactory('postgres', pgUrl), drizzleFactory(pgUrl, PG_POOL)],
+  },
+  redis: {
+    name: 'redis',
+    embedded: false,
+    start: async () =>
+      started(await startRedis({ appendfsync: 'no' }), 'Redis (harness, appendfsync no)'),
+    storeUrl: redisUrl,
+    raw: (a) => rawRedis(redisUrl(a)),
+    peers: [keyvFactory('redis', redisUrl)],
+  },
+  zookeeper: {
+    name: 'zookeeper',
+    embedded: false,
+    // The harness's JVM is sized for tests (256 MB heap, C1 only); the scale test keeps about
+    // ten znodes per record in the server's memory.
+    start: async () =>
+      started(
+        await startZooKeeper({ fast: true, jvmOptions: ['-Xmx2g', '-XX:TieredStopAtLevel=4'] }),
+        'ZooKeeper standalone (harness, forceSync no, -Xmx2g, full JIT)',
+      ),
+    storeUrl: (a) => `zookeeper://${need(a).host}:${need(a).port}/bench`,
+    raw: (a) => rawZooKeeper(`${need(a).host}:${need(a).port}`),
+    peers: [],
+  },
+  mongo: {
+    name: 'mongo',
+    embedded: false,
+    start: async () => started(await startFerretDb(), 'FerretDB 1.24 on SQLite (harness)'),
+    storeUrl: mongoUrl,
+    raw: (a) => rawMongo(mongoUrl(a)),
+    peers: [keyvFactory('mongo', mongoUrl)],
+  },
+};
