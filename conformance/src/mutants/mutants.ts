@@ -1,4 +1,5 @@
 import {
+  allocatedRecord,
   DuplicateError,
   ExhaustedError,
   inReadScope,
@@ -211,18 +212,7 @@ export const MUTANTS: readonly Mutant[] = Object.freeze([
         );
         const address = lowestFreeAddress(net.cidr as string, null, taken);
         if (address === undefined) throw new ExhaustedError('full');
-        const record: StoredRecord = Object.freeze({
-          id: input.id,
-          projectId: input.projectId,
-          networkId: input.networkId,
-          address,
-          instanceId: input.instanceId,
-          revision: 1,
-          createdAt: input.at,
-          updatedAt: input.at,
-          deletedAt: null,
-          objectVersion: input.objectVersion,
-        });
+        const record: StoredRecord = Object.freeze(allocatedRecord(input, address));
         ips.set(record.id, record);
         return record;
       },
@@ -273,18 +263,7 @@ export const MUTANTS: readonly Mutant[] = Object.freeze([
           );
           if (address === undefined) throw new ExhaustedError('full');
           await tick();
-          const record: StoredRecord = Object.freeze({
-            id: input.id,
-            projectId: input.projectId,
-            networkId: input.networkId,
-            address,
-            instanceId: input.instanceId,
-            revision: 1,
-            createdAt: input.at,
-            updatedAt: input.at,
-            deletedAt: null,
-            objectVersion: input.objectVersion,
-          });
+          const record: StoredRecord = Object.freeze(allocatedRecord(input, address));
           ips.set(record.id, record);
           return record;
         },

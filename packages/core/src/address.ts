@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import type { AllocateInput, StoredRecord } from './driver.js';
 import { InvalidInputError } from './errors.js';
 
 interface Net {
@@ -77,4 +78,23 @@ export function checkRequestedAddress(
       },
     ]);
   }
+}
+
+/**
+ * The fixed IP record an allocation inserts: the chosen address (`null` where the backend
+ * chooses it in the same statement), revision 1, created at `input.at`.
+ */
+export function allocatedRecord(input: AllocateInput, address: string | null): StoredRecord {
+  return {
+    id: input.id,
+    projectId: input.projectId,
+    networkId: input.networkId,
+    address,
+    instanceId: input.instanceId,
+    revision: 1,
+    createdAt: input.at,
+    updatedAt: input.at,
+    deletedAt: null,
+    objectVersion: input.objectVersion,
+  };
 }

@@ -1,4 +1,9 @@
-export { checkRequestedAddress, isUsableAddress, lowestFreeAddress } from './address.js';
+export {
+  allocatedRecord,
+  checkRequestedAddress,
+  isUsableAddress,
+  lowestFreeAddress,
+} from './address.js';
 export {
   type Capabilities,
   defineCapabilities,

@@ -1,6 +1,7 @@
 import {
   type AddressAllocator,
   type AllocateInput,
+  allocatedRecord,
   checkRequestedAddress,
   DuplicateError,
   ExhaustedError,
@@ -46,18 +47,7 @@ export class MemoryAddressAllocator implements AddressAllocator {
       if (address === undefined)
         throw new ExhaustedError(`network ${input.networkId} has no free address`);
     }
-    return this.#fixedIps.insertNow({
-      id: input.id,
-      projectId: input.projectId,
-      networkId: input.networkId,
-      address,
-      instanceId: input.instanceId,
-      revision: 1,
-      createdAt: input.at,
-      updatedAt: input.at,
-      deletedAt: null,
-      objectVersion: input.objectVersion,
-    });
+    return this.#fixedIps.insertNow(allocatedRecord(input, address));
   }
 
   async releaseAllForInstance(scope: WriteScope, instanceId: string, at: string): Promise<number> {

@@ -1,6 +1,7 @@
 import {
   type AddressAllocator,
   type AllocateInput,
+  allocatedRecord,
   checkRequestedAddress,
   DuplicateError,
   ExhaustedError,
@@ -72,18 +73,7 @@ export class MongoAddressAllocator implements AddressAllocator {
         throw new DuplicateError('fixedIp', ['networkId', 'address']);
       }
       if (state.idTaken) throw new DuplicateError('fixedIp', ['id']);
-      const record: StoredRecord = {
-        id: input.id,
-        projectId: input.projectId,
-        networkId: input.networkId,
-        address,
-        instanceId: input.instanceId,
-        revision: 1,
-        createdAt: input.at,
-        updatedAt: input.at,
-        deletedAt: null,
-        objectVersion: input.objectVersion,
-      };
+      const record: StoredRecord = allocatedRecord(input, address);
       if (await this.#fixedIps.tryInsert(record)) return record;
       // Lost a race (or the id is taken): read again what is taken and decide afresh.
       state = await this.#taken(input);

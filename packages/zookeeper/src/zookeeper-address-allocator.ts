@@ -1,6 +1,7 @@
 import {
   type AddressAllocator,
   type AllocateInput,
+  allocatedRecord,
   checkRequestedAddress,
   DuplicateError,
   ExhaustedError,
@@ -68,18 +69,7 @@ export class ZooKeeperAddressAllocator implements AddressAllocator {
         if (address === undefined)
           throw new ExhaustedError(`network ${input.networkId} has no free address`);
       }
-      const record: StoredRecord = {
-        id: input.id,
-        projectId: input.projectId,
-        networkId: input.networkId,
-        address,
-        instanceId: input.instanceId,
-        revision: 1,
-        createdAt: input.at,
-        updatedAt: input.at,
-        deletedAt: null,
-        objectVersion: input.objectVersion,
-      };
+      const record: StoredRecord = allocatedRecord(input, address);
       const ops: ZkOp[] = [
         {
           type: 'check',

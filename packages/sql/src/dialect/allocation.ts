@@ -1,4 +1,9 @@
-import type { AllocateInput, ReadScope, StoredRecord } from '@polystore/core';
+import {
+  type AllocateInput,
+  allocatedRecord,
+  type ReadScope,
+  type StoredRecord,
+} from '@polystore/core';
 import type { RowCodec, SqlDriverContext } from '../sql-resource-driver.js';
 
 /** What an allocation needs: the backend, and the tables of networks and fixed IPs. */
@@ -23,17 +28,6 @@ export function fixedIpRecord(
 ): StoredRecord {
   const record: Record<string, unknown> = {};
   for (const c of codec.layout.columns) record[c.field] = null;
-  Object.assign(record, {
-    id: input.id,
-    projectId: input.projectId,
-    networkId: input.networkId,
-    instanceId: input.instanceId,
-    address,
-    revision: 1,
-    createdAt: input.at,
-    updatedAt: input.at,
-    deletedAt: null,
-    objectVersion: input.objectVersion,
-  });
+  Object.assign(record, allocatedRecord(input, address));
   return record as StoredRecord;
 }
