@@ -294,7 +294,8 @@ export async function runInvariants(
     seed: replay?.seed ?? options.seed,
     path: replay?.path,
     endOnFailure: replay !== undefined,
-    examples: replay === undefined ? [ORDERING_EXAMPLE] : [],
+    // Always the same examples: a replay path counts them.
+    examples: [ORDERING_EXAMPLE],
   });
   if (!details.failed) return { runs };
   const token = encodeReplayToken({
