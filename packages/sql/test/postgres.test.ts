@@ -201,7 +201,13 @@ describe('postgres plans on 100k rows', () => {
     }
   });
 
+  // Without a project filter the only cheap plan for a keyset page is to walk the (field, id)
+  // index from the cursor: no Sort node, no Seq Scan. With a project filter (1% of the rows
+  // here) the planner may instead read the project's rows through the project_id index and
+  // top-N sort them; which of the two it picks depends on ANALYZE's random sample, so that
+  // case only asserts that an index is used and the table is never scanned.
   it('walks the (field, id) index for keyset pages of every sortable field', async () => {
+    const project: ReadScope = { projectId: 'p7', includeShared: false, deleted: 'no' };
     for (const [field, q] of Object.entries(instanceResource.queryable)) {
       if (q.index !== 'sort') continue;
       for (const direction of ['asc', 'desc'] as const) {
@@ -213,17 +219,18 @@ describe('postgres plans on 100k rows', () => {
               : field === 'id'
                 ? '01890000-0000-7000-8000-000000000400'
                 : '2026-01-01T10:00:00.000Z';
-        const text = await plan(
-          { projectId: 'p7', includeShared: false, deleted: 'no' },
-          {
-            where: [],
-            orderBy: { field, direction },
-            limit: 51,
-            after: { value, id: '01890000-0000-7000-8000-000000000400' },
-          },
-        );
-        expect(text, `${field} ${direction}`).toMatch(/Index/);
-        expect(text, `${field} ${direction}`).not.toMatch(/Seq Scan|Sort/);
+        const query: ListQuery = {
+          where: [],
+          orderBy: { field, direction },
+          limit: 51,
+          after: { value, id: '01890000-0000-7000-8000-000000000400' },
+        };
+        const walked = await plan(admin, query);
+        expect(walked, `${field} ${direction}`).toMatch(/Index/);
+        expect(walked, `${field} ${direction}`).not.toMatch(/Seq Scan|Sort/);
+        const scoped = await plan(project, query);
+        expect(scoped, `${field} ${direction} in a project`).toMatch(/Index/);
+        expect(scoped, `${field} ${direction} in a project`).not.toMatch(/Seq Scan/);
       }
     }
   });
