@@ -62,3 +62,31 @@ export const FULL: BenchConfig = Object.freeze({
   scaleLoadBudgetMs: 60_000,
   scaleProbeLimitMs: 1_000,
 });
+
+/**
+ * `config` with the scale test at `small` and `large` records for every backend (from
+ * `--scale SMALL,LARGE`); the records matching the filter stay at most `small`.
+ */
+export function withScale(config: BenchConfig, spec: string | undefined): BenchConfig {
+  if (spec === undefined) return config;
+  const sizes = spec.split(',').map((s) => Number(s.trim()));
+  const [small, large] = sizes;
+  if (
+    sizes.length !== 2 ||
+    !Number.isSafeInteger(small) ||
+    !Number.isSafeInteger(large) ||
+    small! < 1 ||
+    large! <= small!
+  ) {
+    throw new RangeError(`--scale wants SMALL,LARGE with 0 < SMALL < LARGE, got ${spec}`);
+  }
+  const scaleLarge = Object.fromEntries(
+    Object.keys(config.scaleLarge).map((b) => [b, large!]),
+  ) as Record<BackendName, number>;
+  return Object.freeze({
+    ...config,
+    scaleHot: Math.min(config.scaleHot, small!),
+    scaleSmall: small!,
+    scaleLarge,
+  });
+}

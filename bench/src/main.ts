@@ -6,15 +6,16 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BACKENDS, type BackendName } from './backend-target.js';
-import { FULL, QUICK } from './bench-config.js';
+import { FULL, QUICK, withScale } from './bench-config.js';
 import { checkGoals, missingCells } from './goals.js';
 import { type BenchReport, renderMarkdown } from './report.js';
 import type { BackendResult } from './run-backend.js';
 
-const USAGE = `usage: npm run bench -w @polystore/bench -- [--quick] [--backends memory,sqlite,...] [--out DIR]
+const USAGE = `usage: npm run bench -w @polystore/bench -- [--quick] [--backends memory,sqlite,...] [--scale SMALL,LARGE] [--out DIR]
 
   --quick      CI smoke run (< 2 min): small sizes, short timings; exits 1 unless every cell was measured
   --backends   comma-separated subset of ${BACKENDS.join(',')} (default: all)
+  --scale      record counts of the scale test for every backend (default 10000,1000000; ZooKeeper 100000)
   --out        directory of the report files (default: bench/results)`;
 
 const { values } = parseArgs({
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     backends: { type: 'string' },
     out: { type: 'string' },
+    scale: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -29,7 +31,13 @@ if (values.help) {
   console.log(USAGE);
   process.exit(0);
 }
-const config = values.quick ? QUICK : FULL;
+let config = values.quick ? QUICK : FULL;
+try {
+  config = withScale(config, values.scale);
+} catch (err) {
+  console.error(`${(err as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
 const chosen = (values.backends?.split(',').map((s) => s.trim()) ?? [...BACKENDS]) as BackendName[];
 for (const b of chosen) {
   if (!BACKENDS.includes(b)) {
@@ -79,6 +87,7 @@ async function runInChild(name: BackendName): Promise<BackendResult> {
       work,
       '--result',
       file,
+      ...(values.scale === undefined ? [] : ['--scale', values.scale]),
     ],
     { stdio: ['ignore', 'inherit', 'pipe'] },
   );
