@@ -1,9 +1,9 @@
 import { openStores } from '@polystore/core';
+import { freshStoreUrl, removeTempDirs, STORE_BACKENDS } from '@polystore/testing/vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComputeService, createApp, type RunningServer, startServer } from '../src/index.js';
 import { type Exchange, normalise } from './api-client.js';
 import { runApiScenario } from './api-scenario.js';
-import { BACKENDS, removeTempDirs } from './backends.js';
 
 /** Runs the scenario on a fresh store behind a real listening server. */
 async function scenarioOn(url: string): Promise<Exchange[]> {
@@ -26,11 +26,11 @@ function referenceTranscript(): Promise<Exchange[]> {
   return reference;
 }
 
-for (const backend of BACKENDS) {
-  describe(`compute API over HTTP on ${backend.name}`, () => {
+for (const backend of STORE_BACKENDS) {
+  describe(`compute API over HTTP on ${backend}`, () => {
     let url: string;
     beforeAll(async () => {
-      url = await backend.url();
+      url = await freshStoreUrl(backend, 'compute_api');
     });
 
     it('answers the scenario as specified, exactly as the memory reference does', async () => {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
+import { freshStoreUrl, removeTempDirs, STORE_BACKENDS, tempDir } from '@polystore/testing/vitest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../src/index.js';
-import { BACKENDS, removeTempDirs, tempDir } from './backends.js';
 import { runPolystore } from './run-polystore.js';
 
 const STORES = ['instances', 'networks', 'fixedIps', 'migrations', 'services'];
@@ -16,9 +16,9 @@ function recordCount(stdout: string, store: string): number {
 }
 
 describe.concurrent('polystore doctor on every backend', () => {
-  for (const backend of BACKENDS) {
-    it(`${backend.name}: shows the backend, adapter and capabilities, and reads every resource`, async () => {
-      const url = await backend.url();
+  for (const backend of STORE_BACKENDS) {
+    it(`${backend}: shows the backend, adapter and capabilities, and reads every resource`, async () => {
+      const url = await freshStoreUrl(backend, 'cli');
       const run = await runPolystore(['doctor', '--store', url]);
       expect(run.stderr).toBe('');
       expect(run.code).toBe(ExitCode.ok);
@@ -75,7 +75,7 @@ describe.concurrent('polystore doctor', () => {
 
 describe('polystore seed', () => {
   it('seeds a sqlite store that doctor then reads back', async () => {
-    const url = `sqlite:${join(tempDir(), 'demo.db')}`;
+    const url = `sqlite:${join(tempDir('cli-'), 'demo.db')}`;
     const seeded = await runPolystore(['seed', '--store', url, '--instances', '25']);
     expect(seeded.code).toBe(ExitCode.ok);
     expect(seeded.stdout).toMatch(
@@ -140,8 +140,8 @@ describe('polystore conformance', () => {
   });
 
   it('passes the harness Redis through the fault proxy, exit 0, with a report', async () => {
-    const redis = BACKENDS.find((b) => b.name === 'redis')!;
-    const run = await runPolystore(['conformance', '--store', await redis.url(), '--seed', '3']);
+    const redis = await freshStoreUrl('redis', 'cli');
+    const run = await runPolystore(['conformance', '--store', redis, '--seed', '3']);
     expect(run.stderr).toBe('');
     expect(run.code, run.stdout).toBe(ExitCode.ok);
     expect(run.stdout).toMatch(/^# conformance: \S+ PASSED/m);
