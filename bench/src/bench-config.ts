@@ -70,23 +70,20 @@ export const FULL: BenchConfig = Object.freeze({
 export function withScale(config: BenchConfig, spec: string | undefined): BenchConfig {
   if (spec === undefined) return config;
   const sizes = spec.split(',').map((s) => Number(s.trim()));
-  const [small, large] = sizes;
-  if (
-    sizes.length !== 2 ||
-    !Number.isSafeInteger(small) ||
-    !Number.isSafeInteger(large) ||
-    small! < 1 ||
-    large! <= small!
-  ) {
-    throw new RangeError(`--scale wants SMALL,LARGE with 0 < SMALL < LARGE, got ${spec}`);
+  const [small = Number.NaN, large = Number.NaN] = sizes;
+  if (sizes.length !== 2 || !Number.isSafeInteger(small) || !Number.isSafeInteger(large)) {
+    throw new RangeError(`--scale wants two whole numbers SMALL,LARGE, got ${spec}`);
+  }
+  if (small < 1 || large <= small) {
+    throw new RangeError(`--scale wants 0 < SMALL < LARGE, got ${spec}`);
   }
   const scaleLarge = Object.fromEntries(
-    Object.keys(config.scaleLarge).map((b) => [b, large!]),
+    Object.keys(config.scaleLarge).map((b) => [b, large]),
   ) as Record<BackendName, number>;
   return Object.freeze({
     ...config,
-    scaleHot: Math.min(config.scaleHot, small!),
-    scaleSmall: small!,
+    scaleHot: Math.min(config.scaleHot, small),
+    scaleSmall: small,
     scaleLarge,
   });
 }
