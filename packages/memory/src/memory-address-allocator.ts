@@ -13,6 +13,7 @@ import {
   type StoredRecord,
   type WriteScope,
 } from '@polystore/core';
+import { ClosedGuard } from './closed-guard.js';
 import type { MemoryResourceDriver } from './memory-resource-driver.js';
 import type { MemoryTable } from './memory-table.js';
 
@@ -21,12 +22,20 @@ export class MemoryAddressAllocator implements AddressAllocator {
   readonly #networks: MemoryTable;
   readonly #fixedIps: MemoryResourceDriver;
 
-  constructor(networks: MemoryTable, fixedIps: MemoryResourceDriver) {
+  readonly #guard: ClosedGuard;
+
+  constructor(
+    networks: MemoryTable,
+    fixedIps: MemoryResourceDriver,
+    guard: ClosedGuard = new ClosedGuard(),
+  ) {
     this.#networks = networks;
     this.#fixedIps = fixedIps;
+    this.#guard = guard;
   }
 
   async allocate(networkScope: ReadScope, input: AllocateInput): Promise<StoredRecord> {
+    this.#guard.check('allocate');
     const network = this.#networks.get(input.networkId);
     if (!network || !inReadScope(network, networkScope))
       throw new NotFoundError('network', input.networkId);
@@ -51,6 +60,7 @@ export class MemoryAddressAllocator implements AddressAllocator {
   }
 
   async releaseAllForInstance(scope: WriteScope, instanceId: string, at: string): Promise<number> {
+    this.#guard.check('releaseAllForInstance');
     const mine = this.#fixedIps
       .liveRecords()
       .filter((r) => r.instanceId === instanceId && inWriteScope(r, scope));

@@ -10,6 +10,7 @@ import {
   resourcesOf,
   type StoresOptions,
 } from '@polystore/core';
+import { ClosedGuard } from './closed-guard.js';
 import { MemoryAddressAllocator } from './memory-address-allocator.js';
 import { MemoryResourceDriver } from './memory-resource-driver.js';
 import { MemoryDatabase } from './memory-table.js';
@@ -31,17 +32,19 @@ export class MemoryBackend implements Backend {
   readonly capabilities = MEMORY_CAPABILITIES;
   readonly allocator: MemoryAddressAllocator;
   readonly #drivers = new Map<AnyResource, MemoryResourceDriver>();
+  readonly #guard = new ClosedGuard();
 
   constructor(database: MemoryDatabase = new MemoryDatabase(), options: StoresOptions = {}) {
     for (const resource of resourcesOf(options)) {
       this.#drivers.set(
         resource,
-        new MemoryResourceDriver(resource, database.table(resource.name)),
+        new MemoryResourceDriver(resource, database.table(resource.name), this.#guard),
       );
     }
     this.allocator = new MemoryAddressAllocator(
       database.table(networkResource.name),
       this.#drivers.get(fixedIpResource)!,
+      this.#guard,
     );
   }
 
@@ -51,5 +54,8 @@ export class MemoryBackend implements Backend {
     return d;
   }
 
-  async close(): Promise<void> {}
+  /** Refuses every later call with `UnavailableError`; the records stay in the database. */
+  async close(): Promise<void> {
+    this.#guard.close();
+  }
 }

@@ -18,6 +18,7 @@ import {
   type WriteOutcome,
   type WriteScope,
 } from '@polystore/core';
+import { ClosedGuard } from './closed-guard.js';
 import type { MemoryTable } from './memory-table.js';
 
 /**
@@ -27,13 +28,16 @@ import type { MemoryTable } from './memory-table.js';
 export class MemoryResourceDriver implements ResourceDriver {
   readonly #resource: AnyResource;
   readonly #table: MemoryTable;
+  readonly #guard: ClosedGuard;
 
-  constructor(resource: AnyResource, table: MemoryTable) {
+  constructor(resource: AnyResource, table: MemoryTable, guard: ClosedGuard = new ClosedGuard()) {
     this.#resource = resource;
     this.#table = table;
+    this.#guard = guard;
   }
 
   async insert(record: StoredRecord): Promise<StoredRecord> {
+    this.#guard.check('insert');
     return this.insertNow(record);
   }
 
@@ -47,11 +51,13 @@ export class MemoryResourceDriver implements ResourceDriver {
   }
 
   async get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
+    this.#guard.check('get');
     const r = this.#table.get(id);
     return r && inReadScope(r, scope) ? r : undefined;
   }
 
   async getMany(scope: ReadScope, ids: readonly string[]): Promise<StoredRecord[]> {
+    this.#guard.check('getMany');
     const out: StoredRecord[] = [];
     for (const id of ids) {
       const r = this.#table.get(id);
@@ -61,6 +67,7 @@ export class MemoryResourceDriver implements ResourceDriver {
   }
 
   async list(scope: ReadScope, query: ListQuery): Promise<StoredRecord[]> {
+    this.#guard.check('list');
     const { after, orderBy } = query;
     return this.#matching(scope, query.where)
       .filter((r) => after === null || isAfter(r, orderBy, after))
@@ -69,10 +76,12 @@ export class MemoryResourceDriver implements ResourceDriver {
   }
 
   async count(scope: ReadScope, where: readonly Predicate[]): Promise<number> {
+    this.#guard.check('count');
     return this.#matching(scope, where).length;
   }
 
   async update(scope: WriteScope, id: string, change: UpdateChange): Promise<WriteOutcome> {
+    this.#guard.check('update');
     const current = this.#table.get(id);
     if (!current || !inWriteScope(current, scope)) return { status: 'not-found' };
     if (!conditionsHold(current, change.expectedRevision, change.expected)) {
@@ -91,6 +100,7 @@ export class MemoryResourceDriver implements ResourceDriver {
   }
 
   async delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
+    this.#guard.check('delete');
     return this.deleteNow(scope, id, change);
   }
 
@@ -115,6 +125,7 @@ export class MemoryResourceDriver implements ResourceDriver {
   }
 
   async purge(before: string): Promise<number> {
+    this.#guard.check('purge');
     let n = 0;
     for (const [id, r] of this.#table) {
       if (r.deletedAt !== null && r.deletedAt < before) {
