@@ -1,5 +1,6 @@
+import { ConfigError, type PolystoreError } from '@polystore/core';
 import { Redis } from 'ioredis';
-import { toCoreError } from './errors.js';
+import { isReplyError, toCoreError } from './errors.js';
 import type { RedisConfig } from './redis-options.js';
 import { LUA_BODIES, LUA_PRELUDE } from './scripts/lua-sources.js';
 
@@ -67,8 +68,14 @@ export class RedisConnection {
       scripts,
     });
     // Failures reach callers through their commands; without a listener ioredis would also
-    // print every reconnect error.
-    client.on('error', () => {});
+    // print every reconnect error. During the handshake the listener keeps the server's
+    // refusal (wrong credentials, a database it lacks): ioredis reports it only as an event,
+    // and the caller would otherwise see a lost connection, or none at all.
+    let refusal: unknown;
+    client.on('error', (err: unknown) => {
+      if (client.status !== 'ready' && isReplyError(err)) refusal ??= err;
+    });
+    const where = `connect to ${config.host}:${config.port}`;
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -80,11 +87,18 @@ export class RedisConnection {
           );
         }),
       ]);
+      // ioredis goes on in database 0 when the handshake's SELECT is refused, so ask again
+      // and wait for the answer: two stores set apart by their database must never share one.
+      if (config.db !== 0) await client.select(config.db);
     } catch (err) {
       client.disconnect();
-      throw toCoreError(err, `connect to ${config.host}:${config.port}`);
+      throw handshakeError(refusal ?? err, config, where);
     } finally {
       clearTimeout(timer);
+    }
+    if (refusal !== undefined) {
+      client.disconnect();
+      throw handshakeError(refusal, config, where);
     }
     return new RedisConnection(client, config);
   }
@@ -128,4 +142,19 @@ export class RedisConnection {
     })();
     return this.#closed;
   }
+}
+
+/**
+ * The error of a failed open: a database number the server lacks is a `ConfigError` (no
+ * retry will create it); wrong credentials are one too (see {@link toCoreError}); anything
+ * else is mapped as usual.
+ */
+function handshakeError(err: unknown, config: RedisConfig, where: string): PolystoreError {
+  if (isReplyError(err) && /DB index is out of range/i.test((err as Error).message)) {
+    return new ConfigError(
+      `redis ${where}: the server has no database ${config.db} (its \`databases\` setting is lower): ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  return toCoreError(err, where);
 }
