@@ -1,34 +1,51 @@
 import { redactUrl } from '@polystore/core';
 
 /**
- * Removes a store URL's secrets from any text: the URL itself is replaced by its redacted
- * form, and its password (raw and percent-decoded) wherever else it appears, since driver
- * messages sometimes quote it. Every line the CLI prints goes through this.
+ * Hides a store URL's secrets in a line of text, in place: every occurrence of the URL
+ * (as given, or as a driver prints it after parsing) becomes its redacted form, and a
+ * password or secret parameter is replaced only where it stands in URL position
+ * (`:secret@`, `key=secret`). Nothing else in the text changes: a URL without secrets
+ * leaves the text as it is, and a secret's letters are never blanked out elsewhere (which
+ * would let a reader work out a short password from what vanished). Every line the CLI
+ * prints goes through this.
  */
 export function redactText(text: string, url: string | undefined): string {
   if (url === undefined || url === '') return text;
-  let out = text.split(url).join(redactUrl(url));
-  const secrets = new Set<string>();
+  const redacted = redactUrl(url);
+  let parsed: URL | undefined;
   try {
-    // Whatever core's redactUrl hides is a secret; compare to find the values it hid.
-    const raw = new URL(url);
-    const redacted = new URL(redactUrl(url));
-    if (raw.password) {
-      secrets.add(raw.password);
-      secrets.add(safeDecode(raw.password));
-    }
-    for (const [key, value] of raw.searchParams) {
-      if (redacted.searchParams.get(key) !== value) secrets.add(value);
-    }
+    parsed = new URL(url);
   } catch {
-    // An unparseable URL was already replaced whole above.
+    parsed = undefined;
   }
-  for (const secret of [...secrets]
-    .filter((s) => s.length > 0)
-    .sort((a, b) => b.length - a.length)) {
-    out = out.split(secret).join('***');
+  if (parsed === undefined) {
+    // Unparseable: it may still carry `user:pass@`; hide the whole URL where it appears,
+    // unless nothing in it looks like a credential.
+    return /[@?]/.test(url) ? replaceAll(text, url, redacted) : text;
+  }
+  if (redacted === parsed.href && !parsed.password) return text;
+
+  let out = text;
+  for (const form of new Set([url, parsed.href])) out = replaceAll(out, form, redacted);
+  const secrets: string[] = [];
+  if (parsed.password) {
+    secrets.push(parsed.password, safeDecode(parsed.password));
+    for (const secret of new Set(secrets)) {
+      out = replaceAll(out, `:${secret}@`, ':***@');
+    }
+  }
+  const hidden = new URL(redacted);
+  for (const [key, value] of parsed.searchParams) {
+    if (value === '' || hidden.searchParams.get(key) === value) continue;
+    for (const form of new Set([value, encodeURIComponent(value)])) {
+      out = replaceAll(out, `${key}=${form}`, `${key}=***`);
+    }
   }
   return out;
+}
+
+function replaceAll(text: string, what: string, by: string): string {
+  return what === '' ? text : text.split(what).join(by);
 }
 
 function safeDecode(s: string): string {

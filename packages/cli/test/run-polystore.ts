@@ -14,11 +14,13 @@ export interface CliRun {
 
 /**
  * Runs the `polystore` binary from source as a child process, as the `polystore` script
- * of package.json does, with `POLYSTORE_URL` unset unless given.
+ * of package.json does, with `POLYSTORE_URL` unset unless given. With `killAfterMs`, a
+ * process still running then is killed and the run resolves with code `null`.
  */
 export function runPolystore(
   args: readonly string[],
   env: Readonly<Record<string, string>> = {},
+  killAfterMs?: number,
 ): Promise<CliRun> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   if (env.POLYSTORE_URL === undefined) delete childEnv.POLYSTORE_URL;
@@ -36,7 +38,12 @@ export function runPolystore(
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
+    const timer =
+      killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
     child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { describeBackend, faultsFor, namespacedUrl, redactText, seedCidr } from '../src/index.js';
 
 describe('redactText', () => {
-  it('hides the URL, its password and secret parameters wherever they appear', () => {
+  it('hides the URL, its password and secret parameters where they stand in a URL', () => {
     const url = 'postgres://app:p%40ss@db:5432/app?sslpassword=k3y&application_name=x';
-    const text = `cannot reach ${url}: auth failed for p@ss, p%40ss and k3y`;
+    const text = `cannot reach ${url}; the driver tried postgres://app:p@ss@db:5432/app?sslpassword=k3y`;
     const out = redactText(text, url);
     expect(out).not.toMatch(/p@ss|p%40ss|k3y/);
     expect(out).toContain('postgres://app:***@db:5432/app');
@@ -14,6 +14,17 @@ describe('redactText', () => {
 
   it('leaves text alone when the URL has no secrets', () => {
     expect(redactText('memory: is fine', 'memory:')).toBe('memory: is fine');
+    // A bare word as --store: every "sqlite" in the output used to become ***.
+    expect(redactText('sqlite: scheme "sqlite" needs a path', 'sqlite')).toBe(
+      'sqlite: scheme "sqlite" needs a path',
+    );
+    expect(redactText('opened sqlite:./x.db', 'sqlite:./x.db')).toBe('opened sqlite:./x.db');
+  });
+
+  it('never blanks a short password out of unrelated text', () => {
+    const url = 'redis://u:e@127.0.0.1:6379/0';
+    const out = redactText(`the server said: wrong password (see ${url})`, url);
+    expect(out).toBe('the server said: wrong password (see redis://u:***@127.0.0.1:6379/0)');
   });
 });
 
