@@ -1,5 +1,6 @@
 import { UnavailableError } from '@polystore/core';
 import zookeeper, { type Client, type Transaction } from 'node-zookeeper-client';
+import { ConnectionGuard } from './connection-guard.js';
 import { disconnectedError, mapZooKeeperError, timeoutError, ZK, ZkOpError } from './errors.js';
 
 /** How often `commit` tries again while learning which parent directories exist. */
@@ -45,6 +46,7 @@ export interface ZkClientConfig {
 export class ZkClient {
   readonly #config: ZkClientConfig;
   #client: Client;
+  #guard: ConnectionGuard;
   #connected = false;
   #closed = false;
   #requests = 0;
@@ -58,7 +60,7 @@ export class ZkClient {
 
   private constructor(config: ZkClientConfig) {
     this.#config = Object.freeze({ ...config });
-    this.#client = this.#newClient();
+    [this.#client, this.#guard] = this.#newClient();
   }
 
   /** Connects, or fails with `UnavailableError` after `connectTimeoutMs`. */
@@ -262,15 +264,20 @@ export class ZkClient {
     this.#closed = true;
     this.#connected = false;
     clearTimeout(this.#lostTimer);
-    this.#client.close();
+    this.#guard.close(this.#config.requestTimeoutMs);
   }
 
-  #newClient(): Client {
+  #newClient(): [Client, ConnectionGuard] {
     this.#sessions++;
     const client = zookeeper.createClient(this.#config.servers, {
       sessionTimeout: this.#config.sessionTimeoutMs,
       spinDelay: this.#config.spinDelayMs,
       retries: 0,
+    });
+    // Before connect(): the guard wraps what the driver binds to each new socket.
+    const guard = new ConnectionGuard(client, {
+      connectReplyTimeoutMs: this.#config.requestTimeoutMs,
+      onConnectReplyTimeout: () => this.#replace(client),
     });
     client.on('connected', () => {
       if (client !== this.#client || this.#closed) return;
@@ -292,7 +299,7 @@ export class ZkClient {
     });
     client.on('expired', () => this.#replace(client));
     client.connect();
-    return client;
+    return [client, guard];
   }
 
   /** Replaces `client` (if still current) with a new one on a fresh session. */
@@ -300,8 +307,8 @@ export class ZkClient {
     if (client !== this.#client || this.#closed) return;
     this.#connected = false;
     clearTimeout(this.#lostTimer);
-    client.close();
-    this.#client = this.#newClient();
+    this.#guard.close(this.#config.requestTimeoutMs);
+    [this.#client, this.#guard] = this.#newClient();
   }
 
   #call<T>(
