@@ -1,4 +1,5 @@
 import { type Field, type FieldValue, f, type IndexKind, type InputOf } from './field.js';
+import { buildHistory, type HistoryValue, type ResourceHistory } from './history.js';
 
 /**
  * Who owns a resource's records.
@@ -21,8 +22,12 @@ export interface ResourceSpec<F extends Record<string, Field>> {
   readonly softDelete: boolean;
   /** The current object version, `major.minor`. */
   readonly version: string;
-  /** One line per object version saying what changed, oldest first. */
-  readonly history: Readonly<Record<string, string>>;
+  /**
+   * One entry per object version, oldest first: a one-line note, or the note with what
+   * the version changed (up-transforms, removed fields, indexes, unique constraints and
+   * enum values added or dropped). See {@link HistoryEntry}.
+   */
+  readonly history: Readonly<Record<string, HistoryValue>>;
   /** The resource's own fields (system fields are added by core). */
   readonly fields: F;
   /** Unique constraints among live records; each a list of field names. */
@@ -68,7 +73,7 @@ export interface Resource<F extends Record<string, Field> = Record<string, Field
   readonly scope: ResourceScope;
   readonly softDelete: boolean;
   readonly version: string;
-  readonly history: Readonly<Record<string, string>>;
+  readonly history: Readonly<Record<string, HistoryValue>>;
   readonly fields: Readonly<F>;
   readonly unique: readonly (readonly (keyof F & string)[])[];
   /** The names of the resource's own fields, in declaration order. */
@@ -147,23 +152,12 @@ export function defineResource<const F extends Record<string, Field>>(
   if (!NAME.test(spec.plural))
     throw new TypeError(`bad plural name ${JSON.stringify(spec.plural)}`);
   parseVersion(spec.version);
-  if (!(spec.version in spec.history)) {
-    throw new TypeError(
-      `${spec.name}: history has no entry for the current version ${spec.version}`,
-    );
-  }
   const fieldNames = Object.keys(spec.fields) as (keyof F & string)[];
   for (const name of fieldNames) {
     if (!NAME.test(name))
       throw new TypeError(`${spec.name}: bad field name ${JSON.stringify(name)}`);
     if ((SYSTEM_FIELDS as readonly string[]).includes(name)) {
       throw new TypeError(`${spec.name}: field ${name} is a system field`);
-    }
-    const field = spec.fields[name]!;
-    if (compareVersions(field.since, spec.version) > 0) {
-      throw new TypeError(
-        `${spec.name}.${name} is added in ${field.since}, after the current ${spec.version}`,
-      );
     }
   }
   const unique = (spec.unique ?? []).map((u) => Object.freeze([...u]));
@@ -176,6 +170,7 @@ export function defineResource<const F extends Record<string, Field>>(
       }
     }
   }
+  const history = buildHistory(spec);
   const queryable: Record<string, { field: Field; index: IndexKind }> = { ...SYSTEM_QUERYABLE };
   if (spec.scope !== 'global') {
     queryable.projectId = { field: f.string().nullable().indexed() as Field, index: 'eq' };
@@ -184,7 +179,7 @@ export function defineResource<const F extends Record<string, Field>>(
     const field = spec.fields[name]!;
     if (field.index !== 'none') queryable[name] = { field, index: field.index };
   }
-  return Object.freeze({
+  const resource: Resource<F> = Object.freeze({
     name: spec.name,
     plural: spec.plural,
     scope: spec.scope,
@@ -196,6 +191,31 @@ export function defineResource<const F extends Record<string, Field>>(
     fieldNames: Object.freeze(fieldNames),
     queryable: Object.freeze(queryable),
   });
+  histories.set(resource, history);
+  return resource;
+}
+
+const histories = new WeakMap<AnyResource, ResourceHistory>();
+
+/**
+ * The derived history of a resource: the physical elements (fields, indexes, unique
+ * constraints, enum values) of every version, computed once from its declaration.
+ * Adapters, snapshots and objects read it here instead of deriving their own.
+ *
+ * @example
+ * ```ts
+ * const v10 = historyOf(instanceResource).at('1.0');
+ * v10?.indexes; // [{ field: 'displayName', kind: 'sort' }, ...]
+ * ```
+ */
+export function historyOf(resource: AnyResource): ResourceHistory {
+  let h = histories.get(resource);
+  if (!h) {
+    // A resource built by hand rather than by defineResource: derive it now.
+    h = buildHistory(resource);
+    histories.set(resource, h);
+  }
+  return h;
 }
 
 /** Any resource, whatever its fields. */
