@@ -117,11 +117,34 @@ export {
   type ObjectValue,
 } from './schema/field.js';
 export {
+  backportFields,
+  buildHistory,
+  type EnumValuesChange,
+  type FieldTransform,
+  type HistoryEntry,
+  type HistorySource,
+  type HistoryValue,
+  historyEntry,
+  type IndexElement,
+  isOlder,
+  type ResourceHistory,
+  sameMajor,
+  upgradeFields,
+  type VersionElements,
+} from './schema/history.js';
+export {
+  readAtCodeVersion,
+  recordForVersion,
+  type VersionedWrite,
+  versionedWrite,
+} from './schema/history-records.js';
+export {
   type AnyResource,
   type CreateOf,
   compareVersions,
   defineResource,
   type FieldsOf,
+  historyOf,
   type PatchOf,
   parseVersion,
   type RecordMeta,

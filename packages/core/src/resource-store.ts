@@ -21,10 +21,18 @@ import { decodeCursor, encodeCursor } from './query/cursor.js';
 import { compareValues } from './query/evaluate.js';
 import type { Where } from './query/query.js';
 import { normaliseLimit, normaliseOrder, normaliseWhere } from './query/query.js';
+import { readAtCodeVersion, versionedWrite } from './schema/history-records.js';
 import type { AnyResource, CreateOf, PatchOf, RecordOf } from './schema/resource.js';
-import { validateCreate, validateExpected, validateId, validatePatch } from './schema/validate.js';
+import { historyOf } from './schema/resource.js';
+import {
+  checkValue,
+  validateCreate,
+  validateExpected,
+  validateId,
+  validatePatch,
+} from './schema/validate.js';
 import { deepFreeze, isPlainObject, normaliseDatetime } from './schema/values.js';
-import { readScope, writeScope } from './scope.js';
+import { readScope, type WriteScope, writeScope } from './scope.js';
 import type {
   DeleteOptions,
   ListOptions,
@@ -138,8 +146,13 @@ export class StoreKernel<R extends AnyResource> {
     throw new ConflictError(this.resource.name, id, current.revision, 'expected', field);
   }
 
-  /** A stored record as the frozen public record, keys in canonical order. */
-  finish(raw: StoredRecord): RecordOf<R> {
+  /**
+   * A stored record as the frozen public record, keys in canonical order, its fields at
+   * the code's version (an older record upgraded; a newer one projected or refused with
+   * `IncompatibleVersionError`). `objectVersion` stays the version it was written at.
+   */
+  finish(stored: StoredRecord): RecordOf<R> {
+    const raw = readAtCodeVersion(this.resource, stored);
     const out: Record<string, unknown> = { id: raw.id, projectId: raw.projectId ?? null };
     for (const name of this.resource.fieldNames) {
       const v = raw[name];
@@ -159,8 +172,11 @@ export class StoreKernel<R extends AnyResource> {
   ): {
     expectedRevision: number | undefined;
     expected: Record<string, readonly unknown[]> | undefined;
+    writeVersion: string;
   } {
-    if (options === undefined) return { expectedRevision: undefined, expected: undefined };
+    const version = this.resource.version;
+    if (options === undefined)
+      return { expectedRevision: undefined, expected: undefined, writeVersion: version };
     const issues: FieldIssue[] = [];
     if (!isPlainObject(options)) {
       throw new InvalidInputError(this.resource.name, [
@@ -168,7 +184,10 @@ export class StoreKernel<R extends AnyResource> {
       ]);
     }
     for (const key of Object.keys(options)) {
-      if (key !== 'expectedRevision' && !(allowExpected && key === 'expected')) {
+      const allowed =
+        key === 'expectedRevision' ||
+        (allowExpected && (key === 'expected' || key === 'writeVersion'));
+      if (!allowed) {
         issues.push({ field: `options.${key}`, message: 'unknown option' });
       }
     }
@@ -176,12 +195,77 @@ export class StoreKernel<R extends AnyResource> {
     if (rev !== undefined && (!Number.isSafeInteger(rev) || (rev as number) < 1)) {
       issues.push({ field: 'expectedRevision', message: 'must be a positive safe integer' });
     }
+    const pin = options.writeVersion;
+    if (
+      pin !== undefined &&
+      (typeof pin !== 'string' || !Object.hasOwn(this.resource.history, pin))
+    ) {
+      issues.push({
+        field: 'writeVersion',
+        message: `must be a version of the history up to ${version}`,
+      });
+    }
     if (issues.length > 0) throw new InvalidInputError(this.resource.name, issues);
     const expected =
       allowExpected && options.expected !== undefined
         ? validateExpected(this.resource, options.expected)
         : undefined;
-    return { expectedRevision: rev as number | undefined, expected };
+    return {
+      expectedRevision: rev as number | undefined,
+      expected,
+      writeVersion: (pin as string | undefined) ?? version,
+    };
+  }
+
+  /**
+   * Applies an update so that a record's `objectVersion` never goes down: the write is
+   * conditional on the record being at `writeVersion`; a record at another version is
+   * written again in the shape of the higher of the two (at most a few rounds, each
+   * conditional, so a concurrent upgrade is never overwritten).
+   */
+  async versionedUpdate(
+    scope: WriteScope,
+    id: string,
+    change: UpdateChange,
+  ): Promise<WriteOutcome> {
+    if (change.objectVersion !== this.resource.version) {
+      // A pinned write holds only what the pinned version has: a field added later would
+      // be overwritten by its default when the record is next read.
+      const known = historyOf(this.resource).at(change.objectVersion)!.fields;
+      const issues: FieldIssue[] = [];
+      for (const [name, v] of Object.entries(change.set)) {
+        if (!Object.hasOwn(known, name))
+          issues.push({
+            field: name,
+            message: `does not exist at the write version ${change.objectVersion}`,
+          });
+        else checkValue(known[name]!, v, name, issues);
+      }
+      if (issues.length > 0) throw new InvalidInputError(this.resource.name, issues);
+    }
+    let attempt: UpdateChange = {
+      ...change,
+      expected: { ...change.expected, objectVersion: [change.objectVersion] },
+    };
+    for (let round = 0; ; round++) {
+      const outcome = await this.driver.update(scope, id, attempt);
+      if (outcome.status !== 'conflict') return outcome;
+      const current = outcome.current;
+      const userConditionsHold =
+        (change.expectedRevision === undefined || current.revision === change.expectedRevision) &&
+        Object.entries(change.expected ?? {}).every(([name, allowed]) =>
+          allowed.some((v) => sameValue(current[name], v)),
+        );
+      if (!userConditionsHold || current.objectVersion === attempt.objectVersion || round >= 3)
+        return outcome;
+      const plan = versionedWrite(this.resource, current, change.objectVersion, change.set);
+      attempt = {
+        ...change,
+        set: { ...plan.extra, ...change.set },
+        objectVersion: plan.objectVersion,
+        expected: { ...change.expected, objectVersion: [current.objectVersion] },
+      };
+    }
   }
 }
 
@@ -286,15 +370,15 @@ export class CoreResourceStore<R extends AnyResource> implements ResourceStore<R
     this.#k.checkWrite(ctx);
     validateId(this.#k.resource, id);
     const set = validatePatch(this.#k.resource, patch);
-    const { expectedRevision, expected } = this.#k.updateOptions(options);
+    const { expectedRevision, expected, writeVersion } = this.#k.updateOptions(options);
     const change: UpdateChange = {
       set,
       updatedAt: this.#k.now(),
-      objectVersion: this.#k.resource.version,
+      objectVersion: writeVersion,
       expectedRevision,
       expected,
     };
-    const outcome = await this.#k.driver.update(writeScope(this.#k.resource, ctx), id, change);
+    const outcome = await this.#k.versionedUpdate(writeScope(this.#k.resource, ctx), id, change);
     return this.#k.settle(id, outcome, expectedRevision, expected);
   }
 

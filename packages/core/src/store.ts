@@ -31,6 +31,12 @@ export interface UpdateOptions<Rec = Record<string, unknown>> {
   readonly expectedRevision?: number;
   /** Refuse with `ConflictError` unless each named field holds one of the given values. */
   readonly expected?: { readonly [K in keyof Rec]?: ExpectedValues<Rec[K]> };
+  /**
+   * The object version to write the record at (a release pin; default the code's
+   * version). A record already at a newer version of the same major keeps it: a write
+   * never lowers `objectVersion`.
+   */
+  readonly writeVersion?: string;
 }
 
 /** Options of `delete`. */
