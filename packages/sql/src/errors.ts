@@ -1,4 +1,4 @@
-import { DuplicateError, PolystoreError, UnavailableError } from '@polystore/core';
+import { ConfigError, DuplicateError, PolystoreError, UnavailableError } from '@polystore/core';
 import type { TableLayout } from './layout.js';
 
 interface DriverError {
@@ -39,6 +39,25 @@ const MESSAGE_UNAVAILABLE = [
   'driver has already been destroyed',
   'Query read timeout',
 ];
+
+/**
+ * PostgreSQL errors that retrying cannot cure: the role, password, database or schema in the
+ * URL is wrong, or the role lacks a privilege. See
+ * https://www.postgresql.org/docs/current/errcodes-appendix.html
+ */
+const PG_CONFIG = new Set([
+  '28000', // invalid_authorization_specification: unknown role, no pg_hba.conf entry
+  '28P01', // invalid_password
+  '3D000', // invalid_catalog_name: unknown database
+  '3F000', // invalid_schema_name
+  '42501', // insufficient_privilege
+]);
+
+/** Whether the error means the configuration is wrong (credentials, database, privileges). */
+export function isConfigProblem(err: unknown): boolean {
+  const { code } = fieldsOf(err);
+  return typeof code === 'string' && PG_CONFIG.has(code);
+}
 
 /** Whether a statement failed only because it lost a race: serialization failure or deadlock. */
 export function isTransient(err: unknown): boolean {
@@ -94,7 +113,8 @@ function duplicateFields(err: unknown, layout: TableLayout): readonly string[] {
 
 /**
  * Maps any error from kysely, pg or better-sqlite3 to a core error: a unique violation is
- * `DuplicateError` naming the constraint's fields; connection loss, refusal, shutdown, lock
+ * `DuplicateError` naming the constraint's fields; a wrong role, password, database or
+ * schema, or a missing privilege, is `ConfigError`; connection loss, refusal, shutdown, lock
  * and statement timeouts are `UnavailableError`. Anything else is also `UnavailableError`
  * (with the driver error as `cause`), so no driver error escapes untyped.
  */
@@ -103,6 +123,8 @@ export function toCoreError(err: unknown, layout?: TableLayout): PolystoreError 
   if (layout && isUniqueViolation(err))
     return new DuplicateError(layout.resource.name, duplicateFields(err, layout));
   const message = String(fieldsOf(err).message ?? err);
+  if (isConfigProblem(err))
+    return new ConfigError(`sql backend refused the configuration: ${message}`, { cause: err });
   if (isUnavailable(err))
     return new UnavailableError(`sql backend unavailable: ${message}`, { cause: err });
   return new UnavailableError(`sql backend failed: ${message}`, { cause: err });

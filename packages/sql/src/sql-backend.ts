@@ -11,7 +11,7 @@ import {
 import { Migrator } from 'kysely';
 import type { AllocateFn } from './dialect/allocation.js';
 import type { DialectSupport, SqlDb } from './dialect/dialect-support.js';
-import { isUnavailable, toCoreError } from './errors.js';
+import { isConfigProblem, isUnavailable, toCoreError } from './errors.js';
 import { shortName, type TableLayout, tableLayout } from './layout.js';
 import { SchemaMigrationProvider } from './schema-migration-provider.js';
 import { SqlAddressAllocator } from './sql-address-allocator.js';
@@ -88,7 +88,8 @@ export class SqlBackend implements Backend {
         // Another process opening at the same time can win a race the migrator does not
         // lock against (creating the migration tables, SQLite's snapshot upgrade): retry.
         const fatal =
-          isUnavailable(error) && !/BUSY|LOCKED/.test(String((error as { code?: unknown }).code));
+          isConfigProblem(error) ||
+          (isUnavailable(error) && !/BUSY|LOCKED/.test(String((error as { code?: unknown }).code)));
         if (fatal || attempt >= MIGRATION_ATTEMPTS) throw toCoreError(error);
         await new Promise((resolve) => setTimeout(resolve, 20 * attempt * Math.random()));
       }

@@ -76,6 +76,13 @@ export function resolveSqlOptions(
   if (typeof out.schema !== 'string' || !SCHEMA.test(out.schema)) {
     throw new ConfigError('sql: schema must be a lowercase identifier');
   }
+  // PostgreSQL's own schemas: `pg_*` names are reserved for the system, and writing tables
+  // into information_schema or pg_catalog would mix the store with the catalog.
+  if (out.schema === 'information_schema' || out.schema.startsWith('pg_')) {
+    throw new ConfigError(
+      `sql: schema ${out.schema} is a PostgreSQL system schema; choose another (default public)`,
+    );
+  }
   for (const key of [
     'poolSize',
     'statementTimeoutMs',

@@ -1,5 +1,7 @@
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import {
   adminContext,
   ConfigError,
@@ -10,6 +12,7 @@ import {
   f,
   instanceResource,
   openStores,
+  UnavailableError,
 } from '@polystore/core';
 import { freshNamespace } from '@polystore/testing';
 import pg from 'pg';
@@ -179,6 +182,82 @@ describe('sqlite URLs', () => {
       const err = await openSqlStores(url, { adapter: adapterOptions as never }).catch((e) => e);
       expect(err, url).toBeInstanceOf(ConfigError);
     }
+  });
+});
+
+describe('sqlite paths that cannot hold a database', () => {
+  it('are refused with ConfigError at once, without spinning or creating anything', async () => {
+    const file = join(backends.dir, 'plain-file');
+    writeFileSync(file, 'not a directory');
+    const notADatabase = join(backends.dir, 'not-a-database.db');
+    writeFileSync(notADatabase, 'x'.repeat(4096));
+    const directory = join(backends.dir, 'a-directory.db');
+    mkdirSync(directory);
+    const urls = [
+      'sqlite:/proc/polystore/x.db', // Node 20's recursive mkdir spins forever here
+      'sqlite:/proc/polystore/deeper/x.db',
+      'sqlite:/proc/x.db',
+      'sqlite:/sys/polystore/x.db',
+      'sqlite:/dev/null/x.db',
+      `sqlite:${file}/x.db`,
+      `sqlite:${file}/deeper/x.db`,
+      `sqlite:${directory}`,
+      `sqlite:${notADatabase}`,
+    ];
+    // In a child process: a regression that spins would block this thread past any timeout.
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        '--conditions=source',
+        '--import',
+        'tsx',
+        join(import.meta.dirname, 'fixtures', 'open-errors.ts'),
+        ...urls,
+      ],
+      { cwd: import.meta.dirname, timeout: 30_000, killSignal: 'SIGKILL' },
+    );
+    const results = JSON.parse(stdout) as {
+      url: string;
+      name: string;
+      retriable: boolean | null;
+    }[];
+    for (const r of results) {
+      expect({ url: r.url, name: r.name, retriable: r.retriable }).toEqual({
+        url: r.url,
+        name: 'ConfigError',
+        retriable: false,
+      });
+    }
+    expect(results.map((r) => r.url)).toEqual(urls);
+    expect(existsSync('/proc/polystore')).toBe(false);
+  }, 60_000);
+});
+
+describe('postgres connection settings the server refuses', () => {
+  it('refuses an unknown role or database and a system schema with ConfigError', async () => {
+    const url = new URL(backends.postgresUrl);
+    const unknownRole = new URL(url);
+    unknownRole.username = 'no_such_role';
+    const unknownDb = new URL(url);
+    unknownDb.pathname = '/no_such_database';
+    const urls = [
+      unknownRole.href,
+      unknownDb.href,
+      `${url.href}?schema=information_schema`,
+      `${url.href}?schema=pg_catalog`,
+      `${url.href}?schema=pg_toast`,
+      `${url.href}?schema=pg_anything`,
+    ];
+    for (const u of urls) {
+      const err = await openSqlStores(u).catch((e) => e);
+      expect(err, u).toBeInstanceOf(ConfigError);
+      expect(err.retriable, u).toBe(false);
+    }
+    // Nothing listening stays a retriable condition.
+    const down = await openSqlStores('postgres://postgres@127.0.0.1:1/none', {
+      adapter: { connectTimeoutMs: 1000 },
+    }).catch((e) => e);
+    expect(down).toBeInstanceOf(UnavailableError);
   });
 });
 

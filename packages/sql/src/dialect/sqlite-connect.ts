@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '@polystore/core';
 import type { Database } from 'better-sqlite3';
@@ -29,11 +29,88 @@ export async function connectSqlite(
 ): Promise<{ db: Kysely<AnyDatabase>; database: Database }> {
   const path = sqlitePath(url);
   const { default: SqliteDatabase } = await import('better-sqlite3');
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const database = new SqliteDatabase(path, { timeout: options.busyTimeoutMs });
-  if (path !== ':memory:') database.pragma('journal_mode = WAL');
+  if (path !== ':memory:') preparePath(path);
+  let database: Database;
+  try {
+    database = new SqliteDatabase(path, { timeout: options.busyTimeoutMs });
+  } catch (err) {
+    throw openError(path, err);
+  }
+  try {
+    if (path !== ':memory:') database.pragma('journal_mode = WAL');
+  } catch (err) {
+    database.close();
+    throw openError(path, err);
+  }
   database.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
   // WAL with synchronous=NORMAL is durable against process crashes, not power loss.
   database.pragma('synchronous = NORMAL');
   return { db: new Kysely<AnyDatabase>({ dialect: new SqliteDialect({ database }) }), database };
+}
+
+/** better-sqlite3 codes at open that mean the path is wrong, not that the file is busy. */
+const PATH_CODES = new Set(['SQLITE_CANTOPEN', 'SQLITE_NOTADB', 'SQLITE_PERM', 'SQLITE_AUTH']);
+
+/** A failed open: a path that cannot hold a database is a `ConfigError`; anything else is rethrown for the usual mapping. */
+function openError(path: string, err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && PATH_CODES.has(code)) {
+    return new ConfigError(`sqlite: cannot open ${path} as a database: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return err;
+}
+
+/**
+ * Checks that `path` can be a database file and creates its missing parent directories,
+ * one level at a time. Node 20's `mkdirSync(..., { recursive: true })` spins forever on a
+ * pseudo file system that refuses the directory with ENOENT (`/proc/x/y.db`); a walk up to
+ * the nearest existing ancestor and a plain `mkdirSync` per level cannot loop: each step
+ * either goes one level up (bounded by the root) or fails. Every refusal is a `ConfigError`:
+ * retrying will not make the path usable.
+ */
+function preparePath(path: string): void {
+  const refuse = (why: string, cause?: unknown) =>
+    new ConfigError(`sqlite: ${path} cannot hold a database: ${why}`, { cause });
+  const existing = statOf(path);
+  if (existing?.isDirectory()) throw refuse('it is a directory');
+  if (existing) return;
+  const missing: string[] = [];
+  let dir = dirname(path);
+  for (;;) {
+    const stat = statOf(dir);
+    if (stat) {
+      if (!stat.isDirectory()) throw refuse(`${dir} is not a directory`);
+      break;
+    }
+    missing.push(dir);
+    const parent = dirname(dir);
+    if (parent === dir) throw refuse('no part of it exists');
+    dir = parent;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d);
+    } catch (err) {
+      // Another process may create the same directory at the same moment.
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && statOf(d)?.isDirectory()) continue;
+      throw refuse(`cannot create directory ${d}: ${(err as Error).message}`, err);
+    }
+  }
+}
+
+/** `statSync` of a path, `undefined` when it does not exist; any other failure is a `ConfigError`. */
+function statOf(path: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ENOTDIR')
+      throw new ConfigError(`sqlite: ${path} cannot hold a database: a parent is not a directory`, {
+        cause: err,
+      });
+    throw new ConfigError(`sqlite: cannot use ${path}: ${(err as Error).message}`, { cause: err });
+  }
 }
