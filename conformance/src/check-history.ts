@@ -1,19 +1,7 @@
 import type { HistoryOp } from './history.js';
+import type { SequentialSpec, SpecOutcome } from './sequential-spec.js';
 
-/** A sequential specification: the model a history must be linearizable against. */
-export interface SequentialSpec<S> {
-  /** Name for reports and exports. */
-  readonly name: string;
-  /** The state of a key before any op. */
-  init(key: string): S;
-  /**
-   * Applies an op to a state. `output` is `undefined` for an indeterminate op, which must
-   * then be applied as if it took effect (not taking effect is covered by ordering it last).
-   */
-  step(state: S, input: unknown, output: unknown): { readonly ok: boolean; readonly state: S };
-  /** A canonical string of a state, for memoization. */
-  hash(state: S): string;
-}
+export type { SequentialSpec, SpecOutcome, StepResult } from './sequential-spec.js';
 
 /** The verdict of {@link checkHistory}. */
 export type CheckResult =
@@ -21,7 +9,10 @@ export type CheckResult =
   | {
       readonly result: 'violation';
       readonly key: string;
+      /** Every op of the key that is not linearizable. */
       readonly ops: readonly HistoryOp[];
+      /** The op whose return no linearization of the ops before it gets past. */
+      readonly stuckAt: HistoryOp | undefined;
       readonly explanation: string;
     }
   | { readonly result: 'unknown'; readonly key: string; readonly explanation: string };
@@ -32,6 +23,18 @@ export interface CheckOptions {
   readonly timeoutMs?: number;
 }
 
+/**
+ * What the checker knows of an op: `info` and `pending` ops (and any op without a status
+ * the checker knows) are indeterminate: they may have taken effect at any time after their
+ * call, or never.
+ */
+export function outcomeOf(op: HistoryOp): SpecOutcome {
+  return op.status === 'ok' || op.status === 'fail'
+    ? { status: op.status, output: op.output }
+    : { status: 'unknown' };
+}
+
+/** An event of the search's doubly linked list: an op's call or its return. */
 interface Entry {
   readonly op: number;
   readonly isCall: boolean;
@@ -41,114 +44,178 @@ interface Entry {
   next: Entry | undefined;
 }
 
-const INFINITY = 1n << 126n;
+/** Far beyond any `hrtime`: the return of an op that never returned. */
+const NEVER = 1n << 126n;
+
+type KeyVerdict =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly stuckAt: number | undefined; readonly depth: number }
+  | undefined;
+
+/** Fixed pseudo-random 32-bit words (xorshift32) for the Zobrist hash of linearized sets. */
+function zobrist(n: number, seed: number): Int32Array {
+  const out = new Int32Array(n);
+  let x = seed | 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x;
+  }
+  return out;
+}
+
+function entry(op: number, isCall: boolean, time: bigint): Entry {
+  return { op, isCall, time, match: undefined, prev: undefined, next: undefined };
+}
 
 /**
- * Checks one key's ops for linearizability: Wing & Gong's search with Lowe's memoization
- * of (linearized set, state), as Porcupine does. `undefined` means the time ran out.
+ * Checks one key's ops: Wing & Gong's search with Lowe's just-in-time linearization and
+ * memo cache, as Porcupine does. The search walks the calls in time order; at each call it
+ * tries to linearize that op now (lifting its call and return out of the list); at a return
+ * it backtracks, because that op should have been linearized before. A configuration
+ * (linearized set, state) seen before is never explored twice: the set is a bitset keyed by
+ * a 64-bit Zobrist hash and compared exactly, so a hash collision costs time, never a wrong
+ * verdict. The search only reaches configurations of linearizable prefixes, so it stops at
+ * the first prefix that has none. `undefined` means the time ran out.
  */
 function checkKey<S>(
   spec: SequentialSpec<S>,
   key: string,
   ops: readonly HistoryOp[],
   deadline: number,
-): boolean | undefined {
+): KeyVerdict {
+  const n = ops.length;
+  const outcomes = ops.map(outcomeOf);
+  const determinate = outcomes.map((o) => o.status !== 'unknown');
+  // Indeterminate ops never have to be linearized: "never took effect" is always allowed.
+  let remaining = determinate.filter(Boolean).length;
+  if (remaining === 0) return { ok: true };
+
   const events: Entry[] = [];
   ops.forEach((op, i) => {
-    const call: Entry = {
-      op: i,
-      isCall: true,
-      time: op.call,
-      match: undefined,
-      prev: undefined,
-      next: undefined,
-    };
-    const ret: Entry = {
-      op: i,
-      isCall: false,
-      time: op.ret ?? INFINITY,
-      match: undefined,
-      prev: undefined,
-      next: undefined,
-    };
+    const call = entry(i, true, op.call);
+    // An indeterminate op's effect may land at any time after its call, so it never returns;
+    // a return stamped before its call (a broken clock) is read as returning at the call.
+    const end = determinate[i] && op.ret !== undefined ? op.ret : NEVER;
+    const ret = entry(i, false, end < op.call ? op.call : end);
     call.match = ret;
+    ret.match = call;
     events.push(call, ret);
   });
-  // Calls before returns at equal times: the permissive reading of a tie.
+  // Calls before returns at equal times: ops that touch at one instant are concurrent, the
+  // permissive reading of a tie (`a` precedes `b` only when `a.ret < b.call`).
   events.sort((a, b) =>
-    a.time < b.time ? -1 : a.time > b.time ? 1 : a.isCall === b.isCall ? 0 : a.isCall ? -1 : 1,
+    a.time < b.time
+      ? -1
+      : a.time > b.time
+        ? 1
+        : a.isCall !== b.isCall
+          ? a.isCall
+            ? -1
+            : 1
+          : a.op - b.op,
   );
-  const head: Entry = {
-    op: -1,
-    isCall: false,
-    time: -1n,
-    match: undefined,
-    prev: undefined,
-    next: undefined,
-  };
+  const head = entry(-1, false, -1n);
   let prev = head;
   for (const e of events) {
     prev.next = e;
     e.prev = prev;
     prev = e;
   }
-  const lift = (e: Entry) => {
-    e.prev!.next = e.next;
-    if (e.next) e.next.prev = e.prev;
-    const m = e.match!;
-    m.prev!.next = m.next;
-    if (m.next) m.next.prev = m.prev;
+  const lift = (call: Entry) => {
+    for (const e of [call, call.match!]) {
+      e.prev!.next = e.next;
+      if (e.next) e.next.prev = e.prev;
+    }
   };
-  const unlift = (e: Entry) => {
-    const m = e.match!;
-    m.prev!.next = m;
-    if (m.next) m.next.prev = m;
-    e.prev!.next = e;
-    if (e.next) e.next.prev = e;
+  const unlift = (call: Entry) => {
+    for (const e of [call.match!, call]) {
+      e.prev!.next = e;
+      if (e.next) e.next.prev = e;
+    }
   };
-  const linearized = new Uint8Array(ops.length);
-  const cache = new Set<string>();
-  const stack: { entry: Entry; state: S }[] = [];
+
+  const words = Math.ceil(n / 32);
+  const bits = new Uint32Array(words);
+  const z1 = zobrist(n, 0x9e3779b9);
+  const z2 = zobrist(n, 0x85ebca6b);
+  let h1 = 0;
+  let h2 = 0;
+  const flip = (i: number) => {
+    bits[i >>> 5]! ^= 1 << (i & 31);
+    h1 ^= z1[i]!;
+    h2 ^= z2[i]!;
+  };
+  const cache = new Map<string, Uint32Array[]>();
+  /** Adds the current configuration to the cache; false if it was there already. */
+  const remember = (stateHash: string): boolean => {
+    const k = `${h1}:${h2}:${stateHash}`;
+    const seen = cache.get(k);
+    if (seen === undefined) {
+      cache.set(k, [bits.slice()]);
+      return true;
+    }
+    for (const s of seen) if (s.every((w, j) => w === bits[j])) return false;
+    seen.push(bits.slice());
+    return true;
+  };
+
+  const stack: { entry: Entry; state: S; stateHash: string }[] = [];
   let state = spec.init(key);
-  let entry = head.next;
+  let stateHash = spec.hash(state);
+  let cursor = head.next;
   let steps = 0;
-  while (head.next !== undefined) {
-    if (steps++ % 1024 === 0 && Date.now() >= deadline) return undefined;
-    if (entry === undefined) return false;
-    if (entry.isCall) {
-      const op = ops[entry.op]!;
-      const r = spec.step(state, op.input, op.status === 'info' ? undefined : op.output);
-      let advanced = false;
+  let depth = -1;
+  let stuckAt: number | undefined;
+  for (;;) {
+    if ((steps++ & 1023) === 0 && Date.now() >= deadline) return undefined;
+    if (cursor?.isCall) {
+      const i = cursor.op;
+      const r = spec.step(state, ops[i]!.input, outcomes[i]!);
       if (r.ok) {
-        linearized[entry.op] = 1;
-        const memo = `${linearized.join('')}|${spec.hash(r.state)}`;
-        if (!cache.has(memo)) {
-          cache.add(memo);
-          stack.push({ entry, state });
-          state = r.state;
-          lift(entry);
-          entry = head.next;
-          advanced = true;
-        } else {
-          linearized[entry.op] = 0;
+        const nextHash = spec.hash(r.state);
+        // An indeterminate op that changes nothing now is better left for later (or never):
+        // linearizing it here only adds configurations that reach nothing new.
+        if (determinate[i] || nextHash !== stateHash) {
+          flip(i);
+          if (remember(nextHash)) {
+            stack.push({ entry: cursor, state, stateHash });
+            state = r.state;
+            stateHash = nextHash;
+            lift(cursor);
+            if (determinate[i] && --remaining === 0) return { ok: true };
+            cursor = head.next;
+            continue;
+          }
+          flip(i);
         }
       }
-      if (!advanced) entry = entry.next;
-    } else {
-      const top = stack.pop();
-      if (!top) return false;
-      state = top.state;
-      linearized[top.entry.op] = 0;
-      unlift(top.entry);
-      entry = top.entry.next;
+      cursor = cursor.next;
+      continue;
     }
+    // A return (or the end): the op it belongs to had to be linearized before it.
+    if (stack.length > depth) {
+      depth = stack.length;
+      stuckAt = cursor?.op;
+    }
+    const top = stack.pop();
+    if (top === undefined) return { ok: false, stuckAt, depth };
+    const i = top.entry.op;
+    state = top.state;
+    stateHash = top.stateHash;
+    flip(i);
+    unlift(top.entry);
+    if (determinate[i]) remaining += 1;
+    cursor = top.entry.next;
   }
-  return true;
 }
 
 /**
  * Checks a concurrent history for linearizability against a sequential spec, key by key
- * (P-compositionality). A time-out is `unknown`, which callers must count as a failure.
+ * (P-compositionality). Definite outcomes (`ok`, `fail`) are checked against the spec; `info`
+ * and `pending` ops may or may not have taken effect. A time-out is `unknown`, which callers
+ * must count as a failure.
  *
  * @example
  * ```ts
@@ -164,7 +231,6 @@ export function checkHistory<S>(
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   const byKey = new Map<string, HistoryOp[]>();
   for (const op of ops) {
-    if (op.status === 'pending') continue;
     const list = byKey.get(op.key) ?? [];
     byKey.set(op.key, list);
     list.push(op);
@@ -178,65 +244,41 @@ export function checkHistory<S>(
         explanation: `${spec.name}: the checker ran out of time on key ${key} (${list.length} ops)`,
       };
     }
-    if (!verdict) {
+    if (!verdict.ok) {
+      const stuck = verdict.stuckAt === undefined ? undefined : list[verdict.stuckAt];
+      const where = stuck
+        ? `no order of the ops before it lets c${stuck.process} ${JSON.stringify(stuck.input)} → ${stuck.status} ${JSON.stringify(stuck.output) ?? ''} return (at most ${verdict.depth} ops linearize before it)`
+        : 'no order fits';
       return {
         result: 'violation',
         key,
         ops: list,
-        explanation: `${spec.name}: key ${key} is not linearizable\n${timeline(list)}`,
+        stuckAt: stuck,
+        explanation: `${spec.name}: key ${key} is not linearizable: ${where}\n${timeline(list, stuck)}`,
       };
     }
   }
   return { result: 'ok', keys: byKey.size, ops: ops.length };
 }
 
-/** The ops of one key as a timeline, one line per op, times in µs from the first call. */
-export function timeline(ops: readonly HistoryOp[]): string {
+/**
+ * The ops of one key as a timeline, one line per op, times in µs from the first call; `mark`
+ * is flagged with `◀`.
+ */
+export function timeline(ops: readonly HistoryOp[], mark?: HistoryOp): string {
   const t0 = firstCall(ops);
   const us = (t: bigint | undefined) => (t === undefined ? '∞' : String((t - t0) / 1000n));
   return [...ops]
-    .sort((a, b) => (a.call < b.call ? -1 : 1))
+    .sort((a, b) => (a.call < b.call ? -1 : a.call > b.call ? 1 : 0))
     .map(
       (o) =>
-        `  c${o.process} [${us(o.call)} µs .. ${us(o.ret)} µs] ${JSON.stringify(o.input)} → ${o.status} ${JSON.stringify(o.output) ?? ''}`,
+        `  c${o.process} [${us(o.call)} µs .. ${us(o.ret)} µs] ${JSON.stringify(o.input)} → ${o.status}${o.output === undefined ? '' : ` ${JSON.stringify(o.output)}`}${o === mark ? '  ◀' : ''}`,
     )
     .join('\n');
 }
 
-/**
- * Exports a history as Porcupine-compatible JSON: one partition per key, each op with
- * `clientId`, `input`, `call`, `output`, `return` (ns from the first call; `null` return
- * for an indeterminate op, which Porcupine treats as returning at the end).
- */
-export function exportHistory(
-  ops: readonly HistoryOp[],
-  format: 'porcupine' = 'porcupine',
-  model = 'unknown',
-): string {
-  if (format !== 'porcupine') throw new TypeError(`unknown history format ${String(format)}`);
-  const t0 = firstCall(ops);
-  const partitions = new Map<string, unknown[]>();
-  for (const o of ops) {
-    if (o.status === 'pending') continue;
-    const p = partitions.get(o.key) ?? [];
-    partitions.set(o.key, p);
-    p.push({
-      clientId: o.process,
-      input: o.input,
-      call: Number(o.call - t0),
-      output: o.status === 'info' ? null : o.output,
-      return: o.ret === undefined ? null : Number(o.ret - t0),
-    });
-  }
-  return JSON.stringify(
-    { model, partitions: [...partitions].map(([key, operations]) => ({ key, operations })) },
-    null,
-    2,
-  );
-}
-
 /** The earliest call time of a history (bigints, so no `Math.min`). */
-function firstCall(ops: readonly HistoryOp[]): bigint {
+export function firstCall(ops: readonly HistoryOp[]): bigint {
   let t = ops[0]?.call ?? 0n;
   for (const o of ops) if (o.call < t) t = o.call;
   return t;

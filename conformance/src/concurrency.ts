@@ -1,3 +1,6 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   adminContext,
   ConflictError,
@@ -12,12 +15,14 @@ import {
   UnavailableError,
 } from '@polystore/core';
 import * as fc from 'fast-check';
-import { type CheckResult, checkHistory, type SequentialSpec } from './check-history.js';
+import { type CheckResult, checkHistory, type SequentialSpec, timeline } from './check-history.js';
 import { ConformanceFailure } from './conformance-failure.js';
+import { FaultProxy } from './fault-proxy.js';
 import type { GroupContext, GroupOutcome } from './group.js';
-import { History } from './history.js';
+import { eventually, History, OpTimeout, type RunOptions } from './history.js';
+import { exportHistory } from './history-export.js';
 import { CLOCK_EPOCH, type Session } from './session.js';
-import { addressPool, casRegister, uniqueKey } from './specs.js';
+import { addressPool, anyHistory, casRegister, casRegisterFrom, uniqueKey } from './specs.js';
 
 const p1 = createContext({ projectId: 'p1', userId: 'u1' });
 const admin = adminContext();
@@ -30,8 +35,23 @@ type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 /** Starts a call; the scheduler (when given) decides when it starts. */
 type Launch = <T>(label: string, fn: () => Promise<T>) => Promise<T>;
 
+/** The send delay and client-side timeout of the next op (none outside the timing rounds). */
+type Timing = () => RunOptions;
+
+const NO_TIMING: Timing = () => ({});
+
 function indeterminate(error: unknown): boolean {
   return error instanceof UnavailableError;
+}
+
+/**
+ * Waits for every call of the race, timed-out ones included, and gives each op's real
+ * outcome: the history keeps a timed-out op `info`, but the race's own rules (one winner,
+ * no address twice) hold for what really happened.
+ */
+async function settle<T>(h: History, results: readonly Outcome<T>[]): Promise<Outcome<T>[]> {
+  await h.settled();
+  return Promise.all(results.map((r) => eventually(r)));
 }
 
 function untyped(o: Outcome<unknown>): string | undefined {
@@ -58,15 +78,17 @@ interface Race {
   run(
     clients: readonly Stores[],
     launch: Launch,
+    timing: Timing,
+    /** The history to record into: the caller owns it, so it survives a race that throws. */
+    h: History,
   ): Promise<{ history: History; spec: SequentialSpec<unknown>; problems: string[] }>;
 }
 
 const RACES: readonly Race[] = [
   {
     name: 'revision-checked updates',
-    async run(clients, launch) {
+    async run(clients, launch, timing, h) {
       const vm = await clients[0]!.instances.create(p1, { displayName: 'v0', flavor: FLAVOR });
-      const h = new History();
       const key = `instance:${vm.id}`;
       const results = await Promise.all(
         clients.map((c, i) =>
@@ -78,10 +100,11 @@ const RACES: readonly Race[] = [
               () =>
                 c.instances.update(p1, vm.id, { displayName: `c${i}` }, { expectedRevision: 1 }),
               (o) => classifyCas(o, 'displayName'),
+              timing(),
             ),
           ),
         ),
-      );
+      ).then((r) => settle(h, r));
       await h.run(
         0,
         key,
@@ -95,19 +118,15 @@ const RACES: readonly Race[] = [
         problems.push(`${wins} clients won the same expectedRevision: 1 (exactly one may)`);
       return {
         history: h,
-        spec: {
-          ...casRegister,
-          init: () => ({ revision: 1, value: 'v0' }),
-        } as SequentialSpec<unknown>,
+        spec: casRegisterFrom({ revision: 1, value: 'v0' }) as SequentialSpec<unknown>,
         problems,
       };
     },
   },
   {
     name: 'expected-value updates',
-    async run(clients, launch) {
+    async run(clients, launch, timing, h) {
       const vm = await clients[0]!.instances.create(p1, { flavor: FLAVOR });
-      const h = new History();
       const key = `instance:${vm.id}`;
       const results = await Promise.all(
         clients.map((c, i) =>
@@ -124,10 +143,11 @@ const RACES: readonly Race[] = [
                   { expected: { taskState: [null] } },
                 ),
               (o) => classifyCas(o, 'taskState'),
+              timing(),
             ),
           ),
         ),
-      );
+      ).then((r) => settle(h, r));
       const wins = results.filter((r) => r.ok).length;
       const problems = results.map(untyped).filter((x): x is string => x !== undefined);
       if (clients[0]!.capabilities.features['update.expected'] === false) {
@@ -150,8 +170,7 @@ const RACES: readonly Race[] = [
   },
   {
     name: 'creates on one unique key',
-    async run(clients, launch) {
-      const h = new History();
+    async run(clients, launch, timing, h) {
       const results = await Promise.all(
         clients.map((c, i) =>
           launch(`create c${i}`, () =>
@@ -166,13 +185,14 @@ const RACES: readonly Race[] = [
                   return { status: 'fail', output: 'duplicate' };
                 return {
                   status: indeterminate(o.error) ? 'info' : 'fail',
-                  output: String(o.error),
+                  output: { error: String(o.error) },
                 };
               },
+              timing(),
             ),
           ),
         ),
-      );
+      ).then((r) => settle(h, r));
       const wins = results.filter((r) => r.ok).length;
       const problems = results.map(untyped).filter((x): x is string => x !== undefined);
       if (wins !== 1) problems.push(`${wins} networks created with vlan 42 (exactly one may)`);
@@ -183,13 +203,12 @@ const RACES: readonly Race[] = [
   },
   {
     name: 'allocations in one small network',
-    async run(clients, launch) {
+    async run(clients, launch, timing, h) {
       const net = await clients[0]!.networks.create(p1, {
         label: 'tiny',
         cidr: '10.0.0.0/29',
         gateway: '10.0.0.1',
       });
-      const h = new History();
       const key = `network:${net.id}`;
       const results = await Promise.all(
         clients.flatMap((c, i) =>
@@ -206,14 +225,15 @@ const RACES: readonly Race[] = [
                     return { status: 'fail', output: 'exhausted' };
                   return {
                     status: indeterminate(o.error) ? 'info' : 'fail',
-                    output: String(o.error),
+                    output: { error: String(o.error) },
                   };
                 },
+                timing(),
               ),
             ),
           ),
         ),
-      );
+      ).then((r) => settle(h, r));
       const addresses = results
         .filter((r) => r.ok)
         .map((r) => (r as { value: { address: string } }).value.address);
@@ -229,10 +249,9 @@ const RACES: readonly Race[] = [
   },
   {
     name: 'a counter incremented with CAS retries',
-    async run(clients, launch) {
+    async run(clients, launch, timing, h) {
       const vm = await clients[0]!.instances.create(p1, { flavor: FLAVOR });
       const mig = await clients[0]!.migrations.create(p1, { instanceId: vm.id, progress: 0 });
-      const h = new History();
       const key = `migration:${mig.id}`;
       let acked = 0;
       const problems: string[] = [];
@@ -248,22 +267,30 @@ const RACES: readonly Race[] = [
                   { op: 'read' },
                   () => c.migrations.get(p1, mig.id),
                   (o) => classifyCas(o, 'progress'),
+                  timing(),
                 );
+                // A read that timed out told the client nothing: it reads again.
+                if (!read.ok && read.error instanceof OpTimeout) continue;
                 if (!read.ok) break;
                 const cur = read.value;
-                const w = await h.run(
-                  i,
-                  key,
-                  { op: 'cas', expectedRevision: cur.revision, value: cur.progress + 1 },
-                  () =>
-                    c.migrations.update(
-                      p1,
-                      mig.id,
-                      { progress: cur.progress + 1 },
-                      { expectedRevision: cur.revision },
-                    ),
-                  (o) => classifyCas(o, 'progress'),
-                );
+                const w = await h
+                  .run(
+                    i,
+                    key,
+                    { op: 'cas', expectedRevision: cur.revision, value: cur.progress + 1 },
+                    () =>
+                      c.migrations.update(
+                        p1,
+                        mig.id,
+                        { progress: cur.progress + 1 },
+                        { expectedRevision: cur.revision },
+                      ),
+                    (o) => classifyCas(o, 'progress'),
+                    timing(),
+                  )
+                  .then(eventually);
+                // A timed-out write is `info` in the history; the client still learns how
+                // it ended (a late reply), so the acknowledged count stays exact.
                 if (w.ok) {
                   acked += 1;
                   break;
@@ -282,18 +309,14 @@ const RACES: readonly Race[] = [
         problems.push(`the counter is ${final.progress} after ${acked} acknowledged increments`);
       return {
         history: h,
-        spec: {
-          ...casRegister,
-          init: () => ({ revision: 1, value: 0 }),
-        } as SequentialSpec<unknown>,
+        spec: casRegisterFrom({ revision: 1, value: 0 }) as SequentialSpec<unknown>,
         problems,
       };
     },
   },
   {
     name: 'concurrent heartbeats of one service',
-    async run(clients, launch) {
-      const h = new History();
+    async run(clients, launch, timing, h) {
       const results = await Promise.all(
         clients.map((c, i) =>
           launch(`heartbeat c${i}`, () =>
@@ -304,10 +327,11 @@ const RACES: readonly Race[] = [
               () =>
                 c.services.heartbeat(admin, { host: 'h', binary: 'nova-compute', codeVersion: 1 }),
               () => ({ status: 'ok', output: null }),
+              timing(),
             ),
           ),
         ),
-      );
+      ).then((r) => settle(h, r));
       const problems = results.map(untyped).filter((x): x is string => x !== undefined);
       for (const r of results) if (!r.ok) problems.push(`heartbeat failed: ${String(r.error)}`);
       const n = await clients[0]!.services.count(admin, { host: 'h', binary: 'nova-compute' });
@@ -317,12 +341,7 @@ const RACES: readonly Race[] = [
         );
       return {
         history: h,
-        spec: {
-          name: 'none',
-          init: () => null,
-          step: (s: unknown) => ({ ok: true, state: s }),
-          hash: () => '',
-        },
+        spec: anyHistory as SequentialSpec<unknown>,
         problems,
       };
     },
@@ -339,35 +358,111 @@ async function openClients(session: Session, n: number): Promise<Stores[]> {
   return clients;
 }
 
+/** Where failing races write their histories: `CONFORMANCE_HISTORY_DIR` or a temp folder. */
+function historyDir(): string {
+  return process.env.CONFORMANCE_HISTORY_DIR ?? join(tmpdir(), 'polystore-conformance');
+}
+
+/** Writes a failing race's history (see `exportHistory`) and says where, or why it could not. */
+function writeHistory(
+  g: GroupContext,
+  race: Race,
+  history: History,
+  spec: SequentialSpec<unknown>,
+): string {
+  const slug = race.name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+  const file = join(historyDir(), `${g.session.runId}-${slug}-${process.hrtime.bigint()}.json`);
+  try {
+    mkdirSync(historyDir(), { recursive: true });
+    writeFileSync(file, exportHistory(history.ops, spec));
+    return `history written to ${file}`;
+  } catch (err) {
+    return `the history could not be written to ${file}: ${String(err)}`;
+  }
+}
+
 async function runRace(
   g: GroupContext,
   race: Race,
   clients: readonly Stores[],
   launch: Launch,
   mode: string,
-): Promise<number> {
-  const { history, spec, problems } = await race.run(clients, launch);
+  timing: Timing = NO_TIMING,
+): Promise<History> {
+  const h = new History();
+  let spec: SequentialSpec<unknown> = anyHistory as SequentialSpec<unknown>;
+  let problems: string[];
+  let history = h;
+  try {
+    ({ history, spec, problems } = await race.run(clients, launch, timing, h));
+  } catch (err) {
+    await h.settled();
+    const where = writeHistory(g, race, h, spec);
+    throw new ConformanceFailure(
+      'concurrency',
+      `${race.name} (${mode}, ${clients.length} clients): the race threw: ${err instanceof Error ? err.stack : String(err)}\n${where}`,
+      { steps: h.ops.length },
+    );
+  }
   const verdict: CheckResult = checkHistory(history.ops, spec, { timeoutMs: g.budget.checkerMs });
   if (verdict.result !== 'ok') problems.push(verdict.explanation);
   if (problems.length > 0) {
+    const where = writeHistory(g, race, history, spec);
     throw new ConformanceFailure(
       'concurrency',
-      `${race.name} (${mode}, ${clients.length} clients): ${problems.join('; ')}`,
+      `${race.name} (${mode}, ${clients.length} clients): ${problems.join('; ')}\n${where}`,
       {
         steps: history.ops.length,
-        snippet: `// history of ${race.name}\n${history.ops.map((o) => `c${o.process} ${JSON.stringify(o.input)} → ${o.status} ${JSON.stringify(o.output) ?? ''}`).join('\n')}`,
+        snippet: `// history of ${race.name}\n${timeline(history.ops)}`,
       },
     );
   }
-  return history.ops.length;
+  return history;
+}
+
+/** A small seeded PRNG (mulberry32): the timing rounds replay with the run's seed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Latency the timing rounds add each way through the proxy, for network adapters, in ms. */
+const LATENCY_MS = 4;
+
+/**
+ * The timing of one race in the timing rounds: every op waits a random time between its
+ * invoke and its send, and gives up after a random client-side timeout, often shorter than
+ * the reply takes (latency both ways through the proxy, or the send delay alone in process).
+ * The first op always waits past its own timeout, so every race has an `info` op.
+ */
+function stressTiming(next: () => number, replyMs: number): Timing {
+  let first = true;
+  return () => {
+    const timeoutMs = 1 + Math.floor(next() * (2 * replyMs + 6));
+    if (first) {
+      first = false;
+      return { timeoutMs, sendDelayMs: timeoutMs + 2 };
+    }
+    return { timeoutMs, sendDelayMs: Math.floor(next() * (replyMs + 6)) };
+  };
 }
 
 /**
  * The concurrency group: (a) `fc.scheduler` reorders the starts of concurrent calls inside
  * one client; (b) several real clients (separate opens of one namespace) race
  * revision-checked updates, expected-value updates, creates on one unique key, allocations
- * in one small network, a CAS counter and heartbeats. Exactly one winner per race, no
- * address twice, no lost increment, and every history linearizable per key.
+ * in one small network, a CAS counter and heartbeats; (c) the same races under stressed
+ * timing: random delays between invoke and send, client-side timeouts shorter than the
+ * replies (through a latency proxy for network adapters), so `info` ops appear in every
+ * race. Exactly one winner per race, no address twice, no lost increment, and every history
+ * linearizable per key. A failing race writes its history (`exportHistory`) to
+ * `CONFORMANCE_HISTORY_DIR` (default `<tmp>/polystore-conformance`).
  */
 export async function runConcurrency(g: GroupContext): Promise<GroupOutcome> {
   let runs = 0;
@@ -380,9 +475,10 @@ export async function runConcurrency(g: GroupContext): Promise<GroupOutcome> {
       const [client] = await openClients(g.session, 1);
       const launch: Launch = (label, fn) => s.schedule(Promise.resolve(label), label).then(fn);
       try {
-        ops += await s.waitFor(
+        const h = await s.waitFor(
           runRace(g, race, [client!, client!, client!], launch, 'one client, scheduled'),
         );
+        ops += h.ops.length;
       } finally {
         await g.session.close(client!);
       }
@@ -409,12 +505,56 @@ export async function runConcurrency(g: GroupContext): Promise<GroupOutcome> {
       runs += 1;
       const clients = await openClients(g.session, g.budget.clients);
       try {
-        ops += await runRace(g, race, clients, (_l, fn) => fn(), 'separate clients');
+        ops += (await runRace(g, race, clients, (_l, fn) => fn(), 'separate clients')).ops.length;
       } finally {
         for (const c of clients) await g.session.close(c);
       }
     }
   }
   g.coverage.tested('concurrency.clients');
-  return { status: 'passed', runs, notes: [`${ops} operations checked for linearizability`] };
+  // (c) the same races with stressed timing.
+  const next = random(g.seed + 3);
+  const faults = g.session.options.faults;
+  const target = faults && 'proxy' in faults ? faults.proxy.target : undefined;
+  const proxy = target === undefined ? undefined : await FaultProxy.start(target);
+  proxy?.set({ kind: 'latency', ms: LATENCY_MS });
+  const replyMs = proxy ? 2 * LATENCY_MS : 1;
+  let info = 0;
+  try {
+    for (let round = 0; round < Math.ceil(rounds / 2); round++) {
+      for (const race of RACES) {
+        runs += 1;
+        if (proxy && target) g.session.setRoute((url) => url.split(target).join(proxy.address));
+        let clients: Stores[];
+        try {
+          clients = await openClients(g.session, g.budget.clients);
+        } finally {
+          g.session.setRoute(undefined);
+        }
+        try {
+          const h = await runRace(
+            g,
+            race,
+            clients,
+            (_l, fn) => fn(),
+            `stressed timing${proxy ? `, ${LATENCY_MS} ms latency each way` : ''}`,
+            stressTiming(next, replyMs),
+          );
+          ops += h.ops.length;
+          info += h.ops.filter((o) => o.status === 'info').length;
+        } finally {
+          for (const c of clients) await g.session.close(c);
+        }
+      }
+    }
+  } finally {
+    await proxy?.close();
+  }
+  return {
+    status: 'passed',
+    runs,
+    notes: [
+      `${ops} operations checked for linearizability, ${info} of them indeterminate (info) under stressed timing`,
+    ],
+  };
 }

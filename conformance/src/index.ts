@@ -9,8 +9,10 @@ export {
   type CheckOptions,
   type CheckResult,
   checkHistory,
-  exportHistory,
+  outcomeOf,
   type SequentialSpec,
+  type SpecOutcome,
+  type StepResult,
   timeline,
 } from './check-history.js';
 export { checkShape, type ShapeReport, STORE_METHODS } from './check-shape.js';
@@ -30,7 +32,20 @@ export { type FaultMode, FaultProxy } from './fault-proxy.js';
 export { FEATURES } from './features.js';
 export { formatReport } from './format-report.js';
 export { GROUP_NAMES, type GroupName } from './group.js';
-export { History, type HistoryOp } from './history.js';
+export {
+  History,
+  type HistoryOp,
+  OpTimeout,
+  type RunOptions,
+  type RunOutcome,
+} from './history.js';
+export {
+  type ExportedHistory,
+  type ExportedOp,
+  exportHistory,
+  HISTORY_FORMAT,
+  importHistory,
+} from './history-export.js';
 export { HOSTILE_KEYS, HOSTILE_STRINGS, INVALID_KEYS, INVALID_STRINGS } from './hostile-strings.js';
 export { listAllPages } from './list-all-pages.js';
 export { type ModelRunOptions, runModelBased } from './model-run.js';
@@ -42,9 +57,12 @@ export { runConformance } from './run-conformance.js';
 export { Session } from './session.js';
 export {
   addressPool,
+  anyHistory,
   casRegister,
+  casRegisterFrom,
   type RegisterInput,
   type RegisterOutput,
   type RegisterState,
+  specFromExport,
   uniqueKey,
 } from './specs.js';

@@ -1,223 +1,318 @@
 import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  addressPool,
   casRegister,
+  casRegisterFrom,
   checkHistory,
   exportHistory,
   type HistoryOp,
+  importHistory,
   type SequentialSpec,
+  specFromExport,
+  uniqueKey,
 } from '../src/index.js';
+import { bruteForceLinearizable } from './brute-force-checker.js';
 
-/** Reference checker: tries every order consistent with real time (tiny histories only). */
-function bruteForce<S>(ops: readonly HistoryOp[], spec: SequentialSpec<S>): boolean {
-  const INF = 1n << 126n;
-  const n = ops.length;
-  const used = new Array<boolean>(n).fill(false);
-  const go = (state: S, done: number): boolean => {
-    if (done === n) return true;
-    for (let i = 0; i < n; i++) {
-      if (used[i]) continue;
-      // i may go next only if no unused op returned before i was called.
-      const blocked = ops.some((o, j) => !used[j] && j !== i && (o.ret ?? INF) < ops[i]!.call);
-      if (blocked) continue;
-      const r = spec.step(
-        state,
-        ops[i]!.input,
-        ops[i]!.status === 'info' ? undefined : ops[i]!.output,
-      );
-      if (r.ok) {
-        used[i] = true;
-        if (go(r.state, done + 1)) return true;
-        used[i] = false;
-      }
-      if (ops[i]!.status === 'info') {
-        // An indeterminate op may also never take effect.
-        used[i] = true;
-        if (go(state, done + 1)) return true;
-        used[i] = false;
-      }
-    }
-    return false;
+/** Histories per spec in the brute-force cross-check (`CHECKER_RUNS` raises or lowers it). */
+const RUNS = Number(process.env.CHECKER_RUNS ?? 10_000);
+
+type Status = HistoryOp['status'];
+
+function op(
+  process: number,
+  call: number,
+  ret: number | undefined,
+  input: unknown,
+  status: Status,
+  output?: unknown,
+  key = 'k',
+): HistoryOp {
+  const indeterminate = status === 'info' || status === 'pending';
+  return {
+    process,
+    key,
+    call: BigInt(call),
+    ret: indeterminate || ret === undefined ? undefined : BigInt(ret),
+    input,
+    output,
+    status,
   };
-  return go(spec.init('k'), 0);
 }
 
-const opArb = fc.record({
+/** Small times and lengths, so equal timestamps (touching and identical intervals) are common. */
+const timing = fc.record({
   process: fc.integer({ min: 0, max: 3 }),
-  call: fc.integer({ min: 0, max: 20 }),
-  len: fc.integer({ min: 0, max: 8 }),
-  kind: fc.constantFrom('read', 'cas', 'conflict', 'info'),
-  rev: fc.integer({ min: 1, max: 3 }),
-  value: fc.constantFrom('a', 'b'),
+  call: fc.integer({ min: 0, max: 6 }),
+  len: fc.integer({ min: 0, max: 4 }),
+  status: fc.constantFrom<Status>('ok', 'ok', 'ok', 'fail', 'info', 'pending'),
 });
 
-type RawOp = typeof opArb extends fc.Arbitrary<infer T> ? T : never;
+const value = fc.constantFrom('a', 'b', null);
 
-function toHistory(raw: RawOp[]): HistoryOp[] {
-  return raw.map((r) => {
-    const base = {
-      process: r.process,
-      key: 'k',
-      call: BigInt(r.call),
-      ret: BigInt(r.call + r.len) as bigint | undefined,
-    };
-    switch (r.kind) {
-      case 'read':
-        return {
-          ...base,
-          input: { op: 'read' },
-          output: { revision: r.rev, value: r.value },
-          status: 'ok' as const,
-        };
-      case 'cas':
-        return {
-          ...base,
-          input: { op: 'cas', expectedRevision: r.rev, value: r.value },
-          output: { revision: r.rev + 1, value: r.value },
-          status: 'ok' as const,
-        };
-      case 'conflict':
-        return {
-          ...base,
-          input: { op: 'cas', expectedRevision: r.rev, value: r.value },
-          output: { conflict: r.rev === 1 ? 2 : 1 },
-          status: 'fail' as const,
-        };
-      default:
-        return {
-          ...base,
-          ret: undefined,
-          input: { op: 'cas', expectedRevision: r.rev, value: r.value },
-          output: undefined,
-          status: 'info' as const,
-        };
-    }
-  });
-}
-
-describe('checkHistory', () => {
-  it('agrees with a brute-force checker on 1000 small random histories', () => {
-    const spec = { ...casRegister, init: () => ({ revision: 1, value: 'a' }) };
-    let valid = 0;
-    fc.assert(
-      fc.property(fc.array(opArb, { minLength: 1, maxLength: 6 }), (raw) => {
-        const ops = toHistory(raw);
-        const want = bruteForce(ops, spec);
-        const got = checkHistory(ops, spec).result;
-        if (want) valid++;
-        expect(got).toBe(want ? 'ok' : 'violation');
-      }),
-      { numRuns: 1000 },
-    );
-    expect(valid).toBeGreaterThan(50);
+const registerOp = fc
+  .record({
+    t: timing,
+    read: fc.boolean(),
+    byValue: fc.boolean(),
+    rev: fc.integer({ min: 1, max: 3 }),
+    value,
+    outValue: value,
+    effectless: fc.boolean(),
+  })
+  .map(({ t, read, byValue, rev, value: v, outValue, effectless }) => {
+    const input = read
+      ? { op: 'read' }
+      : byValue
+        ? { op: 'cas', expectedValues: [outValue], value: v }
+        : { op: 'cas', expectedRevision: rev, value: v };
+    const output =
+      t.status === 'ok'
+        ? read
+          ? { revision: rev, value: outValue }
+          : { revision: rev + 1, value: effectless ? outValue : v }
+        : t.status === 'fail'
+          ? effectless
+            ? { error: 'UnavailableError: refused' }
+            : { conflict: rev }
+          : undefined;
+    return op(t.process, t.call, t.call + t.len, input, t.status, output);
   });
 
-  it('finds a lost update: two acknowledged writes for one revision', () => {
-    const h: HistoryOp[] = [
-      {
-        process: 1,
-        key: 'x',
-        call: 0n,
-        ret: 10n,
-        input: { op: 'cas', expectedRevision: 1, value: 'p' },
-        output: { revision: 2, value: 'p' },
-        status: 'ok',
-      },
-      {
-        process: 2,
-        key: 'x',
-        call: 1n,
-        ret: 11n,
-        input: { op: 'cas', expectedRevision: 1, value: 'q' },
-        output: { revision: 2, value: 'q' },
-        status: 'ok',
-      },
+const uniqueOp = fc
+  .record({ t: timing, release: fc.boolean(), effectless: fc.boolean() })
+  .map(({ t, release, effectless }) =>
+    op(
+      t.process,
+      t.call,
+      t.call + t.len,
+      { op: release ? 'release' : 'create' },
+      t.status,
+      t.status === 'ok'
+        ? 'ok'
+        : t.status === 'fail'
+          ? effectless
+            ? { error: 'x' }
+            : 'duplicate'
+          : undefined,
+    ),
+  );
+
+const poolOp = fc
+  .record({ t: timing, address: fc.constantFrom('x', 'y', 'z'), effectless: fc.boolean() })
+  .map(({ t, address, effectless }) =>
+    op(
+      t.process,
+      t.call,
+      t.call + t.len,
+      { op: 'allocate' },
+      t.status,
+      t.status === 'ok'
+        ? address
+        : t.status === 'fail'
+          ? effectless
+            ? { error: 'x' }
+            : 'exhausted'
+          : undefined,
+    ),
+  );
+
+const cases: [string, SequentialSpec<unknown>, fc.Arbitrary<HistoryOp>][] = [
+  [
+    'cas-register',
+    casRegisterFrom({ revision: 1, value: 'a' }) as SequentialSpec<unknown>,
+    registerOp,
+  ],
+  ['unique-key', uniqueKey as SequentialSpec<unknown>, uniqueOp],
+  ['address-pool', addressPool(['x', 'y']) as SequentialSpec<unknown>, poolOp],
+];
+
+describe('checkHistory agrees with a brute-force checker', () => {
+  for (const [name, spec, arb] of cases) {
+    it(`${name}: ${RUNS} random histories with ok, fail, info and pending ops and tied times`, () => {
+      const seen = { ok: 0, violation: 0 };
+      fc.assert(
+        fc.property(fc.array(arb, { minLength: 1, maxLength: 8 }), (ops) => {
+          const want = bruteForceLinearizable(ops, spec) ? 'ok' : 'violation';
+          seen[want] += 1;
+          expect(checkHistory(ops, spec).result).toBe(want);
+        }),
+        { numRuns: RUNS },
+      );
+      // Both verdicts must be common, or the comparison proves little.
+      expect(seen.ok).toBeGreaterThan(RUNS / 20);
+      expect(seen.violation).toBeGreaterThan(RUNS / 20);
+    });
+  }
+});
+
+describe('checkHistory semantics', () => {
+  const cas = (rev: number, v: unknown) => ({ op: 'cas', expectedRevision: rev, value: v });
+  const read = { op: 'read' };
+
+  it('keeps an indeterminate read (info) without crashing', () => {
+    const h = [
+      op(1, 0, undefined, read, 'info'),
+      op(2, 1, 5, cas(1, 'b'), 'ok', { revision: 2, value: 'b' }),
+    ];
+    expect(checkHistory(h, casRegister).result).toBe('ok');
+  });
+
+  it('checks the value a successful CAS reply claims', () => {
+    const h = [op(1, 0, 5, cas(1, 'b'), 'ok', { revision: 2, value: 'zz' })];
+    expect(checkHistory(h, casRegister).result).toBe('violation');
+    expect(
+      checkHistory([op(1, 0, 5, cas(1, 'b'), 'ok', { revision: 2, value: 'b' })], casRegister)
+        .result,
+    ).toBe('ok');
+  });
+
+  it('reads a definite failure with another error as no effect, never as a conflict or duplicate', () => {
+    const failed = op(1, 0, 5, cas(1, 'b'), 'fail', { error: 'InvalidInputError: no' });
+    const later = op(2, 10, 15, read, 'ok', { revision: 1, value: null });
+    expect(checkHistory([failed, later], casRegister).result).toBe('ok');
+    const refused = op(1, 0, 5, { op: 'create' }, 'fail', { error: 'UnavailableError: down' });
+    const winner = op(2, 10, 15, { op: 'create' }, 'ok', 'ok');
+    expect(checkHistory([refused, winner], uniqueKey).result).toBe('ok');
+    // A real duplicate before anything was taken is still a violation.
+    const dup = op(1, 0, 5, { op: 'create' }, 'fail', 'duplicate');
+    expect(checkHistory([dup, winner], uniqueKey).result).toBe('violation');
+  });
+
+  it('keeps pending ops: a write that never returned may explain a later read', () => {
+    const h = [
+      op(1, 0, undefined, cas(1, 'b'), 'pending'),
+      op(2, 10, 15, read, 'ok', { revision: 2, value: 'b' }),
+    ];
+    expect(checkHistory(h, casRegister).result).toBe('ok');
+    // Without it the read is impossible.
+    expect(checkHistory([h[1]!], casRegister).result).toBe('violation');
+  });
+
+  it('lets an indeterminate write take effect late, or never', () => {
+    const w = op(1, 0, undefined, cas(1, 'b'), 'info');
+    const before = op(2, 10, 15, read, 'ok', { revision: 1, value: null });
+    const after = op(2, 20, 25, read, 'ok', { revision: 2, value: 'b' });
+    expect(checkHistory([w, before, after], casRegister).result).toBe('ok');
+    expect(checkHistory([w, before], casRegister).result).toBe('ok');
+    // ...but not take effect and then be undone.
+    const again = op(2, 30, 35, read, 'ok', { revision: 1, value: null });
+    expect(checkHistory([w, after, again], casRegister).result).toBe('violation');
+  });
+
+  it('checks a pool allocation for the exact lowest free address', () => {
+    const pool = addressPool(['10.0.0.2', '10.0.0.3']);
+    const a = op(1, 0, 5, { op: 'allocate' }, 'ok', '10.0.0.3');
+    expect(checkHistory([a], pool).result).toBe('violation');
+    const b = op(2, 0, 5, { op: 'allocate' }, 'ok', '10.0.0.2');
+    expect(checkHistory([a, b], pool).result).toBe('ok');
+  });
+
+  it('finds a lost update and points at the op no order gets past', () => {
+    const h = [
+      op(1, 0, 10, cas(1, 'p'), 'ok', { revision: 2, value: 'p' }, 'x'),
+      op(2, 1, 11, cas(1, 'q'), 'ok', { revision: 2, value: 'q' }, 'x'),
     ];
     const v = checkHistory(h, casRegister);
     expect(v.result).toBe('violation');
-    expect(v.result === 'violation' && v.explanation).toMatch(/c1 .* c2/s);
+    if (v.result !== 'violation') return;
+    expect(v.explanation).toMatch(/c1 .* c2/s);
+    expect(v.stuckAt).toBeDefined();
   });
 
-  it('checks 10k operations of 32 clients over per-key partitions quickly', () => {
-    const ops: HistoryOp[] = [];
-    let t = 0n;
-    for (let key = 0; key < 400; key++) {
-      let rev = 1;
-      for (let i = 0; i < 25; i++) {
-        t += 10n;
-        const p = (key + i) % 32;
-        if (i % 2 === 0)
-          ops.push({
-            process: p,
-            key: `k${key}`,
-            call: t,
-            ret: t + 15n,
-            input: { op: 'cas', expectedRevision: rev, value: i },
-            output: { revision: rev + 1, value: i },
-            status: 'ok',
-          });
-        else
-          ops.push({
-            process: p,
-            key: `k${key}`,
-            call: t,
-            ret: t + 5n,
-            input: { op: 'read' },
-            output: { revision: rev, value: i - 1 },
-            status: 'ok',
-          });
-        if (i % 2 === 0) rev += 1;
-      }
-    }
-    const start = performance.now();
-    expect(checkHistory(ops, casRegister).result).toBe('ok');
-    expect(performance.now() - start).toBeLessThan(10_000);
+  it('decides a long history with a violation early in it (the search stops at that prefix)', () => {
+    const ops = registerHistory(8, 200, 1);
+    // Two winners for revision 2: nothing after it can fix that.
+    ops.push(op(9, 0, 1, cas(1, 'x'), 'ok', { revision: 2, value: 'x' }));
+    expect(checkHistory(ops, casRegisterFrom({ revision: 1, value: 0 })).result).toBe('violation');
+    expect(checkHistory(ops.slice(0, -1), casRegisterFrom({ revision: 1, value: 0 })).result).toBe(
+      'ok',
+    );
   });
 
   it('reports unknown when the time limit runs out', () => {
-    const ops: HistoryOp[] = Array.from({ length: 14 }, (_, i) => ({
-      process: i,
-      key: 'k',
-      call: 0n,
-      ret: 100n,
-      input: { op: 'cas', value: i },
-      output: { revision: i + 2, value: i },
-      status: 'ok' as const,
-    }));
+    const ops = Array.from({ length: 14 }, (_, i) =>
+      op(i, 0, 100, { op: 'cas', value: i }, 'ok', { revision: i + 2, value: i }),
+    );
     expect(checkHistory(ops, casRegister, { timeoutMs: -1 }).result).toBe('unknown');
   });
+});
 
-  it('exports Porcupine-style partitions', () => {
-    const h: HistoryOp[] = [
-      {
-        process: 1,
-        key: 'x',
-        call: 5n,
-        ret: 9n,
-        input: { op: 'read' },
-        output: { revision: 1, value: null },
-        status: 'ok',
-      },
-      {
-        process: 2,
-        key: 'x',
-        call: 6n,
-        ret: undefined,
-        input: { op: 'cas', value: 'z' },
-        output: undefined,
-        status: 'info',
-      },
-    ];
-    const out = JSON.parse(exportHistory(h, 'porcupine', 'cas-register'));
-    expect(out.partitions[0].operations).toEqual([
+/** A linearizable register history: `clients` each doing `each` increments-by-CAS and reads. */
+function registerHistory(clients: number, each: number, seed: number): HistoryOp[] {
+  let x = seed;
+  const rand = () => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return x / 2147483648;
+  };
+  const plan: { client: number; call: number; lin: number; ret: number }[] = [];
+  for (let c = 0; c < clients; c++) {
+    let t = Math.floor(rand() * 10);
+    for (let i = 0; i < each; i++) {
+      const call = t;
+      const lin = call + 1 + Math.floor(rand() * 20);
+      const ret = lin + 1 + Math.floor(rand() * 20);
+      plan.push({ client: c, call, lin, ret });
+      t = ret + 1 + Math.floor(rand() * 5);
+    }
+  }
+  plan.sort((a, b) => a.lin - b.lin);
+  let revision = 1;
+  let value = 0;
+  const seen = new Map<number, number>();
+  return plan.map((p, i) => {
+    if (i % 2 === 0) {
+      seen.set(p.client, revision);
+      return op(p.client, p.call, p.ret, { op: 'read' }, 'ok', { revision, value });
+    }
+    const expected = seen.get(p.client) ?? 1;
+    const input = { op: 'cas', expectedRevision: expected, value: value + 1 };
+    if (expected !== revision)
+      return op(p.client, p.call, p.ret, input, 'fail', { conflict: revision });
+    revision += 1;
+    value += 1;
+    return op(p.client, p.call, p.ret, input, 'ok', { revision, value });
+  });
+}
+
+describe('exportHistory', () => {
+  const h: HistoryOp[] = [
+    op(1, 5, 9, { op: 'read' }, 'ok', { revision: 1, value: null }),
+    op(2, 6, undefined, { op: 'cas', value: 'z' }, 'info'),
+    op(3, 7, undefined, { op: 'cas', value: 'y' }, 'pending'),
+    op(4, 8, 12, { op: 'cas', expectedRevision: 1, value: 'w' }, 'fail', { conflict: 2 }),
+    op(1, 9, 11, { op: 'read' }, 'ok', { revision: 1, value: 'v' }, 'other'),
+  ];
+  const spec = casRegisterFrom({ revision: 3, value: { a: [1, null] } });
+
+  it('round-trips every op, status, null output, pending op and the spec parameters', () => {
+    const json = exportHistory(h, spec as SequentialSpec<unknown>);
+    const back = importHistory(json);
+    expect(back.ops).toEqual(h);
+    expect(back.model).toEqual({
+      name: 'cas-register',
+      params: { initial: { revision: 3, value: { a: [1, null] } } },
+    });
+    const rebuilt = specFromExport(back.model.name, back.model.params);
+    expect(rebuilt.init('k')).toEqual(spec.init('k'));
+    expect(checkHistory(back.ops, rebuilt).result).toBe(checkHistory(h, spec).result);
+  });
+
+  it('writes Porcupine fields, a real null apart from an unknown outcome', () => {
+    const out = JSON.parse(exportHistory(h, addressPool(['a', 'b']) as SequentialSpec<unknown>));
+    expect(out.format).toBe('polystore-history/1');
+    expect(out.model).toEqual({ name: 'address-pool', params: { addresses: ['a', 'b'] } });
+    expect(out.partitions[0].operations.slice(0, 2)).toEqual([
       {
         clientId: 1,
         input: { op: 'read' },
         call: 0,
-        output: { revision: 1, value: null },
         return: 4,
+        status: 'ok',
+        output: { revision: 1, value: null },
       },
-      { clientId: 2, input: { op: 'cas', value: 'z' }, call: 1, output: null, return: null },
+      { clientId: 2, input: { op: 'cas', value: 'z' }, call: 1, return: null, status: 'info' },
     ]);
+    expect(out.partitions[1].key).toBe('other');
   });
 });

@@ -1,0 +1,38 @@
+/**
+ * What the checker knows of an op's outcome when it applies it to a spec: a definite `ok` or
+ * `fail` with the output that came back, or `unknown` for an indeterminate op (`info`, or
+ * still `pending`), which may or may not have taken effect.
+ */
+export type SpecOutcome =
+  | { readonly status: 'ok'; readonly output: unknown }
+  | { readonly status: 'fail'; readonly output: unknown }
+  | { readonly status: 'unknown' };
+
+/** The result of applying one op to a state. */
+export interface StepResult<S> {
+  /** The outcome is possible from this state. */
+  readonly ok: boolean;
+  /** The state after the op. */
+  readonly state: S;
+}
+
+/**
+ * A sequential specification: the model a history must be linearizable against. It must be
+ * deterministic; `params` (plain JSON) together with `name` rebuilds it (see `specFromExport`).
+ */
+export interface SequentialSpec<S> {
+  /** Name for reports and exports. */
+  readonly name: string;
+  /** The parameters the spec was built with (initial state, pool addresses), as plain JSON. */
+  readonly params: Readonly<Record<string, unknown>>;
+  /** The state of a key before any op. */
+  init(key: string): S;
+  /**
+   * Applies an op to a state. For an `unknown` outcome it returns the state as if the op took
+   * effect (the checker covers "no effect" itself); a definite failure the spec observes
+   * nothing from must return `{ ok: true, state }` unchanged.
+   */
+  step(state: S, input: unknown, outcome: SpecOutcome): StepResult<S>;
+  /** A canonical string of a state: equal states must hash equal (it keys the memo cache). */
+  hash(state: S): string;
+}
