@@ -47,6 +47,24 @@ export {
   UnavailableError,
 } from './errors.js';
 export { type IdGenerator, sequentialIds, uuidv7Generator } from './id-generator.js';
+export { deepCopy, deepEqual } from './objects/deep-equal.js';
+export {
+  type AnyObjectClass,
+  type DefineObjectOptions,
+  defineObject,
+  type ObjectClass,
+} from './objects/define-object.js';
+export { ObjectRegistry, type RegisteredVersion } from './objects/object-registry.js';
+export {
+  type ObjectFields,
+  type ObjectOf,
+  type ObjectPrimitive,
+  type SaveOptions,
+  type StoreSource,
+  VersionedObject,
+  type VersionManifest,
+  wireValue,
+} from './objects/versioned-object.js';
 export { DEFAULT_STORE_URL, type OpenStoresOptions, openStores } from './open-stores.js';
 export { decodeCursor, encodeCursor } from './query/cursor.js';
 export { compareValues, isAfter, matchesWhere, recordComparator } from './query/evaluate.js';
@@ -138,6 +156,19 @@ export {
   type VersionedWrite,
   versionedWrite,
 } from './schema/history-records.js';
+export {
+  canonicalJson,
+  compareSnapshots,
+  type FieldSnapshot,
+  type ObjectSnapshot,
+  type ObjectSnapshotSource,
+  type ResourceSnapshot,
+  type SnapshotProblem,
+  type SnapshotValue,
+  snapshotResource,
+  type VersionSnapshot,
+  wireKeys,
+} from './schema/history-snapshot.js';
 export {
   type AnyResource,
   type CreateOf,
