@@ -17,11 +17,51 @@ export const idArb: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: fc.constant('ffffffff-ffff-7fff-bfff-ffffffffffff') },
 );
 
-/** Strings compared often enough to make filters and unique keys hit, with code-point traps. */
-const STRING_POOL = ['', 'a', 'b', 'B', 'é', '\ue000', '\uffff', '😀', 'a😀', 'node-1', 'node-2'];
-const IP_POOL = ['10.0.0.3', '10.0.0.5', '10.0.0.7', 'fd00::1', 'fd00::2'];
+/**
+ * Strings compared often enough to make filters and unique keys hit, with code-point
+ * traps: case pairs, a trailing space, a precomposed and a decomposed accent, U+E000..U+FFFF
+ * (after every surrogate in UTF-16, before every non-BMP character by code point), LIKE
+ * wildcards and a prefix of another value.
+ */
+const STRING_POOL = [
+  '',
+  'a',
+  'b',
+  'B',
+  'A',
+  'a ',
+  'ab',
+  'é',
+  'e\u0301',
+  '\ue000',
+  '\uffff',
+  '😀',
+  'a😀',
+  '%',
+  '_',
+  'node-1',
+  'node-2',
+  'node-10',
+];
+const IP_POOL = [
+  '10.0.0.3',
+  '10.0.0.5',
+  '10.0.0.6',
+  '10.0.0.7',
+  '10.0.2.0',
+  '10.0.2.1',
+  '10.0.2.4',
+  '255.255.255.254',
+  'fd00::1',
+  'fd00::2',
+  'fd00::3',
+  'fd00::7',
+  'ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe',
+  'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+];
 /** The lowest usable addresses of the pool networks: gateways there make allocation interesting. */
-const LOW_IPS = ['10.0.0.1', '10.0.0.2'];
+const LOW_IPS = ['10.0.0.1', '10.0.0.2', 'fd00::1'];
+/** Pool networks: small ones fill up; /31, /32, /127, /128 and the top of both spaces are edges. */
 const CIDR_POOL = [
   '10.0.0.0/29',
   '10.0.0.0/30',
@@ -29,8 +69,14 @@ const CIDR_POOL = [
   '10.0.0.0/31',
   '10.0.0.0/28',
   '10.0.1.0/30',
+  '10.0.2.0/31',
+  '10.0.2.4/32',
+  '255.255.255.248/29',
   'fd00::/125',
   'fd00::/126',
+  'fd00::/127',
+  'fd00::/128',
+  'ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffc/126',
 ];
 const EPOCH = Date.parse('2026-01-01T00:00:00.000Z');
 
@@ -84,38 +130,144 @@ export function invalidValuesFor(field: Field): unknown[] {
   return out;
 }
 
+/**
+ * One code point, weighted towards the boundaries where stores disagree: ASCII case pairs
+ * and spaces, combining marks, U+E000..U+FFFF, characters above U+FFFF, the rest of the
+ * BMP, and the whole range. Never NUL or a lone surrogate (those are invalid input).
+ */
+const codePointArb: fc.Arbitrary<string> = fc.oneof(
+  { weight: 5, arbitrary: fc.constantFrom('a', 'b', 'A', 'B', 'z', 'Z', ' ', '-', '0', '_', '%') },
+  {
+    weight: 1,
+    arbitrary: fc.integer({ min: 0x300, max: 0x36f }).map((c) => String.fromCodePoint(c)),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.integer({ min: 0xe000, max: 0xffff }).map((c) => String.fromCodePoint(c)),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.integer({ min: 0x10000, max: 0x10ffff }).map((c) => String.fromCodePoint(c)),
+  },
+  { weight: 1, arbitrary: fc.integer({ min: 1, max: 0xd7ff }).map((c) => String.fromCodePoint(c)) },
+  { weight: 1, arbitrary: fc.constantFrom('é', 'ß', 'İ', 'ı', 'Σ', 'ς', 'ǅ', '\u00a0', '\t', "'") },
+);
+
+/** A pool string turned into a near twin: a trailing space, the other case, (de)composed. */
+const TWINS: readonly ((s: string) => string)[] = [
+  (s) => `${s} `,
+  (s) => s.toUpperCase(),
+  (s) => s.toLowerCase(),
+  (s) => s.normalize('NFD'),
+  (s) => s.normalize('NFC'),
+];
+
 function stringArb(field: Field): fc.Arbitrary<string> {
   const max = field.max!;
   const pattern = field.pattern;
   const fits = (s: string) => [...s].length <= max && (!pattern || pattern.test(s));
   const options: fc.WeightedArbitrary<string>[] = [];
   const pool = STRING_POOL.filter(fits);
-  if (pool.length > 0) options.push({ weight: 6, arbitrary: fc.constantFrom(...pool) });
+  if (pool.length > 0) {
+    options.push({ weight: 6, arbitrary: fc.constantFrom(...pool) });
+    options.push({
+      weight: 2,
+      arbitrary: fc
+        .tuple(fc.constantFrom(...pool), fc.constantFrom(...TWINS))
+        .map(([s, twin]) => twin(s))
+        .filter(fits),
+    });
+  }
   if (pattern) {
     options.push({ weight: 3, arbitrary: fc.stringMatching(pattern).filter(fits) });
   } else {
     options.push({
       weight: 3,
-      arbitrary: fc.string({ unit: 'binary', maxLength: Math.min(max, 8) }).filter(fits),
+      arbitrary: fc
+        .array(codePointArb, { maxLength: Math.min(max, 8) })
+        .map((cps) => cps.join(''))
+        .filter(fits),
     });
   }
-  const edges = ['z'.repeat(max), '😀'.repeat(max), ''].filter(fits);
+  const edges = [
+    'z'.repeat(max),
+    '😀'.repeat(max),
+    '\uffff'.repeat(max),
+    `${'a'.repeat(max - 1)} `,
+    '',
+  ].filter(fits);
   if (edges.length > 0) options.push({ weight: 1, arbitrary: fc.constantFrom(...edges) });
   const hostile = HOSTILE_STRINGS.filter(fits);
   if (hostile.length > 0) options.push({ weight: 2, arbitrary: fc.constantFrom(...hostile) });
   return fc.oneof(...options);
 }
 
+/** Integers where storage types overflow or lose precision. */
+const INT_EDGES = [
+  0,
+  1,
+  -1,
+  2 ** 31 - 1,
+  2 ** 31,
+  -(2 ** 31),
+  -(2 ** 31) - 1,
+  2 ** 32,
+  2 ** 53 - 1,
+  2 ** 53 - 2,
+  -(2 ** 53 - 1),
+  1e15 + 1,
+];
+
 function intArb(field: Field): fc.Arbitrary<number> {
   const min = field.min ?? Number.MIN_SAFE_INTEGER;
   const max = field.max ?? Number.MAX_SAFE_INTEGER;
   const small = fc.integer({ min: Math.max(min, -3), max: Math.min(max, Math.max(min, -3) + 8) });
+  const edges = [min, max, min + 1, max - 1, ...INT_EDGES.filter((n) => n >= min && n <= max)];
   return fc.oneof(
     { weight: 4, arbitrary: small },
     { weight: 2, arbitrary: fc.integer({ min, max }) },
-    { weight: 1, arbitrary: fc.constantFrom(min, max) },
+    { weight: 2, arbitrary: fc.constantFrom(...edges) },
   );
 }
+
+const MIN_MS = Date.parse('0001-01-01T00:00:00.000Z');
+const MAX_MS = Date.parse('9999-12-31T23:59:59.999Z');
+/** Instants where datetime storage breaks: the ends of the range, 1970, 2038 (32-bit seconds), leap days. */
+const DATETIME_EDGES = [
+  MIN_MS,
+  MAX_MS,
+  0,
+  -1,
+  1,
+  2 ** 31 * 1000 - 1,
+  2 ** 31 * 1000,
+  Date.parse('1900-02-28T23:59:59.999Z'),
+  Date.parse('2000-02-29T12:00:00.000Z'),
+  Date.parse('1969-12-31T23:59:59.999Z'),
+];
+
+/** The same instant written with an offset (`+05:30`, `-12:00`, ...), or in UTC if that leaves the range. */
+function withOffset(ms: number, offsetMinutes: number): string {
+  const utc = new Date(ms).toISOString();
+  if (offsetMinutes === 0) return utc.replace('Z', '+00:00');
+  const local = new Date(ms + offsetMinutes * 60_000).toISOString();
+  if (local.length !== 24 || local.startsWith('0000')) return utc;
+  const a = Math.abs(offsetMinutes);
+  const sign = offsetMinutes < 0 ? '-' : '+';
+  return `${local.slice(0, 23)}${sign}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
+}
+
+/** Datetimes at millisecond precision over the whole valid range, mostly near the clock so filters hit. */
+export const datetimeArb: fc.Arbitrary<string> = fc
+  .tuple(
+    fc.oneof(
+      { weight: 4, arbitrary: fc.integer({ min: 0, max: 10_000_000 }).map((ms) => EPOCH + ms) },
+      { weight: 2, arbitrary: fc.constantFrom(...DATETIME_EDGES) },
+      { weight: 2, arbitrary: fc.integer({ min: MIN_MS, max: MAX_MS }) },
+    ),
+    fc.constantFrom<number | 'Z'>('Z', 'Z', 0, 330, -720, 840),
+  )
+  .map(([ms, offset]) => (offset === 'Z' ? new Date(ms).toISOString() : withOffset(ms, offset)));
 
 function cidrArb(): fc.Arbitrary<string> {
   const random = fc
@@ -133,9 +285,32 @@ function cidrArb(): fc.Arbitrary<string> {
 
 function dictKeyArb(): fc.Arbitrary<string> {
   return fc.oneof(
-    { weight: 3, arbitrary: fc.constantFrom('k', 'role', 'a') },
+    { weight: 3, arbitrary: fc.constantFrom('k', 'role', 'a', 'K', 'k ', 'b') },
     { weight: 1, arbitrary: fc.constantFrom(...HOSTILE_KEYS) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .array(codePointArb, { minLength: 1, maxLength: 6 })
+        .map((cps) => cps.join(''))
+        .filter((k) => k !== '__proto__'),
+    },
   );
+}
+
+/**
+ * A dict of many long entries (non-BMP keys and values at their longest), so records come
+ * near a backend's size limit.
+ */
+function bigDictArb(field: Field): fc.Arbitrary<Record<string, unknown>> {
+  const max = field.max!;
+  const value = field.of!.kind === 'string' ? '😀'.repeat(field.of!.max!) : null;
+  return fc
+    .integer({ min: Math.ceil(max / 2), max })
+    .map((n) =>
+      Object.fromEntries(
+        Array.from({ length: n }, (_, i) => [`${'😀'.repeat(240)}${i}`, value ?? i]),
+      ),
+    );
 }
 
 /** The arbitrary of one field's valid values, derived from its descriptor. */
@@ -161,14 +336,7 @@ export function arbitraryFor(
       arb = fc.constantFrom(...field.values!);
       break;
     case 'datetime':
-      arb = fc
-        .integer({ min: 0, max: 10_000_000 })
-        .chain((ms) =>
-          fc.constantFrom(
-            new Date(EPOCH + ms).toISOString(),
-            new Date(EPOCH + ms).toISOString().replace('Z', '+00:00'),
-          ),
-        );
+      arb = datetimeArb;
       break;
     case 'ip':
       arb = fc.oneof(
@@ -195,12 +363,13 @@ export function arbitraryFor(
     }
     case 'dict': {
       const of = arbitraryFor(field.of!, options);
-      arb = fc
+      const small = fc
         .uniqueArray(fc.tuple(dictKeyArb(), of), {
           selector: (t) => t[0],
-          maxLength: Math.min(field.max!, 3),
+          maxLength: Math.min(field.max!, 4),
         })
         .map((entries) => Object.fromEntries(entries));
+      arb = fc.oneof({ weight: 20, arbitrary: small }, { weight: 1, arbitrary: bigDictArb(field) });
       break;
     }
     case 'object': {

@@ -7,8 +7,15 @@ import {
   serviceResource,
 } from '@polystore/core';
 import * as fc from 'fast-check';
-import { arbitraryFor, createValuesArb, idArb, patchArb } from './arbitrary-for-field.js';
-import { CONTEXT_NAMES, CONTEXTS, type ContextName } from './contexts.js';
+import {
+  arbitraryFor,
+  createValuesArb,
+  datetimeArb,
+  idArb,
+  idOf,
+  patchArb,
+} from './arbitrary-for-field.js';
+import { CONTEXT_NAMES, CONTEXTS, type ContextName, PROJECT_IDS } from './contexts.js';
 import type { Op, StoreName } from './op.js';
 
 /** The resource behind each store of the bag. */
@@ -22,11 +29,27 @@ export const RESOURCE_OF: Readonly<Record<StoreName, AnyResource>> = {
 
 const EPOCH = Date.parse('2026-01-01T00:00:00.000Z');
 
-/** Named contexts, weighted towards the two projects and admin. */
+/**
+ * Named contexts, weighted towards the two projects and admin; about a third of the calls
+ * read with `readDeleted` `yes` or `only`, and now and then a project whose id a naive
+ * filter confuses with p1.
+ */
 export const anyContextArb: fc.Arbitrary<ContextName> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom<ContextName>('p1', 'admin') },
   { weight: 2, arbitrary: fc.constant<ContextName>('p2') },
-  { weight: 2, arbitrary: fc.constantFrom(...CONTEXT_NAMES) },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom<ContextName>(
+      'p1/yes',
+      'p1/only',
+      'admin/yes',
+      'admin/only',
+      'p2/yes',
+      'p2/only',
+    ),
+  },
+  { weight: 1, arbitrary: fc.constantFrom<ContextName>('p10', 'P1', 'pq') },
+  { weight: 1, arbitrary: fc.constantFrom(...CONTEXT_NAMES) },
 );
 
 /** Contexts for the global service resource: mostly admin, which alone may write it. */
@@ -36,7 +59,7 @@ const serviceContextArb: fc.Arbitrary<ContextName> = fc.oneof(
 );
 
 function scalarArb(resource: AnyResource, field: string): fc.Arbitrary<unknown> {
-  if (field === 'projectId') return fc.constantFrom('p1', 'p2', 'p3');
+  if (field === 'projectId') return fc.constantFrom('p1', 'p2', 'p3', ...PROJECT_IDS);
   const q = resource.queryable[field]!;
   return arbitraryFor({ ...q.field, isNullable: false } as typeof q.field);
 }
@@ -49,7 +72,12 @@ function conditionArb(resource: AnyResource, field: string): fc.Arbitrary<unknow
     fc.record({ in: fc.array(fc.oneof(v, fc.constant(null)), { maxLength: 3 }) }),
   ];
   if (q.field.isNullable || field === 'projectId')
-    options.push(fc.constant(null), fc.constant({ eq: null }));
+    options.push(
+      fc.constant(null),
+      fc.constant({ eq: null }),
+      // `in` with null: SQL's `IN (NULL, ...)` never matches a null.
+      fc.array(v, { maxLength: 2 }).map((vs) => ({ in: [...vs, null] })),
+    );
   if (q.index === 'sort') {
     options.push(fc.record({ gt: v }), fc.record({ gte: v, lt: v }), fc.record({ lte: v }));
   }
@@ -86,20 +114,31 @@ export function orderArb(resource: AnyResource): fc.Arbitrary<Record<string, unk
   );
 }
 
-/** List options: where, order and a small page size, each sometimes left out. */
+/**
+ * List options: where, order, a page size (sometimes the full 1000) and now and then an
+ * `after` that is not a cursor, each sometimes left out. Real cursors are signed for their
+ * store, so positions reached by paging are tested by `pages` commands and by the
+ * invariants' walks with writes between pages.
+ */
 export function listOptionsArb(
   resource: AnyResource,
   pageLimit = 4,
 ): fc.Arbitrary<Record<string, unknown>> {
-  return fc
-    .record({
-      where: whereArb(resource),
-      orderBy: orderArb(resource),
-      limit: fc.oneof(
-        { weight: 6, arbitrary: fc.integer({ min: 1, max: pageLimit }) },
-        { weight: 1, arbitrary: fc.constantFrom(undefined, 0, 1001) },
-      ),
-    })
+  return orderArb(resource)
+    .chain((orderBy) =>
+      fc.record({
+        where: whereArb(resource),
+        orderBy: fc.constant(orderBy),
+        limit: fc.oneof(
+          { weight: 6, arbitrary: fc.integer({ min: 1, max: pageLimit }) },
+          { weight: 1, arbitrary: fc.constantFrom(undefined, 0, 1000, 1001) },
+        ),
+        after: fc.oneof(
+          { weight: 12, arbitrary: fc.constant(undefined) },
+          { weight: 1, arbitrary: fc.constantFrom(null, 'not-a-cursor') },
+        ),
+      }),
+    )
     .map((o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)));
 }
 
@@ -115,11 +154,34 @@ function call(store: StoreName, method: string, ctx: ContextName, args: readonly
   return { kind: 'call', store, method, ctx, args };
 }
 
-const hostArb = fc.constantFrom('node-1', 'node-2', 'a', '😀');
+/** Hosts drawn like the host fields they are matched against, so they collide with stored ones. */
+const hostArb = arbitraryFor({ ...migrationResource.fields.sourceCompute, isNullable: false });
+const serviceHostArb = arbitraryFor(serviceResource.fields.host);
 const binaryArb = fc.oneof(
-  fc.constantFrom('nova-compute', 'nova-conductor'),
-  fc.constantFrom('Bad', ''),
+  { weight: 4, arbitrary: fc.constantFrom('nova-compute', 'nova-conductor') },
+  { weight: 2, arbitrary: arbitraryFor(serviceResource.fields.binary) },
+  { weight: 1, arbitrary: fc.constantFrom('Bad', '', 'nova-compute ') },
 );
+
+/**
+ * Many ids for one `getMany` (up to the limit of 1000, now and then one over): distinct
+ * ids that do not exist, with pool ids at both ends and repeated, so a batch that drops
+ * its tail or a duplicate mishandled shows.
+ */
+const manyIdsArb: fc.Arbitrary<string[]> = fc
+  .tuple(
+    fc.oneof(
+      { weight: 6, arbitrary: fc.integer({ min: 20, max: 980 }) },
+      { weight: 1, arbitrary: fc.constant(1001) },
+    ),
+    fc.array(idArb, { minLength: 1, maxLength: 6 }),
+  )
+  .map(([n, present]) => {
+    const missing = Array.from({ length: Math.max(0, n - 2 * present.length) }, (_, i) =>
+      idOf(0x100000 + i),
+    );
+    return [present[0]!, ...missing, ...present, ...present.slice(1)];
+  });
 
 const WEIGHTS: Readonly<Record<string, number>> = {
   create: 6,
@@ -127,6 +189,7 @@ const WEIGHTS: Readonly<Record<string, number>> = {
   delete: 3,
   count: 2,
   getMany: 2,
+  getManyLarge: 1,
   get: 2,
   list: 2,
   pages: 2,
@@ -154,6 +217,7 @@ const OP_METHODS = [
   'create',
   'get',
   'getMany',
+  'getManyLarge',
   'list',
   'pages',
   'count',
@@ -183,7 +247,10 @@ export function storeOpArbs(store: StoreName): fc.Arbitrary<Op>[] {
       contextArb,
       valuesArb,
       rarely(idArb, 8),
-      fc.constantFrom<string | null>('p1', 'p2', null),
+      fc.oneof(
+        { weight: 6, arbitrary: fc.constantFrom<string | null>('p1', 'p2', null) },
+        { weight: 1, arbitrary: fc.constantFrom<string | null>(...PROJECT_IDS) },
+      ),
       fc.integer({ min: 0, max: 9 }),
     )
     .map(([c, v, id, p, dice]) => {
@@ -208,11 +275,11 @@ export function storeOpArbs(store: StoreName): fc.Arbitrary<Op>[] {
                 .map((n) =>
                   fc.tuple(
                     fc.constant(n),
-                    fc.array(arbitraryFor(resource.fields[n]!), { minLength: 1, maxLength: 2 }),
+                    fc.array(arbitraryFor(resource.fields[n]!), { minLength: 1, maxLength: 3 }),
                   ),
                 ),
             ),
-            { selector: (t) => t[0], minLength: 1, maxLength: 1 },
+            { selector: (t) => t[0], minLength: 1, maxLength: 3 },
           )
           .map((e) => Object.fromEntries(e)),
       },
@@ -220,9 +287,15 @@ export function storeOpArbs(store: StoreName): fc.Arbitrary<Op>[] {
     ),
     2,
   );
-  const deletedBefore = fc
-    .integer({ min: -1000, max: 10_000_000 })
-    .map((ms) => new Date(EPOCH + ms).toISOString());
+  const deletedBefore = fc.oneof(
+    {
+      weight: 3,
+      arbitrary: fc
+        .integer({ min: -1000, max: 10_000_000 })
+        .map((ms) => new Date(EPOCH + ms).toISOString()),
+    },
+    { weight: 1, arbitrary: datetimeArb },
+  );
   const arbs: fc.Arbitrary<Op>[] = [
     createArb,
     fc.tuple(contextArb, idArb).map(([c, id]) => call(store, 'get', c, [id])),
@@ -231,6 +304,7 @@ export function storeOpArbs(store: StoreName): fc.Arbitrary<Op>[] {
       .map(([c, ids, repeat]) =>
         call(store, 'getMany', c, [repeat && ids.length > 0 ? [...ids, ids[0]] : ids]),
       ),
+    fc.tuple(contextArb, manyIdsArb).map(([c, ids]) => call(store, 'getMany', c, [ids])),
     fc.tuple(contextArb, listOptionsArb(resource, 60)).map(([c, o]) => call(store, 'list', c, [o])),
     fc
       .tuple(contextArb, listOptionsArb(resource))
@@ -292,7 +366,15 @@ export function storeOpArbs(store: StoreName): fc.Arbitrary<Op>[] {
   if (store === 'services') {
     arbs.push(
       fc
-        .tuple(contextArb, hostArb, binaryArb, fc.integer({ min: -1, max: 5 }))
+        .tuple(
+          contextArb,
+          serviceHostArb,
+          binaryArb,
+          fc.oneof(
+            { weight: 4, arbitrary: fc.integer({ min: -1, max: 5 }) },
+            { weight: 1, arbitrary: arbitraryFor(serviceResource.fields.codeVersion) },
+          ),
+        )
         .map(([c, host, binary, codeVersion]) =>
           call(store, 'heartbeat', c, [{ host, binary, codeVersion }]),
         ),
@@ -300,6 +382,12 @@ export function storeOpArbs(store: StoreName): fc.Arbitrary<Op>[] {
     );
   }
   return arbs;
+}
+
+/** A create, update or delete of one store: the writes the invariants make between two pages. */
+export function writeOpArb(store: StoreName): fc.Arbitrary<Op> {
+  const arbs = storeOpArbs(store);
+  return fc.oneof(...['create', 'update', 'delete'].map((m) => arbs[OP_METHODS.indexOf(m)]!));
 }
 
 /** A clock tick between commands. */
