@@ -4,6 +4,7 @@ import {
   compareCodePoints,
   inReadScope,
   isUsableAddress,
+  ManualClock,
   matchesWhere,
   normaliseOrder,
   normaliseWhere,
@@ -13,9 +14,11 @@ import {
   type Stores,
 } from '@polystore/core';
 import * as fc from 'fast-check';
+import { idOf } from './arbitrary-for-field.js';
 import { ConformanceFailure } from './conformance-failure.js';
 import { CONTEXTS, type ContextName, contextSource, contextVar } from './contexts.js';
 import type { Coverage } from './coverage.js';
+import { openModel } from './model-run.js';
 import { executeOp, type Op, opExpression, opSource, type StoreName, unitOf } from './op.js';
 import {
   anyContextArb,
@@ -23,8 +26,9 @@ import {
   RESOURCE_OF,
   storeOpArbs,
   weightedStoreOpArbs,
+  writeOpArb,
 } from './op-arbitraries.js';
-import { settle, show, showOutcome } from './outcome.js';
+import { type Outcome, settle, show, showOutcome } from './outcome.js';
 import { encodeReplayToken, type ReplayToken } from './replay-token.js';
 import { CLOCK_EPOCH, type Session } from './session.js';
 
@@ -36,6 +40,8 @@ interface Probe {
   readonly ctx: ContextName;
   readonly options: Readonly<Record<string, unknown>>;
   readonly limit: number;
+  /** Writes made between pages of a second walk (the first after page 1, ...). */
+  readonly writes: readonly Op[];
 }
 
 class Violation extends Error {}
@@ -72,17 +78,69 @@ function checkRevision(op: Op, value: unknown, revisions: Map<string, number>): 
   revisions.set(id, r.revision as number);
 }
 
-async function fullListing(stores: Stores, probe: Probe): Promise<Rec[]> {
-  const { limit, ...rest } = probe.options as { limit?: number } & Record<string, unknown>;
-  const page = await stores[probe.store].list(CONTEXTS[probe.ctx], {
-    ...rest,
-    limit: 1000,
-  } as never);
-  if (page.next !== null) fail('a listing of fewer than 1000 rows with limit 1000 has a next page');
-  return page.items as unknown as Rec[];
+/** Every row of a listing, following `next` through pages of 1000. */
+async function allRows(
+  stores: Stores,
+  store: StoreName,
+  ctx: ContextName | ReturnType<typeof adminContext>,
+  options: Readonly<Record<string, unknown>>,
+): Promise<Rec[]> {
+  const context = typeof ctx === 'string' ? CONTEXTS[ctx] : ctx;
+  const rows: Rec[] = [];
+  let after: string | null = null;
+  for (let i = 0; i < 100; i++) {
+    const page: { items: readonly unknown[]; next: string | null } = await stores[store].list(
+      context,
+      { ...options, limit: 1000, after } as never,
+    );
+    if (page.items.length < 1000 && page.next !== null)
+      fail(`${store}.list returned ${page.items.length} rows for limit 1000 and a next page`);
+    rows.push(...(page.items as unknown as Rec[]));
+    if (page.next === null) return rows;
+    after = page.next;
+  }
+  return fail(`${store}.list: still a next page after 100 pages of 1000`);
 }
 
-async function checkProbe(stores: Stores, probe: Probe): Promise<void> {
+function fullListing(stores: Stores, probe: Probe): Promise<Rec[]> {
+  const { limit: _, after: __, ...rest } = probe.options;
+  return allRows(stores, probe.store, probe.ctx, rest);
+}
+
+const short = (ids: readonly unknown[]) =>
+  ids.length > 12
+    ? `${ids
+        .slice(0, 12)
+        .map((x) => String(x).slice(-4))
+        .join(' ')} … (${ids.length})`
+    : ids.map((x) => String(x).slice(-4)).join(' ');
+
+/** The listing and count of a probe must hold exactly the rows the reference model holds. */
+async function compareProbeWithModel(
+  probe: Probe,
+  rows: readonly Rec[],
+  count: number,
+  model: Stores,
+): Promise<void> {
+  const want = await settle(() => fullListing(model, probe));
+  if (!want.ok) return;
+  const wantRows = want.value as Rec[];
+  const got = new Set(rows.map((r) => r.id));
+  const has = new Set(wantRows.map((r) => r.id));
+  const missing = wantRows.filter((r) => !got.has(r.id)).map((r) => r.id);
+  const extra = rows.filter((r) => !has.has(r.id)).map((r) => r.id);
+  const what = `${probe.store}.list (${probe.ctx}, ${show(probe.options.where)})`;
+  if (missing.length > 0)
+    fail(`${what} is missing ${missing.length} rows the reference model lists: ${short(missing)}`);
+  if (extra.length > 0)
+    fail(`${what} lists ${extra.length} rows the reference model does not: ${short(extra)}`);
+  if (count !== wantRows.length)
+    fail(
+      `${probe.store}.count (${probe.ctx}, ${show(probe.options.where)}) = ${count}, the reference model counts ${wantRows.length}`,
+    );
+}
+
+async function checkProbe(stores: Stores, probe: Probe, model: Stores): Promise<void> {
   const resource = RESOURCE_OF[probe.store];
   const ctx = CONTEXTS[probe.ctx];
   const full = await settle(() => fullListing(stores, probe));
@@ -123,11 +181,12 @@ async function checkProbe(stores: Stores, probe: Probe): Promise<void> {
     }
   });
   const n = await stores[probe.store].count(ctx, probe.options.where as never);
+  await compareProbeWithModel(probe, rows, n, model);
   if (n !== rows.length)
     fail(
       `${probe.store}.count (${probe.ctx}, ${show(probe.options.where)}) = ${n}, but the full listing has ${rows.length} rows`,
     );
-  const { limit: _, ...rest } = probe.options;
+  const { limit: _, after: __, ...rest } = probe.options;
   const paged: Rec[] = [];
   let after: string | null = null;
   for (let i = 0; i <= rows.length + 1; i++) {
@@ -168,19 +227,101 @@ function uniqueAmongLive(resource: AnyResource, rows: readonly Rec[]): void {
   }
 }
 
-async function checkState(stores: Stores, probes: readonly Probe[]): Promise<void> {
+/** Every record of the adapter (deleted ones included) must be the model's, at the same revision. */
+async function compareStateWithModel(stores: Stores, model: Stores): Promise<void> {
+  const all = adminContext({ readDeleted: 'yes' });
+  for (const name of STORE_NAMES) {
+    const got = await allRows(stores, name, all, {});
+    const want = await allRows(model, name, all, {});
+    const mine = new Map(got.map((r) => [r.id, r]));
+    const theirs = new Map(want.map((r) => [r.id, r]));
+    const missing = want.filter((r) => !mine.has(r.id)).map((r) => r.id);
+    if (missing.length > 0)
+      fail(
+        `${name}: the adapter lost ${missing.length} records the reference model holds: ${short(missing)}`,
+      );
+    const extra = got.filter((r) => !theirs.has(r.id)).map((r) => r.id);
+    if (extra.length > 0)
+      fail(
+        `${name}: the adapter holds ${extra.length} records the reference model does not: ${short(extra)}`,
+      );
+    for (const r of got) {
+      const m = theirs.get(r.id)!;
+      if (r.revision !== m.revision || r.deletedAt !== m.deletedAt)
+        fail(
+          `${name} ${String(r.id)}: revision ${String(r.revision)}, deletedAt ${String(r.deletedAt)}; the reference model has revision ${String(m.revision)}, deletedAt ${String(m.deletedAt)}`,
+        );
+    }
+  }
+}
+
+/** The pages of a walk with `probe.limit`, making `probe.writes` one by one between pages. */
+async function walkWhileWriting(
+  stores: Stores,
+  probe: Probe,
+  tick: (ms: number) => void,
+): Promise<string[][]> {
+  const { limit: _, after: __, ...rest } = probe.options;
+  const pages: string[][] = [];
+  let after: string | null = null;
+  for (let i = 0; i < 200; i++) {
+    const page: { items: readonly unknown[]; next: string | null } = await stores[probe.store].list(
+      CONTEXTS[probe.ctx],
+      { ...rest, limit: probe.limit, after } as never,
+    );
+    pages.push((page.items as unknown as Rec[]).map((r) => r.id as string));
+    if (page.next === null) return pages;
+    const write = probe.writes[i];
+    if (write) await settle(() => executeOp(stores, write, tick));
+    after = page.next;
+  }
+  return fail(`${probe.store}.list: still a next page after 200 pages`);
+}
+
+/**
+ * A cursor is a position (the sort value and id of the last row): the next page starts
+ * strictly after it whatever happened to that row since. So a walk with writes between its
+ * pages yields exactly the reference model's pages: rows that did not change appear once,
+ * in order, and a changed or deleted row under the cursor moves nothing else.
+ */
+async function checkWalkWhileWriting(
+  stores: Stores,
+  model: Stores,
+  probe: Probe,
+  clocks: { readonly real: (ms: number) => void; readonly model: (ms: number) => void },
+): Promise<void> {
+  const want = await settle(() => walkWhileWriting(model, probe, clocks.model));
+  const got = await settle(() => walkWhileWriting(stores, probe, clocks.real));
+  if (!want.ok) return;
+  if (!got.ok) {
+    if (got.error.untyped) fail(`list threw an untyped error: ${show(got.error)}`);
+    fail(`${probe.store}.list failed in a walk with writes between pages: ${showOutcome(got)}`);
+  }
+  const a = (got.value as string[][]).map((p) => short(p)).join(' | ');
+  const b = (want.value as string[][]).map((p) => short(p)).join(' | ');
+  if (a !== b)
+    fail(
+      `${probe.store}.list (${probe.ctx}, ${show(probe.options)}) paged by ${probe.limit} with a write between pages yielded [${a}], the reference model [${b}]`,
+    );
+}
+
+async function checkState(
+  stores: Stores,
+  model: Stores,
+  probes: readonly Probe[],
+  clocks: { readonly real: (ms: number) => void; readonly model: (ms: number) => void },
+): Promise<void> {
   const admin = adminContext();
   for (const name of STORE_NAMES) {
-    const rows = (await stores[name].list(admin, { limit: 1000 })).items as unknown as Rec[];
-    uniqueAmongLive(RESOURCE_OF[name], rows);
+    uniqueAmongLive(RESOURCE_OF[name], await allRows(stores, name, admin, {}));
   }
   const networks = new Map(
-    (
-      (await stores.networks.list(adminContext({ readDeleted: 'yes' }), { limit: 1000 }))
-        .items as unknown as Rec[]
-    ).map((n) => [n.id, n]),
+    (await allRows(stores, 'networks', adminContext({ readDeleted: 'yes' }), {})).map((n) => [
+      n.id,
+      n,
+    ]),
   );
-  for (const ip of (await stores.fixedIps.list(admin, { limit: 1000 })).items as unknown as Rec[]) {
+  for (const ip of await allRows(stores, 'fixedIps', admin, {})) {
     const net = networks.get(ip.networkId);
     if (
       net &&
@@ -191,17 +332,45 @@ async function checkState(stores: Stores, probes: readonly Probe[]): Promise<voi
       );
     }
   }
-  for (const p of probes) await checkProbe(stores, p);
+  await compareStateWithModel(stores, model);
+  for (const p of probes) await checkProbe(stores, p, model);
+  for (const p of probes) {
+    if (p.writes.length > 0) await checkWalkWhileWriting(stores, model, p, clocks);
+  }
 }
 
 const probeArb: fc.Arbitrary<Probe> = fc
   .tuple(fc.constantFrom(...STORE_NAMES), anyContextArb, fc.integer({ min: 1, max: 4 }))
   .chain(([store, ctx, limit]) =>
-    listOptionsArb(RESOURCE_OF[store]).map((options) => {
-      const { limit: _, ...rest } = options;
-      return { store, ctx, options: rest, limit };
-    }),
+    fc
+      .tuple(listOptionsArb(RESOURCE_OF[store]), fc.array(writeOpArb(store), { maxLength: 4 }))
+      .map(([options, writes]) => {
+        const { limit: _, after: __, ...rest } = options;
+        return { store, ctx, options: rest, limit, writes };
+      }),
   );
+
+/** A read's answer against the model's: rows missing or extra, or another count. */
+function compareRead(op: Op & { kind: 'call' }, got: Outcome, want: Outcome): void {
+  if (!got.ok || !want.ok) return;
+  const what = `${op.store}.${op.method} (${op.ctx})`;
+  if (typeof want.value === 'number') {
+    if (got.value !== want.value)
+      fail(`${what} = ${String(got.value)}, the reference model says ${want.value}`);
+    return;
+  }
+  const ids = (v: unknown) => (v as Rec[]).map((r) => r.id);
+  const mine = new Set(ids(got.value));
+  const theirs = new Set(ids(want.value));
+  const missing = [...theirs].filter((id) => !mine.has(id));
+  const extra = [...mine].filter((id) => !theirs.has(id));
+  if (missing.length > 0)
+    fail(
+      `${what} left out ${missing.length} records the reference model returns: ${short(missing)}`,
+    );
+  if (extra.length > 0)
+    fail(`${what} returned ${extra.length} records the reference model does not: ${short(extra)}`);
+}
 
 const seedArb: fc.Arbitrary<Op> = fc.oneof(
   ...(['instances', 'networks', 'services', 'migrations'] as const).map((s) =>
@@ -232,8 +401,62 @@ const ORDERING_EXAMPLE: [Op[], Op[], Probe[]] = [
     ctx: 'p1' as const,
     options: { orderBy: { field: 'displayName', direction } },
     limit: 3,
+    writes: [],
   })),
 ];
+
+/** Rows in the big example: more than one full page of 1000. */
+const BIG_TABLE = 1003;
+
+/**
+ * The fixed second example: more rows than one full page, with many ties in the sort
+ * field, listed in pages of the full limit both ways, and read back with one `getMany`
+ * of 1000 ids. Nothing smaller reaches a second page of 1000 or a full-size batch.
+ */
+const BIG_EXAMPLE: [Op[], Op[], Probe[]] = [
+  Array.from({ length: BIG_TABLE }, (_, i) => ({
+    kind: 'call' as const,
+    store: 'instances' as const,
+    method: 'create',
+    ctx: 'p1' as const,
+    args: [
+      {
+        displayName: ['a', 'B', '😀', '\ue000'][i % 4]!,
+        flavor: { vcpus: 1, memoryMb: 1, rootGb: 0 },
+      },
+    ],
+  })),
+  [
+    {
+      kind: 'call',
+      store: 'instances',
+      method: 'getMany',
+      ctx: 'p1',
+      args: [Array.from({ length: 1000 }, (_, i) => idOf(BIG_TABLE - i))],
+    },
+    { kind: 'call', store: 'instances', method: 'count', ctx: 'p1', args: [] },
+  ],
+  [
+    {
+      store: 'instances',
+      ctx: 'p1',
+      options: { orderBy: { field: 'displayName', direction: 'desc' } },
+      limit: 1000,
+      writes: [],
+    },
+    { store: 'instances', ctx: 'p1', options: {}, limit: 1000, writes: [] },
+    {
+      store: 'instances',
+      ctx: 'admin',
+      options: { where: { displayName: 'B' } },
+      limit: 97,
+      writes: [],
+    },
+  ],
+];
+
+/** Reads whose answer must equal the reference model's, so a missing row shows. */
+const COMPARED_READS = new Set(['getMany', 'count']);
 
 /** Options of {@link runInvariants}. */
 export interface InvariantOptions {
@@ -244,10 +467,13 @@ export interface InvariantOptions {
 }
 
 /**
- * The invariants group, checked on the adapter alone (no model): paging with any limit
- * yields each matching row exactly once; the order is total and by code point; `count`
- * equals the full listing; revisions rise by exactly one per write; unique constraints
- * hold among live records; allocation returns only usable addresses, never one twice.
+ * The invariants group: paging with any limit yields each matching row exactly once; the
+ * order is total and by code point; `count` equals the full listing; revisions rise by
+ * exactly one per write; unique constraints hold among live records; allocation returns
+ * only usable addresses, never one twice. The same commands also run on the reference
+ * model, and the adapter's records, listings, counts and `getMany` answers must hold
+ * exactly the model's rows: a row the adapter lost shows even when its listing and count
+ * agree with each other.
  */
 export async function runInvariants(
   session: Session,
@@ -264,6 +490,8 @@ export async function runInvariants(
     async (seeds, ops, probes) => {
       runs += 1;
       const opened = await session.openFresh('i');
+      const modelClock = new ManualClock(CLOCK_EPOCH);
+      const model = openModel(modelClock, session.manifest?.maxRecordBytes);
       const revisions = new Map<string, number>();
       const done: Op[] = [];
       const outcomes: string[] = [];
@@ -279,8 +507,13 @@ export async function runInvariants(
             fail(`${unit} threw an untyped error: ${show(out.error)}`);
           outcomes.push(showOutcome(out).slice(0, 100));
           if (out.ok) checkRevision(op, out.value, revisions);
+          const want = await settle(() => executeOp(model, op, (ms) => modelClock.advance(ms)));
+          if (op.kind === 'call' && COMPARED_READS.has(op.method)) compareRead(op, out, want);
         }
-        await checkState(opened.stores, probes);
+        await checkState(opened.stores, model, probes, {
+          real: (ms) => opened.clock.advance(ms),
+          model: (ms) => modelClock.advance(ms),
+        });
       } catch (err) {
         if (err instanceof Violation) last = { ops: done, outcomes, message: err.message };
         throw err;
@@ -295,7 +528,7 @@ export async function runInvariants(
     path: replay?.path,
     endOnFailure: replay !== undefined,
     // Always the same examples: a replay path counts them.
-    examples: [ORDERING_EXAMPLE],
+    examples: [ORDERING_EXAMPLE, BIG_EXAMPLE],
   });
   if (!details.failed) return { runs };
   const token = encodeReplayToken({
@@ -329,7 +562,7 @@ export async function runInvariants(
         `  ${op.kind === 'tick' ? opSource(op) : `await ${opExpression(op)}.catch(() => undefined);`} // → ${failing.outcomes[i] ?? ''}`,
     ),
     `  // ✗ ${last.message}`,
-    `  // checked on: ${probes.map((p) => `${p.store}.list(${p.ctx}, ${show(p.options)}) paged by ${p.limit}`).join('; ')}`,
+    `  // checked on: ${probes.map((p) => `${p.store}.list(${p.ctx}, ${show(p.options)}) paged by ${p.limit}${p.writes.length > 0 ? `, then paged again with these writes between pages: ${p.writes.map((w) => opExpression(w)).join('; ')}` : ''}`).join('; ')}`,
     '});',
   ].join('\n');
   throw new ConformanceFailure('invariants', last.message, {

@@ -1,5 +1,12 @@
-import { ManualClock, NotSupportedError, type Stores, sequentialIds } from '@polystore/core';
-import { openMemoryStores } from '@polystore/memory';
+import {
+  createStores,
+  defineCapabilities,
+  ManualClock,
+  NotSupportedError,
+  type Stores,
+  sequentialIds,
+} from '@polystore/core';
+import { MEMORY_CAPABILITIES, MemoryBackend, MemoryDatabase } from '@polystore/memory';
 import * as fc from 'fast-check';
 import { BEHAVIOUR_EXAMPLES } from './behaviour-examples.js';
 import { ConformanceFailure } from './conformance-failure.js';
@@ -33,6 +40,28 @@ export interface ModelRunOptions {
   readonly coverage?: Coverage;
   /** Group name used in tokens and failures (default `behaviour`). */
   readonly group?: string;
+}
+
+/**
+ * A fresh reference model with sequential ids on `clock`. With `maxRecordBytes` (the
+ * adapter's declared limit) it refuses the same oversized records the adapter must refuse.
+ */
+export function openModel(clock: ManualClock, maxRecordBytes?: number): Stores {
+  const memory = new MemoryBackend(new MemoryDatabase());
+  const capabilities =
+    maxRecordBytes === undefined
+      ? MEMORY_CAPABILITIES
+      : defineCapabilities({ ...MEMORY_CAPABILITIES, maxRecordBytes });
+  return createStores(
+    {
+      name: 'model',
+      capabilities,
+      driver: (resource) => memory.driver(resource),
+      allocator: memory.allocator,
+      close: () => memory.close(),
+    },
+    { clock, ids: sequentialIds() },
+  );
 }
 
 /** The adapter and the reference model side by side, driven with the same commands. */
@@ -158,7 +187,7 @@ function focusedCommands(maxCommands: number, replayPath: string | undefined) {
 /** Replays ops on a fresh reference model and describes its state. */
 export async function modelStateAfter(ops: readonly Op[]): Promise<string> {
   const clock = new ManualClock(CLOCK_EPOCH);
-  const model = openMemoryStores({ clock, ids: sequentialIds() });
+  const model = openModel(clock);
   for (const op of ops) await settle(() => executeOp(model, op, (ms) => clock.advance(ms)));
   return dumpState(model);
 }
@@ -183,7 +212,7 @@ export async function runModelBased(
       runs += 1;
       const opened = await session.openFresh('b');
       const modelClock = new ManualClock(CLOCK_EPOCH);
-      const model = openMemoryStores({ clock: modelClock, ids: sequentialIds() });
+      const model = openModel(modelClock, session.manifest?.maxRecordBytes);
       const pair = new Pair(opened.stores, opened.clock, model, modelClock, options.coverage);
       try {
         await fc.asyncModelRun(() => ({ model: { steps: 0 }, real: pair }), cmds);
@@ -240,9 +269,94 @@ export async function runModelBased(
   });
 }
 
+/** A scenario's first disagreement, or `undefined` when it ran clean. */
+async function tryScenario(
+  session: Session,
+  ops: readonly Op[],
+  group: string,
+  coverage: Coverage | undefined,
+  extraCheck: ((op: Op, outcome: Outcome) => string | undefined) | undefined,
+): Promise<Divergence | undefined> {
+  const opened = await session.openFresh(group.slice(0, 3));
+  const modelClock = new ManualClock(CLOCK_EPOCH);
+  const model = openModel(modelClock, session.manifest?.maxRecordBytes);
+  const pair = new Pair(opened.stores, opened.clock, model, modelClock, coverage);
+  try {
+    for (const op of ops) {
+      await pair.step(op);
+      const last = pair.trace[pair.trace.length - 1]!;
+      const problem = extraCheck?.(op, last.expected);
+      if (problem !== undefined) {
+        return new Divergence(problem, pair.trace.slice(0, -1), {
+          op,
+          expected: last.expected,
+          actual: last.expected,
+        });
+      }
+    }
+    return undefined;
+  } catch (err) {
+    if (err instanceof Divergence) return err;
+    throw err;
+  } finally {
+    await session.close(opened.stores);
+  }
+}
+
+/** Most re-runs, and most time, spent making a fixed scenario's failure smaller. */
+const MINIMISE_TRIES = 48;
+const MINIMISE_MS = 20_000;
+
+/**
+ * Makes a fixed scenario's failure small (delta debugging): drops chunks of the commands
+ * before the failing one while the failing command still fails, so the report shows the
+ * few steps that matter instead of the whole scenario.
+ */
+async function minimiseScenario(
+  session: Session,
+  failure: Divergence,
+  group: string,
+  extraCheck: ((op: Op, outcome: Outcome) => string | undefined) | undefined,
+): Promise<Divergence> {
+  let best = failure;
+  let prefix = failure.before.map((s) => s.op);
+  const target = failure.failing.op;
+  const deadline = performance.now() + MINIMISE_MS;
+  let tries = 0;
+  let chunks = 2;
+  while (prefix.length > 0 && tries < MINIMISE_TRIES && performance.now() < deadline) {
+    const size = Math.ceil(prefix.length / chunks);
+    let reduced = false;
+    for (let start = 0; start < prefix.length && tries < MINIMISE_TRIES; start += size) {
+      const candidate = [...prefix.slice(0, start), ...prefix.slice(start + size)];
+      tries += 1;
+      const again = await tryScenario(
+        session,
+        [...candidate, target],
+        group,
+        undefined,
+        extraCheck,
+      );
+      if (again && again.before.length === candidate.length) {
+        best = again;
+        prefix = candidate;
+        chunks = Math.max(chunks - 1, 2);
+        reduced = true;
+        break;
+      }
+    }
+    if (!reduced) {
+      if (size <= 1) break;
+      chunks = Math.min(chunks * 2, prefix.length);
+    }
+  }
+  return best;
+}
+
 /**
  * Runs a fixed command list against the adapter and a fresh reference model, like one
- * model-based run; a disagreement is a {@link ConformanceFailure} of `group` with a snippet.
+ * model-based run; a disagreement is a {@link ConformanceFailure} of `group` with a
+ * snippet, made small first by dropping the commands the failure does not need.
  */
 export async function runScenario(
   session: Session,
@@ -251,31 +365,13 @@ export async function runScenario(
   coverage?: Coverage,
   extraCheck?: (op: Op, outcome: Outcome) => string | undefined,
 ): Promise<void> {
-  const opened = await session.openFresh(group.slice(0, 3));
-  const modelClock = new ManualClock(CLOCK_EPOCH);
-  const model = openMemoryStores({ clock: modelClock, ids: sequentialIds() });
-  const pair = new Pair(opened.stores, opened.clock, model, modelClock, coverage);
-  try {
-    for (const op of ops) {
-      await pair.step(op);
-      const last = pair.trace[pair.trace.length - 1]!;
-      const problem = extraCheck?.(op, last.expected);
-      if (problem !== undefined) {
-        throw new Divergence(problem, pair.trace.slice(0, -1), {
-          op,
-          expected: last.expected,
-          actual: last.expected,
-        });
-      }
-    }
-  } catch (err) {
-    if (!(err instanceof Divergence)) throw err;
-    throw new ConformanceFailure(group, err.message, {
-      snippet: buildSnippet(err.before, err.failing, '(fixed scenario: no token needed)'),
-      modelBefore: await modelStateAfter(err.before.map((s) => s.op)),
-      steps: err.before.length + 1,
-    });
-  } finally {
-    await session.close(opened.stores);
-  }
+  const failure = await tryScenario(session, ops, group, coverage, extraCheck);
+  if (failure === undefined) return;
+  const err = await minimiseScenario(session, failure, group, extraCheck);
+  throw new ConformanceFailure(group, err.message, {
+    snippet: buildSnippet(err.before, err.failing, '(fixed scenario: no token needed)'),
+    modelBefore: await modelStateAfter(err.before.map((s) => s.op)),
+    steps: err.before.length + 1,
+    shrunkFrom: failure.before.length + 1,
+  });
 }
