@@ -1,4 +1,5 @@
 import { InvalidInputError } from './errors.js';
+import { findPlainDataIssue } from './plain-data.js';
 
 /** Which soft-deleted records a read sees. */
 export type ReadDeleted = 'no' | 'yes' | 'only';
@@ -78,6 +79,9 @@ export function assertContext(ctx: unknown): asserts ctx is RequestContext {
       { field: 'ctx', message: 'a request context is required' },
     ]);
   }
+  // Before reading a field: a Proxy or getter must not run code on every store call.
+  const odd = findPlainDataIssue(ctx, 'ctx', { maxEntries: 64, tooMany: 'has too many keys' });
+  if (odd) throw new InvalidInputError('context', [{ field: odd.path, message: odd.message }]);
   const c = ctx as Record<string, unknown>;
   if (typeof c.isAdmin !== 'boolean')
     issues.push({ field: 'isAdmin', message: 'must be a boolean' });

@@ -19,6 +19,12 @@ export {
   type RequestContext,
   withReadDeleted,
 } from './context.js';
+export {
+  CursorKey,
+  type CursorKeyOption,
+  cursorKeyOf,
+  MIN_CURSOR_KEY_BYTES,
+} from './cursor-key.js';
 export type {
   AddressAllocator,
   AllocateInput,
@@ -66,15 +72,24 @@ export {
   wireValue,
 } from './objects/versioned-object.js';
 export { DEFAULT_STORE_URL, type OpenStoresOptions, openStores } from './open-stores.js';
-export { decodeCursor, encodeCursor } from './query/cursor.js';
+export {
+  type DataShape,
+  findPlainDataIssue,
+  PLAIN_DATA_LIMITS,
+  type PlainDataIssue,
+  type PlainDataLimits,
+} from './plain-data.js';
+export { type CursorBinding, decodeCursor, encodeCursor } from './query/cursor.js';
 export { compareValues, isAfter, matchesWhere, recordComparator } from './query/evaluate.js';
 export {
   type After,
+  assertPlainQuery,
   type Condition,
   DEFAULT_LIMIT,
   type Direction,
   type FilterValue,
   type ListQuery,
+  MAX_CURSOR,
   MAX_LIMIT,
   type NormalOrder,
   normaliseLimit,
@@ -84,6 +99,7 @@ export {
   type OrderBy,
   type Predicate,
   type Where,
+  whereShape,
 } from './query/query.js';
 export { redactUrl } from './redact.js';
 export {
@@ -188,8 +204,11 @@ export {
   type SystemFieldName,
 } from './schema/resource.js';
 export {
+  assertPlainInput,
   checkValue,
   isUuid,
+  plainDataIssue,
+  shapeOf,
   validateCreate,
   validateExpected,
   validateId,
@@ -197,6 +216,7 @@ export {
   zodFor,
 } from './schema/validate.js';
 export {
+  canonicalFieldValue,
   codePointLength,
   compareCodePoints,
   deepFreeze,
@@ -204,6 +224,7 @@ export {
   normaliseCidr,
   normaliseDatetime,
   normaliseIp,
+  sortKeysByCodePoint,
 } from './schema/values.js';
 export {
   inReadScope,

@@ -1,3 +1,4 @@
+import { CursorKey } from './cursor-key.js';
 import {
   type AdapterOpenOptions,
   type AdapterRegistry,
@@ -30,5 +31,22 @@ export async function openStores(url: string, options: OpenStoresOptions = {}): 
   const parsed = parseStoreUrl(url, registry);
   const adapter = await registry.resolve(parsed.protocol.slice(0, -1));
   const backend = await adapter.open(parsed, { ...options, rawUrl: url });
-  return createStores(backend, options);
+  return createStores(backend, {
+    ...options,
+    cursorKey: options.cursorKey ?? defaultCursorKey(parsed, url),
+  });
+}
+
+/**
+ * The cursor key when `openStores` is given none. Every replica of a service opens the same
+ * URL, so a key derived from it lets a page fetched from one replica continue on another
+ * with no setup; it includes the URL's credentials where it has them, so a client that does
+ * not know the URL cannot sign a cursor. A URL without a secret in it (a SQLite path, a
+ * password-less Redis) is guessable: give such stores an explicit `cursorKey`. An unnamed
+ * `memory:` store is private to this open, so its key is random: a cursor of one such
+ * store is refused by every other.
+ */
+function defaultCursorKey(url: URL, raw: string): CursorKey {
+  if (url.protocol === 'memory:' && url.pathname === '') return CursorKey.random();
+  return CursorKey.fromStoreUrl(raw);
 }

@@ -1,6 +1,7 @@
 import type { Capabilities } from './capabilities.js';
 import type { Clock } from './clock.js';
 import { assertContext, type RequestContext } from './context.js';
+import { CursorKey } from './cursor-key.js';
 import type {
   DeleteChange,
   ResourceDriver,
@@ -17,21 +18,27 @@ import {
   NotFoundError,
 } from './errors.js';
 import type { IdGenerator } from './id-generator.js';
-import { decodeCursor, encodeCursor } from './query/cursor.js';
+import { type CursorBinding, decodeCursor, encodeCursor } from './query/cursor.js';
 import { compareValues } from './query/evaluate.js';
 import type { Where } from './query/query.js';
-import { normaliseLimit, normaliseOrder, normaliseWhere } from './query/query.js';
+import { assertPlainQuery, normaliseLimit, normaliseOrder, normaliseWhere } from './query/query.js';
 import { readAtCodeVersion, versionedWrite } from './schema/history-records.js';
 import type { AnyResource, CreateOf, PatchOf, RecordOf } from './schema/resource.js';
 import { historyOf } from './schema/resource.js';
 import {
+  assertPlainInput,
   checkValue,
   validateCreate,
   validateExpected,
   validateId,
   validatePatch,
 } from './schema/validate.js';
-import { deepFreeze, isPlainObject, normaliseDatetime } from './schema/values.js';
+import {
+  canonicalFieldValue,
+  deepFreeze,
+  isPlainObject,
+  normaliseDatetime,
+} from './schema/values.js';
 import { readScope, type WriteScope, writeScope } from './scope.js';
 import type {
   DeleteOptions,
@@ -47,6 +54,8 @@ export interface StoreDeps {
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly capabilities: Capabilities;
+  /** Signs list cursors (default: a random key per store, so cursors work only in this process). */
+  readonly cursorKey?: CursorKey;
 }
 
 const MAX_IDS = 1000;
@@ -62,6 +71,14 @@ export class StoreKernel<R extends AnyResource> {
     readonly driver: ResourceDriver,
     readonly deps: StoreDeps,
   ) {}
+
+  #cursorKey: CursorKey | undefined;
+
+  /** The key that signs this store's list cursors. */
+  cursorKey(): CursorKey {
+    this.#cursorKey ??= this.deps.cursorKey ?? CursorKey.random();
+    return this.#cursorKey;
+  }
 
   /** Validates a create and builds the record to insert. */
   prepareCreate(ctx: RequestContext, values: unknown): StoredRecord {
@@ -156,7 +173,9 @@ export class StoreKernel<R extends AnyResource> {
     const out: Record<string, unknown> = { id: raw.id, projectId: raw.projectId ?? null };
     for (const name of this.resource.fieldNames) {
       const v = raw[name];
-      out[name] = v === undefined ? (this.resource.fields[name]!.defaultValue ?? null) : v;
+      const field = this.resource.fields[name]!;
+      // One key order for dicts and objects on every backend (jsonb, for one, keeps its own).
+      out[name] = v === undefined ? (field.defaultValue ?? null) : canonicalFieldValue(field, v);
     }
     out.revision = raw.revision;
     out.createdAt = raw.createdAt;
@@ -178,6 +197,7 @@ export class StoreKernel<R extends AnyResource> {
     if (options === undefined)
       return { expectedRevision: undefined, expected: undefined, writeVersion: version };
     const issues: FieldIssue[] = [];
+    assertPlainInput(this.resource, options, 'options');
     if (!isPlainObject(options)) {
       throw new InvalidInputError(this.resource.name, [
         { field: 'options', message: 'must be a plain object' },
@@ -295,6 +315,11 @@ export class CoreResourceStore<R extends AnyResource> implements ResourceStore<R
 
   async getMany(ctx: RequestContext, ids: readonly string[]): Promise<RecordOf<R>[]> {
     assertContext(ctx);
+    assertPlainInput(this.#k.resource, ids, 'ids', {
+      maxEntries: MAX_IDS,
+      tooMany: `must be an array of at most ${MAX_IDS} ids`,
+      child: () => ({ maxLength: 36, tooLong: 'must be a lowercase UUID' }),
+    });
     if (!Array.isArray(ids) || ids.length > MAX_IDS) {
       throw new InvalidInputError(this.#k.resource.name, [
         { field: 'ids', message: `must be an array of at most ${MAX_IDS} ids` },
@@ -324,6 +349,7 @@ export class CoreResourceStore<R extends AnyResource> implements ResourceStore<R
   async list(ctx: RequestContext, options?: ListOptions<RecordOf<R>>): Promise<Page<RecordOf<R>>> {
     assertContext(ctx);
     const opts = options ?? {};
+    assertPlainQuery(this.#k.resource, opts, 'options');
     if (!isPlainObject(opts))
       throw new InvalidQueryError(`${this.#k.resource.name}: list options must be a plain object`);
     for (const key of Object.keys(opts)) {
@@ -333,8 +359,18 @@ export class CoreResourceStore<R extends AnyResource> implements ResourceStore<R
     const where = normaliseWhere(this.#k.resource, opts.where);
     const orderBy = normaliseOrder(this.#k.resource, opts.orderBy);
     const limit = normaliseLimit(this.#k.resource, opts.limit);
+    const binding: CursorBinding = {
+      resource: this.#k.resource,
+      projectId: ctx.projectId,
+      isAdmin: ctx.isAdmin,
+      readDeleted: ctx.readDeleted,
+      where,
+      order: orderBy,
+    };
     const after =
-      opts.after === undefined || opts.after === null ? null : decodeCursor(opts.after, orderBy);
+      opts.after === undefined || opts.after === null
+        ? null
+        : decodeCursor(this.#k.cursorKey(), binding, opts.after);
     const rows = await this.#k.driver.list(readScope(this.#k.resource, ctx), {
       where,
       orderBy,
@@ -345,7 +381,7 @@ export class CoreResourceStore<R extends AnyResource> implements ResourceStore<R
     const last = items[items.length - 1] as Record<string, unknown> | undefined;
     const next =
       rows.length > limit && last
-        ? encodeCursor(orderBy, {
+        ? encodeCursor(this.#k.cursorKey(), binding, {
             value: last[orderBy.field] as string | number,
             id: last.id as string,
           })
@@ -399,6 +435,7 @@ export class CoreResourceStore<R extends AnyResource> implements ResourceStore<R
     assertContext(ctx);
     if (!ctx.isAdmin)
       throw new ForbiddenError(`${this.#k.resource.name}: purge needs an admin context`);
+    assertPlainInput(this.#k.resource, options, 'options');
     const before =
       isPlainObject(options) && typeof options.deletedBefore === 'string'
         ? normaliseDatetime(options.deletedBefore)

@@ -1,5 +1,6 @@
 import type { Capabilities } from './capabilities.js';
 import { type Clock, monotonicClock, systemClock } from './clock.js';
+import { type CursorKeyOption, cursorKeyOf } from './cursor-key.js';
 import type { Backend } from './driver.js';
 import { ConfigError } from './errors.js';
 import { type IdGenerator, uuidv7Generator } from './id-generator.js';
@@ -63,6 +64,12 @@ export interface StoresOptions {
   readonly ids?: IdGenerator;
   /** Extra resources declared with `defineResource`, reachable through `stores.store(resource)`. */
   readonly resources?: readonly AnyResource[];
+  /**
+   * The secret that signs list cursors (at least 32 bytes), shared by every process that
+   * must continue each other's pages. `openStores` derives one from the store URL when it
+   * is left out; `createStores` without it uses a random key, valid in this process only.
+   */
+  readonly cursorKey?: CursorKeyOption;
 }
 
 /** All resources a backend must provide drivers for: the built-ins and the extra ones. */
@@ -86,6 +93,7 @@ export function createStores(backend: Backend, options: StoresOptions = {}): Sto
     clock: options.clock ?? monotonicClock(systemClock),
     ids: options.ids ?? uuidv7Generator,
     capabilities: backend.capabilities,
+    cursorKey: cursorKeyOf(options.cursorKey),
   };
   const byResource = new Map<AnyResource, ResourceStore<AnyResource>>();
   for (const resource of resourcesOf(options)) {

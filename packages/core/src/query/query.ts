@@ -1,6 +1,7 @@
 import { type FieldIssue, InvalidQueryError } from '../errors.js';
+import { type DataShape, findPlainDataIssue } from '../plain-data.js';
 import type { AnyResource } from '../schema/resource.js';
-import { checkValue } from '../schema/validate.js';
+import { checkValue, shapeOf } from '../schema/validate.js';
 import { isPlainObject } from '../schema/values.js';
 
 /** A comparison operator of the query language. */
@@ -80,6 +81,69 @@ function fail(resource: AnyResource, message: string): never {
   throw new InvalidQueryError(`${resource.name}: ${message}`);
 }
 
+/**
+ * Refuses a query part (`where`, list options, ...) that is not plain data or breaks a
+ * size limit, with an `InvalidQueryError` naming its path, before anything reads inside it.
+ */
+export function assertPlainQuery(
+  resource: AnyResource,
+  value: unknown,
+  name: string,
+  shape: DataShape = queryShape(resource),
+): void {
+  const found = findPlainDataIssue(value, name, shape);
+  if (found) fail(resource, `${found.path}: ${found.message}`);
+}
+
+const shapesOfWhere = new WeakMap<AnyResource, DataShape>();
+
+/** The limits of a `where` filter: indexed fields, each a value or an object of operators. */
+export function whereShape(resource: AnyResource): DataShape {
+  let shape = shapesOfWhere.get(resource);
+  if (!shape) {
+    const fields = Object.keys(resource.queryable);
+    shape = {
+      maxEntries: fields.length,
+      tooMany: `names more fields than the ${fields.length} indexed ones`,
+      child: (name) => {
+        if (!Object.hasOwn(resource.queryable, name)) return undefined;
+        const one = shapeOf(resource.queryable[name]!.field);
+        const list = {
+          maxEntries: MAX_IN,
+          tooMany: `has more than ${MAX_IN} values`,
+          child: () => one,
+        };
+        return {
+          ...one,
+          maxEntries: OPS.length,
+          tooMany: 'has more than one condition per operator',
+          child: (op: string) => (op === 'in' ? list : one),
+        };
+      },
+    };
+    shapesOfWhere.set(resource, shape);
+  }
+  return shape;
+}
+
+/** The limits of `list` options as a whole. */
+function queryShape(resource: AnyResource): DataShape {
+  const where = whereShape(resource);
+  return {
+    maxEntries: 4,
+    tooMany: 'has unknown options',
+    child: (key) =>
+      key === 'where'
+        ? where
+        : key === 'after'
+          ? { maxLength: MAX_CURSOR, tooLong: 'is not a cursor returned by list' }
+          : { maxEntries: 2, tooMany: 'orderBy must be { field, direction? }', maxLength: 255 },
+  };
+}
+
+/** Longest cursor string `list` accepts. */
+export const MAX_CURSOR = 4096;
+
 function checkOperand(
   resource: AnyResource,
   field: string,
@@ -105,6 +169,7 @@ function checkOperand(
  */
 export function normaliseWhere(resource: AnyResource, where: unknown): Predicate[] {
   if (where === undefined) return [];
+  assertPlainQuery(resource, where, 'where', whereShape(resource));
   if (!isPlainObject(where)) fail(resource, 'where must be a plain object');
   const out: Predicate[] = [];
   for (const [field, cond] of Object.entries(where)) {
@@ -148,6 +213,7 @@ export function normaliseWhere(resource: AnyResource, where: unknown): Predicate
 /** Validates and normalises `orderBy` (default: `id` ascending). */
 export function normaliseOrder(resource: AnyResource, orderBy: unknown): NormalOrder {
   if (orderBy === undefined) return { field: 'id', direction: 'asc' };
+  assertPlainQuery(resource, orderBy, 'orderBy', { maxEntries: 2, maxLength: 255 });
   if (!isPlainObject(orderBy)) fail(resource, 'orderBy must be { field, direction? }');
   const { field, direction = 'asc', ...rest } = orderBy as { field?: unknown; direction?: unknown };
   if (Object.keys(rest).length > 0) fail(resource, `orderBy: unknown key ${Object.keys(rest)[0]}`);

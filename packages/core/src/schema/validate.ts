@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type FieldIssue, InvalidInputError } from '../errors.js';
+import { type DataShape, findPlainDataIssue } from '../plain-data.js';
 import type { Field } from './field.js';
 import { isScalarKind } from './field.js';
 import type { AnyResource } from './resource.js';
@@ -9,6 +10,7 @@ import {
   normaliseCidr,
   normaliseDatetime,
   normaliseIp,
+  sortKeysByCodePoint,
 } from './values.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -109,7 +111,9 @@ function build(field: Field): z.ZodType {
           }
           return v;
         })
-        .pipe(record);
+        .pipe(record)
+        // Dicts are stored with keys in code point order on every backend.
+        .transform((d) => sortKeysByCodePoint(d as Record<string, unknown>));
       break;
     }
     case 'object': {
@@ -141,6 +145,119 @@ function pathOf(prefix: string, path: readonly PropertyKey[]): string {
   return [prefix, ...path.map(String)].join('.');
 }
 
+const shapes = new WeakMap<Field, DataShape>();
+/** Unknown keys an object may carry past the size check, each then named by the parse. */
+const UNKNOWN_KEYS = 32;
+
+/**
+ * The size limits of a field's values, for the cheap pass that runs before the parse:
+ * entry counts of lists, dicts and objects, and a bound on string length in UTF-16 units
+ * that any valid value keeps (a code point is at most two units).
+ */
+export function shapeOf(field: Field): DataShape {
+  let shape = shapes.get(field);
+  if (!shape) {
+    shape = buildShape(field);
+    shapes.set(field, shape);
+  }
+  return shape;
+}
+
+function buildShape(field: Field): DataShape {
+  const entries = (max: number, of: Field) => ({
+    maxEntries: max,
+    tooMany: `must have at most ${max} entries`,
+    child: () => shapeOf(of),
+  });
+  switch (field.kind) {
+    case 'string':
+      return { maxLength: 2 * field.max!, tooLong: `must be at most ${field.max} characters` };
+    case 'uuid':
+      return { maxLength: 36, tooLong: 'must be a lowercase UUID' };
+    case 'enum':
+      return {
+        maxLength: Math.max(...field.values!.map((v) => v.length)),
+        tooLong: `must be one of ${field.values!.join(', ')}`,
+      };
+    case 'datetime':
+      return {
+        maxLength: 64,
+        tooLong: 'must be an ISO 8601 timestamp with an offset, ms precision',
+      };
+    case 'ip':
+    case 'cidr':
+      return {
+        maxLength: 64,
+        tooLong: `must be an ${field.kind === 'ip' ? 'IP address' : 'network'}`,
+      };
+    case 'list':
+    case 'dict':
+      return entries(field.max!, field.of!);
+    case 'object': {
+      const sub = field.shape!;
+      const n = Object.keys(sub).length;
+      return {
+        // Room for a few unknown keys, so the parse can name each of them.
+        maxEntries: n + UNKNOWN_KEYS,
+        tooMany: `has far more keys than its ${n} fields`,
+        child: (key) => (Object.hasOwn(sub, key) ? shapeOf(sub[key]!) : undefined),
+      };
+    }
+    default:
+      return {};
+  }
+}
+
+/** The shape of a create input or patch: the resource's fields, plus `id` and `projectId`. */
+function recordShape(resource: AnyResource): DataShape {
+  const n = resource.fieldNames.length + 2;
+  return {
+    maxEntries: n + UNKNOWN_KEYS,
+    tooMany: `has far more keys than the ${resource.name} resource has fields`,
+    child: (key) =>
+      Object.hasOwn(resource.fields, key)
+        ? shapeOf(resource.fields[key]!)
+        : key === 'id' || key === 'projectId'
+          ? { maxLength: 255, tooLong: 'is too long' }
+          : undefined,
+  };
+}
+
+/**
+ * The plain-data pass over one input, as a field issue: `undefined` when `value` is plain
+ * data within the limits of `shape`. An issue of the value itself is named `name`; one
+ * inside it by its path below `name` (`expected.taskState.0`), or, for the record-like
+ * inputs whose fields are named bare (`values`, `patch`), by its path alone (`metadata.k`).
+ */
+export function plainDataIssue(
+  value: unknown,
+  name: string,
+  shape?: DataShape,
+  bare = false,
+): FieldIssue | undefined {
+  const found = findPlainDataIssue(value, '', shape);
+  if (!found) return undefined;
+  // Bare names only inside a record-like object: in an array given as `values`, `0` would name nothing.
+  const inside = bare && isPlainObject(value) ? found.path : `${name}.${found.path}`;
+  const field = found.path === '' ? name : inside;
+  return { field, message: found.message };
+}
+
+/**
+ * Refuses an input of `resource` that is not plain data or breaks a size limit, naming
+ * it, before anything reads inside it.
+ */
+export function assertPlainInput(
+  resource: AnyResource,
+  value: unknown,
+  name: string,
+  shape?: DataShape,
+  bare = false,
+): void {
+  const issue = plainDataIssue(value, name, shape, bare);
+  if (issue) throw new InvalidInputError(resource.name, [issue]);
+}
+
 /** Validates one value against a field; returns the normalised value or pushes issues under `name`. */
 export function checkValue(
   field: Field,
@@ -148,6 +265,16 @@ export function checkValue(
   name: string,
   issues: FieldIssue[],
 ): unknown {
+  const odd = plainDataIssue(value, name, shapeOf(field));
+  if (odd) {
+    issues.push(odd);
+    return undefined;
+  }
+  return parseValue(field, value, name, issues);
+}
+
+/** {@link checkValue} for a value the plain-data pass has already accepted. */
+function parseValue(field: Field, value: unknown, name: string, issues: FieldIssue[]): unknown {
   if (value === undefined) {
     issues.push({ field: name, message: 'must not be undefined' });
     return undefined;
@@ -170,7 +297,9 @@ function requirePlain(
   resource: AnyResource,
   input: unknown,
   what: string,
+  shape?: DataShape,
 ): Record<string, unknown> {
+  assertPlainInput(resource, input, what, shape, what === 'values' || what === 'patch');
   if (!isPlainObject(input)) {
     throw new InvalidInputError(resource.name, [
       { field: what, message: 'must be a plain object' },
@@ -192,7 +321,7 @@ export interface ValidCreate {
  * `InvalidInputError` naming every bad field.
  */
 export function validateCreate(resource: AnyResource, input: unknown): ValidCreate {
-  const obj = requirePlain(resource, input, 'values');
+  const obj = requirePlain(resource, input, 'values', recordShape(resource));
   const issues: FieldIssue[] = [];
   const values: Record<string, unknown> = {};
   for (const key of Object.keys(obj)) {
@@ -224,7 +353,7 @@ export function validateCreate(resource: AnyResource, input: unknown): ValidCrea
       else values[name] = structuredClone(field.defaultValue);
       continue;
     }
-    values[name] = checkValue(field, v, name, issues);
+    values[name] = parseValue(field, v, name, issues);
   }
   if (issues.length > 0) throw new InvalidInputError(resource.name, issues);
   return { id, projectId, values };
@@ -232,7 +361,7 @@ export function validateCreate(resource: AnyResource, input: unknown): ValidCrea
 
 /** Validates an update patch: a subset of the resource's own fields. Returns normalised values. */
 export function validatePatch(resource: AnyResource, patch: unknown): Record<string, unknown> {
-  const obj = requirePlain(resource, patch, 'patch');
+  const obj = requirePlain(resource, patch, 'patch', recordShape(resource));
   const issues: FieldIssue[] = [];
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(obj)) {
@@ -245,7 +374,7 @@ export function validatePatch(resource: AnyResource, patch: unknown): Record<str
       issues.push({ field: key, message: 'cannot be changed after create' });
       continue;
     }
-    out[key] = checkValue(field, obj[key], key, issues);
+    out[key] = parseValue(field, obj[key], key, issues);
   }
   if (issues.length > 0) throw new InvalidInputError(resource.name, issues);
   return out;
@@ -259,7 +388,7 @@ export function validateExpected(
   resource: AnyResource,
   expected: unknown,
 ): Record<string, readonly unknown[]> {
-  const obj = requirePlain(resource, expected, 'expected');
+  const obj = requirePlain(resource, expected, 'expected', expectedShape(resource));
   const issues: FieldIssue[] = [];
   const out: Record<string, unknown[]> = {};
   for (const key of Object.keys(obj)) {
@@ -278,11 +407,24 @@ export function validateExpected(
       continue;
     }
     out[key] = list.map((v, i) =>
-      checkValue(field, v, Array.isArray(raw) ? `expected.${key}.${i}` : `expected.${key}`, issues),
+      parseValue(field, v, Array.isArray(raw) ? `expected.${key}.${i}` : `expected.${key}`, issues),
     );
   }
   if (issues.length > 0) throw new InvalidInputError(resource.name, issues);
   return out;
+}
+
+/** The shape of `expected`: per field, one value or a list of at most 100. */
+function expectedShape(resource: AnyResource): DataShape {
+  return {
+    maxEntries: resource.fieldNames.length + UNKNOWN_KEYS,
+    tooMany: `has far more keys than the ${resource.name} resource has fields`,
+    child: (key) => {
+      if (!Object.hasOwn(resource.fields, key)) return undefined;
+      const one = shapeOf(resource.fields[key]!);
+      return { ...one, maxEntries: 100, tooMany: 'must list 1 to 100 values', child: () => one };
+    },
+  };
 }
 
 /** Validates a record id argument. */

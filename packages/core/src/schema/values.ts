@@ -1,4 +1,6 @@
+import { types } from 'node:util';
 import ipaddr from 'ipaddr.js';
+import type { Field } from './field.js';
 
 /** Length of a string in Unicode code points. */
 export function codePointLength(s: string): number {
@@ -87,7 +89,8 @@ export function normaliseCidr(s: string): string | undefined {
 
 /** Whether a value is a plain object (`{}` literal or `Object.create(null)`), not a class instance or array. */
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  // A Proxy is never plain, and asking for its prototype would run its trap.
+  if (typeof v !== 'object' || v === null || types.isProxy(v) || Array.isArray(v)) return false;
   const proto = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
 }
@@ -99,4 +102,68 @@ export function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/**
+ * A copy of a dict with its keys in code point order. This is the one key order of dicts
+ * on every backend: PostgreSQL's jsonb keeps its own order (shorter keys first), so the
+ * order a caller wrote cannot survive there, and one fixed rule is the only one that can.
+ */
+export function sortKeysByCodePoint<V>(dict: Readonly<Record<string, V>>): Record<string, V> {
+  const out: Record<string, V> = {};
+  for (const key of Object.keys(dict).sort(compareCodePoints)) setOwn(out, key, dict[key]!);
+  return out;
+}
+
+/** Sets an own data property, also for the key `__proto__` (which `=` would turn into a prototype change). */
+function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(obj, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else obj[key] = value;
+}
+
+/** Whether values of a field can hold objects whose key order a backend may change. */
+function hasKeyOrder(field: Field): boolean {
+  return (
+    field.kind === 'dict' ||
+    field.kind === 'object' ||
+    (field.kind === 'list' && hasKeyOrder(field.of!))
+  );
+}
+
+/**
+ * A stored value of a field in canonical key order: dict keys by code point, object
+ * fields in declaration order, at every depth. Scalars come back as they are. Core builds
+ * every returned record with this, so equal records serialise byte-equal on every backend.
+ */
+export function canonicalFieldValue(field: Field, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || !hasKeyOrder(field)) return value;
+  switch (field.kind) {
+    case 'list':
+      return Array.isArray(value) ? value.map((v) => canonicalFieldValue(field.of!, v)) : value;
+    case 'dict': {
+      const out: Record<string, unknown> = {};
+      const dict = value as Record<string, unknown>;
+      for (const key of Object.keys(dict).sort(compareCodePoints))
+        setOwn(out, key, canonicalFieldValue(field.of!, dict[key]));
+      return out;
+    }
+    case 'object': {
+      const out: Record<string, unknown> = {};
+      const obj = value as Record<string, unknown>;
+      for (const [name, sub] of Object.entries(field.shape!)) {
+        if (Object.hasOwn(obj, name)) setOwn(out, name, canonicalFieldValue(sub, obj[name]));
+      }
+      // Keys the schema does not declare (written by another version) keep their place after.
+      for (const key of Object.keys(obj)) if (!Object.hasOwn(out, key)) setOwn(out, key, obj[key]);
+      return out;
+    }
+    default:
+      return value;
+  }
 }

@@ -10,7 +10,7 @@ import type {
 } from '../resources/fixed-ip.js';
 import { networkResource } from '../resources/network.js';
 import type { CreateOf } from '../schema/resource.js';
-import { validateCreate, validateId } from '../schema/validate.js';
+import { assertPlainInput, validateCreate, validateId } from '../schema/validate.js';
 import { isPlainObject } from '../schema/values.js';
 import { readScope, writeScope } from '../scope.js';
 
@@ -46,6 +46,7 @@ export class CoreFixedIpStore
 
   async allocate(ctx: RequestContext, request: AllocateRequest): Promise<FixedIp> {
     this.#k.checkWrite(ctx);
+    assertPlainInput(this.#k.resource, request, 'request');
     if (!isPlainObject(request)) {
       throw new InvalidInputError('fixedIp', [
         { field: 'request', message: 'must be a plain object' },

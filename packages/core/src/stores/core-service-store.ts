@@ -8,7 +8,7 @@ import type {
   ServiceStore,
   serviceResource,
 } from '../resources/service.js';
-import { checkValue } from '../schema/validate.js';
+import { assertPlainInput, checkValue } from '../schema/validate.js';
 import { isPlainObject } from '../schema/values.js';
 import { readScope, writeScope } from '../scope.js';
 
@@ -38,6 +38,7 @@ export class CoreServiceStore
     this.#k.checkWrite(ctx);
     const fields = this.#k.resource.fields;
     const issues: FieldIssue[] = [];
+    assertPlainInput(this.#k.resource, request, 'request');
     if (!isPlainObject(request)) {
       throw new InvalidInputError('service', [
         { field: 'request', message: 'must be a plain object' },
