@@ -81,8 +81,8 @@ class FerretDbProcess extends ManagedServer<'ferretdb'> implements FerretDbServe
     super({
       kind: 'ferretdb',
       stopSignal: 'SIGTERM',
-      startTimeoutMs: options.startTimeoutMs ?? 30_000,
-      stopTimeoutMs: options.stopTimeoutMs ?? 10_000,
+      startTimeoutMs: options.startTimeoutMs,
+      stopTimeoutMs: options.stopTimeoutMs,
       url: (port) => `mongodb://${LOOPBACK}:${port}/`,
       command: (port: number, dirs: ServerDirs) => ({
         file: binary,

@@ -32,10 +32,10 @@ export interface ServerSpec<K extends ServerKind = ServerKind> {
   readonly user?: ServiceUser | undefined;
   /** Signal for a graceful stop (PostgreSQL: SIGINT, "fast shutdown"; the others: SIGTERM). */
   readonly stopSignal: NodeJS.Signals;
-  /** Health-check deadline for one start, in ms. */
-  readonly startTimeoutMs: number;
-  /** Grace period of a stop before SIGKILL, in ms. */
-  readonly stopTimeoutMs: number;
+  /** Health-check deadline for one start, in ms. Default {@link DEFAULT_START_TIMEOUT_MS}. */
+  readonly startTimeoutMs?: number | undefined;
+  /** Grace period of a stop before SIGKILL, in ms. Default {@link DEFAULT_STOP_TIMEOUT_MS}. */
+  readonly stopTimeoutMs?: number | undefined;
   /** Connection URL for a port. */
   url(port: number): string;
   /** Runs once, before the first start, e.g. `initdb`; `dataDir` exists and is empty. */
@@ -60,6 +60,15 @@ type State = 'down' | 'running' | 'paused' | 'stopped';
 
 const PORT_IN_USE =
   /address already in use|EADDRINUSE|could not bind|could not create any TCP\/IP sockets/i;
+/**
+ * How long a start or restart may take to pass its health check, in ms. Generous: after
+ * `kill()`, PostgreSQL with fsync replays its WAL before it answers, and on a loaded 2-core
+ * machine that took over 30 s. A server that exits is reported at once; only one that
+ * neither answers nor exits waits this long.
+ */
+export const DEFAULT_START_TIMEOUT_MS = 120_000;
+/** How long a graceful stop may take before SIGKILL, in ms (PostgreSQL's shutdown checkpoint under load). */
+export const DEFAULT_STOP_TIMEOUT_MS = 30_000;
 const START_ATTEMPTS = 5;
 const PROBE_TIMEOUT_MS = 2_000;
 
@@ -325,7 +334,8 @@ export class ManagedServer<K extends ServerKind = ServerKind> implements ServerH
   }
 
   async #waitUntilReady(port: number, exited: Promise<number | string>): Promise<void> {
-    const deadline = Date.now() + this.#spec.startTimeoutMs;
+    const startTimeoutMs = this.#spec.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+    const deadline = Date.now() + startTimeoutMs;
     let exitStatus: number | string | undefined;
     void exited.then((status) => {
       exitStatus = status;
@@ -356,7 +366,7 @@ export class ManagedServer<K extends ServerKind = ServerKind> implements ServerH
     }
     throw new ServerStartError(
       this.kind,
-      `not ready after ${this.#spec.startTimeoutMs} ms (last health check: ${errorMessage(lastError)})`,
+      `not ready after ${startTimeoutMs} ms (last health check: ${errorMessage(lastError)})`,
       this.logTail(),
       { cause: lastError },
     );
@@ -374,7 +384,10 @@ export class ManagedServer<K extends ServerKind = ServerKind> implements ServerH
     } catch {
       // Already gone; #reap below confirms.
     }
-    const graceful = await withTimeout(this.#exited, this.#spec.stopTimeoutMs).then(
+    const graceful = await withTimeout(
+      this.#exited,
+      this.#spec.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS,
+    ).then(
       () => true,
       () => false,
     );

@@ -69,8 +69,8 @@ class PostgresProcess extends ManagedServer<'postgres'> implements PostgresServe
       user,
       // SIGTERM ("smart shutdown") would wait for every client to disconnect.
       stopSignal: 'SIGINT',
-      startTimeoutMs: options.startTimeoutMs ?? 30_000,
-      stopTimeoutMs: options.stopTimeoutMs ?? 10_000,
+      startTimeoutMs: options.startTimeoutMs,
+      stopTimeoutMs: options.stopTimeoutMs,
       url: (port) => `postgres://${SUPERUSER}@${LOOPBACK}:${port}/postgres`,
       initialize: (dirs: ServerDirs) => initializeCluster(initdb, user, dirs.dataDir),
       command: (port: number, dirs: ServerDirs): Command =>

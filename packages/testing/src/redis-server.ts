@@ -45,8 +45,8 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
   const server = new ManagedServer({
     kind: 'redis',
     stopSignal: 'SIGTERM',
-    startTimeoutMs: options.startTimeoutMs ?? 30_000,
-    stopTimeoutMs: options.stopTimeoutMs ?? 10_000,
+    startTimeoutMs: options.startTimeoutMs,
+    stopTimeoutMs: options.stopTimeoutMs,
     url: (port) => `redis://${LOOPBACK}:${port}`,
     command: (port, dirs) => ({
       file: binary,

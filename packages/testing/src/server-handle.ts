@@ -3,9 +3,13 @@ export type ServerKind = 'postgres' | 'redis' | 'zookeeper' | 'ferretdb';
 
 /** Options every `start*` function accepts. */
 export interface ServerOptions {
-  /** How long to wait for the server to answer its health check, in ms. Default 30 000 (60 000 for ZooKeeper). */
+  /**
+   * How long a start or restart may take to answer its health check, in ms. Default 120 000
+   * (ZooKeeper: 60 000): crash recovery after `kill()` may take tens of seconds on a loaded
+   * machine. A server that exits fails the start at once.
+   */
   readonly startTimeoutMs?: number;
-  /** How long a graceful stop may take before the process group is SIGKILLed, in ms. Default 10 000. */
+  /** How long a graceful stop may take before the process group is SIGKILLed, in ms. Default 30 000. */
   readonly stopTimeoutMs?: number;
 }
 

@@ -1,6 +1,7 @@
-import { readdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   findBinary,
@@ -64,4 +65,36 @@ describe('start failures', () => {
       await server.stop();
     }
   });
+});
+
+describe('slow recovery', () => {
+  it('restart() waits out a crash recovery longer than 30 s, as PostgreSQL with fsync needs on a loaded machine', async () => {
+    // A redis-server behind a wrapper that, after its first run, stays unreachable for 32 s
+    // before it starts: a server whose crash recovery outlasts the old 30 s start timeout.
+    const dir = mkdtempSync(join(tmpdir(), 'polystore-slow-recovery-'));
+    const wrapper = join(dir, 'slow-redis-server');
+    writeFileSync(
+      wrapper,
+      [
+        '#!/bin/sh',
+        `if [ -e "${dir}/started" ]; then sleep 32; fi`,
+        `touch "${dir}/started"`,
+        `exec "${findBinary('redis-server')}" "$@"`,
+        '',
+      ].join('\n'),
+    );
+    chmodSync(wrapper, 0o755);
+    const server = await startRedis({ binary: wrapper });
+    try {
+      await DRIVERS.redis.write(server.url, 'k', 'v');
+      await server.kill();
+      const started = performance.now();
+      await server.restart();
+      expect(performance.now() - started).toBeGreaterThan(30_000);
+      await DRIVERS.redis.write(server.url, 'k', 'v2');
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
