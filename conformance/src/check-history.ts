@@ -161,7 +161,8 @@ function checkKey<S>(
     return true;
   };
 
-  const stack: { entry: Entry; state: S; stateHash: string }[] = [];
+  /** A frame per linearized op; `forced` ones had no alternative worth trying (see below). */
+  const stack: { entry: Entry; state: S; stateHash: string; forced: boolean }[] = [];
   let state = spec.init(key);
   let stateHash = spec.hash(state);
   let cursor = head.next;
@@ -172,32 +173,48 @@ function checkKey<S>(
     if ((steps++ & 1023) === 0 && Date.now() >= deadline) return undefined;
     if (cursor?.isCall) {
       const i = cursor.op;
-      const r = spec.step(state, ops[i]!.input, outcomes[i]!);
-      if (r.ok) {
-        const nextHash = spec.hash(r.state);
-        // An indeterminate op that changes nothing now is better left for later (or never):
-        // linearizing it here only adds configurations that reach nothing new.
-        if (determinate[i] || nextHash !== stateHash) {
-          flip(i);
-          if (remember(nextHash)) {
-            stack.push({ entry: cursor, state, stateHash });
-            state = r.state;
-            stateHash = nextHash;
-            lift(cursor);
-            if (determinate[i] && --remaining === 0) return { ok: true };
-            cursor = head.next;
-            continue;
-          }
-          flip(i);
+      const input = ops[i]!.input;
+      let next: { state: S; hash: string; forced: boolean } | undefined;
+      const spent = spec.spent?.(state, input, outcomes[i]!) === true;
+      if (spent && !determinate[i]) {
+        // It can never take effect any more: settle it as "never happened", which keeps
+        // configurations that differ only in such ops from being explored twice.
+        next = { state, hash: stateHash, forced: true };
+      } else {
+        const r = spec.step(state, input, outcomes[i]!);
+        const hash = r.ok ? spec.hash(r.state) : '';
+        // A spent definite op that is possible now is linearized now and only now: any order
+        // that places it later works as well with it here (now is inside its interval, and
+        // it changes nothing anyone sees). An indeterminate op that changes nothing now is
+        // left for later (or never): linearizing it here only adds configurations.
+        if (r.ok && (determinate[i] || hash !== stateHash))
+          next = { state: r.state, hash, forced: spent };
+      }
+      if (next !== undefined) {
+        flip(i);
+        if (remember(next.hash)) {
+          stack.push({ entry: cursor, state, stateHash, forced: next.forced });
+          state = next.state;
+          stateHash = next.hash;
+          lift(cursor);
+          if (determinate[i] && --remaining === 0) return { ok: true };
+          cursor = head.next;
+          continue;
+        }
+        flip(i);
+        if (next.forced) {
+          // Explored before and failed: so does this configuration, as it had no better move.
+          cursor = undefined;
+          continue;
         }
       }
       cursor = cursor.next;
       continue;
     }
-    // A return (or the end): the op it belongs to had to be linearized before it.
-    if (stack.length > depth) {
+    // A return (or a dead end): the op it belongs to had to be linearized before it.
+    if (cursor !== undefined && stack.length > depth) {
       depth = stack.length;
-      stuckAt = cursor?.op;
+      stuckAt = cursor.op;
     }
     const top = stack.pop();
     if (top === undefined) return { ok: false, stuckAt, depth };
@@ -207,7 +224,8 @@ function checkKey<S>(
     flip(i);
     unlift(top.entry);
     if (determinate[i]) remaining += 1;
-    cursor = top.entry.next;
+    // After a forced move failed, its configuration has no other way out either.
+    cursor = top.forced ? undefined : top.entry.next;
   }
 }
 

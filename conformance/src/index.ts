@@ -66,3 +66,7 @@ export {
   specFromExport,
   uniqueKey,
 } from './specs.js';
+export {
+  type SyntheticHistoryOptions,
+  syntheticCounterHistory,
+} from './synthetic-history.js';

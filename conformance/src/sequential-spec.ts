@@ -33,6 +33,17 @@ export interface SequentialSpec<S> {
    * nothing from must return `{ ok: true, state }` unchanged.
    */
   step(state: S, input: unknown, outcome: SpecOutcome): StepResult<S>;
-  /** A canonical string of a state: equal states must hash equal (it keys the memo cache). */
+  /**
+   * A string that identifies a state: distinct states must hash differently (it keys the memo
+   * cache, and an equal hash reads as "the op changed nothing").
+   */
   hash(state: S): string;
+  /**
+   * Optional, for speed: true when the op, with this outcome, can change neither this state
+   * nor any state that can follow it (a read, a conflict, a definite failure without effect,
+   * a write expecting a revision already passed). The checker then linearizes such an op as
+   * soon as it can and tries no other place for it, and settles an indeterminate one as
+   * "never took effect" at once. A wrong `true` makes the checker wrong: when in doubt, false.
+   */
+  spent?(state: S, input: unknown, outcome: SpecOutcome): boolean;
 }

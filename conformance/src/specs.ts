@@ -81,6 +81,16 @@ export function casRegisterFrom(initial: RegisterState): SequentialSpec<Register
       };
     },
     hash: (s: RegisterState) => `${s.revision}:${JSON.stringify(s.value) ?? 'undefined'}`,
+    // Reads and failures never write; revisions only grow, so a write expecting one already
+    // passed can never succeed again.
+    spent: (s: RegisterState, rawInput: unknown, outcome: SpecOutcome) => {
+      const input = rawInput as RegisterInput;
+      return (
+        input.op === 'read' ||
+        outcome.status === 'fail' ||
+        (input.expectedRevision !== undefined && s.revision > input.expectedRevision)
+      );
+    },
   });
 }
 
@@ -111,6 +121,8 @@ export const uniqueKey: SequentialSpec<boolean> = Object.freeze({
     return { ok: !taken && outcome.output === 'ok', state: true };
   },
   hash: (s: boolean) => (s ? '1' : '0'),
+  // A failed create or release never changes who holds the key.
+  spent: (_s: boolean, _input: unknown, outcome: SpecOutcome) => outcome.status === 'fail',
 });
 
 /**
@@ -141,6 +153,9 @@ export function addressPool(addresses: readonly string[]): SequentialSpec<readon
       };
     },
     hash: (s: readonly string[]) => [...s].sort().join(','),
+    // A failed allocation takes nothing.
+    spent: (_s: readonly string[], _input: unknown, outcome: SpecOutcome) =>
+      outcome.status === 'fail',
   });
 }
 
