@@ -30,6 +30,7 @@ export async function openStores(url: string, options: OpenStoresOptions = {}): 
   const registry = options.registry ?? defaultRegistry;
   const parsed = parseStoreUrl(url, registry);
   const adapter = await registry.resolve(parsed.protocol.slice(0, -1));
+  if (adapter.openStores) return adapter.openStores(parsed, { ...options, rawUrl: url });
   const backend = await adapter.open(parsed, { ...options, rawUrl: url });
   return createStores(backend, {
     ...options,

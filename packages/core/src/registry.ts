@@ -1,7 +1,7 @@
 import type { Backend } from './driver.js';
 import { ConfigError } from './errors.js';
 import { redactUrl } from './redact.js';
-import type { StoresOptions } from './stores.js';
+import type { Stores, StoresOptions } from './stores.js';
 
 /** What an adapter's `open` receives besides the URL. */
 export interface AdapterOpenOptions extends StoresOptions {
@@ -26,6 +26,12 @@ export interface Adapter {
   readonly schemes: readonly string[];
   /** Opens a backend for the URL. Fails with `ConfigError` or `UnavailableError`. */
   open(url: URL, options: AdapterOpenOptions): Promise<Backend>;
+  /**
+   * Optional: opens a ready Stores bag instead of a backend. `openStores` prefers it. For
+   * adapters that reach the store API itself, not a driver (a remote server computes scope,
+   * ids and versions on its side).
+   */
+  openStores?(url: URL, options: AdapterOpenOptions): Promise<Stores>;
 }
 
 /** Built-in schemes and the package that serves each, imported on first use. */
@@ -39,6 +45,8 @@ const BUILTIN_PACKAGES: Readonly<Record<string, string>> = {
   zookeeper: '@polystore/zookeeper',
   mongodb: '@polystore/mongo',
   'mongodb+srv': '@polystore/mongo',
+  http: '@polystore/remote',
+  https: '@polystore/remote',
 };
 
 /**
