@@ -1,11 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  canonicalFieldValue,
   codePointLength,
   compareCodePoints,
+  f,
   normaliseCidr,
   normaliseDatetime,
   normaliseIp,
+  sortKeysByCodePoint,
+  zodFor,
 } from '../src/index.js';
 
 describe('compareCodePoints', () => {
@@ -90,5 +94,50 @@ describe('normaliseIp and normaliseCidr', () => {
         expect(normaliseIp(ip)).toBe(ip);
       }),
     );
+  });
+});
+
+describe('dict key order', () => {
+  const dict = f.dict(f.string({ max: 10 }), { max: 10 });
+
+  it('is code point order, whatever order the keys were written in', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 4 }), {
+          maxLength: 8,
+        }),
+        (keys) => {
+          const written = Object.fromEntries(keys.map((k) => [k, 'v']));
+          const sorted = [...keys].sort(compareCodePoints);
+          expect(Object.keys(sortKeysByCodePoint(written))).toEqual(sorted);
+          expect(Object.keys(canonicalFieldValue(dict, written) as object)).toEqual(sorted);
+        },
+      ),
+    );
+  });
+
+  it('is the order validation writes and canonicalFieldValue returns, at every depth', () => {
+    const field = f.list(f.dict(f.int(), { max: 5 }), { max: 3 });
+    const written = [{ b: 1, a: 2, '😀': 3, '\uFFFD': 4 }];
+    expect(Object.keys((zodFor(field).parse(written) as Record<string, number>[])[0]!)).toEqual([
+      'a',
+      'b',
+      '\uFFFD',
+      '😀',
+    ]);
+    // As PostgreSQL's jsonb hands it back: shorter keys first.
+    const stored = [{ a: 2, b: 1, '\uFFFD': 4, '😀': 3 }];
+    expect(JSON.stringify(canonicalFieldValue(field, stored))).toBe(
+      JSON.stringify([{ a: 2, b: 1, '\uFFFD': 4, '😀': 3 }]),
+    );
+  });
+
+  it('keeps object fields in declaration order and a __proto__ key as data', () => {
+    const obj = f.object({ z: f.int(), a: f.int() });
+    expect(Object.keys(canonicalFieldValue(obj, { a: 1, z: 2 }) as object)).toEqual(['z', 'a']);
+    const withProto = JSON.parse('{"__proto__": "x", "a": "y"}');
+    const out = canonicalFieldValue(dict, withProto) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(Object.keys(out)).toEqual(['__proto__', 'a']);
   });
 });
