@@ -300,6 +300,42 @@ const SLOTS: readonly Slot[] = [
   slot('networks.create values.dnsServers.0', 'dnsServers.0', (s, _f, x) =>
     s.networks.create(ctx, { label: 'n', cidr: '10.9.0.0/24', dnsServers: [x as never] }),
   ),
+  slot('networks.get id', 'id', (s, _f, x) => s.networks.get(ctx, x as never)),
+  slot('networks.list where.label.lt', 'where.label.lt', (s, _f, x) =>
+    s.networks.list(ctx, { where: { label: { lt: x as never } } }),
+  ),
+  slot('networks.count where.vlan', 'where.vlan', (s, _f, x) =>
+    s.networks.count(ctx, { vlan: x as never }),
+  ),
+  slot('networks.update patch.dnsServers', 'dnsServers', (s, f, x) =>
+    s.networks.update(ctx, f.networkId, { dnsServers: x as never }),
+  ),
+  slot('networks.delete options', 'options', (s, f, x) =>
+    s.networks.delete(ctx, f.networkId, x as never),
+  ),
+  slot('fixedIps.create values', 'values', (s, _f, x) => s.fixedIps.create(ctx, x as never)),
+  slot('fixedIps.create values.address', 'address', (s, f, x) =>
+    s.fixedIps.create(ctx, { networkId: f.networkId, instanceId: null, address: x as never }),
+  ),
+  slot('fixedIps.getMany ids.0', 'ids.0', (s, _f, x) => s.fixedIps.getMany(ctx, [x as never])),
+  slot('fixedIps.list where.networkId', 'where.networkId', (s, _f, x) =>
+    s.fixedIps.list(ctx, { where: { networkId: x as never } }),
+  ),
+  slot('migrations.create values.progress', 'progress', (s, f, x) =>
+    s.migrations.create(ctx, {
+      instanceId: f.instanceId,
+      sourceCompute: 'a',
+      destCompute: 'b',
+      progress: x as never,
+    } as never),
+  ),
+  slot('migrations.list orderBy.direction', 'orderBy.direction', (s, _f, x) =>
+    s.migrations.list(ctx, { orderBy: { field: 'id', direction: x as never } }),
+  ),
+  slot('services.count ctx', 'ctx', (s, _f, x) => s.services.count(x as RequestContext)),
+  slot('services.update patch', 'patch', (s, _f, x) =>
+    s.services.update(admin, '0190a5d2-7c3e-7000-8000-000000000001', x as never),
+  ),
   slot('fixedIps.allocate ctx', 'ctx', (s, f, x) =>
     s.fixedIps.allocate(x as RequestContext, { networkId: f.networkId, instanceId: null }),
   ),
@@ -388,6 +424,25 @@ for (const backend of STORE_BACKENDS) {
         ),
         { numRuns: RUNS },
       );
+      expect(await snapshot(stores)).toEqual(before);
+    }, 120_000);
+
+    it('refuses every odd kind in every slot (the whole grid, once each)', async () => {
+      const before = await snapshot(stores);
+      const wrong: string[] = [];
+      for (const s of SLOTS) {
+        for (const kind of ODD_KINDS) {
+          const odd = makeOdd(kind);
+          const err = await s.call(stores, fixture, odd.value).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          if (!(err instanceof InvalidInputError || err instanceof InvalidQueryError))
+            wrong.push(`${s.name} with ${kind}: ${err}`);
+          else if (odd.touched()) wrong.push(`${s.name} looked inside the ${kind}`);
+        }
+      }
+      expect(wrong).toEqual([]);
       expect(await snapshot(stores)).toEqual(before);
     }, 120_000);
 
