@@ -167,7 +167,21 @@ export class VersionedObject<R extends AnyResource = AnyResource> {
       patch as never,
       update as UpdateOptions<RecordOf<R>>,
     );
-    this.#take(record);
+    take(this, record);
+    return this;
+  }
+
+  /**
+   * Deletes the record (soft delete where the resource has it) if it is still at the
+   * revision read (`ConflictError` otherwise), and takes its last state. Unsaved changes
+   * are not written.
+   */
+  async delete(ctx: RequestContext, source: StoreSource<R>): Promise<this> {
+    const st = this[STATE];
+    const record = await storeOf(source, st.resource as R).delete(ctx, st.base.id as string, {
+      expectedRevision: st.base.revision as number,
+    });
+    take(this, record);
     return this;
   }
 
@@ -181,7 +195,7 @@ export class VersionedObject<R extends AnyResource = AnyResource> {
     for (const name of this.changedFields()) local[name] = st.values[name];
     const record = await storeOf(source, st.resource as R).get(ctx, st.base.id as string);
     const forced = st.forced;
-    this.#take(record);
+    take(this, record);
     Object.assign(st.values, local);
     st.forced = new Set([...forced].filter((n) => n in local));
     return this;
@@ -250,14 +264,15 @@ export class VersionedObject<R extends AnyResource = AnyResource> {
       changes: at.fieldNames.filter((n) => changed.has(n)),
     };
   }
+}
 
-  /** Takes a record written or read as the new base; clears the changes. */
-  #take(record: Readonly<Record<string, unknown>>): void {
-    const st = this[STATE];
-    st.base = record;
-    st.values = fieldValues(st.resource, record);
-    st.forced = new Set();
-  }
+/** Takes a record written or read as the object's new base; clears the changes. */
+// A function, not a #private method: objects are proxies, and a proxy has no private slots.
+function take(obj: VersionedObject, record: Readonly<Record<string, unknown>>): void {
+  const st = obj[STATE];
+  st.base = record;
+  st.values = fieldValues(st.resource, record);
+  st.forced = new Set();
 }
 
 function fieldValues(

@@ -51,7 +51,7 @@ export interface ObjectSnapshot {
   readonly fingerprint: string;
 }
 
-/** The snapshot of one resource, as committed in `<dir>/<name>.json`. */
+/** The snapshot of one resource, as committed in `<dir>/<name>.snapshot.json`. */
 export interface ResourceSnapshot {
   readonly resource: string;
   readonly plural: string;
@@ -214,7 +214,16 @@ function diffFields(
         attr === 'values' &&
         Array.isArray(a.values) &&
         (a.values as string[]).every((x) => (b.values as string[] | undefined)?.includes(x));
-      if (!widenedEnum && !(attr === 'nullable' && b.nullable === true)) breaking = true;
+      // Widening what is accepted (a longer max, a lower min, null allowed, a new default)
+      // is additive: a minor bump. Anything else changes what existing values mean.
+      const num = (x: SnapshotValue | undefined) => (typeof x === 'number' ? x : undefined);
+      const widened =
+        widenedEnum ||
+        attr === 'default' ||
+        (attr === 'nullable' && b.nullable === true) ||
+        (attr === 'max' && (num(b.max) === undefined || num(b.max)! > num(a.max)!)) ||
+        (attr === 'min' && (num(b.min) === undefined || num(b.min)! < num(a.min)!));
+      if (!widened) breaking = true;
     }
   }
   return { lines, breaking };
