@@ -7,6 +7,7 @@
  * | 1 | the command ran and found a failure (a doctor check or a conformance group failed), or an unexpected error |
  * | 2 | usage or configuration error: bad flag, missing or malformed store URL, unknown scheme, adapter not installed |
  * | 3 | the store is unreachable or timed out (`UnavailableError`) |
+ * | 4 | `schema check`: the code's schemas differ from the committed snapshots (a change without a version bump, a released version changed, or a snapshot missing) |
  */
 export const ExitCode = Object.freeze({
   /** Success. */
@@ -17,6 +18,8 @@ export const ExitCode = Object.freeze({
   usage: 2,
   /** The store is unreachable. */
   unavailable: 3,
+  /** `schema check` found schemas that differ from the committed snapshots. */
+  schemaDrift: 4,
 } as const);
 
 /** One of the {@link ExitCode} values. */

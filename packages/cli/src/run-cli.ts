@@ -9,6 +9,7 @@ import {
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CliError } from './cli-error.js';
 import { doctor } from './commands/doctor.js';
+import { schemaCheck, schemaSnapshot } from './commands/schema.js';
 import { seed } from './commands/seed.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { loadAdapters } from './load-adapters.js';
@@ -107,7 +108,7 @@ export async function runCli(
     .showHelpAfterError('(run polystore --help for usage)')
     .addHelpText(
       'after',
-      '\nExit codes: 0 ok, 1 a check failed or unexpected error, 2 usage or configuration error, 3 store unavailable.',
+      '\nExit codes: 0 ok, 1 a check failed or unexpected error, 2 usage or configuration error, 3 store unavailable, 4 schema check found drift.',
     );
 
   program
@@ -178,6 +179,36 @@ export async function runCli(
         plugins,
       );
     });
+
+  const schema = program
+    .command('schema')
+    .description('readable schema snapshots of resources and objects, and the check CI runs');
+  for (const [name, description, run] of [
+    [
+      'snapshot',
+      'write one JSON snapshot per resource (fields, indexes, uniques, versions, fingerprints, object wire forms)',
+      schemaSnapshot,
+    ],
+    [
+      'check',
+      'compare the code with the committed snapshots; exit 4 with a field-level diff on drift',
+      schemaCheck,
+    ],
+  ] as const) {
+    schema
+      .command(name)
+      .description(description)
+      .option(
+        '--module <path>',
+        'a module exporting resources and object registries (repeatable; default: the built-in resources)',
+        (value: string, previous: string[]) => [...previous, value],
+        [] as string[],
+      )
+      .option('--dir <dir>', 'the snapshot directory', 'schemas')
+      .action(async (opts: { module: string[]; dir: string }) => {
+        code = await run({ modules: opts.module, dir: opts.dir }, print);
+      });
+  }
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
