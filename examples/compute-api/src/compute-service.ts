@@ -1,16 +1,18 @@
-import type {
-  CreateOf,
-  FixedIp,
-  Instance,
-  Network,
-  networkResource,
-  Page,
-  RequestContext,
-  Stores,
-  TASK_STATES,
-  VM_STATES,
-  Where,
+import {
+  ConflictError,
+  type CreateOf,
+  type FixedIp,
+  type Instance as InstanceRecord,
+  type Network,
+  type networkResource,
+  type Page,
+  type RequestContext,
+  type Stores,
+  type TASK_STATES,
+  type VM_STATES,
+  type Where,
 } from '@polystore/core';
+import { Instance } from './compute-objects.js';
 
 /** A task state of an instance, or `null` when no task runs. */
 export type TaskState = (typeof TASK_STATES)[number] | null;
@@ -43,14 +45,14 @@ export interface BootRequest {
 
 /** What {@link ComputeService.bootInstance} returns. */
 export interface BootResult {
-  readonly instance: Instance;
+  readonly instance: InstanceRecord;
   readonly address: FixedIp;
 }
 
 /** What {@link ComputeService.deleteInstance} returns. */
 export interface DeleteResult {
   /** The instance as deleted (its `deletedAt` set). */
-  readonly instance: Instance;
+  readonly instance: InstanceRecord;
   /** How many fixed IPs were given back. */
   readonly released: number;
 }
@@ -136,18 +138,15 @@ export class ComputeService {
     const { networkId, ...values } = request;
     // Fail on a missing network before writing anything.
     await this.#stores.networks.get(ctx, networkId);
-    const instance = await this.#stores.instances.create(ctx, {
-      ...values,
-      taskState: 'scheduling',
-    });
+    const vm = await Instance.create(ctx, this.#stores, { ...values, taskState: 'scheduling' });
     try {
       const address = await this.#stores.fixedIps.allocate(ctx, {
         networkId,
-        instanceId: instance.id,
+        instanceId: vm.id,
       });
-      return { instance, address };
+      return { instance: vm.toRecord(), address };
     } catch (err) {
-      await this.#stores.instances.delete(ctx, instance.id).catch(() => {
+      await vm.delete(ctx, this.#stores).catch(() => {
         // The allocation error is the one the caller needs; a failed compensation leaves
         // an instance in `scheduling` that a later delete cleans up.
       });
@@ -156,8 +155,8 @@ export class ComputeService {
   }
 
   /** One page of the caller's instances, oldest first, filtered by host and states. */
-  listInstances(ctx: RequestContext, filter: InstanceFilter = {}): Promise<Page<Instance>> {
-    const where: Where<Instance> = {
+  listInstances(ctx: RequestContext, filter: InstanceFilter = {}): Promise<Page<InstanceRecord>> {
+    const where: Where<InstanceRecord> = {
       ...(filter.host === undefined ? {} : { host: filter.host }),
       ...(filter.vmState === undefined ? {} : { vmState: filter.vmState }),
       ...(filter.taskState === undefined ? {} : { taskState: filter.taskState }),
@@ -170,35 +169,42 @@ export class ComputeService {
   }
 
   /** One instance. `NotFoundError` when the caller cannot see it. */
-  getInstance(ctx: RequestContext, id: string): Promise<Instance> {
+  getInstance(ctx: RequestContext, id: string): Promise<InstanceRecord> {
     return this.#stores.instances.get(ctx, id);
   }
 
   /**
-   * Moves an instance's task state, only if it currently holds one of `expected`: one
-   * atomic compare-and-set, `ConflictError` when another request moved it first.
+   * Moves an instance's task state, only if it currently holds one of `expected`: the
+   * object's save is one atomic compare-and-set on the revision read and the task state,
+   * `ConflictError` when another request moved it first.
    */
-  setTaskState(
+  async setTaskState(
     ctx: RequestContext,
     id: string,
     taskState: TaskState,
     expected: readonly TaskState[],
-  ): Promise<Instance> {
-    return this.#stores.instances.update(
-      ctx,
-      id,
-      { taskState },
-      { expected: { taskState: expected } },
-    );
+  ): Promise<InstanceRecord> {
+    for (let attempt = 1; ; attempt++) {
+      const vm = await Instance.get(ctx, this.#stores, id);
+      vm.taskState = taskState;
+      try {
+        await vm.save(ctx, this.#stores, { expected: { taskState: expected } });
+        return vm.toRecord();
+      } catch (err) {
+        // Another field changed since the read: read again, so the task state alone decides.
+        if (err instanceof ConflictError && err.reason === 'revision' && attempt < 5) continue;
+        throw err;
+      }
+    }
   }
 
   /** Gives back the instance's addresses, then deletes it. */
   async deleteInstance(ctx: RequestContext, id: string): Promise<DeleteResult> {
     // Check visibility first: releasing by instance id must not hint at other projects' ids.
-    await this.#stores.instances.get(ctx, id);
+    const vm = await Instance.get(ctx, this.#stores, id);
     const released = await this.#stores.fixedIps.releaseAllForInstance(ctx, id);
-    const instance = await this.#stores.instances.delete(ctx, id);
-    return { instance, released };
+    await vm.delete(ctx, this.#stores);
+    return { instance: vm.toRecord(), released };
   }
 
   /** One page of the caller's fixed IPs, oldest first, by network and instance. */

@@ -1,3 +1,4 @@
+export { computeObjects, Instance, type InstanceObject } from './compute-objects.js';
 export {
   type BootRequest,
   type BootResult,

@@ -87,7 +87,7 @@ function problem(
 function queryIssues(message: string): FieldIssue[] {
   const field =
     /\bwhere\.([A-Za-z]+)/.exec(message)?.[1] ??
-    /^(after):/.exec(message)?.[1] ??
+    /(?:^|: )(after):/.exec(message)?.[1] ??
     /: (limit) must/.exec(message)?.[1];
   return field === undefined ? [] : [{ field, message }];
 }

@@ -58,7 +58,8 @@ export class ApiClient {
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 const TIME = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/g;
-const CURSOR = /c1\.[A-Za-z0-9_-]+/g;
+// Any cursor format version (c1, c2, ...): its payload, and signature if any.
+const CURSOR = /c\d+\.[A-Za-z0-9_.-]+/g;
 
 /**
  * The transcript with what legitimately differs between runs replaced by stable tokens:
