@@ -446,6 +446,30 @@ for (const backend of STORE_BACKENDS) {
       expect(await snapshot(stores)).toEqual(before);
     }, 120_000);
 
+    it('leaves no unhandled rejection behind for a rejected Promise given as a dict', async () => {
+      const unhandled: unknown[] = [];
+      const seen = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', seen);
+      try {
+        for (const put of [
+          (p: unknown) => ({ flavor: FLAVOR, metadata: p }),
+          (p: unknown) => ({ flavor: FLAVOR, metadata: { k: p } }),
+          (p: unknown) => ({ flavor: p }),
+        ]) {
+          const rejected = Promise.reject(new Error('rejected by the caller'));
+          rejected.catch(() => {}); // the caller handles its own promise
+          await expect(stores.instances.create(ctx, put(rejected) as never)).rejects.toThrow(
+            InvalidInputError,
+          );
+        }
+        // Unhandled rejections are reported after the microtask queue drains: let it, twice.
+        for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
+      } finally {
+        process.off('unhandledRejection', seen);
+      }
+      expect(unhandled).toEqual([]);
+    });
+
     it('refuses every odd kind in a nested dict value (the slot the red team used)', async () => {
       for (const kind of ODD_KINDS) {
         const odd = makeOdd(kind);
