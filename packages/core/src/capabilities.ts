@@ -10,6 +10,13 @@ export interface Capabilities {
   readonly reads: 'linearizable' | 'sequential';
   /** Whether `list`/`count`/`get` run on the server in one round trip. */
   readonly serverSideQueries: boolean;
+  /**
+   * Which writers a conditional write (an update by revision or expected values, a
+   * delete, a release, a heartbeat) is atomic against. `processes`, the default when
+   * absent: every client of the store, in any process. `process`: only the clients of one
+   * process; writers in other processes may lose each other's updates.
+   */
+  readonly atomicWrites?: 'processes' | 'process';
   /** Optional features, by name; `false` means refused with `NotSupportedError`. */
   readonly features: Readonly<Record<string, boolean>>;
 }

@@ -27,6 +27,7 @@ const NUMBER_OPTIONS = [
   'connectTimeoutMS',
   'socketTimeoutMS',
   'maxPoolSize',
+  'claimTimeoutMS',
 ] as const;
 const STRING_OPTIONS = ['database', 'prefix'] as const;
 
@@ -42,7 +43,7 @@ function adapterOptions(options: AdapterOpenOptions): MongoOptions {
         Number.isSafeInteger(value) &&
         (value as number) > 0) ||
       ((STRING_OPTIONS as readonly string[]).includes(key) && typeof value === 'string') ||
-      (key === 'serializeWrites' && typeof value === 'boolean') ||
+      ((key === 'serializeWrites' || key === 'claimWrites') && typeof value === 'boolean') ||
       (key === 'clientOptions' && typeof value === 'object' && value !== null);
     if (!ok) throw new ConfigError(`mongo: bad adapter option ${key}`);
     out[key] = value;

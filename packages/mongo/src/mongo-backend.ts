@@ -11,14 +11,24 @@ import {
 } from '@polystore/core';
 import { type Db, MongoClient, type MongoClientOptions, MongoServerError } from 'mongodb';
 import { mapErrors } from './errors.js';
-import { MongoLayout, type StoredDocument } from './layout.js';
+import { type IndexSpec, MongoLayout, type StoredDocument } from './layout.js';
 import { MongoAddressAllocator } from './mongo-address-allocator.js';
 import { MONGO_DEFAULTS, type MongoOptions } from './mongo-options.js';
 import { MongoResourceDriver } from './mongo-resource-driver.js';
 import { parseMongoUrl } from './mongo-url.js';
+import { CLAIM_INDEXES, type ClaimDocument, RecordClaims } from './record-claims.js';
 import { RecordLocks } from './record-locks.js';
 
-/** The MongoDB adapter's capability manifest. */
+/**
+ * The claims collection's name after the prefix. Resource plurals start with a lowercase
+ * letter, so it never clashes with a resource's collection.
+ */
+const CLAIMS = '_claims';
+
+/**
+ * The MongoDB adapter's capability manifest, on MongoDB or on FerretDB with claimed writes
+ * (the defaults): conditional writes are atomic across processes.
+ */
 export const MONGO_CAPABILITIES: Capabilities = defineCapabilities({
   // BSON documents are limited to 16 MiB; core measures records as JSON, and BSON can
   // take several times more bytes for small numbers and lists, so a quarter of it is safe.
@@ -27,7 +37,17 @@ export const MONGO_CAPABILITIES: Capabilities = defineCapabilities({
   // another client a moment ago only across a failover; nothing stronger is promised.
   reads: 'sequential',
   serverSideQueries: true,
+  atomicWrites: 'processes',
   features: {},
+});
+
+/**
+ * The manifest on FerretDB v1 with `claimWrites: false`: its `findAndModify` is a read and
+ * an unconditional write, so conditional writes are atomic within one process at best.
+ */
+export const MONGO_UNCLAIMED_CAPABILITIES: Capabilities = defineCapabilities({
+  ...MONGO_CAPABILITIES,
+  atomicWrites: 'process',
 });
 
 /**
@@ -42,7 +62,7 @@ export const MONGO_CAPABILITIES: Capabilities = defineCapabilities({
  */
 export class MongoBackend implements Backend {
   readonly name = 'mongo';
-  readonly capabilities = MONGO_CAPABILITIES;
+  readonly capabilities: Capabilities;
   readonly allocator: MongoAddressAllocator;
   readonly #client: MongoClient;
   readonly #drivers: ReadonlyMap<AnyResource, MongoResourceDriver>;
@@ -54,14 +74,22 @@ export class MongoBackend implements Backend {
     prefix: string,
     resources: readonly AnyResource[],
     locks: RecordLocks | undefined,
+    claims: RecordClaims | undefined,
+    capabilities: Capabilities,
   ) {
     this.#client = client;
+    this.capabilities = capabilities;
     const drivers = new Map<AnyResource, MongoResourceDriver>();
     for (const resource of resources) {
       const layout = new MongoLayout(resource, prefix);
       drivers.set(
         resource,
-        new MongoResourceDriver(layout, db.collection<StoredDocument>(layout.collection), locks),
+        new MongoResourceDriver(
+          layout,
+          db.collection<StoredDocument>(layout.collection),
+          locks,
+          claims,
+        ),
       );
     }
     this.#drivers = drivers;
@@ -102,10 +130,32 @@ export class MongoBackend implements Backend {
     try {
       const db = client.db(database);
       await mapErrors('open: connect', () => client.connect());
-      const serialize = options.serializeWrites ?? (await isFerretDb(db));
+      const ferret = await isFerretDb(db);
+      const serialize = options.serializeWrites ?? ferret;
       const locks = serialize ? new RecordLocks(`${parsed.hosts}/${database}`) : undefined;
-      const backend = new MongoBackend(client, db, prefix, resourcesOf(options), locks);
-      await Promise.all([...backend.#drivers.values()].map((d) => createIndexes(db, d)));
+      const claimed = options.claimWrites ?? ferret;
+      const claims = claimed
+        ? new RecordClaims(db.collection<ClaimDocument>(`${prefix}${CLAIMS}`), {
+            staleMs: options.claimTimeoutMS ?? MONGO_DEFAULTS.claimTimeoutMS,
+            waitMs: clientOptions.socketTimeoutMS ?? MONGO_DEFAULTS.socketTimeoutMS,
+          })
+        : undefined;
+      const capabilities = claimed || !ferret ? MONGO_CAPABILITIES : MONGO_UNCLAIMED_CAPABILITIES;
+      const backend = new MongoBackend(
+        client,
+        db,
+        prefix,
+        resourcesOf(options),
+        locks,
+        claims,
+        capabilities,
+      );
+      await Promise.all([
+        ...[...backend.#drivers.values()].map((d) =>
+          createIndexes(db, d.layout.collection, d.layout.indexes),
+        ),
+        ...(claims ? [createIndexes(db, claims.collection.collectionName, CLAIM_INDEXES)] : []),
+      ]);
       return backend;
     } catch (err) {
       await client.close().catch(() => {});
@@ -141,8 +191,11 @@ async function isFerretDb(db: Db): Promise<boolean> {
  * drops the connection (a server panic) when one `createIndexes` names several indexes
  * that already exist, while a single existing index is a no-op there as in MongoDB.
  */
-async function createIndexes(db: Db, driver: MongoResourceDriver): Promise<void> {
-  const { collection, indexes } = driver.layout;
+async function createIndexes(
+  db: Db,
+  collection: string,
+  indexes: readonly IndexSpec[],
+): Promise<void> {
   const operation = `open: create indexes of ${collection}`;
   const existing = await mapErrors(operation, async () => {
     try {

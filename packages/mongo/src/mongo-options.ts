@@ -34,10 +34,28 @@ export interface MongoOptions extends StoresOptions {
    * Run the conditional writes (update, delete) of each record one at a time among all
    * stores of this process. FerretDB v1.24 executes `findAndModify` as a read followed by an
    * unconditional write, so concurrent conditional updates of one record can both succeed;
-   * this closes that race within a process (not across processes). Default: on when the
+   * this closes that race within a process (`claimWrites` closes it across processes, and
+   * this spares claims that would only wait for each other). Default: on when the
    * server reports itself as FerretDB, off for MongoDB, whose `findAndModify` is atomic.
    */
   readonly serializeWrites?: boolean;
+  /**
+   * Make every conditional write (update, delete, release) exclusive across processes by
+   * first claiming its revision step with a unique insert into the `<prefix>_claims`
+   * collection (see `RecordClaims`). FerretDB v1 does not run `findAndModify` atomically,
+   * so without claims writers in different processes lose each other's updates. Costs two
+   * more commands per write (claim, release). Default: on when the server reports itself as
+   * FerretDB, off for MongoDB.
+   */
+  readonly claimWrites?: boolean;
+  /**
+   * How long another process's claim may stay while its record does not move before it
+   * counts as left by a crashed process and is taken over, in ms. Far above any write's
+   * duration, since a live claimant paused for longer could race its successor. Writes to
+   * that one record wait (failing with `UnavailableError` after `socketTimeoutMS`, and
+   * taking the record over on a later call) until then. Default 30 000.
+   */
+  readonly claimTimeoutMS?: number;
   /** Further `MongoClient` options (TLS, auth, ...); the ones above win. Default none. */
   readonly clientOptions?: MongoClientOptions;
 }
@@ -50,4 +68,5 @@ export const MONGO_DEFAULTS = Object.freeze({
   connectTimeoutMS: 2_000,
   socketTimeoutMS: 10_000,
   maxPoolSize: 10,
+  claimTimeoutMS: 30_000,
 });

@@ -23,18 +23,28 @@ import {
   whereClauses,
   writeScopeClauses,
 } from './mongo-filter.js';
+import type { RecordClaims } from './record-claims.js';
 import type { RecordLocks } from './record-locks.js';
 
 /** How often a write is tried again when its failure cannot be explained (the record moved under it). */
 const MAX_ATTEMPTS = 3;
+/**
+ * How often a claimed write without an expected revision starts afresh because other
+ * writers moved the record on first (each time one of them succeeded).
+ */
+const MAX_CLAIMED_ATTEMPTS = 100;
+
+/** Expected values of a conditional write, by field. */
+type Expected = Readonly<Record<string, readonly unknown[]>>;
 
 /**
  * The `ResourceDriver` of one resource over one MongoDB collection (layout in
  * {@link MongoLayout}). Every single-record operation is one command: `insertOne`,
  * `findOne`, `findOneAndUpdate` (update, soft delete) or `findOneAndDelete` (hard
  * delete) whose filter carries the scope, liveness, revision and expected values, so
- * the check and the write are one atomic step on a MongoDB server (FerretDB v1 needs
- * {@link RecordLocks} for that). Only a failure costs a second read, to tell not-found
+ * the check and the write are one atomic step on a MongoDB server. FerretDB v1 runs those
+ * commands as a read and an unconditional write, so there each conditional write first
+ * claims its revision step ({@link RecordClaims}), which makes it exclusive across processes. Only a failure costs a second read, to tell not-found
  * from conflict or to name the broken unique constraint.
  *
  * @example
@@ -47,12 +57,23 @@ export class MongoResourceDriver implements ResourceDriver {
   readonly #layout: MongoLayout;
   readonly #collection: Collection<StoredDocument>;
   readonly #locks: RecordLocks | undefined;
+  readonly #claims: RecordClaims | undefined;
 
-  /** `locks`, when given, runs the conditional writes of each record one at a time (see {@link RecordLocks}). */
-  constructor(layout: MongoLayout, collection: Collection<StoredDocument>, locks?: RecordLocks) {
+  /**
+   * `locks`, when given, runs the conditional writes of each record one at a time in this
+   * process (see {@link RecordLocks}); `claims` makes them exclusive across processes (see
+   * {@link RecordClaims}).
+   */
+  constructor(
+    layout: MongoLayout,
+    collection: Collection<StoredDocument>,
+    locks?: RecordLocks,
+    claims?: RecordClaims,
+  ) {
     this.#layout = layout;
     this.#collection = collection;
     this.#locks = locks;
+    this.#claims = claims;
   }
 
   /** Runs a conditional write of record `id`, under its lock when writes are serialised. */
@@ -131,7 +152,6 @@ export class MongoResourceDriver implements ResourceDriver {
   }
 
   async #update(scope: WriteScope, id: string, change: UpdateChange): Promise<WriteOutcome> {
-    const filter = this.#writeFilter(scope, id, change.expectedRevision, change.expected);
     const update = {
       $set: {
         ...this.#layout.toSet(id, change.set),
@@ -140,21 +160,21 @@ export class MongoResourceDriver implements ResourceDriver {
       },
       $inc: { revision: 1 },
     };
-    for (let attempt = 1; ; attempt++) {
-      let doc: Document | null;
-      try {
-        doc = await this.#collection.findOneAndUpdate(filter, update, { returnDocument: 'after' });
-      } catch (err) {
-        if (!isDuplicateKeyError(err))
-          throw toPolystoreError(err, `update ${this.#layout.collection}`);
-        throw new DuplicateError(
-          this.#layout.resource.name,
-          await this.#duplicateOfUpdate(id, change.set),
-        );
-      }
-      if (doc !== null) return { status: 'ok', record: this.#layout.fromDocument(doc) };
-      const why = await this.#whyNot(scope, id, change.expectedRevision, change.expected, attempt);
-      if (why !== undefined) return why;
+    try {
+      return await this.#conditional(
+        scope,
+        id,
+        change.expectedRevision,
+        change.expected,
+        (filter) => this.#collection.findOneAndUpdate(filter, update, { returnDocument: 'after' }),
+      );
+    } catch (err) {
+      if (!isDuplicateKeyError(err))
+        throw toPolystoreError(err, `update ${this.#layout.collection}`);
+      throw new DuplicateError(
+        this.#layout.resource.name,
+        await this.#duplicateOfUpdate(id, change.set),
+      );
     }
   }
 
@@ -163,11 +183,9 @@ export class MongoResourceDriver implements ResourceDriver {
   }
 
   async #delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
-    const filter = this.#writeFilter(scope, id, change.expectedRevision, undefined);
-    const operation = `delete ${this.#layout.collection}`;
-    for (let attempt = 1; ; attempt++) {
+    try {
       // A hard delete returns the record as it was; a soft delete the record as it is now.
-      const doc = await mapErrors(operation, () =>
+      return await this.#conditional(scope, id, change.expectedRevision, undefined, (filter) =>
         change.soft
           ? this.#collection.findOneAndUpdate(
               filter,
@@ -179,10 +197,109 @@ export class MongoResourceDriver implements ResourceDriver {
             )
           : this.#collection.findOneAndDelete(filter),
       );
-      if (doc !== null) return { status: 'ok', record: this.#layout.fromDocument(doc) };
-      const why = await this.#whyNot(scope, id, change.expectedRevision, undefined, attempt);
-      if (why !== undefined) return why;
+    } catch (err) {
+      throw toPolystoreError(err, `delete ${this.#layout.collection}`);
     }
+  }
+
+  /**
+   * Runs a conditional write: `write` gets the filter (id, write scope, revision, expected
+   * values) and returns the document written, or `null` when the filter matched nothing.
+   * Driver errors of `write` are thrown as they are, for the caller to map.
+   */
+  #conditional(
+    scope: WriteScope,
+    id: string,
+    expectedRevision: number | undefined,
+    expected: Expected | undefined,
+    write: (filter: Filter<StoredDocument>) => Promise<Document | null>,
+  ): Promise<WriteOutcome> {
+    return this.#claims
+      ? this.#claimedWrite(this.#claims, scope, id, expectedRevision, expected, write)
+      : this.#plainWrite(scope, id, expectedRevision, expected, write);
+  }
+
+  /** The write as one atomic command (MongoDB): a second read only explains a failure. */
+  async #plainWrite(
+    scope: WriteScope,
+    id: string,
+    expectedRevision: number | undefined,
+    expected: Expected | undefined,
+    write: (filter: Filter<StoredDocument>) => Promise<Document | null>,
+  ): Promise<WriteOutcome> {
+    const filter = this.#writeFilter(scope, id, expectedRevision, expected);
+    for (let attempt = 1; ; attempt++) {
+      const doc = await write(filter);
+      if (doc !== null) return { status: 'ok', record: this.#layout.fromDocument(doc) };
+      const verdict = await this.#verdict(scope, id, expectedRevision, expected);
+      if (verdict.status !== 'holds') return verdict;
+      // The conditions hold after all (the record changed between the two commands).
+      if (attempt >= MAX_ATTEMPTS) return { status: 'conflict', current: verdict.current };
+    }
+  }
+
+  /**
+   * The write under a claim of its revision step (see {@link RecordClaims}), for FerretDB
+   * v1, whose `findAndModify` is not atomic across connections. With an expected revision
+   * the step is known and claimed at once; otherwise the record is read first. A claim
+   * lost to a writer that moved the record on means deciding afresh from the new state.
+   */
+  async #claimedWrite(
+    claims: RecordClaims,
+    scope: WriteScope,
+    id: string,
+    expectedRevision: number | undefined,
+    expected: Expected | undefined,
+    write: (filter: Filter<StoredDocument>) => Promise<Document | null>,
+  ): Promise<WriteOutcome> {
+    let from = expectedRevision;
+    let failedAt: number | undefined;
+    for (let attempt = 1; ; attempt++) {
+      if (from === undefined) {
+        const verdict = await this.#verdict(scope, id, expectedRevision, expected);
+        if (verdict.status !== 'holds') return verdict;
+        // The write failed at this very revision although its conditions hold (they were
+        // judged differently), or the record keeps moving: give up as a conflict.
+        if (verdict.current.revision === failedAt || attempt > MAX_CLAIMED_ATTEMPTS)
+          return { status: 'conflict', current: verdict.current };
+        from = verdict.current.revision;
+      }
+      const claim = await claims.acquire(this.#layout.collection, id, from, () =>
+        this.#liveRevision(id),
+      );
+      if (claim !== undefined) {
+        let doc: Document | null;
+        try {
+          doc = await write(this.#writeFilter(scope, id, from, expected));
+        } catch (err) {
+          await claim.release(false);
+          throw err;
+        }
+        await claim.release(doc !== null);
+        if (doc !== null) return { status: 'ok', record: this.#layout.fromDocument(doc) };
+        failedAt = from;
+      }
+      if (expectedRevision !== undefined) {
+        // The record is not (or no longer) at the expected revision, or the other
+        // conditions fail: one read says which.
+        const verdict = await this.#verdict(scope, id, expectedRevision, expected);
+        return verdict.status === 'holds'
+          ? { status: 'conflict', current: verdict.current }
+          : verdict;
+      }
+      from = undefined;
+    }
+  }
+
+  /** The revision of record `id` while it is live, else `undefined` (one read). */
+  async #liveRevision(id: string): Promise<number | undefined> {
+    const doc = await mapErrors(`read ${this.#layout.collection}`, () =>
+      this.#collection.findOne(
+        { _id: { $eq: id } },
+        { projection: { _id: 1, revision: 1, deletedAt: 1 } },
+      ),
+    );
+    return doc === null || (doc.deletedAt ?? null) !== null ? undefined : (doc.revision as number);
   }
 
   async purge(before: string): Promise<number> {
@@ -211,15 +328,15 @@ export class MongoResourceDriver implements ResourceDriver {
       ...writeScopeClauses(scope),
     ]);
     const operation = `deleteAll ${this.#layout.collection}`;
-    if (!this.#layout.resource.softDelete && !this.#locks) {
+    if (!this.#layout.resource.softDelete && !this.#locks && !this.#claims) {
       // One deleteMany over live records only: cut short by a crash, it has removed some of
       // them and left the rest live, so calling it again finishes the job.
       const res = await mapErrors(operation, () => this.#collection.deleteMany(filter));
       return res.deletedCount;
     }
     // Record by record: a soft delete marks each record with its own id (the unique-index
-    // marker), which one updateMany cannot do, and serialised writes take each record's
-    // lock. Each step touches live records only, so a run cut short (a crash, a timeout)
+    // marker), which one updateMany cannot do, and serialised or claimed writes take each
+    // record's lock or claim. Each step touches live records only, so a run cut short (a crash, a timeout)
     // is finished by running it again.
     const ids = await mapErrors(operation, () =>
       this.#collection.find(filter, { projection: { _id: 1 } }).toArray(),
@@ -262,7 +379,7 @@ export class MongoResourceDriver implements ResourceDriver {
     scope: WriteScope,
     id: string,
     expectedRevision: number | undefined,
-    expected: Readonly<Record<string, readonly unknown[]>> | undefined,
+    expected: Expected | undefined,
   ): Filter<StoredDocument> {
     const clauses: Document[] = [{ _id: { $eq: id } }, ...writeScopeClauses(scope)];
     if (expectedRevision !== undefined) clauses.push({ revision: { $eq: expectedRevision } });
@@ -273,17 +390,15 @@ export class MongoResourceDriver implements ResourceDriver {
   }
 
   /**
-   * Why a conditional write matched nothing: one read of the record. `undefined` when the
-   * conditions hold after all (the record changed between the two commands), so the
-   * caller tries again; after the last attempt that counts as a conflict.
+   * Whether a conditional write may apply to record `id` as it is now (one read): not
+   * found (or out of scope, or deleted), a conflict with the record as it is, or `holds`.
    */
-  async #whyNot(
+  async #verdict(
     scope: WriteScope,
     id: string,
     expectedRevision: number | undefined,
-    expected: Readonly<Record<string, readonly unknown[]>> | undefined,
-    attempt: number,
-  ): Promise<WriteOutcome | undefined> {
+    expected: Expected | undefined,
+  ): Promise<Exclude<WriteOutcome, { status: 'ok' }> | { status: 'holds'; current: StoredRecord }> {
     const doc = await mapErrors(`read ${this.#layout.collection}`, () =>
       this.#collection.findOne(allOf([{ _id: { $eq: id } }])),
     );
@@ -295,8 +410,7 @@ export class MongoResourceDriver implements ResourceDriver {
       Object.entries(expected ?? {}).every(([f, allowed]) =>
         allowed.some((v) => sameValue(current[f], v)),
       );
-    if (!holds || attempt >= MAX_ATTEMPTS) return { status: 'conflict', current };
-    return undefined;
+    return { status: holds ? 'holds' : 'conflict', current };
   }
 
   /** Which constraint a refused insert broke: `['id']`, a unique constraint, or `undefined` if none clashes now. */
