@@ -210,6 +210,43 @@ export async function runCli(
       });
   }
 
+  program
+    .command('serve')
+    .description(
+      'expose the store over HTTP(S) to http(s):// clients (the conductor), with bearer tokens',
+    )
+    .addOption(storeOption())
+    .option(
+      '--listen <host:port>',
+      'address to listen on (port 0 picks a free one)',
+      '127.0.0.1:8420',
+    )
+    .requiredOption('--tokens <file>', 'JSON token file mapping bearer tokens to identities')
+    .option('--tls-key <file>', 'PEM private key (with --tls-cert: HTTPS only)')
+    .option('--tls-cert <file>', 'PEM certificate (with --tls-key)')
+    .option(
+      '--max-body-bytes <n>',
+      'largest request body (default: twice the store record limit + 64 KiB)',
+      integer('--max-body-bytes', 1024, 2 ** 31 - 1),
+    )
+    .option('--rate-limit <n>', 'calls per second per token', integer('--rate-limit', 1, 1_000_000))
+    .action(async (_opts, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<{
+        store?: string;
+        adapter?: string[];
+        listen: string;
+        tokens: string;
+        tlsKey?: string;
+        tlsCert?: string;
+        maxBodyBytes?: number;
+        rateLimit?: number;
+      }>();
+      await loadAdapters(opts.adapter ?? [], registry);
+      const { serve } = await import('./commands/serve.js');
+      storeUrl = requireStoreUrl(opts.store ?? env.POLYSTORE_URL);
+      code = await serve(storeUrl, opts, print, registry);
+    });
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;

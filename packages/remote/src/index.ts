@@ -1,0 +1,17 @@
+export {
+  adapter,
+  type OpenRemoteStoresOptions,
+  openRemoteStores,
+} from './remote-adapter.js';
+export { REMOTE_DEFAULTS, type RemoteOptions } from './remote-options.js';
+export { createStoreServer, type StoreServer } from './store-server.js';
+export type { StoreServerOptions } from './store-server-options.js';
+export {
+  loadTokenFile,
+  staticTokens,
+  type TokenFile,
+  type TokenIdentity,
+  type TokenVerifier,
+} from './token-verifier.js';
+export { manifestOf, negotiateVersions, type VersionManifest } from './version-manifest.js';
+export { decodeError, encodeError, type WireError } from './wire-errors.js';
