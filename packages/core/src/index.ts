@@ -60,7 +60,11 @@ export {
   defineObject,
   type ObjectClass,
 } from './objects/define-object.js';
-export { ObjectRegistry, type RegisteredVersion } from './objects/object-registry.js';
+export {
+  fromPrimitive,
+  ObjectRegistry,
+  type RegisteredVersion,
+} from './objects/object-registry.js';
 export {
   type ObjectFields,
   type ObjectOf,

@@ -8,6 +8,7 @@ import {
   defineResource,
   type Field,
   f,
+  fromPrimitive,
   historyOf,
   IncompatibleVersionError,
   InvalidInputError,
@@ -15,6 +16,7 @@ import {
   ObjectRegistry,
   type RecordOf,
   type VersionedObject,
+  VM_STATES,
   validateCreate,
 } from '../src/index.js';
 import { validCreate } from './arbitraries.js';
@@ -418,5 +420,62 @@ describe('property: wire form over every built-in resource and random histories'
       ),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('two services on different releases exchange an instance (the README example)', () => {
+  it('backports for the older side from its manifest and upgrades what comes back', () => {
+    // Release N+1 of the conductor: instance 1.1 adds `locked` and the vm state `shelved`.
+    const instanceV11 = defineResource({
+      ...instanceResource,
+      version: '1.1',
+      history: {
+        ...instanceResource.history,
+        '1.1': {
+          note: 'added locked; vm state shelved (older releases see stopped)',
+          enumValues: { vmState: { added: ['shelved'], down: { shelved: 'stopped' } } },
+        },
+      },
+      fields: {
+        ...instanceResource.fields,
+        vmState: f
+          .enum([...VM_STATES, 'shelved'])
+          .indexed()
+          .default('building'),
+        locked: f.bool().default(false).addedIn('1.1'),
+      },
+    });
+    const conductor = new ObjectRegistry().register(
+      defineObject(instanceV11, { namespace: 'compute' }),
+    );
+    const compute = new ObjectRegistry().register(
+      defineObject(instanceResource, { namespace: 'compute' }),
+    );
+
+    const NewInstance = conductor.classOf('compute.instance')!;
+    const vm = NewInstance.fromRecord(
+      recordOf(instanceV11, {
+        displayName: 'web-1',
+        vmState: 'shelved',
+        locked: true,
+        flavor: { vcpus: 1, memoryMb: 512, rootGb: 1 },
+      }) as never,
+    ) as VersionedObject;
+
+    // The compute service (release N) says what it speaks; the manifest is plain JSON.
+    const manifest = JSON.parse(JSON.stringify(compute.manifest()));
+    expect(manifest).toEqual({ 'compute.instance': '1.0' });
+    const wire = JSON.stringify(vm.toPrimitive(manifest));
+    const mine = fromPrimitive(JSON.parse(wire), compute) as VersionedObject &
+      Record<string, unknown>;
+    // objectVersion stays the version the record is stored at; the store never lowers it.
+    expect(mine.toRecord()).toMatchObject({ vmState: 'stopped', objectVersion: '1.1' });
+    expect(mine.toRecord()).not.toHaveProperty('locked');
+    mine.taskState = 'powering-on';
+
+    // Back at the conductor: upgraded to 1.1, only the task state marked changed.
+    const back = fromPrimitive(JSON.parse(JSON.stringify(mine.toPrimitive())), conductor);
+    expect(back.changedFields()).toEqual(['taskState']);
+    expect(back.toRecord()).toMatchObject({ taskState: 'powering-on', locked: false });
   });
 });

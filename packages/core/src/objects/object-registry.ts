@@ -155,6 +155,18 @@ export class ObjectRegistry {
   }
 }
 
+/**
+ * An object from its wire form, hydrated by a registry (see {@link ObjectRegistry.fromPrimitive}).
+ *
+ * @example
+ * ```ts
+ * const vm = fromPrimitive(JSON.parse(body), computeObjects) as InstanceObject;
+ * ```
+ */
+export function fromPrimitive(primitive: unknown, registry: ObjectRegistry): VersionedObject {
+  return registry.fromPrimitive(primitive);
+}
+
 function checkPrimitive(value: unknown): ObjectPrimitive {
   const issues: FieldIssue[] = [];
   if (!isPlainObject(value)) {
