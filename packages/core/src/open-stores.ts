@@ -24,6 +24,9 @@ export const DEFAULT_STORE_URL = 'sqlite:./.data/polystore.db';
  * const stores = await openStores(process.env.POLYSTORE_URL ?? DEFAULT_STORE_URL);
  * const svc = new ComputeService(stores);
  * // postgres://…  sqlite:…  redis://…  zookeeper://host:2181/chroot  mongodb://…  memory:
+ *
+ * // Replicas behind a load balancer continue each other's pages: same URL, same key.
+ * const shared = await openStores(url, { cursorKey: process.env.POLYSTORE_CURSOR_KEY });
  * ```
  */
 export async function openStores(url: string, options: OpenStoresOptions = {}): Promise<Stores> {
