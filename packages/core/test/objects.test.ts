@@ -479,3 +479,12 @@ describe('two services on different releases exchange an instance (the README ex
     expect(back.toRecord()).toMatchObject({ taskState: 'powering-on', locked: false });
   });
 });
+
+describe('JSON of an object', () => {
+  it('is its record', () => {
+    const vm = Instance.fromRecord(vmRecord());
+    vm.metadata.b = '2';
+    expect(JSON.parse(JSON.stringify(vm))).toEqual(JSON.parse(JSON.stringify(vm.toRecord())));
+    expect(JSON.parse(JSON.stringify(vm)).metadata).toEqual({ a: '1', b: '2' });
+  });
+});

@@ -144,7 +144,7 @@ export class VersionedObject<R extends AnyResource = AnyResource> {
    * Writes the changed fields, and only those, with the revision read: a concurrent
    * write makes it fail with `ConflictError` (carrying the current revision) instead of
    * being overwritten. On success the object takes the record written; on failure it
-   * keeps its changes. Nothing changed: no write.
+   * keeps its changes. Nothing changed and no `expected` values: no write.
    */
   async save(
     ctx: RequestContext,
@@ -216,6 +216,11 @@ export class VersionedObject<R extends AnyResource = AnyResource> {
     for (const name of st.resource.fieldNames) out[name] = deepCopy(st.values[name]);
     for (const name of SYSTEM_FIELDS) if (!(name in out)) out[name] = st.base[name];
     return deepFreeze(out) as RecordOf<R>;
+  }
+
+  /** `JSON.stringify(object)` gives its record (the wire form is {@link toPrimitive}). */
+  toJSON(): RecordOf<R> {
+    return this.toRecord();
   }
 
   /**
