@@ -37,6 +37,16 @@ const MAX_CLAIMED_ATTEMPTS = 100;
 /** Expected values of a conditional write, by field. */
 type Expected = Readonly<Record<string, readonly unknown[]>>;
 
+/** Whether a conditional write may apply to a record as it is: why not, or `holds`. */
+type Verdict =
+  | Exclude<WriteOutcome, { status: 'ok' }>
+  | { readonly status: 'holds'; readonly current: StoredRecord };
+
+/** The revision of a stored record while it is live, else `undefined` (gone or deleted). */
+function liveRevision(doc: Document | null): number | undefined {
+  return doc === null || (doc.deletedAt ?? null) !== null ? undefined : (doc.revision as number);
+}
+
 /**
  * The `ResourceDriver` of one resource over one MongoDB collection (layout in
  * {@link MongoLayout}). Every single-record operation is one command: `insertOne`,
@@ -254,9 +264,16 @@ export class MongoResourceDriver implements ResourceDriver {
   ): Promise<WriteOutcome> {
     let from = expectedRevision;
     let failedAt: number | undefined;
+    // The record as last read while waiting for a claim, so it need not be read again.
+    let state: Document | null | undefined;
     for (let attempt = 1; ; attempt++) {
       if (from === undefined) {
-        const verdict = await this.#verdict(scope, id, expectedRevision, expected);
+        const verdict = this.#judge(
+          state === undefined ? await this.#read(id) : state,
+          scope,
+          undefined,
+          expected,
+        );
         if (verdict.status !== 'holds') return verdict;
         // The write failed at this very revision although its conditions hold (they were
         // judged differently), or the record keeps moving: give up as a conflict.
@@ -264,25 +281,37 @@ export class MongoResourceDriver implements ResourceDriver {
           return { status: 'conflict', current: verdict.current };
         from = verdict.current.revision;
       }
-      const claim = await claims.acquire(this.#layout.collection, id, from, () =>
-        this.#liveRevision(id),
+      state = undefined;
+      const got = await claims.acquire(
+        this.#layout.collection,
+        id,
+        from,
+        () => this.#read(id),
+        liveRevision,
       );
-      if (claim !== undefined) {
+      if ('claim' in got) {
         let doc: Document | null;
         try {
           doc = await write(this.#writeFilter(scope, id, from, expected));
         } catch (err) {
-          await claim.release(false);
+          await got.claim.release(false);
           throw err;
         }
-        await claim.release(doc !== null);
+        await got.claim.release(doc !== null);
         if (doc !== null) return { status: 'ok', record: this.#layout.fromDocument(doc) };
         failedAt = from;
+      } else {
+        state = got.moved;
       }
       if (expectedRevision !== undefined) {
         // The record is not (or no longer) at the expected revision, or the other
-        // conditions fail: one read says which.
-        const verdict = await this.#verdict(scope, id, expectedRevision, expected);
+        // conditions fail: the record as it is says which.
+        const verdict = this.#judge(
+          state === undefined ? await this.#read(id) : state,
+          scope,
+          expectedRevision,
+          expected,
+        );
         return verdict.status === 'holds'
           ? { status: 'conflict', current: verdict.current }
           : verdict;
@@ -291,15 +320,11 @@ export class MongoResourceDriver implements ResourceDriver {
     }
   }
 
-  /** The revision of record `id` while it is live, else `undefined` (one read). */
-  async #liveRevision(id: string): Promise<number | undefined> {
-    const doc = await mapErrors(`read ${this.#layout.collection}`, () =>
-      this.#collection.findOne(
-        { _id: { $eq: id } },
-        { projection: { _id: 1, revision: 1, deletedAt: 1 } },
-      ),
+  /** Record `id` as stored, whatever its scope and state (one read). */
+  #read(id: string): Promise<Document | null> {
+    return mapErrors(`read ${this.#layout.collection}`, () =>
+      this.#collection.findOne({ _id: { $eq: id } }),
     );
-    return doc === null || (doc.deletedAt ?? null) !== null ? undefined : (doc.revision as number);
   }
 
   async purge(before: string): Promise<number> {
@@ -398,10 +423,17 @@ export class MongoResourceDriver implements ResourceDriver {
     id: string,
     expectedRevision: number | undefined,
     expected: Expected | undefined,
-  ): Promise<Exclude<WriteOutcome, { status: 'ok' }> | { status: 'holds'; current: StoredRecord }> {
-    const doc = await mapErrors(`read ${this.#layout.collection}`, () =>
-      this.#collection.findOne(allOf([{ _id: { $eq: id } }])),
-    );
+  ): Promise<Verdict> {
+    return this.#judge(await this.#read(id), scope, expectedRevision, expected);
+  }
+
+  /** The verdict on a document already read. */
+  #judge(
+    doc: Document | null,
+    scope: WriteScope,
+    expectedRevision: number | undefined,
+    expected: Expected | undefined,
+  ): Verdict {
     if (doc === null) return { status: 'not-found' };
     const current = this.#layout.fromDocument(doc);
     if (!inWriteScope(current, scope)) return { status: 'not-found' };

@@ -38,6 +38,11 @@ export interface RecordClaimsOptions {
   readonly waitMs: number;
 }
 
+/** How often a waiting writer reads the claims of its step at most, to judge staleness, in ms. */
+const STALE_CHECK_MS = 250;
+/** The longest pause between two attempts of a waiting writer, in ms. */
+const MAX_PAUSE_MS = 32;
+
 /** The index that lists every epoch of one step. */
 export const CLAIM_INDEXES = Object.freeze([
   Object.freeze({ name: 'by_key', key: Object.freeze({ key: 1 as const }), unique: false }),
@@ -68,8 +73,11 @@ export const CLAIM_INDEXES = Object.freeze([
  * @example
  * ```ts
  * const claims = new RecordClaims(db.collection('_claims'), { staleMs: 30_000, waitMs: 10_000 });
- * const held = await claims.acquire('instances', id, 4, () => readRevision(id));
- * if (held) { try { await write(); await held.release(true); } catch { await held.release(false); } }
+ * const got = await claims.acquire('instances', id, 4, () => read(id), (doc) => doc?.revision);
+ * if ('claim' in got) {
+ *   const written = await write().catch(async (err) => { await got.claim.release(false); throw err; });
+ *   await got.claim.release(written);
+ * }
  * ```
  */
 export class RecordClaims {
@@ -90,46 +98,55 @@ export class RecordClaims {
 
   /**
    * Claims the step of record `id` from revision `from` to `from + 1`. Resolves to the
-   * claim, or `undefined` once `liveRevision` (the record's revision, `undefined` if it is
-   * gone or deleted) says the record has moved on, so the caller must decide afresh.
-   * Throws `UnavailableError` when another live process holds the step for longer than
-   * `waitMs`.
+   * claim, or to the record's state (as `look` read it) once `revisionOf` that state says
+   * the record has moved on (`undefined`: gone or deleted), so the caller decides afresh
+   * without reading it again. Throws `UnavailableError` when another live process holds
+   * the step for longer than `waitMs`.
    */
-  async acquire(
+  async acquire<T>(
     collection: string,
     id: string,
     from: number,
-    liveRevision: () => Promise<number | undefined>,
-  ): Promise<HeldClaim | undefined> {
+    look: () => Promise<T>,
+    revisionOf: (state: T) => number | undefined,
+  ): Promise<{ readonly claim: HeldClaim } | { readonly moved: T }> {
     const step = [collection, id, from + 1] as const;
     const key = JSON.stringify(step);
-    const deadline = performance.now() + this.#options.waitMs;
+    const started = performance.now();
+    // When to read the step's claims next, to see whether the holder's was released
+    // without a write or is stale. Not every round: a write holds its claim for a round
+    // trip or two, and it nearly always ends with the record moved on, which `look` sees.
+    let nextCheck = started;
     let epoch: number | undefined = 0;
     for (let round = 0; ; round++) {
       if (epoch !== undefined) {
-        const held = await this.#tryClaim(key, JSON.stringify([...step, epoch]), epoch);
-        if (held) {
+        const claim = await this.#tryClaim(key, JSON.stringify([...step, epoch]), epoch);
+        if (claim) {
           this.#forget(key);
-          return held;
+          return { claim };
         }
-      }
-      if ((await liveRevision()) !== from) {
-        this.#forget(key);
-        return undefined;
-      }
-      const top = await this.#latest(key);
-      if (top === undefined) epoch = 0;
-      else if (this.#isStale(top)) epoch = top.epoch + 1;
-      else {
         epoch = undefined;
-        if (performance.now() > deadline) {
-          throw new UnavailableError(
-            `mongo: record ${id} of ${collection} is being written by another process ` +
-              `(its claim of revision ${from + 1} is still held after ${this.#options.waitMs} ms)`,
-          );
-        }
-        // A write holds a claim for a round trip or two: poll soon, spread out.
-        await pause(Math.random() * Math.min(50, 2 ** round));
+      }
+      // Spread the waiting writers out, a little longer each round.
+      await pause(1 + Math.random() * Math.min(MAX_PAUSE_MS, 2 ** round));
+      const state = await look();
+      if (revisionOf(state) !== from) {
+        this.#forget(key);
+        return { moved: state };
+      }
+      const now = performance.now();
+      if (now >= nextCheck) {
+        nextCheck = now + Math.min(this.#options.staleMs / 4, STALE_CHECK_MS);
+        const top = await this.#latest(key);
+        // Released without a write (the holder's conditions failed): claim again at once.
+        if (top === undefined) epoch = 0;
+        else if (this.#isStale(top)) epoch = top.epoch + 1;
+      }
+      if (epoch === undefined && now - started > this.#options.waitMs) {
+        throw new UnavailableError(
+          `mongo: record ${id} of ${collection} is being written by another process ` +
+            `(its claim of revision ${from + 1} is still held after ${this.#options.waitMs} ms)`,
+        );
       }
     }
   }

@@ -1,0 +1,216 @@
+/**
+ * One OS process of `multi-process-race.test.ts`. It opens its own `Stores` on the URL
+ * given as its argument, then runs the scenarios its parent sends, one JSON line on stdin
+ * each, and answers each with one JSON line on stdout. Waiting for every process to answer
+ * before sending the next scenario is the barrier between scenarios, so no sleeps are
+ * needed. Run with `node --conditions=source --import tsx test/race-worker.ts <url> <index>`.
+ */
+import { createInterface } from 'node:readline';
+import {
+  ConflictError,
+  createContext,
+  DuplicateError,
+  NotFoundError,
+  openStores,
+  type Stores,
+} from '@polystore/core';
+
+/** A scenario as the parent sends it. */
+export type RaceTask =
+  | { readonly op: 'casRevision'; readonly id: string; readonly n: number }
+  | { readonly op: 'casExpected'; readonly id: string; readonly n: number }
+  | { readonly op: 'allocate'; readonly networkId: string; readonly n: number }
+  | { readonly op: 'uniqueCreate'; readonly vlans: readonly number[] }
+  | { readonly op: 'deleteOnce'; readonly ids: readonly string[] }
+  | { readonly op: 'deleteRace'; readonly ids: readonly string[]; readonly deleter: boolean }
+  | { readonly op: 'exit' };
+
+/** What a worker reports for one scenario. */
+export interface RaceReport {
+  /** Revisions (or values) this process was told it wrote, one per acknowledged write. */
+  readonly acked?: readonly (number | string)[];
+  /** Conflicts met on the way (for the figures). */
+  readonly conflicts?: number;
+  /** For `deleteRace`: updates acknowledged after this process was told the record was gone. */
+  readonly updatesAfterNotFound?: number;
+  /** For `deleteRace`: updates acknowledged per record id. */
+  readonly updatesById?: Readonly<Record<string, number>>;
+  /** For `deleteRace` (deleter only): the ids whose delete was acknowledged. */
+  readonly deleted?: readonly string[];
+  /** For `deleteRace`: ids this process could still update after {@link MAX_UPDATES} writes. */
+  readonly neverGone?: readonly string[];
+  /** A failure that is not part of the expected race (the parent fails the test on it). */
+  readonly error?: string;
+}
+
+const ctx = createContext({ projectId: 'race' });
+/** Writes after a `NotFoundError` that probe whether the record comes back. */
+const PROBES_AFTER_NOT_FOUND = 3;
+/** Most updates of one record by one process in `deleteRace` before it gives up waiting for the delete. */
+const MAX_UPDATES = 200;
+
+async function casRevision(stores: Stores, id: string, n: number): Promise<RaceReport> {
+  const acked: number[] = [];
+  let conflicts = 0;
+  while (acked.length < n) {
+    const cur = await stores.instances.get(ctx, id);
+    try {
+      const next = await stores.instances.update(
+        ctx,
+        id,
+        { displayName: String(Number(cur.displayName) + 1) },
+        { expectedRevision: cur.revision },
+      );
+      acked.push(next.revision);
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      conflicts++;
+    }
+  }
+  return { acked, conflicts };
+}
+
+async function casExpected(stores: Stores, id: string, n: number): Promise<RaceReport> {
+  const acked: string[] = [];
+  let conflicts = 0;
+  while (acked.length < n) {
+    const cur = await stores.instances.get(ctx, id);
+    const value = String(Number(cur.host) + 1);
+    try {
+      await stores.instances.update(ctx, id, { host: value }, { expected: { host: [cur.host] } });
+      acked.push(value);
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      conflicts++;
+    }
+  }
+  return { acked, conflicts };
+}
+
+async function allocate(stores: Stores, networkId: string, n: number): Promise<RaceReport> {
+  const acked: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const ip = await stores.fixedIps.allocate(ctx, { networkId, instanceId: null });
+    acked.push(ip.address);
+  }
+  return { acked };
+}
+
+async function uniqueCreate(stores: Stores, vlans: readonly number[]): Promise<RaceReport> {
+  const acked: number[] = [];
+  let conflicts = 0;
+  for (const vlan of vlans) {
+    try {
+      await stores.networks.create(ctx, { label: `v${vlan}`, cidr: '10.9.0.0/24', vlan });
+      acked.push(vlan);
+    } catch (err) {
+      if (!(err instanceof DuplicateError)) throw err;
+      conflicts++;
+    }
+  }
+  return { acked, conflicts };
+}
+
+async function deleteOnce(stores: Stores, ids: readonly string[]): Promise<RaceReport> {
+  const acked: string[] = [];
+  for (const id of ids) {
+    try {
+      await stores.instances.delete(ctx, id);
+      acked.push(id);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+  }
+  return { acked };
+}
+
+/**
+ * Updates every record until told it is gone, then probes a few more times: an update
+ * acknowledged after that is a delete undone (or an update lost under the delete). The
+ * deleter updates each record once and then deletes it.
+ */
+async function deleteRace(
+  stores: Stores,
+  ids: readonly string[],
+  deleter: boolean,
+): Promise<RaceReport> {
+  const updatesById: Record<string, number> = {};
+  const deleted: string[] = [];
+  const neverGone: string[] = [];
+  let updatesAfterNotFound = 0;
+  const update = async (id: string, i: number): Promise<boolean> => {
+    try {
+      await stores.instances.update(ctx, id, { displayName: `w${process.argv[3]}-${i}` });
+      updatesById[id] = (updatesById[id] ?? 0) + 1;
+      return true;
+    } catch (err) {
+      if (!(err instanceof NotFoundError || err instanceof ConflictError)) throw err;
+      return !(err instanceof NotFoundError);
+    }
+  };
+  // One record after the other: every process works on the same record at a time.
+  for (const id of ids) {
+    if (deleter) {
+      await update(id, 0);
+      try {
+        await stores.instances.delete(ctx, id);
+        deleted.push(id);
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+      }
+    } else {
+      // Keep writing until the record is reported gone; a delete that was undone would
+      // leave the record live for ever, hence the bound.
+      let i = 0;
+      while (i < MAX_UPDATES && (await update(id, i))) i++;
+      if (i >= MAX_UPDATES) neverGone.push(id);
+    }
+    for (let p = 0; p < PROBES_AFTER_NOT_FOUND; p++) {
+      if (await update(id, -1 - p)) updatesAfterNotFound++;
+    }
+  }
+  return { updatesById, deleted, updatesAfterNotFound, neverGone };
+}
+
+async function run(stores: Stores, task: RaceTask): Promise<RaceReport> {
+  switch (task.op) {
+    case 'casRevision':
+      return casRevision(stores, task.id, task.n);
+    case 'casExpected':
+      return casExpected(stores, task.id, task.n);
+    case 'allocate':
+      return allocate(stores, task.networkId, task.n);
+    case 'uniqueCreate':
+      return uniqueCreate(stores, task.vlans);
+    case 'deleteOnce':
+      return deleteOnce(stores, task.ids);
+    case 'deleteRace':
+      return deleteRace(stores, task.ids, task.deleter);
+    case 'exit':
+      return {};
+  }
+}
+
+async function main(): Promise<void> {
+  const [url] = process.argv.slice(2);
+  if (!url) throw new Error('usage: race-worker.ts <store url> <index>');
+  const stores = await openStores(url);
+  process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+  for await (const line of createInterface({ input: process.stdin })) {
+    const task = JSON.parse(line) as RaceTask;
+    if (task.op === 'exit') break;
+    let report: RaceReport;
+    try {
+      report = await run(stores, task);
+    } catch (err) {
+      report = { error: `${(err as Error).name}: ${(err as Error).message}` };
+    }
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+  }
+  await stores.close();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`race worker failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
