@@ -43,6 +43,12 @@ const STRING_POOL = [
   'node-2',
   'node-10',
 ];
+/**
+ * The few strings most values and filters are drawn from, so that an equality, `in` or
+ * range filter usually meets a stored value or its near twin: a trailing space, the other
+ * case, decomposed, a LIKE wildcard, U+E000 against a non-BMP character.
+ */
+const TRAP_POOL = ['a', 'a ', 'A', 'é', 'e\u0301', '%', '_', '\ue000', '😀', ''];
 const IP_POOL = [
   '10.0.0.3',
   '10.0.0.5',
@@ -167,9 +173,11 @@ function stringArb(field: Field): fc.Arbitrary<string> {
   const pattern = field.pattern;
   const fits = (s: string) => [...s].length <= max && (!pattern || pattern.test(s));
   const options: fc.WeightedArbitrary<string>[] = [];
+  const traps = TRAP_POOL.filter(fits);
+  if (traps.length > 0) options.push({ weight: 6, arbitrary: fc.constantFrom(...traps) });
   const pool = STRING_POOL.filter(fits);
   if (pool.length > 0) {
-    options.push({ weight: 6, arbitrary: fc.constantFrom(...pool) });
+    options.push({ weight: 3, arbitrary: fc.constantFrom(...pool) });
     options.push({
       weight: 2,
       arbitrary: fc
@@ -179,7 +187,10 @@ function stringArb(field: Field): fc.Arbitrary<string> {
     });
   }
   if (pattern) {
-    options.push({ weight: 3, arbitrary: fc.stringMatching(pattern).filter(fits) });
+    options.push({
+      weight: 3,
+      arbitrary: fc.stringMatching(pattern, { size: 'small' }).filter(fits),
+    });
   } else {
     options.push({
       weight: 3,
@@ -408,7 +419,7 @@ export function createValuesArb(
   return fc.record(shape, { requiredKeys: required }) as fc.Arbitrary<Record<string, unknown>>;
 }
 
-/** An update patch: a subset of the mutable fields. */
+/** An update patch: a subset of the mutable fields, now and then none (a no-op update is a write too). */
 export function patchArb(
   resource: AnyResource,
   options: FieldArbitraryOptions = {},
@@ -418,5 +429,8 @@ export function patchArb(
     const field = resource.fields[name]!;
     if (!field.isImmutable) shape[name] = arbitraryFor(field, options);
   }
-  return fc.record(shape, { requiredKeys: [] }) as fc.Arbitrary<Record<string, unknown>>;
+  return fc.oneof(
+    { weight: 8, arbitrary: fc.record(shape, { requiredKeys: [] }) },
+    { weight: 1, arbitrary: fc.constant({}) },
+  ) as fc.Arbitrary<Record<string, unknown>>;
 }

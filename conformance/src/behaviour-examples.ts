@@ -7,7 +7,17 @@ function call(store: StoreName, method: string, ctx: ContextName, ...args: unkno
 }
 
 const FLAVOR = { vcpus: 1, memoryMb: 512, rootGb: 1 };
-const ALL: ContextName[] = ['p1', 'p2', 'p1/yes', 'p1/only', 'admin', 'admin/yes', 'admin/only'];
+const ALL: ContextName[] = [
+  'p1',
+  'p2',
+  'p1/yes',
+  'p1/only',
+  'admin',
+  'admin/yes',
+  'admin/only',
+  'p2/yes',
+  'p2/only',
+];
 
 /**
  * Fixed command sequences run before the random ones, like Hypothesis's `@example`: the
@@ -75,6 +85,8 @@ export const BEHAVIOUR_EXAMPLES: readonly (readonly Op[])[] = [
       call('instances', 'count', c, { displayName: 'x' }),
       call('instances', 'list', c, {}),
       call('instances', 'get', c, idOf(1)),
+      call('instances', 'get', c, idOf(2)),
+      call('instances', 'getMany', c, [idOf(2), idOf(1)]),
     ]),
     call('instances', 'update', 'p1', idOf(1), { displayName: 'z' }),
     call('instances', 'delete', 'p1', idOf(1)),
@@ -193,5 +205,179 @@ export const BEHAVIOUR_EXAMPLES: readonly (readonly Op[])[] = [
       },
     },
     call('instances', 'count', 'p1', { displayName: { in: ['a', '😀', 'zz'] } }),
+  ],
+];
+
+/** Strings that equal, prefix or sort next to each other only under a wrong comparison. */
+const TWIN_STRINGS = ['a', 'a ', 'A', 'é', 'e\u0301', '%', '_', '\ue000', '\uffff', '😀', 'b', ''];
+
+const INT_EDGES = [0, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 1, 2 ** 53 - 1, 1e15 + 7];
+const DATETIME_EDGES = [
+  '0001-01-01T00:00:00.000Z',
+  '1969-12-31T23:59:59.999Z',
+  '1970-01-01T00:00:00.001Z',
+  '2038-01-19T03:14:08.000Z',
+  '2026-01-01T00:00:00.123+05:30',
+  '9999-12-31T23:59:59.999Z',
+];
+
+/**
+ * More fixed examples, one per corner of the contract a random search reaches too rarely
+ * to count on: exact string comparison, nulls in filters, allocation at the edges of the
+ * address space, conditions on several fields, no-op updates, ids of deleted records,
+ * numbers and datetimes at the ends of their ranges, and a `getMany` of 1000 ids.
+ */
+export const CONTRACT_EXAMPLES: readonly (readonly Op[])[] = [
+  // Equality, `in` and ranges compare strings exactly, by code point.
+  [
+    ...TWIN_STRINGS.map((d) =>
+      call('instances', 'create', 'p1', { displayName: d, host: d, flavor: FLAVOR }),
+    ),
+    ...TWIN_STRINGS.flatMap((v) => [
+      call('instances', 'count', 'p1', { displayName: v }),
+      call('instances', 'count', 'p1', { host: { in: [v] } }),
+      call('instances', 'count', 'p1', { displayName: { gt: v } }),
+      call('instances', 'count', 'p1', { displayName: { lte: v } }),
+    ]),
+    call('instances', 'list', 'p1', { orderBy: { field: 'displayName', direction: 'desc' } }),
+    ...TWIN_STRINGS.map((h) =>
+      call('migrations', 'create', 'p1', { instanceId: idOf(1), sourceCompute: h }),
+    ),
+    ...['a', '%', '_', 'A', 'é'].map((h) => call('migrations', 'listInProgressByHost', 'p1', h)),
+  ],
+  // Nulls: `null`, `{ eq: null }` and `in` lists holding null match null values.
+  [
+    call('instances', 'create', 'p1', { host: null, flavor: FLAVOR }),
+    call('instances', 'create', 'p1', { host: 'a', taskState: 'spawning', flavor: FLAVOR }),
+    call('networks', 'create', 'p1', { label: 'n', cidr: '10.0.0.0/29', vlan: null }),
+    call('fixedIps', 'allocate', 'p1', { networkId: idOf(3), instanceId: null }),
+    ...[null, { eq: null }, { in: [null] }, { in: [null, 'a'] }, { in: ['a'] }].flatMap((c) => [
+      call('instances', 'count', 'p1', { host: c }),
+      call('instances', 'list', 'p1', { where: { taskState: c === null ? null : c } }),
+    ]),
+    call('instances', 'count', 'p1', { taskState: { in: [null, 'spawning'] } }),
+    call('networks', 'count', 'p1', { vlan: { in: [null, 5] } }),
+    call('fixedIps', 'count', 'p1', { instanceId: null }),
+    call('fixedIps', 'count', 'p1', { instanceId: { in: [null, idOf(1)] } }),
+  ],
+  // Allocation at the edges: /31, /32, /127, /128, the top of both spaces; explicit reuse.
+  [
+    ...[
+      '10.0.2.0/31',
+      '10.0.2.4/32',
+      'fd00::/127',
+      'fd00::/128',
+      'ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffc/126',
+      '255.255.255.248/29',
+    ].map((cidr) => call('networks', 'create', 'p1', { label: cidr, cidr, gateway: null })),
+    ...[1, 2, 3, 4, 5, 6].flatMap((n) => [
+      call('fixedIps', 'allocate', 'p1', { networkId: idOf(n), instanceId: idOf(99) }),
+      call('fixedIps', 'allocate', 'p1', { networkId: idOf(n), instanceId: null }),
+    ]),
+    ...(
+      [
+        [1, '10.0.2.0'],
+        [1, '10.0.2.1'],
+        [2, '10.0.2.4'],
+        [3, 'fd00::1'],
+        [4, 'fd00::'],
+        [5, 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'],
+        [5, 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffc'],
+        [6, '255.255.255.255'],
+        [6, '255.255.255.254'],
+      ] as const
+    ).map(([n, address]) =>
+      call('fixedIps', 'allocate', 'p1', { networkId: idOf(n), instanceId: null, address }),
+    ),
+    call('fixedIps', 'releaseAllForInstance', 'p1', idOf(99)),
+    call('fixedIps', 'allocate', 'p1', {
+      networkId: idOf(3),
+      instanceId: null,
+      address: 'fd00::1',
+    }),
+    call('fixedIps', 'allocate', 'p1', {
+      networkId: idOf(5),
+      instanceId: null,
+      address: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffd',
+    }),
+    call('fixedIps', 'list', 'p1', { orderBy: { field: 'id' }, limit: 1000 }),
+  ],
+  // Conditions on several fields, no-op updates, unique fields changed by an update.
+  [
+    call('instances', 'create', 'p1', { flavor: FLAVOR }),
+    call(
+      'instances',
+      'update',
+      'p1',
+      idOf(1),
+      { displayName: 'x' },
+      { expected: { vmState: ['building'], taskState: ['spawning'] } },
+    ),
+    call(
+      'instances',
+      'update',
+      'p1',
+      idOf(1),
+      { displayName: 'y' },
+      { expected: { displayName: [''], vmState: ['building'], taskState: [null] } },
+    ),
+    call('instances', 'update', 'p1', idOf(1), {}),
+    call('instances', 'update', 'p1', idOf(1), { displayName: 'y' }),
+    call('instances', 'get', 'p1', idOf(1)),
+    call('networks', 'create', 'p1', { label: 'a', cidr: '10.0.0.0/29', vlan: 5 }),
+    call('networks', 'create', 'p1', { label: 'b', cidr: '10.0.1.0/29', vlan: 6 }),
+    call('networks', 'update', 'p1', idOf(3), { vlan: 5 }),
+    call('networks', 'update', 'p1', idOf(3), { vlan: 6 }),
+    call('networks', 'count', 'p1', { vlan: 5 }),
+  ],
+  // The id of a soft-deleted record stays taken until it is purged.
+  [
+    call('instances', 'create', 'p1', { id: idOf(50), flavor: FLAVOR }),
+    call('instances', 'delete', 'p1', idOf(50)),
+    call('instances', 'create', 'p1', { id: idOf(50), displayName: 'again', flavor: FLAVOR }),
+    call('instances', 'get', 'p1/yes', idOf(50)),
+    { kind: 'tick', ms: 1 },
+    call('instances', 'purge', 'admin', { deletedBefore: '2026-01-01T00:00:00.001Z' }),
+    call('instances', 'create', 'p1', { id: idOf(50), displayName: 'again', flavor: FLAVOR }),
+  ],
+  // minimumVersion counts live, enabled services only.
+  [
+    call('services', 'heartbeat', 'admin', { host: 'h1', binary: 'nova-compute', codeVersion: 1 }),
+    call('services', 'heartbeat', 'admin', { host: 'h2', binary: 'nova-compute', codeVersion: 5 }),
+    call('services', 'delete', 'admin', idOf(1)),
+    call('services', 'minimumVersion', 'p1', 'nova-compute'),
+    call('services', 'heartbeat', 'admin', { host: 'h1', binary: 'nova-compute', codeVersion: 2 }),
+    call('services', 'minimumVersion', 'p1', 'nova-compute'),
+  ],
+  // Ints and datetimes at the ends of their ranges round-trip, order and filter exactly.
+  [
+    ...INT_EDGES.map((codeVersion, i) =>
+      call('services', 'create', 'admin', {
+        host: `h${i}`,
+        binary: 'b',
+        codeVersion,
+        lastSeenAt: DATETIME_EDGES[i % DATETIME_EDGES.length]!,
+      }),
+    ),
+    call('services', 'list', 'admin', { orderBy: { field: 'lastSeenAt' } }),
+    call('services', 'list', 'admin', { orderBy: { field: 'lastSeenAt', direction: 'desc' } }),
+    call('services', 'count', 'admin', { lastSeenAt: { lt: '1970-01-01T00:00:00.000Z' } }),
+    call('services', 'count', 'admin', { lastSeenAt: { gte: '2038-01-19T03:14:08.000Z' } }),
+    call('services', 'minimumVersion', 'admin', 'b'),
+  ],
+  // getMany of 1000 ids: the found ones at the end, in request order, each once.
+  [
+    call('instances', 'create', 'p1', { flavor: FLAVOR }),
+    call('instances', 'create', 'p1', { flavor: FLAVOR }),
+    call('instances', 'delete', 'p1', idOf(2)),
+    ...(['p1', 'p1/yes', 'p1/only'] as const).map((c) =>
+      call('instances', 'getMany', c, [
+        ...Array.from({ length: 996 }, (_, i) => idOf(0x1000 + i)),
+        idOf(2),
+        idOf(1),
+        idOf(2),
+        idOf(1),
+      ]),
+    ),
   ],
 ];

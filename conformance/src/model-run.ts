@@ -8,7 +8,7 @@ import {
 } from '@polystore/core';
 import { MEMORY_CAPABILITIES, MemoryBackend, MemoryDatabase } from '@polystore/memory';
 import * as fc from 'fast-check';
-import { BEHAVIOUR_EXAMPLES } from './behaviour-examples.js';
+import { BEHAVIOUR_EXAMPLES, CONTRACT_EXAMPLES } from './behaviour-examples.js';
 import { ConformanceFailure } from './conformance-failure.js';
 import type { Coverage } from './coverage.js';
 import { featuresUsed, offFeaturesUsed } from './features.js';
@@ -233,10 +233,10 @@ export async function runModelBased(
   if (!details.failed) {
     // Then the fixed examples: cases the random search reaches only rarely.
     if (replay === undefined) {
-      for (const example of BEHAVIOUR_EXAMPLES)
+      for (const example of [...BEHAVIOUR_EXAMPLES, ...CONTRACT_EXAMPLES])
         await runScenario(session, example, group, options.coverage);
     }
-    return { runs: runs + BEHAVIOUR_EXAMPLES.length };
+    return { runs: runs + BEHAVIOUR_EXAMPLES.length + CONTRACT_EXAMPLES.length };
   }
   const err = details.errorInstance;
   const replayPath = /replayPath="([^"]*)"/.exec(String(details.counterexample?.[0] ?? ''))?.[1];

@@ -124,23 +124,29 @@ export function listOptionsArb(
   resource: AnyResource,
   pageLimit = 4,
 ): fc.Arbitrary<Record<string, unknown>> {
-  return orderArb(resource)
-    .chain((orderBy) =>
-      fc.record({
-        where: whereArb(resource),
-        orderBy: fc.constant(orderBy),
-        limit: fc.oneof(
-          { weight: 6, arbitrary: fc.integer({ min: 1, max: pageLimit }) },
-          { weight: 1, arbitrary: fc.constantFrom(undefined, 0, 1000, 1001) },
-        ),
-        after: fc.oneof(
-          { weight: 12, arbitrary: fc.constant(undefined) },
-          { weight: 1, arbitrary: fc.constantFrom(null, 'not-a-cursor') },
-        ),
-      }),
-    )
+  // Built once per resource and limit: building one parses every field's pattern again.
+  const key = `${resource.name} ${pageLimit}`;
+  const cached = listOptionsCache.get(key);
+  if (cached) return cached;
+  const arb = fc
+    .record({
+      where: whereArb(resource),
+      orderBy: orderArb(resource),
+      limit: fc.oneof(
+        { weight: 6, arbitrary: fc.integer({ min: 1, max: pageLimit }) },
+        { weight: 1, arbitrary: fc.constantFrom(undefined, 0, 1000, 1001) },
+      ),
+      after: fc.oneof(
+        { weight: 12, arbitrary: fc.constant(undefined) },
+        { weight: 1, arbitrary: fc.constantFrom(null, 'not-a-cursor') },
+      ),
+    })
     .map((o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)));
+  listOptionsCache.set(key, arb);
+  return arb;
 }
+
+const listOptionsCache = new Map<string, fc.Arbitrary<Record<string, unknown>>>();
 
 /** `undefined` most of the time, a value once in `every` draws. */
 function rarely<T>(arb: fc.Arbitrary<T>, every: number): fc.Arbitrary<T | undefined> {
@@ -275,7 +281,15 @@ export function storeOpArbs(store: StoreName): fc.Arbitrary<Op>[] {
                 .map((n) =>
                   fc.tuple(
                     fc.constant(n),
-                    fc.array(arbitraryFor(resource.fields[n]!), { minLength: 1, maxLength: 3 }),
+                    // The default (what a fresh record holds) often, so a condition holds
+                    // and the next named field decides.
+                    fc.array(
+                      fc.oneof(
+                        arbitraryFor(resource.fields[n]!),
+                        fc.constant(resource.fields[n]!.defaultValue ?? null),
+                      ),
+                      { minLength: 1, maxLength: 3 },
+                    ),
                   ),
                 ),
             ),

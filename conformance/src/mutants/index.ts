@@ -1,6 +1,8 @@
+export { CONTRACT_MUTANTS } from './contract-mutants.js';
 export {
   type BackendMutation,
   databaseOf,
+  databasesStartingWith,
   mutantOpen,
   patchStore,
   replaceStore,

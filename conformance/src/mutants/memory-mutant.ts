@@ -29,6 +29,11 @@ export function databaseOf(namespace: string): MemoryDatabase {
   return db;
 }
 
+/** The databases of every namespace whose name starts with `prefix` (itself included). */
+export function databasesStartingWith(prefix: string): MemoryDatabase[] {
+  return [...databases].filter(([name]) => name.startsWith(prefix)).map(([, db]) => db);
+}
+
 /** What a backend mutation may replace. */
 export interface BackendMutation {
   /** Wraps the driver of a resource (called once per resource). */

@@ -97,8 +97,10 @@ export async function startTcpMemoryServer(): Promise<TcpMemoryServer> {
     if (paused) socket.pause();
     socket.on('close', () => sockets.delete(socket)).on('error', () => socket.destroy());
     let buffer = '';
-    socket.on('data', (chunk) => {
-      buffer += chunk.toString('utf8');
+    // Decodes across chunks: a character split between two TCP reads stays whole.
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
       for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 1);
@@ -183,8 +185,10 @@ class Connection {
     const socket = net.connect(this.port, this.host);
     socket.setNoDelay(true);
     let buffer = '';
-    socket.on('data', (chunk) => {
-      buffer += chunk.toString('utf8');
+    // Decodes across chunks: a character split between two TCP reads stays whole.
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
       for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
         const msg = JSON.parse(buffer.slice(0, nl)) as {
           id: number;
