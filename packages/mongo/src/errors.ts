@@ -1,5 +1,5 @@
 import { ConfigError, PolystoreError, UnavailableError } from '@polystore/core';
-import { MongoError, MongoParseError, MongoServerError } from 'mongodb';
+import { MongoError, MongoInvalidArgumentError, MongoParseError, MongoServerError } from 'mongodb';
 
 /** Server error codes of a broken unique index (E11000 and its legacy update form). */
 const DUPLICATE_CODES: ReadonlySet<number> = new Set([11000, 11001]);
@@ -11,9 +11,15 @@ const FERRET_DUPLICATE =
   /UNIQUE constraint failed|duplicate key value violates unique constraint|Duplicate entry/i;
 /**
  * Failures of configuration, not outages: unauthorised (13), authentication failed (18,
- * 8000 on Atlas), an existing index with the same name or keys but other options (85, 86).
+ * 8000 on Atlas), a database or collection name the server refuses (73, InvalidNamespace),
+ * an existing index with the same name or keys but other options (85, 86).
  */
-const CONFIG_CODES: ReadonlySet<number> = new Set([13, 18, 85, 86, 8000]);
+const CONFIG_CODES: ReadonlySet<number> = new Set([13, 18, 73, 85, 86, 8000]);
+/**
+ * FerretDB v1 on PostgreSQL reports a PLAIN login its PostgreSQL refuses (unknown role,
+ * wrong password) as an `InternalError` (code 1) carrying PostgreSQL's SQLSTATE 28xxx.
+ */
+const FERRET_AUTH = /SQLSTATE 28(?:000|P01)\b|password authentication failed/;
 
 /** Whether a driver error says a unique index (the `_id` one included) refused a write. */
 export function isDuplicateKeyError(err: unknown): boolean {
@@ -24,7 +30,8 @@ export function isDuplicateKeyError(err: unknown): boolean {
 
 /**
  * Maps any error of a driver call to a polystore error: core errors pass through,
- * configuration failures (authentication, a bad URL option, an index clash) are `ConfigError`, everything else (network errors, server
+ * configuration failures (authentication, a bad URL option or name, an index clash) are
+ * `ConfigError`, everything else (network errors, server
  * selection and operation timeouts, a closed client, unexpected server errors) is
  * `UnavailableError`, so no driver error escapes untyped.
  */
@@ -32,7 +39,12 @@ export function toPolystoreError(err: unknown, operation: string): PolystoreErro
   if (err instanceof PolystoreError) return err;
   const config =
     err instanceof MongoParseError ||
-    (err instanceof MongoServerError && typeof err.code === 'number' && CONFIG_CODES.has(err.code));
+    // Thrown by the driver itself for a name it refuses, e.g. a database `a.b`; core
+    // validates every value of a call, so only names from the URL or options get here.
+    err instanceof MongoInvalidArgumentError ||
+    (err instanceof MongoServerError &&
+      ((typeof err.code === 'number' && CONFIG_CODES.has(err.code)) ||
+        (err.code === 1 && FERRET_AUTH.test(err.message))));
   if (config) {
     return new ConfigError(`mongo ${operation}: ${err.message}`, { cause: err });
   }

@@ -10,12 +10,12 @@ import {
   resourcesOf,
 } from '@polystore/core';
 import { type Db, MongoClient, type MongoClientOptions, MongoServerError } from 'mongodb';
-import { mapErrors } from './errors.js';
+import { mapErrors, toPolystoreError } from './errors.js';
 import { type IndexSpec, MongoLayout, type StoredDocument } from './layout.js';
 import { MongoAddressAllocator } from './mongo-address-allocator.js';
 import { MONGO_DEFAULTS, type MongoOptions } from './mongo-options.js';
 import { MongoResourceDriver } from './mongo-resource-driver.js';
-import { parseMongoUrl } from './mongo-url.js';
+import { checkNamespace, parseMongoUrl } from './mongo-url.js';
 import { CLAIM_INDEXES, type ClaimDocument, RecordClaims } from './record-claims.js';
 import { RecordLocks } from './record-locks.js';
 
@@ -108,6 +108,11 @@ export class MongoBackend implements Backend {
     const parsed = parseMongoUrl(url);
     const database = options.database ?? (parsed.database || MONGO_DEFAULTS.database);
     const prefix = options.prefix ?? parsed.prefix ?? MONGO_DEFAULTS.prefix;
+    const resources = resourcesOf(options);
+    checkNamespace(database, prefix, [
+      ...resources.map((r) => `${prefix}${r.plural}`),
+      `${prefix}${CLAIMS}`,
+    ]);
     const clientOptions: MongoClientOptions = {
       ...options.clientOptions,
       serverSelectionTimeoutMS:
@@ -141,15 +146,7 @@ export class MongoBackend implements Backend {
           })
         : undefined;
       const capabilities = claimed || !ferret ? MONGO_CAPABILITIES : MONGO_UNCLAIMED_CAPABILITIES;
-      const backend = new MongoBackend(
-        client,
-        db,
-        prefix,
-        resourcesOf(options),
-        locks,
-        claims,
-        capabilities,
-      );
+      const backend = new MongoBackend(client, db, prefix, resources, locks, claims, capabilities);
       await Promise.all([
         ...[...backend.#drivers.values()].map((d) =>
           createIndexes(db, d.layout.collection, d.layout.indexes),
@@ -159,7 +156,8 @@ export class MongoBackend implements Backend {
       return backend;
     } catch (err) {
       await client.close().catch(() => {});
-      throw err;
+      // Every step maps its own errors; this catches what a driver call throws synchronously.
+      throw toPolystoreError(err, 'open');
     }
   }
 

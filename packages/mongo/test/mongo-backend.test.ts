@@ -1,5 +1,6 @@
 import {
   adminContext,
+  ConfigError,
   createContext,
   createStores,
   defaultRegistry,
@@ -8,7 +9,7 @@ import {
   type Stores,
   UnavailableError,
 } from '@polystore/core';
-import type { CommandStartedEvent } from 'mongodb';
+import { type CommandStartedEvent, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adapter,
@@ -154,6 +155,33 @@ describe('opening', () => {
     await expect(openStores(freshUrl(), { adapter: { timeoutMs: 5 } })).rejects.toMatchObject({
       code: 'CONFIG',
     });
+  });
+
+  it('refuses bad database names, reserved prefixes and wrong logins with ConfigError, creating nothing', async () => {
+    const server = new URL(freshUrl('mongo_bad'));
+    const db = server.pathname.slice(1);
+    const bad = [
+      `mongodb://${server.host}/a.b`,
+      `mongodb://${server.host}/a$b`,
+      `mongodb://${server.host}/${'x'.repeat(64)}`,
+      `mongodb://${server.host}/${db}?prefix=system.`,
+      `mongodb://${server.host}/${db}?prefix=a%24`,
+      `mongodb://${server.host}/${db}?prefix=.x`,
+      `mongodb://nobody:wrong@${server.host}/${db}`,
+    ];
+    for (const url of bad) {
+      const err = await openStores(url, { adapter: { serverSelectionTimeoutMS: 1500 } }).catch(
+        (e: unknown) => e,
+      );
+      expect(err, url).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).retriable, url).toBe(false);
+    }
+    const client = new MongoClient(`mongodb://${server.host}/`, { serverSelectionTimeoutMS: 2000 });
+    try {
+      expect(await client.db(db).listCollections().toArray()).toEqual([]);
+    } finally {
+      await client.close();
+    }
   });
 
   it('fails fast with UnavailableError when nothing listens', async () => {
