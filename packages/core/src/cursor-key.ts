@@ -13,9 +13,10 @@ const TAG_BYTES = 16;
  * Where the key comes from (see `openStores`' `cursorKey`): an explicit secret shared by
  * every replica of a service; else one derived from the store URL, which every replica
  * configured alike shares (so a page fetched from one replica continues on another) and
- * which includes the credentials where the URL has them; else, for a store no other
- * process can reach (an unnamed `memory:` store, or `createStores` without a key), a
- * random one.
+ * which includes the credentials where the URL has them; a random one for an unnamed
+ * `memory:` store, which no other open can reach. `createStores` and the adapters' own
+ * `open…Stores` functions, which see no URL secret, use {@link CursorKey.unkeyed}: their
+ * cursors are still bound and checked, but anyone who knows polystore can sign one.
  *
  * @example
  * ```ts
@@ -52,6 +53,17 @@ export class CursorKey {
     return new CursorKey(derive(Buffer.from(url, 'utf8'), 'url'));
   }
 
+  /**
+   * The public key of stores opened without one. Not a secret: it makes the cursors of
+   * two such stores over the same data identical (the conformance suite compares an
+   * adapter's pages with the reference model's, cursors included), and every decoded
+   * position is still checked against the sort field before an adapter sees it.
+   */
+  static unkeyed(): CursorKey {
+    UNKEYED ??= new CursorKey(derive(Buffer.from('polystore', 'utf8'), 'unkeyed'));
+    return UNKEYED;
+  }
+
   /** A fresh random key, for a store only this process can reach. */
   static random(): CursorKey {
     return new CursorKey(randomBytes(32));
@@ -74,6 +86,8 @@ export class CursorKey {
     return createHmac('sha256', this.#key).update(message, 'utf8').digest().subarray(0, TAG_BYTES);
   }
 }
+
+let UNKEYED: CursorKey | undefined;
 
 /** A key for cursors only, whatever else the input secret is used for. */
 function derive(input: Buffer, kind: string): Buffer {

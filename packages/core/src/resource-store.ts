@@ -54,7 +54,7 @@ export interface StoreDeps {
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly capabilities: Capabilities;
-  /** Signs list cursors (default: a random key per store, so cursors work only in this process). */
+  /** Signs list cursors (default: {@link CursorKey.unkeyed}, bound and checked but not secret). */
   readonly cursorKey?: CursorKey;
 }
 
@@ -76,7 +76,7 @@ export class StoreKernel<R extends AnyResource> {
 
   /** The key that signs this store's list cursors. */
   cursorKey(): CursorKey {
-    this.#cursorKey ??= this.deps.cursorKey ?? CursorKey.random();
+    this.#cursorKey ??= this.deps.cursorKey ?? CursorKey.unkeyed();
     return this.#cursorKey;
   }
 

@@ -1,6 +1,6 @@
 import type { Capabilities } from './capabilities.js';
 import { type Clock, monotonicClock, systemClock } from './clock.js';
-import { type CursorKeyOption, cursorKeyOf } from './cursor-key.js';
+import { type CursorKey, type CursorKeyOption, cursorKeyOf } from './cursor-key.js';
 import type { Backend } from './driver.js';
 import { ConfigError } from './errors.js';
 import { type IdGenerator, uuidv7Generator } from './id-generator.js';
@@ -67,7 +67,8 @@ export interface StoresOptions {
   /**
    * The secret that signs list cursors (at least 32 bytes), shared by every process that
    * must continue each other's pages. `openStores` derives one from the store URL when it
-   * is left out; `createStores` without it uses a random key, valid in this process only.
+   * is left out; `createStores` without it uses a public key ({@link CursorKey.unkeyed}):
+   * cursors are still bound to their query and checked, but not secret.
    */
   readonly cursorKey?: CursorKeyOption;
 }
