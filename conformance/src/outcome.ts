@@ -50,10 +50,26 @@ export async function settle(call: () => unknown): Promise<Outcome> {
   }
 }
 
-/** Whether two outcomes agree exactly (records deep-equal, errors by class and key fields). */
+// A list cursor is `c2.<position>.<tag>`; the tag is an HMAC under the store's own cursor
+// key, which the adapter and the reference model never share. Their positions must agree.
+const CURSOR_TAG = /^(c\d+\.[A-Za-z0-9_-]*)\.[A-Za-z0-9_-]+$/;
+
+function positionsOnly(o: Outcome): Outcome {
+  if (!o.ok) return o;
+  const strip = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(strip);
+    const page = v as { items?: unknown; next?: unknown } | null;
+    if (typeof page !== 'object' || page === null || typeof page.next !== 'string') return v;
+    if (!('items' in page)) return v;
+    return { ...page, next: page.next.replace(CURSOR_TAG, '$1') };
+  };
+  return { ok: true, value: strip(o.value) };
+}
+
+/** Whether two outcomes agree exactly (records deep-equal, errors by class and key fields, cursors by position). */
 export function sameOutcome(a: Outcome, b: Outcome): boolean {
   if (isUntyped(a) || isUntyped(b)) return false;
-  return isDeepStrictEqual(a, b);
+  return isDeepStrictEqual(positionsOnly(a), positionsOnly(b));
 }
 
 /** A short readable form of an outcome for reports. */
