@@ -85,6 +85,12 @@ export class RecordClaims {
   readonly #options: RecordClaimsOptions;
   /** Claims of other processes seen while waiting: `_id` → token and when first seen here. */
   readonly #seen = new Map<string, { token: string; since: number }>();
+  /**
+   * Claims of this process that could not be released (the server went away mid-write):
+   * `_id` → token. Dropped before the next claim, so that after an outage this process's
+   * own leftovers do not block the records for `staleMs`.
+   */
+  readonly #orphans = new Map<string, string>();
 
   constructor(collection: Collection<ClaimDocument>, options: RecordClaimsOptions) {
     this.#collection = collection;
@@ -110,6 +116,7 @@ export class RecordClaims {
     look: () => Promise<T>,
     revisionOf: (state: T) => number | undefined,
   ): Promise<{ readonly claim: HeldClaim } | { readonly moved: T }> {
+    await this.#sweep();
     const step = [collection, id, from + 1] as const;
     const key = JSON.stringify(step);
     const started = performance.now();
@@ -153,19 +160,40 @@ export class RecordClaims {
 
   /** Inserts the claim of one epoch of a step; `undefined` when another process has it. */
   async #tryClaim(key: string, id: string, epoch: number): Promise<HeldClaim | undefined> {
+    const token = randomUUID();
     try {
-      await this.#collection.insertOne({ _id: id, key, epoch, token: randomUUID() });
+      await this.#collection.insertOne({ _id: id, key, epoch, token });
     } catch (err) {
       if (isDuplicateKeyError(err)) return undefined;
+      // The insert may have happened (only its reply was lost): drop it once possible.
+      this.#orphans.set(id, token);
       throw toPolystoreError(err, 'claim a write');
     }
     return {
       release: async (written) => {
-        await this.#collection
-          .deleteMany(written ? { key: { $eq: key } } : { _id: { $eq: id } })
-          .catch(() => {});
+        try {
+          await this.#collection.deleteMany(
+            written ? { key: { $eq: key } } : { _id: { $eq: id }, token: { $eq: token } },
+          );
+        } catch {
+          this.#orphans.set(id, token);
+        }
       },
     };
+  }
+
+  /**
+   * Drops this process's claims that could not be released. Its failure fails the write
+   * that called it: the server is still away, and the write's own commands would wait for
+   * it a second time.
+   */
+  async #sweep(): Promise<void> {
+    for (const [id, token] of this.#orphans) {
+      await mapErrors('release a write claim', () =>
+        this.#collection.deleteOne({ _id: { $eq: id }, token: { $eq: token } }),
+      );
+      this.#orphans.delete(id);
+    }
   }
 
   /** The claim of the step with the highest epoch, if any. */

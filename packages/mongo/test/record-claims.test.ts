@@ -6,7 +6,7 @@ import {
   type Stores,
   UnavailableError,
 } from '@polystore/core';
-import { type CommandStartedEvent, MongoClient } from 'mongodb';
+import { type CommandStartedEvent, type CommandSucceededEvent, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ClaimDocument,
@@ -16,6 +16,7 @@ import {
   type MongoOptions,
 } from '../src/index.js';
 import { dropDatabase, freshUrl } from './mongo-server.js';
+import { TcpProxy } from './tcp-proxy.js';
 
 const p1 = createContext({ projectId: 'p1' });
 const flavor = { vcpus: 1, memoryMb: 512, rootGb: 1 };
@@ -135,6 +136,64 @@ describe('claimed writes (every conditional write claims its revision step)', ()
     const waiting = stores.instances.update(p1, vm.id, { host: 'free' });
     await claims().deleteOne({ _id: claimOf(vm.id, 2)._id });
     expect(await waiting).toMatchObject({ host: 'free', revision: 2 });
+  });
+
+  it('drops its own claim left by an outage before the next write, instead of waiting for it to go stale', async () => {
+    const target = new URL(url);
+    const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port) });
+    try {
+      const via = new URL(url);
+      via.host = `127.0.0.1:${proxy.port}`;
+      via.searchParams.set('directConnection', 'true');
+      const backend = await MongoBackend.open(via.href, {
+        claimWrites: true,
+        claimTimeoutMS: 600_000,
+        socketTimeoutMS: 1_000,
+        serverSelectionTimeoutMS: 1_000,
+        clientOptions: { monitorCommands: true },
+      });
+      const stores = createStores(backend);
+      opened.push(stores);
+      const vm = await stores.instances.create(p1, { flavor });
+      // The server goes silent right after the claim is taken: the write and the
+      // release both fail, the claim stays.
+      let claimRequest: number | undefined;
+      backend.client.on('commandStarted', (e: CommandStartedEvent) => {
+        if (e.commandName === 'insert' && e.command.insert === '_claims')
+          claimRequest = e.requestId;
+      });
+      backend.client.on('commandSucceeded', (e: CommandSucceededEvent) => {
+        if (e.requestId === claimRequest) proxy.stall();
+      });
+      await expect(
+        stores.instances.update(p1, vm.id, { host: 'lost' }, { expectedRevision: 1 }),
+      ).rejects.toBeInstanceOf(UnavailableError);
+      backend.client.removeAllListeners('commandSucceeded');
+      expect(await claims().countDocuments({ key: claimOf(vm.id, 2).key })).toBe(1);
+      await proxy.down();
+      await proxy.up();
+      // Without dropping its leftover this write would wait for it (600 s) and fail.
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        try {
+          const after = await stores.instances.update(
+            p1,
+            vm.id,
+            { host: 'back' },
+            { expectedRevision: 1 },
+          );
+          expect(after).toMatchObject({ host: 'back', revision: 2 });
+          break;
+        } catch (err) {
+          // The client may need a moment to reconnect after the outage.
+          expect(err).toBeInstanceOf(UnavailableError);
+          expect((err as Error).message).not.toMatch(/being written by another process/);
+          if (Date.now() > deadline) throw err;
+        }
+      }
+    } finally {
+      await proxy.down();
+    }
   });
 
   it('does not wait on a claim of a step the record has already passed', async () => {
