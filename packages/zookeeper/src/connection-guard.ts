@@ -20,6 +20,16 @@ interface ConnectionManager {
   onSocketData(buffer: Buffer): void;
 }
 
+/**
+ * `setTimeout`, but `fn` runs only once the I/O that was ready when the timer expired has
+ * been handled. After the event loop was blocked (a long synchronous task), expired timers
+ * run before the socket data that arrived meanwhile is read; a timeout decided then would
+ * give up an answer that is already there, and drop a healthy connection.
+ */
+export function setIoTimeout(fn: () => void, ms: number): NodeJS.Timeout {
+  return setTimeout(() => setImmediate(fn), ms);
+}
+
 /** How {@link ConnectionGuard} watches a client's connection. */
 export interface ConnectionGuardOptions {
   /** Longest wait for the server's answer to the connect request once TCP is up, in ms. */
@@ -41,9 +51,10 @@ export interface ConnectionGuardOptions {
  * - **A connect request without a reply is given up** after `connectReplyTimeoutMs`:
  *   the driver times out the TCP connect only, so a server that accepted the connection
  *   while starting (or frozen) kept the client waiting forever.
- * - **A silent server is noticed** (as the Java client does): nothing heard for two thirds
- *   of the session timeout, while the driver pings every third, drops the connection, so
- *   calls fail at once instead of each waiting for its timeout.
+ * - **A silent server is noticed**: nothing heard for a whole session timeout, while the
+ *   driver pings every third of it, drops the connection (the session is as good as over),
+ *   so an idle client finds out before its next call. (The Java client allows two thirds;
+ *   the whole timeout leaves room for a server whose pings wait behind a slow fsync.)
  * - A partial reply left from a lost connection is discarded on reconnect (the driver
  *   would prepend it to the next connection's first bytes).
  *
@@ -59,6 +70,7 @@ export class ConnectionGuard {
   #replyTimer: NodeJS.Timeout | undefined;
   #readTimer: NodeJS.Timeout | undefined;
   #readMs = 0;
+  #lastHeard = 0;
 
   constructor(client: Client, options: ConnectionGuardOptions) {
     this.#client = client;
@@ -116,6 +128,14 @@ export class ConnectionGuard {
     setTimeout(() => this.#kill(), graceMs).unref();
   }
 
+  /**
+   * Drops a live connection (the driver reconnects, with the same session while it lasts):
+   * the requests in flight on it fail at once.
+   */
+  drop(): void {
+    if (!this.#closed && this.#connectedState()) this.#cm.socket?.destroy();
+  }
+
   #kill(): void {
     this.#killed = true;
     this.#cm.socket?.destroy();
@@ -127,7 +147,7 @@ export class ConnectionGuard {
 
   #armReplyTimer(socket: Socket | undefined): void {
     clearTimeout(this.#replyTimer);
-    this.#replyTimer = setTimeout(() => {
+    this.#replyTimer = setIoTimeout(() => {
       if (this.#closed || this.#cm.socket !== socket || this.#cm.state !== STATE.CONNECTING) return;
       this.#options.onConnectReplyTimeout();
     }, this.#options.connectReplyTimeoutMs);
@@ -137,16 +157,20 @@ export class ConnectionGuard {
   /** Restarts the read timeout: something was heard on a live connection. */
   #heard(): void {
     if (this.#closed) return;
-    const ms = Math.floor((this.#cm.sessionTimeout * 2) / 3);
+    this.#lastHeard = performance.now();
+    const ms = this.#cm.sessionTimeout;
+    // One timer for the client's life, re-armed (refresh) on every reply.
     if (this.#readTimer && this.#readMs === ms) {
       this.#readTimer.refresh();
       return;
     }
     clearTimeout(this.#readTimer);
     this.#readMs = ms;
-    this.#readTimer = setTimeout(() => {
-      this.#readTimer = undefined;
-      if (!this.#closed && this.#connectedState()) this.#cm.socket?.destroy();
+    this.#readTimer = setIoTimeout(() => {
+      if (this.#closed || !this.#connectedState()) return;
+      // Heard from after all: the timer had expired while the loop was busy.
+      if (performance.now() - this.#lastHeard < ms) this.#readTimer?.refresh();
+      else this.#cm.socket?.destroy();
     }, ms);
     this.#readTimer.unref();
   }

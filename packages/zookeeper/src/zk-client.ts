@@ -1,6 +1,6 @@
 import { UnavailableError } from '@polystore/core';
 import zookeeper, { type Client, type Transaction } from 'node-zookeeper-client';
-import { ConnectionGuard } from './connection-guard.js';
+import { ConnectionGuard, setIoTimeout } from './connection-guard.js';
 import { disconnectedError, mapZooKeeperError, timeoutError, ZK, ZkOpError } from './errors.js';
 
 /** How often `commit` tries again while learning which parent directories exist. */
@@ -27,6 +27,8 @@ export interface ZkClientConfig {
   readonly sessionTimeoutMs: number;
   /** Longest wait for the answer to one request. */
   readonly requestTimeoutMs: number;
+  /** Longest time one call of a store may take, all its requests and retries included. */
+  readonly failFastMs: number;
   /** Longest wait for the first connection. */
   readonly connectTimeoutMs: number;
   /** Upper bound of the driver's random delay before reconnecting. */
@@ -36,11 +38,17 @@ export interface ZkClientConfig {
 /**
  * A small promise layer over node-zookeeper-client, the only place that touches it.
  *
- * - Every call has a timeout and fails with `UnavailableError` when it passes.
+ * - Every request has a timeout and fails with `UnavailableError` when it passes; the
+ *   connection is then given up (as ZooKeeper's own client does on a request timeout), so
+ *   the calls after it fail at once while the driver reconnects, instead of each waiting.
+ * - {@link bounded} holds a whole call of a store to `failFastMs`.
  * - Calls made while disconnected fail at once instead of being queued by the driver,
  *   which would otherwise send them, possibly much later, after a reconnect.
- * - An expired session, or one disconnected for a whole session timeout, is replaced by
- *   a new client in the background; the same `ZkClient` carries on once it is connected.
+ * - An expired session, one disconnected for a whole session timeout, or a connection whose
+ *   connect request went unanswered for `requestTimeoutMs` is replaced by a new client in
+ *   the background; the same `ZkClient` carries on once it is connected.
+ * - A replaced or closed client leaves nothing behind that could throw later
+ *   ({@link ConnectionGuard}).
  * - `requests` counts requests sent, so tests can measure round trips per operation.
  */
 export class ZkClient {
@@ -99,7 +107,7 @@ export class ZkClient {
   waitConnected(ms: number): Promise<void> {
     if (this.#connected) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = setIoTimeout(() => {
         this.#waiters = this.#waiters.filter((w) => w !== done);
         reject(timeoutError(`connect to ${this.#config.servers}`, ms));
       }, ms);
@@ -109,6 +117,38 @@ export class ZkClient {
       };
       this.#waiters.push(done);
     });
+  }
+
+  /**
+   * Runs one call of a store, failing with a retriable `UnavailableError` when it has not
+   * settled within `failFastMs`. The abandoned work goes on in the background and its
+   * outcome is ignored (its requests time out on their own), so a write that timed out may
+   * still take effect: the error says so.
+   */
+  async bounded<T>(what: string, run: () => Promise<T>): Promise<T> {
+    const ms = this.#config.failFastMs;
+    const work = run();
+    // It may settle after the deadline, unobserved: keep its rejection from being unhandled.
+    work.catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        work,
+        new Promise<never>((_, reject) => {
+          timer = setIoTimeout(
+            () =>
+              reject(
+                new UnavailableError(
+                  `zookeeper: ${what}: no answer within ${ms} ms (failFastMs); a write may or may not have taken effect`,
+                ),
+              ),
+            ms,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** A znode's data and version, or `undefined` if it does not exist. */
@@ -294,7 +334,9 @@ export class ZkClient {
       // says; and a server that lost its last transactions (restarted without them)
       // refuses the old session's zxid forever. Either way: start a new session.
       clearTimeout(this.#lostTimer);
-      this.#lostTimer = setTimeout(() => this.#replace(client), this.#config.sessionTimeoutMs);
+      this.#lostTimer = setIoTimeout(() => {
+        if (!this.#connected) this.#replace(client);
+      }, this.#config.sessionTimeoutMs);
       this.#lostTimer.unref();
     });
     client.on('expired', () => this.#replace(client));
@@ -319,10 +361,15 @@ export class ZkClient {
     if (!this.#connected) return Promise.reject(disconnectedError(what));
     this.#requests++;
     const ms = this.#config.requestTimeoutMs;
+    const guard = this.#guard;
     return new Promise<T>((resolve, reject) => {
       let settled = false;
-      const timer = setTimeout(() => {
+      const timer = setIoTimeout(() => {
+        if (settled) return; // answered while the loop was busy
         settled = true;
+        // No answer in time: the server is frozen, cut off or overloaded. Give the
+        // connection up so the next calls fail at once instead of each waiting as long.
+        guard.drop();
         reject(timeoutError(what, ms));
       }, ms);
       const done = (err: unknown, value?: T) => {

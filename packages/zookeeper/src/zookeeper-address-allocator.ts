@@ -46,7 +46,17 @@ export class ZooKeeperAddressAllocator implements AddressAllocator {
     this.#fixedIps = fixedIps;
   }
 
-  async allocate(networkScope: ReadScope, input: AllocateInput): Promise<StoredRecord> {
+  allocate(networkScope: ReadScope, input: AllocateInput): Promise<StoredRecord> {
+    return this.#client.bounded('allocate', () => this.#allocate(networkScope, input));
+  }
+
+  releaseAllForInstance(scope: WriteScope, instanceId: string, at: string): Promise<number> {
+    return this.#client.bounded('releaseAllForInstance', () =>
+      this.#releaseAllForInstance(scope, instanceId, at),
+    );
+  }
+
+  async #allocate(networkScope: ReadScope, input: AllocateInput): Promise<StoredRecord> {
     const takenDir = this.#fixedIps.layout.uniquePrefixDir(ADDRESS_UNIQUE, [input.networkId]);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const [network, children] = await Promise.all([
@@ -101,7 +111,11 @@ export class ZooKeeperAddressAllocator implements AddressAllocator {
     );
   }
 
-  async releaseAllForInstance(scope: WriteScope, instanceId: string, _at: string): Promise<number> {
+  async #releaseAllForInstance(
+    scope: WriteScope,
+    instanceId: string,
+    _at: string,
+  ): Promise<number> {
     const dir = this.#fixedIps.layout.valueDir('instanceId', instanceId);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const ids = (await this.#client.getChildren(dir)) ?? [];

@@ -21,8 +21,19 @@ export interface ZooKeeperOptions {
    * An expired session is replaced by a new one automatically. Default 10 000.
    */
   readonly sessionTimeoutMs?: number;
-  /** How long one request may take before the call fails with `UnavailableError`, in ms. Default 5 000. */
+  /**
+   * How long one request may take before the call fails with `UnavailableError`, in ms;
+   * the connection is then given up and made again, so later calls fail at once until it
+   * is back. Also the longest wait for the answer to a connect request. Default 4 000.
+   */
   readonly requestTimeoutMs?: number;
+  /**
+   * The fail-fast bound, in ms: every call of a store (its requests, retries after lost
+   * races and index-directory rounds) ends within it; when the server is frozen,
+   * unreachable or slow the call fails with a retriable `UnavailableError` (a write may or
+   * may not have taken effect). Default 5 000.
+   */
+  readonly failFastMs?: number;
   /** How long `open` waits for the first connection, in ms. Default 10 000. */
   readonly connectTimeoutMs?: number;
   /** Upper bound of the random delay before the driver tries to reconnect, in ms. Default 200. */
@@ -73,7 +84,8 @@ export function resolveOptions(url: URL, options: ZooKeeperOptions = {}): Resolv
     chroot,
     servers,
     sessionTimeoutMs: positive('sessionTimeoutMs', options.sessionTimeoutMs, 10_000),
-    requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, 5_000),
+    requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, 4_000),
+    failFastMs: positive('failFastMs', options.failFastMs, 5_000),
     connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 10_000),
     spinDelayMs: positive('spinDelayMs', options.spinDelayMs, 200),
     cacheSize: positive('cacheSize', options.cacheSize, 10_000, 0),

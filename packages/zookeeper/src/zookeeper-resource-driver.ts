@@ -56,7 +56,52 @@ export class ZooKeeperResourceDriver implements ResourceDriver {
     return this.#layout;
   }
 
-  async insert(record: StoredRecord): Promise<StoredRecord> {
+  // The store's calls, each bounded by the fail-fast deadline (failFastMs) as a whole:
+  // reads, retries after lost races and index-directory rounds included.
+
+  insert(record: StoredRecord): Promise<StoredRecord> {
+    return this.#client.bounded(`insert ${this.#layout.resource.name}`, () => this.#insert(record));
+  }
+
+  get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
+    return this.#client.bounded(`get ${this.#layout.resource.name}`, () => this.#get(scope, id));
+  }
+
+  getMany(scope: ReadScope, ids: readonly string[]): Promise<StoredRecord[]> {
+    return this.#client.bounded(`getMany ${this.#layout.resource.name}`, () =>
+      this.#getMany(scope, ids),
+    );
+  }
+
+  list(scope: ReadScope, query: ListQuery): Promise<StoredRecord[]> {
+    return this.#client.bounded(`list ${this.#layout.resource.name}`, () =>
+      this.#list(scope, query),
+    );
+  }
+
+  count(scope: ReadScope, where: readonly Predicate[]): Promise<number> {
+    return this.#client.bounded(`count ${this.#layout.resource.name}`, () =>
+      this.#count(scope, where),
+    );
+  }
+
+  update(scope: WriteScope, id: string, change: UpdateChange): Promise<WriteOutcome> {
+    return this.#client.bounded(`update ${this.#layout.resource.name}`, () =>
+      this.#update(scope, id, change),
+    );
+  }
+
+  delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
+    return this.#client.bounded(`delete ${this.#layout.resource.name}`, () =>
+      this.#delete(scope, id, change),
+    );
+  }
+
+  purge(before: string): Promise<number> {
+    return this.#client.bounded(`purge ${this.#layout.resource.name}`, () => this.#purge(before));
+  }
+
+  async #insert(record: StoredRecord): Promise<StoredRecord> {
     const token = newToken();
     const ops = this.insertOps(record, token);
     try {
@@ -70,17 +115,17 @@ export class ZooKeeperResourceDriver implements ResourceDriver {
     return stored;
   }
 
-  async get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
+  async #get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
     const found = await this.read(id);
     return found && inReadScope(found.record, scope) ? found.record : undefined;
   }
 
-  async getMany(scope: ReadScope, ids: readonly string[]): Promise<StoredRecord[]> {
+  async #getMany(scope: ReadScope, ids: readonly string[]): Promise<StoredRecord[]> {
     const found = await this.readMany(ids);
     return found.filter((r) => inReadScope(r, scope));
   }
 
-  async list(scope: ReadScope, query: ListQuery): Promise<StoredRecord[]> {
+  async #list(scope: ReadScope, query: ListQuery): Promise<StoredRecord[]> {
     const { orderBy, after } = query;
     const ids = await this.#candidates(scope, query.where);
     const keep = (r: StoredRecord) =>
@@ -109,7 +154,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver {
     return rows.sort(recordComparator(orderBy)).slice(0, query.limit);
   }
 
-  async count(scope: ReadScope, where: readonly Predicate[]): Promise<number> {
+  async #count(scope: ReadScope, where: readonly Predicate[]): Promise<number> {
     const ids = await this.#candidates(scope, where);
     // When the index directories answer the whole filter exactly (equality and `in` on
     // indexed fields, no hashed value), their intersection is the count: no record read.
@@ -118,7 +163,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver {
       .length;
   }
 
-  async update(scope: WriteScope, id: string, change: UpdateChange): Promise<WriteOutcome> {
+  async #update(scope: WriteScope, id: string, change: UpdateChange): Promise<WriteOutcome> {
     let fresh = false;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const cached = fresh ? undefined : this.#cache.get(id);
@@ -161,7 +206,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver {
     );
   }
 
-  async delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
+  async #delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
     let fresh = false;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const cached = fresh ? undefined : this.#cache.get(id);
@@ -208,7 +253,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver {
     );
   }
 
-  async purge(before: string): Promise<number> {
+  async #purge(before: string): Promise<number> {
     const ids = ((await this.#client.getChildren(this.#layout.stateDir(true))) ?? []).map(
       idOfStateEntry,
     );

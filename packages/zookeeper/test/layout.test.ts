@@ -85,7 +85,8 @@ describe('resolveOptions', () => {
       chroot: '/my/app',
       servers: '10.0.0.1:2182',
       sessionTimeoutMs: 10_000,
-      requestTimeoutMs: 5_000,
+      requestTimeoutMs: 4_000,
+      failFastMs: 5_000,
       connectTimeoutMs: 10_000,
       spinDelayMs: 200,
       cacheSize: 10_000,
@@ -110,6 +111,9 @@ describe('resolveOptions', () => {
       );
     }
     expect(() => resolveOptions(new URL('zookeeper://zk'), { requestTimeoutMs: 0 })).toThrow(
+      ConfigError,
+    );
+    expect(() => resolveOptions(new URL('zookeeper://zk'), { failFastMs: 1.5 })).toThrow(
       ConfigError,
     );
   });

@@ -14,6 +14,7 @@ beforeAll(async () => {
     servers: `${zk.host}:${zk.port}`,
     sessionTimeoutMs: 4_000,
     requestTimeoutMs: 2_000,
+    failFastMs: 5_000,
     connectTimeoutMs: 10_000,
     spinDelayMs: 100,
   });
@@ -68,6 +69,7 @@ it('carries on with a new session when the session expires', async () => {
     servers: `127.0.0.1:${proxy.port}`,
     sessionTimeoutMs: 4_000,
     requestTimeoutMs: 1_000,
+    failFastMs: 5_000,
     connectTimeoutMs: 10_000,
     spinDelayMs: 100,
   });
