@@ -154,3 +154,40 @@ export async function withRetries<T>(
     }
   }
 }
+
+/**
+ * Runs `fn`, failing with a retriable `UnavailableError` when it has not settled within
+ * `ms` (the fail-fast bound; `undefined`: no bound, e.g. SQLite, which runs in the calling
+ * thread and is bounded by its busy timeout). The abandoned work goes on in the background
+ * and its outcome is ignored, so a write that timed out may still take effect: the error
+ * says so.
+ */
+export async function withDeadline<T>(
+  ms: number | undefined,
+  what: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  if (ms === undefined) return fn();
+  const run = fn();
+  // Settles after the deadline, unobserved: keep its rejection from being unhandled.
+  run.catch(() => {});
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      run,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new UnavailableError(
+                `sql backend unavailable: no answer within ${ms} ms (failFastMs) on ${what}; a write may or may not have taken effect`,
+              ),
+            ),
+          ms,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

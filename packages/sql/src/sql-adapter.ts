@@ -50,8 +50,15 @@ export async function openSqlBackend(
     }
     if (scheme === 'postgres' || scheme === 'postgresql') {
       const db = await connectPostgres(url, resolved);
+      const migrationDb = await connectPostgres(url, {
+        ...resolved,
+        poolSize: 1,
+        statementTimeoutMs: resolved.openTimeoutMs,
+        failFastMs: resolved.openTimeoutMs,
+      });
       return await SqlBackend.open({
         db,
+        migrationDb,
         support: postgresSupport,
         allocate: postgresAllocate,
         options: resolved,
@@ -72,7 +79,7 @@ export async function openSqlBackend(
  * @example
  * ```ts
  * const stores = await openStores('postgres://app@db.internal/nova?prefix=ps_', {
- *   adapter: { poolSize: 20, statementTimeoutMs: 5_000 },
+ *   adapter: { poolSize: 20, failFastMs: 3_000, statementTimeoutMs: 2_500 },
  * });
  * ```
  */

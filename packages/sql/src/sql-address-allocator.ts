@@ -7,7 +7,7 @@ import type {
 } from '@polystore/core';
 import { sql } from 'kysely';
 import type { AllocateFn, AllocationTables } from './dialect/allocation.js';
-import { withRetries } from './errors.js';
+import { withDeadline, withRetries } from './errors.js';
 import { KeyedQueue } from './keyed-queue.js';
 
 /**
@@ -28,36 +28,39 @@ export class SqlAddressAllocator implements AddressAllocator {
   allocate(networkScope: ReadScope, input: AllocateInput): Promise<StoredRecord> {
     // Allocations of one network from this process take turns: concurrent ones would pick
     // the same lowest address and all but one retry. Other processes still race safely.
-    return this.#queue.run(input.networkId, () =>
-      this.#allocate(this.#tables, networkScope, input),
+    // The bound covers the wait for this process's earlier allocations too.
+    return withDeadline(this.#tables.ctx.failFastMs, 'allocate', () =>
+      this.#queue.run(input.networkId, () => this.#allocate(this.#tables, networkScope, input)),
     );
   }
 
   async releaseAllForInstance(scope: WriteScope, instanceId: string, at: string): Promise<number> {
     const { ctx, fixedIps } = this.#tables;
     const table = fixedIps.layout.table;
-    return withRetries(
-      async () => {
-        if (fixedIps.layout.resource.softDelete) {
+    return withDeadline(ctx.failFastMs, 'releaseAllForInstance', () =>
+      withRetries(
+        async () => {
+          if (fixedIps.layout.resource.softDelete) {
+            const result = await ctx.db
+              .updateTable(table)
+              .set({ deleted_at: at, updated_at: at, revision: sql`${sql.ref('revision')} + 1` })
+              .where((eb) =>
+                eb.and([eb('instance_id', '=', instanceId), ...fixedIps.writeScope(eb, scope)]),
+              )
+              .executeTakeFirst();
+            return Number(result.numUpdatedRows);
+          }
           const result = await ctx.db
-            .updateTable(table)
-            .set({ deleted_at: at, updated_at: at, revision: sql`${sql.ref('revision')} + 1` })
+            .deleteFrom(table)
             .where((eb) =>
               eb.and([eb('instance_id', '=', instanceId), ...fixedIps.writeScope(eb, scope)]),
             )
             .executeTakeFirst();
-          return Number(result.numUpdatedRows);
-        }
-        const result = await ctx.db
-          .deleteFrom(table)
-          .where((eb) =>
-            eb.and([eb('instance_id', '=', instanceId), ...fixedIps.writeScope(eb, scope)]),
-          )
-          .executeTakeFirst();
-        return Number(result.numDeletedRows);
-      },
-      ctx.maxRetries,
-      fixedIps.layout,
+          return Number(result.numDeletedRows);
+        },
+        ctx.maxRetries,
+        fixedIps.layout,
+      ),
     );
   }
 }

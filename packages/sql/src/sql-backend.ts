@@ -23,6 +23,12 @@ import { RowCodec, type SqlDriverContext, SqlResourceDriver } from './sql-resour
 export interface SqlBackendSpec {
   /** The kysely instance over the opened connection or pool (owned by the backend from now on). */
   readonly db: SqlDb;
+  /**
+   * The kysely instance that runs the migrations at open, when it is not `db` (PostgreSQL:
+   * one connection with the generous `openTimeoutMs`, so that creating a brand-new store on
+   * a loaded server is not cut short by the fail-fast timeouts). Destroyed after open.
+   */
+  readonly migrationDb?: SqlDb;
   readonly support: DialectSupport;
   readonly allocate: AllocateFn;
   readonly options: ResolvedSqlOptions;
@@ -53,6 +59,7 @@ export class SqlBackend implements Backend {
       support: spec.support,
       schema,
       maxRetries: spec.options.maxRetries,
+      failFastMs: spec.support.name === 'postgres' ? spec.options.failFastMs : undefined,
     };
     this.#drivers = new Map(layouts.map((l) => [l.resource, new SqlResourceDriver(ctx, l)]));
     const codec = (r: AnyResource) =>
@@ -73,7 +80,7 @@ export class SqlBackend implements Backend {
     }
     const schema = spec.support.name === 'postgres' ? spec.options.schema : undefined;
     const migrator = new Migrator({
-      db: spec.db,
+      db: spec.migrationDb ?? spec.db,
       provider: new SchemaMigrationProvider(layouts, spec.support, schema),
       migrationTableName: shortName(`${prefix}polystore_migration`),
       migrationLockTableName: shortName(`${prefix}polystore_migration_lock`),
@@ -96,6 +103,8 @@ export class SqlBackend implements Backend {
     } catch (err) {
       await spec.db.destroy().catch(() => {});
       throw toCoreError(err);
+    } finally {
+      await spec.migrationDb?.destroy().catch(() => {});
     }
     return new SqlBackend(spec, layouts);
   }

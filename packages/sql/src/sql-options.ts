@@ -16,16 +16,32 @@ export interface SqlOptions {
   /** PostgreSQL only: maximum connections of the pool (`pg.Pool` `max`). Default `10`. */
   readonly poolSize?: number;
   /**
+   * PostgreSQL only: the fail-fast bound, in ms. Every call of a store (waiting for a pooled
+   * connection, its statements, its retries) ends within it: when the server is frozen,
+   * unreachable or slow, the call fails with a retriable `UnavailableError` (a write may or
+   * may not have taken effect), and the same `Stores` answers again once the server does.
+   * A statement that answers late is abandoned on the client side and its connection
+   * dropped, so stuck connections never fill the pool. Default `5000`.
+   */
+  readonly failFastMs?: number;
+  /**
    * PostgreSQL: server-side `statement_timeout` of every statement, in ms; a statement that
-   * runs longer fails with `UnavailableError`. Default `30000`.
+   * runs longer fails with `UnavailableError`. Keep it at most `failFastMs`. Default `5000`.
    * See https://www.postgresql.org/docs/current/runtime-config-client.html
    */
   readonly statementTimeoutMs?: number;
-  /** PostgreSQL only: how long to wait for a new connection, in ms. Default `10000`. */
+  /** PostgreSQL only: how long to wait for a new connection, in ms (also at open). Default `5000`. */
   readonly connectTimeoutMs?: number;
   /**
+   * PostgreSQL only: the statement and client-side timeout of the statements that open a
+   * store (creating the tables of a brand-new store, or expanding them), in ms. Generous:
+   * DDL waits for locks and a loaded server may be slow, and it runs once. Default `60000`.
+   */
+  readonly openTimeoutMs?: number;
+  /**
    * SQLite only: how long a write waits for another process's lock (`busy_timeout`), in ms,
-   * before failing with `UnavailableError`. Default `5000`.
+   * before failing with `UnavailableError`. SQLite runs in the calling thread, so this is
+   * its fail-fast bound. Default `4000`.
    * See https://www.sqlite.org/pragma.html#pragma_busy_timeout
    */
   readonly busyTimeoutMs?: number;
@@ -41,9 +57,11 @@ export const SQL_DEFAULTS: ResolvedSqlOptions = Object.freeze({
   prefix: '',
   schema: 'public',
   poolSize: 10,
-  statementTimeoutMs: 30_000,
-  connectTimeoutMs: 10_000,
-  busyTimeoutMs: 5_000,
+  failFastMs: 5_000,
+  statementTimeoutMs: 5_000,
+  connectTimeoutMs: 5_000,
+  openTimeoutMs: 60_000,
+  busyTimeoutMs: 4_000,
   maxRetries: 5,
 });
 
@@ -85,8 +103,10 @@ export function resolveSqlOptions(
   }
   for (const key of [
     'poolSize',
+    'failFastMs',
     'statementTimeoutMs',
     'connectTimeoutMs',
+    'openTimeoutMs',
     'busyTimeoutMs',
   ] as const) {
     const v = out[key];

@@ -17,7 +17,7 @@ import {
   sql,
 } from 'kysely';
 import type { AnyDatabase, DialectSupport, SqlDb } from './dialect/dialect-support.js';
-import { withRetries } from './errors.js';
+import { withDeadline, withRetries } from './errors.js';
 import type { ColumnLayout, TableLayout } from './layout.js';
 
 type Eb = ExpressionBuilder<AnyDatabase, string>;
@@ -35,6 +35,8 @@ export interface SqlDriverContext {
   readonly schema: string | undefined;
   /** Retries of a statement that lost a serialization failure or deadlock. */
   readonly maxRetries: number;
+  /** The bound of every call in ms (PostgreSQL `failFastMs`; `undefined` on SQLite). */
+  readonly failFastMs: number | undefined;
 }
 
 /**
@@ -142,7 +144,9 @@ export class SqlResourceDriver implements ResourceDriver {
   }
 
   #run<T>(fn: () => Promise<T>): Promise<T> {
-    return withRetries(fn, this.#ctx.maxRetries, this.#codec.layout);
+    return withDeadline(this.#ctx.failFastMs, this.#table, () =>
+      withRetries(fn, this.#ctx.maxRetries, this.#codec.layout),
+    );
   }
 
   async insert(record: StoredRecord): Promise<StoredRecord> {

@@ -21,8 +21,10 @@ export async function connectPostgres(
     connectionString: conn.href,
     max: options.poolSize,
     statement_timeout: options.statementTimeoutMs,
-    // A stalled server never enforces its statement_timeout: give up on the client side too.
-    query_timeout: options.statementTimeoutMs + 2_000,
+    // A frozen or stalled server never enforces its statement_timeout: give up on the
+    // client side too, at the fail-fast bound (the 'connect' listener below then drops the
+    // connection, whose reply would otherwise hold up every later query on it).
+    query_timeout: options.failFastMs,
     connectionTimeoutMillis: options.connectTimeoutMs,
     keepAlive: true,
     application_name: 'polystore',
@@ -41,6 +43,35 @@ export async function connectPostgres(
   pool.on('error', () => {});
   pool.on('connect', (client) => {
     client.on('error', () => {});
+    dropOnReadTimeout(client);
   });
   return new Kysely<AnyDatabase>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/** The part of a `pg.Client` that {@link dropOnReadTimeout} uses. */
+interface QueryableClient {
+  query: (...args: never[]) => unknown;
+  end(): Promise<void>;
+}
+
+/**
+ * After a client-side query timeout (`query_timeout`), `pg` leaves the connection waiting
+ * for the late reply, and queues every later query of that pooled client behind it: a
+ * server that stays unreachable would make each of them time out in turn. Ending the client
+ * instead closes its socket at once (the server rolls back what it had not committed), and
+ * the pool, seeing it ended, replaces it on release with a fresh connection.
+ */
+function dropOnReadTimeout(client: QueryableClient): void {
+  client.query = ((...args: never[]) => {
+    // The class's method, looked up on each call (not bound once), so that instrumentation
+    // of `pg.Client.prototype.query` still sees every query.
+    const result = (Object.getPrototypeOf(client) as QueryableClient).query.apply(client, args);
+    if (result instanceof Promise) {
+      result.catch((err: unknown) => {
+        if (err instanceof Error && err.message === 'Query read timeout')
+          client.end().catch(() => {});
+      });
+    }
+    return result;
+  }) as QueryableClient['query'];
 }
