@@ -51,6 +51,29 @@ export type ResolvedZooKeeperOptions = Required<ZooKeeperOptions>;
 
 const SEGMENT = /^[A-Za-z0-9_.-]+$/;
 
+/** `host[:port]` of one server: a host name or IPv4 address, an optional decimal port. */
+const SERVER = /^([A-Za-z0-9_.-]+)(?::(\d{1,5}))?$/;
+
+/**
+ * Checks a `host[:port],...` list and spells every port out. The driver takes the string
+ * as it is and calls `net.connect` with it later, from a callback: a port out of range
+ * would throw there, out of reach of any caller, and kill the process; a `/` would be
+ * read as a chroot. It splits on `:`, so IPv6 addresses cannot be given at all.
+ */
+function checkServers(servers: string): string {
+  const list = servers.split(',').map((entry) => {
+    const m = SERVER.exec(entry.trim());
+    const port = Number(m?.[2] ?? 2181);
+    if (!m || port < 1 || port > 65_535) {
+      throw new ConfigError(
+        `zookeeper: servers must be host[:port] entries separated by commas, with ports 1-65535 and no IPv6 addresses (the driver cannot parse them), got ${JSON.stringify(entry)}`,
+      );
+    }
+    return `${m[1]}:${port}`;
+  });
+  return list.join(',');
+}
+
 /** The default chroot when the URL has no path. */
 export const DEFAULT_CHROOT = '/polystore';
 
@@ -71,9 +94,10 @@ export function resolveOptions(url: URL, options: ZooKeeperOptions = {}): Resolv
       `zookeeper: chroot must be an absolute path of [A-Za-z0-9_.-] segments, not /zookeeper, got ${JSON.stringify(chroot)}`,
     );
   }
-  const servers = options.servers ?? (url.hostname ? `${url.hostname}:${url.port || '2181'}` : '');
-  if (!servers)
+  const named = options.servers ?? (url.hostname ? `${url.hostname}:${url.port || '2181'}` : '');
+  if (!named)
     throw new ConfigError('zookeeper: the URL names no server (zookeeper://host:port/chroot)');
+  const servers = checkServers(named);
   const positive = (name: string, value: number | undefined, fallback: number, min = 1): number => {
     const v = value ?? fallback;
     if (!Number.isSafeInteger(v) || v < min)

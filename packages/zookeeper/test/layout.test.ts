@@ -117,4 +117,27 @@ describe('resolveOptions', () => {
       ConfigError,
     );
   });
+
+  it('refuses server lists the driver would choke on, later, outside any call', () => {
+    // A bad port used to throw from the driver's connect callback: an uncaught exception.
+    for (const servers of [
+      'h:99999',
+      'h:0',
+      'h:abc',
+      'h:',
+      'a/b:1',
+      'h:2181/x',
+      ' ',
+      'a,',
+      '::1',
+    ]) {
+      expect(() => resolveOptions(new URL('zookeeper://zk'), { servers }), servers).toThrow(
+        ConfigError,
+      );
+    }
+    expect(() => resolveOptions(new URL('zookeeper://[::1]:2181'))).toThrow(ConfigError);
+    expect(resolveOptions(new URL('zookeeper://zk'), { servers: 'a, b:2182' }).servers).toBe(
+      'a:2181,b:2182',
+    );
+  });
 });
