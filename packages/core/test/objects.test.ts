@@ -343,13 +343,20 @@ describe('property: wire form over every built-in resource and random histories'
     });
   }
 
-  /** A random history: each version adds fields (with defaults) and enum values (some mapped). */
+  /**
+   * A random history: each version adds fields (with defaults, or an up-transform from
+   * the record), enum values (some mapped down, some not), and may change the meaning of
+   * `m` (negated: an inverse pair of hand-written transforms) or index a field.
+   */
   const historyArb = fc
     .array(
       fc.record({
         ints: fc.integer({ min: 0, max: 2 }),
+        derived: fc.boolean(),
         newValue: fc.boolean(),
         mapped: fc.boolean(),
+        negate: fc.boolean(),
+        index: fc.boolean(),
       }),
       { minLength: 1, maxLength: 4 },
     )
@@ -358,11 +365,16 @@ describe('property: wire form over every built-in resource and random histories'
       const values = ['v0', 'v1'];
       const history: Record<string, string | Record<string, unknown>> = { '1.0': 'initial' };
       const fields: Record<string, Field> = {};
+      let indexed = false;
       steps.forEach((s, i) => {
         const v = versions[i + 1]!;
         const entry: Record<string, unknown> = { note: `step ${v}` };
         for (let k = 0; k < s.ints; k++) {
           fields[`n${i}x${k}`] = f.int().default(k).addedIn(v);
+        }
+        if (s.derived) {
+          fields[`d${i}`] = f.int().addedIn(v);
+          entry.up = { [`d${i}`]: (r: Readonly<Record<string, unknown>>) => String(r.e).length };
         }
         if (s.newValue) {
           const value = `v${values.length}`;
@@ -371,8 +383,18 @@ describe('property: wire form over every built-in resource and random histories'
             e: { added: [value], ...(s.mapped ? { down: { [value]: 'v0' } } : {}) },
           };
         }
+        if (s.negate) {
+          // 0 - m, not -m: no -0, which JSON cannot carry.
+          const neg = (r: Readonly<Record<string, unknown>>) => 0 - (r.m as number);
+          entry.changed = { m: { up: neg, down: neg } };
+        }
+        if (s.index && !indexed) {
+          indexed = true;
+          entry.addIndexes = ['m'];
+        }
         history[v] = entry;
       });
+      const m = f.int({ min: -1_000_000, max: 1_000_000 });
       return defineResource({
         name: 'rand',
         plural: 'rands',
@@ -380,7 +402,11 @@ describe('property: wire form over every built-in resource and random histories'
         softDelete: false,
         version: versions.at(-1)!,
         history: history as never,
-        fields: { e: f.enum(values as [string, ...string[]]), ...fields },
+        fields: {
+          e: f.enum(values as [string, ...string[]]),
+          m: indexed ? m.indexed() : m,
+          ...fields,
+        },
       });
     });
 
