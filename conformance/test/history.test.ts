@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openMemoryStores } from '@polystore/memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   checkHistory,
@@ -84,5 +85,26 @@ describe('a failing race writes its history', () => {
     // The file alone is enough to check the history again.
     const verdict = checkHistory(back.ops, specFromExport(back.model.name, back.model.params));
     expect(['ok', 'violation']).toContain(verdict.result);
+  });
+});
+
+describe('the stressed-timing rounds', () => {
+  it('leave indeterminate ops in every race, and an honest adapter passes', {
+    timeout: 60_000,
+  }, async () => {
+    const report = await runConformance(
+      {
+        name: 'memory',
+        open: (namespace, { clock, ids }) => openMemoryStores({ name: namespace, clock, ids }),
+        faults: { inProcess: 'no network' },
+      },
+      ['concurrency'],
+    );
+    const group = report.groups.find((g) => g.group === 'concurrency')!;
+    expect(group.status, group.message).toBe('passed');
+    const m = /in (\d+) of (\d+) races/.exec(group.notes.join('\n'));
+    expect(m).not.toBeNull();
+    expect(Number(m![2])).toBeGreaterThan(0);
+    expect(m![1]).toBe(m![2]);
   });
 });
