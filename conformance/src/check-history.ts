@@ -281,18 +281,24 @@ export function checkHistory<S>(
 
 /**
  * The ops of one key as a timeline, one line per op, times in µs from the first call; `mark`
- * is flagged with `◀`.
+ * is flagged with `◀`. Past `limit` ops only the ones around `mark` (or the first ones) are
+ * shown: the whole history belongs in an export, not in a report line.
  */
-export function timeline(ops: readonly HistoryOp[], mark?: HistoryOp): string {
+export function timeline(ops: readonly HistoryOp[], mark?: HistoryOp, limit = 60): string {
   const t0 = firstCall(ops);
   const us = (t: bigint | undefined) => (t === undefined ? '∞' : String((t - t0) / 1000n));
-  return [...ops]
-    .sort((a, b) => (a.call < b.call ? -1 : a.call > b.call ? 1 : 0))
-    .map(
-      (o) =>
-        `  c${o.process} [${us(o.call)} µs .. ${us(o.ret)} µs] ${JSON.stringify(o.input)} → ${o.status}${o.output === undefined ? '' : ` ${JSON.stringify(o.output)}`}${o === mark ? '  ◀' : ''}`,
-    )
-    .join('\n');
+  const sorted = [...ops].sort((a, b) => (a.call < b.call ? -1 : a.call > b.call ? 1 : 0));
+  const at = mark === undefined ? 0 : Math.max(0, sorted.indexOf(mark) - Math.floor(limit / 2));
+  const from = Math.min(at, Math.max(0, sorted.length - limit));
+  const shown = sorted.slice(from, from + limit);
+  const lines = shown.map(
+    (o) =>
+      `  c${o.process} [${us(o.call)} µs .. ${us(o.ret)} µs] ${JSON.stringify(o.input)} → ${o.status}${o.output === undefined ? '' : ` ${JSON.stringify(o.output)}`}${o === mark ? '  ◀' : ''}`,
+  );
+  if (from > 0) lines.unshift(`  … ${from} earlier ops`);
+  const after = sorted.length - from - shown.length;
+  if (after > 0) lines.push(`  … ${after} later ops`);
+  return lines.join('\n');
 }
 
 /** The earliest call time of a history (bigints, so no `Math.min`). */
