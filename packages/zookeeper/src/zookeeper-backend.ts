@@ -111,7 +111,7 @@ export class ZooKeeperBackend implements Backend {
     return this.#client.requests;
   }
 
-  /** ZooKeeper sessions started so far (a new one replaces an expired one). */
+  /** ZooKeeper clients started so far, each with a new session (replacing an expired or lost one). */
   get sessions(): number {
     return this.#client.sessions;
   }
