@@ -163,6 +163,29 @@ describe('history as data', () => {
     ).not.toThrow();
   });
 
+  it('refuses a removed field still used by a unique constraint', () => {
+    const history = (dropAt: string) => ({
+      '1.0': 'a',
+      '2.0': {
+        note: 'b',
+        removed: { old: f.string() },
+        ...(dropAt === '2.0' ? { dropUnique: [['old']] } : {}),
+      },
+      '2.1': { note: 'c', ...(dropAt === '2.1' ? { dropUnique: [['old']] } : {}) },
+    });
+    expect(() =>
+      defineResource({ ...base, version: '2.1', history: history('2.1'), fields: { x: f.int() } }),
+    ).toThrow(/removed while unique constraint \(old\) still uses it/);
+    const ok = defineResource({
+      ...base,
+      version: '2.1',
+      history: history('2.0'),
+      fields: { x: f.int() },
+    });
+    expect(historyOf(ok).at('1.0')!.uniques).toEqual([['old']]);
+    expect(historyOf(ok).at('2.0')!.uniques).toEqual([]);
+  });
+
   it('refuses a field removed in a minor version', () => {
     expect(() =>
       defineResource({
