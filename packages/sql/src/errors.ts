@@ -53,6 +53,29 @@ const PG_CONFIG = new Set([
   '42501', // insufficient_privilege
 ]);
 
+/**
+ * PostgreSQL errors that say the tables are not what the schema expects (a table or column
+ * missing, a column of another type): changed by hand, or by another version of the code.
+ */
+const PG_SCHEMA_MISMATCH = new Set([
+  '42P01', // undefined_table
+  '42703', // undefined_column
+  '42804', // datatype_mismatch
+]);
+
+/** SQLite's messages for the same (its code is the generic SQLITE_ERROR). */
+const SQLITE_SCHEMA_MISMATCH = /^(no such table|no such column|table \S+ has no column named)/;
+
+/** Whether the error says the tables do not match the schema. */
+export function isSchemaMismatch(err: unknown): boolean {
+  const { code, message } = fieldsOf(err);
+  if (typeof code !== 'string') return false;
+  if (PG_SCHEMA_MISMATCH.has(code)) return true;
+  return (
+    code === 'SQLITE_ERROR' && typeof message === 'string' && SQLITE_SCHEMA_MISMATCH.test(message)
+  );
+}
+
 /** Whether the error means the configuration is wrong (credentials, database, privileges). */
 export function isConfigProblem(err: unknown): boolean {
   const { code } = fieldsOf(err);
@@ -114,9 +137,10 @@ function duplicateFields(err: unknown, layout: TableLayout): readonly string[] {
 /**
  * Maps any error from kysely, pg or better-sqlite3 to a core error: a unique violation is
  * `DuplicateError` naming the constraint's fields; a wrong role, password, database or
- * schema, or a missing privilege, is `ConfigError`; connection loss, refusal, shutdown, lock
- * and statement timeouts are `UnavailableError`. Anything else is also `UnavailableError`
- * (with the driver error as `cause`), so no driver error escapes untyped.
+ * schema, a missing privilege, or tables that do not match the schema, is `ConfigError`;
+ * connection loss, refusal, shutdown, lock and statement timeouts are `UnavailableError`.
+ * Anything else is also `UnavailableError` (with the driver error as `cause`), so no driver
+ * error escapes untyped.
  */
 export function toCoreError(err: unknown, layout?: TableLayout): PolystoreError {
   if (err instanceof PolystoreError) return err;
@@ -125,6 +149,10 @@ export function toCoreError(err: unknown, layout?: TableLayout): PolystoreError 
   const message = String(fieldsOf(err).message ?? err);
   if (isConfigProblem(err))
     return new ConfigError(`sql backend refused the configuration: ${message}`, { cause: err });
+  if (isSchemaMismatch(err))
+    return new ConfigError(`sql backend's tables do not match the schema: ${message}`, {
+      cause: err,
+    });
   if (isUnavailable(err))
     return new UnavailableError(`sql backend unavailable: ${message}`, { cause: err });
   return new UnavailableError(`sql backend failed: ${message}`, { cause: err });

@@ -261,6 +261,52 @@ describe('postgres connection settings the server refuses', () => {
   });
 });
 
+/** Runs one statement on the store's database with a connection of its own (a DBA's hand). */
+async function sideStatement(dialect: (typeof DIALECTS)[number], url: string, statement: string) {
+  if (dialect === 'sqlite') {
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(new URL(url).pathname);
+    try {
+      db.exec(statement);
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: backends.postgresUrl });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+for (const dialect of DIALECTS) {
+  describe(`tables that do not match the schema on ${dialect}`, () => {
+    it('are a ConfigError, not a retriable UnavailableError', async () => {
+      const ns = freshNamespace('mismatch');
+      const url = backends.url(dialect, ns);
+      // Each SQLite store has a file of its own, without a table prefix.
+      const table = dialect === 'sqlite' ? 'instances' : `${ns}_instances`;
+      const stores = await openSqlStores(url);
+      try {
+        const vm = await stores.instances.create(ctx, { flavor: FLAVOR });
+        await sideStatement(dialect, url, `ALTER TABLE ${table} RENAME COLUMN host TO moved`);
+        const update = await stores.instances.update(ctx, vm.id, { host: 'h' }).catch((e) => e);
+        expect(update).toBeInstanceOf(ConfigError);
+        expect(update.retriable).toBe(false);
+        await sideStatement(dialect, url, `ALTER TABLE ${table} RENAME TO ${ns}_elsewhere`);
+        const get = await stores.instances.get(ctx, vm.id).catch((e) => e);
+        expect(get).toBeInstanceOf(ConfigError);
+        expect(String(get.message)).toMatch(/schema/);
+      } finally {
+        await stores.close();
+      }
+    });
+  });
+}
+
 for (const dialect of DIALECTS) {
   describe(`opening on ${dialect}`, () => {
     it('opens through the core registry', async () => {
