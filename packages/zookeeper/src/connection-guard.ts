@@ -15,6 +15,8 @@ interface ConnectionManager {
   sessionTimeout: number;
   /** Leftover bytes of a partial reply, kept (wrongly) across reconnects. */
   pendingBuffer: Buffer | null;
+  /** The driver's timer on a TCP connect in progress (ref'd: it holds the process open). */
+  connectTimeoutHandler: NodeJS.Timeout | null;
   connect(): void;
   onSocketConnected(): void;
   onSocketData(buffer: Buffer): void;
@@ -138,6 +140,8 @@ export class ConnectionGuard {
 
   #kill(): void {
     this.#killed = true;
+    // A destroyed socket emits no 'error', so the driver would leave this timer running.
+    if (this.#cm.connectTimeoutHandler) clearTimeout(this.#cm.connectTimeoutHandler);
     this.#cm.socket?.destroy();
   }
 
