@@ -1,6 +1,7 @@
 import {
   adminContext,
   createContext,
+  defineObject,
   defineResource,
   f,
   IncompatibleVersionError,
@@ -158,6 +159,32 @@ describe('version negotiation', () => {
       const deleted = await gadgets.delete(ctx, created.id);
       expect(deleted.deletedAt).not.toBeNull();
       expect(deleted).not.toHaveProperty('color');
+    } finally {
+      await old.close();
+    }
+  });
+
+  it('old-release versioned objects go through create, save, list and delete against the newer server', async () => {
+    const OldGadget = defineObject(gadgetV10, { namespace: 'oldcompute' });
+    const old = await openRemoteStores(server.url, { adapter: { token }, resources: [gadgetV10] });
+    try {
+      const g = await OldGadget.create(ctx, old, { label: 'obj' });
+      g.label = 'obj2';
+      g.state = 'stopped';
+      await g.save(ctx, old);
+      expect(g.revision).toBe(2);
+      // The newer release's fields survive the old release's save.
+      expect(await conductorStores.store(gadgetV12).get(ctx, g.id)).toMatchObject({
+        label: 'obj2',
+        state: 'stopped',
+        size: 3,
+        objectVersion: '1.2',
+      });
+      const page = await OldGadget.list(ctx, old, { where: { label: 'obj2' } });
+      expect(page.items.map((o) => o.toPrimitive())).toEqual([g.toPrimitive()]);
+      expect(g.toPrimitive()).toMatchObject({ name: 'gadget', version: '1.0' });
+      await g.delete(ctx, old);
+      expect(g.deletedAt).not.toBeNull();
     } finally {
       await old.close();
     }
