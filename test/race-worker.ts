@@ -1,9 +1,10 @@
 /**
- * One OS process of `multi-process-race.test.ts`. It opens its own `Stores` on the URL
- * given as its argument, then runs the scenarios its parent sends, one JSON line on stdin
- * each, and answers each with one JSON line on stdout. Waiting for every process to answer
- * before sending the next scenario is the barrier between scenarios, so no sleeps are
- * needed. Run with `node --conditions=source --import tsx test/race-worker.ts <url> <index>`.
+ * One OS process of `multi-process-race.test.ts`. It runs the tasks its parent sends, one
+ * JSON line on stdin each (open its own `Stores` on a URL, a scenario, close them), and
+ * answers each with one JSON line on stdout. Waiting for every process to answer before
+ * sending the next task is the barrier between scenarios, so no sleeps are needed. One
+ * process serves every backend in turn, so its start-up is paid once.
+ * Run with `node --conditions=source --import tsx test/race-worker.ts <index>`.
  */
 import { createInterface } from 'node:readline';
 import {
@@ -17,6 +18,8 @@ import {
 
 /** A scenario as the parent sends it. */
 export type RaceTask =
+  | { readonly op: 'open'; readonly url: string }
+  | { readonly op: 'close' }
   | { readonly op: 'casRevision'; readonly id: string; readonly n: number }
   | { readonly op: 'casExpected'; readonly id: string; readonly n: number }
   | { readonly op: 'allocate'; readonly networkId: string; readonly n: number }
@@ -140,7 +143,7 @@ async function deleteRace(
   let updatesAfterNotFound = 0;
   const update = async (id: string, i: number): Promise<boolean> => {
     try {
-      await stores.instances.update(ctx, id, { displayName: `w${process.argv[3]}-${i}` });
+      await stores.instances.update(ctx, id, { displayName: `w${process.argv[2]}-${i}` });
       updatesById[id] = (updatesById[id] ?? 0) + 1;
       return true;
     } catch (err) {
@@ -186,28 +189,36 @@ async function run(stores: Stores, task: RaceTask): Promise<RaceReport> {
       return deleteOnce(stores, task.ids);
     case 'deleteRace':
       return deleteRace(stores, task.ids, task.deleter);
-    case 'exit':
-      return {};
+    default:
+      throw new Error(`task ${task.op} needs no stores`);
   }
 }
 
 async function main(): Promise<void> {
-  const [url] = process.argv.slice(2);
-  if (!url) throw new Error('usage: race-worker.ts <store url> <index>');
-  const stores = await openStores(url);
+  let stores: Stores | undefined;
   process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
   for await (const line of createInterface({ input: process.stdin })) {
     const task = JSON.parse(line) as RaceTask;
     if (task.op === 'exit') break;
-    let report: RaceReport;
+    let report: RaceReport = {};
     try {
-      report = await run(stores, task);
+      if (task.op === 'open') {
+        await stores?.close();
+        stores = await openStores(task.url);
+      } else if (task.op === 'close') {
+        await stores?.close();
+        stores = undefined;
+      } else if (stores === undefined) {
+        throw new Error(`${task.op} before open`);
+      } else {
+        report = await run(stores, task);
+      }
     } catch (err) {
       report = { error: `${(err as Error).name}: ${(err as Error).message}` };
     }
     process.stdout.write(`${JSON.stringify(report)}\n`);
   }
-  await stores.close();
+  await stores?.close();
 }
 
 main().catch((err: unknown) => {

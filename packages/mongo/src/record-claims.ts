@@ -40,8 +40,10 @@ export interface RecordClaimsOptions {
 
 /** How often a waiting writer reads the claims of its step at most, to judge staleness, in ms. */
 const STALE_CHECK_MS = 250;
-/** The longest pause between two attempts of a waiting writer, in ms. */
-const MAX_PAUSE_MS = 32;
+/** The shortest pause between two looks of a waiting writer, in ms. */
+const MIN_PAUSE_MS = 4;
+/** The longest random part of that pause, in ms. */
+const MAX_PAUSE_MS = 48;
 
 /** The index that lists every epoch of one step. */
 export const CLAIM_INDEXES = Object.freeze([
@@ -97,6 +99,11 @@ export class RecordClaims {
     this.#options = Object.freeze({ ...options });
   }
 
+  /** How often a waiting writer reads its step's claims, in ms. */
+  get #checkEvery(): number {
+    return Math.min(this.#options.staleMs / 4, STALE_CHECK_MS);
+  }
+
   /** The claims collection (for tests and cleanup). */
   get collection(): Collection<ClaimDocument> {
     return this.#collection;
@@ -123,7 +130,7 @@ export class RecordClaims {
     // When to read the step's claims next, to see whether the holder's was released
     // without a write or is stale. Not every round: a write holds its claim for a round
     // trip or two, and it nearly always ends with the record moved on, which `look` sees.
-    let nextCheck = started;
+    let nextCheck = started + this.#checkEvery;
     let epoch: number | undefined = 0;
     for (let round = 0; ; round++) {
       if (epoch !== undefined) {
@@ -134,8 +141,9 @@ export class RecordClaims {
         }
         epoch = undefined;
       }
-      // Spread the waiting writers out, a little longer each round.
-      await pause(1 + Math.random() * Math.min(MAX_PAUSE_MS, 2 ** round));
+      // Spread the waiting writers out, a little longer each round: every read they make
+      // costs the server time the holder's write needs.
+      await pause(MIN_PAUSE_MS + Math.random() * Math.min(MAX_PAUSE_MS, MIN_PAUSE_MS * 2 ** round));
       const state = await look();
       if (revisionOf(state) !== from) {
         this.#forget(key);
@@ -143,7 +151,7 @@ export class RecordClaims {
       }
       const now = performance.now();
       if (now >= nextCheck) {
-        nextCheck = now + Math.min(this.#options.staleMs / 4, STALE_CHECK_MS);
+        nextCheck = now + this.#checkEvery;
         const top = await this.#latest(key);
         // Released without a write (the holder's conditions failed): claim again at once.
         if (top === undefined) epoch = 0;
