@@ -54,8 +54,9 @@ function liveRevision(doc: Document | null): number | undefined {
  * delete) whose filter carries the scope, liveness, revision and expected values, so
  * the check and the write are one atomic step on a MongoDB server. FerretDB v1 runs those
  * commands as a read and an unconditional write, so there each conditional write first
- * claims its revision step ({@link RecordClaims}), which makes it exclusive across processes. Only a failure costs a second read, to tell not-found
- * from conflict or to name the broken unique constraint.
+ * claims its revision step ({@link RecordClaims}), which makes it exclusive across
+ * processes. Only a failure costs a second read, to tell not-found from conflict or to
+ * name the broken unique constraint.
  *
  * @example
  * ```ts
