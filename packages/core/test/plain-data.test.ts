@@ -66,8 +66,9 @@ describe('findPlainDataIssue', () => {
     ['a Symbol', () => Symbol('s'), 'v.x', /Symbol/],
     ['a function', () => () => 1, 'v.x', /function/],
     ['a Uint8Array', () => new Uint8Array(1), 'v.x', /class/],
-    ['a sparse array', () => [, 1], 'v.x', /sparse/],
+    ['a sparse array', () => Object.assign(new Array(2), { 1: 1 }), 'v.x', /sparse/],
     ['an array with a named key', () => Object.assign([1], { k: 1 }), 'v.x.k', /array/],
+    // biome-ignore lint/suspicious/noThenProperty: a thenable is exactly the odd value under test.
     ['a thenable', () => ({ then: () => {} }), 'v.x', /thenable/],
     ['a symbol key', () => ({ [Symbol('k')]: 1 }), 'v.x', /Symbol key/],
     [
@@ -111,6 +112,7 @@ describe('findPlainDataIssue', () => {
       Object.defineProperty({}, 'g', { get: mark, enumerable: true }),
       Object.defineProperty([], 0, { get: mark, enumerable: true }),
       p,
+      // biome-ignore lint/suspicious/noThenProperty: a thenable is exactly the odd value under test.
       { then: mark },
     ];
     for (const v of values) expect(findPlainDataIssue({ v }, 'x')).toBeDefined();
