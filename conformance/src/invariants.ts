@@ -249,10 +249,13 @@ function uniqueAmongLive(resource: AnyResource, rows: readonly Rec[]): void {
 }
 
 /** Every record of the adapter (deleted ones included) must be the model's, at the same revision. */
-async function compareStateWithModel(stores: Stores, model: Stores): Promise<void> {
+async function compareStateWithModel(
+  state: ReadonlyMap<StoreName, readonly Rec[]>,
+  model: Stores,
+): Promise<void> {
   const all = adminContext({ readDeleted: 'yes' });
   for (const name of STORE_NAMES) {
-    const got = await allRows(stores, name, all, {});
+    const got = state.get(name)!;
     const want = await allRows(model, name, all, {});
     const mine = new Map(got.map((r) => [r.id, r]));
     const theirs = new Map(want.map((r) => [r.id, r]));
@@ -339,17 +342,14 @@ async function checkState(
   probes: readonly Probe[],
   clocks: { readonly real: (ms: number) => void; readonly model: (ms: number) => void },
 ): Promise<void> {
-  const admin = adminContext();
-  for (const name of STORE_NAMES) {
-    uniqueAmongLive(RESOURCE_OF[name], await allRows(stores, name, admin, {}));
-  }
-  const networks = new Map(
-    (await allRows(stores, 'networks', adminContext({ readDeleted: 'yes' }), {})).map((n) => [
-      n.id,
-      n,
-    ]),
-  );
-  for (const ip of await allRows(stores, 'fixedIps', admin, {})) {
+  // Every record once (deleted ones included): the live ones are the rows without deletedAt.
+  const state = new Map<StoreName, readonly Rec[]>();
+  for (const name of STORE_NAMES)
+    state.set(name, await allRows(stores, name, adminContext({ readDeleted: 'yes' }), {}));
+  const live = (name: StoreName) => state.get(name)!.filter((r) => r.deletedAt === null);
+  for (const name of STORE_NAMES) uniqueAmongLive(RESOURCE_OF[name], live(name));
+  const networks = new Map(state.get('networks')!.map((n) => [n.id, n]));
+  for (const ip of live('fixedIps')) {
     const net = networks.get(ip.networkId);
     if (
       net &&
@@ -360,7 +360,7 @@ async function checkState(
       );
     }
   }
-  await compareStateWithModel(stores, model);
+  await compareStateWithModel(state, model);
   for (const p of probes) await checkProbe(stores, p, model);
   for (const p of probes) {
     if (p.writes.length > 0) await checkWalkWhileWriting(stores, model, p, clocks);
