@@ -100,3 +100,20 @@ describe('postgres with the default options, when the server freezes (SIGSTOP)',
     }
   }, 120_000);
 });
+
+describe('postgres open', () => {
+  it('creates a brand-new store even when ordinary statements get a tiny timeout (DDL on a loaded server)', async () => {
+    // 1 ms cancels CREATE TABLE and CREATE INDEX; the statements at open have openTimeoutMs.
+    const fresh = await server.createDatabase(freshNamespace('open_timeout'));
+    const stores = await openSqlStores(fresh, { adapter: { statementTimeoutMs: 1 } });
+    await stores.close();
+    // The tables are there: a store with ordinary timeouts writes into them.
+    const again = await openSqlStores(fresh);
+    try {
+      const vm = await again.instances.create(ctx, { flavor: FLAVOR });
+      expect((await again.instances.get(ctx, vm.id)).id).toBe(vm.id);
+    } finally {
+      await again.close();
+    }
+  }, 60_000);
+});
