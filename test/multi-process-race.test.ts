@@ -2,8 +2,9 @@
  * Eight OS processes race on the same records of one store, on every backend that can be
  * shared between processes: revision-checked and expected-value increments of one record
  * (no acknowledged increment lost), address allocation (no address handed out twice),
- * creates of one unique value (exactly one winner), concurrent deletes (each acknowledged
- * once) and a delete racing updates (an acknowledged delete stays, and no process has an
+ * creates of one unique value (exactly one winner), concurrent deletes and releases (each
+ * acknowledged once), heartbeats of one service (an upsert: one record, no heartbeat
+ * written over) and a delete racing updates (an acknowledged delete stays, and no process has an
  * update acknowledged after it was told the record is gone).
  *
  * `memory:` is left out: its database lives inside one process, so several processes
@@ -16,7 +17,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { createContext, openStores, type Stores } from '@polystore/core';
+import { adminContext, createContext, openStores, type Stores } from '@polystore/core';
 import { freshStoreUrl, STORE_BACKENDS, type StoreBackend } from '@polystore/testing/vitest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RaceReport, RaceTask } from './race-worker.ts';
@@ -33,8 +34,10 @@ const INCREMENTS = 25 * SCALE;
 const ALLOCATIONS = 10 * SCALE;
 /** Unique values every process tries to create. */
 const UNIQUE_VALUES = 10 * SCALE;
-/** Records every process tries to delete. */
+/** Records every process tries to delete; fixed IPs every process tries to release. */
 const RECORDS = 10 * SCALE;
+/** Heartbeats each process sends for one shared service. */
+const HEARTBEATS = 5 * SCALE;
 /**
  * Records one process deletes while the others update them: fewer, since each lasts until
  * the deleter wins one of the writes (7 processes write it meanwhile).
@@ -248,6 +251,34 @@ async function scenarios(s: Stores, figures: Record<string, unknown>): Promise<v
   const doubleDeletes = deletes.length - new Set(deletes).size;
   figures.deletesAckedTwice = doubleDeletes;
 
+  // Concurrent releases of fixed IPs (a hard delete): each released once.
+  const releasable = await Promise.all(
+    Array.from({ length: RECORDS }, () =>
+      s.fixedIps.allocate(ctx, { networkId: net.id, instanceId: null }),
+    ),
+  );
+  const releaseReports = await all(workers, figures, () => ({
+    op: 'releaseOnce',
+    ids: releasable.map((ip) => ip.id),
+  }));
+  const releases = releaseReports.flatMap((r) => r.acked ?? []);
+  figures.releasesAckedTwice = repeats(releases);
+  const stillAllocated = await s.fixedIps.getMany(
+    ctx,
+    releasable.map((ip) => ip.id),
+  );
+
+  // Heartbeats of one service (an upsert): one record, every heartbeat a revision of it.
+  const heartbeatReports = await all(workers, figures, () => ({
+    op: 'heartbeat',
+    host: 'race-host',
+    n: HEARTBEATS,
+  }));
+  const beats = heartbeatReports.flatMap((r) => r.acked ?? []);
+  const services = await s.services.list(adminContext(), { where: { host: 'race-host' } });
+  const lostHeartbeats = beats.length - (services.items[0]?.revision ?? 0);
+  figures.lostHeartbeats = lostHeartbeats;
+
   // One process deletes while the others update: the delete stays, nothing is
   // acknowledged to a process after it was told the record is gone, no update is lost.
   const contested = await Promise.all(
@@ -290,6 +321,13 @@ async function scenarios(s: Stores, figures: Record<string, unknown>): Promise<v
   expect(duplicateWinners).toBe(0);
   expect(liveVlans).toEqual(vlans.map(() => 1));
   expect(doubleDeletes).toBe(0);
+  expect(releases).toHaveLength(RECORDS);
+  expect(repeats(releases)).toBe(0);
+  expect(stillAllocated).toEqual([]);
+  expect(services.items).toHaveLength(1);
+  expect(beats).toHaveLength(PROCESSES * HEARTBEATS);
+  expect(repeats(beats)).toBe(0);
+  expect(lostHeartbeats).toBe(0);
   expect(new Set(deletes).size).toBe(RECORDS);
   expect(acknowledgedDeletes).toHaveLength(CONTESTED_RECORDS);
   expect(deletesUndone).toBe(0);

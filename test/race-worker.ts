@@ -8,6 +8,7 @@
  */
 import { createInterface } from 'node:readline';
 import {
+  adminContext,
   ConflictError,
   createContext,
   DuplicateError,
@@ -25,6 +26,8 @@ export type RaceTask =
   | { readonly op: 'allocate'; readonly networkId: string; readonly n: number }
   | { readonly op: 'uniqueCreate'; readonly vlans: readonly number[] }
   | { readonly op: 'deleteOnce'; readonly ids: readonly string[] }
+  | { readonly op: 'releaseOnce'; readonly ids: readonly string[] }
+  | { readonly op: 'heartbeat'; readonly host: string; readonly n: number }
   | { readonly op: 'deleteRace'; readonly ids: readonly string[]; readonly deleter: boolean }
   | { readonly op: 'exit' };
 
@@ -127,6 +130,33 @@ async function deleteOnce(stores: Stores, ids: readonly string[]): Promise<RaceR
   return { acked };
 }
 
+async function releaseOnce(stores: Stores, ids: readonly string[]): Promise<RaceReport> {
+  const acked: string[] = [];
+  for (const id of ids) {
+    try {
+      await stores.fixedIps.release(ctx, id);
+      acked.push(id);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+  }
+  return { acked };
+}
+
+/** Heartbeats of one `(host, binary)`: an upsert, a read and then a create or a revision-checked update. */
+async function heartbeat(stores: Stores, host: string, n: number): Promise<RaceReport> {
+  const acked: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const service = await stores.services.heartbeat(adminContext(), {
+      host,
+      binary: 'race',
+      codeVersion: 1,
+    });
+    acked.push(service.revision);
+  }
+  return { acked };
+}
+
 /**
  * Updates every record until told it is gone, then probes a few more times: an update
  * acknowledged after that is a delete undone (or an update lost under the delete). The
@@ -187,6 +217,10 @@ async function run(stores: Stores, task: RaceTask): Promise<RaceReport> {
       return uniqueCreate(stores, task.vlans);
     case 'deleteOnce':
       return deleteOnce(stores, task.ids);
+    case 'releaseOnce':
+      return releaseOnce(stores, task.ids);
+    case 'heartbeat':
+      return heartbeat(stores, task.host, task.n);
     case 'deleteRace':
       return deleteRace(stores, task.ids, task.deleter);
     default:
