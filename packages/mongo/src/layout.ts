@@ -1,6 +1,6 @@
 import { type AnyResource, isScalarKind, type StoredRecord } from '@polystore/core';
 import type { Document } from 'mongodb';
-import { decodeValue, encodeValue } from './value-codec.js';
+import { decodeValue, encodeField } from './value-codec.js';
 
 /** A stored document: `_id` is the record id. */
 export interface StoredDocument extends Document {
@@ -29,7 +29,7 @@ const NULL_MARK = '_null_';
 /**
  * How a resource maps to MongoDB: one collection `<prefix><plural>`, `_id` = record id,
  * the system and resource fields under their own names (list, dict and object values in
- * the escaped form of {@link encodeValue}), plus hidden markers (names starting with `_`,
+ * the escaped form of {@link encodeField}), plus hidden markers (names starting with `_`,
  * which resource field names never do) that let plain unique indexes hold among live
  * records only. Every index is derived from the schema:
  *
@@ -91,7 +91,7 @@ export class MongoLayout {
     const doc: StoredDocument = { _id: record.id, projectId: record.projectId };
     for (const name of this.resource.fieldNames) {
       const v = record[name] ?? null;
-      doc[name] = this.#json.has(name) ? encodeValue(v) : v;
+      doc[name] = this.#json.has(name) ? encodeField(v) : v;
     }
     doc.revision = record.revision;
     doc.createdAt = record.createdAt;
@@ -127,7 +127,7 @@ export class MongoLayout {
   toSet(id: string, set: Readonly<Record<string, unknown>>): Document {
     const out: Document = {};
     for (const [name, v] of Object.entries(set)) {
-      out[name] = this.#json.has(name) ? encodeValue(v) : v;
+      out[name] = this.#json.has(name) ? encodeField(v) : v;
       if (this.#nullMarked.includes(name)) out[NULL_MARK + name] = v === null ? id : '';
     }
     return out;

@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeValue, encodeValue, escapeKey, unescapeKey } from '../src/value-codec.js';
+import {
+  decodeValue,
+  encodeField,
+  encodeValue,
+  escapeKey,
+  unescapeKey,
+} from '../src/value-codec.js';
 
 const key = fc.oneof(
   fc.string({
@@ -54,8 +60,34 @@ describe('value codec', () => {
         const stored = encodeValue(v);
         expectStorable(stored, false);
         expect(JSON.stringify(decodeValue(stored))).toBe(JSON.stringify(v));
+        const field = encodeField(v);
+        expectStorable(field, false);
+        expect(JSON.stringify(decodeValue(field))).toBe(JSON.stringify(v));
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('stores a field with other keys but the same values differently, where FerretDB compares values only', () => {
+    /** The values of a stored form in order, keys left out: what FerretDB v1.24 compares. */
+    const valuesOnly = (v: unknown): unknown =>
+      typeof v === 'object' && v !== null ? Object.values(v).map(valuesOnly) : v;
+    const pairs: readonly (readonly [unknown, unknown])[] = [
+      [{ a: '1' }, { c: '1' }],
+      [{ a: { x: 1 } }, { a: { y: 1 } }],
+      [[{ a: '1' }], [{ c: '1' }]],
+      [[[{ a: 1 }]], [[{ b: 1 }]]],
+      [{ 'a.b': 1 }, { a$b: 1 }],
+      [
+        { a: 1, b: 2 },
+        { b: 1, c: 2 },
+      ],
+    ];
+    for (const [before, after] of pairs) {
+      expect(valuesOnly(encodeValue(before))).toEqual(valuesOnly(encodeValue(after)));
+      expect(valuesOnly(encodeField(before))).not.toEqual(valuesOnly(encodeField(after)));
+    }
+    // A list of scalars holds no keys: its stored form stays a plain array.
+    expect(encodeField(['a', 1])).toEqual(['a', 1]);
   });
 });
