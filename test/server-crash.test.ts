@@ -71,10 +71,8 @@ const BACKENDS: readonly ServerBackend[] = [
   },
   {
     name: 'ferretdb',
-    // Not yet: the Mongo adapter has no bound of its own; a frozen FerretDB holds a read
-    // 9-14 s (socketTimeoutMS 10 s by default, and the driver retries a read once; with
-    // socketTimeoutMS 3.5 s still 9 s). Kill -9 and recovery are asserted in full.
-    failsFast: false,
+    // The Mongo adapter bounds every call by `failFastMs` (default 5 s).
+    failsFast: true,
     start: () => startFerretDb(),
     storeUrl: async (server) => `${server.url}${freshNamespace('crash')}`,
   },

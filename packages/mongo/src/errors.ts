@@ -1,5 +1,6 @@
 import { ConfigError, PolystoreError, UnavailableError } from '@polystore/core';
 import { MongoError, MongoInvalidArgumentError, MongoParseError, MongoServerError } from 'mongodb';
+import { command } from './fail-fast.js';
 
 /** Server error codes of a broken unique index (E11000 and its legacy update form). */
 const DUPLICATE_CODES: ReadonlySet<number> = new Set([11000, 11001]);
@@ -53,10 +54,13 @@ export function toPolystoreError(err: unknown, operation: string): PolystoreErro
   return new UnavailableError(`mongo ${operation}: ${name}: ${message}`, { cause: err });
 }
 
-/** Runs one driver call and maps its failure with {@link toPolystoreError}. */
+/**
+ * Runs one driver call (unless its store call has been given up, see `bounded`) and maps
+ * its failure with {@link toPolystoreError}.
+ */
 export async function mapErrors<T>(operation: string, call: () => Promise<T>): Promise<T> {
   try {
-    return await call();
+    return await command(call);
   } catch (err) {
     throw toPolystoreError(err, operation);
   }

@@ -23,6 +23,7 @@ export async function openMongoStores(url: string, options: MongoOptions = {}): 
 }
 
 const NUMBER_OPTIONS = [
+  'failFastMs',
   'serverSelectionTimeoutMS',
   'connectTimeoutMS',
   'socketTimeoutMS',

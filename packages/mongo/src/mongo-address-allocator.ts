@@ -44,7 +44,12 @@ export class MongoAddressAllocator implements AddressAllocator {
     this.#fixedIps = fixedIps;
   }
 
-  async allocate(networkScope: ReadScope, input: AllocateInput): Promise<StoredRecord> {
+  allocate(networkScope: ReadScope, input: AllocateInput): Promise<StoredRecord> {
+    // The reads and inserts of one allocation share one fail-fast bound.
+    return this.#fixedIps.bounded('allocate', () => this.#allocate(networkScope, input));
+  }
+
+  async #allocate(networkScope: ReadScope, input: AllocateInput): Promise<StoredRecord> {
     const [network, seen] = await Promise.all([
       mapErrors('allocate: read network', () =>
         this.#networks.findOne(
@@ -83,7 +88,7 @@ export class MongoAddressAllocator implements AddressAllocator {
     );
   }
 
-  async releaseAllForInstance(scope: WriteScope, instanceId: string, at: string): Promise<number> {
+  releaseAllForInstance(scope: WriteScope, instanceId: string, at: string): Promise<number> {
     return this.#fixedIps.deleteAllWhere(scope, 'instanceId', instanceId, at);
   }
 

@@ -73,8 +73,11 @@ export class MongoBackend implements Backend {
     db: Db,
     prefix: string,
     resources: readonly AnyResource[],
-    locks: RecordLocks | undefined,
-    claims: RecordClaims | undefined,
+    writes: {
+      readonly locks: RecordLocks | undefined;
+      readonly claims: RecordClaims | undefined;
+      readonly failFastMs: number;
+    },
     capabilities: Capabilities,
   ) {
     this.#client = client;
@@ -87,8 +90,9 @@ export class MongoBackend implements Backend {
         new MongoResourceDriver(
           layout,
           db.collection<StoredDocument>(layout.collection),
-          locks,
-          claims,
+          writes.locks,
+          writes.claims,
+          writes.failFastMs,
         ),
       );
     }
@@ -113,17 +117,24 @@ export class MongoBackend implements Backend {
       ...resources.map((r) => `${prefix}${r.plural}`),
       `${prefix}${CLAIMS}`,
     ]);
+    const failFastMs = options.failFastMs ?? MONGO_DEFAULTS.failFastMs;
+    if (!Number.isSafeInteger(failFastMs) || failFastMs <= 0)
+      throw new ConfigError(`mongo: failFastMs must be a positive integer, got ${failFastMs}`);
     const clientOptions: MongoClientOptions = {
       ...options.clientOptions,
       serverSelectionTimeoutMS:
-        options.serverSelectionTimeoutMS ?? MONGO_DEFAULTS.serverSelectionTimeoutMS,
-      connectTimeoutMS: options.connectTimeoutMS ?? MONGO_DEFAULTS.connectTimeoutMS,
-      socketTimeoutMS: options.socketTimeoutMS ?? MONGO_DEFAULTS.socketTimeoutMS,
+        options.serverSelectionTimeoutMS ??
+        Math.min(MONGO_DEFAULTS.serverSelectionTimeoutMS, failFastMs),
+      connectTimeoutMS:
+        options.connectTimeoutMS ?? Math.min(MONGO_DEFAULTS.connectTimeoutMS, failFastMs),
+      // A command given up with its call (see `bounded`) still holds its connection until
+      // this; no longer than the bound, so the pool is free again soon after.
+      socketTimeoutMS: options.socketTimeoutMS ?? failFastMs,
       maxPoolSize: options.maxPoolSize ?? MONGO_DEFAULTS.maxPoolSize,
     };
     // The driver waits for a free pooled connection forever by default; bound it too, so
-    // that no call can hang whatever the server does.
-    clientOptions.waitQueueTimeoutMS ??= clientOptions.socketTimeoutMS;
+    // that no command can hang whatever the server does.
+    clientOptions.waitQueueTimeoutMS ??= failFastMs;
     let client: MongoClient;
     try {
       client = new MongoClient(parsed.clientUrl, clientOptions);
@@ -142,11 +153,19 @@ export class MongoBackend implements Backend {
       const claims = claimed
         ? new RecordClaims(db.collection<ClaimDocument>(`${prefix}${CLAIMS}`), {
             staleMs: options.claimTimeoutMS ?? MONGO_DEFAULTS.claimTimeoutMS,
-            waitMs: clientOptions.socketTimeoutMS ?? MONGO_DEFAULTS.socketTimeoutMS,
+            // The call's bound cuts the wait off anyway; this ends it with a clearer message.
+            waitMs: failFastMs,
           })
         : undefined;
       const capabilities = claimed || !ferret ? MONGO_CAPABILITIES : MONGO_UNCLAIMED_CAPABILITIES;
-      const backend = new MongoBackend(client, db, prefix, resources, locks, claims, capabilities);
+      const backend = new MongoBackend(
+        client,
+        db,
+        prefix,
+        resources,
+        { locks, claims, failFastMs },
+        capabilities,
+      );
       await Promise.all([
         ...[...backend.#drivers.values()].map((d) =>
           createIndexes(db, d.layout.collection, d.layout.indexes),

@@ -16,16 +16,26 @@ export interface MongoOptions extends StoresOptions {
    */
   readonly prefix?: string;
   /**
+   * The fail-fast bound: every call (every command it needs included: the write claim, the
+   * write, the reads that explain a failure, the wait for another writer) ends within it,
+   * failing with a retriable `UnavailableError` when the server is frozen, unreachable or
+   * slow, in ms. A write cut off may or may not have taken effect. Default 5000.
+   */
+  readonly failFastMs?: number;
+  /**
    * How long an operation waits for a reachable server before failing with
-   * `UnavailableError`, in ms. Short so calls fail fast while the server is down. Default 2000.
+   * `UnavailableError`, in ms. Short so calls fail fast while the server is down. Default
+   * 2000 (at most `failFastMs`).
    * (https://www.mongodb.com/docs/drivers/node/current/fundamentals/connection/connection-options/)
    */
   readonly serverSelectionTimeoutMS?: number;
   /** How long opening a TCP connection may take, in ms. Default 2000. */
   readonly connectTimeoutMS?: number;
   /**
-   * How long a command may wait for the server's reply on an open connection, in ms. A
-   * stalled server fails calls with `UnavailableError` after it. Default 10 000.
+   * How long a command may wait for the server's reply on an open connection, in ms. The
+   * driver then closes the connection. Calls end within `failFastMs` whatever this is; it
+   * bounds how long a command given up with its call still occupies a connection. Default
+   * `failFastMs`.
    */
   readonly socketTimeoutMS?: number;
   /** Most connections the client opens to each server. Default 10. */
@@ -52,7 +62,7 @@ export interface MongoOptions extends StoresOptions {
    * How long another process's claim may stay while its record does not move before it
    * counts as left by a crashed process and is taken over, in ms. Far above any write's
    * duration, since a live claimant paused for longer could race its successor. Writes to
-   * that one record wait (failing with `UnavailableError` after `socketTimeoutMS`, and
+   * that one record wait (failing with `UnavailableError` after `failFastMs`, and
    * taking the record over on a later call) until then. Default 30 000.
    */
   readonly claimTimeoutMS?: number;
@@ -64,9 +74,9 @@ export interface MongoOptions extends StoresOptions {
 export const MONGO_DEFAULTS = Object.freeze({
   database: 'polystore',
   prefix: '',
+  failFastMs: 5_000,
   serverSelectionTimeoutMS: 2_000,
   connectTimeoutMS: 2_000,
-  socketTimeoutMS: 10_000,
   maxPoolSize: 10,
   claimTimeoutMS: 30_000,
 });

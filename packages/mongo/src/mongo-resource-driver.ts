@@ -12,8 +12,9 @@ import {
   type WriteOutcome,
   type WriteScope,
 } from '@polystore/core';
-import type { Collection, Document, Filter } from 'mongodb';
+import { type Collection, type Document, type Filter, MongoServerError } from 'mongodb';
 import { isDuplicateKeyError, mapErrors, toPolystoreError } from './errors.js';
+import { bounded, command } from './fail-fast.js';
 import type { MongoLayout, StoredDocument } from './layout.js';
 import {
   afterClause,
@@ -23,6 +24,7 @@ import {
   whereClauses,
   writeScopeClauses,
 } from './mongo-filter.js';
+import { MONGO_DEFAULTS } from './mongo-options.js';
 import type { RecordClaims } from './record-claims.js';
 import type { RecordLocks } from './record-locks.js';
 
@@ -69,22 +71,30 @@ export class MongoResourceDriver implements ResourceDriver {
   readonly #collection: Collection<StoredDocument>;
   readonly #locks: RecordLocks | undefined;
   readonly #claims: RecordClaims | undefined;
+  readonly #failFastMs: number;
 
   /**
    * `locks`, when given, runs the conditional writes of each record one at a time in this
    * process (see {@link RecordLocks}); `claims` makes them exclusive across processes (see
-   * {@link RecordClaims}).
+   * {@link RecordClaims}); every call ends within `failFastMs` (see {@link bounded}).
    */
   constructor(
     layout: MongoLayout,
     collection: Collection<StoredDocument>,
     locks?: RecordLocks,
     claims?: RecordClaims,
+    failFastMs: number = MONGO_DEFAULTS.failFastMs,
   ) {
     this.#layout = layout;
     this.#collection = collection;
     this.#locks = locks;
     this.#claims = claims;
+    this.#failFastMs = failFastMs;
+  }
+
+  /** Runs one call of this driver within `failFastMs` (see {@link bounded}). */
+  bounded<T>(what: string, run: () => Promise<T>): Promise<T> {
+    return bounded(`${what} ${this.#layout.collection}`, this.#failFastMs, run);
   }
 
   /** Runs a conditional write of record `id`, under its lock when writes are serialised. */
@@ -97,7 +107,11 @@ export class MongoResourceDriver implements ResourceDriver {
     return this.#layout;
   }
 
-  async insert(record: StoredRecord): Promise<StoredRecord> {
+  insert(record: StoredRecord): Promise<StoredRecord> {
+    return this.bounded('insert', () => this.#insert(record));
+  }
+
+  async #insert(record: StoredRecord): Promise<StoredRecord> {
     for (let attempt = 1; ; attempt++) {
       if (await this.tryInsert(record)) return record;
       const fields = await this.#duplicateOfInsert(record);
@@ -111,7 +125,7 @@ export class MongoResourceDriver implements ResourceDriver {
   /** Inserts a record; `false` when a unique index (the `_id` one included) refused it. */
   async tryInsert(record: StoredRecord): Promise<boolean> {
     try {
-      await this.#collection.insertOne(this.#layout.toDocument(record));
+      await command(() => this.#collection.insertOne(this.#layout.toDocument(record)));
       return true;
     } catch (err) {
       if (isDuplicateKeyError(err)) return false;
@@ -119,7 +133,11 @@ export class MongoResourceDriver implements ResourceDriver {
     }
   }
 
-  async get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
+  get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
+    return this.bounded('get', () => this.#get(scope, id));
+  }
+
+  async #get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
     const filter = allOf([{ _id: { $eq: id } }, ...readScopeClauses(scope)]);
     const doc = await mapErrors(`get ${this.#layout.collection}`, () =>
       this.#collection.findOne(filter),
@@ -127,7 +145,11 @@ export class MongoResourceDriver implements ResourceDriver {
     return doc === null ? undefined : this.#layout.fromDocument(doc);
   }
 
-  async getMany(scope: ReadScope, ids: readonly string[]): Promise<StoredRecord[]> {
+  getMany(scope: ReadScope, ids: readonly string[]): Promise<StoredRecord[]> {
+    return this.bounded('getMany', () => this.#getMany(scope, ids));
+  }
+
+  async #getMany(scope: ReadScope, ids: readonly string[]): Promise<StoredRecord[]> {
     const filter = allOf([{ _id: { $in: [...ids] } }, ...readScopeClauses(scope)]);
     const docs = await mapErrors(`getMany ${this.#layout.collection}`, () =>
       // The limit lets the server close the cursor with the first batch: one round trip.
@@ -136,7 +158,11 @@ export class MongoResourceDriver implements ResourceDriver {
     return docs.map((d) => this.#layout.fromDocument(d));
   }
 
-  async list(scope: ReadScope, query: ListQuery): Promise<StoredRecord[]> {
+  list(scope: ReadScope, query: ListQuery): Promise<StoredRecord[]> {
+    return this.bounded('list', () => this.#list(scope, query));
+  }
+
+  async #list(scope: ReadScope, query: ListQuery): Promise<StoredRecord[]> {
     const clauses = [...readScopeClauses(scope), ...whereClauses(this.#layout, query.where)];
     if (query.after !== null) clauses.push(afterClause(this.#layout, query.orderBy, query.after));
     const docs = await mapErrors(`list ${this.#layout.collection}`, () =>
@@ -151,7 +177,11 @@ export class MongoResourceDriver implements ResourceDriver {
     return docs.map((d) => this.#layout.fromDocument(d));
   }
 
-  async count(scope: ReadScope, where: readonly Predicate[]): Promise<number> {
+  count(scope: ReadScope, where: readonly Predicate[]): Promise<number> {
+    return this.bounded('count', () => this.#count(scope, where));
+  }
+
+  async #count(scope: ReadScope, where: readonly Predicate[]): Promise<number> {
     const filter = allOf([...readScopeClauses(scope), ...whereClauses(this.#layout, where)]);
     return mapErrors(`count ${this.#layout.collection}`, () =>
       this.#collection.countDocuments(filter),
@@ -159,7 +189,8 @@ export class MongoResourceDriver implements ResourceDriver {
   }
 
   update(scope: WriteScope, id: string, change: UpdateChange): Promise<WriteOutcome> {
-    return this.#exclusive(id, () => this.#update(scope, id, change));
+    // The bound covers the wait for the record's lock too.
+    return this.bounded('update', () => this.#exclusive(id, () => this.#update(scope, id, change)));
   }
 
   async #update(scope: WriteScope, id: string, change: UpdateChange): Promise<WriteOutcome> {
@@ -190,7 +221,7 @@ export class MongoResourceDriver implements ResourceDriver {
   }
 
   delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
-    return this.#exclusive(id, () => this.#delete(scope, id, change));
+    return this.bounded('delete', () => this.#exclusive(id, () => this.#delete(scope, id, change)));
   }
 
   async #delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
@@ -240,7 +271,7 @@ export class MongoResourceDriver implements ResourceDriver {
   ): Promise<WriteOutcome> {
     const filter = this.#writeFilter(scope, id, expectedRevision, expected);
     for (let attempt = 1; ; attempt++) {
-      const doc = await write(filter);
+      const doc = await command(() => write(filter));
       if (doc !== null) return { status: 'ok', record: this.#layout.fromDocument(doc) };
       const verdict = await this.#verdict(scope, id, expectedRevision, expected);
       if (verdict.status !== 'holds') return verdict;
@@ -293,9 +324,16 @@ export class MongoResourceDriver implements ResourceDriver {
       if ('claim' in got) {
         let doc: Document | null;
         try {
-          doc = await write(this.#writeFilter(scope, id, from, expected));
+          doc = await command(() => write(this.#writeFilter(scope, id, from, expected)));
         } catch (err) {
-          await got.claim.release(false);
+          // The server refused the write (a broken unique index): nothing was written, so
+          // the step is freed at once. Any other failure (a timeout on a frozen server, a
+          // lost connection, the call given up) leaves the write's fate unknown: the server
+          // may still run it when it wakes. Then the claim stays held, so no other writer
+          // meets that late write inside FerretDB's read-then-write window; this process
+          // drops it before its next claimed write, others take it over once stale.
+          if (err instanceof MongoServerError) await got.claim.release(false);
+          else got.claim.abandon();
           throw err;
         }
         await got.claim.release(doc !== null);
@@ -328,7 +366,11 @@ export class MongoResourceDriver implements ResourceDriver {
     );
   }
 
-  async purge(before: string): Promise<number> {
+  purge(before: string): Promise<number> {
+    return this.bounded('purge', () => this.#purge(before));
+  }
+
+  async #purge(before: string): Promise<number> {
     // One deleteMany. Deleted records never change again, so a purge cut short (a crash,
     // a timeout) leaves only records the next purge removes: it is idempotent.
     const filter = allOf([{ deletedAt: { $ne: null } }, { deletedAt: { $lt: before } }]);
@@ -343,7 +385,11 @@ export class MongoResourceDriver implements ResourceDriver {
    * `field` equals `value`; returns how many. Not atomic as a whole (MongoDB has no
    * multi-document atomicity without transactions), but idempotent.
    */
-  async deleteAllWhere(
+  deleteAllWhere(scope: WriteScope, field: string, value: string, at: string): Promise<number> {
+    return this.bounded('deleteAll', () => this.#deleteAllWhere(scope, field, value, at));
+  }
+
+  async #deleteAllWhere(
     scope: WriteScope,
     field: string,
     value: string,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { UnavailableError } from '@polystore/core';
 import type { Collection } from 'mongodb';
 import { isDuplicateKeyError, mapErrors, toPolystoreError } from './errors.js';
+import { command } from './fail-fast.js';
 
 /**
  * A claim as stored in the claims collection: the right to move one record from one
@@ -28,6 +29,12 @@ export interface HeldClaim {
    * delays others until it is stale.
    */
   release(written: boolean): Promise<void>;
+  /**
+   * Keeps the claim held after a write whose fate is unknown (it timed out, or its
+   * connection broke): it is dropped before this process's next claimed write, by which
+   * time the server has answered again, so a late run of that write has had its turn.
+   */
+  abandon(): void;
 }
 
 /** Options of {@link RecordClaims}. */
@@ -170,7 +177,7 @@ export class RecordClaims {
   async #tryClaim(key: string, id: string, epoch: number): Promise<HeldClaim | undefined> {
     const token = randomUUID();
     try {
-      await this.#collection.insertOne({ _id: id, key, epoch, token });
+      await command(() => this.#collection.insertOne({ _id: id, key, epoch, token }));
     } catch (err) {
       if (isDuplicateKeyError(err)) return undefined;
       // The insert may have happened (only its reply was lost): drop it once possible.
@@ -180,12 +187,17 @@ export class RecordClaims {
     return {
       release: async (written) => {
         try {
-          await this.#collection.deleteMany(
-            written ? { key: { $eq: key } } : { _id: { $eq: id }, token: { $eq: token } },
+          await command(() =>
+            this.#collection.deleteMany(
+              written ? { key: { $eq: key } } : { _id: { $eq: id }, token: { $eq: token } },
+            ),
           );
         } catch {
           this.#orphans.set(id, token);
         }
+      },
+      abandon: () => {
+        this.#orphans.set(id, token);
       },
     };
   }

@@ -99,8 +99,8 @@ describe('claimed writes (every conditional write claims its revision step)', ()
     expect(await claims().countDocuments({ key: claimOf(vm.id, 2).key })).toBe(0);
   });
 
-  it('waits for a live claim, fails with UnavailableError after socketTimeoutMS, writes nothing', async () => {
-    const stores = await open({ claimTimeoutMS: 60_000, socketTimeoutMS: 800 });
+  it('waits for a live claim, fails with UnavailableError within failFastMs, writes nothing', async () => {
+    const stores = await open({ claimTimeoutMS: 60_000, failFastMs: 800 });
     const vm = await stores.instances.create(p1, { flavor });
     await claims().insertOne(claimOf(vm.id, 2));
     const err = await stores.instances
