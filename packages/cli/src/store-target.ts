@@ -14,7 +14,8 @@ import { CliError } from './cli-error.js';
 export interface StoreTarget {
   readonly url: URL;
   readonly adapter: Adapter;
-  readonly backend: Backend;
+  /** The driver backend; absent where the adapter opens a ready Stores bag (a remote server). */
+  readonly backend: Backend | undefined;
   readonly stores: Stores;
 }
 
@@ -39,6 +40,10 @@ export async function openTarget(
 ): Promise<StoreTarget> {
   const url = parseStoreUrl(raw, registry);
   const adapter = await registry.resolve(url.protocol.slice(0, -1));
+  if (adapter.openStores) {
+    // Such an adapter reaches the store API itself (a remote server): no driver backend here.
+    return { url, adapter, backend: undefined, stores: await adapter.openStores(url, options) };
+  }
   const backend = await adapter.open(url, options);
   if (backend === null || typeof backend !== 'object') {
     throw new ConfigError(`adapter ${adapter.name} returned no backend`);

@@ -56,7 +56,8 @@ export async function doctor(target: StoreTarget, print: Printer): Promise<ExitC
     `${pad('adapter')}${adapter.name} (schemes: ${adapter.schemes.map((s) => `${s}:`).join(' ')})`,
   );
   print.out(`${pad('backend')}${stores.backend}`);
-  for (const [key, value] of describeBackend(backend)) print.out(`${pad(`  ${key}`)}${value}`);
+  const described = backend === undefined ? [] : describeBackend(backend);
+  for (const [key, value] of described) print.out(`${pad(`  ${key}`)}${value}`);
   print.out('capabilities');
   const c = stores.capabilities;
   print.out(`${pad('  reads')}${c.reads}`);
