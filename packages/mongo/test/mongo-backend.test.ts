@@ -155,6 +155,15 @@ describe('opening', () => {
     await expect(openStores(freshUrl(), { adapter: { timeoutMs: 5 } })).rejects.toMatchObject({
       code: 'CONFIG',
     });
+    for (const failFastMs of [0, -1, 1.5, '5000']) {
+      await expect(
+        openStores(freshUrl(), { adapter: { failFastMs } }),
+        String(failFastMs),
+      ).rejects.toMatchObject({ code: 'CONFIG' });
+    }
+    await expect(MongoBackend.open(freshUrl(), { failFastMs: 0 })).rejects.toMatchObject({
+      code: 'CONFIG',
+    });
   });
 
   it('refuses bad database names, reserved prefixes and wrong logins with ConfigError, creating nothing', async () => {
