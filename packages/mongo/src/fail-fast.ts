@@ -9,16 +9,12 @@ import { UnavailableError } from '@polystore/core';
 export class CallDeadline {
   readonly #what: string;
   readonly #ms: number;
+  /** Whether the call has been given up: its caller already has its `UnavailableError`. */
   #expired = false;
 
   constructor(what: string, ms: number) {
     this.#what = what;
     this.#ms = ms;
-  }
-
-  /** Whether the call has been given up: its caller already has its `UnavailableError`. */
-  get expired(): boolean {
-    return this.#expired;
   }
 
   /** Marks the call as given up and returns the error its caller gets. */
@@ -75,11 +71,6 @@ export async function bounded<T>(what: string, ms: number, run: () => Promise<T>
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Whether the call running here has been given up (`false` outside a bounded call). */
-export function givenUp(): boolean {
-  return current.getStore()?.expired ?? false;
 }
 
 /** Starts one driver command of the current call, unless the call has been given up. */
