@@ -12,6 +12,7 @@ import {
   type SequentialSpec,
   syntheticCounterHistory,
 } from '@polystore/conformance';
+import { median } from './rounds.js';
 
 const CLIENTS = 8;
 const SIZES = [50, 75, 100, 200];
@@ -22,11 +23,6 @@ const TIME_LIMIT_MS = 30_000;
 const spec = casRegisterFrom({ revision: 1, value: 0 });
 /** The same spec without its `spent` rule: Wing–Gong–Lowe with the memo cache alone. */
 const memoOnly: SequentialSpec<RegisterState> = { ...spec, spent: undefined };
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 const rows: string[] = [
   '| checker | ops per client | total ops | history | info | verdicts | median ms | max ms |',

@@ -24,6 +24,7 @@ import {
   type Stores,
 } from '@polystore/core';
 import { startPostgres } from '@polystore/testing';
+import { median, shuffled } from './rounds.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -34,22 +35,6 @@ const { values: args } = parseArgs({
 const ROUNDS = Math.max(5, Number(args.rounds));
 const BACKENDS = args.backends.split(',');
 const ctx = createContext({ projectId: 'bench' });
-
-/** Fisher-Yates, so each round runs the subjects in a new order. */
-function shuffled<T>(items: readonly T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
-
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** One subject: runs `ops` operations and returns each one's latency in ms (or one batch time). */
 interface Subject {

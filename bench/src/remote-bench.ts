@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createContext, openStores, type Stores } from '@polystore/core';
 import { createStoreServer, type StoreServer, staticTokens } from '@polystore/remote';
+import { median, quantile, shuffled } from './rounds.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -27,23 +28,6 @@ const ROUNDS = Math.max(5, Number(args.rounds));
 const OPS = Math.max(100, Number(args.ops));
 const ctx = createContext({ projectId: 'bench' });
 const TOKEN = 'bench-token-0123456789abcdef';
-
-function shuffled<T>(items: readonly T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
-
-const quantile = (sorted: readonly number[], q: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-const median = (xs: readonly number[]) =>
-  quantile(
-    [...xs].sort((a, b) => a - b),
-    0.5,
-  );
 
 interface RoundFigures {
   p50: number;
