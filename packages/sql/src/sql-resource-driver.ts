@@ -1,13 +1,14 @@
-import type {
-  DeleteChange,
-  ListQuery,
-  Predicate,
-  ReadScope,
-  ResourceDriver,
-  StoredRecord,
-  UpdateChange,
-  WriteOutcome,
-  WriteScope,
+import {
+  type DeleteChange,
+  DuplicateError,
+  type ListQuery,
+  type Predicate,
+  type ReadScope,
+  type ResourceDriver,
+  type StoredRecord,
+  type UpdateChange,
+  type WriteOutcome,
+  type WriteScope,
 } from '@polystore/core';
 import {
   type CompiledQuery,
@@ -151,15 +152,36 @@ export class SqlResourceDriver implements ResourceDriver {
 
   async insert(record: StoredRecord): Promise<StoredRecord> {
     const row = this.#codec.toRow(record);
-    return this.#run(async () =>
-      this.#codec.fromRow(
-        await this.#ctx.db
-          .insertInto(this.#table)
-          .values(row)
-          .returningAll()
-          .executeTakeFirstOrThrow(),
-      ),
+    try {
+      return await this.#run(async () =>
+        this.#codec.fromRow(
+          await this.#ctx.db
+            .insertInto(this.#table)
+            .values(row)
+            .returningAll()
+            .executeTakeFirstOrThrow(),
+        ),
+      );
+    } catch (err) {
+      // When the id and another unique field are both taken, the database names whichever
+      // index it checked first (SQLite and PostgreSQL: the other one); the contract reports
+      // the id first.
+      if (
+        err instanceof DuplicateError &&
+        !(err.fields.length === 1 && err.fields[0] === 'id') &&
+        (await this.#idTaken(record.id))
+      )
+        throw new DuplicateError(err.resource, ['id']);
+      throw err;
+    }
+  }
+
+  /** Whether a row (deleted ones included) holds `id`. */
+  async #idTaken(id: string): Promise<boolean> {
+    const row = await this.#run(() =>
+      this.#ctx.db.selectFrom(this.#table).select('id').where('id', '=', id).executeTakeFirst(),
     );
+    return row !== undefined;
   }
 
   async get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
