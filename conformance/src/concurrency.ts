@@ -74,13 +74,18 @@ function classifyCas(
 
 interface Race {
   readonly name: string;
-  /** Runs the race on `clients` (all on one namespace); returns problems and checks the history. */
+  /**
+   * Runs the race on `clients` (all on one namespace); returns problems and checks the
+   * history. Races share namespaces and clients, so every unique value a race takes (a VLAN,
+   * a service's host) is derived from `tag`, which no other race of the group gets.
+   */
   run(
     clients: readonly Stores[],
     launch: Launch,
     timing: Timing,
     /** The history to record into: the caller owns it, so it survives a race that throws. */
     h: History,
+    tag: number,
   ): Promise<{ history: History; spec: SequentialSpec<unknown>; problems: string[] }>;
 }
 
@@ -170,15 +175,16 @@ const RACES: readonly Race[] = [
   },
   {
     name: 'creates on one unique key',
-    async run(clients, launch, timing, h) {
+    async run(clients, launch, timing, h, tag) {
+      const vlan = 1 + (tag % 4094);
       const results = await Promise.all(
         clients.map((c, i) =>
           launch(`create c${i}`, () =>
             h.run(
               i,
-              'vlan:42',
+              `vlan:${vlan}`,
               { op: 'create' },
-              () => c.networks.create(p1, { label: `n${i}`, cidr: '10.8.0.0/29', vlan: 42 }),
+              () => c.networks.create(p1, { label: `n${i}`, cidr: '10.8.0.0/29', vlan }),
               (o) => {
                 if (o.ok) return { status: 'ok', output: 'ok' };
                 if (o.error instanceof DuplicateError)
@@ -195,9 +201,9 @@ const RACES: readonly Race[] = [
       ).then((r) => settle(h, r));
       const wins = results.filter((r) => r.ok).length;
       const problems = results.map(untyped).filter((x): x is string => x !== undefined);
-      if (wins !== 1) problems.push(`${wins} networks created with vlan 42 (exactly one may)`);
-      const live = await clients[0]!.networks.count(p1, { vlan: 42 });
-      if (live !== 1) problems.push(`${live} live networks hold vlan 42`);
+      if (wins !== 1) problems.push(`${wins} networks created with vlan ${vlan} (exactly one may)`);
+      const live = await clients[0]!.networks.count(p1, { vlan });
+      if (live !== 1) problems.push(`${live} live networks hold vlan ${vlan}`);
       return { history: h, spec: uniqueKey as SequentialSpec<unknown>, problems };
     },
   },
@@ -316,16 +322,16 @@ const RACES: readonly Race[] = [
   },
   {
     name: 'concurrent heartbeats of one service',
-    async run(clients, launch, timing, h) {
+    async run(clients, launch, timing, h, tag) {
+      const host = `h${tag}`;
       const results = await Promise.all(
         clients.map((c, i) =>
           launch(`heartbeat c${i}`, () =>
             h.run(
               i,
-              'service:h/nova-compute',
+              `service:${host}/nova-compute`,
               { op: 'read' },
-              () =>
-                c.services.heartbeat(admin, { host: 'h', binary: 'nova-compute', codeVersion: 1 }),
+              () => c.services.heartbeat(admin, { host, binary: 'nova-compute', codeVersion: 1 }),
               () => ({ status: 'ok', output: null }),
               timing(),
             ),
@@ -334,10 +340,10 @@ const RACES: readonly Race[] = [
       ).then((r) => settle(h, r));
       const problems = results.map(untyped).filter((x): x is string => x !== undefined);
       for (const r of results) if (!r.ok) problems.push(`heartbeat failed: ${String(r.error)}`);
-      const n = await clients[0]!.services.count(admin, { host: 'h', binary: 'nova-compute' });
+      const n = await clients[0]!.services.count(admin, { host, binary: 'nova-compute' });
       if (n !== 1)
         problems.push(
-          `${n} live services for (h, nova-compute) after concurrent heartbeats (exactly one may exist)`,
+          `${n} live services for (${host}, nova-compute) after concurrent heartbeats (exactly one may exist)`,
         );
       return {
         history: h,
@@ -352,9 +358,19 @@ async function openClients(session: Session, n: number): Promise<Stores[]> {
   const namespace = session.namespace('c');
   // One shared clock; disjoint id ranges so that clients never generate the same id.
   const clock = new ManualClock(CLOCK_EPOCH);
-  const clients: Stores[] = [];
-  for (let i = 0; i < n; i++)
-    clients.push(await session.open(namespace, clock, sequentialIds(i * 1_000_000)));
+  // The first open creates the namespace; the others then open it at once.
+  const first = await session.open(namespace, clock, sequentialIds(0));
+  const rest = await Promise.allSettled(
+    Array.from({ length: n - 1 }, (_, i) =>
+      session.open(namespace, clock, sequentialIds((i + 1) * 1_000_000)),
+    ),
+  );
+  const clients = [first, ...rest.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))];
+  const failed = rest.find((r) => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(clients.map((c) => session.close(c).catch(() => undefined)));
+    throw failed.reason;
+  }
   return clients;
 }
 
@@ -381,6 +397,9 @@ function writeHistory(
   }
 }
 
+/** The tag of the next race (see `Race.run`): unique over the whole process. */
+let nextTag = 0;
+
 async function runRace(
   g: GroupContext,
   race: Race,
@@ -389,12 +408,14 @@ async function runRace(
   mode: string,
   timing: Timing = NO_TIMING,
 ): Promise<History> {
+  nextTag += 1;
+  const tag = nextTag;
   const h = new History();
   let spec: SequentialSpec<unknown> = anyHistory as SequentialSpec<unknown>;
   let problems: string[];
   let history = h;
   try {
-    ({ history, spec, problems } = await race.run(clients, launch, timing, h));
+    ({ history, spec, problems } = await race.run(clients, launch, timing, h, tag));
   } catch (err) {
     await h.settled();
     const where = writeHistory(g, race, h, spec);
@@ -468,23 +489,26 @@ export async function runConcurrency(g: GroupContext): Promise<GroupOutcome> {
   let runs = 0;
   let ops = 0;
   const rounds = Math.max(2, Math.ceil(g.budget.runs / 20));
-  // (a) one client, starts reordered by the scheduler.
-  const details = await fc.check(
-    fc.asyncProperty(fc.scheduler(), fc.constantFrom(...RACES), async (s, race) => {
-      runs += 1;
-      const [client] = await openClients(g.session, 1);
-      const launch: Launch = (label, fn) => s.schedule(Promise.resolve(label), label).then(fn);
-      try {
+  // (a) one client, starts reordered by the scheduler. One bag serves every run: each race
+  // takes its own records and unique values (see `Race.run`), and opening a bag is what
+  // costs on a slow backend (a pool, or a session, and the schema checks).
+  const [client] = await openClients(g.session, 1);
+  let details: fc.RunDetails<[fc.Scheduler, Race]>;
+  try {
+    details = await fc.check(
+      fc.asyncProperty(fc.scheduler(), fc.constantFrom(...RACES), async (s, race) => {
+        runs += 1;
+        const launch: Launch = (label, fn) => s.schedule(Promise.resolve(label), label).then(fn);
         const h = await s.waitFor(
           runRace(g, race, [client!, client!, client!], launch, 'one client, scheduled'),
         );
         ops += h.ops.length;
-      } finally {
-        await g.session.close(client!);
-      }
-    }),
-    { numRuns: rounds * RACES.length, seed: g.seed + 2 },
-  );
+      }),
+      { numRuns: rounds * RACES.length, seed: g.seed + 2 },
+    );
+  } finally {
+    await g.session.close(client!);
+  }
   if (details.failed) {
     const err = details.errorInstance;
     if (err instanceof ConformanceFailure)
@@ -499,16 +523,17 @@ export async function runConcurrency(g: GroupContext): Promise<GroupOutcome> {
     );
   }
   g.coverage.tested('concurrency.scheduler');
-  // (b) several real clients on one namespace.
+  // (b) several real clients on one namespace; a fresh set (and namespace) per round, shared
+  // by the round's races.
   for (let round = 0; round < rounds; round++) {
-    for (const race of RACES) {
-      runs += 1;
-      const clients = await openClients(g.session, g.budget.clients);
-      try {
+    const clients = await openClients(g.session, g.budget.clients);
+    try {
+      for (const race of RACES) {
+        runs += 1;
         ops += (await runRace(g, race, clients, (_l, fn) => fn(), 'separate clients')).ops.length;
-      } finally {
-        for (const c of clients) await g.session.close(c);
       }
+    } finally {
+      await Promise.all(clients.map((c) => g.session.close(c)));
     }
   }
   g.coverage.tested('concurrency.clients');
@@ -552,7 +577,7 @@ export async function runConcurrency(g: GroupContext): Promise<GroupOutcome> {
           if (lost > 0) racesWithInfo += 1;
         }
       } finally {
-        for (const c of clients) await g.session.close(c);
+        await Promise.all(clients.map((c) => g.session.close(c)));
       }
     }
   } finally {
