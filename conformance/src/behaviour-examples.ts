@@ -26,6 +26,68 @@ const ALL: ContextName[] = [
  * Ids are those `sequentialIds()` hands out, in order.
  */
 export const BEHAVIOUR_EXAMPLES: readonly (readonly Op[])[] = [
+  // Every method of every store at least once, so a run at any budget (even `--runs 1`)
+  // covers them all; the random search cannot promise that on its own.
+  [
+    call('networks', 'create', 'admin', {
+      projectId: 'p1',
+      label: 'n',
+      cidr: '10.9.0.0/29',
+      gateway: '10.9.0.1',
+    }),
+    call('instances', 'create', 'p1', { displayName: 'v', flavor: FLAVOR }),
+    call('fixedIps', 'allocate', 'p1', { networkId: idOf(1), instanceId: idOf(2) }),
+    call('fixedIps', 'create', 'admin', {
+      projectId: 'p1',
+      networkId: idOf(1),
+      address: '10.9.0.5',
+      instanceId: null,
+    }),
+    call('migrations', 'create', 'p1', { instanceId: idOf(2), sourceCompute: 'h' }),
+    call('services', 'heartbeat', 'admin', { host: 'h', binary: 'nova-compute', codeVersion: 1 }),
+    call('services', 'create', 'admin', {
+      host: 'h2',
+      binary: 'nova-compute',
+      codeVersion: 2,
+      lastSeenAt: '2026-01-01T00:00:00.000Z',
+    }),
+    call('services', 'minimumVersion', 'p1', 'nova-compute'),
+    call('migrations', 'listInProgressByHost', 'p1', 'h'),
+    ...(['networks', 'instances', 'fixedIps', 'migrations', 'services'] as const).flatMap(
+      (store, i) => {
+        const id = idOf([1, 2, 3, 5, 6][i]!);
+        const ctx: ContextName = store === 'services' ? 'admin' : 'p1';
+        const patch = {
+          networks: { label: 'm' },
+          instances: { displayName: 'w' },
+          fixedIps: { instanceId: null },
+          migrations: { progress: 5 },
+          services: { disabled: true },
+        }[store];
+        return [
+          call(store, 'get', ctx, id),
+          call(store, 'getMany', ctx, [id, idOf(99)]),
+          call(store, 'list', ctx, {}),
+          call(store, 'count', ctx, {}),
+          call(store, 'update', store === 'networks' ? 'admin' : ctx, id, patch),
+        ];
+      },
+    ),
+    call('fixedIps', 'release', 'p1', idOf(4)),
+    call('fixedIps', 'releaseAllForInstance', 'p1', idOf(2)),
+    ...(['migrations', 'services', 'instances', 'networks', 'fixedIps'] as const).flatMap(
+      (store) => {
+        const id = idOf(
+          { networks: 1, instances: 2, fixedIps: 3, migrations: 5, services: 6 }[store],
+        );
+        const ctx: ContextName = store === 'services' || store === 'networks' ? 'admin' : 'p1';
+        return [
+          call(store, 'delete', ctx, id),
+          call(store, 'purge', 'admin', { deletedBefore: '9999-01-01T00:00:00.000Z' }),
+        ];
+      },
+    ),
+  ],
   // Allocation around the gateway, exhaustion, release and reuse.
   [
     call('networks', 'create', 'admin', {
@@ -329,15 +391,6 @@ export const CONTRACT_EXAMPLES: readonly (readonly Op[])[] = [
     call('networks', 'update', 'p1', idOf(3), { vlan: 5 }),
     call('networks', 'update', 'p1', idOf(3), { vlan: 6 }),
     call('networks', 'count', 'p1', { vlan: 5 }),
-  ],
-  // A create whose id and VLAN are both taken reports the id (the first clash), whether the
-  // VLAN is another record's or the same one's; with a free id, the VLAN.
-  [
-    call('networks', 'create', 'p1', { label: 'a', cidr: '10.0.0.0/29', vlan: 7 }),
-    call('networks', 'create', 'p1', { label: 'b', cidr: '10.0.1.0/29', vlan: 8 }),
-    call('networks', 'create', 'p1', { id: idOf(1), label: 'c', cidr: '10.0.2.0/29', vlan: 8 }),
-    call('networks', 'create', 'p1', { id: idOf(1), label: 'c', cidr: '10.0.2.0/29', vlan: 7 }),
-    call('networks', 'create', 'p1', { id: idOf(9), label: 'd', cidr: '10.0.3.0/29', vlan: 7 }),
   ],
   // The id of a soft-deleted record stays taken until it is purged.
   [
