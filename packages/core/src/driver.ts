@@ -119,4 +119,14 @@ export interface Backend {
   readonly allocator: AddressAllocator;
   /** Releases connections. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Optional: what the open backend says about itself for `polystore doctor` (its namespace,
+   * timeouts, counters), as flat scalars and never a secret (no password, token or key).
+   *
+   * @example
+   * ```ts
+   * describe: () => ({ keyPrefix: 'app_', poolSize: 10, tls: false }),
+   * ```
+   */
+  describe?(): Readonly<Record<string, string | number | boolean>>;
 }

@@ -75,6 +75,10 @@ export {
   type VersionManifest,
   wireValue,
 } from './objects/versioned-object.js';
+export {
+  type OpenedBackend,
+  openBackend,
+} from './open-backend.js';
 export { DEFAULT_STORE_URL, type OpenStoresOptions, openStores } from './open-stores.js';
 export {
   type DataShape,

@@ -32,6 +32,23 @@ export interface Adapter {
    * ids and versions on its side).
    */
   openStores?(url: URL, options: AdapterOpenOptions): Promise<Stores>;
+  /**
+   * Optional: the URL of the namespace `namespace` inside the store `url` names (a table or
+   * key prefix, a chroot, a database), isolated from every other namespace; two opens of one
+   * namespaced URL share data. The conformance suite and test harnesses use it to open fresh
+   * stores on one server.
+   *
+   * @example
+   * ```ts
+   * // A key-prefix scheme: mykv://h:7000?prefix=app_ + 'run1' -> mykv://h:7000?prefix=app_run1_
+   * namespaceUrl: (url, ns) => {
+   *   const out = new URL(url);
+   *   out.searchParams.set('prefix', `${url.searchParams.get('prefix') ?? ''}${ns}_`);
+   *   return out;
+   * },
+   * ```
+   */
+  namespaceUrl?(url: URL, namespace: string): URL;
 }
 
 /** Built-in schemes and the package that serves each, imported on first use. */

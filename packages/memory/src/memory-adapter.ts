@@ -35,7 +35,15 @@ export const adapter: Adapter = {
   schemes: ['memory'],
   async open(url, options) {
     const name = decodeURIComponent(url.pathname);
-    return new MemoryBackend(databaseFor(name || undefined), options);
+    return new MemoryBackend(databaseFor(name || undefined), name ? { ...options, name } : options);
+  },
+  /** A namespace is a named database: `memory:` + `ns` -> `memory:ns`, `memory:app` -> `memory:app_ns`. */
+  namespaceUrl(url, namespace) {
+    // `memory:<name>` has an opaque path that URL cannot set: rebuild it.
+    const name = decodeURIComponent(url.pathname);
+    return new URL(
+      `memory:${encodeURIComponent(name ? `${name}_${namespace}` : namespace)}${url.search}`,
+    );
   },
 };
 Object.freeze(adapter);

@@ -8,10 +8,10 @@ import {
   networkResource,
   type ResourceDriver,
   resourcesOf,
-  type StoresOptions,
 } from '@polystore/core';
 import { ClosedGuard } from './closed-guard.js';
 import { MemoryAddressAllocator } from './memory-address-allocator.js';
+import type { MemoryOptions } from './memory-options.js';
 import { MemoryResourceDriver } from './memory-resource-driver.js';
 import { MemoryDatabase } from './memory-table.js';
 
@@ -33,8 +33,10 @@ export class MemoryBackend implements Backend {
   readonly allocator: MemoryAddressAllocator;
   readonly #drivers = new Map<AnyResource, MemoryResourceDriver>();
   readonly #guard = new ClosedGuard();
+  readonly #database: string | undefined;
 
-  constructor(database: MemoryDatabase = new MemoryDatabase(), options: StoresOptions = {}) {
+  constructor(database: MemoryDatabase = new MemoryDatabase(), options: MemoryOptions = {}) {
+    this.#database = options.name;
     for (const resource of resourcesOf(options)) {
       this.#drivers.set(
         resource,
@@ -52,6 +54,11 @@ export class MemoryBackend implements Backend {
     const d = this.#drivers.get(resource);
     if (!d) throw new ConfigError(`memory backend has no resource ${resource.name}`);
     return d;
+  }
+
+  /** The shared database's name, or that it is private to this open. */
+  describe(): Readonly<Record<string, string>> {
+    return { database: this.#database ?? '(private to this open)' };
   }
 
   /** Refuses every later call with `UnavailableError`; the records stay in the database. */

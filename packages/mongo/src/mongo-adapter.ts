@@ -59,4 +59,10 @@ export const adapter: Adapter = Object.freeze({
   // The raw URL keeps a replica-set host list, which `URL` cannot hold.
   open: (url: URL, options: AdapterOpenOptions) =>
     MongoBackend.open(options.rawUrl ?? url, adapterOptions(options)),
+  /** A namespace is a collection prefix: `?prefix=app_` + `ns` -> `?prefix=app_ns_`. */
+  namespaceUrl: (url: URL, namespace: string) => {
+    const out = new URL(url);
+    out.searchParams.set('prefix', `${url.searchParams.get('prefix') ?? ''}${namespace}_`);
+    return out;
+  },
 });

@@ -66,6 +66,7 @@ export class MongoBackend implements Backend {
   readonly allocator: MongoAddressAllocator;
   readonly #client: MongoClient;
   readonly #drivers: ReadonlyMap<AnyResource, MongoResourceDriver>;
+  readonly #description: Readonly<Record<string, string | number | boolean>>;
   #closed: Promise<void> | undefined;
 
   private constructor(
@@ -82,6 +83,13 @@ export class MongoBackend implements Backend {
   ) {
     this.#client = client;
     this.capabilities = capabilities;
+    this.#description = Object.freeze({
+      database: db.databaseName,
+      prefix,
+      failFastMs: writes.failFastMs,
+      serializeWrites: writes.locks !== undefined,
+      claimWrites: writes.claims !== undefined,
+    });
     const drivers = new Map<AnyResource, MongoResourceDriver>();
     for (const resource of resources) {
       const layout = new MongoLayout(resource, prefix);
@@ -183,6 +191,11 @@ export class MongoBackend implements Backend {
   /** The underlying client, e.g. for command monitoring or admin commands. */
   get client(): MongoClient {
     return this.#client;
+  }
+
+  /** The database and collection prefix, the fail-fast bound and how writes are guarded. */
+  describe(): Readonly<Record<string, string | number | boolean>> {
+    return this.#description;
   }
 
   driver(resource: AnyResource): ResourceDriver {

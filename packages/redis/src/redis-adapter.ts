@@ -50,5 +50,12 @@ export const adapter: Adapter = {
       ...(options.resources ? { resources: options.resources } : {}),
     });
   },
+  /** A namespace is a key namespace: `?namespace=app` + `ns` -> `?namespace=app_ns` (one hash slot). */
+  namespaceUrl(url, namespace) {
+    const out = new URL(url);
+    const had = url.searchParams.get('namespace');
+    out.searchParams.set('namespace', had ? `${had}_${namespace}` : namespace);
+    return out;
+  },
 };
 Object.freeze(adapter);

@@ -46,6 +46,11 @@ export class RedisBackend implements Backend {
     );
   }
 
+  /** The key prefix every record of this store lives under. */
+  describe(): Readonly<Record<string, string>> {
+    return { keyspace: this.keyspace };
+  }
+
   /** The driver of a resource, built on first use from its schema (any resource works). */
   driver(resource: AnyResource): RedisResourceDriver {
     let d = this.#drivers.get(resource);

@@ -79,5 +79,16 @@ export const adapter: Adapter = {
   },
   openStores: (url: URL, options: AdapterOpenOptions) =>
     openRemoteStores(url, { ...options, adapter: options.adapter as RemoteOptions | undefined }),
+  /**
+   * A namespace is a mount of the server (`polystore serve` with `mounts`): `https://h` +
+   * `ns` -> `https://h/ns`, `https://h/app` -> `https://h/app_ns`. The server decides which
+   * mounts exist; an unknown one is refused at open.
+   */
+  namespaceUrl(url: URL, namespace: string) {
+    const out = new URL(url);
+    const mount = decodeURIComponent(url.pathname.replace(/^\/+|\/+$/g, ''));
+    out.pathname = `/${encodeURIComponent(mount ? `${mount}_${namespace}` : namespace)}`;
+    return out;
+  },
 };
 Object.freeze(adapter);

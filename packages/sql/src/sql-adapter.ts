@@ -87,6 +87,12 @@ export const adapter: Adapter = Object.freeze({
   name: 'sql',
   schemes: Object.freeze(['sqlite', 'postgres', 'postgresql']),
   open: (url: URL, options: AdapterOpenOptions) => openSqlBackend(url, options),
+  /** A namespace is a table prefix: `?prefix=app_` + `ns` -> `?prefix=app_ns_`. */
+  namespaceUrl: (url: URL, namespace: string) => {
+    const out = new URL(url);
+    out.searchParams.set('prefix', `${url.searchParams.get('prefix') ?? ''}${namespace}_`);
+    return out;
+  },
 });
 
 /** Options of {@link openSqlStores}: the Stores options plus the SQL adapter's own. */

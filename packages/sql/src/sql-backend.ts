@@ -48,11 +48,13 @@ export class SqlBackend implements Backend {
   readonly allocator: AddressAllocator;
   readonly #base: SqlDb;
   readonly #drivers: Map<AnyResource, SqlResourceDriver>;
+  readonly #options: ResolvedSqlOptions;
   #closed: Promise<void> | undefined;
 
   private constructor(spec: SqlBackendSpec, layouts: readonly TableLayout[]) {
     this.name = spec.support.name;
     this.#base = spec.db;
+    this.#options = spec.options;
     const schema = spec.support.name === 'postgres' ? spec.options.schema : undefined;
     const ctx: SqlDriverContext = {
       db: schema === undefined ? spec.db : spec.db.withSchema(schema),
@@ -118,6 +120,21 @@ export class SqlBackend implements Backend {
   /** The driver of a resource as its concrete class (for plans and tests). */
   sqlDriver(resource: AnyResource): SqlResourceDriver {
     return this.driver(resource) as SqlResourceDriver;
+  }
+
+  /** The table prefix and, per dialect, the schema, pool and timeouts in force. */
+  describe(): Readonly<Record<string, string | number>> {
+    const o = this.#options;
+    const common = { prefix: o.prefix, maxRetries: o.maxRetries };
+    if (this.name !== 'postgres') return { ...common, busyTimeoutMs: o.busyTimeoutMs };
+    return {
+      ...common,
+      schema: o.schema,
+      poolSize: o.poolSize,
+      failFastMs: o.failFastMs,
+      statementTimeoutMs: o.statementTimeoutMs,
+      connectTimeoutMs: o.connectTimeoutMs,
+    };
   }
 
   close(): Promise<void> {

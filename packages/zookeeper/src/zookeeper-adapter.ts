@@ -6,7 +6,7 @@ import {
   type Stores,
 } from '@polystore/core';
 import { ZooKeeperBackend } from './zookeeper-backend.js';
-import { resolveOptions, type ZooKeeperOptions } from './zookeeper-options.js';
+import { DEFAULT_CHROOT, resolveOptions, type ZooKeeperOptions } from './zookeeper-options.js';
 
 /**
  * Opens a Stores bag over ZooKeeper. Every path lives under the URL's chroot.
@@ -34,5 +34,11 @@ export const adapter: Adapter = Object.freeze({
       resolveOptions(url, (options.adapter ?? {}) as ZooKeeperOptions),
       options,
     );
+  },
+  /** A namespace is a child chroot: `/app` + `ns` -> `/app/ns` (no path: `/polystore/ns`). */
+  namespaceUrl(url: URL, namespace: string) {
+    const out = new URL(url);
+    out.pathname = `${url.pathname.replace(/\/+$/, '') || DEFAULT_CHROOT}/${namespace}`;
+    return out;
   },
 });

@@ -36,9 +36,11 @@ export class ZooKeeperBackend implements Backend {
   readonly allocator: ZooKeeperAddressAllocator;
   readonly #client: ZkClient;
   readonly #drivers: ReadonlyMap<AnyResource, ZooKeeperResourceDriver>;
+  readonly #chroot: string;
 
   private constructor(client: ZkClient, options: ResolvedZooKeeperOptions, stores: StoresOptions) {
     this.#client = client;
+    this.#chroot = options.chroot;
     const drivers = new Map<AnyResource, ZooKeeperResourceDriver>();
     for (const resource of resourcesOf(stores)) {
       const layout = new ResourceLayout(options.chroot, resource);
@@ -114,6 +116,11 @@ export class ZooKeeperBackend implements Backend {
   /** ZooKeeper clients started so far, each with a new session (replacing an expired or lost one). */
   get sessions(): number {
     return this.#client.sessions;
+  }
+
+  /** The chroot every path lives under, and the session's request and session counts. */
+  describe(): Readonly<Record<string, string | number>> {
+    return { chroot: this.#chroot, requests: this.requests, sessions: this.sessions };
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,84 @@
+import { CursorKey } from './cursor-key.js';
+import type { Backend } from './driver.js';
+import { ConfigError } from './errors.js';
+import {
+  type Adapter,
+  type AdapterOpenOptions,
+  type AdapterRegistry,
+  defaultRegistry,
+  parseStoreUrl,
+} from './registry.js';
+import { createStores, type Stores } from './stores.js';
+
+/** Options of {@link openStores} and {@link openBackend}. */
+export interface OpenStoresOptions extends AdapterOpenOptions {
+  /** The adapter registry to resolve the scheme in (default: {@link defaultRegistry}). */
+  readonly registry?: AdapterRegistry;
+}
+
+/** A store opened by {@link openBackend}: the adapter, its backend and the Stores bag over it. */
+export interface OpenedBackend {
+  /** The parsed store URL. */
+  readonly url: URL;
+  /** The adapter that serves the URL's scheme. */
+  readonly adapter: Adapter;
+  /** The driver backend; `undefined` where the adapter opens a ready Stores bag (a remote server). */
+  readonly backend: Backend | undefined;
+  /** The Stores bag; closing it closes the backend. */
+  readonly stores: Stores;
+}
+
+/**
+ * Opens a store URL and keeps the adapter and backend at hand: the one open sequence, which
+ * `openStores` and tools that describe a store (`polystore doctor`) share.
+ *
+ * @example
+ * ```ts
+ * const { adapter, backend, stores } = await openBackend('sqlite:./data.db');
+ * console.log(adapter.name, backend?.describe?.());
+ * await stores.close();
+ * ```
+ */
+export async function openBackend(
+  url: string,
+  options: OpenStoresOptions = {},
+): Promise<OpenedBackend> {
+  const registry = options.registry ?? defaultRegistry;
+  const parsed = parseStoreUrl(url, registry);
+  const adapter = await registry.resolve(parsed.protocol.slice(0, -1));
+  const adapterOptions: AdapterOpenOptions = { ...options, rawUrl: url };
+  if (adapter.openStores) {
+    // Such an adapter reaches the store API itself (a remote server): no driver backend here.
+    const stores = await adapter.openStores(parsed, adapterOptions);
+    return { url: parsed, adapter, backend: undefined, stores };
+  }
+  const backend = await adapter.open(parsed, adapterOptions);
+  if (backend === null || typeof backend !== 'object') {
+    throw new ConfigError(`adapter ${adapter.name} returned no backend`);
+  }
+  try {
+    const stores = createStores(backend, {
+      ...options,
+      cursorKey: options.cursorKey ?? defaultCursorKey(parsed, url),
+    });
+    return { url: parsed, adapter, backend, stores };
+  } catch (err) {
+    // A bad Stores option must not leave the connections the adapter opened behind.
+    await backend.close().catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * The cursor key when `openStores` is given none. Every replica of a service opens the same
+ * URL, so a key derived from it lets a page fetched from one replica continue on another
+ * with no setup; it includes the URL's credentials where it has them, so a client that does
+ * not know the URL cannot sign a cursor. A URL without a secret in it (a SQLite path, a
+ * password-less Redis) is guessable: give such stores an explicit `cursorKey`. An unnamed
+ * `memory:` store is private to this open, so its key is random: a cursor of one such
+ * store is refused by every other.
+ */
+function defaultCursorKey(url: URL, raw: string): CursorKey {
+  if (url.protocol === 'memory:' && url.pathname === '') return CursorKey.random();
+  return CursorKey.fromStoreUrl(raw);
+}
