@@ -1,3 +1,4 @@
+import type { ServerClock } from './measure.js';
 import type { Operation, Subject } from './operation.js';
 
 /** The backends of the report, in report order. */
@@ -36,8 +37,15 @@ export interface BackendTarget {
   storeUrl(address: Address | undefined, workDir: string): string;
   /** The raw driver baseline (none for memory: it is the in-process reference). */
   readonly raw?: (address: Address | undefined, workDir: string) => Promise<Subject>;
+  /**
+   * A second raw baseline, the best use of the raw driver (PostgreSQL: named statements):
+   * the floor polystore is measured against with a looser goal.
+   */
+  readonly floor?: (address: Address | undefined, workDir: string) => Promise<Subject>;
   /** Peer libraries on the same server. */
   readonly peers: readonly PeerFactory[];
+  /** Reads the server's own time per call, where the server can say. */
+  readonly serverClock?: (address: Address) => Promise<ServerClock>;
 }
 
 /** A peer library, with what it implements known before it connects. */

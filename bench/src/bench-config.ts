@@ -1,12 +1,12 @@
 import type { BackendName } from './backend-target.js';
-import type { MeasureOptions } from './measure.js';
+import type { RoundsOptions } from './measure.js';
 
 /** What one run measures and for how long. */
 export interface BenchConfig {
   /** `quick`: the CI smoke run (small sizes, short timings); `full`: the report run. */
   readonly mode: 'quick' | 'full';
-  /** Timings of every latency and throughput measurement. */
-  readonly measure: MeasureOptions;
+  /** Rounds and block timings of every latency and throughput measurement. */
+  readonly measure: RoundsOptions;
   /** Calls per operation whose round trips are counted. */
   readonly roundTripCalls: number;
   /** Records matching the scale test's filter, at every size. */
@@ -26,7 +26,7 @@ export interface BenchConfig {
 /** The CI smoke run: every cell measured once, quickly; under two minutes. */
 export const QUICK: BenchConfig = Object.freeze({
   mode: 'quick',
-  measure: { timeMs: 60, warmupMs: 20, minIterations: 3, concurrency: 32 },
+  measure: { rounds: 5, timeMs: 60, warmupMs: 15, minIterations: 3, concurrency: 32 },
   roundTripCalls: 5,
   scaleHot: 60,
   scaleSmall: 500,
@@ -46,7 +46,7 @@ export const QUICK: BenchConfig = Object.freeze({
 /** The report run: 10k against 1M records (ZooKeeper 100k). */
 export const FULL: BenchConfig = Object.freeze({
   mode: 'full',
-  measure: { timeMs: 500, warmupMs: 100, minIterations: 20, concurrency: 32 },
+  measure: { rounds: 7, timeMs: 300, warmupMs: 50, minIterations: 20, concurrency: 32 },
   roundTripCalls: 20,
   scaleHot: 100,
   scaleSmall: 10_000,

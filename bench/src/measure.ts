@@ -1,6 +1,7 @@
 import { Bench } from 'tinybench';
 import type { OpFn } from './operation.js';
 import type { RoundTripProxy } from './round-trip-proxy.js';
+import { median, quantile, shuffled } from './rounds.js';
 
 /** How long each measurement runs. */
 export interface MeasureOptions {
@@ -14,11 +15,19 @@ export interface MeasureOptions {
   readonly concurrency: number;
 }
 
-/** Latency percentiles of one task at concurrency 1, from tinybench. */
+/** Latency percentiles of one task at concurrency 1. */
 export interface Latency {
+  /** ms; with rounds, the median of the rounds' p50. */
   readonly p50: number;
+  /** ms; with rounds, over the samples of every round pooled. */
   readonly p99: number;
   readonly samples: number;
+  /** Each round's p50, in round order (only from {@link measureRounds}). */
+  readonly p50Rounds?: readonly number[];
+  /** Client CPU (user + system) per call at concurrency 1, µs: median of the rounds. */
+  readonly cpuUsPerCall?: number;
+  /** Server time per call at concurrency 1, µs, where the server can say: median of the rounds. */
+  readonly serverUsPerCall?: number;
 }
 
 /** A measurement, or why there is none. */
@@ -76,8 +85,10 @@ export async function measureLatency(
 export interface Throughput {
   readonly opsPerSecond: number;
   readonly operations: number;
-  /** tinybench's latency p50 under that load, in ms. */
+  /** Latency p50 under that load, in ms. */
   readonly p50: number;
+  /** Each round's ops/s, in round order (only from {@link measureRounds}). */
+  readonly opsRounds?: readonly number[];
 }
 
 /**
@@ -169,4 +180,158 @@ export async function countRoundTrips(
   } catch (err) {
     return { ok: false, reason: reasonOf(err) };
   }
+}
+
+/**
+ * Time the server spent on the calls since the last reset, where the server can say
+ * (`pg_stat_statements`, Redis `INFO commandstats`); blocks run one at a time, so what the
+ * server reports between a reset and a read belongs to one subject.
+ */
+export interface ServerClock {
+  /** Starts counting from zero. */
+  reset(): Promise<void>;
+  /** Server time since the last reset, in µs. */
+  elapsedUs(): Promise<number>;
+  /** Releases its connection. */
+  close(): Promise<void>;
+}
+
+/** How many rounds of shuffled blocks, and each block's timings. */
+export interface RoundsOptions extends MeasureOptions {
+  /** Rounds: every task runs one latency block and one throughput block per round. */
+  readonly rounds: number;
+}
+
+interface TaskRounds {
+  readonly p50: number[];
+  readonly samples: number[];
+  readonly cpu: number[];
+  readonly server: number[];
+  readonly ops: number[];
+  readonly concP50: number[];
+  error?: string;
+}
+
+/** Calls `fn` one at a time for at least `ms` and `minCalls` calls; each call's latency in ms. */
+async function sequentialBlock(fn: OpFn, ms: number, minCalls: number): Promise<number[]> {
+  const out: number[] = [];
+  const end = performance.now() + ms;
+  while (performance.now() < end || out.length < minCalls) {
+    const t = performance.now();
+    await fn();
+    out.push(performance.now() - t);
+  }
+  return out;
+}
+
+/** `width` callers in a loop for `ms`: completed calls per second and their latency p50. */
+async function concurrentBlock(
+  fn: OpFn,
+  ms: number,
+  width: number,
+): Promise<{ opsPerSecond: number; p50: number }> {
+  const latencies: number[] = [];
+  const t0 = performance.now();
+  const end = t0 + ms;
+  const worker = async () => {
+    while (performance.now() < end) {
+      const t = performance.now();
+      await fn();
+      latencies.push(performance.now() - t);
+    }
+  };
+  await Promise.all(Array.from({ length: width }, worker));
+  const wall = performance.now() - t0;
+  latencies.sort((a, b) => a - b);
+  return { opsPerSecond: (latencies.length * 1000) / wall, p50: quantile(latencies, 0.5) };
+}
+
+/**
+ * Latency and throughput of several implementations of one operation, measured in
+ * `rounds` rounds: each round runs every task's latency block (calls one at a time), then
+ * every task's throughput block (`concurrency` in flight), each time in a new random order,
+ * after a short warmup of that task. Drift in the machine's load (other processes share its
+ * cores) thus falls on every task alike, and the per-round figures give a spread: a ratio
+ * is taken between tasks of the same round. A task that throws stops being measured and
+ * reports the error.
+ */
+export async function measureRounds(
+  tasks: readonly NamedFn[],
+  options: RoundsOptions,
+  clock?: ServerClock,
+): Promise<{
+  latency: Map<string, Outcome<Latency>>;
+  throughput: Map<string, Outcome<Throughput>>;
+}> {
+  const figures = new Map<string, TaskRounds>(
+    tasks.map((t) => [t.name, { p50: [], samples: [], cpu: [], server: [], ops: [], concP50: [] }]),
+  );
+  const pooled = new Map<string, number[]>(tasks.map((t) => [t.name, []]));
+  const guarded = async (t: NamedFn, block: (f: TaskRounds) => Promise<void>) => {
+    const f = figures.get(t.name) as TaskRounds;
+    if (f.error !== undefined) return;
+    try {
+      await block(f);
+    } catch (err) {
+      f.error = reasonOf(err);
+    }
+  };
+  for (let round = 0; round < options.rounds; round++) {
+    for (const t of shuffled(tasks)) {
+      await guarded(t, async (f) => {
+        await sequentialBlock(t.fn, options.warmupMs, Math.min(3, options.minIterations));
+        await clock?.reset();
+        const cpu0 = process.cpuUsage();
+        const lat = await sequentialBlock(t.fn, options.timeMs, options.minIterations);
+        const cpu = process.cpuUsage(cpu0);
+        const server = await clock?.elapsedUs();
+        if (server !== undefined) f.server.push(server / lat.length);
+        f.cpu.push((cpu.user + cpu.system) / lat.length);
+        pooled.get(t.name)?.push(...lat);
+        lat.sort((a, b) => a - b);
+        f.p50.push(quantile(lat, 0.5));
+        f.samples.push(lat.length);
+      });
+    }
+    for (const t of shuffled(tasks)) {
+      await guarded(t, async (f) => {
+        await concurrentBlock(t.fn, options.warmupMs, options.concurrency);
+        const c = await concurrentBlock(t.fn, options.timeMs, options.concurrency);
+        f.ops.push(c.opsPerSecond);
+        f.concP50.push(c.p50);
+      });
+    }
+  }
+  const latency = new Map<string, Outcome<Latency>>();
+  const throughput = new Map<string, Outcome<Throughput>>();
+  for (const t of tasks) {
+    const f = figures.get(t.name) as TaskRounds;
+    if (f.error !== undefined) {
+      latency.set(t.name, { ok: false, reason: f.error });
+      throughput.set(t.name, { ok: false, reason: f.error });
+      continue;
+    }
+    const all = (pooled.get(t.name) ?? []).sort((a, b) => a - b);
+    latency.set(t.name, {
+      ok: true,
+      value: {
+        p50: median(f.p50),
+        p99: quantile(all, 0.99),
+        samples: all.length,
+        p50Rounds: f.p50,
+        cpuUsPerCall: median(f.cpu),
+        ...(f.server.length > 0 ? { serverUsPerCall: median(f.server) } : {}),
+      },
+    });
+    throughput.set(t.name, {
+      ok: true,
+      value: {
+        opsPerSecond: median(f.ops),
+        operations: Math.round(f.ops.reduce((a, b) => a + b, 0) * (options.timeMs / 1000)),
+        p50: median(f.concP50),
+        opsRounds: f.ops,
+      },
+    });
+  }
+  return { latency, throughput };
 }

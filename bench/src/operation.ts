@@ -38,6 +38,10 @@ export interface Subject {
   readonly name: string;
   /** What it is compared as. */
   readonly role: 'polystore' | 'raw' | 'peer';
+  /** A raw subject that is the best use of the driver (the floor), not the fair baseline. */
+  readonly floor?: boolean;
+  /** The statements or calls each operation makes, stated in the report. */
+  readonly statements?: Partial<Record<Operation, string>>;
   /** What each operation means for it, when it is not the polystore operation itself. */
   readonly notes?: Partial<Record<Operation, string>>;
   /** The operations it implements. */

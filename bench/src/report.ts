@@ -1,13 +1,15 @@
 import type { BackendName } from './backend-target.js';
 import type { BenchConfig } from './bench-config.js';
 import {
+  FLOOR_P50_GOAL,
   type GoalCheck,
   RAW_GOAL_BACKENDS,
   RAW_P50_GOAL,
   RAW_THROUGHPUT_GOAL,
-  ratios,
+  ratioSpreads,
   roundTripFloor,
   SCALE_GOAL,
+  type Spread,
   scaleRatios,
 } from './goals.js';
 import type { Outcome, RoundTrips } from './measure.js';
@@ -36,7 +38,6 @@ export interface BenchReport {
 
 const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(3));
 const num = (x: number) => Math.round(x).toLocaleString('en-US');
-const ratio = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(2));
 /** A ratio with ✗ when it misses its goal (`max`: at most, `min`: at least). */
 const judged = (x: number | undefined, goal: { max?: number; min?: number; strict?: boolean }) => {
   if (x === undefined) return '–';
@@ -45,6 +46,18 @@ const judged = (x: number | undefined, goal: { max?: number; min?: number; stric
     (goal.min !== undefined && (goal.strict ? x <= goal.min : x < goal.min));
   return `${x.toFixed(2)}${miss ? ' ✗' : ''}`;
 };
+/** A ratio's median and range over the rounds, ✗ when any round misses the goal. */
+const judgedSpread = (
+  x: Spread | undefined,
+  goal: { max?: number; min?: number; strict?: boolean } = {},
+) => {
+  if (x === undefined) return '–';
+  const miss =
+    (goal.max !== undefined && (goal.strict ? x.max >= goal.max : x.max > goal.max)) ||
+    (goal.min !== undefined && (goal.strict ? x.min <= goal.min : x.min < goal.min));
+  return `${x.median.toFixed(2)} [${x.min.toFixed(2)}–${x.max.toFixed(2)}]${miss ? ' ✗' : ''}`;
+};
+const us = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(0));
 const show = <T>(o: Outcome<T> | null | undefined, f: (v: T) => string, embedded = 'n.a.') =>
   o === null ? embedded : o === undefined ? '–' : o.ok ? f(o.value) : 'missing';
 const mb = (bytes: number) => `${Math.round(bytes / 1048576)} MB`;
@@ -74,9 +87,9 @@ export function renderMarkdown(report: BenchReport): string {
   out();
   out(
     `${report.startedAt}, ${report.seconds} s. ${machine.cores} × ${machine.cpus}, ${machine.memoryGb} GB, Node ${machine.node} (${machine.platform}), load average ${machine.load[0]} at the start, ${machine.load[1]} at the end. ` +
-      `tinybench: ${config.measure.timeMs} ms per task and mode after ${config.measure.warmupMs} ms warmup; ` +
-      `latency at concurrency 1, throughput with ${config.measure.concurrency} calls in flight; round trips counted over ${config.roundTripCalls} calls by a loopback TCP proxy. ` +
-      'For each operation, polystore, the raw driver and the peers run back to back in one tinybench run, on the same server, in the same process; each backend runs in a process of its own. ' +
+      `${config.measure.rounds} rounds; in each round every subject (polystore, raw drivers, peers) runs one latency block (calls one at a time, ${config.measure.timeMs} ms after ${config.measure.warmupMs} ms warmup) and then one throughput block (${config.measure.concurrency} calls in flight, as long), in a new random order each time, on the same server, in the same process; each backend runs in a process of its own. ` +
+      'Figures are medians over the rounds (p99 over all samples pooled); a ratio is taken within each round, reported as median [lowest–highest round], and a goal counts as met only if every round meets it. ' +
+      `Client CPU is \`process.cpuUsage\` (user + system) per call at concurrency 1; server time per call is PostgreSQL's \`pg_stat_statements\` (planning + execution) or Redis's \`INFO commandstats\` (usec of every command), where the server can say. Round trips counted over ${config.roundTripCalls} calls by a loopback TCP proxy. ` +
       'Servers are the @polystore/testing throwaway servers on this machine (durability off; ZooKeeper with a 2 GB heap), started and stopped by the run. ' +
       'The servers share the CPU with the client: figures are for comparison within one run, not absolute.',
   );
@@ -85,63 +98,76 @@ export function renderMarkdown(report: BenchReport): string {
   out();
   out(
     '| backend | operation | round trips (raw) | p50 ms | p99 ms | ops/s @' +
-      `${config.measure.concurrency} | p50 / raw (goal ≤ ${RAW_P50_GOAL}) | ops/s / raw (goal ≥ ${RAW_THROUGHPUT_GOAL}) |`,
+      `${config.measure.concurrency} | client CPU µs/call | server µs/call | p50 / raw (goal ≤ ${RAW_P50_GOAL}) | ops/s / raw (goal ≥ ${RAW_THROUGHPUT_GOAL}) | p50 / floor (goal ≤ ${FLOOR_P50_GOAL}) |`,
   );
-  out('|---|---|---|---:|---:|---:|---:|---:|');
+  out('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of report.results) {
     if (r.status === 'missing') {
       out(
-        `| ${r.backend} | every operation | missing: ${r.reason?.replace(/\|/g, '/')} | | | | | |`,
+        `| ${r.backend} | every operation | missing: ${r.reason?.replace(/\|/g, '/')} | | | | | | | | |`,
       );
       continue;
     }
     for (const [op, cells] of Object.entries(r.operations) as [Operation, Cell[]][]) {
       const poly = cells[0];
       if (poly === undefined) continue;
-      const raw = cells.find((c) => c.role === 'raw');
-      const q = raw ? ratios(poly, raw) : {};
+      const raw = cells.find((c) => c.role === 'raw' && !c.floor);
+      const floor = cells.find((c) => c.floor);
+      const q = raw ? ratioSpreads(poly, raw) : {};
+      const f = floor ? ratioSpreads(poly, floor) : {};
       const goal = RAW_GOAL_BACKENDS.includes(r.backend);
       out(
         `| ${r.backend} | ${OPERATION_LABELS[op]} | ${rtCell(r.backend, op, poly, raw)} | ${show(poly.latency, (v) => ms(v.p50))} | ${show(
           poly.latency,
           (v) => ms(v.p99),
-        )} | ${show(poly.throughput, (v) => num(v.opsPerSecond))} | ${goal ? judged(q.p50, { max: RAW_P50_GOAL }) : ratio(q.p50)} | ${
-          goal ? judged(q.throughput, { min: RAW_THROUGHPUT_GOAL }) : ratio(q.throughput)
-        } |`,
+        )} | ${show(poly.throughput, (v) => num(v.opsPerSecond))} | ${show(poly.latency, (v) => us(v.cpuUsPerCall))} | ${show(
+          poly.latency,
+          (v) => us(v.serverUsPerCall),
+        )} | ${judgedSpread(q.p50, goal ? { max: RAW_P50_GOAL } : {})} | ${judgedSpread(
+          q.throughput,
+          goal ? { min: RAW_THROUGHPUT_GOAL } : {},
+        )} | ${judgedSpread(f.p50, { max: FLOOR_P50_GOAL })} |`,
       );
     }
   }
   out();
   out(
     'Round trips: request/response exchanges per call seen by the proxy, summed over connections, minus what an idle period as long shows (heartbeats); "seq." counts parallel requests on several connections once (✗: above the floor of 1 per single-record operation, 2 for a ZooKeeper expected-value update). ' +
-      'Ratios: polystore / raw driver doing the same operation with the same atomicity (one SQL statement, one Lua script, one findOneAndUpdate, one multi), in the same run; p50 lower is better, ops/s higher is better.',
+      'Ratios: polystore / raw driver doing the same operation with the same atomicity (one SQL statement, one Lua script, one findOneAndUpdate, one multi), in the same run; p50 lower is better, ops/s higher is better; median [lowest–highest round]. The floor (PostgreSQL) is the raw driver with named statements.',
   );
   out();
   out('## Goals not met');
   out();
   const missed = report.goals.filter((g) => !g.met);
   if (missed.length === 0) out('None: every goal checked was met.');
+  const measuredText = (g: GoalCheck) =>
+    g.spread ? `median ${g.value} [${g.spread.min}–${g.spread.max}]` : `measured ${g.value}`;
   for (const g of missed)
-    out(`- ${g.backend}${g.operation ? ` ${g.operation}` : ''}: ${g.goal}: measured ${g.value}`);
+    out(`- ${g.backend}${g.operation ? ` ${g.operation}` : ''}: ${g.goal}: ${measuredText(g)}`);
   out();
   out(`${report.goals.length - missed.length} of ${report.goals.length} goals checked were met.`);
+  out();
+  out('## Goals met (every round)');
+  out();
+  for (const g of report.goals.filter((x) => x.met))
+    out(`- ${g.backend}${g.operation ? ` ${g.operation}` : ''}: ${g.goal}: ${measuredText(g)}`);
   out();
   out('## Raw drivers and peers');
   out();
   out(
-    '| backend | operation | subject | round trips | p50 ms | p99 ms | ops/s | polystore / it: p50 | ops/s |',
+    '| backend | operation | subject | round trips | p50 ms | p99 ms | ops/s | client CPU µs/call | server µs/call | polystore / it: p50 | ops/s |',
   );
-  out('|---|---|---|---:|---:|---:|---:|---:|---:|');
+  out('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of report.results) {
     if (r.status === 'missing') continue;
     for (const [op, cells] of Object.entries(r.operations) as [Operation, Cell[]][]) {
       const poly = cells[0];
       if (poly === undefined) continue;
       for (const c of cells.slice(1)) {
-        const q = ratios(poly, c);
+        const q = ratioSpreads(poly, c);
         if (c.notApplicable !== undefined) {
           out(
-            `| ${r.backend} | ${OPERATION_LABELS[op]} | ${c.subject} | n.a.: ${c.notApplicable.replace(/\|/g, '/')} | | | | | |`,
+            `| ${r.backend} | ${OPERATION_LABELS[op]} | ${c.subject} | n.a.: ${c.notApplicable.replace(/\|/g, '/')} | | | | | | | |`,
           );
           continue;
         }
@@ -149,10 +175,29 @@ export function renderMarkdown(report: BenchReport): string {
           `| ${r.backend} | ${OPERATION_LABELS[op]} | ${c.subject}${c.note ? ` (${c.note})` : ''} | ${show(c.roundTrips, trips)} | ${show(
             c.latency,
             (v) => ms(v.p50),
-          )} | ${show(c.latency, (v) => ms(v.p99))} | ${show(c.throughput, (v) => num(v.opsPerSecond))} | ${
-            c.role === 'peer' ? judged(q.p50, { max: 1, strict: true }) : ratio(q.p50)
-          } | ${c.role === 'peer' ? judged(q.throughput, { min: 1, strict: true }) : ratio(q.throughput)} |`,
+          )} | ${show(c.latency, (v) => ms(v.p99))} | ${show(c.throughput, (v) => num(v.opsPerSecond))} | ${show(
+            c.latency,
+            (v) => us(v.cpuUsPerCall),
+          )} | ${show(c.latency, (v) => us(v.serverUsPerCall))} | ${
+            c.role === 'peer' ? judgedSpread(q.p50, { max: 1, strict: true }) : judgedSpread(q.p50)
+          } | ${c.role === 'peer' ? judgedSpread(q.throughput, { min: 1, strict: true }) : judgedSpread(q.throughput)} |`,
         );
+      }
+    }
+  }
+  out();
+  out('## Baseline statements');
+  out();
+  out(
+    'What each raw baseline and peer sends per call (the same table, indexes and conditions as polystore).',
+  );
+  out();
+  for (const r of report.results) {
+    if (r.status === 'missing') continue;
+    for (const [op, cells] of Object.entries(r.operations) as [Operation, Cell[]][]) {
+      for (const c of cells.slice(1)) {
+        if (c.statement !== undefined)
+          out(`- ${r.backend} ${op} ${c.subject}: \`${c.statement.replace(/\s+/g, ' ')}\``);
       }
     }
   }

@@ -7,12 +7,12 @@ import { withDeadline } from './deadline.js';
 import {
   countRoundTrips,
   type Latency,
-  measureLatency,
-  measureThroughput,
+  measureRounds,
   type NamedFn,
   type Outcome,
   type RoundTrips,
   reasonOf,
+  type ServerClock,
   type Throughput,
 } from './measure.js';
 import { NotApplicableError } from './not-applicable-error.js';
@@ -26,8 +26,12 @@ import { type ScaleResult, scaleTest, scaleUrl } from './scale-test.js';
 export interface Cell {
   readonly subject: string;
   readonly role: Subject['role'];
+  /** The best raw use, measured against a looser goal than the fair raw baseline. */
+  readonly floor?: boolean;
   /** What the operation means for it, when not polystore's own operation. */
   readonly note?: string;
+  /** The statement or calls it makes per call, stated in the report. */
+  readonly statement?: string;
   /** Why it cannot run on this server at all; such a cell is not a missing one. */
   readonly notApplicable?: string;
   readonly latency: Outcome<Latency>;
@@ -113,6 +117,16 @@ async function openSubjects(
             make: () => raw(address, work),
           },
         ]),
+    ...(target.floor === undefined
+      ? []
+      : [
+          {
+            role: 'raw' as const,
+            name: 'raw driver floor',
+            ops: RAW_REQUIRED,
+            make: () => (target.floor as NonNullable<typeof target.floor>)(address, work),
+          },
+        ]),
     ...target.peers.map((peer) => ({
       role: 'peer' as const,
       name: peer.name,
@@ -184,8 +198,16 @@ export async function runBackend(
     log(`${target.name}: polystore open${server ? ` on ${server.description}` : ''}`);
     for (const f of direct.failures) log(`${target.name}: ${f.name} failed to open: ${f.reason}`);
     const measured: Partial<Record<Operation, Cell[]>> = {};
+    let clock: ServerClock | undefined;
+    if (server && target.serverClock) {
+      try {
+        clock = await target.serverClock(server.address);
+      } catch (err) {
+        log(`${target.name}: no server time per call: ${reasonOf(err)}`);
+      }
+    }
     for (const op of MEASURE_ORDER) {
-      const cells = await measureOperation(op, direct.subjects, config, target.embedded);
+      const cells = await measureOperation(op, direct.subjects, config, target.embedded, clock);
       for (const f of direct.failures) if (f.ops.includes(op)) cells.push(failedCell(f));
       measured[op] = cells;
       const p = cells[0];
@@ -195,6 +217,7 @@ export async function runBackend(
         } ops/s`,
       );
     }
+    await clock?.close().catch(() => {});
     // Reported in the order of OPERATIONS.
     const operations: Partial<Record<Operation, Cell[]>> = {};
     for (const op of OPERATIONS) operations[op] = measured[op] ?? [];
@@ -283,6 +306,7 @@ async function measureOperation(
   subjects: readonly Subject[],
   config: BenchConfig,
   embedded: boolean,
+  clock: ServerClock | undefined,
 ): Promise<Cell[]> {
   const prepared: { subject: Subject; fn: NamedFn | undefined; error?: string }[] = [];
   for (const subject of subjects) {
@@ -296,24 +320,22 @@ async function measureOperation(
     }
   }
   const fns = prepared.flatMap((p) => (p.fn ? [p.fn] : []));
-  const budget = fns.length * 4 * (config.measure.timeMs + config.measure.warmupMs) + STEP_MS;
+  const m = config.measure;
+  const budget = fns.length * m.rounds * 4 * (m.timeMs + m.warmupMs) + STEP_MS;
   const timedOut = (err: unknown) => new Map(fns.map((f) => [f.name, failed(reasonOf(err))]));
-  const latency = await withDeadline(
-    measureLatency(fns, config.measure),
+  const { latency, throughput } = await withDeadline(
+    measureRounds(fns, m, clock),
     budget,
-    `latency of ${op}`,
-  ).catch(timedOut);
-  const throughput = await withDeadline(
-    measureThroughput(fns, config.measure),
-    budget,
-    `throughput of ${op}`,
-  ).catch(timedOut);
+    `rounds of ${op}`,
+  ).catch((err: unknown) => ({ latency: timedOut(err), throughput: timedOut(err) }));
   return prepared.map((p) => {
     const name = p.subject.name;
     const note = p.subject.notes?.[op];
     return {
       subject: name,
       role: p.subject.role,
+      ...(p.subject.floor ? { floor: true } : {}),
+      ...(p.subject.statements?.[op] === undefined ? {} : { statement: p.subject.statements[op] }),
       ...(note === undefined ? {} : { note }),
       latency: p.error ? failed(p.error) : (latency.get(name) ?? failed('not measured')),
       throughput: p.error ? failed(p.error) : (throughput.get(name) ?? failed('not measured')),

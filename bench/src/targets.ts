@@ -8,6 +8,7 @@ import { rawPostgres } from './raw/raw-postgres.js';
 import { rawRedis } from './raw/raw-redis.js';
 import { rawSqlite } from './raw/raw-sqlite.js';
 import { rawZooKeeper } from './raw/raw-zookeeper.js';
+import { postgresClock, redisClock } from './server-clock.js';
 
 /** The SQL adapter's default pool, given to the raw pool and Drizzle too. */
 const PG_POOL = 10;
@@ -58,14 +59,23 @@ export const TARGETS: Readonly<Record<BackendName, BackendTarget>> = {
     name: 'postgres',
     embedded: false,
     start: async () => {
-      const pg = await startPostgres({ fast: true });
+      // pg_stat_statements (with planning) gives the server's time per call.
+      const pg = await startPostgres({
+        fast: true,
+        settings: {
+          shared_preload_libraries: 'pg_stat_statements',
+          'pg_stat_statements.track_planning': 'on',
+        },
+      });
       await pg.createDatabase(DATABASE);
       await pg.createDatabase(`${DATABASE}_scale`);
       return started(pg, 'PostgreSQL (harness, fsync off)');
     },
     storeUrl: pgUrl,
     raw: (a) => rawPostgres(pgUrl(a), PG_POOL),
+    floor: (a) => rawPostgres(pgUrl(a), PG_POOL, true),
     peers: [keyvFactory('postgres', pgUrl), drizzleFactory(pgUrl, PG_POOL)],
+    serverClock: (a) => postgresClock(pgUrl(a)),
   },
   redis: {
     name: 'redis',
@@ -75,6 +85,7 @@ export const TARGETS: Readonly<Record<BackendName, BackendTarget>> = {
     storeUrl: redisUrl,
     raw: (a) => rawRedis(redisUrl(a)),
     peers: [keyvFactory('redis', redisUrl)],
+    serverClock: (a) => redisClock(redisUrl(a)),
   },
   zookeeper: {
     name: 'zookeeper',
