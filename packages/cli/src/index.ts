@@ -3,7 +3,6 @@ export { type ConformanceCommandOptions, conformance } from './commands/conforma
 export { checkResources, doctor, type ResourceCheck } from './commands/doctor.js';
 export { type SeedCommandOptions, seed } from './commands/seed.js';
 export {
-  CONFORMANCE_SCHEMES,
   checkConformanceUrl,
   faultsFor,
   namespacedUrl,

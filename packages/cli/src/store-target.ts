@@ -1,23 +1,13 @@
 import {
-  type Adapter,
   type AdapterRegistry,
-  type Backend,
-  ConfigError,
-  createStores,
-  parseStoreUrl,
-  type Stores,
+  type OpenedBackend,
+  openBackend,
   type StoresOptions,
 } from '@polystore/core';
 import { CliError } from './cli-error.js';
 
 /** An opened store: the adapter, its backend and the Stores bag over it. */
-export interface StoreTarget {
-  readonly url: URL;
-  readonly adapter: Adapter;
-  /** The driver backend; absent where the adapter opens a ready Stores bag (a remote server). */
-  readonly backend: Backend | undefined;
-  readonly stores: Stores;
-}
+export type StoreTarget = OpenedBackend;
 
 /** The store URL from `--store` (which commander fills from `POLYSTORE_URL`), or a usage error. */
 export function requireStoreUrl(value: unknown): string {
@@ -30,23 +20,13 @@ export function requireStoreUrl(value: unknown): string {
 }
 
 /**
- * Opens a store URL the way `openStores` does, but keeps the adapter and backend at hand so
- * `doctor` can describe them.
+ * Opens a store URL as `openStores` does (core's `openBackend`), keeping the adapter and
+ * backend at hand so `doctor` can describe them.
  */
-export async function openTarget(
+export function openTarget(
   raw: string,
   registry: AdapterRegistry,
   options: StoresOptions = {},
 ): Promise<StoreTarget> {
-  const url = parseStoreUrl(raw, registry);
-  const adapter = await registry.resolve(url.protocol.slice(0, -1));
-  if (adapter.openStores) {
-    // Such an adapter reaches the store API itself (a remote server): no driver backend here.
-    return { url, adapter, backend: undefined, stores: await adapter.openStores(url, options) };
-  }
-  const backend = await adapter.open(url, options);
-  if (backend === null || typeof backend !== 'object') {
-    throw new ConfigError(`adapter ${adapter.name} returned no backend`);
-  }
-  return { url, adapter, backend, stores: createStores(backend, options) };
+  return openBackend(raw, { ...options, registry });
 }

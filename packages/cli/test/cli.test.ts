@@ -6,6 +6,17 @@ import { runPolystore } from './run-polystore.js';
 
 const STORES = ['instances', 'networks', 'fixedIps', 'migrations', 'services'];
 const MUTANT = './test/fixtures/off-by-one-adapter.ts';
+const HOOK_ONLY_MUTANT = './test/fixtures/off-by-one-hook-only.ts';
+
+/** A field each backend's `describe` hook gives, as doctor prints it. */
+const DESCRIBED: Readonly<Record<string, RegExp>> = {
+  memory: /^ {2}database +\(private to this open\)$/m,
+  sqlite: /^ {2}busyTimeoutMs +4000$/m,
+  postgres: /^ {2}schema +public$/m,
+  redis: /^ {2}keyspace +\S*\{cli\S*\}:$/m,
+  zookeeper: /^ {2}chroot +\/polystore\/cli_\S*$/m,
+  mongo: /^ {2}prefix +\S*$/m,
+};
 
 afterAll(removeTempDirs);
 
@@ -24,6 +35,7 @@ describe.concurrent('polystore doctor on every backend', () => {
       expect(run.code).toBe(ExitCode.ok);
       expect(run.stdout).toMatch(/^adapter +\S+ \(schemes: /m);
       expect(run.stdout).toMatch(/^backend +\S+$/m);
+      expect(run.stdout).toMatch(DESCRIBED[backend]!);
       expect(run.stdout).toMatch(/^ {2}reads +(linearizable|sequential)$/m);
       expect(run.stdout).toMatch(/^ {2}maxRecordBytes +\d+$/m);
       for (const store of STORES) expect(recordCount(run.stdout, store)).toBe(0);
@@ -161,6 +173,21 @@ describe('polystore conformance', () => {
     expect(run.code).toBe(ExitCode.failure);
     expect(run.stdout).toMatch(/^# conformance: offbyone FAILED/);
     expect(run.stdout).toContain('POLYSTORE_REPLAY=');
+  });
+
+  it("namespaces a --adapter module's URLs through its adapter's namespaceUrl hook", async () => {
+    const run = await runPolystore([
+      '--adapter',
+      HOOK_ONLY_MUTANT,
+      'conformance',
+      '--store',
+      'offbyone:',
+      '--seed',
+      '1',
+    ]);
+    expect(run.stderr).not.toContain('cannot namespace');
+    expect(run.code).toBe(ExitCode.failure);
+    expect(run.stdout).toMatch(/^# conformance: offbyone FAILED/);
   });
 
   it('refuses a store it cannot namespace, and a bad --report', async () => {

@@ -1,6 +1,11 @@
+import { AdapterRegistry, ConfigError } from '@polystore/core';
 import { MemoryBackend } from '@polystore/memory';
 import { describe, expect, it } from 'vitest';
 import { describeBackend, faultsFor, namespacedUrl, redactText, seedCidr } from '../src/index.js';
+import {
+  adapter as offByOne,
+  namespaceUrl as offByOneNamespaceUrl,
+} from './fixtures/off-by-one-adapter.js';
 
 describe('redactText', () => {
   it('hides the URL, its password and secret parameters where they stand in a URL', () => {
@@ -29,6 +34,7 @@ describe('redactText', () => {
 });
 
 describe('namespacedUrl', () => {
+  const registry = new AdapterRegistry();
   it.each([
     ['memory:', 'memory:ns1'],
     ['memory:base', 'memory:base_ns1'],
@@ -39,20 +45,36 @@ describe('namespacedUrl', () => {
     ['zookeeper://h:2181', 'zookeeper://h:2181/polystore/ns1'],
     ['zookeeper://h:2181/app/', 'zookeeper://h:2181/app/ns1'],
     ['mongodb://h:27017/db', 'mongodb://h:27017/db?prefix=ns1_'],
-  ])('%s -> %s', (base, expected) => {
-    expect(namespacedUrl(base, 'ns1')).toBe(expected);
+  ])('%s -> %s through the adapter hook', async (base, expected) => {
+    const adapter = await registry.resolve(new URL(base).protocol.slice(0, -1));
+    expect(namespacedUrl(base, 'ns1', adapter)).toBe(expected);
   });
 
-  it('refuses a scheme it does not know, naming the ones it does', () => {
-    expect(() => namespacedUrl('foo://h', 'ns1')).toThrow(/supported: memory: sqlite:/);
+  it("uses a third-party adapter's hook, and a module's namespaceUrl export over it", () => {
+    expect(namespacedUrl('offbyone:', 'ns1', offByOne)).toBe('offbyone:hook_ns1');
+    expect(namespacedUrl('offbyone:', 'ns1', offByOne, offByOneNamespaceUrl)).toBe('offbyone:ns1');
+  });
+
+  it('refuses an adapter without the hook, naming it', () => {
+    const { namespaceUrl: _, ...bare } = offByOne;
+    expect(() => namespacedUrl('offbyone:', 'ns1', bare)).toThrow(ConfigError);
+    expect(() => namespacedUrl('offbyone:', 'ns1', bare)).toThrow(
+      /adapter offbyone has no namespaceUrl/,
+    );
   });
 });
 
 describe('faultsFor', () => {
   it('proxies networked servers and calls embedded ones in-process', () => {
     expect(faultsFor('redis://127.0.0.1:7000')).toEqual({ proxy: { target: '127.0.0.1:7000' } });
-    expect(faultsFor('postgres://u@db/app')).toEqual({ proxy: { target: 'db:5432' } });
+    expect(faultsFor('postgres://u@db:5433/app')).toEqual({ proxy: { target: 'db:5433' } });
     expect(faultsFor('sqlite:./x.db')).toMatchObject({ inProcess: expect.any(String) });
+    expect(faultsFor('memory:')).toMatchObject({ inProcess: expect.any(String) });
+  });
+
+  it('asks for the port of a server URL that has none (default ports are adapter knowledge)', () => {
+    expect(() => faultsFor('postgres://u@db/app')).toThrow(ConfigError);
+    expect(() => faultsFor('postgres://u@db/app')).toThrow(/give the server's port/);
   });
 });
 
@@ -66,19 +88,24 @@ describe('seedCidr', () => {
 });
 
 describe('describeBackend', () => {
-  it('lists public scalars and scalar options, never secrets-looking keys', () => {
-    const memory = new MemoryBackend();
-    const backend = Object.assign(Object.create(memory) as MemoryBackend, {
-      keyspace: 'polystore:{app}',
-      serverVersion: '7.2.4',
-      password: 'hunter2',
-      options: { prefix: 'ps_', poolSize: 10, sslPassword: 'x', apiKey: 'k' },
+  it("lists what the backend's describe hook says, and nothing for a backend without one", () => {
+    expect(describeBackend(new MemoryBackend(undefined, { name: 'shared' }))).toEqual([
+      ['database', 'shared'],
+    ]);
+    const backend = Object.assign(Object.create(new MemoryBackend()) as MemoryBackend, {
+      describe: () => ({ keyspace: 'polystore:{app}', poolSize: 10, tls: false }),
     });
     expect(describeBackend(backend)).toEqual([
       ['keyspace', 'polystore:{app}'],
-      ['options.prefix', 'ps_'],
-      ['options.poolSize', '10'],
-      ['serverVersion', '7.2.4'],
+      ['poolSize', '10'],
+      ['tls', 'false'],
     ]);
+    // Public properties are no longer read: only the hook speaks.
+    const silent = Object.assign(Object.create(new MemoryBackend()) as MemoryBackend, {
+      describe: undefined,
+      keyspace: 'x',
+      serverVersion: '7.2.4',
+    });
+    expect(describeBackend(silent)).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { formatReport, runConformance } from '@polystore/conformance';
-import { type AdapterRegistry, openStores } from '@polystore/core';
+import { type AdapterRegistry, openStores, parseStoreUrl } from '@polystore/core';
 import { checkConformanceUrl, faultsFor, namespacedUrl } from '../conformance-target.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import type { NamespaceUrlFn } from '../load-adapters.js';
@@ -26,17 +26,20 @@ export async function conformance(
   registry: AdapterRegistry,
   plugins: ReadonlyMap<string, NamespaceUrlFn> = new Map(),
 ): Promise<ExitCodeValue> {
-  checkConformanceUrl(url, plugins);
-  const scheme = new URL(url).protocol.slice(0, -1);
+  const scheme = parseStoreUrl(url, registry).protocol.slice(0, -1).toLowerCase();
+  const adapter = await registry.resolve(scheme);
+  const plugin = plugins.get(scheme);
+  checkConformanceUrl(url, adapter, plugin);
+  const faults = faultsFor(url);
   const report = await runConformance({
     name: scheme,
     open: (namespace, deps) =>
-      openStores(deps.route(namespacedUrl(url, namespace, plugins)), {
+      openStores(deps.route(namespacedUrl(url, namespace, adapter, plugin)), {
         registry,
         clock: deps.clock,
         ids: deps.ids,
       }),
-    faults: faultsFor(url),
+    faults,
     budget: options.runs === undefined ? {} : { runs: options.runs },
     ...(options.seed === undefined ? {} : { seed: options.seed }),
   });
