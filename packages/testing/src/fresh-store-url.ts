@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AdapterRegistry } from '@polystore/core';
 import { freshNamespace } from './fresh-namespace.js';
 import { freshPostgresDatabase, sharedServerUrl } from './shared-server-url.js';
 
@@ -39,16 +40,24 @@ export function removeTempDirs(): void {
   for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
-function withUrl(url: string, edit: (u: URL) => void): string {
-  const u = new URL(url);
-  edit(u);
-  return u.toString();
+// Its own registry, so resolving an adapter here registers nothing in the tests' default one.
+const registry = new AdapterRegistry();
+
+/** A fresh namespace on a shared server, put in the URL as its adapter's `namespaceUrl` hook says. */
+async function namespaced(serverUrl: string, prefix: string): Promise<string> {
+  const url = new URL(serverUrl);
+  const adapter = await registry.resolve(url.protocol.slice(0, -1));
+  if (!adapter.namespaceUrl) {
+    throw new TypeError(`adapter ${adapter.name} has no namespaceUrl hook`);
+  }
+  return adapter.namespaceUrl(url, freshNamespace(prefix)).toString();
 }
 
 /**
  * The URL of an empty store that no other test uses, on the run's shared servers:
- * a new SQLite file, PostgreSQL database, Redis key namespace, ZooKeeper chroot or
- * MongoDB database. A backend whose shared server did not start throws
+ * a new SQLite file or PostgreSQL database, or a fresh namespace (Redis key namespace,
+ * ZooKeeper chroot, MongoDB collection prefix) put in the URL by the adapter's
+ * `namespaceUrl` hook. A backend whose shared server did not start throws
  * {@link BackendUnavailableError}, so its tests fail, never pass.
  *
  * @example
@@ -70,17 +79,11 @@ export async function freshStoreUrl(backend: StoreBackend, prefix = 'ps'): Promi
     case 'postgres':
       return freshPostgresDatabase(prefix);
     case 'redis':
-      return withUrl(sharedServerUrl('redis'), (u) =>
-        u.searchParams.set('namespace', freshNamespace(prefix)),
-      );
+      return namespaced(sharedServerUrl('redis'), prefix);
     case 'zookeeper':
-      return withUrl(sharedServerUrl('zookeeper'), (u) => {
-        u.pathname = `/${freshNamespace(prefix)}`;
-      });
+      return namespaced(sharedServerUrl('zookeeper'), prefix);
     case 'mongo':
-      return withUrl(sharedServerUrl('ferretdb'), (u) => {
-        u.pathname = `/${freshNamespace(prefix)}`;
-      });
+      return namespaced(sharedServerUrl('ferretdb'), prefix);
     default:
       throw new TypeError(
         `unknown backend ${JSON.stringify(backend)}; one of ${STORE_BACKENDS.join(', ')}`,
