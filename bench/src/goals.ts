@@ -154,6 +154,8 @@ export function checkGoals(results: readonly BackendResult[]): GoalCheck[] {
         });
       }
       for (const other of cells.slice(1)) {
+        // Not equal work: the report says why instead of comparing.
+        if (other.unequal !== undefined) continue;
         const q = ratioSpreads(poly, other);
         const name = other.subject;
         const check = (goal: string, x: Spread | undefined, meets: (v: number) => boolean) => {

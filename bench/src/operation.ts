@@ -40,6 +40,10 @@ export interface Subject {
   readonly role: 'polystore' | 'raw' | 'peer';
   /** A raw subject that is the best use of the driver (the floor), not the fair baseline. */
   readonly floor?: boolean;
+  /**
+   * Operations it measures but cannot do at equal work (why): shown, never compared in a goal.
+   */
+  readonly unequal?: Partial<Record<Operation, string>>;
   /** The statements or calls each operation makes, stated in the report. */
   readonly statements?: Partial<Record<Operation, string>>;
   /** What each operation means for it, when it is not the polystore operation itself. */

@@ -171,6 +171,14 @@ export function renderMarkdown(report: BenchReport): string {
           );
           continue;
         }
+        const peer = c.role === 'peer';
+        const compared =
+          c.unequal !== undefined
+            ? `not compared: ${c.unequal} | –`
+            : `${judgedSpread(q.p50, peer ? { max: 1, strict: true } : {})} | ${judgedSpread(
+                q.throughput,
+                peer ? { min: 1, strict: true } : {},
+              )}`;
         out(
           `| ${r.backend} | ${OPERATION_LABELS[op]} | ${c.subject}${c.note ? ` (${c.note})` : ''} | ${show(c.roundTrips, trips)} | ${show(
             c.latency,
@@ -178,9 +186,7 @@ export function renderMarkdown(report: BenchReport): string {
           )} | ${show(c.latency, (v) => ms(v.p99))} | ${show(c.throughput, (v) => num(v.opsPerSecond))} | ${show(
             c.latency,
             (v) => us(v.cpuUsPerCall),
-          )} | ${show(c.latency, (v) => us(v.serverUsPerCall))} | ${
-            c.role === 'peer' ? judgedSpread(q.p50, { max: 1, strict: true }) : judgedSpread(q.p50)
-          } | ${c.role === 'peer' ? judgedSpread(q.throughput, { min: 1, strict: true }) : judgedSpread(q.throughput)} |`,
+          )} | ${show(c.latency, (v) => us(v.serverUsPerCall))} | ${compared} |`,
         );
       }
     }

@@ -32,6 +32,8 @@ export interface Cell {
   readonly note?: string;
   /** The statement or calls it makes per call, stated in the report. */
   readonly statement?: string;
+  /** Why it does not do equal work for this operation: shown, never compared in a goal. */
+  readonly unequal?: string;
   /** Why it cannot run on this server at all; such a cell is not a missing one. */
   readonly notApplicable?: string;
   readonly latency: Outcome<Latency>;
@@ -335,6 +337,7 @@ async function measureOperation(
       subject: name,
       role: p.subject.role,
       ...(p.subject.floor ? { floor: true } : {}),
+      ...(p.subject.unequal?.[op] === undefined ? {} : { unequal: p.subject.unequal[op] }),
       ...(p.subject.statements?.[op] === undefined ? {} : { statement: p.subject.statements[op] }),
       ...(note === undefined ? {} : { note }),
       latency: p.error ? failed(p.error) : (latency.get(name) ?? failed('not measured')),

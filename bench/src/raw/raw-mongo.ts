@@ -52,6 +52,16 @@ export async function rawMongo(url: string): Promise<Subject> {
   return {
     name: 'raw mongodb',
     role: 'raw',
+    statements: {
+      get: 'findOne {_id, projectId, deletedAt: null}',
+      create: 'insertOne of the whole record (the client holds what was stored)',
+      updateRevision:
+        "findOneAndUpdate {_id, projectId, deletedAt: null, revision} $set displayName, updatedAt, $inc revision, returnDocument 'after'",
+      updateExpected:
+        "findOneAndUpdate {_id, projectId, deletedAt: null, taskState} $set taskState, updatedAt, $inc revision, returnDocument 'after'",
+      list: 'find {projectId, deletedAt: null, host} sort _id limit 51',
+      count: 'countDocuments {projectId, deletedAt: null, host}',
+    },
     ops: {
       get: async () => {
         const next = cycle(await seed(FIXTURE.coldHost, FIXTURE.readRecords));

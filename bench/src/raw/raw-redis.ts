@@ -4,59 +4,97 @@ import type { Subject } from '../operation.js';
 import { cycle, RecordPool } from '../record-pool.js';
 import { type RawInstance, rawInstance } from './raw-record.js';
 
-// Record: JSON at raw:i:<id>. Indexes, as a careful hand-written client keeps them:
-// raw:host:<project>:<host> (zset of ids), raw:name:<project> (zset "name\0id"),
-// raw:task:<project>:<state> (set of ids).
+// The same indexes polystore's Redis layout keeps for instances, written as a careful
+// hand-written client would, in the cheapest form that still allows atomic conditional
+// updates in one script: the record as one JSON string at raw:i:<id>; per partition (all
+// projects `*`, which cross-project listing needs, and the record's project) a sorted set
+// "<value>\0<id>" for each sortable field (id, createdAt, updatedAt, displayName,
+// hostname) and a sorted set of ids for each equality field (host, vmState, taskState), so a
+// filtered page is a range walk in id order; the ids of each object version and the set of
+// versions. A create makes 19 writes, as polystore's does; an update moves the changed
+// fields' entries and updatedAt's in both partitions and checks project, liveness and the
+// revision / expected value.
 
-const CREATE = `
+// Shared Lua: the index keys of a record and how to add or remove its entries.
+const PRELUDE = `
+local SEP = '\\0'
+local SORT = { 'id', 'createdAt', 'updatedAt', 'displayName', 'hostname' }
+local EQ = { 'host', 'vmState', 'taskState' }
+local function val(v) if v == cjson.null or v == nil then return '' end return tostring(v) end
+local function parts(r) return { '*', r.projectId } end
+local function sort_entry(r, f, add)
+  for _, part in ipairs(parts(r)) do
+    local k = 'raw:z:' .. f .. ':' .. part
+    if add then redis.call('ZADD', k, 0, val(r[f]) .. SEP .. r.id)
+    else redis.call('ZREM', k, val(r[f]) .. SEP .. r.id) end
+  end
+end
+local function eq_entry(r, f, add)
+  for _, part in ipairs(parts(r)) do
+    local k = 'raw:e:' .. f .. ':' .. part .. ':' .. val(r[f])
+    if add then redis.call('ZADD', k, 0, r.id) else redis.call('ZREM', k, r.id) end
+  end
+end
+local function live(r, project)
+  return r.projectId == project and r.deletedAt == cjson.null
+end
+`;
+
+const CREATE = `${PRELUDE}
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('DUPLICATE') end
+local r = cjson.decode(ARGV[1])
 redis.call('SET', KEYS[1], ARGV[1])
-redis.call('ZADD', KEYS[2], 0, ARGV[2])
-redis.call('ZADD', KEYS[3], 0, ARGV[3] .. '\\0' .. ARGV[2])
-redis.call('SADD', KEYS[4], ARGV[2])
-return 1`;
+for _, f in ipairs(SORT) do sort_entry(r, f, true) end
+for _, f in ipairs(EQ) do eq_entry(r, f, true) end
+redis.call('SADD', 'raw:v:' .. r.objectVersion, r.id)
+redis.call('SADD', 'raw:versions', r.objectVersion)
+return ARGV[1]`;
 
-const UPDATE_NAME = `
+const UPDATE_NAME = `${PRELUDE}
 local raw = redis.call('GET', KEYS[1])
 if not raw then return redis.error_reply('NOTFOUND') end
 local r = cjson.decode(raw)
-if r.projectId ~= ARGV[1] or r.deletedAt ~= cjson.null then return redis.error_reply('NOTFOUND') end
+if not live(r, ARGV[1]) then return redis.error_reply('NOTFOUND') end
 if r.revision ~= tonumber(ARGV[2]) then return redis.error_reply('CONFLICT') end
-redis.call('ZREM', KEYS[2], r.displayName .. '\\0' .. r.id)
+sort_entry(r, 'displayName', false)
+sort_entry(r, 'updatedAt', false)
 r.displayName = ARGV[3]
 r.revision = r.revision + 1
 r.updatedAt = ARGV[4]
-redis.call('ZADD', KEYS[2], 0, r.displayName .. '\\0' .. r.id)
+sort_entry(r, 'displayName', true)
+sort_entry(r, 'updatedAt', true)
 local out = cjson.encode(r)
 redis.call('SET', KEYS[1], out)
 return out`;
 
-const UPDATE_TASK = `
+const UPDATE_TASK = `${PRELUDE}
 local raw = redis.call('GET', KEYS[1])
 if not raw then return redis.error_reply('NOTFOUND') end
 local r = cjson.decode(raw)
-if r.projectId ~= ARGV[1] or r.deletedAt ~= cjson.null then return redis.error_reply('NOTFOUND') end
-local cur = r.taskState
-if cur == cjson.null then cur = '' end
-if cur ~= ARGV[2] then return redis.error_reply('CONFLICT') end
-redis.call('SREM', KEYS[2], r.id)
+if not live(r, ARGV[1]) then return redis.error_reply('NOTFOUND') end
+if val(r.taskState) ~= ARGV[2] then return redis.error_reply('CONFLICT') end
+eq_entry(r, 'taskState', false)
+sort_entry(r, 'updatedAt', false)
 if ARGV[3] == '' then r.taskState = cjson.null else r.taskState = ARGV[3] end
 r.revision = r.revision + 1
 r.updatedAt = ARGV[4]
-redis.call('SADD', KEYS[3], r.id)
+eq_entry(r, 'taskState', true)
+sort_entry(r, 'updatedAt', true)
 local out = cjson.encode(r)
 redis.call('SET', KEYS[1], out)
 return out`;
 
 const LIST = `
-local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+local ids = redis.call('ZRANGE', KEYS[1], '-', '+', 'BYLEX', 'LIMIT', 0, tonumber(ARGV[1]))
 local out = {}
 for i, id in ipairs(ids) do out[i] = redis.call('GET', ARGV[2] .. id) end
 return out`;
 
 /**
- * The raw Redis baseline: one Lua script (EVALSHA) per write with the same checks, a
- * `GET` per read, a script per list page, `ZCARD` per count; records as JSON.
+ * The raw Redis baseline: one Lua script (EVALSHA) per write with the same checks and index
+ * maintenance as polystore's, a `GET` per read (project and liveness checked by the client),
+ * a script per list page (a range walk of the host index in id order), `ZCARD` of the host
+ * index per count; records as JSON.
  */
 export async function rawRedis(url: string): Promise<Subject> {
   const redis = new Redis(url, { lazyConnect: true });
@@ -67,21 +105,10 @@ export async function rawRedis(url: string): Promise<Subject> {
   );
   const p = FIXTURE.projectId;
   const key = (id: string) => `raw:i:${id}`;
-  const hostKey = (host: string | null) => `raw:host:${p}:${host ?? ''}`;
-  const nameKey = `raw:name:${p}`;
-  const taskKey = (state: string | null) => `raw:task:${p}:${state ?? ''}`;
-  const insert = (r: RawInstance) =>
-    redis.evalsha(
-      create as string,
-      4,
-      key(r.id),
-      hostKey(r.host),
-      nameKey,
-      taskKey(r.taskState),
-      JSON.stringify(r),
-      r.id,
-      r.displayName,
-    );
+  const hostKey = (host: string | null) => `raw:e:host:${p}:${host ?? ''}`;
+  // The scripts name their index keys themselves (as polystore's do); one Redis, no cluster.
+  const insert = async (r: RawInstance) =>
+    JSON.parse((await redis.evalsha(create as string, 1, key(r.id), JSON.stringify(r))) as string);
   let n = 0;
   const seed = async (host: string, k: number) => {
     const rows = Array.from({ length: k }, () => rawInstance(host, n++));
@@ -91,6 +118,17 @@ export async function rawRedis(url: string): Promise<Subject> {
   return {
     name: 'raw ioredis',
     role: 'raw',
+    statements: {
+      get: 'GET raw:i:<id>, project and liveness checked in the client',
+      create:
+        'EVALSHA: EXISTS, SET JSON, ZADD to 5 sorted indexes × 2 partitions, ZADD to 3 equality indexes × 2 partitions, SADD version and versions (19 writes)',
+      updateRevision:
+        'EVALSHA: GET, project, liveness and revision checked, ZREM+ZADD displayName and updatedAt × 2 partitions, SET JSON',
+      updateExpected:
+        'EVALSHA: GET, project, liveness and taskState checked, ZREM+ZADD taskState and updatedAt × 2 partitions, SET JSON',
+      list: 'EVALSHA: ZRANGE BYLEX LIMIT 51 of the project host index, GET each',
+      count: 'ZCARD of the project host index',
+    },
     ops: {
       get: async () => {
         const next = cycle(await seed(FIXTURE.coldHost, FIXTURE.readRecords));
@@ -111,9 +149,8 @@ export async function rawRedis(url: string): Promise<Subject> {
           records.use(async (r) => {
             const out = await redis.evalsha(
               updateName as string,
-              2,
+              1,
               key(r.id),
-              nameKey,
               p,
               r.revision,
               `vm-${n++}`,
@@ -135,10 +172,8 @@ export async function rawRedis(url: string): Promise<Subject> {
             const next = r.taskState === null ? 'spawning' : null;
             const out = await redis.evalsha(
               updateTask as string,
-              3,
+              1,
               key(r.id),
-              taskKey(r.taskState),
-              taskKey(next),
               p,
               r.taskState ?? '',
               next ?? '',

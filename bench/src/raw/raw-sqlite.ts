@@ -65,9 +65,10 @@ export async function rawSqlite(path: string): Promise<Subject> {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.exec(DDL);
-  const insert = db.prepare(
-    `INSERT INTO raw_instances (${COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-  );
+  const insertSql = `INSERT INTO raw_instances (${COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`;
+  const insert = db.prepare(insertSql);
+  // The row comes back, as polystore's create returns the stored record.
+  const create = db.prepare(`${insertSql} RETURNING ${COLUMNS}`);
   const get = db.prepare(`SELECT ${COLUMNS} FROM raw_instances WHERE ${LIVE} AND id = ?`);
   const updateRevision = db.prepare(
     `UPDATE raw_instances SET display_name = ?, revision = revision + 1, updated_at = ?
@@ -91,12 +92,21 @@ export async function rawSqlite(path: string): Promise<Subject> {
   return {
     name: 'raw better-sqlite3',
     role: 'raw',
+    statements: {
+      get: get.source,
+      create: create.source,
+      updateRevision: updateRevision.source,
+      updateExpected: updateExpected.source,
+      list: list.source,
+      count: count.source,
+    },
     ops: {
       get: async () => {
         const next = cycle(seed(FIXTURE.coldHost, FIXTURE.readRecords));
         return async () => decode(get.get(p, next()) as Record<string, unknown> | undefined);
       },
-      create: async () => async () => insert.run(params(rawInstance('new', n++))),
+      create: async () => async () =>
+        decode(create.get(params(rawInstance('new', n++))) as Record<string, unknown> | undefined),
       updateRevision: async () => {
         const records = new RecordPool(
           seed(FIXTURE.coldHost, FIXTURE.updateRecords).map((id) => ({ id, revision: 1 })),
