@@ -209,7 +209,10 @@ interface TaskRounds {
   readonly server: number[];
   readonly ops: number[];
   readonly concP50: number[];
-  error?: string;
+  /** Why its latency blocks stopped, if they did. */
+  latencyError?: string;
+  /** Why its throughput blocks stopped, if they did. */
+  throughputError?: string;
 }
 
 /** Calls `fn` one at a time for at least `ms` and `minCalls` calls; each call's latency in ms. */
@@ -267,18 +270,24 @@ export async function measureRounds(
     tasks.map((t) => [t.name, { p50: [], samples: [], cpu: [], server: [], ops: [], concP50: [] }]),
   );
   const pooled = new Map<string, number[]>(tasks.map((t) => [t.name, []]));
-  const guarded = async (t: NamedFn, block: (f: TaskRounds) => Promise<void>) => {
+  // A failed call stops that task's blocks of that kind; its other kind goes on, so a call
+  // that times out only with many in flight still has its latency measured.
+  const guarded = async (
+    t: NamedFn,
+    kind: 'latencyError' | 'throughputError',
+    block: (f: TaskRounds) => Promise<void>,
+  ) => {
     const f = figures.get(t.name) as TaskRounds;
-    if (f.error !== undefined) return;
+    if (f[kind] !== undefined) return;
     try {
       await block(f);
     } catch (err) {
-      f.error = reasonOf(err);
+      f[kind] = reasonOf(err);
     }
   };
   for (let round = 0; round < options.rounds; round++) {
     for (const t of shuffled(tasks)) {
-      await guarded(t, async (f) => {
+      await guarded(t, 'latencyError', async (f) => {
         await sequentialBlock(t.fn, options.warmupMs, Math.min(3, options.minIterations));
         await clock?.reset();
         const cpu0 = process.cpuUsage();
@@ -294,7 +303,7 @@ export async function measureRounds(
       });
     }
     for (const t of shuffled(tasks)) {
-      await guarded(t, async (f) => {
+      await guarded(t, 'throughputError', async (f) => {
         await concurrentBlock(t.fn, options.warmupMs, options.concurrency);
         const c = await concurrentBlock(t.fn, options.timeMs, options.concurrency);
         f.ops.push(c.opsPerSecond);
@@ -306,9 +315,21 @@ export async function measureRounds(
   const throughput = new Map<string, Outcome<Throughput>>();
   for (const t of tasks) {
     const f = figures.get(t.name) as TaskRounds;
-    if (f.error !== undefined) {
-      latency.set(t.name, { ok: false, reason: f.error });
-      throughput.set(t.name, { ok: false, reason: f.error });
+    if (f.throughputError !== undefined) {
+      throughput.set(t.name, { ok: false, reason: f.throughputError });
+    } else {
+      throughput.set(t.name, {
+        ok: true,
+        value: {
+          opsPerSecond: median(f.ops),
+          operations: Math.round(f.ops.reduce((a, b) => a + b, 0) * (options.timeMs / 1000)),
+          p50: median(f.concP50),
+          opsRounds: f.ops,
+        },
+      });
+    }
+    if (f.latencyError !== undefined) {
+      latency.set(t.name, { ok: false, reason: f.latencyError });
       continue;
     }
     const all = (pooled.get(t.name) ?? []).sort((a, b) => a - b);
@@ -321,15 +342,6 @@ export async function measureRounds(
         p50Rounds: f.p50,
         cpuUsPerCall: median(f.cpu),
         ...(f.server.length > 0 ? { serverUsPerCall: median(f.server) } : {}),
-      },
-    });
-    throughput.set(t.name, {
-      ok: true,
-      value: {
-        opsPerSecond: median(f.ops),
-        operations: Math.round(f.ops.reduce((a, b) => a + b, 0) * (options.timeMs / 1000)),
-        p50: median(f.concP50),
-        opsRounds: f.ops,
       },
     });
   }

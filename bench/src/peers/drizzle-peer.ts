@@ -85,6 +85,11 @@ export async function drizzlePeer(url: string, poolSize: number): Promise<Subjec
   return {
     name: DRIZZLE,
     role: 'peer',
+    statements: {
+      get: `prepared 'drizzle_get': ${getOne.getQuery().sql}`,
+      create: `prepared 'drizzle_create': ${insertOne.getQuery().sql}`,
+      updateRevision: `prepared 'drizzle_update': ${updateOne.getQuery().sql}`,
+    },
     ops: {
       get: async () => {
         const next = cycle(await seed(FIXTURE.readRecords));
