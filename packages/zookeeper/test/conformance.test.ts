@@ -3,16 +3,8 @@ import { startZooKeeper, type ZooKeeperServer } from '@polystore/testing';
 import { afterAll } from 'vitest';
 import { openZooKeeperStores } from '../src/index.js';
 
-// A dedicated server: the fault group kills, restarts and pauses it. Durable for that
-// without fsync: ZooKeeper writes (flushes) its transaction log to the file before it
-// acknowledges a write and only then, with `forceSync=yes`, fsyncs it; a killed (SIGKILL)
-// process leaves the written log in the kernel's page cache, and the restarted server
-// replays it. Only an OS crash would need the fsync, and the suite never simulates one;
-// fsyncing every write of the suite's hundreds of namespaces was most of the run.
-const zk: ZooKeeperServer = await startZooKeeper({
-  tickTime: 1_000,
-  settings: { forceSync: 'no' },
-});
+// A dedicated, durable server: the fault group kills, restarts and pauses it.
+const zk: ZooKeeperServer = await startZooKeeper({ tickTime: 1_000 });
 
 afterAll(async () => {
   await zk.stop();
