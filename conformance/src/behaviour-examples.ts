@@ -392,6 +392,15 @@ export const CONTRACT_EXAMPLES: readonly (readonly Op[])[] = [
     call('networks', 'update', 'p1', idOf(3), { vlan: 6 }),
     call('networks', 'count', 'p1', { vlan: 5 }),
   ],
+  // A create whose id and VLAN are both taken reports the id (the first clash), whether the
+  // VLAN is another record's or the same one's; with a free id, the VLAN.
+  [
+    call('networks', 'create', 'p1', { label: 'a', cidr: '10.0.0.0/29', vlan: 7 }),
+    call('networks', 'create', 'p1', { label: 'b', cidr: '10.0.1.0/29', vlan: 8 }),
+    call('networks', 'create', 'p1', { id: idOf(1), label: 'c', cidr: '10.0.2.0/29', vlan: 8 }),
+    call('networks', 'create', 'p1', { id: idOf(1), label: 'c', cidr: '10.0.2.0/29', vlan: 7 }),
+    call('networks', 'create', 'p1', { id: idOf(9), label: 'd', cidr: '10.0.3.0/29', vlan: 7 }),
+  ],
   // The id of a soft-deleted record stays taken until it is purged.
   [
     call('instances', 'create', 'p1', { id: idOf(50), flavor: FLAVOR }),
