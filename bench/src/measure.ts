@@ -200,6 +200,8 @@ export interface ServerClock {
 export interface RoundsOptions extends MeasureOptions {
   /** Rounds: every task runs one latency block and one throughput block per round. */
   readonly rounds: number;
+  /** Latency blocks only (the throughput figures are then missing). */
+  readonly latencyOnly?: boolean;
 }
 
 interface TaskRounds {
@@ -302,7 +304,7 @@ export async function measureRounds(
         f.samples.push(lat.length);
       });
     }
-    for (const t of shuffled(tasks)) {
+    for (const t of options.latencyOnly ? [] : shuffled(tasks)) {
       await guarded(t, 'throughputError', async (f) => {
         await concurrentBlock(t.fn, options.warmupMs, options.concurrency);
         const c = await concurrentBlock(t.fn, options.timeMs, options.concurrency);
@@ -315,7 +317,9 @@ export async function measureRounds(
   const throughput = new Map<string, Outcome<Throughput>>();
   for (const t of tasks) {
     const f = figures.get(t.name) as TaskRounds;
-    if (f.throughputError !== undefined) {
+    if (options.latencyOnly) {
+      throughput.set(t.name, { ok: false, reason: 'latency only' });
+    } else if (f.throughputError !== undefined) {
       throughput.set(t.name, { ok: false, reason: f.throughputError });
     } else {
       throughput.set(t.name, {

@@ -65,6 +65,10 @@ export async function keyvPeer(kind: KeyvStoreKind, url: string): Promise<Subjec
     name: keyvName(kind),
     role: 'peer',
     notes: { create: 'set of a new key' },
+    statements: {
+      get: 'keyv.get(id): one read of the namespaced key (GET / SELECT by key / findOne); project and liveness checked in the client',
+      create: 'keyv.set(id, record): one upsert of (key, JSON value)',
+    },
     unequal: {
       create:
         'Keyv set is an upsert of (key, value) with no existence check and no index maintenance; a create checks the id is free and maintains every index',
