@@ -2,6 +2,7 @@ import { createContext, type Stores, UnavailableError } from '@polystore/core';
 import { startZooKeeper, type ZooKeeperServer } from '@polystore/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openZooKeeperStores, type ZooKeeperBackend } from '../src/index.js';
+import { failsWithUnavailable, recovers } from './fault-helpers.js';
 import { openFresh } from './zookeeper-fixture.js';
 
 let zk: ZooKeeperServer;
@@ -24,31 +25,6 @@ afterAll(async () => {
   await zk?.stop();
 });
 
-/** The time `run` takes to fail; it must fail with `UnavailableError`. */
-async function failsWithUnavailable(run: () => Promise<unknown>): Promise<number> {
-  const start = Date.now();
-  const err = await run().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(UnavailableError);
-  expect((err as UnavailableError).retriable).toBe(true);
-  return Date.now() - start;
-}
-
-/** Retries `run` until it succeeds (the same Stores, never reopened). */
-async function recovers<T>(run: () => Promise<T>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await run();
-    } catch (err) {
-      if (!(err instanceof UnavailableError) || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
 it('fails fast while the server is down and recovers after a restart', async () => {
   expect(backend.sessions).toBe(1);
   const vm = await stores.instances.create(ctx, { flavor });
@@ -63,7 +39,7 @@ it('fails fast while the server is down and recovers after a restart', async () 
     expect(await failsWithUnavailable(call)).toBeLessThan(1_000);
   }
   await zk.restart();
-  expect(await recovers(() => stores.instances.get(ctx, vm.id))).toEqual(updated);
+  expect(await recovers(() => stores.instances.get(ctx, vm.id), 30_000)).toEqual(updated);
   const after = await stores.instances.update(ctx, vm.id, { host: 'h3' }, { expectedRevision: 2 });
   expect(after.revision).toBe(3);
 }, 60_000);
@@ -79,7 +55,7 @@ it('times out on a frozen server and recovers after it thaws', async () => {
   } finally {
     zk.resume();
   }
-  expect(await recovers(() => stores.instances.get(ctx, vm.id))).toEqual(vm);
+  expect(await recovers(() => stores.instances.get(ctx, vm.id), 30_000)).toEqual(vm);
   expect((await stores.instances.update(ctx, vm.id, { host: 'x' })).revision).toBe(2);
   expect(backend.sessions).toBeGreaterThanOrEqual(1);
 }, 60_000);
