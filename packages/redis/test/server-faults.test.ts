@@ -1,5 +1,5 @@
 import { createContext, type Stores, UnavailableError } from '@polystore/core';
-import { type RedisServer, startRedis } from '@polystore/testing';
+import { type RedisServer, startRedis, untilAvailable } from '@polystore/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRedisStores } from '../src/index.js';
@@ -30,20 +30,6 @@ async function failure(call: () => Promise<unknown>): Promise<{ ms: number; erro
   throw new Error('the call succeeded');
 }
 
-/** Retries until the call succeeds; returns how long it took. */
-async function recovery(call: () => Promise<unknown>, limitMs = 15_000): Promise<number> {
-  const start = performance.now();
-  for (;;) {
-    try {
-      await call();
-      return performance.now() - start;
-    } catch (err) {
-      if (!(err instanceof UnavailableError) || performance.now() - start > limitMs) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
-
 describe('faults', () => {
   it('fails fast with UnavailableError while the server is down, keeps acknowledged writes, and recovers', async () => {
     const kept = await stores.instances.create(p1, { displayName: 'kept', flavor });
@@ -59,7 +45,7 @@ describe('faults', () => {
       expect(ms).toBeLessThan(2000);
     }
     await server.restart();
-    const ms = await recovery(() => stores.instances.get(p1, kept.id));
+    const { ms } = await untilAvailable(() => stores.instances.get(p1, kept.id), 15_000);
     expect(ms).toBeLessThan(5000);
     expect((await stores.instances.get(p1, kept.id)).displayName).toBe('kept');
   });
@@ -74,7 +60,7 @@ describe('faults', () => {
     } finally {
       server.resume();
     }
-    await recovery(() => stores.instances.get(p1, vm.id));
+    await untilAvailable(() => stores.instances.get(p1, vm.id), 15_000);
     // The timed-out update may or may not have run; either way the record is consistent.
     const now = await stores.instances.get(p1, vm.id);
     expect([1, 2]).toContain(now.revision);

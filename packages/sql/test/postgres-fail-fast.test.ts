@@ -1,5 +1,10 @@
 import { createContext, type Stores, UnavailableError } from '@polystore/core';
-import { freshNamespace, type PostgresServer, startPostgres } from '@polystore/testing';
+import {
+  freshNamespace,
+  type PostgresServer,
+  startPostgres,
+  untilAvailable,
+} from '@polystore/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqlStores } from '../src/index.js';
 
@@ -34,20 +39,6 @@ async function timed(call: () => Promise<unknown>): Promise<Outcome> {
     return { ms: performance.now() - start, error: undefined };
   } catch (error) {
     return { ms: performance.now() - start, error };
-  }
-}
-
-/** Polls until the call succeeds; returns how long that took. */
-async function recovery(call: () => Promise<unknown>, limitMs: number): Promise<number> {
-  const start = performance.now();
-  for (;;) {
-    try {
-      await call();
-      return performance.now() - start;
-    } catch (err) {
-      if (!(err instanceof UnavailableError) || performance.now() - start > limitMs) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
   }
 }
 
@@ -90,7 +81,7 @@ describe('postgres with the default options, when the server freezes (SIGSTOP)',
       expect(late.error).toBeInstanceOf(UnavailableError);
       expect(late.ms).toBeLessThan(failFastMs + GRACE_MS);
       server.resume();
-      await recovery(() => stores.instances.get(ctx, kept.id), 15_000);
+      await untilAvailable(() => stores.instances.get(ctx, kept.id), 15_000);
       // Writes work again on the same Stores, and the record is whole.
       const after = await stores.instances.update(ctx, kept.id, { displayName: 'after' });
       expect(after.displayName).toBe('after');

@@ -1,4 +1,5 @@
 import { UnavailableError } from '@polystore/core';
+import { untilAvailable } from '@polystore/testing';
 import { expect } from 'vitest';
 
 /** `recoverMs` of `@polystore/conformance`: how long the same Stores may take to answer again. */
@@ -18,15 +19,7 @@ export async function failsWithUnavailable(run: () => Promise<unknown>): Promise
 
 /** Retries `run` while it fails with `UnavailableError`, up to `ms` (the same Stores, never reopened). */
 export async function recovers<T>(run: () => Promise<T>, ms: number = RECOVER_MS): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await run();
-    } catch (err) {
-      if (!(err instanceof UnavailableError) || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  return (await untilAvailable(run, ms)).value;
 }
 
 /** Polls `condition` until it holds; fails with `what` after `ms`. */
