@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ServerStartError } from './errors.js';
 import { freePort } from './free-port.js';
-import { signalTree, waitForExit } from './process-tree.js';
+import { signalTree, waitForExit, waitUntilStopped } from './process-tree.js';
 import { type Command, serverEnv } from './run-command.js';
 import type { ServerHandle, ServerKind, StopOptions } from './server-handle.js';
 import type { ServiceUser } from './service-user.js';
@@ -213,7 +213,7 @@ export class ManagedServer<K extends ServerKind = ServerKind> implements ServerH
 
   pause(): void {
     const pid = this.#requireRunning('pause');
-    signalTree(pid, 'SIGSTOP');
+    waitUntilStopped(signalTree(pid, 'SIGSTOP'));
     this.#state = 'paused';
   }
 

@@ -48,6 +48,36 @@ export function signalTree(root: number, signal: NodeJS.Signals): number[] {
   return tree;
 }
 
+/**
+ * Blocks until every thread of `pids` is stopped (state `T`) or gone, for at most `limitMs`.
+ * `kill(SIGSTOP)` returns before a busy multi-threaded server (a JVM) has stopped, so one
+ * more request could still be answered; `pause()` waits here. Linux reads /proc; elsewhere
+ * this returns at once.
+ */
+export function waitUntilStopped(pids: readonly number[], limitMs = 2_000): void {
+  const deadline = Date.now() + limitMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (pids.some(isRunning) && Date.now() < deadline) Atomics.wait(pause, 0, 0, 2);
+}
+
+function isRunning(pid: number): boolean {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return false; // gone, or no /proc
+  }
+  return tasks.some((tid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      return state !== 'T' && state !== 't' && state !== 'Z' && state !== 'X';
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Sends a signal to one process; one that is already gone is not an error. */
 export function signalProcess(pid: number, signal: NodeJS.Signals): void {
   try {
