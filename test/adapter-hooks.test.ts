@@ -1,4 +1,5 @@
-import { AdapterRegistry, createContext, openBackend, type Stores } from '@polystore/core';
+import { AdapterRegistry, createContext, type Stores } from '@polystore/core';
+import { openBackend } from '@polystore/core/adapter';
 import { freshStoreUrl, removeTempDirs, STORE_BACKENDS } from '@polystore/testing/vitest';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 

@@ -1,4 +1,5 @@
-import { type StoredRecord, uuidv7Generator } from '@polystore/core';
+import { uuidv7Generator } from '@polystore/core';
+import { type StoredRecord } from '@polystore/core/adapter';
 import { FIXTURE } from './fixture.js';
 
 /** The project of the scale test's records. */

@@ -1,11 +1,6 @@
 import { join } from 'node:path';
-import {
-  type Backend,
-  createContext,
-  createStores,
-  defaultRegistry,
-  parseStoreUrl,
-} from '@polystore/core';
+import { createContext, defaultRegistry } from '@polystore/core';
+import { type Backend, createStores, parseStoreUrl } from '@polystore/core/adapter';
 import type { BackendName } from './backend-target.js';
 import type { BenchConfig } from './bench-config.js';
 import { type Latency, measureRounds, type Outcome, reasonOf } from './measure.js';

@@ -1,4 +1,5 @@
-import { InvalidInputError, STORE_METHODS, STORE_NAMES, type Stores } from '@polystore/core';
+import { InvalidInputError, type Stores } from '@polystore/core';
+import { STORE_METHODS, STORE_NAMES } from '@polystore/core/adapter';
 
 /** The public methods each store of the bag must have, with their arities (core owns the table). */
 export { STORE_METHODS };

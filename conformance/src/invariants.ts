@@ -1,18 +1,15 @@
+import { type AnyResource, adminContext, ManualClock, type Stores } from '@polystore/core';
 import {
-  type AnyResource,
-  adminContext,
   compareCodePoints,
   inReadScope,
   isUsableAddress,
-  ManualClock,
   matchesWhere,
   normaliseOrder,
   normaliseWhere,
   readScope,
   recordComparator,
   STORE_NAMES,
-  type Stores,
-} from '@polystore/core';
+} from '@polystore/core/adapter';
 import * as fc from 'fast-check';
 import { arbitraryFor, idOf, patchArb } from './arbitrary-for-field.js';
 import { ConformanceFailure } from './conformance-failure.js';

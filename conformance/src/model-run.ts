@@ -1,11 +1,5 @@
-import {
-  createStores,
-  defineCapabilities,
-  ManualClock,
-  NotSupportedError,
-  type Stores,
-  sequentialIds,
-} from '@polystore/core';
+import { ManualClock, NotSupportedError, type Stores, sequentialIds } from '@polystore/core';
+import { createStores, defineCapabilities } from '@polystore/core/adapter';
 import { MEMORY_CAPABILITIES, MemoryBackend, MemoryDatabase } from '@polystore/memory';
 import * as fc from 'fast-check';
 import { BEHAVIOUR_EXAMPLES, CONTRACT_EXAMPLES } from './behaviour-examples.js';

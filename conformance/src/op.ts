@@ -1,4 +1,5 @@
-import { STORE_NAMES, type Stores } from '@polystore/core';
+import type { Stores } from '@polystore/core';
+import { STORE_NAMES } from '@polystore/core/adapter';
 import { CONTEXTS, type ContextName, contextVar } from './contexts.js';
 
 /** One store method call under a named context. */

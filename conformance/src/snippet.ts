@@ -1,4 +1,5 @@
-import { adminContext, STORE_NAMES, type Stores } from '@polystore/core';
+import { adminContext, type Stores } from '@polystore/core';
+import { STORE_NAMES } from '@polystore/core/adapter';
 import { type ContextName, contextSource, contextVar } from './contexts.js';
 import { literal, type Op, opExpression, opSource } from './op.js';
 import { type Outcome, show, showOutcome } from './outcome.js';

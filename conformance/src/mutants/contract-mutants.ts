@@ -1,25 +1,27 @@
 import {
-  type AddressAllocator,
   type AnyResource,
   adminContext,
-  allocatedRecord,
   DuplicateError,
   ExhaustedError,
   InvalidInputError,
+  NotFoundError,
+  type Stores,
+} from '@polystore/core';
+import {
+  type AddressAllocator,
+  allocatedRecord,
   inReadScope,
   inWriteScope,
   isUsableAddress,
   lowestFreeAddress,
   matchesWhere,
-  NotFoundError,
   type Predicate,
   type ReadScope,
   type ResourceDriver,
   recordComparator,
   type StoredRecord,
-  type Stores,
   sameValue,
-} from '@polystore/core';
+} from '@polystore/core/adapter';
 import { MemoryBackend, type MemoryTable } from '@polystore/memory';
 import { databasesStartingWith, mutantOpen, patchStore } from './memory-mutant.js';
 import { bind, IN_PROCESS, type Mutant, mutant } from './mutants.js';

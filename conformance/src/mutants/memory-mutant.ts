@@ -1,13 +1,11 @@
+import type { AnyResource, Capabilities, Stores } from '@polystore/core';
 import {
   type AddressAllocator,
-  type AnyResource,
   type Backend,
-  type Capabilities,
   createStores,
   defineCapabilities,
   type ResourceDriver,
-  type Stores,
-} from '@polystore/core';
+} from '@polystore/core/adapter';
 import {
   MEMORY_CAPABILITIES,
   MemoryBackend,

@@ -1,16 +1,13 @@
+import { DuplicateError, ExhaustedError, NotFoundError, NotSupportedError } from '@polystore/core';
 import {
   allocatedRecord,
-  DuplicateError,
-  ExhaustedError,
   inReadScope,
   lowestFreeAddress,
-  NotFoundError,
-  NotSupportedError,
   type ResourceDriver,
   recordComparator,
   type StoredRecord,
   sameValue,
-} from '@polystore/core';
+} from '@polystore/core/adapter';
 import type { ConformanceOptions } from '../conformance-options.js';
 import type { GroupName } from '../group.js';
 import { mutantOpen, patchStore, replaceStore, withFeatures } from './memory-mutant.js';

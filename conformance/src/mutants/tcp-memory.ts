@@ -1,11 +1,8 @@
 import net from 'node:net';
 import {
-  type AddressAllocator,
   type AnyResource,
-  type Backend,
   BUILTIN_RESOURCES,
   type Clock,
-  createStores,
   DuplicateError,
   ExhaustedError,
   ForbiddenError,
@@ -15,10 +12,15 @@ import {
   NotFoundError,
   NotSupportedError,
   PolystoreError,
-  type ResourceDriver,
   type Stores,
   UnavailableError,
 } from '@polystore/core';
+import {
+  type AddressAllocator,
+  type Backend,
+  createStores,
+  type ResourceDriver,
+} from '@polystore/core/adapter';
 import { MEMORY_CAPABILITIES, MemoryBackend } from '@polystore/memory';
 import { databaseOf } from './memory-mutant.js';
 

@@ -1,4 +1,4 @@
-import type { Backend } from '@polystore/core';
+import type { Backend } from '@polystore/core/adapter';
 
 /**
  * What a backend tells about itself for `polystore doctor`, as its `describe` hook says it

@@ -1,9 +1,5 @@
-import {
-  type AdapterRegistry,
-  type OpenedBackend,
-  openBackend,
-  type StoresOptions,
-} from '@polystore/core';
+import type { AdapterRegistry, StoresOptions } from '@polystore/core';
+import { type OpenedBackend, openBackend } from '@polystore/core/adapter';
 import { CliError } from './cli-error.js';
 
 /** An opened store: the adapter, its backend and the Stores bag over it. */

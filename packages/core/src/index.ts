@@ -1,16 +1,14 @@
 export {
-  allocatedRecord,
-  checkRequestedAddress,
-  isUsableAddress,
-  lowestFreeAddress,
-} from './address.js';
-export {
   type Capabilities,
-  defineCapabilities,
   FEATURE_NAMES,
   type FeatureName,
 } from './capabilities.js';
-export { type Clock, ManualClock, monotonicClock, systemClock } from './clock.js';
+export {
+  type Clock,
+  ManualClock,
+  monotonicClock,
+  systemClock,
+} from './clock.js';
 export {
   adminContext,
   assertContext,
@@ -22,19 +20,8 @@ export {
 export {
   CursorKey,
   type CursorKeyOption,
-  cursorKeyOf,
   MIN_CURSOR_KEY_BYTES,
 } from './cursor-key.js';
-export type {
-  AddressAllocator,
-  AllocateInput,
-  Backend,
-  DeleteChange,
-  ResourceDriver,
-  StoredRecord,
-  UpdateChange,
-  WriteOutcome,
-} from './driver.js';
 export {
   ConfigError,
   ConflictError,
@@ -52,8 +39,11 @@ export {
   PolystoreError,
   UnavailableError,
 } from './errors.js';
-export { type IdGenerator, sequentialIds, uuidv7Generator } from './id-generator.js';
-export { deepCopy, deepEqual } from './objects/deep-equal.js';
+export {
+  type IdGenerator,
+  sequentialIds,
+  uuidv7Generator,
+} from './id-generator.js';
 export {
   type AnyObjectClass,
   type DefineObjectOptions,
@@ -76,48 +66,31 @@ export {
   wireValue,
 } from './objects/versioned-object.js';
 export {
-  type OpenedBackend,
-  openBackend,
-} from './open-backend.js';
-export { DEFAULT_STORE_URL, type OpenStoresOptions, openStores } from './open-stores.js';
+  DEFAULT_STORE_URL,
+  type OpenStoresOptions,
+  openStores,
+} from './open-stores.js';
 export {
-  type DataShape,
-  findPlainDataIssue,
   PLAIN_DATA_LIMITS,
-  type PlainDataIssue,
   type PlainDataLimits,
 } from './plain-data.js';
-export { type CursorBinding, decodeCursor, encodeCursor } from './query/cursor.js';
-export { compareValues, isAfter, matchesWhere, recordComparator } from './query/evaluate.js';
 export {
-  type After,
-  assertPlainQuery,
   type Condition,
   DEFAULT_LIMIT,
   type Direction,
   type FilterValue,
-  type ListQuery,
   MAX_CURSOR,
   MAX_LIMIT,
-  type NormalOrder,
-  normaliseLimit,
-  normaliseOrder,
-  normaliseWhere,
   type Operator,
   type OrderBy,
-  type Predicate,
   type Where,
-  whereShape,
 } from './query/query.js';
 export { redactUrl } from './redact.js';
 export {
   type Adapter,
-  type AdapterOpenOptions,
   AdapterRegistry,
   defaultRegistry,
-  parseStoreUrl,
 } from './registry.js';
-export { CoreResourceStore, type StoreDeps, StoreKernel, sameValue } from './resource-store.js';
 export {
   type AllocateRequest,
   type FixedIp,
@@ -139,7 +112,11 @@ export {
   type MigrationStore,
   migrationResource,
 } from './resources/migration.js';
-export { type Network, type NetworkStore, networkResource } from './resources/network.js';
+export {
+  type Network,
+  type NetworkStore,
+  networkResource,
+} from './resources/network.js';
 export {
   type HeartbeatRequest,
   type Service,
@@ -154,45 +131,14 @@ export {
   f,
   type IndexKind,
   type InputOf,
-  isOrderedKind,
-  isScalarKind,
   type ObjectValue,
 } from './schema/field.js';
-export {
-  backportFields,
-  buildHistory,
-  type EnumValuesChange,
-  type FieldTransform,
-  type HistoryEntry,
-  type HistorySource,
-  type HistoryValue,
-  historyEntry,
-  type IndexElement,
-  isOlder,
-  type ResourceHistory,
-  sameMajor,
-  upgradeFields,
-  type VersionElements,
+export type {
+  EnumValuesChange,
+  FieldTransform,
+  HistoryEntry,
+  HistoryValue,
 } from './schema/history.js';
-export {
-  readAtCodeVersion,
-  recordForVersion,
-  type VersionedWrite,
-  versionedWrite,
-} from './schema/history-records.js';
-export {
-  canonicalJson,
-  compareSnapshots,
-  type FieldSnapshot,
-  type ObjectSnapshot,
-  type ObjectSnapshotSource,
-  type ResourceSnapshot,
-  type SnapshotProblem,
-  type SnapshotValue,
-  snapshotResource,
-  type VersionSnapshot,
-  wireKeys,
-} from './schema/history-snapshot.js';
 export {
   type AnyResource,
   type CreateOf,
@@ -211,52 +157,18 @@ export {
   SYSTEM_FIELDS,
   type SystemFieldName,
 } from './schema/resource.js';
-export {
-  assertPlainInput,
-  checkValue,
-  isUuid,
-  plainDataIssue,
-  shapeOf,
-  validateCreate,
-  validateExpected,
-  validateId,
-  validatePatch,
-  zodFor,
-} from './schema/validate.js';
-export {
-  canonicalFieldValue,
-  codePointLength,
-  compareCodePoints,
-  deepFreeze,
-  isPlainObject,
-  normaliseCidr,
-  normaliseDatetime,
-  normaliseIp,
-  sortKeysByCodePoint,
-} from './schema/values.js';
-export {
-  inReadScope,
-  inWriteScope,
-  type ReadScope,
-  readScope,
-  type WriteScope,
-  writeScope,
-} from './scope.js';
-export {
-  type DeleteOptions,
-  type ExpectedValues,
-  type ListOptions,
-  type Page,
-  type PurgeOptions,
-  RESOURCE_STORE_METHODS,
-  type ResourceStore,
-  type UpdateOptions,
+export { isUuid } from './schema/validate.js';
+export { isPlainObject } from './schema/values.js';
+export type {
+  DeleteOptions,
+  ExpectedValues,
+  ListOptions,
+  Page,
+  PurgeOptions,
+  ResourceStore,
+  UpdateOptions,
 } from './store.js';
-export {
-  createStores,
-  resourcesOf,
-  STORE_METHODS,
-  STORE_NAMES,
-  type Stores,
-  type StoresOptions,
+export type {
+  Stores,
+  StoresOptions,
 } from './stores.js';

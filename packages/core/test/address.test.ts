@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  checkRequestedAddress,
-  InvalidInputError,
-  isUsableAddress,
-  lowestFreeAddress,
-} from '../src/index.js';
+import { checkRequestedAddress, isUsableAddress, lowestFreeAddress } from '../src/adapter.js';
+import { InvalidInputError } from '../src/index.js';
 
 describe('address allocation helpers', () => {
   it('never offers the network, broadcast or gateway address', () => {

@@ -1,14 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  ConfigError,
   type CursorBinding,
-  CursorKey,
   decodeCursor,
   encodeCursor,
+  type NormalOrder,
+} from '../src/adapter.js';
+import {
+  ConfigError,
+  CursorKey,
   InvalidQueryError,
   instanceResource,
-  type NormalOrder,
   networkResource,
 } from '../src/index.js';
 

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  backportFields,
-  defineResource,
-  f,
-  historyOf,
-  IncompatibleVersionError,
-  upgradeFields,
-} from '../src/index.js';
+import { backportFields, upgradeFields } from '../src/adapter.js';
+import { defineResource, f, historyOf, IncompatibleVersionError } from '../src/index.js';
 
 const base = {
   name: 'gadget',

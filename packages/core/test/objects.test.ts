@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { deepEqual, validateCreate } from '../src/adapter.js';
 import {
   type AnyResource,
   BUILTIN_RESOURCES,
-  deepEqual,
   defineObject,
   defineResource,
   type Field,
@@ -17,7 +17,6 @@ import {
   type RecordOf,
   type VersionedObject,
   VM_STATES,
-  validateCreate,
 } from '../src/index.js';
 import { validCreate } from './arbitraries.js';
 

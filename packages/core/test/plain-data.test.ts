@@ -1,16 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  findPlainDataIssue,
+  normaliseWhere,
+  validateCreate,
+  validatePatch,
+} from '../src/adapter.js';
+import {
   assertContext,
   createContext,
-  findPlainDataIssue,
   InvalidInputError,
   InvalidQueryError,
   instanceResource,
-  normaliseWhere,
   PLAIN_DATA_LIMITS,
-  validateCreate,
-  validatePatch,
 } from '../src/index.js';
 
 /** A Proxy that records whether any trap ran (and throws, as a hostile one would). */

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  normaliseOrder,
+  normaliseWhere,
+  validateCreate,
+  validateExpected,
+  validatePatch,
+} from '../src/adapter.js';
+import {
   type AnyResource,
   BUILTIN_RESOURCES,
   defineResource,
@@ -9,12 +16,7 @@ import {
   InvalidQueryError,
   instanceResource,
   networkResource,
-  normaliseOrder,
-  normaliseWhere,
   type RecordOf,
-  validateCreate,
-  validateExpected,
-  validatePatch,
 } from '../src/index.js';
 import { invalidValue, validCreate } from './arbitraries.js';
 

@@ -1,4 +1,5 @@
-import { type Adapter, createStores, type Stores } from '@polystore/core';
+import type { Adapter, Stores } from '@polystore/core';
+import { createStores } from '@polystore/core/adapter';
 import { MemoryBackend } from './memory-backend.js';
 import type { MemoryOptions } from './memory-options.js';
 import { MemoryDatabase } from './memory-table.js';

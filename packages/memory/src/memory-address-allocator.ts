@@ -1,18 +1,16 @@
+import { DuplicateError, ExhaustedError, NotFoundError } from '@polystore/core';
 import {
   type AddressAllocator,
   type AllocateInput,
   allocatedRecord,
   checkRequestedAddress,
-  DuplicateError,
-  ExhaustedError,
   inReadScope,
   inWriteScope,
   lowestFreeAddress,
-  NotFoundError,
   type ReadScope,
   type StoredRecord,
   type WriteScope,
-} from '@polystore/core';
+} from '@polystore/core/adapter';
 import { ClosedGuard } from './closed-guard.js';
 import type { MemoryResourceDriver } from './memory-resource-driver.js';
 import type { MemoryTable } from './memory-table.js';

@@ -1,14 +1,16 @@
 import {
   type AnyResource,
-  type Backend,
   type Capabilities,
   ConfigError,
-  defineCapabilities,
   fixedIpResource,
   networkResource,
+} from '@polystore/core';
+import {
+  type Backend,
+  defineCapabilities,
   type ResourceDriver,
   resourcesOf,
-} from '@polystore/core';
+} from '@polystore/core/adapter';
 import { ClosedGuard } from './closed-guard.js';
 import { MemoryAddressAllocator } from './memory-address-allocator.js';
 import type { MemoryOptions } from './memory-options.js';

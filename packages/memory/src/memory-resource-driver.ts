@@ -1,7 +1,6 @@
+import { type AnyResource, DuplicateError } from '@polystore/core';
 import {
-  type AnyResource,
   type DeleteChange,
-  DuplicateError,
   deepFreeze,
   inReadScope,
   inWriteScope,
@@ -17,7 +16,7 @@ import {
   type UpdateChange,
   type WriteOutcome,
   type WriteScope,
-} from '@polystore/core';
+} from '@polystore/core/adapter';
 import { ClosedGuard } from './closed-guard.js';
 import type { MemoryTable } from './memory-table.js';
 

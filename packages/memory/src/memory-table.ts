@@ -1,4 +1,4 @@
-import type { StoredRecord } from '@polystore/core';
+import type { StoredRecord } from '@polystore/core/adapter';
 
 /** One resource's records, by id. Records are frozen and replaced, never changed in place. */
 export type MemoryTable = Map<string, StoredRecord>;

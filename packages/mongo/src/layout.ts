@@ -1,4 +1,5 @@
-import { type AnyResource, isScalarKind, type StoredRecord } from '@polystore/core';
+import type { AnyResource } from '@polystore/core';
+import { isScalarKind, type StoredRecord } from '@polystore/core/adapter';
 import type { Document } from 'mongodb';
 import { decodeValue, encodeField } from './value-codec.js';
 

@@ -1,10 +1,5 @@
-import {
-  type Adapter,
-  type AdapterOpenOptions,
-  ConfigError,
-  createStores,
-  type Stores,
-} from '@polystore/core';
+import { type Adapter, ConfigError, type Stores } from '@polystore/core';
+import { type AdapterOpenOptions, createStores } from '@polystore/core/adapter';
 import { MongoBackend } from './mongo-backend.js';
 import type { MongoOptions } from './mongo-options.js';
 

@@ -1,17 +1,14 @@
+import { DuplicateError, ExhaustedError, NotFoundError, UnavailableError } from '@polystore/core';
 import {
   type AddressAllocator,
   type AllocateInput,
   allocatedRecord,
   checkRequestedAddress,
-  DuplicateError,
-  ExhaustedError,
   lowestFreeAddress,
-  NotFoundError,
   type ReadScope,
   type StoredRecord,
-  UnavailableError,
   type WriteScope,
-} from '@polystore/core';
+} from '@polystore/core/adapter';
 import type { Collection } from 'mongodb';
 import { mapErrors } from './errors.js';
 import type { StoredDocument } from './layout.js';

@@ -1,14 +1,16 @@
 import {
   type AnyResource,
-  type Backend,
   type Capabilities,
   ConfigError,
-  defineCapabilities,
   fixedIpResource,
   networkResource,
+} from '@polystore/core';
+import {
+  type Backend,
+  defineCapabilities,
   type ResourceDriver,
   resourcesOf,
-} from '@polystore/core';
+} from '@polystore/core/adapter';
 import { type Db, MongoClient, type MongoClientOptions, MongoServerError } from 'mongodb';
 import { mapErrors, toPolystoreError } from './errors.js';
 import { type IndexSpec, MongoLayout, type StoredDocument } from './layout.js';

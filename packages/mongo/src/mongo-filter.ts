@@ -1,4 +1,4 @@
-import type { After, NormalOrder, Predicate, ReadScope, WriteScope } from '@polystore/core';
+import type { After, NormalOrder, Predicate, ReadScope, WriteScope } from '@polystore/core/adapter';
 import type { Document, Filter, Sort } from 'mongodb';
 import type { MongoLayout, StoredDocument } from './layout.js';
 

@@ -1,6 +1,6 @@
+import { DuplicateError } from '@polystore/core';
 import {
   type DeleteChange,
-  DuplicateError,
   inWriteScope,
   type ListQuery,
   type Predicate,
@@ -11,7 +11,7 @@ import {
   type UpdateChange,
   type WriteOutcome,
   type WriteScope,
-} from '@polystore/core';
+} from '@polystore/core/adapter';
 import { type Collection, type Document, type Filter, MongoServerError } from 'mongodb';
 import { isDuplicateKeyError, mapErrors, toPolystoreError } from './errors.js';
 import { bounded, command } from './fail-fast.js';

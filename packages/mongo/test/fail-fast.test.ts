@@ -1,7 +1,8 @@
 // Every call ends within failFastMs with a retriable UnavailableError while the server is
 // frozen (SIGSTOP of a dedicated FerretDB), a call given up sends no further command, and
 // the same Stores answers again, claims included, once the server is thawed.
-import { createContext, createStores, type Stores, UnavailableError } from '@polystore/core';
+import { createContext, type Stores, UnavailableError } from '@polystore/core';
+import { createStores } from '@polystore/core/adapter';
 import { type FerretDbServer, startFerretDb } from '@polystore/testing';
 import type { CommandStartedEvent } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

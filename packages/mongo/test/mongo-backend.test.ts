@@ -2,13 +2,13 @@ import {
   adminContext,
   ConfigError,
   createContext,
-  createStores,
   defaultRegistry,
   instanceResource,
   openStores,
   type Stores,
   UnavailableError,
 } from '@polystore/core';
+import { createStores } from '@polystore/core/adapter';
 import { type CommandStartedEvent, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

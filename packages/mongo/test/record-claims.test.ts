@@ -1,11 +1,11 @@
 import {
   ConflictError,
   createContext,
-  createStores,
   NotFoundError,
   type Stores,
   UnavailableError,
 } from '@polystore/core';
+import { createStores } from '@polystore/core/adapter';
 import { type FerretDbServer, startFerretDb } from '@polystore/testing';
 import { type CommandStartedEvent, type CommandSucceededEvent, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,9 +1,5 @@
-import {
-  type AnyResource,
-  ConfigError,
-  type FilterValue,
-  type StoredRecord,
-} from '@polystore/core';
+import { type AnyResource, ConfigError, type FilterValue } from '@polystore/core';
+import type { StoredRecord } from '@polystore/core/adapter';
 
 /**
  * Separator between a sort token and the id in a sorted-set member. NUL sorts below every

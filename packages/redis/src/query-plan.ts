@@ -1,4 +1,5 @@
-import type { FilterValue, Predicate, ReadScope } from '@polystore/core';
+import type { FilterValue } from '@polystore/core';
+import type { Predicate, ReadScope } from '@polystore/core/adapter';
 import { type Liveness, MEMBER_SEPARATOR, type ResourceLayout } from './layout.js';
 
 /** One end of a range of sorted-set members. */

@@ -1,4 +1,5 @@
-import { type Adapter, createStores, parseStoreUrl, type Stores } from '@polystore/core';
+import type { Adapter, Stores } from '@polystore/core';
+import { createStores, parseStoreUrl } from '@polystore/core/adapter';
 import { RedisBackend } from './redis-backend.js';
 import { RedisConnection } from './redis-connection.js';
 import { pickRedisOptions, type RedisOptions, resolveRedisConfig } from './redis-options.js';

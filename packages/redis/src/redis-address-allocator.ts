@@ -1,16 +1,18 @@
 import {
-  type AddressAllocator,
-  type AllocateInput,
-  checkRequestedAddress,
   DuplicateError,
   ExhaustedError,
   InvalidInputError,
   NotFoundError,
+  UnavailableError,
+} from '@polystore/core';
+import {
+  type AddressAllocator,
+  type AllocateInput,
+  checkRequestedAddress,
   type ReadScope,
   type StoredRecord,
-  UnavailableError,
   type WriteScope,
-} from '@polystore/core';
+} from '@polystore/core/adapter';
 import type { ResourceLayout } from './layout.js';
 import type { RedisConnection } from './redis-connection.js';
 import { duplicateFields } from './redis-resource-driver.js';

@@ -1,11 +1,10 @@
 import {
   type AnyResource,
-  type Backend,
   type Capabilities,
-  defineCapabilities,
   fixedIpResource,
   networkResource,
 } from '@polystore/core';
+import { type Backend, defineCapabilities } from '@polystore/core/adapter';
 import { keyspace, ResourceLayout } from './layout.js';
 import { RedisAddressAllocator } from './redis-address-allocator.js';
 import type { RedisConnection } from './redis-connection.js';

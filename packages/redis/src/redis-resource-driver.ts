@@ -1,19 +1,21 @@
 import {
   compareVersions,
-  type DeleteChange,
   DuplicateError,
   InvalidQueryError,
+  UnavailableError,
+} from '@polystore/core';
+import {
+  type DeleteChange,
   inReadScope,
   type ListQuery,
   type Predicate,
   type ReadScope,
   type ResourceDriver,
   type StoredRecord,
-  UnavailableError,
   type UpdateChange,
   type WriteOutcome,
   type WriteScope,
-} from '@polystore/core';
+} from '@polystore/core/adapter';
 import type { ResourceLayout } from './layout.js';
 import { lexArg, maxLower, memberOf, minUpper, planQuery } from './query-plan.js';
 import type { RedisConnection } from './redis-connection.js';

@@ -4,11 +4,10 @@ import {
   DuplicateError,
   ExhaustedError,
   InvalidInputError,
-  isUsableAddress,
-  lowestFreeAddress,
   NotFoundError,
   type Stores,
 } from '@polystore/core';
+import { isUsableAddress, lowestFreeAddress } from '@polystore/core/adapter';
 import { freshNamespace } from '@polystore/testing/vitest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openRedisStores } from '../src/index.js';

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { compareCodePoints, instanceResource, networkResource } from '@polystore/core';
+import { instanceResource, networkResource } from '@polystore/core';
+import { compareCodePoints } from '@polystore/core/adapter';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { keyspace, ResourceLayout } from '../src/index.js';

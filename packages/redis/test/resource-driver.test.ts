@@ -1,20 +1,22 @@
 import {
   adminContext,
   ConflictError,
-  compareCodePoints,
   createContext,
-  createStores,
   DuplicateError,
   ManualClock,
-  matchesWhere,
   NotFoundError,
-  normaliseWhere,
   type RequestContext,
-  recordComparator,
   type Stores,
   sequentialIds,
   withReadDeleted,
 } from '@polystore/core';
+import {
+  compareCodePoints,
+  createStores,
+  matchesWhere,
+  normaliseWhere,
+  recordComparator,
+} from '@polystore/core/adapter';
 import { freshNamespace } from '@polystore/testing/vitest';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,11 +1,5 @@
-import {
-  type Adapter,
-  type AdapterOpenOptions,
-  ConfigError,
-  resourcesOf,
-  type Stores,
-  type StoresOptions,
-} from '@polystore/core';
+import { type Adapter, ConfigError, type Stores, type StoresOptions } from '@polystore/core';
+import { type AdapterOpenOptions, resourcesOf } from '@polystore/core/adapter';
 import { RemoteClient } from './remote-client.js';
 import type { RemoteOptions } from './remote-options.js';
 import { remoteStores } from './remote-stores.js';

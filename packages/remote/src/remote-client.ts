@@ -1,11 +1,5 @@
-import {
-  type Capabilities,
-  ConfigError,
-  deepFreeze,
-  defineCapabilities,
-  PolystoreError,
-  UnavailableError,
-} from '@polystore/core';
+import { type Capabilities, ConfigError, PolystoreError, UnavailableError } from '@polystore/core';
+import { deepFreeze, defineCapabilities } from '@polystore/core/adapter';
 import { Pool } from 'undici';
 import {
   CALL_MEDIA_TYPE,

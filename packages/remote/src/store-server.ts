@@ -13,14 +13,16 @@ import {
   InvalidInputError,
   NotFoundError,
   PolystoreError,
-  RESOURCE_STORE_METHODS,
   type RequestContext,
-  recordForVersion,
-  STORE_METHODS,
   type Stores,
   UnavailableError,
-  upgradeFields,
 } from '@polystore/core';
+import {
+  RESOURCE_STORE_METHODS,
+  recordForVersion,
+  STORE_METHODS,
+  upgradeFields,
+} from '@polystore/core/adapter';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { type CallRequest, type HelloResponse, PROTOCOL_VERSION } from './protocol.js';

@@ -3,9 +3,8 @@ import {
   ConfigError,
   historyOf,
   IncompatibleVersionError,
-  isOlder,
-  sameMajor,
 } from '@polystore/core';
+import { isOlder, sameMajor } from '@polystore/core/adapter';
 
 /** The object version of each resource a party speaks, by resource name (`{ instance: '1.0' }`). */
 export type VersionManifest = Readonly<Record<string, string>>;

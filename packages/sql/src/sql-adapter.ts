@@ -1,12 +1,10 @@
+import { type Adapter, ConfigError, type Stores } from '@polystore/core';
 import {
-  type Adapter,
   type AdapterOpenOptions,
-  ConfigError,
   createStores,
   parseStoreUrl,
   resourcesOf,
-  type Stores,
-} from '@polystore/core';
+} from '@polystore/core/adapter';
 import { postgresAllocate } from './dialect/postgres-allocate.js';
 import { connectPostgres } from './dialect/postgres-connect.js';
 import { postgresSupport } from './dialect/postgres-dialect-support.js';

@@ -4,7 +4,7 @@ import type {
   ReadScope,
   StoredRecord,
   WriteScope,
-} from '@polystore/core';
+} from '@polystore/core/adapter';
 import { sql } from 'kysely';
 import type { AllocateFn, AllocationTables } from './dialect/allocation.js';
 import { withDeadline, withRetries } from './errors.js';

@@ -1,13 +1,11 @@
 import {
-  type AddressAllocator,
   type AnyResource,
-  type Backend,
   type Capabilities,
   ConfigError,
   fixedIpResource,
   networkResource,
-  type ResourceDriver,
 } from '@polystore/core';
+import type { AddressAllocator, Backend, ResourceDriver } from '@polystore/core/adapter';
 import { Migrator } from 'kysely';
 import type { AllocateFn } from './dialect/allocation.js';
 import type { DialectSupport, SqlDb } from './dialect/dialect-support.js';

@@ -1,4 +1,5 @@
-import { type Capabilities, defineCapabilities } from '@polystore/core';
+import type { Capabilities } from '@polystore/core';
+import { defineCapabilities } from '@polystore/core/adapter';
 
 /** The SQL adapter's capability manifest, the same for both dialects. */
 export const SQL_CAPABILITIES: Capabilities = defineCapabilities({

@@ -1,15 +1,15 @@
-import {
-  type DeleteChange,
-  DuplicateError,
-  type ListQuery,
-  type Predicate,
-  type ReadScope,
-  type ResourceDriver,
-  type StoredRecord,
-  type UpdateChange,
-  type WriteOutcome,
-  type WriteScope,
-} from '@polystore/core';
+import { DuplicateError } from '@polystore/core';
+import type {
+  DeleteChange,
+  ListQuery,
+  Predicate,
+  ReadScope,
+  ResourceDriver,
+  StoredRecord,
+  UpdateChange,
+  WriteOutcome,
+  WriteScope,
+} from '@polystore/core/adapter';
 import {
   type CompiledQuery,
   type Expression,

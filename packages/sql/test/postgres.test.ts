@@ -4,12 +4,10 @@ import {
   InvalidInputError,
   InvalidQueryError,
   instanceResource,
-  type ListQuery,
-  type Predicate,
-  type ReadScope,
   type Stores,
   UnavailableError,
 } from '@polystore/core';
+import type { ListQuery, Predicate, ReadScope } from '@polystore/core/adapter';
 import { freshNamespace, startPostgres } from '@polystore/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

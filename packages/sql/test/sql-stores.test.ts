@@ -1,7 +1,6 @@
 import {
   adminContext,
   ConflictError,
-  compareValues,
   createContext,
   DuplicateError,
   ExhaustedError,
@@ -12,6 +11,7 @@ import {
   type Stores,
   withReadDeleted,
 } from '@polystore/core';
+import { compareValues } from '@polystore/core/adapter';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqlStores } from '../src/index.js';
 import { DIALECTS, useBackends } from './support.js';

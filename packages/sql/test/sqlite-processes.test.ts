@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { compareValues, createContext } from '@polystore/core';
+import { createContext } from '@polystore/core';
+import { compareValues } from '@polystore/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { openSqlStores } from '../src/index.js';
 import { useBackends } from './support.js';

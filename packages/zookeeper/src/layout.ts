@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { AnyResource, StoredRecord } from '@polystore/core';
+import type { AnyResource } from '@polystore/core';
+import type { StoredRecord } from '@polystore/core/adapter';
 
 /** Longest encoded string kept readable (base64url); longer values are hashed. */
 const MAX_PLAIN = 200;

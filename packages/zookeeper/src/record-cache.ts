@@ -1,4 +1,4 @@
-import type { StoredRecord } from '@polystore/core';
+import type { StoredRecord } from '@polystore/core/adapter';
 
 /** A record as read or written, with the znode version that holds exactly this content. */
 export interface VersionedRecord {

@@ -1,10 +1,5 @@
-import {
-  type Adapter,
-  type AdapterOpenOptions,
-  createStores,
-  parseStoreUrl,
-  type Stores,
-} from '@polystore/core';
+import type { Adapter, Stores } from '@polystore/core';
+import { type AdapterOpenOptions, createStores, parseStoreUrl } from '@polystore/core/adapter';
 import { ZooKeeperBackend } from './zookeeper-backend.js';
 import { DEFAULT_CHROOT, resolveOptions, type ZooKeeperOptions } from './zookeeper-options.js';
 

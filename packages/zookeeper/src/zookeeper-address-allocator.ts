@@ -1,19 +1,16 @@
+import { DuplicateError, ExhaustedError, NotFoundError, UnavailableError } from '@polystore/core';
 import {
   type AddressAllocator,
   type AllocateInput,
   allocatedRecord,
   checkRequestedAddress,
-  DuplicateError,
-  ExhaustedError,
   inReadScope,
   inWriteScope,
   lowestFreeAddress,
-  NotFoundError,
   type ReadScope,
   type StoredRecord,
-  UnavailableError,
   type WriteScope,
-} from '@polystore/core';
+} from '@polystore/core/adapter';
 import { ZkOpError } from './errors.js';
 import { decodeString } from './layout.js';
 import type { ZkClient, ZkOp } from './zk-client.js';

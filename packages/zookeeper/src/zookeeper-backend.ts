@@ -1,15 +1,17 @@
 import {
   type AnyResource,
-  type Backend,
   type Capabilities,
   ConfigError,
-  defineCapabilities,
   fixedIpResource,
   networkResource,
-  type ResourceDriver,
-  resourcesOf,
   type StoresOptions,
 } from '@polystore/core';
+import {
+  type Backend,
+  defineCapabilities,
+  type ResourceDriver,
+  resourcesOf,
+} from '@polystore/core/adapter';
 import { ResourceLayout } from './layout.js';
 import { ZkClient } from './zk-client.js';
 import { ZooKeeperAddressAllocator } from './zookeeper-address-allocator.js';

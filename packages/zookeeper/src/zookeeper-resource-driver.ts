@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import {
   compareVersions,
-  type DeleteChange,
   DuplicateError,
   InvalidInputError,
+  UnavailableError,
+} from '@polystore/core';
+import {
+  type DeleteChange,
   inReadScope,
   inWriteScope,
   isAfter,
@@ -15,11 +18,10 @@ import {
   recordComparator,
   type StoredRecord,
   sameValue,
-  UnavailableError,
   type UpdateChange,
   type WriteOutcome,
   type WriteScope,
-} from '@polystore/core';
+} from '@polystore/core/adapter';
 import { unhandled, ZK, ZkOpError } from './errors.js';
 import { encodeValue, idOfStateEntry, type ResourceLayout, VERSION_INDEX } from './layout.js';
 import { RecordCache, type VersionedRecord } from './record-cache.js';

@@ -1,4 +1,5 @@
-import { createStores, type Stores, type StoresOptions } from '@polystore/core';
+import type { Stores, StoresOptions } from '@polystore/core';
+import { createStores } from '@polystore/core/adapter';
 import { freshNamespace } from '@polystore/testing';
 import { resolveOptions, ZooKeeperBackend, type ZooKeeperOptions } from '../src/index.js';
 

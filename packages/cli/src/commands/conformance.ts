@@ -1,5 +1,6 @@
 import { formatReport, runConformance } from '@polystore/conformance';
-import { type AdapterRegistry, openStores, parseStoreUrl } from '@polystore/core';
+import { type AdapterRegistry, openStores } from '@polystore/core';
+import { parseStoreUrl } from '@polystore/core/adapter';
 import { checkConformanceUrl, faultsFor, namespacedUrl } from '../conformance-target.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import type { NamespaceUrlFn } from '../load-adapters.js';

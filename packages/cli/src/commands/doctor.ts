@@ -3,9 +3,9 @@ import {
   type Capabilities,
   PolystoreError,
   redactUrl,
-  STORE_NAMES,
   type Stores,
 } from '@polystore/core';
+import { STORE_NAMES } from '@polystore/core/adapter';
 import { describeBackend } from '../describe-backend.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import type { Printer } from '../printer.js';

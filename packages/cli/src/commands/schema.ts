@@ -1,15 +1,14 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { type AnyResource, BUILTIN_RESOURCES } from '@polystore/core';
 import {
-  type AnyResource,
-  BUILTIN_RESOURCES,
   compareSnapshots,
   type ObjectSnapshotSource,
   type ResourceSnapshot,
   type SnapshotProblem,
   snapshotResource,
-} from '@polystore/core';
+} from '@polystore/core/adapter';
 import { CliError } from '../cli-error.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import type { Printer } from '../printer.js';

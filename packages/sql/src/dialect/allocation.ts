@@ -3,7 +3,7 @@ import {
   allocatedRecord,
   type ReadScope,
   type StoredRecord,
-} from '@polystore/core';
+} from '@polystore/core/adapter';
 import type { RowCodec, SqlDriverContext } from '../sql-resource-driver.js';
 
 /** What an allocation needs: the backend, and the tables of networks and fixed IPs. */

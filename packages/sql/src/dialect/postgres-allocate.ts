@@ -1,12 +1,10 @@
+import { DuplicateError, ExhaustedError, NotFoundError } from '@polystore/core';
 import {
   type AllocateInput,
   checkRequestedAddress,
-  DuplicateError,
-  ExhaustedError,
-  NotFoundError,
   type ReadScope,
   type StoredRecord,
-} from '@polystore/core';
+} from '@polystore/core/adapter';
 import { type RawBuilder, sql } from 'kysely';
 import { toCoreError } from '../errors.js';
 import type { RowCodec } from '../sql-resource-driver.js';

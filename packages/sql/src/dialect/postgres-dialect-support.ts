@@ -1,4 +1,4 @@
-import { normaliseCidr, normaliseIp } from '@polystore/core';
+import { normaliseCidr, normaliseIp } from '@polystore/core/adapter';
 import type { ColumnKind } from '../layout.js';
 import { type DialectSupport, isJsonKind } from './dialect-support.js';
 

@@ -1,12 +1,11 @@
+import { ExhaustedError, NotFoundError } from '@polystore/core';
 import {
   type AllocateInput,
   checkRequestedAddress,
-  ExhaustedError,
   lowestFreeAddress,
-  NotFoundError,
   type ReadScope,
   type StoredRecord,
-} from '@polystore/core';
+} from '@polystore/core/adapter';
 import type { Database } from 'better-sqlite3';
 import type { Compilable } from 'kysely';
 import { toCoreError } from '../errors.js';

@@ -1,0 +1,144 @@
+/**
+ * `@polystore/core/adapter`: the adapter SPI and the helpers adapter authors and tools
+ * need: the driver and backend interfaces, scopes, the query and value helpers every
+ * adapter must apply identically, the address rules, history derivations and snapshots,
+ * `createStores` and `openBackend`. A service needs none of it: it imports
+ * `@polystore/core`.
+ *
+ * @example
+ * ```ts
+ * import type { Adapter } from '@polystore/core';
+ * import { createStores, type Backend } from '@polystore/core/adapter';
+ * ```
+ *
+ * @packageDocumentation
+ */
+export {
+  allocatedRecord,
+  checkRequestedAddress,
+  isUsableAddress,
+  lowestFreeAddress,
+} from './address.js';
+export { defineCapabilities } from './capabilities.js';
+export { cursorKeyOf } from './cursor-key.js';
+export type {
+  AddressAllocator,
+  AllocateInput,
+  Backend,
+  DeleteChange,
+  ResourceDriver,
+  StoredRecord,
+  UpdateChange,
+  WriteOutcome,
+} from './driver.js';
+export {
+  deepCopy,
+  deepEqual,
+} from './objects/deep-equal.js';
+export {
+  type OpenedBackend,
+  openBackend,
+} from './open-backend.js';
+export {
+  type DataShape,
+  findPlainDataIssue,
+  type PlainDataIssue,
+} from './plain-data.js';
+export {
+  type CursorBinding,
+  decodeCursor,
+  encodeCursor,
+} from './query/cursor.js';
+export {
+  compareValues,
+  isAfter,
+  matchesWhere,
+  recordComparator,
+} from './query/evaluate.js';
+export {
+  type After,
+  assertPlainQuery,
+  type ListQuery,
+  type NormalOrder,
+  normaliseLimit,
+  normaliseOrder,
+  normaliseWhere,
+  type Predicate,
+  whereShape,
+} from './query/query.js';
+export {
+  type AdapterOpenOptions,
+  parseStoreUrl,
+} from './registry.js';
+export { sameValue } from './resource-store.js';
+export {
+  isOrderedKind,
+  isScalarKind,
+} from './schema/field.js';
+export {
+  backportFields,
+  buildHistory,
+  type HistorySource,
+  historyEntry,
+  type IndexElement,
+  isOlder,
+  type ResourceHistory,
+  sameMajor,
+  upgradeFields,
+  type VersionElements,
+} from './schema/history.js';
+export {
+  readAtCodeVersion,
+  recordForVersion,
+  type VersionedWrite,
+  versionedWrite,
+} from './schema/history-records.js';
+export {
+  canonicalJson,
+  compareSnapshots,
+  type FieldSnapshot,
+  type ObjectSnapshot,
+  type ObjectSnapshotSource,
+  type ResourceSnapshot,
+  type SnapshotProblem,
+  type SnapshotValue,
+  snapshotResource,
+  type VersionSnapshot,
+  wireKeys,
+} from './schema/history-snapshot.js';
+export {
+  assertPlainInput,
+  checkValue,
+  plainDataIssue,
+  shapeOf,
+  validateCreate,
+  validateExpected,
+  validateId,
+  validatePatch,
+  zodFor,
+} from './schema/validate.js';
+export {
+  canonicalFieldValue,
+  codePointLength,
+  compareCodePoints,
+  deepFreeze,
+  normaliseCidr,
+  normaliseDatetime,
+  normaliseIp,
+  sortKeysByCodePoint,
+} from './schema/values.js';
+export {
+  inReadScope,
+  inWriteScope,
+  type ReadScope,
+  readScope,
+  type WriteScope,
+  writeScope,
+} from './scope.js';
+export { RESOURCE_STORE_METHODS } from './store.js';
+export {
+  createStores,
+  resourcesOf,
+  STORE_METHODS,
+  STORE_NAMES,
+} from './stores.js';
