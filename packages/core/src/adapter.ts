@@ -16,10 +16,12 @@
 export {
   allocatedRecord,
   checkRequestedAddress,
+  chooseAddress,
   isUsableAddress,
   lowestFreeAddress,
 } from './address.js';
 export { defineCapabilities } from './capabilities.js';
+export { meetsConditions } from './conditions.js';
 export { cursorKeyOf } from './cursor-key.js';
 export type {
   AddressAllocator,
@@ -31,6 +33,7 @@ export type {
   UpdateChange,
   WriteOutcome,
 } from './driver.js';
+export { KeyedQueue } from './keyed-queue.js';
 export {
   deepCopy,
   deepEqual,

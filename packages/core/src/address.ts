@@ -1,6 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import type { AllocateInput, StoredRecord } from './driver.js';
-import { InvalidInputError } from './errors.js';
+import { DuplicateError, ExhaustedError, InvalidInputError } from './errors.js';
 
 interface Net {
   readonly v4: boolean;
@@ -97,4 +97,32 @@ export function allocatedRecord(input: AllocateInput, address: string | null): S
     deletedAt: null,
     objectVersion: input.objectVersion,
   };
+}
+
+/**
+ * The address an allocation takes, the one rule every adapter applies inside its atomic
+ * step: the requested address if it is usable and free (else `InvalidInputError` or
+ * `DuplicateError(['networkId', 'address'])`), or the lowest free one (else
+ * `ExhaustedError`). `taken` holds the addresses of the network's live fixed IPs.
+ *
+ * @example
+ * ```ts
+ * const address = chooseAddress(network, input, new Set(liveAddresses));
+ * await insert(allocatedRecord(input, address));
+ * ```
+ */
+export function chooseAddress(
+  network: { readonly cidr: string; readonly gateway: string | null },
+  input: Pick<AllocateInput, 'networkId' | 'address'>,
+  taken: ReadonlySet<string>,
+): string {
+  if (input.address !== undefined) {
+    checkRequestedAddress(network, input.address);
+    if (taken.has(input.address)) throw new DuplicateError('fixedIp', ['networkId', 'address']);
+    return input.address;
+  }
+  const address = lowestFreeAddress(network.cidr, network.gateway, taken);
+  if (address === undefined)
+    throw new ExhaustedError(`network ${input.networkId} has no free address`);
+  return address;
 }

@@ -1,5 +1,6 @@
 import type { Capabilities } from './capabilities.js';
 import type { Clock } from './clock.js';
+import { meetsConditions } from './conditions.js';
 import { assertContext, type RequestContext } from './context.js';
 import { CursorKey } from './cursor-key.js';
 import type {
@@ -271,11 +272,7 @@ export class StoreKernel<R extends AnyResource> {
       const outcome = await this.driver.update(scope, id, attempt);
       if (outcome.status !== 'conflict') return outcome;
       const current = outcome.current;
-      const userConditionsHold =
-        (change.expectedRevision === undefined || current.revision === change.expectedRevision) &&
-        Object.entries(change.expected ?? {}).every(([name, allowed]) =>
-          allowed.some((v) => sameValue(current[name], v)),
-        );
+      const userConditionsHold = meetsConditions(current, change.expectedRevision, change.expected);
       if (!userConditionsHold || current.objectVersion === attempt.objectVersion || round >= 3)
         return outcome;
       const plan = versionedWrite(this.resource, current, change.objectVersion, change.set);
