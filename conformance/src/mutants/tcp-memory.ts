@@ -1,7 +1,7 @@
 import net from 'node:net';
 import {
   type AnyResource,
-  BUILTIN_RESOURCES,
+  computeResources,
   type Clock,
   DuplicateError,
   ExhaustedError,
@@ -115,7 +115,7 @@ export async function startTcpMemoryServer(): Promise<TcpMemoryServer> {
               req.target === '@allocator'
                 ? (b.allocator as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)
                 : (b.driver(
-                    BUILTIN_RESOURCES.find((r) => r.name === req.target) as unknown as AnyResource,
+                    computeResources.find((r) => r.name === req.target) as unknown as AnyResource,
                   ) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>);
             reply = {
               id: req.id,

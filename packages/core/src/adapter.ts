@@ -140,6 +140,7 @@ export {
 } from './scope.js';
 export { RESOURCE_STORE_METHODS } from './store.js';
 export {
+  assembleStores,
   createStores,
   resourcesOf,
   STORE_METHODS,

@@ -97,7 +97,7 @@ export {
   type FixedIpStore,
   fixedIpResource,
 } from './resources/fixed-ip.js';
-export { BUILTIN_RESOURCES } from './resources/index.js';
+export { computeResources } from './resources/index.js';
 export {
   type Instance,
   type InstanceStore,

@@ -14,6 +14,12 @@ import { createStores, type Stores } from './stores.js';
 export interface OpenStoresOptions extends AdapterOpenOptions {
   /** The adapter registry to resolve the scheme in (default: {@link defaultRegistry}). */
   readonly registry?: AdapterRegistry;
+  /**
+   * Adapters to use before any registry lookup, e.g. `[sqlAdapter]`. Pass them where the
+   * service is bundled (esbuild, webpack, Yarn PnP): the registry's lazy
+   * `import('@polystore/<x>')` cannot be followed by a bundler.
+   */
+  readonly adapters?: readonly Adapter[];
 }
 
 /** A store opened by {@link openBackend}: the adapter, its backend and the Stores bag over it. */
@@ -45,8 +51,12 @@ export async function openBackend(
 ): Promise<OpenedBackend> {
   const registry = options.registry ?? defaultRegistry;
   const parsed = parseStoreUrl(url, registry);
-  const adapter = await registry.resolve(parsed.protocol.slice(0, -1));
-  const adapterOptions: AdapterOpenOptions = { ...options, rawUrl: url };
+  const scheme = parsed.protocol.slice(0, -1).toLowerCase();
+  const adapter =
+    options.adapters?.find((a) => a.schemes.some((x) => x.toLowerCase() === scheme)) ??
+    (await registry.resolve(scheme));
+  const { adapters: _adapters, registry: _registry, ...rest } = options;
+  const adapterOptions: AdapterOpenOptions = { ...rest, rawUrl: url };
   if (adapter.openStores) {
     // Such an adapter reaches the store API itself (a remote server): no driver backend here.
     const stores = await adapter.openStores(parsed, adapterOptions);

@@ -51,19 +51,19 @@ export interface Adapter {
   namespaceUrl?(url: URL, namespace: string): URL;
 }
 
-/** Built-in schemes and the package that serves each, imported on first use. */
-const BUILTIN_PACKAGES: Readonly<Record<string, string>> = {
-  memory: '@polystore/memory',
-  sqlite: '@polystore/sql',
-  postgres: '@polystore/sql',
-  postgresql: '@polystore/sql',
-  redis: '@polystore/redis',
-  rediss: '@polystore/redis',
-  zookeeper: '@polystore/zookeeper',
-  mongodb: '@polystore/mongo',
-  'mongodb+srv': '@polystore/mongo',
-  http: '@polystore/remote',
-  https: '@polystore/remote',
+/** Built-in schemes, the package that serves each and the name it exports its adapter under. */
+const BUILTIN_PACKAGES: Readonly<Record<string, readonly [pkg: string, exportName: string]>> = {
+  memory: ['@polystore/memory', 'memoryAdapter'],
+  sqlite: ['@polystore/sql', 'sqlAdapter'],
+  postgres: ['@polystore/sql', 'sqlAdapter'],
+  postgresql: ['@polystore/sql', 'sqlAdapter'],
+  redis: ['@polystore/redis', 'redisAdapter'],
+  rediss: ['@polystore/redis', 'redisAdapter'],
+  zookeeper: ['@polystore/zookeeper', 'zookeeperAdapter'],
+  mongodb: ['@polystore/mongo', 'mongoAdapter'],
+  'mongodb+srv': ['@polystore/mongo', 'mongoAdapter'],
+  http: ['@polystore/remote', 'remoteAdapter'],
+  https: ['@polystore/remote', 'remoteAdapter'],
 };
 
 /**
@@ -95,25 +95,29 @@ export class AdapterRegistry {
     const s = scheme.toLowerCase();
     const found = this.#adapters.get(s);
     if (found) return found;
-    const pkg = BUILTIN_PACKAGES[s];
-    if (!pkg) {
+    const builtin = BUILTIN_PACKAGES[s];
+    if (!builtin) {
       throw new ConfigError(
         `no adapter for scheme "${s}:"; accepted schemes: ${this.schemes()
           .map((x) => `${x}:`)
           .join(' ')}`,
       );
     }
-    let mod: { adapter?: Adapter };
+    const [pkg, exportName] = builtin;
+    let mod: Record<string, unknown>;
     try {
-      mod = (await import(pkg)) as { adapter?: Adapter };
+      // A bundler cannot follow this import: bundled services pass `adapters` to openStores.
+      mod = (await import(pkg)) as Record<string, unknown>;
     } catch (err) {
-      throw new ConfigError(`scheme "${s}:" needs the package ${pkg}: npm install ${pkg}`, {
-        cause: err,
-      });
+      throw new ConfigError(
+        `scheme "${s}:" needs the package ${pkg}: npm install ${pkg}, or pass its adapter to openStores(url, { adapters: [${exportName}] })`,
+        { cause: err },
+      );
     }
-    if (!mod.adapter) throw new ConfigError(`${pkg} does not export an adapter`);
-    this.register(mod.adapter);
-    return mod.adapter;
+    const adapter = mod[exportName] as Adapter | undefined;
+    if (!adapter) throw new ConfigError(`${pkg} does not export ${exportName}`);
+    this.register(adapter);
+    return adapter;
   }
 }
 

@@ -6,7 +6,7 @@ import { ConfigError } from './errors.js';
 import { type IdGenerator, uuidv7Generator } from './id-generator.js';
 import { CoreResourceStore, type StoreDeps, StoreKernel } from './resource-store.js';
 import { type FixedIpStore, fixedIpResource } from './resources/fixed-ip.js';
-import { BUILTIN_RESOURCES } from './resources/index.js';
+import { computeResources } from './resources/index.js';
 import { type InstanceStore, instanceResource } from './resources/instance.js';
 import { type MigrationStore, migrationResource } from './resources/migration.js';
 import { type NetworkStore, networkResource } from './resources/network.js';
@@ -31,7 +31,7 @@ export interface Stores {
   readonly backend: string;
   /** The adapter's frozen capability manifest. */
   readonly capabilities: Capabilities;
-  /** The store of a resource given to `openStores` in `resources` (or a built-in one). */
+  /** The store of a resource that was opened (given in `resources`, or the compute pack by default). */
   store<R extends AnyResource>(resource: R): ResourceStore<R>;
   /** Releases the backend's connections. Idempotent. */
   close(): Promise<void>;
@@ -62,7 +62,17 @@ export interface StoresOptions {
   readonly clock?: Clock;
   /** How record ids are made (default: UUIDv7). */
   readonly ids?: IdGenerator;
-  /** Extra resources declared with `defineResource`, reachable through `stores.store(resource)`. */
+  /**
+   * The resources to open, and only these: the backend creates storage for exactly them.
+   * Default: {@link computeResources}. Each is reachable through `stores.store(resource)`,
+   * the compute ones also as `stores.instances` and so on.
+   *
+   * @example
+   * ```ts
+   * openStores(url, { resources: [volumeResource] }); // one table, nothing else
+   * openStores(url, { resources: [...computeResources, volumeResource] });
+   * ```
+   */
   readonly resources?: readonly AnyResource[];
   /**
    * The secret that signs list cursors (at least 32 bytes), shared by every process that
@@ -73,14 +83,21 @@ export interface StoresOptions {
   readonly cursorKey?: CursorKeyOption;
 }
 
-/** All resources a backend must provide drivers for: the built-ins and the extra ones. */
+/**
+ * The resources a backend opens and provides drivers for: `options.resources`, or the
+ * compute pack when it is left out. Refuses a name or plural given twice, and fixed IPs
+ * without networks (an allocation reads the network).
+ */
 export function resourcesOf(options: StoresOptions = {}): readonly AnyResource[] {
-  const all: AnyResource[] = [...BUILTIN_RESOURCES];
-  for (const r of options.resources ?? []) {
+  const all: AnyResource[] = [];
+  for (const r of options.resources ?? computeResources) {
     if (all.some((x) => x.name === r.name || x.plural === r.plural)) {
       throw new ConfigError(`resource ${r.name} (${r.plural}) is declared twice`);
     }
     all.push(r);
+  }
+  if (all.includes(fixedIpResource) && !all.includes(networkResource)) {
+    throw new ConfigError('resource fixedIp needs the network resource: open both');
   }
   return all;
 }
@@ -111,26 +128,64 @@ export function createStores(backend: Backend, options: StoresOptions = {}): Sto
     }
     byResource.set(resource, store);
   }
-  let closed: Promise<void> | undefined;
-  const get = <R extends AnyResource>(r: R) => byResource.get(r) as unknown as ResourceStore<R>;
-  return Object.freeze({
-    instances: get(instanceResource) as InstanceStore,
-    networks: get(networkResource) as NetworkStore,
-    fixedIps: get(fixedIpResource) as unknown as FixedIpStore,
-    migrations: get(migrationResource) as unknown as MigrationStore,
-    services: get(serviceResource) as unknown as ServiceStore,
+  return assembleStores(byResource, {
     backend: backend.name,
     capabilities: backend.capabilities,
+    close: () => backend.close(),
+  });
+}
+
+/**
+ * The Stores bag over stores already built, one per opened resource: the compute stores
+ * as properties (a property of a resource that was not opened throws `ConfigError`),
+ * `store(resource)` for every one, and an idempotent `close`. `createStores` uses it; so
+ * does an adapter that builds its own stores (the remote client).
+ */
+export function assembleStores(
+  byResource: ReadonlyMap<AnyResource, ResourceStore<AnyResource>>,
+  info: {
+    readonly backend: string;
+    readonly capabilities: Capabilities;
+    readonly close: () => Promise<void>;
+  },
+): Stores {
+  let closed: Promise<void> | undefined;
+  const get = <R extends AnyResource>(r: R, property: string) => {
+    const store = byResource.get(r);
+    if (!store)
+      throw new ConfigError(
+        `stores.${property}: resource ${r.name} was not opened; open it with openStores(url, { resources: [...computeResources, ...] })`,
+      );
+    return store as unknown as ResourceStore<R>;
+  };
+  return Object.freeze({
+    get instances() {
+      return get(instanceResource, 'instances') as InstanceStore;
+    },
+    get networks() {
+      return get(networkResource, 'networks') as NetworkStore;
+    },
+    get fixedIps() {
+      return get(fixedIpResource, 'fixedIps') as unknown as FixedIpStore;
+    },
+    get migrations() {
+      return get(migrationResource, 'migrations') as unknown as MigrationStore;
+    },
+    get services() {
+      return get(serviceResource, 'services') as unknown as ServiceStore;
+    },
+    backend: info.backend,
+    capabilities: info.capabilities,
     store<R extends AnyResource>(resource: R): ResourceStore<R> {
       const s = byResource.get(resource);
       if (!s)
         throw new ConfigError(
-          `resource ${resource.name} was not given to openStores({ resources })`,
+          `resource ${resource.name} was not opened: give it to openStores(url, { resources })`,
         );
       return s as unknown as ResourceStore<R>;
     },
     close() {
-      closed ??= backend.close();
+      closed ??= info.close();
       return closed;
     },
   });

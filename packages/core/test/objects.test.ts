@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { deepEqual, validateCreate } from '../src/adapter.js';
 import {
   type AnyResource,
-  BUILTIN_RESOURCES,
+  computeResources,
   defineObject,
   defineResource,
   type Field,
@@ -130,9 +130,9 @@ describe('strict fields', () => {
   }
 
   it('refuses an immutable field', () => {
-    const Network = defineObject(BUILTIN_RESOURCES[1]);
+    const Network = defineObject(computeResources[1]);
     const net = Network.fromRecord(
-      recordOf(BUILTIN_RESOURCES[1], { label: 'lan', cidr: '10.0.0.0/24' }),
+      recordOf(computeResources[1], { label: 'lan', cidr: '10.0.0.0/24' }),
     );
     expect(() => {
       (net as unknown as Record<string, unknown>).cidr = '10.1.0.0/24';
@@ -323,7 +323,7 @@ describe('versioned wire form', () => {
 });
 
 describe('property: wire form over every built-in resource and random histories', () => {
-  for (const resource of BUILTIN_RESOURCES) {
+  for (const resource of computeResources) {
     it(`${resource.name}: fromPrimitive(toPrimitive(o)) keeps every field`, () => {
       const Cls = defineObject(resource, { namespace: 'prop' });
       const registry = new ObjectRegistry().register(Cls);

@@ -9,7 +9,7 @@ import {
 } from '../src/adapter.js';
 import {
   type AnyResource,
-  BUILTIN_RESOURCES,
+  computeResources,
   defineResource,
   f,
   InvalidInputError,
@@ -21,7 +21,7 @@ import {
 import { invalidValue, validCreate } from './arbitraries.js';
 
 describe('schema validation', () => {
-  for (const resource of BUILTIN_RESOURCES as readonly AnyResource[]) {
+  for (const resource of computeResources as readonly AnyResource[]) {
     describe(resource.name, () => {
       it('accepts every generated valid create input', () => {
         fc.assert(

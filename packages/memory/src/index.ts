@@ -1,4 +1,4 @@
-export { adapter, openMemoryStores } from './memory-adapter.js';
+export { memoryAdapter, openMemoryStores } from './memory-adapter.js';
 export { MEMORY_CAPABILITIES, MemoryBackend } from './memory-backend.js';
 export type { MemoryOptions } from './memory-options.js';
 export { MemoryResourceDriver } from './memory-resource-driver.js';

@@ -31,7 +31,7 @@ export function openMemoryStores(options: MemoryOptions = {}): Stores {
 }
 
 /** The `memory:` adapter; `memory:<name>` shares a named in-process database. */
-export const adapter: Adapter = {
+export const memoryAdapter: Adapter = {
   name: 'memory',
   schemes: ['memory'],
   async open(url, options) {
@@ -47,4 +47,4 @@ export const adapter: Adapter = {
     );
   },
 };
-Object.freeze(adapter);
+Object.freeze(memoryAdapter);

@@ -1,5 +1,5 @@
 export { type IndexSpec, MongoLayout, type StoredDocument } from './layout.js';
-export { adapter, openMongoStores } from './mongo-adapter.js';
+export { mongoAdapter, openMongoStores } from './mongo-adapter.js';
 export { MongoAddressAllocator } from './mongo-address-allocator.js';
 export { MONGO_CAPABILITIES, MONGO_UNCLAIMED_CAPABILITIES, MongoBackend } from './mongo-backend.js';
 export { MONGO_DEFAULTS, type MongoOptions } from './mongo-options.js';

@@ -48,7 +48,7 @@ function adapterOptions(options: AdapterOpenOptions): MongoOptions {
 }
 
 /** The `mongodb:` and `mongodb+srv:` adapter, imported lazily by core's registry. */
-export const adapter: Adapter = Object.freeze({
+export const mongoAdapter: Adapter = Object.freeze({
   name: 'mongo',
   schemes: Object.freeze(['mongodb', 'mongodb+srv']),
   // The raw URL keeps a replica-set host list, which `URL` cannot hold.

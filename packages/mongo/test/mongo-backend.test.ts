@@ -12,7 +12,7 @@ import { createStores } from '@polystore/core/adapter';
 import { type CommandStartedEvent, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  adapter,
+  mongoAdapter as adapter,
   MONGO_CAPABILITIES,
   MongoBackend,
   MongoLayout,

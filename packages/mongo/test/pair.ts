@@ -1,5 +1,6 @@
 import {
   type AnyResource,
+  computeResources,
   ManualClock,
   PolystoreError,
   type Stores,
@@ -44,7 +45,8 @@ export interface Pair {
 }
 
 /** Opens a {@link Pair} on a fresh database. */
-export async function openPair(resources: readonly AnyResource[] = []): Promise<Pair> {
+export async function openPair(extra: readonly AnyResource[] = []): Promise<Pair> {
+  const resources = [...computeResources, ...extra];
   const start = Date.parse('2026-01-01T00:00:00.000Z');
   const clocks = [new ManualClock(start), new ManualClock(start)] as const;
   const memory = openMemoryStores({ clock: clocks[0], ids: sequentialIds(), resources });

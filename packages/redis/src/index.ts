@@ -1,5 +1,5 @@
 export { keyspace, MEMBER_SEPARATOR, ResourceLayout } from './layout.js';
-export { adapter, openRedisBackend, openRedisStores } from './redis-adapter.js';
+export { openRedisBackend, openRedisStores, redisAdapter } from './redis-adapter.js';
 export { RedisAddressAllocator } from './redis-address-allocator.js';
 export { REDIS_CAPABILITIES, RedisBackend } from './redis-backend.js';
 export { RedisConnection } from './redis-connection.js';

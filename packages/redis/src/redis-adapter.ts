@@ -42,7 +42,7 @@ export async function openRedisStores(
 }
 
 /** The `redis:` / `rediss:` adapter, imported by core's registry on first use of the scheme. */
-export const adapter: Adapter = {
+export const redisAdapter: Adapter = {
   name: 'redis',
   schemes: Object.freeze(['redis', 'rediss']),
   async open(url, options) {
@@ -59,4 +59,4 @@ export const adapter: Adapter = {
     return out;
   },
 };
-Object.freeze(adapter);
+Object.freeze(redisAdapter);

@@ -1,5 +1,6 @@
 import {
   ConflictError,
+  computeResources,
   DuplicateError,
   defineResource,
   f,
@@ -52,7 +53,7 @@ export const widgetResource = defineResource({
 });
 
 /** Extra test resources given to every bag. */
-export const TEST_RESOURCES = [gadgetResource, widgetResource] as const;
+export const TEST_RESOURCES = [...computeResources, gadgetResource, widgetResource] as const;
 
 /** The URL of the shared test server. */
 export function redisUrl(): string {

@@ -1,7 +1,7 @@
 import { ConfigError, createContext, instanceResource, openStores } from '@polystore/core';
 import { freshNamespace } from '@polystore/testing/vitest';
 import { describe, expect, it } from 'vitest';
-import { adapter, openRedisStores } from '../src/index.js';
+import { redisAdapter as adapter, openRedisStores } from '../src/index.js';
 import { REDIS_DEFAULTS, resolveRedisConfig } from '../src/redis-options.js';
 import { redisUrl } from './helpers.js';
 

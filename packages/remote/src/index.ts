@@ -1,7 +1,7 @@
 export {
-  adapter,
   type OpenRemoteStoresOptions,
   openRemoteStores,
+  remoteAdapter,
 } from './remote-adapter.js';
 export { REMOTE_DEFAULTS, type RemoteOptions } from './remote-options.js';
 export { createStoreServer, type StoreServer } from './store-server.js';

@@ -63,7 +63,7 @@ export async function openRemoteStores(
 }
 
 /** The `http:` / `https:` adapter: a remote polystore server behind a URL. */
-export const adapter: Adapter = {
+export const remoteAdapter: Adapter = {
   name: 'remote',
   schemes: ['http', 'https'],
   async open() {
@@ -85,4 +85,4 @@ export const adapter: Adapter = {
     return out;
   },
 };
-Object.freeze(adapter);
+Object.freeze(remoteAdapter);

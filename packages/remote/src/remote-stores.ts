@@ -15,6 +15,7 @@ import {
   type Stores,
   serviceResource,
 } from '@polystore/core';
+import { assembleStores } from '@polystore/core/adapter';
 import type { RemoteClient, ServerInfo } from './remote-client.js';
 
 const READS = new Set([
@@ -149,28 +150,9 @@ export function remoteStores(
             : RemoteResourceStore;
     byResource.set(r, new Cls(client, r, info.manifest[r.name]));
   }
-  const get = (r: AnyResource) => byResource.get(r) as unknown;
-  let closed: Promise<void> | undefined;
-  return Object.freeze({
-    instances: get(instanceResource) as InstanceStore,
-    networks: get(networkResource) as NetworkStore,
-    fixedIps: get(fixedIpResource) as FixedIpStore,
-    migrations: get(migrationResource) as MigrationStore,
-    services: get(serviceResource) as ServiceStore,
+  return assembleStores(byResource as ReadonlyMap<AnyResource, ResourceStore<AnyResource>>, {
     backend: `remote:${info.backend}`,
     capabilities: info.capabilities,
-    store<R extends AnyResource>(resource: R): ResourceStore<R> {
-      const s = byResource.get(resource);
-      if (!s) {
-        throw new ConfigError(
-          `resource ${resource.name} was not given to openStores({ resources })`,
-        );
-      }
-      return s as unknown as ResourceStore<R>;
-    },
-    close() {
-      closed ??= client.close();
-      return closed;
-    },
+    close: () => client.close(),
   });
 }

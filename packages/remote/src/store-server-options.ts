@@ -12,8 +12,8 @@ export interface StoreServerOptions {
   /** PEM key and certificate: with both the server speaks HTTPS only. */
   readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
   /**
-   * The custom resources the served `Stores` was opened with (`openStores(url, { resources })`);
-   * the built-in ones are always served.
+   * The resources the served `Stores` was opened with (`openStores(url, { resources })`),
+   * and only these are served. Default: the compute pack, as `openStores`.
    */
   readonly resources?: readonly AnyResource[];
   /**

@@ -5,7 +5,6 @@ import { getRequestListener } from '@hono/node-server';
 import {
   type AnyResource,
   assertContext,
-  BUILTIN_RESOURCES,
   ConfigError,
   createContext,
   ForbiddenError,
@@ -20,6 +19,7 @@ import {
 import {
   RESOURCE_STORE_METHODS,
   recordForVersion,
+  resourcesOf,
   STORE_METHODS,
   upgradeFields,
 } from '@polystore/core/adapter';
@@ -157,7 +157,7 @@ export async function createStoreServer(
     throw new ConfigError('createStoreServer: verifyToken is required');
   }
   const resources = new Map<string, AnyResource>();
-  for (const r of [...BUILTIN_RESOURCES, ...(options.resources ?? [])]) resources.set(r.name, r);
+  for (const r of resourcesOf({ resources: options.resources })) resources.set(r.name, r);
   const manifest = manifestOf([...resources.values()]);
   const maxBodyBytes = options.maxBodyBytes ?? 2 * stores.capabilities.maxRecordBytes + 64 * 1024;
   const limiter = options.rateLimit

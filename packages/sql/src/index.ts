@@ -6,10 +6,10 @@ export {
   tableLayout,
 } from './layout.js';
 export {
-  adapter,
   type OpenSqlStoresOptions,
   openSqlBackend,
   openSqlStores,
+  sqlAdapter,
 } from './sql-adapter.js';
 export { SqlAddressAllocator } from './sql-address-allocator.js';
 export { SqlBackend } from './sql-backend.js';

@@ -81,7 +81,7 @@ export async function openSqlBackend(
  * });
  * ```
  */
-export const adapter: Adapter = Object.freeze({
+export const sqlAdapter: Adapter = Object.freeze({
   name: 'sql',
   schemes: Object.freeze(['sqlite', 'postgres', 'postgresql']),
   open: (url: URL, options: AdapterOpenOptions) => openSqlBackend(url, options),

@@ -17,7 +17,12 @@ import {
 import { freshNamespace } from '@polystore/testing';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { adapter, openSqlStores, SQL_CAPABILITIES, tableLayout } from '../src/index.js';
+import {
+  sqlAdapter as adapter,
+  openSqlStores,
+  SQL_CAPABILITIES,
+  tableLayout,
+} from '../src/index.js';
 import { DIALECTS, useBackends } from './support.js';
 
 const backends = useBackends();

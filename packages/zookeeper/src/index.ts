@@ -1,5 +1,5 @@
 export { decodeString, encodeValue, ResourceLayout, STATE_INDEX, VERSION_INDEX } from './layout.js';
-export { adapter, openZooKeeperStores } from './zookeeper-adapter.js';
+export { openZooKeeperStores, zookeeperAdapter } from './zookeeper-adapter.js';
 export { ZooKeeperAddressAllocator } from './zookeeper-address-allocator.js';
 export { ZOOKEEPER_CAPABILITIES, ZooKeeperBackend } from './zookeeper-backend.js';
 export {

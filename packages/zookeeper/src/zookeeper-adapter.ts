@@ -21,7 +21,7 @@ export async function openZooKeeperStores(
 }
 
 /** The `zookeeper:` adapter, imported by core's registry on first use of the scheme. */
-export const adapter: Adapter = Object.freeze({
+export const zookeeperAdapter: Adapter = Object.freeze({
   name: 'zookeeper',
   schemes: ['zookeeper'],
   async open(url: URL, options: AdapterOpenOptions) {

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type AnyResource, BUILTIN_RESOURCES } from '@polystore/core';
+import { type AnyResource, computeResources } from '@polystore/core';
 import {
   compareSnapshots,
   type ObjectSnapshotSource,
@@ -48,7 +48,7 @@ function isRegistry(v: unknown): v is { snapshotSources(): ObjectSnapshotSource[
 
 /** The resources and object classes a service declares: what its modules export. */
 async function loadSources(modules: readonly string[]): Promise<SchemaSources> {
-  if (modules.length === 0) return { resources: BUILTIN_RESOURCES, objects: [] };
+  if (modules.length === 0) return { resources: computeResources, objects: [] };
   const resources = new Set<AnyResource>();
   const objects: ObjectSnapshotSource[] = [];
   for (const spec of modules) {

@@ -4,8 +4,12 @@ import { migrationResource } from './migration.js';
 import { networkResource } from './network.js';
 import { serviceResource } from './service.js';
 
-/** The built-in resources, in a fixed order. */
-export const BUILTIN_RESOURCES = Object.freeze([
+/**
+ * The compute pack: instances, networks, fixed IPs, migrations and services, in a fixed
+ * order. `openStores` opens these when it is given no `resources`; a service that also has
+ * its own resources lists both: `resources: [...computeResources, volumeResource]`.
+ */
+export const computeResources = Object.freeze([
   instanceResource,
   networkResource,
   fixedIpResource,
