@@ -63,6 +63,9 @@ const PG_SCHEMA_MISMATCH = new Set([
   '42804', // datatype_mismatch
 ]);
 
+/** better-sqlite3 codes at open that mean the path is wrong, not that the file is busy. */
+const SQLITE_BAD_PATH = new Set(['SQLITE_CANTOPEN', 'SQLITE_NOTADB', 'SQLITE_PERM', 'SQLITE_AUTH']);
+
 /** SQLite's messages for the same (its code is the generic SQLITE_ERROR). */
 const SQLITE_SCHEMA_MISMATCH = /^(no such table|no such column|table \S+ has no column named)/;
 
@@ -134,19 +137,35 @@ function duplicateFields(err: unknown, layout: TableLayout): readonly string[] {
   return ['id'];
 }
 
+/** What {@link toCoreError} knows about where an error came from. */
+export interface ErrorContext {
+  /** The table the statement wrote: a unique violation names its fields. */
+  readonly layout?: TableLayout;
+  /** The SQLite file being opened: a path that cannot hold a database is a `ConfigError`. */
+  readonly openingFile?: string;
+}
+
 /**
- * Maps any error from kysely, pg or better-sqlite3 to a core error: a unique violation is
- * `DuplicateError` naming the constraint's fields; a wrong role, password, database or
- * schema, a missing privilege, or tables that do not match the schema, is `ConfigError`;
- * connection loss, refusal, shutdown, lock and statement timeouts are `UnavailableError`.
- * Anything else is also `UnavailableError` (with the driver error as `cause`), so no driver
- * error escapes untyped.
+ * The one error mapper of the SQL adapter: every error from kysely, pg or better-sqlite3
+ * passes through it. A unique violation is `DuplicateError` naming the constraint's fields;
+ * a wrong role, password, database or schema, a missing privilege, tables that do not
+ * match the schema, or a SQLite file that cannot be opened as a database, is
+ * `ConfigError`; connection loss, refusal, shutdown, lock and statement timeouts are
+ * `UnavailableError`. Anything else is also `UnavailableError` (with the driver error as
+ * `cause`), so no driver error escapes untyped.
  */
-export function toCoreError(err: unknown, layout?: TableLayout): PolystoreError {
+export function toCoreError(err: unknown, context: ErrorContext = {}): PolystoreError {
   if (err instanceof PolystoreError) return err;
+  const { layout, openingFile } = context;
   if (layout && isUniqueViolation(err))
     return new DuplicateError(layout.resource.name, duplicateFields(err, layout));
+  const { code } = fieldsOf(err);
   const message = String(fieldsOf(err).message ?? err);
+  if (openingFile !== undefined && typeof code === 'string' && SQLITE_BAD_PATH.has(code)) {
+    return new ConfigError(`sqlite: cannot open ${openingFile} as a database: ${message}`, {
+      cause: err,
+    });
+  }
   if (isConfigProblem(err))
     return new ConfigError(`sql backend refused the configuration: ${message}`, { cause: err });
   if (isSchemaMismatch(err))
@@ -178,7 +197,7 @@ export async function withRetries<T>(
         await sleep(5 * 2 ** attempt * (0.5 + Math.random()));
         continue;
       }
-      throw toCoreError(err, layout);
+      throw toCoreError(err, { layout });
     }
   }
 }

@@ -111,7 +111,7 @@ export async function postgresAllocate(
     try {
       rows = (await statement.execute(ctx.db)).rows;
     } catch (err) {
-      const mapped = toCoreError(err, fixedIps.layout);
+      const mapped = toCoreError(err, { layout: fixedIps.layout });
       const lostRace =
         mapped instanceof DuplicateError &&
         mapped.fields.includes('address') &&

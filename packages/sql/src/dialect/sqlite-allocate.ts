@@ -72,7 +72,7 @@ export function sqliteAllocate(database: Database): AllocateFn {
     try {
       return allocate.immediate();
     } catch (err) {
-      throw toCoreError(err, fixedIps.layout);
+      throw toCoreError(err, { layout: fixedIps.layout });
     }
   };
 }

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { ConfigError } from '@polystore/core';
 import type { Database } from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { toCoreError } from '../errors.js';
 import type { ResolvedSqlOptions } from '../sql-options.js';
 import type { AnyDatabase } from './dialect-support.js';
 
@@ -34,32 +35,18 @@ export async function connectSqlite(
   try {
     database = new SqliteDatabase(path, { timeout: options.busyTimeoutMs });
   } catch (err) {
-    throw openError(path, err);
+    throw toCoreError(err, { openingFile: path });
   }
   try {
     if (path !== ':memory:') database.pragma('journal_mode = WAL');
   } catch (err) {
     database.close();
-    throw openError(path, err);
+    throw toCoreError(err, { openingFile: path });
   }
   database.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
   // WAL with synchronous=NORMAL is durable against process crashes, not power loss.
   database.pragma('synchronous = NORMAL');
   return { db: new Kysely<AnyDatabase>({ dialect: new SqliteDialect({ database }) }), database };
-}
-
-/** better-sqlite3 codes at open that mean the path is wrong, not that the file is busy. */
-const PATH_CODES = new Set(['SQLITE_CANTOPEN', 'SQLITE_NOTADB', 'SQLITE_PERM', 'SQLITE_AUTH']);
-
-/** A failed open: a path that cannot hold a database is a `ConfigError`; anything else is rethrown for the usual mapping. */
-function openError(path: string, err: unknown): unknown {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && PATH_CODES.has(code)) {
-    return new ConfigError(`sqlite: cannot open ${path} as a database: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  return err;
 }
 
 /**
