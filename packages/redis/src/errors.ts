@@ -22,6 +22,9 @@ const TRANSIENT_REPLIES = [
 /** Server replies that mean the configuration is wrong: retrying will not help. */
 const CONFIG_REPLIES = ['NOAUTH', 'WRONGPASS', 'NOPERM', 'WRONGTYPE'];
 
+/** The reply to `SELECT` of a database number the server lacks (its `databases` setting is lower). */
+const NO_SUCH_DATABASE = /DB index is out of range/i;
+
 /** The first word of an error reply, e.g. `NOSCRIPT` or `ERR`. */
 function replyCode(err: Error): string {
   return err.message.split(' ', 1)[0] ?? '';
@@ -37,7 +40,8 @@ export function isReplyError(err: unknown): boolean {
  *
  * - a core error passes through unchanged;
  * - `NOAUTH`, `WRONGPASS`, `NOPERM` and `WRONGTYPE` (the namespace holds keys of another
- *   program) are a `ConfigError`;
+ *   program) are a `ConfigError`, and so is a database number the server lacks (no retry
+ *   will create it);
  * - every other error reply, a lost or refused connection, a command timeout, ioredis'
  *   `MaxRetriesPerRequestError` and "Stream isn't writeable" (offline queue off while
  *   disconnected) are an `UnavailableError` (retriable). `NOSCRIPT` never gets here:
@@ -45,10 +49,16 @@ export function isReplyError(err: unknown): boolean {
  *
  * The message names the operation; the driver error is kept as `cause`.
  */
-export function toCoreError(err: unknown, operation: string): PolystoreError {
+export function toCoreError(err: unknown, operation = 'call'): PolystoreError {
   if (err instanceof PolystoreError) return err;
   const error = err instanceof Error ? err : new Error(String(err));
   if (isReplyError(error)) {
+    if (NO_SUCH_DATABASE.test(error.message)) {
+      return new ConfigError(
+        `redis ${operation}: the server has no such database (its \`databases\` setting is lower): ${error.message}`,
+        { cause: error },
+      );
+    }
     const code = replyCode(error);
     if (CONFIG_REPLIES.includes(code)) {
       return new ConfigError(`redis ${operation}: ${error.message}`, { cause: error });

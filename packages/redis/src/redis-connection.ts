@@ -1,4 +1,3 @@
-import { ConfigError, type PolystoreError } from '@polystore/core';
 import { Redis } from 'ioredis';
 import { isReplyError, toCoreError } from './errors.js';
 import type { RedisConfig } from './redis-options.js';
@@ -92,13 +91,13 @@ export class RedisConnection {
       if (config.db !== 0) await client.select(config.db);
     } catch (err) {
       client.disconnect();
-      throw handshakeError(refusal ?? err, config, where);
+      throw toCoreError(refusal ?? err, where);
     } finally {
       clearTimeout(timer);
     }
     if (refusal !== undefined) {
       client.disconnect();
-      throw handshakeError(refusal, config, where);
+      throw toCoreError(refusal, where);
     }
     return new RedisConnection(client, config);
   }
@@ -142,19 +141,4 @@ export class RedisConnection {
     })();
     return this.#closed;
   }
-}
-
-/**
- * The error of a failed open: a database number the server lacks is a `ConfigError` (no
- * retry will create it); wrong credentials are one too (see {@link toCoreError}); anything
- * else is mapped as usual.
- */
-function handshakeError(err: unknown, config: RedisConfig, where: string): PolystoreError {
-  if (isReplyError(err) && /DB index is out of range/i.test((err as Error).message)) {
-    return new ConfigError(
-      `redis ${where}: the server has no database ${config.db} (its \`databases\` setting is lower): ${(err as Error).message}`,
-      { cause: err },
-    );
-  }
-  return toCoreError(err, where);
 }

@@ -24,6 +24,12 @@ describe('toCoreError', () => {
     }
   });
 
+  it('maps a database number the server lacks to ConfigError naming the database', () => {
+    const e = toCoreError(reply('ERR DB index is out of range'), 'connect to h:6379');
+    expect(e).toBeInstanceOf(ConfigError);
+    expect(e.message).toMatch(/^redis connect to h:6379: the server has no such database/);
+  });
+
   it('maps every other reply, connection and timeout error to a retriable UnavailableError', () => {
     for (const err of [
       reply('LOADING Redis is loading the dataset in memory'),
