@@ -1,5 +1,11 @@
 import { ConfigError, PolystoreError, UnavailableError } from '@polystore/core';
-import { MongoError, MongoInvalidArgumentError, MongoParseError, MongoServerError } from 'mongodb';
+import {
+  MongoError,
+  MongoInvalidArgumentError,
+  MongoMissingDependencyError,
+  MongoParseError,
+  MongoServerError,
+} from 'mongodb';
 import { command } from './fail-fast.js';
 
 /** Server error codes of a broken unique index (E11000 and its legacy update form). */
@@ -29,39 +35,53 @@ export function isDuplicateKeyError(err: unknown): boolean {
   return err.code === 1 && FERRET_DUPLICATE.test(err.message);
 }
 
+/** Where an error happened, for {@link toCoreError}. */
+export interface ErrorContext {
+  /** The operation, named in the message (e.g. `update instances`). Default `call`. */
+  readonly operation?: string;
+  /**
+   * The step only reads configuration and does no I/O (building the client from the URL
+   * and options), so whatever it throws is a `ConfigError`.
+   */
+  readonly configuring?: boolean;
+}
+
 /**
- * Maps any error of a driver call to a polystore error: core errors pass through,
- * configuration failures (authentication, a bad URL option or name, an index clash) are
- * `ConfigError`, everything else (network errors, server
- * selection and operation timeouts, a closed client, unexpected server errors) is
- * `UnavailableError`, so no driver error escapes untyped.
+ * The one mapper of this adapter: turns any error of a driver call into a core error.
+ * Core errors pass through; configuration failures (authentication, a bad URL option or
+ * name, an index clash, a missing optional driver dependency) are `ConfigError`; everything
+ * else (network errors, server selection and operation timeouts, a closed client,
+ * unexpected server errors) is a retriable `UnavailableError`, so no driver error escapes
+ * untyped.
  */
-export function toPolystoreError(err: unknown, operation: string): PolystoreError {
+export function toCoreError(err: unknown, context: ErrorContext = {}): PolystoreError {
   if (err instanceof PolystoreError) return err;
+  const operation = context.operation ?? 'call';
   const config =
+    context.configuring === true ||
     err instanceof MongoParseError ||
+    // An optional dependency of the driver the URL or options ask for (kerberos, snappy, ...).
+    err instanceof MongoMissingDependencyError ||
     // Thrown by the driver itself for a name it refuses, e.g. a database `a.b`; core
     // validates every value of a call, so only names from the URL or options get here.
     err instanceof MongoInvalidArgumentError ||
     (err instanceof MongoServerError &&
       ((typeof err.code === 'number' && CONFIG_CODES.has(err.code)) ||
         (err.code === 1 && FERRET_AUTH.test(err.message))));
-  if (config) {
-    return new ConfigError(`mongo ${operation}: ${err.message}`, { cause: err });
-  }
-  const name = err instanceof MongoError ? err.name : err instanceof Error ? err.name : 'error';
   const message = err instanceof Error ? err.message : String(err);
+  if (config) return new ConfigError(`mongo ${operation}: ${message}`, { cause: err });
+  const name = err instanceof MongoError ? err.name : err instanceof Error ? err.name : 'error';
   return new UnavailableError(`mongo ${operation}: ${name}: ${message}`, { cause: err });
 }
 
 /**
  * Runs one driver call (unless its store call has been given up, see `bounded`) and maps
- * its failure with {@link toPolystoreError}.
+ * its failure with {@link toCoreError}.
  */
 export async function mapErrors<T>(operation: string, call: () => Promise<T>): Promise<T> {
   try {
     return await command(call);
   } catch (err) {
-    throw toPolystoreError(err, operation);
+    throw toCoreError(err, { operation });
   }
 }

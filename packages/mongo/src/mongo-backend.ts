@@ -12,7 +12,7 @@ import {
   resourcesOf,
 } from '@polystore/core/adapter';
 import { type Db, MongoClient, type MongoClientOptions, MongoServerError } from 'mongodb';
-import { mapErrors, toPolystoreError } from './errors.js';
+import { mapErrors, toCoreError } from './errors.js';
 import { type IndexSpec, MongoLayout, type StoredDocument } from './layout.js';
 import { MongoAddressAllocator } from './mongo-address-allocator.js';
 import { MONGO_DEFAULTS, type MongoOptions } from './mongo-options.js';
@@ -149,9 +149,7 @@ export class MongoBackend implements Backend {
     try {
       client = new MongoClient(parsed.clientUrl, clientOptions);
     } catch (err) {
-      throw new ConfigError(`mongo: bad URL or client option: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw toCoreError(err, { operation: 'open: URL or client options', configuring: true });
     }
     try {
       const db = client.db(database);
@@ -186,7 +184,7 @@ export class MongoBackend implements Backend {
     } catch (err) {
       await client.close().catch(() => {});
       // Every step maps its own errors; this catches what a driver call throws synchronously.
-      throw toPolystoreError(err, 'open');
+      throw toCoreError(err, { operation: 'open' });
     }
   }
 

@@ -13,7 +13,7 @@ import {
   type WriteScope,
 } from '@polystore/core/adapter';
 import { type Collection, type Document, type Filter, MongoServerError } from 'mongodb';
-import { isDuplicateKeyError, mapErrors, toPolystoreError } from './errors.js';
+import { isDuplicateKeyError, mapErrors, toCoreError } from './errors.js';
 import { bounded, command } from './fail-fast.js';
 import type { MongoLayout, StoredDocument } from './layout.js';
 import {
@@ -129,7 +129,7 @@ export class MongoResourceDriver implements ResourceDriver {
       return true;
     } catch (err) {
       if (isDuplicateKeyError(err)) return false;
-      throw toPolystoreError(err, `insert ${this.#layout.collection}`);
+      throw toCoreError(err, { operation: `insert ${this.#layout.collection}` });
     }
   }
 
@@ -212,7 +212,7 @@ export class MongoResourceDriver implements ResourceDriver {
       );
     } catch (err) {
       if (!isDuplicateKeyError(err))
-        throw toPolystoreError(err, `update ${this.#layout.collection}`);
+        throw toCoreError(err, { operation: `update ${this.#layout.collection}` });
       throw new DuplicateError(
         this.#layout.resource.name,
         await this.#duplicateOfUpdate(id, change.set),
@@ -240,7 +240,7 @@ export class MongoResourceDriver implements ResourceDriver {
           : this.#collection.findOneAndDelete(filter),
       );
     } catch (err) {
-      throw toPolystoreError(err, `delete ${this.#layout.collection}`);
+      throw toCoreError(err, { operation: `delete ${this.#layout.collection}` });
     }
   }
 

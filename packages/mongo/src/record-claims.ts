@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { UnavailableError } from '@polystore/core';
 import type { Collection } from 'mongodb';
-import { isDuplicateKeyError, mapErrors, toPolystoreError } from './errors.js';
+import { isDuplicateKeyError, mapErrors, toCoreError } from './errors.js';
 import { command } from './fail-fast.js';
 
 /**
@@ -182,7 +182,7 @@ export class RecordClaims {
       if (isDuplicateKeyError(err)) return undefined;
       // The insert may have happened (only its reply was lost): drop it once possible.
       this.#orphans.set(id, token);
-      throw toPolystoreError(err, 'claim a write');
+      throw toCoreError(err, { operation: 'claim a write' });
     }
     return {
       release: async (written) => {

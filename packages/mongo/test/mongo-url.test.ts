@@ -1,7 +1,7 @@
 import { ConfigError, UnavailableError } from '@polystore/core';
 import { MongoInvalidArgumentError, MongoServerError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { toPolystoreError } from '../src/errors.js';
+import { toCoreError } from '../src/errors.js';
 import { checkNamespace, parseMongoUrl } from '../src/mongo-url.js';
 
 describe('parseMongoUrl', () => {
@@ -76,7 +76,7 @@ describe('checkNamespace', () => {
   });
 });
 
-describe('toPolystoreError', () => {
+describe('toCoreError', () => {
   it('makes refused names and logins ConfigError, not a retriable UnavailableError', () => {
     const invalidNamespace = new MongoServerError({
       code: 73,
@@ -97,10 +97,10 @@ describe('toPolystoreError', () => {
       "Database names cannot contain the character '.'",
     );
     for (const err of [invalidNamespace, pgLogin, wrongPassword, authFailed, badName]) {
-      expect(toPolystoreError(err, 'open')).toBeInstanceOf(ConfigError);
+      expect(toCoreError(err, { operation: 'open' })).toBeInstanceOf(ConfigError);
     }
     // An internal error that is not a login stays retriable.
     const other = new MongoServerError({ code: 1, message: 'database is locked' });
-    expect(toPolystoreError(other, 'open')).toBeInstanceOf(UnavailableError);
+    expect(toCoreError(other, { operation: 'open' })).toBeInstanceOf(UnavailableError);
   });
 });
