@@ -1,4 +1,4 @@
-import { type Adapter, ConfigError, type Stores } from '@polystore/core';
+import { type Adapter, ConfigError, type Stores, type StoresOptions } from '@polystore/core';
 import {
   type AdapterOpenOptions,
   createStores,
@@ -27,7 +27,7 @@ export async function openSqlBackend(
   url: URL,
   options: AdapterOpenOptions = {},
 ): Promise<SqlBackend> {
-  const resolved = resolveSqlOptions(url, options.adapter);
+  const resolved = resolveSqlOptions(url, options.adapter as SqlOptions | undefined);
   const resources = resourcesOf(options);
   const scheme = url.protocol.slice(0, -1).toLowerCase();
   try {
@@ -93,11 +93,14 @@ export const sqlAdapter: Adapter = Object.freeze({
   },
 });
 
-/** Options of {@link openSqlStores}: the Stores options plus the SQL adapter's own. */
-export interface OpenSqlStoresOptions extends Omit<AdapterOpenOptions, 'adapter'> {
-  /** SQL adapter options (pool size, timeouts, prefix, schema). */
+/**
+ * Options of {@link openSqlStores}: the Stores options plus the SQL adapter's own, the same
+ * shape as `openStores(url, { adapter: { ... } })`.
+ */
+export type OpenSqlStoresOptions = StoresOptions & {
+  /** SQL adapter options (prefix, schema, pool size, timeouts), see {@link SqlOptions}. */
   readonly adapter?: SqlOptions;
-}
+};
 
 /**
  * Opens the Stores bag over SQLite or PostgreSQL without going through the registry.

@@ -1,9 +1,16 @@
 import { ConfigError } from '@polystore/core';
 
 /**
- * Options of the SQL adapter, given as `openStores(url, { adapter: { ... } })`. The table
- * prefix and PostgreSQL schema may also be given in the URL (`?prefix=ps_&schema=app`);
- * an option given both ways must agree.
+ * Options of the SQL adapter, given as `openStores(url, { adapter: { ... } })` or as URL
+ * query parameters of the same names (`?prefix=ps_&schema=app&poolSize=20`); an option
+ * given both ways must agree. Every option is optional; the defaults are {@link SQL_DEFAULTS}.
+ *
+ * @example
+ * ```ts
+ * const stores = await openStores('postgres://app@db.internal/nova?prefix=ps_', {
+ *   adapter: { poolSize: 20, failFastMs: 3_000, statementTimeoutMs: 2_500 },
+ * });
+ * ```
  */
 export interface SqlOptions {
   /**
@@ -67,26 +74,58 @@ export const SQL_DEFAULTS: ResolvedSqlOptions = Object.freeze({
 
 const NAME = /^[a-z0-9_]{0,48}$/;
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
-const KEYS = Object.keys(SQL_DEFAULTS);
 
-/** Validates adapter options and URL parameters and applies the defaults. */
-export function resolveSqlOptions(
-  url: URL,
-  given: Readonly<Record<string, unknown>> = {},
-): ResolvedSqlOptions {
+const INTEGER_OPTIONS = [
+  'poolSize',
+  'failFastMs',
+  'statementTimeoutMs',
+  'connectTimeoutMs',
+  'openTimeoutMs',
+  'busyTimeoutMs',
+  'maxRetries',
+] as const;
+
+/** The names of every option, which are also the URL query parameters the adapter reads. */
+export const SQL_OPTION_NAMES: readonly (keyof SqlOptions)[] = Object.freeze(
+  Object.keys(SQL_DEFAULTS) as (keyof SqlOptions)[],
+);
+
+/** A URL query parameter as the option's type: integers are decimal digits. */
+function fromUrl(key: keyof SqlOptions, text: string): string | number {
+  if (!(INTEGER_OPTIONS as readonly string[]).includes(key)) return text;
+  if (!/^\d{1,15}$/.test(text))
+    throw new ConfigError(`sql: URL parameter ${key} must be an integer`);
+  return Number(text);
+}
+
+/**
+ * Validates the adapter options and the URL query parameters of the same names, and applies
+ * the defaults. Unknown option keys, bad values and an option given differently in the URL
+ * and in `options` are a `ConfigError`. Other URL parameters are left alone (PostgreSQL's
+ * own, e.g. `sslmode`, are passed on to `pg`).
+ *
+ * @example
+ * ```ts
+ * resolveSqlOptions(new URL('sqlite:./x.db?prefix=a_'), { busyTimeoutMs: 1_000 });
+ * // { ...SQL_DEFAULTS, prefix: 'a_', busyTimeoutMs: 1000 }
+ * ```
+ */
+export function resolveSqlOptions(url: URL, options: SqlOptions = {}): ResolvedSqlOptions {
+  const given = options as Readonly<Record<string, unknown>>;
   for (const key of Object.keys(given)) {
-    if (!KEYS.includes(key))
-      throw new ConfigError(`sql: unknown option ${key} (known: ${KEYS.join(', ')})`);
+    if (!(SQL_OPTION_NAMES as readonly string[]).includes(key))
+      throw new ConfigError(`sql: unknown option ${key} (known: ${SQL_OPTION_NAMES.join(', ')})`);
   }
   const out: Record<string, unknown> = { ...SQL_DEFAULTS };
   for (const [key, value] of Object.entries(given)) if (value !== undefined) out[key] = value;
-  for (const key of ['prefix', 'schema'] as const) {
-    const fromUrl = url.searchParams.get(key);
-    if (fromUrl === null) continue;
-    if (given[key] !== undefined && given[key] !== fromUrl) {
+  for (const key of SQL_OPTION_NAMES) {
+    const text = url.searchParams.get(key);
+    if (text === null) continue;
+    const value = fromUrl(key, text);
+    if (given[key] !== undefined && given[key] !== value) {
       throw new ConfigError(`sql: ${key} is given both in the URL and in the options, differently`);
     }
-    out[key] = fromUrl;
+    out[key] = value;
   }
   if (typeof out.prefix !== 'string' || !NAME.test(out.prefix)) {
     throw new ConfigError('sql: prefix must be at most 48 lowercase letters, digits or _');
@@ -101,20 +140,13 @@ export function resolveSqlOptions(
       `sql: schema ${out.schema} is a PostgreSQL system schema; choose another (default public)`,
     );
   }
-  for (const key of [
-    'poolSize',
-    'failFastMs',
-    'statementTimeoutMs',
-    'connectTimeoutMs',
-    'openTimeoutMs',
-    'busyTimeoutMs',
-  ] as const) {
+  for (const key of INTEGER_OPTIONS) {
     const v = out[key];
-    if (!Number.isSafeInteger(v) || (v as number) < 1)
-      throw new ConfigError(`sql: ${key} must be a positive integer`);
-  }
-  if (!Number.isSafeInteger(out.maxRetries) || (out.maxRetries as number) < 0) {
-    throw new ConfigError('sql: maxRetries must be a non-negative integer');
+    const min = key === 'maxRetries' ? 0 : 1;
+    if (!Number.isSafeInteger(v) || (v as number) < min)
+      throw new ConfigError(
+        `sql: ${key} must be a ${min === 0 ? 'non-negative' : 'positive'} integer`,
+      );
   }
   return Object.freeze(out as ResolvedSqlOptions);
 }

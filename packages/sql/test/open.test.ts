@@ -23,6 +23,7 @@ import {
   SQL_CAPABILITIES,
   tableLayout,
 } from '../src/index.js';
+import { resolveSqlOptions, SQL_DEFAULTS } from '../src/sql-options.js';
 import { DIALECTS, useBackends } from './support.js';
 
 const backends = useBackends();
@@ -183,10 +184,30 @@ describe('sqlite URLs', () => {
       [`sqlite:${join(backends.dir, 'o.db')}?prefix=Bad-Prefix`, {}],
       [`sqlite:${join(backends.dir, 'o.db')}?prefix=a_`, { prefix: 'b_' }],
       [`sqlite:${join(backends.dir, 'o.db')}`, { statementTimeoutMs: -1 }],
+      [`sqlite:${join(backends.dir, 'o.db')}?busyTimeoutMs=1000`, { busyTimeoutMs: 2000 }],
+      [`sqlite:${join(backends.dir, 'o.db')}?busyTimeoutMs=1s`, {}],
     ] as const) {
       const err = await openSqlStores(url, { adapter: adapterOptions as never }).catch((e) => e);
       expect(err, url).toBeInstanceOf(ConfigError);
     }
+  });
+});
+
+describe('options', () => {
+  it('are read from the options and from URL parameters of the same names, which must agree', () => {
+    const url = new URL('postgres://u@h/db?prefix=a_&poolSize=20&maxRetries=0&sslmode=disable');
+    expect(resolveSqlOptions(url, { failFastMs: 3_000, poolSize: 20 })).toEqual({
+      ...SQL_DEFAULTS,
+      prefix: 'a_',
+      poolSize: 20,
+      maxRetries: 0,
+      failFastMs: 3_000,
+    });
+    expect(resolveSqlOptions(new URL('sqlite::memory:'))).toEqual(SQL_DEFAULTS);
+    expect(Object.isFrozen(SQL_DEFAULTS)).toBe(true);
+    expect(() => resolveSqlOptions(url, { poolSize: 21 })).toThrow(ConfigError);
+    expect(() => resolveSqlOptions(url, { pool: 3 } as never)).toThrow(/unknown option pool/);
+    expect(() => resolveSqlOptions(new URL('sqlite:x.db?maxRetries=-1'))).toThrow(ConfigError);
   });
 });
 

@@ -1,13 +1,12 @@
 import { Kysely, PostgresDialect } from 'kysely';
-import type { ResolvedSqlOptions } from '../sql-options.js';
+import { type ResolvedSqlOptions, SQL_OPTION_NAMES } from '../sql-options.js';
 import type { AnyDatabase } from './dialect-support.js';
 
 const INT8_OID = 20;
 
 /**
- * Opens a `pg` pool for a `postgres://` URL (the adapter's own `prefix`/`schema`
- * parameters removed) behind kysely. `pg` is imported here, on first use, so SQLite users
- * never load it.
+ * Opens a `pg` pool for a `postgres://` URL (the adapter's own parameters removed) behind
+ * kysely. `pg` is imported here, on first use, so SQLite users never load it.
  */
 export async function connectPostgres(
   url: URL,
@@ -15,8 +14,7 @@ export async function connectPostgres(
 ): Promise<Kysely<AnyDatabase>> {
   const { default: pg } = await import('pg');
   const conn = new URL(url.href);
-  conn.searchParams.delete('prefix');
-  conn.searchParams.delete('schema');
+  for (const key of SQL_OPTION_NAMES) conn.searchParams.delete(key);
   const pool = new pg.Pool({
     connectionString: conn.href,
     max: options.poolSize,
