@@ -1,6 +1,6 @@
 import { ManualClock, NotSupportedError, type Stores, sequentialIds } from '@polystore/core';
 import { createStores, defineCapabilities } from '@polystore/core/adapter';
-import { MEMORY_CAPABILITIES, MemoryBackend, MemoryDatabase } from '@polystore/memory';
+import { MEMORY_CAPABILITIES, MemoryBackend, MemoryDatabase } from '@polystore/memory/internal';
 import * as fc from 'fast-check';
 import { BEHAVIOUR_EXAMPLES, CONTRACT_EXAMPLES } from './behaviour-examples.js';
 import { ConformanceFailure } from './conformance-failure.js';

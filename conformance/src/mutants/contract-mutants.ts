@@ -22,7 +22,7 @@ import {
   type StoredRecord,
   sameValue,
 } from '@polystore/core/adapter';
-import { MemoryBackend, type MemoryTable } from '@polystore/memory';
+import { MemoryBackend, type MemoryTable } from '@polystore/memory/internal';
 import { databasesStartingWith, mutantOpen, patchStore } from './memory-mutant.js';
 import { bind, IN_PROCESS, type Mutant, mutant } from './mutants.js';
 

@@ -11,7 +11,7 @@ import {
   MemoryBackend,
   MemoryDatabase,
   type MemoryTable,
-} from '@polystore/memory';
+} from '@polystore/memory/internal';
 import { STORE_METHODS } from '../check-shape.js';
 import type { OpenDeps } from '../conformance-options.js';
 

@@ -1,8 +1,8 @@
 import net from 'node:net';
 import {
   type AnyResource,
-  computeResources,
   type Clock,
+  computeResources,
   DuplicateError,
   ExhaustedError,
   ForbiddenError,
@@ -21,7 +21,7 @@ import {
   createStores,
   type ResourceDriver,
 } from '@polystore/core/adapter';
-import { MEMORY_CAPABILITIES, MemoryBackend } from '@polystore/memory';
+import { MEMORY_CAPABILITIES, MemoryBackend } from '@polystore/memory/internal';
 import { databaseOf } from './memory-mutant.js';
 
 /** A memory database served over TCP: a real network adapter for testing the fault group. */

@@ -1,5 +1,5 @@
 import { AdapterRegistry, ConfigError } from '@polystore/core';
-import { MemoryBackend } from '@polystore/memory';
+import { MemoryBackend } from '@polystore/memory/internal';
 import { describe, expect, it } from 'vitest';
 import { describeBackend, faultsFor, namespacedUrl, redactText, seedCidr } from '../src/index.js';
 import {

@@ -1,50 +1,90 @@
-import type { Adapter, Stores } from '@polystore/core';
+import { type Adapter, ConfigError, type Stores, type StoresOptions } from '@polystore/core';
 import { createStores } from '@polystore/core/adapter';
 import { MemoryBackend } from './memory-backend.js';
-import type { MemoryOptions } from './memory-options.js';
-import { MemoryDatabase } from './memory-table.js';
+import { MemoryDatabase } from './memory-database.js';
+import { type MemoryOptions, resolveMemoryOptions } from './memory-options.js';
 
-const named = new Map<string, MemoryDatabase>();
+/** Options of {@link openMemoryStores}: the Stores options and the adapter's own. */
+export interface OpenMemoryStoresOptions extends StoresOptions {
+  /** The adapter's options, as `openStores('memory:', { adapter })` takes them. */
+  readonly adapter?: MemoryOptions;
+  /**
+   * Shorthand for `adapter.name`, kept because most tests open named databases as
+   * `openMemoryStores({ name, clock, ids })`. Given both ways, they must agree.
+   */
+  readonly name?: string;
+}
 
-function databaseFor(name: string | undefined): MemoryDatabase {
-  if (!name) return new MemoryDatabase();
-  let db = named.get(name);
-  if (!db) {
-    db = new MemoryDatabase();
-    named.set(name, db);
-  }
-  return db;
+/** The database a resolved name opens: the shared one of that name, or a fresh private one. */
+function databaseFor(name: string): MemoryDatabase {
+  return name === '' ? new MemoryDatabase() : MemoryDatabase.named(name);
 }
 
 /**
- * Opens an in-memory Stores bag: the reference model and the fastest test double.
+ * Opens an in-memory Stores bag: the reference model and the fastest test double. It is
+ * synchronous (nothing to connect to); `url` defaults to `memory:` (a private database).
+ * Fails with `ConfigError` on a bad URL or option.
  *
  * @example
  * ```ts
- * const stores = openMemoryStores();
- * const a = openMemoryStores({ name: 'shared' });
- * const b = openMemoryStores({ name: 'shared' }); // sees what a writes
+ * const stores = openMemoryStores({ clock, ids });
+ * const a = openMemoryStores({ adapter: { name: 'shared' } });
+ * const b = openMemoryStores('memory:shared'); // sees what a writes
+ * const c = openMemoryStores({ name: 'shared' }); // the shorthand: also the same database
  * ```
  */
-export function openMemoryStores(options: MemoryOptions = {}): Stores {
-  return createStores(new MemoryBackend(databaseFor(options.name), options), options);
+export function openMemoryStores(options?: OpenMemoryStoresOptions): Stores;
+export function openMemoryStores(url: string | URL, options?: OpenMemoryStoresOptions): Stores;
+export function openMemoryStores(
+  first?: string | URL | OpenMemoryStoresOptions,
+  second?: OpenMemoryStoresOptions,
+): Stores {
+  const withUrl = typeof first === 'string' || first instanceof URL;
+  const url = parseMemoryUrl(withUrl ? first : 'memory:');
+  const { adapter, name, ...storesOptions } = (withUrl ? second : first) ?? {};
+  if (name !== undefined && adapter?.name !== undefined && name !== adapter.name) {
+    throw new ConfigError(
+      `memory: name ${JSON.stringify(name)} and adapter.name ${JSON.stringify(adapter.name)} differ`,
+    );
+  }
+  const resolved = resolveMemoryOptions(url, name === undefined ? adapter : { ...adapter, name });
+  const backend = new MemoryBackend(databaseFor(resolved.name), {
+    ...storesOptions,
+    name: resolved.name,
+  });
+  return createStores(backend, storesOptions);
 }
 
-/** The `memory:` adapter; `memory:<name>` shares a named in-process database. */
+function parseMemoryUrl(url: string | URL): URL {
+  if (url instanceof URL) return url;
+  try {
+    return new URL(url);
+  } catch {
+    throw new ConfigError(`memory: not a URL: ${url}`);
+  }
+}
+
+/**
+ * The `memory:` adapter: `memory:` opens a fresh private database, `memory:<name>` the
+ * in-process database of that name, shared by every open of it.
+ *
+ * @example
+ * ```ts
+ * const stores = await openStores('memory:app', { adapters: [memoryAdapter] });
+ * ```
+ */
 export const memoryAdapter: Adapter = {
   name: 'memory',
   schemes: ['memory'],
   async open(url, options) {
-    const name = decodeURIComponent(url.pathname);
-    return new MemoryBackend(databaseFor(name || undefined), name ? { ...options, name } : options);
+    const { name } = resolveMemoryOptions(url, options.adapter);
+    return new MemoryBackend(databaseFor(name), { ...options, name });
   },
   /** A namespace is a named database: `memory:` + `ns` -> `memory:ns`, `memory:app` -> `memory:app_ns`. */
   namespaceUrl(url, namespace) {
     // `memory:<name>` has an opaque path that URL cannot set: rebuild it.
-    const name = decodeURIComponent(url.pathname);
-    return new URL(
-      `memory:${encodeURIComponent(name ? `${name}_${namespace}` : namespace)}${url.search}`,
-    );
+    const { name } = resolveMemoryOptions(url);
+    return new URL(`memory:${encodeURIComponent(name ? `${name}_${namespace}` : namespace)}`);
   },
 };
 Object.freeze(memoryAdapter);

@@ -1,30 +1,32 @@
-import { DuplicateError, ExhaustedError, NotFoundError } from '@polystore/core';
+import { NotFoundError } from '@polystore/core';
 import {
   type AddressAllocator,
   type AllocateInput,
   allocatedRecord,
-  checkRequestedAddress,
+  chooseAddress,
   inReadScope,
   inWriteScope,
-  lowestFreeAddress,
   type ReadScope,
   type StoredRecord,
   type WriteScope,
 } from '@polystore/core/adapter';
 import { ClosedGuard } from './closed-guard.js';
-import type { MemoryResourceDriver } from './memory-resource-driver.js';
-import type { MemoryTable } from './memory-table.js';
+import { toCoreError } from './errors.js';
+import type { MemoryTable } from './memory-database.js';
+import type { FixedIpWriter } from './memory-resource-driver.js';
 
-/** Allocation over the memory tables: synchronous, hence atomic. */
+/**
+ * Allocation over the memory tables: each call reads the network and the taken addresses
+ * and inserts in one synchronous step, hence atomically.
+ */
 export class MemoryAddressAllocator implements AddressAllocator {
   readonly #networks: MemoryTable;
-  readonly #fixedIps: MemoryResourceDriver;
-
+  readonly #fixedIps: FixedIpWriter;
   readonly #guard: ClosedGuard;
 
   constructor(
     networks: MemoryTable,
-    fixedIps: MemoryResourceDriver,
+    fixedIps: FixedIpWriter,
     guard: ClosedGuard = new ClosedGuard(),
   ) {
     this.#networks = networks;
@@ -33,38 +35,44 @@ export class MemoryAddressAllocator implements AddressAllocator {
   }
 
   async allocate(networkScope: ReadScope, input: AllocateInput): Promise<StoredRecord> {
-    this.#guard.check('allocate');
-    const network = this.#networks.get(input.networkId);
-    if (!network || !inReadScope(network, networkScope))
-      throw new NotFoundError('network', input.networkId);
-    const cidr = network.cidr as string;
-    const gateway = network.gateway as string | null;
-    const taken = new Set(
-      this.#fixedIps
-        .liveRecords()
-        .filter((r) => r.networkId === input.networkId)
-        .map((r) => r.address as string),
-    );
-    let address = input.address;
-    if (address !== undefined) {
-      checkRequestedAddress({ cidr, gateway }, address);
-      if (taken.has(address)) throw new DuplicateError('fixedIp', ['networkId', 'address']);
-    } else {
-      address = lowestFreeAddress(cidr, gateway, taken);
-      if (address === undefined)
-        throw new ExhaustedError(`network ${input.networkId} has no free address`);
-    }
-    return this.#fixedIps.insertNow(allocatedRecord(input, address));
+    return this.#run('allocate', () => {
+      const network = this.#networks.get(input.networkId);
+      if (!network || !inReadScope(network, networkScope))
+        throw new NotFoundError('network', input.networkId);
+      const taken = new Set(
+        this.#fixedIps
+          .liveRecords()
+          .filter((r) => r.networkId === input.networkId)
+          .map((r) => r.address as string),
+      );
+      const address = chooseAddress(
+        { cidr: network.cidr as string, gateway: network.gateway as string | null },
+        input,
+        taken,
+      );
+      return this.#fixedIps.insert(allocatedRecord(input, address));
+    });
   }
 
   async releaseAllForInstance(scope: WriteScope, instanceId: string, at: string): Promise<number> {
-    this.#guard.check('releaseAllForInstance');
-    const mine = this.#fixedIps
-      .liveRecords()
-      .filter((r) => r.instanceId === instanceId && inWriteScope(r, scope));
-    for (const r of mine) {
-      this.#fixedIps.deleteNow(scope, r.id, { soft: false, at, expectedRevision: undefined });
+    return this.#run('releaseAllForInstance', () => {
+      const mine = this.#fixedIps
+        .liveRecords()
+        .filter((r) => r.instanceId === instanceId && inWriteScope(r, scope));
+      for (const r of mine) {
+        this.#fixedIps.delete(scope, r.id, { soft: false, at, expectedRevision: undefined });
+      }
+      return mine.length;
+    });
+  }
+
+  /** Runs one operation: refused once the backend is closed, every error through `toCoreError`. */
+  #run<T>(operation: string, step: () => T): T {
+    try {
+      this.#guard.check(operation);
+      return step();
+    } catch (err) {
+      throw toCoreError(err, { operation, resource: 'fixedIp' });
     }
-    return mine.length;
   }
 }

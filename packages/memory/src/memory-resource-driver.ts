@@ -7,6 +7,7 @@ import {
   isAfter,
   type ListQuery,
   matchesWhere,
+  meetsConditions,
   type Predicate,
   type ReadScope,
   type ResourceDriver,
@@ -18,11 +19,33 @@ import {
   type WriteScope,
 } from '@polystore/core/adapter';
 import { ClosedGuard } from './closed-guard.js';
-import type { MemoryTable } from './memory-table.js';
+import { toCoreError } from './errors.js';
+import type { MemoryTable } from './memory-database.js';
+
+/**
+ * What the address allocator needs of the fixed-IP driver. Internal: only the code that
+ * opens the driver gets it (through {@link MemoryResourceDriver.withWriter}); it is not part
+ * of the driver's API. Its steps are synchronous, so an allocation (read the taken
+ * addresses, then insert) runs in one turn of the event loop: atomic by construction.
+ */
+export interface FixedIpWriter {
+  /** The live (not deleted) records. */
+  liveRecords(): StoredRecord[];
+  /** Inserts a record, with the same id and unique checks as the driver's `insert`. */
+  insert(record: StoredRecord): StoredRecord;
+  /** Deletes a record as the driver's `delete` does. */
+  delete(scope: WriteScope, id: string, change: DeleteChange): WriteOutcome;
+}
 
 /**
  * The reference `ResourceDriver`: every operation runs synchronously inside one call, so
  * it is atomic by construction; every rule is written as plainly as it is stated.
+ *
+ * @example
+ * ```ts
+ * const driver = new MemoryResourceDriver(instanceResource, new MemoryDatabase().table('instance'));
+ * await driver.insert(record);
+ * ```
  */
 export class MemoryResourceDriver implements ResourceDriver {
   readonly #resource: AnyResource;
@@ -35,13 +58,105 @@ export class MemoryResourceDriver implements ResourceDriver {
     this.#guard = guard;
   }
 
-  async insert(record: StoredRecord): Promise<StoredRecord> {
-    this.#guard.check('insert');
-    return this.insertNow(record);
+  /** A driver and the {@link FixedIpWriter} over it, for the backend that also opens the allocator. */
+  static withWriter(
+    resource: AnyResource,
+    table: MemoryTable,
+    guard: ClosedGuard,
+  ): { readonly driver: MemoryResourceDriver; readonly writer: FixedIpWriter } {
+    const driver = new MemoryResourceDriver(resource, table, guard);
+    const writer: FixedIpWriter = {
+      liveRecords: () => [...driver.#table.values()].filter((r) => r.deletedAt === null),
+      insert: (record) => driver.#insert(record),
+      delete: (scope, id, change) => driver.#delete(scope, id, change),
+    };
+    return { driver, writer };
   }
 
-  /** Synchronous insert, for the allocator's atomic step. */
-  insertNow(record: StoredRecord): StoredRecord {
+  async insert(record: StoredRecord): Promise<StoredRecord> {
+    return this.#run('insert', () => this.#insert(record));
+  }
+
+  async get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
+    return this.#run('get', () => {
+      const r = this.#table.get(id);
+      return r && inReadScope(r, scope) ? r : undefined;
+    });
+  }
+
+  async getMany(scope: ReadScope, ids: readonly string[]): Promise<StoredRecord[]> {
+    return this.#run('getMany', () => {
+      const out: StoredRecord[] = [];
+      for (const id of ids) {
+        const r = this.#table.get(id);
+        if (r && inReadScope(r, scope)) out.push(r);
+      }
+      return out;
+    });
+  }
+
+  async list(scope: ReadScope, query: ListQuery): Promise<StoredRecord[]> {
+    return this.#run('list', () => {
+      const { after, orderBy } = query;
+      return this.#matching(scope, query.where)
+        .filter((r) => after === null || isAfter(r, orderBy, after))
+        .sort(recordComparator(orderBy))
+        .slice(0, query.limit);
+    });
+  }
+
+  async count(scope: ReadScope, where: readonly Predicate[]): Promise<number> {
+    return this.#run('count', () => this.#matching(scope, where).length);
+  }
+
+  async update(scope: WriteScope, id: string, change: UpdateChange): Promise<WriteOutcome> {
+    return this.#run('update', (): WriteOutcome => {
+      const current = this.#table.get(id);
+      if (!current || !inWriteScope(current, scope)) return { status: 'not-found' };
+      if (!meetsConditions(current, change.expectedRevision, change.expected)) {
+        return { status: 'conflict', current };
+      }
+      const next = deepFreeze({
+        ...current,
+        ...structuredClone(change.set),
+        revision: current.revision + 1,
+        updatedAt: change.updatedAt,
+        objectVersion: change.objectVersion,
+      });
+      this.#checkUnique(next);
+      this.#table.set(id, next);
+      return { status: 'ok', record: next };
+    });
+  }
+
+  async delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
+    return this.#run('delete', () => this.#delete(scope, id, change));
+  }
+
+  async purge(before: string): Promise<number> {
+    return this.#run('purge', () => {
+      let n = 0;
+      for (const [id, r] of this.#table) {
+        if (r.deletedAt !== null && r.deletedAt < before) {
+          this.#table.delete(id);
+          n++;
+        }
+      }
+      return n;
+    });
+  }
+
+  /** Runs one operation: refused once the backend is closed, every error through `toCoreError`. */
+  #run<T>(operation: string, step: () => T): T {
+    try {
+      this.#guard.check(operation);
+      return step();
+    } catch (err) {
+      throw toCoreError(err, { operation, resource: this.#resource.name });
+    }
+  }
+
+  #insert(record: StoredRecord): StoredRecord {
     if (this.#table.has(record.id)) throw new DuplicateError(this.#resource.name, ['id']);
     const stored = deepFreeze(structuredClone(record));
     this.#checkUnique(stored);
@@ -49,66 +164,12 @@ export class MemoryResourceDriver implements ResourceDriver {
     return stored;
   }
 
-  async get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
-    this.#guard.check('get');
-    const r = this.#table.get(id);
-    return r && inReadScope(r, scope) ? r : undefined;
-  }
-
-  async getMany(scope: ReadScope, ids: readonly string[]): Promise<StoredRecord[]> {
-    this.#guard.check('getMany');
-    const out: StoredRecord[] = [];
-    for (const id of ids) {
-      const r = this.#table.get(id);
-      if (r && inReadScope(r, scope)) out.push(r);
-    }
-    return out;
-  }
-
-  async list(scope: ReadScope, query: ListQuery): Promise<StoredRecord[]> {
-    this.#guard.check('list');
-    const { after, orderBy } = query;
-    return this.#matching(scope, query.where)
-      .filter((r) => after === null || isAfter(r, orderBy, after))
-      .sort(recordComparator(orderBy))
-      .slice(0, query.limit);
-  }
-
-  async count(scope: ReadScope, where: readonly Predicate[]): Promise<number> {
-    this.#guard.check('count');
-    return this.#matching(scope, where).length;
-  }
-
-  async update(scope: WriteScope, id: string, change: UpdateChange): Promise<WriteOutcome> {
-    this.#guard.check('update');
+  #delete(scope: WriteScope, id: string, change: DeleteChange): WriteOutcome {
     const current = this.#table.get(id);
     if (!current || !inWriteScope(current, scope)) return { status: 'not-found' };
-    if (!conditionsHold(current, change.expectedRevision, change.expected)) {
+    if (!meetsConditions(current, change.expectedRevision, undefined)) {
       return { status: 'conflict', current };
     }
-    const next = deepFreeze({
-      ...current,
-      ...structuredClone(change.set),
-      revision: current.revision + 1,
-      updatedAt: change.updatedAt,
-      objectVersion: change.objectVersion,
-    });
-    this.#checkUnique(next);
-    this.#table.set(id, next);
-    return { status: 'ok', record: next };
-  }
-
-  async delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
-    this.#guard.check('delete');
-    return this.deleteNow(scope, id, change);
-  }
-
-  /** Synchronous delete, for the allocator's atomic step. */
-  deleteNow(scope: WriteScope, id: string, change: DeleteChange): WriteOutcome {
-    const current = this.#table.get(id);
-    if (!current || !inWriteScope(current, scope)) return { status: 'not-found' };
-    if (!conditionsHold(current, change.expectedRevision, undefined))
-      return { status: 'conflict', current };
     if (!change.soft) {
       this.#table.delete(id);
       return { status: 'ok', record: current };
@@ -121,23 +182,6 @@ export class MemoryResourceDriver implements ResourceDriver {
     });
     this.#table.set(id, next);
     return { status: 'ok', record: next };
-  }
-
-  async purge(before: string): Promise<number> {
-    this.#guard.check('purge');
-    let n = 0;
-    for (const [id, r] of this.#table) {
-      if (r.deletedAt !== null && r.deletedAt < before) {
-        this.#table.delete(id);
-        n++;
-      }
-    }
-    return n;
-  }
-
-  /** Every live record (for the allocator). */
-  liveRecords(): StoredRecord[] {
-    return [...this.#table.values()].filter((r) => r.deletedAt === null);
   }
 
   #matching(scope: ReadScope, where: readonly Predicate[]): StoredRecord[] {
@@ -157,17 +201,4 @@ export class MemoryResourceDriver implements ResourceDriver {
       }
     }
   }
-}
-
-/** Whether a record meets an update's or delete's conditions. */
-function conditionsHold(
-  record: StoredRecord,
-  expectedRevision: number | undefined,
-  expected: Readonly<Record<string, readonly unknown[]>> | undefined,
-): boolean {
-  if (expectedRevision !== undefined && record.revision !== expectedRevision) return false;
-  for (const [field, allowed] of Object.entries(expected ?? {})) {
-    if (!allowed.some((v) => sameValue(record[field], v))) return false;
-  }
-  return true;
 }

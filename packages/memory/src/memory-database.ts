@@ -1,0 +1,49 @@
+import type { StoredRecord } from '@polystore/core/adapter';
+
+/** One resource's records, by id. Records are frozen and replaced, never changed in place. */
+export type MemoryTable = Map<string, StoredRecord>;
+
+/**
+ * An in-process database: a table per resource name (see `layout.ts`), created when a
+ * backend opens that resource. Several backends over one database behave like several
+ * clients of one server.
+ *
+ * @example
+ * ```ts
+ * const db = new MemoryDatabase();
+ * const backend = new MemoryBackend(db, { resources: [gadgetResource] });
+ * db.tableNames(); // ['gadget']
+ * ```
+ */
+export class MemoryDatabase {
+  static readonly #named = new Map<string, MemoryDatabase>();
+  readonly #tables = new Map<string, MemoryTable>();
+
+  /**
+   * The process-wide database called `name`, created empty on first use: what
+   * `memory:<name>` opens, so every open of one name sees the same records.
+   */
+  static named(name: string): MemoryDatabase {
+    let db = MemoryDatabase.#named.get(name);
+    if (!db) {
+      db = new MemoryDatabase();
+      MemoryDatabase.#named.set(name, db);
+    }
+    return db;
+  }
+
+  /** The table called `name`, created empty on first use. */
+  table(name: string): MemoryTable {
+    let t = this.#tables.get(name);
+    if (!t) {
+      t = new Map();
+      this.#tables.set(name, t);
+    }
+    return t;
+  }
+
+  /** The names of the tables created so far, in creation order. */
+  tableNames(): string[] {
+    return [...this.#tables.keys()];
+  }
+}
