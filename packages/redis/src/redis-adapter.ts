@@ -1,8 +1,11 @@
-import type { Adapter, Stores } from '@polystore/core';
-import { createStores, parseStoreUrl } from '@polystore/core/adapter';
+import type { Adapter, Stores, StoresOptions } from '@polystore/core';
+import { type AdapterOpenOptions, createStores, parseStoreUrl } from '@polystore/core/adapter';
 import { RedisBackend } from './redis-backend.js';
-import { RedisConnection } from './redis-connection.js';
-import { pickRedisOptions, type RedisOptions, resolveRedisConfig } from './redis-options.js';
+import { RedisConnection, redisEndpoint } from './redis-connection.js';
+import { type RedisOptions, resolveRedisOptions } from './redis-options.js';
+
+/** What {@link openRedisStores} takes: the Stores options and the adapter's own options. */
+export type OpenRedisStoresOptions = StoresOptions & { readonly adapter?: RedisOptions };
 
 /**
  * Connects and returns the backend (what the adapter's `open` returns). Fails with
@@ -11,28 +14,30 @@ import { pickRedisOptions, type RedisOptions, resolveRedisConfig } from './redis
  */
 export async function openRedisBackend(
   url: string | URL,
-  options: RedisOptions = {},
+  options: AdapterOpenOptions = {},
 ): Promise<RedisBackend> {
-  const config = resolveRedisConfig(typeof url === 'string' ? parseStoreUrl(url) : url, options);
-  const connection = await RedisConnection.open(config);
-  return new RedisBackend(connection, config.prefix, config.namespace);
+  const parsed = typeof url === 'string' ? parseStoreUrl(url) : url;
+  const endpoint = redisEndpoint(parsed);
+  const resolved = resolveRedisOptions(parsed, options.adapter as RedisOptions | undefined);
+  const connection = await RedisConnection.open(endpoint, resolved);
+  return new RedisBackend(connection, resolved.prefix, resolved.namespace);
 }
 
 /**
- * Opens a Stores bag over Redis.
+ * Opens a Stores bag over Redis (by default `redis://localhost:6379`, database 0).
  *
  * @example
  * ```ts
- * const stores = await openRedisStores('redis://127.0.0.1:6379/0', { namespace: 'nova' });
+ * const stores = await openRedisStores('redis://127.0.0.1:6379/0', { adapter: { namespace: 'nova' } });
  * const ctx = createContext({ projectId: 'p1' });
  * const vm = await stores.instances.create(ctx, { flavor: { vcpus: 1, memoryMb: 512, rootGb: 1 } });
  * ```
  */
 export async function openRedisStores(
-  url: string | URL,
-  options: RedisOptions = {},
+  url: string | URL = 'redis://localhost:6379',
+  options: OpenRedisStoresOptions = {},
 ): Promise<Stores> {
-  const backend = await openRedisBackend(url, options);
+  const backend = await openRedisBackend(url, options as AdapterOpenOptions);
   try {
     return createStores(backend, options);
   } catch (err) {
@@ -45,12 +50,7 @@ export async function openRedisStores(
 export const redisAdapter: Adapter = {
   name: 'redis',
   schemes: Object.freeze(['redis', 'rediss']),
-  async open(url, options) {
-    return openRedisBackend(url, {
-      ...pickRedisOptions(options.adapter, 'adapter.'),
-      ...(options.resources ? { resources: options.resources } : {}),
-    });
-  },
+  open: (url, options) => openRedisBackend(url, options),
   /** A namespace is a key namespace: `?namespace=app` + `ns` -> `?namespace=app_ns` (one hash slot). */
   namespaceUrl(url, namespace) {
     const out = new URL(url);

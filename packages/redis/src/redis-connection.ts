@@ -1,7 +1,45 @@
+import type { ConnectionOptions } from 'node:tls';
+import { ConfigError, redactUrl } from '@polystore/core';
 import { Redis } from 'ioredis';
 import { isReplyError, toCoreError } from './errors.js';
-import type { RedisConfig } from './redis-options.js';
+import type { ResolvedRedisOptions } from './redis-options.js';
 import { LUA_BODIES, LUA_PRELUDE } from './scripts/lua-sources.js';
+
+/** Where to connect, from a `redis:` or `rediss:` URL. */
+export interface RedisEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly db: number;
+  /** Whether the URL is `rediss:` (TLS). */
+  readonly secure: boolean;
+}
+
+/**
+ * The endpoint of a `redis://[user:password@]host[:port][/db]` URL (`rediss:` for TLS;
+ * port 6379 and database 0 by default). Throws `ConfigError` on another scheme or a path
+ * that is not a database number.
+ */
+export function redisEndpoint(url: URL): RedisEndpoint {
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new ConfigError(`redis: expected a redis: or rediss: URL, got ${redactUrl(url.href)}`);
+  }
+  const path = url.pathname.replace(/^\//, '');
+  if (path !== '' && !/^\d{1,5}$/.test(path)) {
+    throw new ConfigError(
+      `redis: the URL path must be a database number, got ${redactUrl(url.href)}`,
+    );
+  }
+  return Object.freeze({
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost',
+    port: url.port === '' ? 6379 : Number(url.port),
+    username: url.username ? decodeURIComponent(url.username) : undefined,
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+    db: path === '' ? 0 : Number(path),
+    secure: url.protocol === 'rediss:',
+  });
+}
 
 /** The name of a Lua script (its file name in camel case). */
 export type ScriptName = keyof typeof LUA_BODIES;
@@ -27,16 +65,20 @@ type ScriptCommand = (...args: ScriptArg[]) => Promise<unknown>;
 export class RedisConnection {
   /** The underlying client (tests use it to look at the keys). */
   readonly client: Redis;
-  readonly #config: RedisConfig;
+  readonly #options: ResolvedRedisOptions;
   #closed: Promise<void> | undefined;
 
-  private constructor(client: Redis, config: RedisConfig) {
+  private constructor(client: Redis, options: ResolvedRedisOptions) {
     this.client = client;
-    this.#config = config;
+    this.#options = options;
   }
 
   /** Connects, failing with `UnavailableError` when the server cannot be reached in time. */
-  static async open(config: RedisConfig): Promise<RedisConnection> {
+  static async open(
+    endpoint: RedisEndpoint,
+    options: ResolvedRedisOptions,
+  ): Promise<RedisConnection> {
+    const config = { ...endpoint, ...options };
     const scripts: Record<string, { lua: string; numberOfKeys: number; readOnly: boolean }> = {};
     for (const [name, body] of Object.entries(LUA_BODIES)) {
       scripts[commandName(name as ScriptName)] = {
@@ -51,7 +93,7 @@ export class RedisConnection {
       username: config.username,
       password: config.password,
       db: config.db,
-      tls: config.tls,
+      tls: config.secure ? { ...(config.tls as ConnectionOptions) } : undefined,
       connectionName: config.connectionName,
       lazyConnect: true,
       connectTimeout: config.connectTimeoutMs,
@@ -99,7 +141,7 @@ export class RedisConnection {
       client.disconnect();
       throw toCoreError(refusal, where);
     }
-    return new RedisConnection(client, config);
+    return new RedisConnection(client, options);
   }
 
   /** Runs a script with one key (which routes it) and its arguments. */
@@ -129,7 +171,7 @@ export class RedisConnection {
         await Promise.race([
           this.client.quit(),
           new Promise((resolve) => {
-            timer = setTimeout(resolve, this.#config.commandTimeoutMs);
+            timer = setTimeout(resolve, this.#options.commandTimeoutMs);
           }),
         ]);
       } catch {

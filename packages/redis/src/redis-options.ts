@@ -1,11 +1,12 @@
 import type { ConnectionOptions } from 'node:tls';
-import { ConfigError, redactUrl, type StoresOptions } from '@polystore/core';
+import { ConfigError, redactUrl } from '@polystore/core';
 
 /**
- * Options of the Redis adapter. Every option can also be given to `openStores(url, {
- * adapter: { ... } })`; `prefix`, `namespace`, `commandTimeout` and `connectTimeout` also as
- * URL query parameters (`redis://host:6379/0?namespace=app&commandTimeout=1500`). Explicit
- * options win over the URL.
+ * Options of the Redis adapter, given as `openStores(url, { adapter: { ... } })` or
+ * `openRedisStores(url, { adapter: { ... } })`. Every option except `tls` may also be given
+ * as a URL query parameter of the same name
+ * (`redis://host:6379/0?namespace=app&commandTimeoutMs=1500`); an option given both ways
+ * must agree.
  *
  * The client fails fast instead of queueing while the server is down: no offline queue,
  * no retry of a command after a reconnect (a script whose reply was lost may have run, so
@@ -13,37 +14,43 @@ import { ConfigError, redactUrl, type StoresOptions } from '@polystore/core';
  * in the background with the backoff below, so the same `Stores` recovers by itself.
  * See https://github.com/redis/ioredis#auto-reconnect.
  */
-export interface RedisOptions extends StoresOptions {
+export interface RedisOptions {
   /**
    * Literal prefix of every key, before the namespace's hash tag. Must not contain `{` or
-   * `}`. Default `polystore:`. URL: `?prefix=`.
+   * `}`. Default `polystore:`.
    */
   readonly prefix?: string;
   /**
    * The namespace: every key is `<prefix>{<namespace>}:...`, so one namespace is one Redis
    * Cluster hash slot, and two namespaces never see each other's records. Non-empty, without
-   * `{` or `}`. Default `default`. URL: `?namespace=`.
+   * `{` or `}`. Default `default`.
    */
   readonly namespace?: string;
   /**
    * How long a command may wait for its reply before it fails with `UnavailableError`, in ms
-   * (ioredis `commandTimeout`). Default 1500. URL: `?commandTimeout=`.
+   * (ioredis `commandTimeout`). Default `1500`.
    */
   readonly commandTimeoutMs?: number;
-  /** How long opening a TCP connection may take, in ms (ioredis `connectTimeout`). Default 2000. URL: `?connectTimeout=`. */
+  /** How long opening a TCP connection may take, in ms (ioredis `connectTimeout`). Default `2000`. */
   readonly connectTimeoutMs?: number;
-  /** Delay before the first reconnect attempt, in ms; it doubles on each failed attempt. Default 50. */
+  /** Delay before the first reconnect attempt, in ms; it doubles on each failed attempt. Default `50`. */
   readonly retryDelayMs?: number;
-  /** Longest delay between reconnect attempts, in ms. Default 1000. */
+  /** Longest delay between reconnect attempts, in ms. Default `1000`. */
   readonly maxRetryDelayMs?: number;
   /** The client name shown by `CLIENT LIST`. Default `polystore`. */
   readonly connectionName?: string;
-  /** TLS options for `rediss:` URLs (https://nodejs.org/api/tls.html#tlsconnectoptions-callback). Default `{}`. */
+  /**
+   * TLS options for `rediss:` URLs (https://nodejs.org/api/tls.html#tlsconnectoptions-callback);
+   * ignored for `redis:` URLs. Not a URL parameter. Default `{}`.
+   */
   readonly tls?: ConnectionOptions;
 }
 
+/** {@link RedisOptions} with every default applied. */
+export type ResolvedRedisOptions = Required<RedisOptions>;
+
 /** The defaults of {@link RedisOptions}. */
-export const REDIS_DEFAULTS = Object.freeze({
+export const REDIS_DEFAULTS: ResolvedRedisOptions = Object.freeze({
   prefix: 'polystore:',
   namespace: 'default',
   commandTimeoutMs: 1500,
@@ -51,136 +58,76 @@ export const REDIS_DEFAULTS = Object.freeze({
   retryDelayMs: 50,
   maxRetryDelayMs: 1000,
   connectionName: 'polystore',
+  tls: Object.freeze({}),
 });
 
-/** Everything needed to connect, resolved from the URL, the options and the defaults. */
-export interface RedisConfig {
-  readonly host: string;
-  readonly port: number;
-  readonly username: string | undefined;
-  readonly password: string | undefined;
-  readonly db: number;
-  readonly tls: ConnectionOptions | undefined;
-  readonly prefix: string;
-  readonly namespace: string;
-  readonly commandTimeoutMs: number;
-  readonly connectTimeoutMs: number;
-  readonly retryDelayMs: number;
-  readonly maxRetryDelayMs: number;
-  readonly connectionName: string;
-}
+const KEYS = Object.keys(REDIS_DEFAULTS);
+const MS_KEYS = ['commandTimeoutMs', 'connectTimeoutMs', 'retryDelayMs', 'maxRetryDelayMs'];
+const STRING_KEYS = ['prefix', 'namespace', 'connectionName'];
 
-const URL_PARAMS: Readonly<Record<string, keyof RedisOptions>> = {
-  prefix: 'prefix',
-  namespace: 'namespace',
+/** Older spellings of two URL parameters, still accepted. */
+const URL_ALIASES: Readonly<Record<string, string>> = {
   commandTimeout: 'commandTimeoutMs',
   connectTimeout: 'connectTimeoutMs',
 };
 
-const OPTION_KEYS = new Set<string>([
-  'prefix',
-  'namespace',
-  'commandTimeoutMs',
-  'connectTimeoutMs',
-  'retryDelayMs',
-  'maxRetryDelayMs',
-  'connectionName',
-  'tls',
-]);
-
-const MS_KEYS = new Set<string>([
-  'commandTimeoutMs',
-  'connectTimeoutMs',
-  'retryDelayMs',
-  'maxRetryDelayMs',
-]);
-
-/**
- * Picks the adapter options out of an options bag and checks their types. With `strict`,
- * an unknown key is an error (adapter options, URL parameters); without, it is left out
- * (a {@link RedisOptions} object also holds the `StoresOptions`).
- */
-export function pickRedisOptions(
-  options: Readonly<Record<string, unknown>> | undefined,
-  where: string,
-  strict = true,
-): Partial<RedisOptions> {
+/** The options the URL's query parameters give, as typed values. */
+function fromUrl(url: URL): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(options ?? {})) {
-    if (value === undefined || (!strict && !OPTION_KEYS.has(key))) continue;
-    if (!OPTION_KEYS.has(key)) {
+  for (const [param, text] of url.searchParams) {
+    const key = URL_ALIASES[param] ?? param;
+    if (!KEYS.includes(key) || key === 'tls') {
       throw new ConfigError(
-        `redis: unknown option ${where}${key}; known: ${[...OPTION_KEYS].join(', ')}`,
+        `redis: unknown URL parameter ${param} in ${redactUrl(url.href)} (known: ${KEYS.filter((k) => k !== 'tls').join(', ')})`,
       );
     }
-    if (MS_KEYS.has(key)) {
-      if (!Number.isSafeInteger(value) || (value as number) <= 0) {
-        throw new ConfigError(`redis: ${where}${key} must be a positive integer (ms)`);
-      }
-    } else if (key === 'tls') {
-      if (typeof value !== 'object' || value === null) {
-        throw new ConfigError(`redis: ${where}tls must be an object of TLS options`);
-      }
-    } else if (typeof value !== 'string') {
-      throw new ConfigError(`redis: ${where}${key} must be a string`);
+    const value = MS_KEYS.includes(key) && /^\d+$/.test(text) ? Number(text) : text;
+    if (key in out && out[key] !== value) {
+      throw new ConfigError(`redis: URL parameter ${key} is given twice, differently`);
     }
     out[key] = value;
   }
-  return out as Partial<RedisOptions>;
-}
-
-function fromUrl(url: URL): Partial<RedisOptions> {
-  const raw: Record<string, unknown> = {};
-  for (const [name, value] of url.searchParams) {
-    const key = URL_PARAMS[name];
-    if (!key) {
-      throw new ConfigError(
-        `redis: unknown URL parameter ${name} in ${redactUrl(url.href)}; known: ${Object.keys(URL_PARAMS).join(', ')}`,
-      );
-    }
-    raw[key] = MS_KEYS.has(key) && /^\d+$/.test(value) ? Number(value) : value;
-  }
-  return pickRedisOptions(raw, 'URL parameter ');
+  return out;
 }
 
 /**
- * Resolves the connection settings of a `redis:` or `rediss:` URL
- * (`redis://[user:password@]host[:port][/db][?prefix=&namespace=&commandTimeout=&connectTimeout=]`)
- * and the options. Throws `ConfigError` on anything malformed.
+ * Validates the adapter options and the URL's query parameters and applies the defaults.
+ * Throws `ConfigError` on an unknown option or parameter, a malformed value, or an option
+ * given in both places with different values.
  */
-export function resolveRedisConfig(url: URL, options: RedisOptions = {}): RedisConfig {
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new ConfigError(`redis: expected a redis: or rediss: URL, got ${redactUrl(url.href)}`);
+export function resolveRedisOptions(url: URL, options: RedisOptions = {}): ResolvedRedisOptions {
+  const given = options as Readonly<Record<string, unknown>>;
+  for (const key of Object.keys(given)) {
+    if (!KEYS.includes(key)) {
+      throw new ConfigError(`redis: unknown option ${key} (known: ${KEYS.join(', ')})`);
+    }
   }
-  const merged = {
-    ...REDIS_DEFAULTS,
-    ...fromUrl(url),
-    ...pickRedisOptions(options as Readonly<Record<string, unknown>>, '', false),
-  };
-  if (/[{}]/.test(merged.prefix)) throw new ConfigError('redis: prefix must not contain { or }');
-  if (merged.namespace.length === 0 || /[{}]/.test(merged.namespace)) {
+  const out: Record<string, unknown> = { ...REDIS_DEFAULTS };
+  for (const [key, value] of Object.entries(given)) if (value !== undefined) out[key] = value;
+  for (const [key, value] of Object.entries(fromUrl(url))) {
+    if (given[key] !== undefined && given[key] !== value) {
+      throw new ConfigError(
+        `redis: ${key} is given both in the URL and in the options, differently`,
+      );
+    }
+    out[key] = value;
+  }
+  for (const key of MS_KEYS) {
+    if (!Number.isSafeInteger(out[key]) || (out[key] as number) <= 0) {
+      throw new ConfigError(`redis: ${key} must be a positive integer (ms)`);
+    }
+  }
+  for (const key of STRING_KEYS) {
+    if (typeof out[key] !== 'string') throw new ConfigError(`redis: ${key} must be a string`);
+  }
+  if (typeof out.tls !== 'object' || out.tls === null) {
+    throw new ConfigError('redis: tls must be an object of TLS options');
+  }
+  if (/[{}]/.test(out.prefix as string)) {
+    throw new ConfigError('redis: prefix must not contain { or }');
+  }
+  if ((out.namespace as string).length === 0 || /[{}]/.test(out.namespace as string)) {
     throw new ConfigError('redis: namespace must be non-empty, without { or }');
   }
-  const path = url.pathname.replace(/^\//, '');
-  if (path !== '' && !/^\d{1,5}$/.test(path)) {
-    throw new ConfigError(
-      `redis: the URL path must be a database number, got ${redactUrl(url.href)}`,
-    );
-  }
-  const port = url.port === '' ? 6379 : Number(url.port);
-  return Object.freeze({
-    host: url.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost',
-    port,
-    username: url.username ? decodeURIComponent(url.username) : undefined,
-    password: url.password ? decodeURIComponent(url.password) : undefined,
-    db: path === '' ? 0 : Number(path),
-    tls: url.protocol === 'rediss:' ? { ...(merged.tls ?? {}) } : undefined,
-    prefix: merged.prefix,
-    namespace: merged.namespace,
-    commandTimeoutMs: merged.commandTimeoutMs,
-    connectTimeoutMs: merged.connectTimeoutMs,
-    retryDelayMs: merged.retryDelayMs,
-    maxRetryDelayMs: merged.maxRetryDelayMs,
-    connectionName: merged.connectionName,
-  });
+  return Object.freeze(out as ResolvedRedisOptions);
 }

@@ -21,7 +21,7 @@ const VM2 = '00000000-0000-4000-8000-000000000002';
 
 const opened: Stores[] = [];
 async function open(namespace = freshNamespace('redis_alloc')): Promise<Stores> {
-  const s = await openRedisStores(redisUrl(), { namespace });
+  const s = await openRedisStores(redisUrl(), { adapter: { namespace } });
   opened.push(s);
   return s;
 }

@@ -14,7 +14,7 @@ afterAll(async () => {
 describeConformance({
   name: 'redis',
   open: (namespace, { clock, ids, route }) =>
-    openRedisStores(route(redis.url), { namespace, clock, ids }),
+    openRedisStores(route(redis.url), { clock, ids, adapter: { namespace } }),
   faults: {
     proxy: { target: `${redis.host}:${redis.port}` },
     server: {

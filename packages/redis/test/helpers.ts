@@ -12,7 +12,7 @@ import {
 } from '@polystore/core';
 import { openMemoryStores } from '@polystore/memory';
 import { freshNamespace, sharedServerUrl } from '@polystore/testing/vitest';
-import { openRedisStores, type RedisOptions } from '../src/index.js';
+import { openRedisStores } from '../src/index.js';
 
 /** A resource with every indexable kind: sortable string/int/datetime, nullable indexed fields, two unique constraints. */
 export const gadgetResource = defineResource({
@@ -60,19 +60,6 @@ export function redisUrl(): string {
   return sharedServerUrl('redis');
 }
 
-/** Opens a Redis bag in a fresh namespace with the test resources. */
-export async function openTestStores(
-  options: RedisOptions = {},
-): Promise<{ stores: Stores; namespace: string }> {
-  const namespace = options.namespace ?? freshNamespace('redis_test');
-  const stores = await openRedisStores(redisUrl(), {
-    resources: TEST_RESOURCES,
-    ...options,
-    namespace,
-  });
-  return { stores, namespace };
-}
-
 /** A Redis bag and a memory bag with the same clock and id sequence, for differential runs. */
 export async function openPair(): Promise<{
   redis: Stores;
@@ -82,10 +69,10 @@ export async function openPair(): Promise<{
 }> {
   const clock = new ManualClock(Date.parse('2026-03-01T00:00:00.000Z'));
   const redis = await openRedisStores(redisUrl(), {
-    namespace: freshNamespace('redis_diff'),
     resources: TEST_RESOURCES,
     clock,
     ids: sequentialIds(),
+    adapter: { namespace: freshNamespace('redis_diff') },
   });
   const memory = openMemoryStores({ resources: TEST_RESOURCES, clock, ids: sequentialIds() });
   return { redis, memory, clock, close: () => redis.close() };

@@ -28,7 +28,7 @@ afterAll(async () => {
 async function openError(url: string): Promise<unknown> {
   let stores: Stores | undefined;
   try {
-    stores = await openRedisStores(url, { namespace: 'config' });
+    stores = await openRedisStores(url, { adapter: { namespace: 'config' } });
   } catch (err) {
     return err;
   }
@@ -44,8 +44,8 @@ describe('open refuses a configuration the server does not accept', () => {
       expect(String((error as Error).message)).toMatch(/database/);
     }
     // The last database the server has still opens, and is not database 0.
-    const last = await openRedisStores(`${server.url}/3`, { namespace: 'config' });
-    const zero = await openRedisStores(`${server.url}/0`, { namespace: 'config' });
+    const last = await openRedisStores(`${server.url}/3`, { adapter: { namespace: 'config' } });
+    const zero = await openRedisStores(`${server.url}/0`, { adapter: { namespace: 'config' } });
     try {
       await last.instances.create(p1, { flavor });
       expect(await last.instances.count(p1, {})).toBe(1);
@@ -64,7 +64,9 @@ describe('open refuses a configuration the server does not accept', () => {
       expect((error as ConfigError).retriable).toBe(false);
       expect(String((error as Error).message)).not.toContain('password@');
     }
-    const ok = await openRedisStores(`redis://app:right-password@${at}/1`, { namespace: 'config' });
+    const ok = await openRedisStores(`redis://app:right-password@${at}/1`, {
+      adapter: { namespace: 'config' },
+    });
     try {
       expect(await ok.instances.count(p1, {})).toBe(0);
     } finally {

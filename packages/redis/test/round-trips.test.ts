@@ -20,7 +20,7 @@ let marks = 0;
 
 beforeAll(async () => {
   server = await startRedis({ appendfsync: 'no' });
-  stores = await openRedisStores(server.url, { namespace: 'rt' });
+  stores = await openRedisStores(server.url, { adapter: { namespace: 'rt' } });
   monitor = await new Redis(server.url).monitor();
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
     if (source !== 'lua') seen.push(args);

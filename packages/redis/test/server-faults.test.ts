@@ -12,7 +12,7 @@ let stores: Stores;
 
 beforeAll(async () => {
   server = await startRedis({ appendfsync: 'always' });
-  stores = await openRedisStores(server.url, { namespace: 'faults' });
+  stores = await openRedisStores(server.url, { adapter: { namespace: 'faults' } });
 });
 afterAll(async () => {
   await stores?.close();
@@ -83,7 +83,7 @@ describe('faults', () => {
 
   it('fails to open with UnavailableError when nothing listens', async () => {
     const { ms, error } = await failure(() =>
-      openRedisStores('redis://127.0.0.1:1', { namespace: 'x' }),
+      openRedisStores('redis://127.0.0.1:1', { adapter: { namespace: 'x' } }),
     );
     expect(error).toBeInstanceOf(UnavailableError);
     expect(ms).toBeLessThan(5000);
