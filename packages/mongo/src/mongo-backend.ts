@@ -8,6 +8,7 @@ import {
 import {
   type Backend,
   defineCapabilities,
+  parseStoreUrl,
   type ResourceDriver,
   resourcesOf,
 } from '@polystore/core/adapter';
@@ -15,7 +16,7 @@ import { type Db, MongoClient, type MongoClientOptions, MongoServerError } from 
 import { mapErrors, toCoreError } from './errors.js';
 import { type IndexSpec, MongoLayout, type StoredDocument } from './layout.js';
 import { MongoAddressAllocator } from './mongo-address-allocator.js';
-import { MONGO_DEFAULTS, type MongoOptions } from './mongo-options.js';
+import { type OpenMongoStoresOptions, resolveMongoOptions } from './mongo-options.js';
 import { MongoResourceDriver } from './mongo-resource-driver.js';
 import { checkNamespace, parseMongoUrl } from './mongo-url.js';
 import { CLAIM_INDEXES, type ClaimDocument, RecordClaims } from './record-claims.js';
@@ -114,33 +115,35 @@ export class MongoBackend implements Backend {
   }
 
   /**
-   * Connects, creates the collections' indexes (idempotent: same names, same keys) and
-   * returns the backend. Fails with `UnavailableError` when the server cannot be reached
-   * within `serverSelectionTimeoutMS`, `ConfigError` on a bad URL or option.
+   * Connects, creates the indexes of the collections of `resourcesOf(options)` (idempotent:
+   * same names, same keys) and returns the backend. `url` may be a replica-set seed list.
+   * Fails with `UnavailableError` when the server cannot be reached within
+   * `serverSelectionTimeoutMS`, `ConfigError` on a bad URL or option.
    */
-  static async open(url: string | URL, options: MongoOptions = {}): Promise<MongoBackend> {
-    const parsed = parseMongoUrl(url);
-    const database = options.database ?? (parsed.database || MONGO_DEFAULTS.database);
-    const prefix = options.prefix ?? parsed.prefix ?? MONGO_DEFAULTS.prefix;
+  static async open(
+    url: string | URL,
+    options: OpenMongoStoresOptions = {},
+  ): Promise<MongoBackend> {
+    const raw = typeof url === 'string' ? url : url.href;
+    const parsed = parseMongoUrl(raw);
+    const resolved = resolveMongoOptions(
+      typeof url === 'string' ? parseStoreUrl(url) : url,
+      options.adapter,
+    );
+    const { database, prefix, failFastMs } = resolved;
     const resources = resourcesOf(options);
     checkNamespace(database, prefix, [
       ...resources.map((r) => `${prefix}${r.plural}`),
       `${prefix}${CLAIMS}`,
     ]);
-    const failFastMs = options.failFastMs ?? MONGO_DEFAULTS.failFastMs;
-    if (!Number.isSafeInteger(failFastMs) || failFastMs <= 0)
-      throw new ConfigError(`mongo: failFastMs must be a positive integer, got ${failFastMs}`);
     const clientOptions: MongoClientOptions = {
-      ...options.clientOptions,
-      serverSelectionTimeoutMS:
-        options.serverSelectionTimeoutMS ??
-        Math.min(MONGO_DEFAULTS.serverSelectionTimeoutMS, failFastMs),
-      connectTimeoutMS:
-        options.connectTimeoutMS ?? Math.min(MONGO_DEFAULTS.connectTimeoutMS, failFastMs),
+      ...resolved.clientOptions,
+      serverSelectionTimeoutMS: resolved.serverSelectionTimeoutMS,
+      connectTimeoutMS: resolved.connectTimeoutMS,
       // A command given up with its call (see `bounded`) still holds its connection until
       // this; no longer than the bound, so the pool is free again soon after.
-      socketTimeoutMS: options.socketTimeoutMS ?? failFastMs,
-      maxPoolSize: options.maxPoolSize ?? MONGO_DEFAULTS.maxPoolSize,
+      socketTimeoutMS: resolved.socketTimeoutMS,
+      maxPoolSize: resolved.maxPoolSize,
     };
     // The driver waits for a free pooled connection forever by default; bound it too, so
     // that no command can hang whatever the server does.
@@ -155,12 +158,12 @@ export class MongoBackend implements Backend {
       const db = client.db(database);
       await mapErrors('open: connect', () => client.connect());
       const ferret = await isFerretDb(db);
-      const serialize = options.serializeWrites ?? ferret;
+      const serialize = resolved.serializeWrites ?? ferret;
       const locks = serialize ? new RecordLocks(`${parsed.hosts}/${database}`) : undefined;
-      const claimed = options.claimWrites ?? ferret;
+      const claimed = resolved.claimWrites ?? ferret;
       const claims = claimed
         ? new RecordClaims(db.collection<ClaimDocument>(`${prefix}${CLAIMS}`), {
-            staleMs: options.claimTimeoutMS ?? MONGO_DEFAULTS.claimTimeoutMS,
+            staleMs: resolved.claimTimeoutMS,
             // The call's bound cuts the wait off anyway; this ends it with a clearer message.
             waitMs: failFastMs,
           })

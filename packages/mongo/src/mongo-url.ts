@@ -1,15 +1,15 @@
 import { ConfigError, redactUrl } from '@polystore/core';
+import { isAdapterParam } from './mongo-options.js';
 
-/** A store URL taken apart: what the driver gets, and what the adapter reads itself. */
+/**
+ * A store URL taken apart for the driver. The adapter's own options in it (the database
+ * path, `?prefix=`, `?failFastMs=`, ...) are read by `resolveMongoOptions`.
+ */
 export interface MongoUrl {
-  /** The URL handed to `MongoClient`, without the adapter's own `prefix` parameter. */
+  /** The URL handed to `MongoClient`, without the adapter's own query parameters. */
   readonly clientUrl: string;
   /** The host list (`host:port[,host:port…]`), for naming the server. */
   readonly hosts: string;
-  /** The database of the URL path, if any. */
-  readonly database: string | undefined;
-  /** The `?prefix=` parameter, if any. */
-  readonly prefix: string | undefined;
 }
 
 const SHAPE = /^(mongodb(?:\+srv)?:\/\/)(?:([^@/?]*)@)?([^/?]*)(?:\/([^?]*))?(?:\?(.*))?$/i;
@@ -35,20 +35,11 @@ export function parseMongoUrl(url: string | URL): MongoUrl {
     string | undefined,
   ];
   const params = new URLSearchParams(query ?? '');
-  const prefix = params.get('prefix') ?? undefined;
-  params.delete('prefix');
+  for (const name of [...params.keys()]) if (isAdapterParam(name)) params.delete(name);
   const rest = params.toString();
-  let database: string | undefined;
-  try {
-    database = path ? decodeURIComponent(path) : undefined;
-  } catch {
-    throw new ConfigError(`mongo: malformed database name in ${redactUrl(text)}`);
-  }
   return {
     clientUrl: `${scheme}${auth === undefined ? '' : `${auth}@`}${hosts}/${path ?? ''}${rest ? `?${rest}` : ''}`,
     hosts,
-    database,
-    prefix,
   };
 }
 

@@ -24,9 +24,7 @@ describeConformance({
     return openMongoStores(route(url.href), {
       clock,
       ids,
-      serverSelectionTimeoutMS: 1_000,
-      connectTimeoutMS: 1_000,
-      socketTimeoutMS: 2_000,
+      adapter: { serverSelectionTimeoutMS: 1_000, connectTimeoutMS: 1_000, socketTimeoutMS: 2_000 },
     });
   },
   faults: {

@@ -61,7 +61,7 @@ for (const [path, options] of [
     let stores: Stores;
     let drop: () => Promise<void>;
     beforeAll(async () => {
-      ({ stores, drop } = await openFresh({ ...options, resources: [box] }));
+      ({ stores, drop } = await openFresh({ adapter: options, resources: [box] }));
     });
     afterAll(async () => {
       await drop?.();

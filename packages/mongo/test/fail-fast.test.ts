@@ -75,8 +75,7 @@ describe(`a frozen FerretDB fails every call within failFastMs (${FAIL_FAST_MS} 
   beforeAll(async () => {
     ferret = await startFerretDb();
     backend = await MongoBackend.open(`${ferret.url}fail_fast`, {
-      failFastMs: FAIL_FAST_MS,
-      clientOptions: { monitorCommands: true },
+      adapter: { failFastMs: FAIL_FAST_MS, clientOptions: { monitorCommands: true } },
     });
     stores = createStores(backend);
     backend.client.on('commandStarted', (e: CommandStartedEvent) => {

@@ -9,6 +9,7 @@ import {
   UnavailableError,
 } from '@polystore/core';
 import { createStores } from '@polystore/core/adapter';
+import { TcpProxy } from '@polystore/testing';
 import { type CommandStartedEvent, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -19,7 +20,6 @@ import {
   openMongoStores,
 } from '../src/index.js';
 import { dropDatabase, freshUrl } from './mongo-server.js';
-import { TcpProxy } from './tcp-proxy.js';
 
 const p1 = createContext({ projectId: 'p1' });
 const admin = adminContext();
@@ -36,8 +36,7 @@ describe('round trips', () => {
     // The commands of MongoDB's path (one atomic command per write); on FerretDB v1 each
     // conditional write also claims its step (counted in record-claims.test.ts).
     backend = await MongoBackend.open(url, {
-      claimWrites: false,
-      clientOptions: { monitorCommands: true },
+      adapter: { claimWrites: false, clientOptions: { monitorCommands: true } },
     });
     backend.client.on('commandStarted', (e: CommandStartedEvent) => commands.push(e.commandName));
     stores = createStores(backend);
@@ -161,7 +160,9 @@ describe('opening', () => {
         String(failFastMs),
       ).rejects.toMatchObject({ code: 'CONFIG' });
     }
-    await expect(MongoBackend.open(freshUrl(), { failFastMs: 0 })).rejects.toMatchObject({
+    await expect(
+      MongoBackend.open(freshUrl(), { adapter: { failFastMs: 0 } }),
+    ).rejects.toMatchObject({
       code: 'CONFIG',
     });
   });
@@ -198,7 +199,9 @@ describe('opening', () => {
     await proxy.down();
     const t0 = Date.now();
     await expect(
-      openMongoStores(`mongodb://127.0.0.1:${proxy.port}/x`, { serverSelectionTimeoutMS: 500 }),
+      openMongoStores(`mongodb://127.0.0.1:${proxy.port}/x`, {
+        adapter: { serverSelectionTimeoutMS: 500 },
+      }),
     ).rejects.toBeInstanceOf(UnavailableError);
     expect(Date.now() - t0).toBeLessThan(5_000);
   });
@@ -217,9 +220,7 @@ describe('outages', () => {
     via.host = `127.0.0.1:${proxy.port}`;
     via.searchParams.set('directConnection', 'true');
     stores = await openMongoStores(via.href, {
-      serverSelectionTimeoutMS: 1_000,
-      connectTimeoutMS: 1_000,
-      socketTimeoutMS: 1_500,
+      adapter: { serverSelectionTimeoutMS: 1_000, connectTimeoutMS: 1_000, socketTimeoutMS: 1_500 },
     });
   });
   afterAll(async () => {

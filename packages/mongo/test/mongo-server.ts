@@ -1,4 +1,4 @@
-import type { Stores, StoresOptions } from '@polystore/core';
+import type { Stores } from '@polystore/core';
 import { openMongoStores } from '@polystore/mongo';
 import { freshNamespace, sharedServerUrl } from '@polystore/testing/vitest';
 import { MongoClient } from 'mongodb';
@@ -17,7 +17,7 @@ export function freshUrl(prefix = 'mongo_test'): string {
 
 /** Opens stores on a fresh database; `drop()` removes the database and closes them. */
 export async function openFresh(
-  options: StoresOptions = {},
+  options: Parameters<typeof openMongoStores>[1] = {},
   url = freshUrl(),
 ): Promise<{ stores: Stores; url: string; drop: () => Promise<void> }> {
   const stores = await openMongoStores(url, options);

@@ -6,7 +6,7 @@ import {
   UnavailableError,
 } from '@polystore/core';
 import { createStores } from '@polystore/core/adapter';
-import { type FerretDbServer, startFerretDb } from '@polystore/testing';
+import { type FerretDbServer, startFerretDb, TcpProxy } from '@polystore/testing';
 import { type CommandStartedEvent, type CommandSucceededEvent, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -17,7 +17,6 @@ import {
   type MongoOptions,
 } from '../src/index.js';
 import { dropDatabase, freshUrl } from './mongo-server.js';
-import { TcpProxy } from './tcp-proxy.js';
 
 const p1 = createContext({ projectId: 'p1' });
 const flavor = { vcpus: 1, memoryMb: 512, rootGb: 1 };
@@ -35,7 +34,9 @@ describe('claimed writes (every conditional write claims its revision step)', ()
   const opened: Stores[] = [];
 
   async function open(options: MongoOptions = {}): Promise<Stores> {
-    const stores = createStores(await MongoBackend.open(url, { claimWrites: true, ...options }));
+    const stores = createStores(
+      await MongoBackend.open(url, { adapter: { claimWrites: true, ...options } }),
+    );
     opened.push(stores);
     return stores;
   }
@@ -123,11 +124,13 @@ describe('claimed writes (every conditional write claims its revision step)', ()
       via.host = `127.0.0.1:${proxy.port}`;
       via.searchParams.set('directConnection', 'true');
       const backend = await MongoBackend.open(via.href, {
-        claimWrites: true,
-        claimTimeoutMS: 600_000,
-        socketTimeoutMS: 1_000,
-        serverSelectionTimeoutMS: 1_000,
-        clientOptions: { monitorCommands: true },
+        adapter: {
+          claimWrites: true,
+          claimTimeoutMS: 600_000,
+          socketTimeoutMS: 1_000,
+          serverSelectionTimeoutMS: 1_000,
+          clientOptions: { monitorCommands: true },
+        },
       });
       const stores = createStores(backend);
       opened.push(stores);
@@ -189,8 +192,7 @@ describe('claimed writes (every conditional write claims its revision step)', ()
 
   it('costs a claim and its release per write', async () => {
     const backend = await MongoBackend.open(url, {
-      claimWrites: true,
-      clientOptions: { monitorCommands: true },
+      adapter: { claimWrites: true, clientOptions: { monitorCommands: true } },
     });
     const stores = createStores(backend);
     opened.push(stores);
@@ -265,7 +267,9 @@ describe("claimed writes on FerretDB's PostgreSQL handler", () => {
     const url = `${ferret.url.replace(/\/$/, '')}/claims_pg`;
     const clients = await Promise.all(
       Array.from({ length: CLIENTS }, async () => {
-        const stores = createStores(await MongoBackend.open(url, { serializeWrites: false }));
+        const stores = createStores(
+          await MongoBackend.open(url, { adapter: { serializeWrites: false } }),
+        );
         opened.push(stores);
         return stores;
       }),
