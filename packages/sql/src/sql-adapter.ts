@@ -2,6 +2,7 @@ import { type Adapter, ConfigError, type Stores, type StoresOptions } from '@pol
 import {
   type AdapterOpenOptions,
   createStores,
+  KeyedQueue,
   parseStoreUrl,
   resourcesOf,
 } from '@polystore/core/adapter';
@@ -12,12 +13,11 @@ import { sqliteAllocate } from './dialect/sqlite-allocate.js';
 import { connectSqlite, sqlitePath } from './dialect/sqlite-connect.js';
 import { sqliteSupport } from './dialect/sqlite-dialect-support.js';
 import { toCoreError } from './errors.js';
-import { KeyedQueue } from './keyed-queue.js';
 import { SqlBackend } from './sql-backend.js';
 import { resolveSqlOptions, type SqlOptions } from './sql-options.js';
 
-/** Opens of one SQLite file in this process, in turn. */
-const opening = new KeyedQueue();
+/** Opens of one SQLite file in this process, in turn (one queue even if this module is loaded twice). */
+const opening = KeyedQueue.shared('@polystore/sql/sqlite-open');
 
 /**
  * Opens the SQL backend for a `sqlite:` or `postgres(ql)://` URL: connects, creates or

@@ -1,14 +1,15 @@
-import type {
-  AddressAllocator,
-  AllocateInput,
-  ReadScope,
-  StoredRecord,
-  WriteScope,
+import {
+  type AddressAllocator,
+  type AllocateInput,
+  KeyedQueue,
+  type ReadScope,
+  type StoredRecord,
+  type WriteScope,
 } from '@polystore/core/adapter';
 import { sql } from 'kysely';
-import type { AllocateFn, AllocationTables } from './dialect/allocation.js';
+import type { AllocateFn } from './dialect/allocation.js';
 import { withDeadline, withRetries } from './errors.js';
-import { KeyedQueue } from './keyed-queue.js';
+import type { AllocationTables } from './sql-resource-driver.js';
 
 /**
  * Atomic address allocation over the `networks` and `fixed_ips` tables. How the address is

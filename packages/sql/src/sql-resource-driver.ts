@@ -41,6 +41,17 @@ export interface SqlDriverContext {
 }
 
 /**
+ * Internal, not part of any public API: what the address allocator reaches of the drivers
+ * of `network` and `fixedIp` — the backend's shared context and the two tables' codecs —
+ * to read the network and insert or release fixed IPs in its own atomic statements.
+ */
+export interface AllocationTables {
+  readonly ctx: SqlDriverContext;
+  readonly networks: RowCodec;
+  readonly fixedIps: RowCodec;
+}
+
+/**
  * Converts between records and rows of one table, and builds the conditions every
  * statement shares. Used by the resource driver and the address allocator.
  */
@@ -58,6 +69,11 @@ export class RowCodec {
     return value === null || value === undefined ? null : this.#support.encode(column.kind, value);
   }
 
+  /** A value the driver returned as the record holds it. */
+  decode(column: ColumnLayout, raw: unknown): unknown {
+    return raw === null || raw === undefined ? null : this.#support.decode(column.kind, raw);
+  }
+
   /** A record as a row to insert. */
   toRow(record: StoredRecord): Row {
     const row: Row = {};
@@ -73,7 +89,7 @@ export class RowCodec {
       if (raw === null || raw === undefined) {
         if (c.nullable || c.system) out[c.field] = null;
       } else {
-        out[c.field] = this.#support.decode(c.kind, raw);
+        out[c.field] = this.decode(c, raw);
       }
     }
     return out as StoredRecord;

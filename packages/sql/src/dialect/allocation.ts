@@ -1,33 +1,12 @@
-import {
-  type AllocateInput,
-  allocatedRecord,
-  type ReadScope,
-  type StoredRecord,
-} from '@polystore/core/adapter';
-import type { RowCodec, SqlDriverContext } from '../sql-resource-driver.js';
+import type { AllocateInput, ReadScope, StoredRecord } from '@polystore/core/adapter';
+import type { AllocationTables } from '../sql-resource-driver.js';
 
-/** What an allocation needs: the backend, and the tables of networks and fixed IPs. */
-export interface AllocationTables {
-  readonly ctx: SqlDriverContext;
-  readonly networks: RowCodec;
-  readonly fixedIps: RowCodec;
-}
-
-/** A dialect's atomic allocation: read the network, choose the address, insert the fixed IP. */
+/**
+ * A dialect's atomic allocation: read the network, choose the address by core's
+ * `chooseAddress` rule, insert core's `allocatedRecord`, as one atomic step.
+ */
 export type AllocateFn = (
   tables: AllocationTables,
   networkScope: ReadScope,
   input: AllocateInput,
 ) => Promise<StoredRecord>;
-
-/** The fixed IP record an allocation inserts, with `address` to be chosen. */
-export function fixedIpRecord(
-  codec: RowCodec,
-  input: AllocateInput,
-  address: string | null,
-): StoredRecord {
-  const record: Record<string, unknown> = {};
-  for (const c of codec.layout.columns) record[c.field] = null;
-  Object.assign(record, allocatedRecord(input, address));
-  return record as StoredRecord;
-}

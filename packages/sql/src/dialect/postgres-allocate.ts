@@ -1,14 +1,14 @@
-import { DuplicateError, ExhaustedError, NotFoundError } from '@polystore/core';
+import { DuplicateError, NotFoundError, UnavailableError } from '@polystore/core';
 import {
   type AllocateInput,
-  checkRequestedAddress,
+  allocatedRecord,
+  chooseAddress,
   type ReadScope,
   type StoredRecord,
 } from '@polystore/core/adapter';
 import { type RawBuilder, sql } from 'kysely';
 import { toCoreError } from '../errors.js';
-import type { RowCodec } from '../sql-resource-driver.js';
-import { type AllocationTables, fixedIpRecord } from './allocation.js';
+import type { AllocationTables, RowCodec } from '../sql-resource-driver.js';
 
 /** How often an allocation that lost the race for an address is repeated before giving up. */
 const MAX_ATTEMPTS = 100;
@@ -46,7 +46,7 @@ function allocationSql(
   networkScope: ReadScope,
   input: AllocateInput,
 ): RawBuilder<Record<string, unknown>> {
-  const record = fixedIpRecord(fixedIps, input, null);
+  const record = allocatedRecord(input, null);
   const values = fixedIps.layout.columns.map((c) => {
     if (c.field === 'address') return sql`candidate.c`;
     const type = sql.raw(ctx.support.columnType(c.kind).replace(' COLLATE "C"', ''));
@@ -89,6 +89,43 @@ function allocationSql(
     RETURNING *`;
 }
 
+/** The network (`NotFoundError` unless visible in `scope`) and its live addresses (only the requested one, if any). */
+async function readNetwork(
+  { ctx, networks, fixedIps }: AllocationTables,
+  scope: ReadScope,
+  input: AllocateInput,
+): Promise<{ net: { cidr: string; gateway: string | null }; taken: Set<string> }> {
+  try {
+    const row = await ctx.db
+      .selectFrom(networks.layout.table)
+      .select(['cidr', 'gateway'])
+      .where((eb) => eb.and([eb('id', '=', input.networkId), ...networks.readScope(eb, scope)]))
+      .executeTakeFirst();
+    if (row === undefined) throw new NotFoundError('network', input.networkId);
+    const addresses = await ctx.db
+      .selectFrom(fixedIps.layout.table)
+      .select('address')
+      .where((eb) =>
+        eb.and([
+          eb('network_id', '=', input.networkId),
+          eb('deleted_at', 'is', null),
+          ...(input.address === undefined ? [] : [eb('address', '=', input.address)]),
+        ]),
+      )
+      .execute();
+    const address = fixedIps.layout.column('address');
+    return {
+      net: {
+        cidr: networks.decode(networks.layout.column('cidr'), row.cidr) as string,
+        gateway: networks.decode(networks.layout.column('gateway'), row.gateway) as string | null,
+      },
+      taken: new Set(addresses.map((a) => fixedIps.decode(address, a.address) as string)),
+    };
+  } catch (err) {
+    throw toCoreError(err);
+  }
+}
+
 /**
  * PostgreSQL allocation: one statement, one round trip (see {@link allocationSql}).
  *
@@ -97,14 +134,15 @@ function allocationSql(
  * snapshot cannot both insert; the loser blocks until the winner commits, fails with a
  * unique violation, and is run again with a fresh snapshot that sees the winner's row.
  * A requested address that is taken is a `DuplicateError` at once. When no row comes back,
- * a second query (failure path only) tells a missing network from a bad address or a full one.
+ * core's `chooseAddress` over a fresh read of the network (failure path only) tells a
+ * missing network from a bad address or a full one.
  */
 export async function postgresAllocate(
   tables: AllocationTables,
   networkScope: ReadScope,
   input: AllocateInput,
 ): Promise<StoredRecord> {
-  const { ctx, networks, fixedIps } = tables;
+  const { ctx, fixedIps } = tables;
   const statement = allocationSql(tables, networkScope, input);
   for (let attempt = 1; ; attempt++) {
     let rows: Record<string, unknown>[];
@@ -125,26 +163,14 @@ export async function postgresAllocate(
       throw mapped;
     }
     if (rows[0] !== undefined) return fixedIps.fromRow(rows[0]);
-    const net = await ctx.db
-      .selectFrom(networks.layout.table)
-      .select(['cidr', 'gateway'])
-      .where((eb) =>
-        eb.and([eb('id', '=', input.networkId), ...networks.readScope(eb, networkScope)]),
-      )
-      .executeTakeFirst()
-      .catch((err: unknown) => {
-        throw toCoreError(err);
-      });
-    if (net === undefined) throw new NotFoundError('network', input.networkId);
-    const decoded = networks.fromRow({ ...net, id: input.networkId });
-    if (input.address !== undefined) {
-      checkRequestedAddress(
-        { cidr: decoded.cidr as string, gateway: decoded.gateway as string | null },
-        input.address,
+    // No row: core's rule over a fresh read says why (network not visible, address not
+    // usable, network full); if it finds an address after all, the network changed: again.
+    const { net, taken } = await readNetwork(tables, networkScope, input);
+    chooseAddress(net, input, taken);
+    if (attempt >= MAX_ATTEMPTS) {
+      throw new UnavailableError(
+        `sql backend unavailable: network ${input.networkId} kept changing during allocation`,
       );
-      // Usable, yet not inserted: the network changed in between; try again.
-      if (attempt < MAX_ATTEMPTS) continue;
     }
-    throw new ExhaustedError(`network ${input.networkId} has no free address`);
   }
 }

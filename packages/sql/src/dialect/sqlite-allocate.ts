@@ -1,21 +1,22 @@
-import { ExhaustedError, NotFoundError } from '@polystore/core';
+import { NotFoundError } from '@polystore/core';
 import {
   type AllocateInput,
-  checkRequestedAddress,
-  lowestFreeAddress,
+  allocatedRecord,
+  chooseAddress,
   type ReadScope,
   type StoredRecord,
 } from '@polystore/core/adapter';
 import type { Database } from 'better-sqlite3';
 import type { Compilable } from 'kysely';
 import { toCoreError } from '../errors.js';
-import { type AllocateFn, type AllocationTables, fixedIpRecord } from './allocation.js';
+import type { AllocationTables } from '../sql-resource-driver.js';
+import type { AllocateFn } from './allocation.js';
 
 /**
  * SQLite allocation over one `better-sqlite3` database: an immediate transaction
  * (`BEGIN IMMEDIATE`) takes the write lock before reading, so no other connection or
  * process can insert between the read of the taken addresses and the insert; the choice
- * is core's own {@link lowestFreeAddress}.
+ * is core's own `chooseAddress` (a requested address: only its own row is read).
  *
  * The transaction runs synchronously, in one JS turn: an async transaction would hold the
  * lock across awaits, and another connection of the same process waiting on its busy
@@ -43,27 +44,24 @@ export function sqliteAllocate(database: Database): AllocateFn {
         'get',
       ) as { cidr: string; gateway: string | null } | undefined;
       if (net === undefined) throw new NotFoundError('network', input.networkId);
-      let address = input.address;
-      if (address !== undefined) {
-        checkRequestedAddress(net, address);
-      } else {
-        const taken = run(
-          ctx.db
-            .selectFrom(fixedIps.layout.table)
-            .select('address')
-            .where((eb) =>
-              eb.and([eb('network_id', '=', input.networkId), eb('deleted_at', 'is', null)]),
-            ),
-          'all',
-        ) as { address: string }[];
-        address = lowestFreeAddress(net.cidr, net.gateway, new Set(taken.map((t) => t.address)));
-        if (address === undefined)
-          throw new ExhaustedError(`network ${input.networkId} has no free address`);
-      }
+      const taken = run(
+        ctx.db
+          .selectFrom(fixedIps.layout.table)
+          .select('address')
+          .where((eb) =>
+            eb.and([
+              eb('network_id', '=', input.networkId),
+              eb('deleted_at', 'is', null),
+              ...(input.address === undefined ? [] : [eb('address', '=', input.address)]),
+            ]),
+          ),
+        'all',
+      ) as { address: string }[];
+      const address = chooseAddress(net, input, new Set(taken.map((t) => t.address)));
       const row = run(
         ctx.db
           .insertInto(fixedIps.layout.table)
-          .values(fixedIps.toRow(fixedIpRecord(fixedIps, input, address)))
+          .values(fixedIps.toRow(allocatedRecord(input, address)))
           .returningAll(),
         'get',
       ) as Record<string, unknown>;
