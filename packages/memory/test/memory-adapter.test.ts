@@ -1,0 +1,133 @@
+import {
+  ConfigError,
+  computeResources,
+  createContext,
+  defineResource,
+  f,
+  instanceResource,
+  NotFoundError,
+  networkResource,
+  openStores,
+} from '@polystore/core';
+import { describe, expect, it } from 'vitest';
+import * as memory from '../src/index.js';
+import { memoryAdapter, openMemoryStores } from '../src/memory-adapter.js';
+import { MemoryDatabase } from '../src/memory-database.js';
+
+const p1 = createContext({ projectId: 'p1' });
+const flavor = { vcpus: 1, memoryMb: 512, rootGb: 1 };
+
+const gadgetResource = defineResource({
+  name: 'gadget',
+  plural: 'gadgets',
+  scope: 'project',
+  softDelete: true,
+  version: '1.0',
+  history: { '1.0': 'test resource' },
+  fields: { label: f.string({ max: 40 }).indexed() },
+  unique: [['label']],
+});
+
+describe('the package entry point', () => {
+  it('exports only the adapter and openMemoryStores', () => {
+    expect(Object.keys(memory).sort()).toEqual(['memoryAdapter', 'openMemoryStores']);
+  });
+});
+
+describe('openMemoryStores', () => {
+  it('opens the same named database by URL, by adapter option and by the name shorthand', async () => {
+    const a = openMemoryStores('memory:open-forms');
+    const b = openMemoryStores({ adapter: { name: 'open-forms' } });
+    const c = openMemoryStores({ name: 'open-forms' });
+    const d = openMemoryStores(new URL('memory:?name=open-forms'), {});
+    const vm = await a.instances.create(p1, { flavor });
+    for (const s of [b, c, d]) expect((await s.instances.get(p1, vm.id)).id).toBe(vm.id);
+    const fresh = openMemoryStores();
+    await expect(fresh.instances.get(p1, vm.id)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('refuses a name given two ways that differ, unknown adapter options and a bad URL', () => {
+    expect(() => openMemoryStores({ name: 'a', adapter: { name: 'b' } })).toThrow(ConfigError);
+    expect(() => openMemoryStores('memory:a', { name: 'b' })).toThrow(ConfigError);
+    expect(() => openMemoryStores({ adapter: { size: 1 } as never })).toThrow(
+      /unknown option size/,
+    );
+    expect(() => openMemoryStores('not a url')).toThrow(ConfigError);
+    expect(openMemoryStores({ name: 'same', adapter: { name: 'same' } }).backend).toBe('memory');
+  });
+});
+
+describe('memoryAdapter', () => {
+  it('opens through openStores with the options in the URL or in `adapter`, which must agree', async () => {
+    const adapters = [memoryAdapter];
+    const a = await openStores('memory:via-open-stores', { adapters });
+    const b = await openStores('memory:', { adapters, adapter: { name: 'via-open-stores' } });
+    const vm = await a.instances.create(p1, { flavor });
+    expect((await b.instances.get(p1, vm.id)).id).toBe(vm.id);
+    await expect(openStores('memory:x', { adapters, adapter: { name: 'y' } })).rejects.toThrow(
+      ConfigError,
+    );
+    await expect(openStores('memory:', { adapters, adapter: { bogus: 1 } })).rejects.toThrow(
+      /unknown option bogus/,
+    );
+    await expect(openStores('memory:?bogus=1', { adapters })).rejects.toThrow(ConfigError);
+  });
+
+  it('namespaces a URL as a named database', () => {
+    const ns = (u: string, n: string) => memoryAdapter.namespaceUrl!(new URL(u), n).href;
+    expect(ns('memory:', 'ns1')).toBe('memory:ns1');
+    expect(ns('memory:app', 'ns1')).toBe('memory:app_ns1');
+    expect(ns('memory:?name=app', 'ns1')).toBe('memory:app_ns1');
+  });
+
+  it('describes the database it opened', async () => {
+    const shared = await memoryAdapter.open(new URL('memory:described'), {});
+    expect(shared.describe?.()).toEqual({ database: 'described' });
+    const own = await memoryAdapter.open(new URL('memory:'), {});
+    expect(own.describe?.()).toEqual({ database: '(private to this open)' });
+  });
+});
+
+describe('resources are opt-in', () => {
+  it('creates a table for each opened resource and no other', async () => {
+    const stores = openMemoryStores({ name: 'opt-in-custom', resources: [gadgetResource] });
+    expect(MemoryDatabase.named('opt-in-custom').tableNames()).toEqual(['gadget']);
+
+    const gadgets = stores.store(gadgetResource);
+    const g = await gadgets.create(p1, { label: 'one' });
+    expect((await gadgets.get(p1, g.id)).label).toBe('one');
+    expect((await gadgets.list(p1, { where: { label: 'one' } })).items.map((r) => r.id)).toEqual([
+      g.id,
+    ]);
+    expect(() => stores.instances).toThrow(ConfigError);
+    expect(() => stores.fixedIps).toThrow(ConfigError);
+    // Using the bag created nothing more.
+    expect(MemoryDatabase.named('opt-in-custom').tableNames()).toEqual(['gadget']);
+  });
+
+  it('opens the compute pack by default, and exactly the given list otherwise', async () => {
+    openMemoryStores({ name: 'opt-in-default' });
+    expect(MemoryDatabase.named('opt-in-default').tableNames().sort()).toEqual(
+      computeResources.map((r) => r.name).sort(),
+    );
+    const stores = openMemoryStores({
+      name: 'opt-in-both',
+      resources: [...computeResources, gadgetResource],
+    });
+    expect(MemoryDatabase.named('opt-in-both').tableNames().sort()).toEqual(
+      [...computeResources.map((r) => r.name), 'gadget'].sort(),
+    );
+    expect(await stores.instances.count(p1, {})).toBe(0);
+  });
+
+  it('opens networks without fixed IPs: no fixedIp table, and no allocator to reach', async () => {
+    const stores = openMemoryStores({
+      name: 'opt-in-networks',
+      resources: [instanceResource, networkResource],
+    });
+    expect(MemoryDatabase.named('opt-in-networks').tableNames()).toEqual(['instance', 'network']);
+    await stores.networks.create(p1, { label: 'n', cidr: '10.0.0.0/29' });
+    expect(() => stores.fixedIps).toThrow(ConfigError);
+    expect(MemoryDatabase.named('opt-in-networks').tableNames()).toEqual(['instance', 'network']);
+  });
+});
