@@ -133,6 +133,15 @@ export class ResourceLayout {
     return JSON.stringify(value ?? null);
   }
 
+  /**
+   * The fields of the constraint a script's `{'duplicate', which}` reply names: `id`, or the
+   * 1-based index of a unique constraint.
+   */
+  duplicateFields(which: string): readonly string[] {
+    if (which === 'id') return ['id'];
+    return this.unique[Number(which) - 1] ?? ['id'];
+  }
+
   /** Whether a field has a sorted index. */
   isSortField(field: string): boolean {
     return this.sortFields.includes(field);

@@ -1,5 +1,10 @@
 import type { Adapter, Stores, StoresOptions } from '@polystore/core';
-import { type AdapterOpenOptions, createStores, parseStoreUrl } from '@polystore/core/adapter';
+import {
+  type AdapterOpenOptions,
+  createStores,
+  parseStoreUrl,
+  resourcesOf,
+} from '@polystore/core/adapter';
 import { RedisBackend } from './redis-backend.js';
 import { RedisConnection, redisEndpoint } from './redis-connection.js';
 import { type RedisOptions, resolveRedisOptions } from './redis-options.js';
@@ -17,10 +22,11 @@ export async function openRedisBackend(
   options: AdapterOpenOptions = {},
 ): Promise<RedisBackend> {
   const parsed = typeof url === 'string' ? parseStoreUrl(url) : url;
+  const resources = resourcesOf(options);
   const endpoint = redisEndpoint(parsed);
   const resolved = resolveRedisOptions(parsed, options.adapter as RedisOptions | undefined);
   const connection = await RedisConnection.open(endpoint, resolved);
-  return new RedisBackend(connection, resolved.prefix, resolved.namespace);
+  return new RedisBackend(connection, resolved.prefix, resolved.namespace, resources);
 }
 
 /**

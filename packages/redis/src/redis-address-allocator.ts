@@ -1,24 +1,29 @@
-import {
-  DuplicateError,
-  ExhaustedError,
-  InvalidInputError,
-  NotFoundError,
-  UnavailableError,
-} from '@polystore/core';
+import { DuplicateError, NotFoundError, UnavailableError } from '@polystore/core';
 import {
   type AddressAllocator,
   type AllocateInput,
-  checkRequestedAddress,
+  allocatedRecord,
+  chooseAddress,
   type ReadScope,
   type StoredRecord,
   type WriteScope,
 } from '@polystore/core/adapter';
 import type { ResourceLayout } from './layout.js';
 import type { RedisConnection } from './redis-connection.js';
-import { duplicateFields } from './redis-resource-driver.js';
 
 /** The unique constraint that allocation enforces. */
 const ADDRESS_CONSTRAINT = ['networkId', 'address'];
+
+/**
+ * The taken addresses of a network the script found full: every address. Core's choice
+ * then finds none free; it walks the usable addresses to see so, as many as the network
+ * already has fixed IPs.
+ */
+const EVERY_ADDRESS: ReadonlySet<string> = new (class extends Set<string> {
+  override has(): boolean {
+    return true;
+  }
+})();
 
 /**
  * Address allocation in one Lua script (allocate.lua): it reads the network, checks its
@@ -26,6 +31,8 @@ const ADDRESS_CONSTRAINT = ['networkId', 'address'];
  * `(networkId, address)` unique keys (at most one probe per live fixed IP of the network,
  * plus two), and inserts the fixed IP with its index entries, all atomically. A full
  * network is detected without probing: the live fixed IP count reaches the usable size.
+ * When the script refuses an address, core's {@link chooseAddress} names the error from
+ * the network and what the script saw, so every adapter reports the same one.
  */
 export class RedisAddressAllocator implements AddressAllocator {
   readonly #conn: RedisConnection;
@@ -47,17 +54,6 @@ export class RedisAddressAllocator implements AddressAllocator {
       networkScope.projectId === null
         ? []
         : [JSON.stringify(networkScope.projectId), ...(networkScope.includeShared ? ['null'] : [])];
-    const record: Record<string, unknown> = {
-      id: input.id,
-      projectId: input.projectId,
-      networkId: input.networkId,
-      instanceId: input.instanceId,
-      revision: 1,
-      createdAt: input.at,
-      updatedAt: input.at,
-      deletedAt: null,
-      objectVersion: input.objectVersion,
-    };
     const reply = (await this.#conn.script('allocate', ips.recordKey(input.id), [
       this.#networks.base,
       ips.base,
@@ -70,30 +66,30 @@ export class RedisAddressAllocator implements AddressAllocator {
       String(projects.length),
       ...projects,
       input.id,
-      ...ips.encode(record as StoredRecord),
+      ...ips.encode(allocatedRecord(input, null)),
     ])) as [string, ...string[]];
     switch (reply[0]) {
       case 'ok':
-        return { ...record, address: reply[1] } as unknown as StoredRecord;
+        return allocatedRecord(input, reply[1]!);
       case 'network-not-found':
         throw new NotFoundError('network', input.networkId);
-      case 'unusable': {
+      case 'refused': {
         const network = {
           cidr: JSON.parse(reply[1]!) as string,
           gateway: JSON.parse(reply[2]!) as string | null,
         };
-        checkRequestedAddress(network, input.address!);
-        throw new InvalidInputError('fixedIp', [
-          { field: 'address', message: `must be a usable address of ${network.cidr}` },
-        ]);
-      }
-      case 'exhausted':
-        throw new ExhaustedError(`network ${input.networkId} has no free address`);
-      case 'duplicate':
-        throw new DuplicateError(
-          'fixedIp',
-          reply[1] === 'address' ? ADDRESS_CONSTRAINT : duplicateFields(ips, reply),
+        // A requested address was unusable or taken; without one, the network was full.
+        chooseAddress(
+          network,
+          input,
+          input.address === undefined ? EVERY_ADDRESS : new Set([input.address]),
         );
+        throw new UnavailableError(
+          `redis allocate: the script refused an address of ${network.cidr} that core accepts`,
+        );
+      }
+      case 'duplicate':
+        throw new DuplicateError('fixedIp', ips.duplicateFields(reply[1]!));
       default:
         throw new UnavailableError(`redis allocate: unexpected script reply ${reply[0]}`);
     }

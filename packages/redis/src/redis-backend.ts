@@ -1,6 +1,7 @@
 import {
   type AnyResource,
   type Capabilities,
+  ConfigError,
   fixedIpResource,
   networkResource,
 } from '@polystore/core';
@@ -22,27 +23,30 @@ export const REDIS_CAPABILITIES: Capabilities = defineCapabilities({
 });
 
 /**
- * A backend over one Redis connection: a generic driver per resource, all in one
- * namespace (`<prefix>{<namespace>}:`), and the address allocator.
+ * A backend over one Redis connection: a generic driver per opened resource, all in one
+ * namespace (`<prefix>{<namespace>}:`), and the address allocator when `fixedIp` is opened.
+ * Opening writes nothing: a resource's keys appear with its first record.
  */
 export class RedisBackend implements Backend {
   readonly name = 'redis';
   readonly capabilities = REDIS_CAPABILITIES;
-  readonly allocator: RedisAddressAllocator;
   /** The connection shared by every driver. */
   readonly connection: RedisConnection;
   /** The key prefix of the namespace, `<prefix>{<namespace>}:`. */
   readonly keyspace: string;
+  readonly #resources: readonly AnyResource[];
   readonly #drivers = new Map<AnyResource, RedisResourceDriver>();
+  #allocator: RedisAddressAllocator | undefined;
 
-  constructor(connection: RedisConnection, prefix: string, namespace: string) {
+  constructor(
+    connection: RedisConnection,
+    prefix: string,
+    namespace: string,
+    resources: readonly AnyResource[],
+  ) {
     this.connection = connection;
     this.keyspace = keyspace(prefix, namespace);
-    this.allocator = new RedisAddressAllocator(
-      connection,
-      this.driver(networkResource).layout,
-      this.driver(fixedIpResource).layout,
-    );
+    this.#resources = resources;
   }
 
   /** The key prefix every record of this store lives under. */
@@ -50,17 +54,36 @@ export class RedisBackend implements Backend {
     return { keyspace: this.keyspace };
   }
 
-  /** The driver of a resource, built on first use from its schema (any resource works). */
+  /** The driver of an opened resource, built on first use from its schema. */
   driver(resource: AnyResource): RedisResourceDriver {
     let d = this.#drivers.get(resource);
     if (!d) {
-      d = new RedisResourceDriver(this.connection, new ResourceLayout(resource, this.keyspace));
+      d = new RedisResourceDriver(this.connection, this.#layout(resource));
       this.#drivers.set(resource, d);
     }
     return d;
   }
 
+  /** The address allocator over `network` and `fixedIp`; only when `fixedIp` is opened. */
+  get allocator(): RedisAddressAllocator {
+    this.#allocator ??= new RedisAddressAllocator(
+      this.connection,
+      this.#layout(networkResource),
+      this.#layout(fixedIpResource),
+    );
+    return this.#allocator;
+  }
+
   close(): Promise<void> {
     return this.connection.close();
+  }
+
+  #layout(resource: AnyResource): ResourceLayout {
+    if (!this.#resources.includes(resource)) {
+      throw new ConfigError(
+        `redis: resource ${resource.name} was not opened; open it with openStores(url, { resources: [...] })`,
+      );
+    }
+    return new ResourceLayout(resource, this.keyspace);
   }
 }

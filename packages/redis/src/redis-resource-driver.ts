@@ -43,11 +43,6 @@ export class RedisResourceDriver implements ResourceDriver {
     this.#layout = layout;
   }
 
-  /** The key layout of the resource. */
-  get layout(): ResourceLayout {
-    return this.#layout;
-  }
-
   async insert(record: StoredRecord): Promise<StoredRecord> {
     const l = this.#layout;
     const reply = (await this.#conn.script('insert', l.recordKey(record.id), [
@@ -232,7 +227,10 @@ export class RedisResourceDriver implements ResourceDriver {
   /** The error of a reply other than success: a duplicate, or a reply this code does not know. */
   #unexpected(operation: string, reply: Reply): Error {
     if (reply[0] === 'duplicate') {
-      return new DuplicateError(this.#layout.resource.name, duplicateFields(this.#layout, reply));
+      return new DuplicateError(
+        this.#layout.resource.name,
+        this.#layout.duplicateFields(String(reply[1])),
+      );
     }
     return new UnavailableError(
       `redis ${operation}: unexpected script reply ${JSON.stringify(reply[0])}`,
@@ -240,14 +238,7 @@ export class RedisResourceDriver implements ResourceDriver {
   }
 }
 
-/** The fields of the constraint a `{'duplicate', which}` reply names. */
-export function duplicateFields(layout: ResourceLayout, reply: Reply): readonly string[] {
-  const which = String(reply[1]);
-  if (which === 'id') return ['id'];
-  return layout.unique[Number(which) - 1] ?? ['id'];
-}
-
 /** The write scope as a script argument: `''` for any project, else the project's JSON text. */
-export function scopeArg(scope: WriteScope): string {
+function scopeArg(scope: WriteScope): string {
   return scope.projectId === null ? '' : JSON.stringify(scope.projectId);
 }

@@ -5,9 +5,11 @@
 -- layout, network id, requested address ('' for the lowest free), the network scope's
 -- deleted mode ('no'|'yes'|'only'), key prefix of the (networkId, address) unique values,
 -- key of the network's live fixed IP set, project count (0: any project), projects (JSON),
--- fixed IP id, then the fixed IP hash (without address) as field/value pairs.
--- Reply: {'ok', address} | {'network-not-found'} | {'unusable', cidr JSON, gateway JSON} |
--- {'duplicate', 'address'} | {'exhausted'} | {'duplicate', 'id' | constraint}.
+-- fixed IP id, then the fixed IP hash (its address null: the script sets it) as
+-- field/value pairs.
+-- Reply: {'ok', address} | {'network-not-found'} | {'refused', cidr JSON, gateway JSON}
+-- (the requested address is unusable or taken, or no address is free: the caller names the
+-- error by core's rule) | {'duplicate', 'id' | constraint}.
 local TN, TF, lay, netId, want, deleted = ARGV[1], ARGV[2], cjson.decode(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
 local takenPrefix, liveSet = ARGV[7], ARGV[8]
 local np = tonumber(ARGV[9])
@@ -123,15 +125,14 @@ end
 
 local address
 if want ~= '' then
-  if not (usable(parse(want)) and want ~= gateway) then return { 'unusable', net.cidr, net.gateway } end
-  if taken(want) then return { 'duplicate', 'address' } end
+  if not (usable(parse(want)) and want ~= gateway) or taken(want) then return { 'refused', net.cidr, net.gateway } end
   address = want
 else
   local size = 2 ^ (#base * 16 - prefix)
   local free = size - (v4 and 2 or 1)
   if gateway and usable(parse(gateway)) then free = free - 1 end
   local live = redis.call('SCARD', liveSet)
-  if live >= free then return { 'exhausted' } end
+  if live >= free then return { 'refused', net.cidr, net.gateway } end
   -- At most `live` usable addresses are taken, so one of the first live + 2 candidates is free.
   local cand = increment(base)
   for _ = 1, live + 2 do
@@ -143,13 +144,14 @@ else
     end
     cand = increment(cand)
   end
-  if not address then return { 'exhausted' } end
+  if not address then return { 'refused', net.cidr, net.gateway } end
 end
 
 local flat = {}
 for k = i + 1, #ARGV do flat[#flat + 1] = ARGV[k] end
-flat[#flat + 1] = 'address'
-flat[#flat + 1] = '"' .. address .. '"'
+for k = 1, #flat, 2 do
+  if flat[k] == 'address' then flat[k + 1] = '"' .. address .. '"' end
+end
 local err = insert(TF, lay, id, flat)
 if err then return err end
 return { 'ok', address }
