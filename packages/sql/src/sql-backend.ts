@@ -30,11 +30,21 @@ export interface SqlBackendSpec {
   readonly support: DialectSupport;
   readonly allocate: AllocateFn;
   readonly options: ResolvedSqlOptions;
-  /** Every resource to provide a driver for. */
+  /** The resources opened: a table each, and nothing for any other resource. */
   readonly resources: readonly AnyResource[];
 }
 
 const MIGRATION_ATTEMPTS = 5;
+
+const notOpened = (): never => {
+  throw new ConfigError('sql: fixed IPs were not opened (open the network and fixedIp resources)');
+};
+
+/** The allocator of a backend opened without the network and fixedIp resources: never called by core. */
+const NO_ALLOCATOR: AddressAllocator = Object.freeze({
+  allocate: notOpened,
+  releaseAllForInstance: notOpened,
+});
 
 /**
  * An opened SQL backend: a table per resource, created or expanded at open by kysely's
@@ -62,22 +72,22 @@ export class SqlBackend implements Backend {
       failFastMs: spec.support.name === 'postgres' ? spec.options.failFastMs : undefined,
     };
     this.#drivers = new Map(layouts.map((l) => [l.resource, new SqlResourceDriver(ctx, l)]));
-    const codec = (r: AnyResource) =>
-      new RowCodec(layouts.find((l) => l.resource === r)!, spec.support);
-    this.allocator = new SqlAddressAllocator(
-      { ctx, networks: codec(networkResource), fixedIps: codec(fixedIpResource) },
-      spec.allocate,
-    );
+    const codec = (r: AnyResource) => {
+      const layout = layouts.find((l) => l.resource === r);
+      return layout && new RowCodec(layout, spec.support);
+    };
+    const networks = codec(networkResource);
+    const fixedIps = codec(fixedIpResource);
+    this.allocator =
+      networks && fixedIps
+        ? new SqlAddressAllocator({ ctx, networks, fixedIps }, spec.allocate)
+        : NO_ALLOCATOR;
   }
 
   /** Derives the layouts, runs the pending expand migrations and returns the backend. Closes `db` on failure. */
   static async open(spec: SqlBackendSpec): Promise<SqlBackend> {
     const { prefix } = spec.options;
     const layouts = spec.resources.map((r) => tableLayout(r, prefix));
-    for (const r of [networkResource, fixedIpResource]) {
-      if (!spec.resources.includes(r))
-        throw new ConfigError(`sql: the built-in ${r.name} resource is required`);
-    }
     const schema = spec.support.name === 'postgres' ? spec.options.schema : undefined;
     const migrator = new Migrator({
       db: spec.migrationDb ?? spec.db,

@@ -24,7 +24,7 @@ import {
   tableLayout,
 } from '../src/index.js';
 import { resolveSqlOptions, SQL_DEFAULTS } from '../src/sql-options.js';
-import { DIALECTS, useBackends } from './support.js';
+import { DIALECTS, type Dialect, useBackends } from './support.js';
 
 const backends = useBackends();
 const FLAVOR = { vcpus: 1, memoryMb: 512, rootGb: 1 };
@@ -89,6 +89,34 @@ const gadgetInput = (i: number) => ({
   labels: { z: i, a: -i, 'key with "quotes"': Number.MAX_SAFE_INTEGER },
   spec: { depth: i, note: i ? `n${i}` : null, inner: { on: i > 2 } },
 });
+
+/** The tables of a store whose names start with `prefix` (SQLite: its file; PostgreSQL: schema public). */
+async function tablesOf(dialect: Dialect, url: string, prefix: string): Promise<string[]> {
+  if (dialect === 'sqlite') {
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(url.slice('sqlite:'.length), { readonly: true });
+    try {
+      const rows = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .all() as { name: string }[];
+      return rows.map((r) => r.name).filter((n) => n.startsWith(prefix));
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: backends.postgresUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      `SELECT table_name FROM information_schema.tables
+       WHERE table_schema = 'public' AND starts_with(table_name, $1) ORDER BY table_name`,
+      [prefix],
+    );
+    return rows.map((r) => r.table_name as string);
+  } finally {
+    await client.end();
+  }
+}
 
 describe('layout', () => {
   it('derives table, columns and indexes from the schema', () => {
@@ -407,6 +435,24 @@ for (const dialect of DIALECTS) {
         expect(dup).toBeInstanceOf(DuplicateError);
         expect(dup.fields).toEqual(['kind', 'owner']);
         await store.create(ctx, { ...gadgetInput(0), label: 'null owner never conflicts' });
+      } finally {
+        await stores.close();
+      }
+    });
+
+    it('creates tables only for the resources opened', async () => {
+      const ns = freshNamespace('only');
+      const url = backends.url(dialect, ns);
+      const stores = await openSqlStores(url, { resources: [gadget] });
+      try {
+        const made = await stores.store(gadget).create(ctx, gadgetInput(1));
+        expect(await stores.store(gadget).get(ctx, made.id)).toEqual(made);
+        expect(() => stores.instances).toThrow(ConfigError);
+        expect(() => stores.fixedIps).toThrow(ConfigError);
+        const prefix = dialect === 'sqlite' ? '' : `${ns}_`;
+        expect(await tablesOf(dialect, url, prefix)).toEqual(
+          ['gadgets', 'polystore_migration', 'polystore_migration_lock'].map((t) => prefix + t),
+        );
       } finally {
         await stores.close();
       }
