@@ -17,12 +17,9 @@ import {
 import { freshNamespace } from '@polystore/testing';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import {
-  sqlAdapter as adapter,
-  openSqlStores,
-  SQL_CAPABILITIES,
-  tableLayout,
-} from '../src/index.js';
+import { sqlAdapter as adapter, openSqlStores } from '../src/index.js';
+import { tableLayout } from '../src/layout.js';
+import { SQL_CAPABILITIES } from '../src/sql-capabilities.js';
 import { resolveSqlOptions, SQL_DEFAULTS } from '../src/sql-options.js';
 import { DIALECTS, type Dialect, useBackends } from './support.js';
 

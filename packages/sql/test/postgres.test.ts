@@ -11,7 +11,9 @@ import type { ListQuery, Predicate, ReadScope } from '@polystore/core/adapter';
 import { freshNamespace, startPostgres } from '@polystore/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSqlBackend, openSqlStores, type SqlBackend } from '../src/index.js';
+import { openSqlStores } from '../src/index.js';
+import { openSqlBackend } from '../src/sql-adapter.js';
+import type { SqlBackend } from '../src/sql-backend.js';
 import { useBackends } from './support.js';
 
 const backends = useBackends();

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { createContext, UnavailableError } from '@polystore/core';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { openSqlStores, SQL_DEFAULTS } from '../src/index.js';
+import { openSqlStores } from '../src/index.js';
+import { SQL_DEFAULTS } from '../src/sql-options.js';
 import { useBackends } from './support.js';
 
 const backends = useBackends({ postgres: false });
