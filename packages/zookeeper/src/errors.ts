@@ -1,17 +1,52 @@
-import { ConfigError, PolystoreError, UnavailableError } from '@polystore/core';
-import zookeeper from 'node-zookeeper-client';
+import { ConfigError, DuplicateError, PolystoreError, UnavailableError } from '@polystore/core';
 
-const { Exception } = zookeeper;
+/**
+ * ZooKeeper's error codes (`KeeperException.Code`, the same numbers on the wire and in
+ * node-zookeeper-client's `Exception`), spelled out here so that nothing but the client
+ * needs the driver loaded.
+ */
+const CODES: Readonly<Record<string, number>> = Object.freeze({
+  SYSTEM_ERROR: -1,
+  RUNTIME_INCONSISTENCY: -2,
+  DATA_INCONSISTENCY: -3,
+  CONNECTION_LOSS: -4,
+  MARSHALLING_ERROR: -5,
+  UNIMPLEMENTED: -6,
+  OPERATION_TIMEOUT: -7,
+  BAD_ARGUMENTS: -8,
+  API_ERROR: -100,
+  NO_NODE: -101,
+  NO_AUTH: -102,
+  BAD_VERSION: -103,
+  NO_CHILDREN_FOR_EPHEMERALS: -108,
+  NODE_EXISTS: -110,
+  NOT_EMPTY: -111,
+  SESSION_EXPIRED: -112,
+  INVALID_CALLBACK: -113,
+  INVALID_ACL: -114,
+  AUTH_FAILED: -115,
+});
+
+/** ZooKeeper error codes the adapter handles as outcomes rather than failures. */
+export const ZK = Object.freeze({
+  NO_NODE: CODES.NO_NODE!,
+  NODE_EXISTS: CODES.NODE_EXISTS!,
+  BAD_VERSION: CODES.BAD_VERSION!,
+  NOT_EMPTY: CODES.NOT_EMPTY!,
+});
+
+const HANDLED: ReadonlySet<number> = new Set(Object.values(ZK));
+const AUTH: ReadonlySet<number> = new Set([CODES.NO_AUTH!, CODES.AUTH_FAILED!, CODES.INVALID_ACL!]);
 
 /**
  * A ZooKeeper operation refused by the server for a reason the adapter handles itself
  * (`NO_NODE`, `NODE_EXISTS`, `BAD_VERSION`, `NOT_EMPTY`). For a multi, `index` is the
  * position of the op that failed. It never leaves the package: drivers turn it into a
- * `WriteOutcome` or a core error.
+ * `WriteOutcome`, or {@link toCoreError} into a core error.
  */
 export class ZkOpError extends Error {
   constructor(
-    /** The ZooKeeper error code, e.g. `Exception.NODE_EXISTS`. */
+    /** The ZooKeeper error code, e.g. `ZK.NODE_EXISTS`. */
     readonly code: number,
     /** The failed op of a multi, else `undefined`. */
     readonly index: number | undefined,
@@ -20,49 +55,73 @@ export class ZkOpError extends Error {
   }
 }
 
-/** ZooKeeper error codes the adapter handles as outcomes rather than failures. */
-export const ZK = Object.freeze({
-  NO_NODE: Exception.NO_NODE,
-  NODE_EXISTS: Exception.NODE_EXISTS,
-  BAD_VERSION: Exception.BAD_VERSION,
-  NOT_EMPTY: Exception.NOT_EMPTY,
-});
-
-const HANDLED: ReadonlySet<number> = new Set(Object.values(ZK));
-
 function codeName(code: number): string {
-  for (const [name, value] of Object.entries(Exception)) {
+  for (const [name, value] of Object.entries(CODES)) {
     if (value === code) return name;
   }
   return `code ${code}`;
 }
 
+/** The ZooKeeper code of a driver error (an `Exception`, or a multi's `{ code }`), if any. */
 function errorCode(err: unknown): number | undefined {
-  if (err instanceof Exception) return err.getCode();
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
+  const e = err as { getCode?: unknown; code?: unknown } | null;
+  if (typeof e?.getCode === 'function') return (e.getCode as () => number)();
+  return typeof e?.code === 'number' ? e.code : undefined;
 }
 
 /**
- * Maps whatever the driver reported for `what` to a core error: handled op codes to
- * {@link ZkOpError}, authentication failures to `ConfigError`, and everything else
- * (connection loss, session expiry, timeouts, socket errors, unexpected codes) to
- * `UnavailableError`, so no driver error escapes untyped.
+ * The outcome a driver error stands for when its code is one the adapter handles itself
+ * (see {@link ZK}): a {@link ZkOpError} with the failed op's `index`; `undefined` for
+ * anything else, which is a failure for {@link toCoreError}.
  */
-export function mapZooKeeperError(err: unknown, what: string, index?: number): Error {
-  if (err instanceof PolystoreError || err instanceof ZkOpError) return err;
+export function zkOpErrorOf(err: unknown, index?: number): ZkOpError | undefined {
+  if (err instanceof ZkOpError) return err;
   const code = errorCode(err);
-  if (code !== undefined && HANDLED.has(code)) return new ZkOpError(code, index);
-  if (
-    code === Exception.NO_AUTH ||
-    code === Exception.AUTH_FAILED ||
-    code === Exception.INVALID_ACL
-  ) {
-    return new ConfigError(`zookeeper: ${what}: ${codeName(code)}`, { cause: err });
+  return code !== undefined && HANDLED.has(code) ? new ZkOpError(code, index) : undefined;
+}
+
+/** What {@link toCoreError} knows about the failed call. */
+export interface ErrorContext {
+  /** What was being done, for the message (e.g. `getData /a/b`, `update instance`). */
+  readonly what?: string;
+  /** The resource a refused multi wrote (the `DuplicateError`'s resource). */
+  readonly resource?: string;
+  /**
+   * For a refused multi: the fields of the unique constraint whose znode the op at
+   * `index` creates (`['id']` for the record znode itself), or `undefined`.
+   */
+  readonly uniqueAt?: (index: number) => readonly string[] | undefined;
+}
+
+/**
+ * The one error mapper of the adapter: whatever the driver (or the adapter's own
+ * {@link ZkOpError}) reported becomes a core error. A core error passes unchanged; a
+ * `NODE_EXISTS` on a unique znode (or the record's) of a multi is a `DuplicateError`
+ * naming the constraint's fields; authentication failures are `ConfigError`; everything
+ * else (connection loss, session expiry, timeouts, socket errors, unexpected codes, an
+ * outcome no caller handled, meaning the znodes are not as the layout expects) is a
+ * retriable `UnavailableError`, so no driver error escapes untyped.
+ */
+export function toCoreError(err: unknown, context: ErrorContext = {}): PolystoreError {
+  if (err instanceof PolystoreError) return err;
+  const what = context.what ? `${context.what}: ` : '';
+  if (err instanceof ZkOpError) {
+    if (err.code === ZK.NODE_EXISTS && err.index !== undefined) {
+      const fields = context.uniqueAt?.(err.index);
+      if (fields) return new DuplicateError(context.resource ?? 'record', fields);
+    }
+    const at = err.index === undefined ? '' : ` at op ${err.index}`;
+    return new UnavailableError(`zookeeper: ${what}unexpected ${codeName(err.code)}${at}`, {
+      cause: err,
+    });
+  }
+  const code = errorCode(err);
+  if (code !== undefined && AUTH.has(code)) {
+    return new ConfigError(`zookeeper: ${what}${codeName(code)}`, { cause: err });
   }
   const why =
     code !== undefined ? codeName(code) : err instanceof Error ? err.message : String(err);
-  return new UnavailableError(`zookeeper: ${what}: ${why}`, { cause: err });
+  return new UnavailableError(`zookeeper: ${what}${why}`, { cause: err });
 }
 
 /** The error of a call that got no answer within the per-call timeout. */
@@ -73,16 +132,4 @@ export function timeoutError(what: string, ms: number): UnavailableError {
 /** The error of a call made while the client has no connection (calls fail fast, never queue). */
 export function disconnectedError(what: string): UnavailableError {
   return new UnavailableError(`zookeeper: ${what}: not connected to the server`);
-}
-
-/**
- * The last word on an error no caller handled: a {@link ZkOpError} that reached this far
- * means the znodes are not as the layout expects (e.g. changed by hand), reported as
- * `UnavailableError` so that nothing from the driver escapes untyped.
- */
-export function unhandled(err: unknown): unknown {
-  if (err instanceof ZkOpError) {
-    return new UnavailableError(`zookeeper: unexpected ${err.message}`, { cause: err });
-  }
-  return err;
 }

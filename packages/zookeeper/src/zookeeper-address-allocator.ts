@@ -1,20 +1,19 @@
-import { DuplicateError, ExhaustedError, NotFoundError, UnavailableError } from '@polystore/core';
+import { DuplicateError, NotFoundError, UnavailableError } from '@polystore/core';
 import {
   type AddressAllocator,
   type AllocateInput,
   allocatedRecord,
-  checkRequestedAddress,
+  chooseAddress,
   inReadScope,
   inWriteScope,
-  lowestFreeAddress,
   type ReadScope,
   type StoredRecord,
   type WriteScope,
 } from '@polystore/core/adapter';
-import { ZkOpError } from './errors.js';
+import { toCoreError, ZkOpError } from './errors.js';
 import { decodeString } from './layout.js';
-import type { ZkClient, ZkOp } from './zk-client.js';
-import type { ZooKeeperResourceDriver } from './zookeeper-resource-driver.js';
+import type { ZkOp, ZooKeeperClient } from './zookeeper-client.js';
+import type { RecordAccess } from './zookeeper-resource-driver.js';
 
 /** How often an allocation or release is tried again after losing a race. */
 const MAX_ATTEMPTS = 50;
@@ -29,15 +28,11 @@ const ADDRESS_UNIQUE = ['networkId', 'address'] as const;
  * network fails the multi as a whole and the allocation is tried again.
  */
 export class ZooKeeperAddressAllocator implements AddressAllocator {
-  readonly #client: ZkClient;
-  readonly #networks: ZooKeeperResourceDriver;
-  readonly #fixedIps: ZooKeeperResourceDriver;
+  readonly #client: ZooKeeperClient;
+  readonly #networks: RecordAccess;
+  readonly #fixedIps: RecordAccess;
 
-  constructor(
-    client: ZkClient,
-    networks: ZooKeeperResourceDriver,
-    fixedIps: ZooKeeperResourceDriver,
-  ) {
+  constructor(client: ZooKeeperClient, networks: RecordAccess, fixedIps: RecordAccess) {
     this.#client = client;
     this.#networks = networks;
     this.#fixedIps = fixedIps;
@@ -62,20 +57,14 @@ export class ZooKeeperAddressAllocator implements AddressAllocator {
       ]);
       if (!network || !inReadScope(network.record, networkScope))
         throw new NotFoundError('network', input.networkId);
-      const cidr = network.record.cidr as string;
-      const gateway = network.record.gateway as string | null;
       const taken = new Set(
         (children ?? []).map(decodeString).filter((a): a is string => a !== undefined),
       );
-      let address = input.address;
-      if (address !== undefined) {
-        checkRequestedAddress({ cidr, gateway }, address);
-        if (taken.has(address)) throw new DuplicateError('fixedIp', ADDRESS_UNIQUE);
-      } else {
-        address = lowestFreeAddress(cidr, gateway, taken);
-        if (address === undefined)
-          throw new ExhaustedError(`network ${input.networkId} has no free address`);
-      }
+      const address = chooseAddress(
+        { cidr: network.record.cidr as string, gateway: network.record.gateway as string | null },
+        input,
+        taken,
+      );
       const record: StoredRecord = allocatedRecord(input, address);
       const ops: ZkOp[] = [
         {
@@ -83,7 +72,7 @@ export class ZooKeeperAddressAllocator implements AddressAllocator {
           path: this.#networks.layout.record(input.networkId),
           version: network.version,
         },
-        ...this.#fixedIps.insertOps(record),
+        ...this.#fixedIps.ops.insert(record),
       ];
       try {
         await this.#client.commit(ops);
@@ -92,7 +81,10 @@ export class ZooKeeperAddressAllocator implements AddressAllocator {
         if (!(err instanceof ZkOpError)) throw err;
         // The network changed (or went) since it was read: read it again.
         if (err.index === 0) continue;
-        const mapped = this.#fixedIps.insertError(err, ops, 1);
+        const mapped = toCoreError(err, {
+          resource: 'fixedIp',
+          uniqueAt: this.#fixedIps.ops.uniqueAt(ops),
+        });
         // Someone took the lowest free address first: pick again.
         if (
           mapped instanceof DuplicateError &&
@@ -116,12 +108,12 @@ export class ZooKeeperAddressAllocator implements AddressAllocator {
     const dir = this.#fixedIps.layout.valueDir('instanceId', instanceId);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const ids = (await this.#client.getChildren(dir)) ?? [];
-      const mine = (await this.#fixedIps.readManyVersioned(ids)).filter(
+      const mine = (await this.#fixedIps.readMany(ids)).filter(
         (v) => v.record.instanceId === instanceId && inWriteScope(v.record, scope),
       );
       if (mine.length === 0) return 0;
       try {
-        await this.#client.commit(mine.flatMap((v) => this.#fixedIps.hardDeleteOps(v)));
+        await this.#client.commit(mine.flatMap((v) => this.#fixedIps.ops.hardDelete(v)));
       } catch (err) {
         if (!(err instanceof ZkOpError)) throw err;
         continue;

@@ -7,14 +7,15 @@ import {
   type StoresOptions,
 } from '@polystore/core';
 import {
+  type AddressAllocator,
   type Backend,
   defineCapabilities,
   type ResourceDriver,
   resourcesOf,
 } from '@polystore/core/adapter';
 import { ResourceLayout } from './layout.js';
-import { ZkClient } from './zk-client.js';
 import { ZooKeeperAddressAllocator } from './zookeeper-address-allocator.js';
+import { ZooKeeperClient } from './zookeeper-client.js';
 import type { ResolvedZooKeeperOptions } from './zookeeper-options.js';
 import { ZooKeeperResourceDriver } from './zookeeper-resource-driver.js';
 
@@ -31,21 +32,41 @@ export const ZOOKEEPER_CAPABILITIES: Capabilities = defineCapabilities({
   features: {},
 });
 
-/** A backend over one ZooKeeper session: a generic driver per resource and the allocator. */
+/** The allocator of a backend that did not open fixed IPs: core never calls it, a tool that does is told why. */
+const NO_FIXED_IPS: AddressAllocator = Object.freeze({
+  async allocate(): Promise<never> {
+    throw new ConfigError('zookeeper: resource fixedIp was not opened');
+  },
+  async releaseAllForInstance(): Promise<never> {
+    throw new ConfigError('zookeeper: resource fixedIp was not opened');
+  },
+});
+
+/**
+ * A backend over one ZooKeeper session: a generic driver per opened resource (and znodes
+ * for those only) and, when `fixedIp` is opened, the address allocator.
+ */
 export class ZooKeeperBackend implements Backend {
   readonly name = 'zookeeper';
   readonly capabilities = ZOOKEEPER_CAPABILITIES;
-  readonly allocator: ZooKeeperAddressAllocator;
-  readonly #client: ZkClient;
+  readonly allocator: AddressAllocator;
+  readonly #client: ZooKeeperClient;
   readonly #drivers: ReadonlyMap<AnyResource, ZooKeeperResourceDriver>;
+  readonly #layouts: readonly ResourceLayout[];
   readonly #chroot: string;
 
-  private constructor(client: ZkClient, options: ResolvedZooKeeperOptions, stores: StoresOptions) {
+  private constructor(
+    client: ZooKeeperClient,
+    options: ResolvedZooKeeperOptions,
+    stores: StoresOptions,
+  ) {
     this.#client = client;
     this.#chroot = options.chroot;
     const drivers = new Map<AnyResource, ZooKeeperResourceDriver>();
+    const layouts: ResourceLayout[] = [];
     for (const resource of resourcesOf(stores)) {
       const layout = new ResourceLayout(options.chroot, resource);
+      layouts.push(layout);
       drivers.set(
         resource,
         new ZooKeeperResourceDriver(
@@ -57,24 +78,31 @@ export class ZooKeeperBackend implements Backend {
       );
     }
     this.#drivers = drivers;
-    this.allocator = new ZooKeeperAddressAllocator(
-      client,
-      drivers.get(networkResource)!,
-      drivers.get(fixedIpResource)!,
-    );
+    this.#layouts = layouts;
+    const networks = drivers.get(networkResource);
+    const fixedIps = drivers.get(fixedIpResource);
+    // resourcesOf refuses fixedIp without network.
+    this.allocator =
+      networks && fixedIps
+        ? new ZooKeeperAddressAllocator(client, networks.access, fixedIps.access)
+        : NO_FIXED_IPS;
   }
 
-  /** Connects and creates the chroot and every resource's fixed znodes. Fails with `UnavailableError`. */
+  /**
+   * Connects and creates the chroot and the fixed znodes of the opened resources (and no
+   * others). Fails with `UnavailableError`, or `ConfigError` when node-zookeeper-client is
+   * not installed.
+   */
   static async open(
     options: ResolvedZooKeeperOptions,
     stores: StoresOptions = {},
   ): Promise<ZooKeeperBackend> {
-    const client = await ZkClient.connect(options);
+    const client = await ZooKeeperClient.connect(options);
     try {
       const backend = new ZooKeeperBackend(client, options, stores);
       await client.ensurePath(options.chroot);
       // Roots first, then their children: each level is one round of concurrent creates.
-      const paths = [...backend.#drivers.values()].flatMap((d) => d.layout.staticPaths());
+      const paths = backend.#layouts.flatMap((l) => l.staticPaths());
       const levels = new Map<number, Set<string>>();
       for (const p of paths) {
         const parts = p.split('/');

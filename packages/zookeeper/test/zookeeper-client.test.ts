@@ -3,14 +3,14 @@ import { UnavailableError } from '@polystore/core';
 import { startZooKeeper, type ZooKeeperServer } from '@polystore/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ZK, ZkOpError } from '../src/errors.js';
-import { ZkClient } from '../src/zk-client.js';
+import { ZooKeeperClient } from '../src/zookeeper-client.js';
 
 let zk: ZooKeeperServer;
-let client: ZkClient;
+let client: ZooKeeperClient;
 
 beforeAll(async () => {
   zk = await startZooKeeper({ fast: true });
-  client = await ZkClient.connect({
+  client = await ZooKeeperClient.connect({
     servers: `${zk.host}:${zk.port}`,
     sessionTimeoutMs: 4_000,
     requestTimeoutMs: 2_000,
@@ -65,7 +65,7 @@ it('carries on with a new session when the session expires', async () => {
   // Cut the client off through a loopback proxy for longer than the session timeout:
   // the server (still running) expires the session; the client finds out on reconnect.
   const proxy = await startProxy(zk.port);
-  const viaProxy = await ZkClient.connect({
+  const viaProxy = await ZooKeeperClient.connect({
     servers: `127.0.0.1:${proxy.port}`,
     sessionTimeoutMs: 4_000,
     requestTimeoutMs: 1_000,

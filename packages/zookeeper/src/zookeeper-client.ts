@@ -1,7 +1,14 @@
 import { UnavailableError } from '@polystore/core';
 import zookeeper, { type Client, type Transaction } from 'node-zookeeper-client';
 import { ConnectionGuard, setIoTimeout } from './connection-guard.js';
-import { disconnectedError, mapZooKeeperError, timeoutError, ZK, ZkOpError } from './errors.js';
+import {
+  disconnectedError,
+  timeoutError,
+  toCoreError,
+  ZK,
+  ZkOpError,
+  zkOpErrorOf,
+} from './errors.js';
 
 /** How often `commit` tries again while learning which parent directories exist. */
 const COMMIT_ATTEMPTS = 10;
@@ -19,8 +26,8 @@ export interface ZkData {
   readonly version: number;
 }
 
-/** How {@link ZkClient} connects. */
-export interface ZkClientConfig {
+/** How {@link ZooKeeperClient} connects. */
+export interface ZooKeeperClientConfig {
   /** `host:port[,host:port...]` of the ensemble. */
   readonly servers: string;
   /** Session timeout asked of the server. */
@@ -46,13 +53,13 @@ export interface ZkClientConfig {
  *   which would otherwise send them, possibly much later, after a reconnect.
  * - An expired session, one disconnected for a whole session timeout, or a connection whose
  *   connect request went unanswered for `requestTimeoutMs` is replaced by a new client in
- *   the background; the same `ZkClient` carries on once it is connected.
+ *   the background; the same `ZooKeeperClient` carries on once it is connected.
  * - A replaced or closed client leaves nothing behind that could throw later
  *   ({@link ConnectionGuard}).
  * - `requests` counts requests sent, so tests can measure round trips per operation.
  */
-export class ZkClient {
-  readonly #config: ZkClientConfig;
+export class ZooKeeperClient {
+  readonly #config: ZooKeeperClientConfig;
   #client: Client;
   #guard: ConnectionGuard;
   #connected = false;
@@ -66,14 +73,14 @@ export class ZkClient {
   /** The layout's fixed directories, created on open. */
   readonly #permanentDirs = new Set<string>();
 
-  private constructor(config: ZkClientConfig) {
+  private constructor(config: ZooKeeperClientConfig) {
     this.#config = Object.freeze({ ...config });
     [this.#client, this.#guard] = this.#newClient();
   }
 
   /** Connects, or fails with `UnavailableError` after `connectTimeoutMs`. */
-  static async connect(config: ZkClientConfig): Promise<ZkClient> {
-    const c = new ZkClient(config);
+  static async connect(config: ZooKeeperClientConfig): Promise<ZooKeeperClient> {
+    const c = new ZooKeeperClient(config);
     try {
       await c.waitConnected(config.connectTimeoutMs);
     } catch (err) {
@@ -123,7 +130,8 @@ export class ZkClient {
    * Runs one call of a store, failing with a retriable `UnavailableError` when it has not
    * settled within `failFastMs`. The abandoned work goes on in the background and its
    * outcome is ignored (its requests time out on their own), so a write that timed out may
-   * still take effect: the error says so.
+   * still take effect: the error says so. Whatever `run` throws leaves as a core error
+   * ({@link toCoreError}).
    */
   async bounded<T>(what: string, run: () => Promise<T>): Promise<T> {
     const ms = this.#config.failFastMs;
@@ -146,6 +154,8 @@ export class ZkClient {
           );
         }),
       ]);
+    } catch (err) {
+      throw toCoreError(err, { what });
     } finally {
       clearTimeout(timer);
     }
@@ -222,7 +232,7 @@ export class ZkClient {
         if (!err) return done(null, undefined);
         // The driver reports the code only; the results say which op failed.
         const index = results?.findIndex((r) => r.err !== 0 && r.err !== undefined);
-        done(mapZooKeeperError(err, 'multi', index === undefined || index < 0 ? undefined : index));
+        done(zkOpErrorOf(err, index === undefined || index < 0 ? undefined : index) ?? err);
       });
     });
   }
@@ -376,7 +386,7 @@ export class ZkClient {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        if (err) reject(mapZooKeeperError(err, what));
+        if (err) reject(zkOpErrorOf(err) ?? toCoreError(err, { what }));
         else resolve(value as T);
       };
       try {

@@ -1,0 +1,45 @@
+import { ZkOpError } from './errors.js';
+import { idOfStateEntry } from './layout.js';
+import type { VersionedRecord } from './record-cache.js';
+import type { WriteTarget } from './write-retry.js';
+
+/** Records purged per multi. */
+const PURGE_BATCH = 50;
+
+/**
+ * Hard-deletes the soft-deleted records of one resource deleted before `before`: the
+ * deleted set, the records read in one pipelined batch, then multis of {@link PURGE_BATCH}
+ * records. Returns how many this call removed (another client may purge some first).
+ */
+export async function purgeDeleted(
+  target: WriteTarget & {
+    readMany(ids: readonly string[]): Promise<VersionedRecord[]>;
+  },
+  before: string,
+): Promise<number> {
+  const { client, layout, ops, cache } = target;
+  const ids = ((await client.getChildren(layout.stateDir(true))) ?? []).map(idOfStateEntry);
+  const found = await target.readMany(ids);
+  const old = found.filter((v) => v.record.deletedAt !== null && v.record.deletedAt < before);
+  let purged = 0;
+  for (let i = 0; i < old.length; i += PURGE_BATCH) {
+    const batch = old.slice(i, i + PURGE_BATCH);
+    try {
+      await client.commit(batch.flatMap((v) => ops.hardDelete(v)));
+      purged += batch.length;
+    } catch (err) {
+      if (!(err instanceof ZkOpError)) throw err;
+      // Another client purged some of them first: go one by one, counting what this call removed.
+      for (const v of batch) {
+        try {
+          await client.commit(ops.hardDelete(v));
+          purged++;
+        } catch (e) {
+          if (!(e instanceof ZkOpError)) throw e;
+        }
+      }
+    }
+    for (const v of batch) cache.delete(v.record.id);
+  }
+  return purged;
+}

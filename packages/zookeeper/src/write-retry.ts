@@ -1,0 +1,102 @@
+import { DuplicateError, UnavailableError } from '@polystore/core';
+import {
+  inWriteScope,
+  meetsConditions,
+  type StoredRecord,
+  type WriteOutcome,
+  type WriteScope,
+} from '@polystore/core/adapter';
+import { toCoreError, ZK, ZkOpError } from './errors.js';
+import type { ResourceLayout } from './layout.js';
+import type { RecordCache, VersionedRecord } from './record-cache.js';
+import type { RecordOps } from './record-ops.js';
+import type { ZkOp, ZooKeeperClient } from './zookeeper-client.js';
+
+/** How often a write is tried again after losing a race while its conditions still hold. */
+const MAX_ATTEMPTS = 50;
+
+/** What the retry loop works with: one resource's records, as its driver has them. */
+export interface WriteTarget {
+  readonly client: ZooKeeperClient;
+  readonly layout: ResourceLayout;
+  readonly ops: RecordOps;
+  readonly cache: RecordCache;
+  /** Reads a record with its znode version (and remembers it). */
+  read(id: string): Promise<VersionedRecord | undefined>;
+}
+
+/** One conditional write of a record. */
+export interface ConditionalWrite {
+  /** `update` or `delete`, for the error after too many lost races. */
+  readonly what: string;
+  readonly id: string;
+  readonly scope: WriteScope;
+  readonly expectedRevision: number | undefined;
+  readonly expected: Readonly<Record<string, readonly unknown[]>> | undefined;
+  /** The state after the write (`null`: the record is removed) and the multi that makes it. */
+  build(cur: VersionedRecord): { readonly next: StoredRecord | null; readonly ops: ZkOp[] };
+}
+
+/**
+ * The optimistic write: start from the remembered state (or read it), check scope and
+ * conditions in process, then one multi guarded by the znode version read. A refused
+ * version check means the record changed: read it again and retry while the conditions
+ * hold. Outcomes other than `ok` are only ever decided on a fresh read, never on a
+ * remembered state.
+ */
+export async function writeWithRetry(
+  target: WriteTarget,
+  write: ConditionalWrite,
+): Promise<WriteOutcome> {
+  const { id } = write;
+  let fresh = false;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const cached = fresh ? undefined : target.cache.get(id);
+    const cur = cached ?? (await target.read(id));
+    fresh = true;
+    if (!cur) return { status: 'not-found' };
+    if (!inWriteScope(cur.record, write.scope)) {
+      if (cached) continue;
+      return { status: 'not-found' };
+    }
+    if (!meetsConditions(cur.record, write.expectedRevision, write.expected)) {
+      if (cached) continue;
+      return { status: 'conflict', current: cur.record };
+    }
+    const { next, ops } = write.build(cur);
+    if (await tryWrite(target, id, ops)) {
+      if (next === null) {
+        target.cache.delete(id);
+        return { status: 'ok', record: cur.record };
+      }
+      target.cache.set({ record: next, version: cur.version + 1, token: cur.token });
+      return { status: 'ok', record: next };
+    }
+  }
+  throw new UnavailableError(
+    `zookeeper: ${target.layout.resource.name} ${id}: ${write.what} lost ${MAX_ATTEMPTS} races in a row`,
+  );
+}
+
+/**
+ * Commits a write built on a read state: `true` when applied, `false` when the record
+ * changed meanwhile (read again and retry). A taken unique value is a `DuplicateError`.
+ */
+async function tryWrite(target: WriteTarget, id: string, ops: readonly ZkOp[]): Promise<boolean> {
+  try {
+    await target.client.commit(ops);
+    return true;
+  } catch (err) {
+    if (!(err instanceof ZkOpError) || err.index === undefined) throw toCoreError(err);
+    if (err.code === ZK.NODE_EXISTS && err.index > 0) {
+      const mapped = toCoreError(err, {
+        resource: target.layout.resource.name,
+        uniqueAt: target.ops.uniqueAt(ops),
+      });
+      if (mapped instanceof DuplicateError) throw mapped;
+    }
+    // The version check failed, or an index entry of the state read is gone: it was stale.
+    target.cache.delete(id);
+    return false;
+  }
+}
