@@ -10,4 +10,3 @@ export {
   RecordClaims,
   type RecordClaimsOptions,
 } from './record-claims.js';
-export { RecordLocks } from './record-locks.js';

@@ -1,10 +1,9 @@
-import { DuplicateError, ExhaustedError, NotFoundError, UnavailableError } from '@polystore/core';
+import { DuplicateError, NotFoundError, UnavailableError } from '@polystore/core';
 import {
   type AddressAllocator,
   type AllocateInput,
   allocatedRecord,
-  checkRequestedAddress,
-  lowestFreeAddress,
+  chooseAddress,
   type ReadScope,
   type StoredRecord,
   type WriteScope,
@@ -13,7 +12,7 @@ import type { Collection } from 'mongodb';
 import { mapErrors } from './errors.js';
 import type { StoredDocument } from './layout.js';
 import { allOf, readScopeClauses } from './mongo-filter.js';
-import type { MongoResourceDriver } from './mongo-resource-driver.js';
+import type { FixedIpWriter } from './mongo-resource-driver.js';
 
 /** How many candidate addresses one allocation tries before giving up under contention. */
 const MAX_CANDIDATES = 64;
@@ -34,9 +33,9 @@ const MAX_CANDIDATES = 64;
  */
 export class MongoAddressAllocator implements AddressAllocator {
   readonly #networks: Collection<StoredDocument>;
-  readonly #fixedIps: MongoResourceDriver;
+  readonly #fixedIps: FixedIpWriter;
 
-  constructor(networks: Collection<StoredDocument>, fixedIps: MongoResourceDriver) {
+  constructor(networks: Collection<StoredDocument>, fixedIps: FixedIpWriter) {
     this.#networks = networks;
     this.#fixedIps = fixedIps;
   }
@@ -63,17 +62,9 @@ export class MongoAddressAllocator implements AddressAllocator {
       cidr: network.cidr as string,
       gateway: (network.gateway ?? null) as string | null,
     };
-    if (input.address !== undefined) checkRequestedAddress(net, input.address);
     let state = seen;
     for (let attempt = 0; attempt < MAX_CANDIDATES; attempt++) {
-      let address = input.address;
-      if (address === undefined) {
-        address = lowestFreeAddress(net.cidr, net.gateway, state.values);
-        if (address === undefined)
-          throw new ExhaustedError(`network ${input.networkId} has no free address`);
-      } else if (state.values.has(address)) {
-        throw new DuplicateError('fixedIp', ['networkId', 'address']);
-      }
+      const address = chooseAddress(net, input, state.addresses);
       if (state.idTaken) throw new DuplicateError('fixedIp', ['id']);
       const record: StoredRecord = allocatedRecord(input, address);
       if (await this.#fixedIps.tryInsert(record)) return record;
@@ -86,10 +77,10 @@ export class MongoAddressAllocator implements AddressAllocator {
   }
 
   releaseAllForInstance(scope: WriteScope, instanceId: string, at: string): Promise<number> {
-    return this.#fixedIps.deleteAllWhere(scope, 'instanceId', instanceId, at);
+    return this.#fixedIps.releaseAllForInstance(scope, instanceId, at);
   }
 
-  #taken(input: AllocateInput): Promise<{ values: Set<string>; idTaken: boolean }> {
-    return this.#fixedIps.liveValues('address', 'networkId', input.networkId, input.id);
+  #taken(input: AllocateInput): Promise<{ addresses: Set<string>; idTaken: boolean }> {
+    return this.#fixedIps.taken(input.networkId, input.id);
   }
 }

@@ -6,6 +6,7 @@ import {
   networkResource,
 } from '@polystore/core';
 import {
+  type AddressAllocator,
   type Backend,
   defineCapabilities,
   parseStoreUrl,
@@ -20,13 +21,19 @@ import { type OpenMongoStoresOptions, resolveMongoOptions } from './mongo-option
 import { MongoResourceDriver } from './mongo-resource-driver.js';
 import { checkNamespace, parseMongoUrl } from './mongo-url.js';
 import { CLAIM_INDEXES, type ClaimDocument, RecordClaims } from './record-claims.js';
-import { RecordLocks } from './record-locks.js';
 
 /**
  * The claims collection's name after the prefix. Resource plurals start with a lowercase
  * letter, so it never clashes with a resource's collection.
  */
 const CLAIMS = '_claims';
+
+/** The allocator of a backend that did not open fixed IPs: core never calls it, a tool that does is told why. */
+const NO_FIXED_IPS: AddressAllocator = Object.freeze({
+  allocate: () => Promise.reject(new ConfigError('mongo: resource fixedIp was not opened')),
+  releaseAllForInstance: () =>
+    Promise.reject(new ConfigError('mongo: resource fixedIp was not opened')),
+});
 
 /**
  * The MongoDB adapter's capability manifest, on MongoDB or on FerretDB with claimed writes
@@ -66,7 +73,7 @@ export const MONGO_UNCLAIMED_CAPABILITIES: Capabilities = defineCapabilities({
 export class MongoBackend implements Backend {
   readonly name = 'mongo';
   readonly capabilities: Capabilities;
-  readonly allocator: MongoAddressAllocator;
+  readonly allocator: AddressAllocator;
   readonly #client: MongoClient;
   readonly #drivers: ReadonlyMap<AnyResource, MongoResourceDriver>;
   readonly #description: Readonly<Record<string, string | number | boolean>>;
@@ -78,7 +85,7 @@ export class MongoBackend implements Backend {
     prefix: string,
     resources: readonly AnyResource[],
     writes: {
-      readonly locks: RecordLocks | undefined;
+      readonly lockScope: string | undefined;
       readonly claims: RecordClaims | undefined;
       readonly failFastMs: number;
     },
@@ -90,28 +97,26 @@ export class MongoBackend implements Backend {
       database: db.databaseName,
       prefix,
       failFastMs: writes.failFastMs,
-      serializeWrites: writes.locks !== undefined,
+      serializeWrites: writes.lockScope !== undefined,
       claimWrites: writes.claims !== undefined,
     });
     const drivers = new Map<AnyResource, MongoResourceDriver>();
+    let allocator: AddressAllocator = NO_FIXED_IPS;
     for (const resource of resources) {
       const layout = new MongoLayout(resource, prefix);
-      drivers.set(
-        resource,
-        new MongoResourceDriver(
-          layout,
-          db.collection<StoredDocument>(layout.collection),
-          writes.locks,
-          writes.claims,
-          writes.failFastMs,
-        ),
-      );
+      const collection = db.collection<StoredDocument>(layout.collection);
+      if (resource === fixedIpResource) {
+        const { driver, writer } = MongoResourceDriver.withWriter(layout, collection, writes);
+        drivers.set(resource, driver);
+        // `resourcesOf` opens fixed IPs only together with networks.
+        const networks = new MongoLayout(networkResource, prefix).collection;
+        allocator = new MongoAddressAllocator(db.collection<StoredDocument>(networks), writer);
+      } else {
+        drivers.set(resource, new MongoResourceDriver(layout, collection, writes));
+      }
     }
     this.#drivers = drivers;
-    this.allocator = new MongoAddressAllocator(
-      db.collection<StoredDocument>(drivers.get(networkResource)!.layout.collection),
-      drivers.get(fixedIpResource)!,
-    );
+    this.allocator = allocator;
   }
 
   /**
@@ -159,7 +164,7 @@ export class MongoBackend implements Backend {
       await mapErrors('open: connect', () => client.connect());
       const ferret = await isFerretDb(db);
       const serialize = resolved.serializeWrites ?? ferret;
-      const locks = serialize ? new RecordLocks(`${parsed.hosts}/${database}`) : undefined;
+      const lockScope = serialize ? `${parsed.hosts}/${database}` : undefined;
       const claimed = resolved.claimWrites ?? ferret;
       const claims = claimed
         ? new RecordClaims(db.collection<ClaimDocument>(`${prefix}${CLAIMS}`), {
@@ -174,7 +179,7 @@ export class MongoBackend implements Backend {
         db,
         prefix,
         resources,
-        { locks, claims, failFastMs },
+        { lockScope, claims, failFastMs },
         capabilities,
       );
       await Promise.all([

@@ -2,7 +2,9 @@ import { DuplicateError } from '@polystore/core';
 import {
   type DeleteChange,
   inWriteScope,
+  KeyedQueue,
   type ListQuery,
+  meetsConditions,
   type Predicate,
   type ReadScope,
   type ResourceDriver,
@@ -26,7 +28,6 @@ import {
 } from './mongo-filter.js';
 import { MONGO_DEFAULTS } from './mongo-options.js';
 import type { RecordClaims } from './record-claims.js';
-import type { RecordLocks } from './record-locks.js';
 
 /** How often a write is tried again when its failure cannot be explained (the record moved under it). */
 const MAX_ATTEMPTS = 3;
@@ -43,6 +44,47 @@ type Expected = Readonly<Record<string, readonly unknown[]>>;
 type Verdict =
   | Exclude<WriteOutcome, { status: 'ok' }>
   | { readonly status: 'holds'; readonly current: StoredRecord };
+
+/**
+ * The per-record lock table of every store of this process that serialises its writes
+ * (`serializeWrites`), keyed by server and database, collection and record id.
+ *
+ * Why: FerretDB v1.24 runs `findAndModify` as a read followed by an unconditional write by
+ * `_id`, so two concurrent conditional updates of one record can both succeed (a lost
+ * update). Running the conditional writes of a record one at a time closes that race for
+ * all stores of this process (claims, `src/record-claims.ts`, close it across processes;
+ * this spares the claims of one process from waiting for each other). Process-wide (on
+ * `globalThis`, see `KeyedQueue.shared`), so every copy of this module shares it.
+ */
+const RECORD_LOCKS = KeyedQueue.shared('mongo-record-locks');
+
+/**
+ * The driver of the `fixedIp` resource as the address allocator sees it. Internal: only
+ * `MongoAddressAllocator` uses it, and it is no part of the `ResourceDriver` API.
+ */
+export interface FixedIpWriter {
+  /** Runs one allocator call within the driver's fail-fast bound (see `bounded`). */
+  bounded<T>(what: string, run: () => Promise<T>): Promise<T>;
+  /** Inserts a record; `false` when a unique index (the `_id` one included) refused it. */
+  tryInsert(record: StoredRecord): Promise<boolean>;
+  /** The addresses of the live fixed IPs of network `networkId`, and whether `id` is taken. */
+  taken(networkId: string, id: string): Promise<{ addresses: Set<string>; idTaken: boolean }>;
+  /** Releases every live fixed IP of the write scope held by `instanceId`; returns how many. */
+  releaseAllForInstance(scope: WriteScope, instanceId: string, at: string): Promise<number>;
+}
+
+/** How the writes of a driver are guarded; every field optional. */
+export interface DriverWrites {
+  /**
+   * The server and database, when the conditional writes of each record run one at a time
+   * in this process (`serializeWrites`, see {@link RECORD_LOCKS}).
+   */
+  readonly lockScope?: string;
+  /** Makes conditional writes exclusive across processes (`claimWrites`, see `RecordClaims`). */
+  readonly claims?: RecordClaims;
+  /** Every call ends within it (see `bounded`). Default `MONGO_DEFAULTS.failFastMs`. */
+  readonly failFastMs?: number;
+}
 
 /** The revision of a stored record while it is live, else `undefined` (gone or deleted). */
 function liveRevision(doc: Document | null): number | undefined {
@@ -69,37 +111,51 @@ function liveRevision(doc: Document | null): number | undefined {
 export class MongoResourceDriver implements ResourceDriver {
   readonly #layout: MongoLayout;
   readonly #collection: Collection<StoredDocument>;
-  readonly #locks: RecordLocks | undefined;
+  readonly #lockScope: string | undefined;
   readonly #claims: RecordClaims | undefined;
   readonly #failFastMs: number;
 
-  /**
-   * `locks`, when given, runs the conditional writes of each record one at a time in this
-   * process (see {@link RecordLocks}); `claims` makes them exclusive across processes (see
-   * {@link RecordClaims}); every call ends within `failFastMs` (see {@link bounded}).
-   */
+  /** `writes` says how conditional writes are guarded and the fail-fast bound. */
   constructor(
     layout: MongoLayout,
     collection: Collection<StoredDocument>,
-    locks?: RecordLocks,
-    claims?: RecordClaims,
-    failFastMs: number = MONGO_DEFAULTS.failFastMs,
+    writes: DriverWrites = {},
   ) {
     this.#layout = layout;
     this.#collection = collection;
-    this.#locks = locks;
-    this.#claims = claims;
-    this.#failFastMs = failFastMs;
+    this.#lockScope = writes.lockScope;
+    this.#claims = writes.claims;
+    this.#failFastMs = writes.failFastMs ?? MONGO_DEFAULTS.failFastMs;
+  }
+
+  /** A driver of the `fixedIp` resource and the {@link FixedIpWriter} over it, for the allocator. */
+  static withWriter(
+    layout: MongoLayout,
+    collection: Collection<StoredDocument>,
+    writes: DriverWrites = {},
+  ): { readonly driver: MongoResourceDriver; readonly writer: FixedIpWriter } {
+    const driver = new MongoResourceDriver(layout, collection, writes);
+    const writer: FixedIpWriter = {
+      bounded: (what, run) => driver.#bounded(what, run),
+      tryInsert: (record) => driver.#tryInsert(record),
+      taken: (networkId, id) => driver.#liveValues('address', 'networkId', networkId, id),
+      releaseAllForInstance: (scope, instanceId, at) =>
+        driver.#bounded('deleteAll', () =>
+          driver.#deleteAllWhere(scope, 'instanceId', instanceId, at),
+        ),
+    };
+    return { driver, writer };
   }
 
   /** Runs one call of this driver within `failFastMs` (see {@link bounded}). */
-  bounded<T>(what: string, run: () => Promise<T>): Promise<T> {
+  #bounded<T>(what: string, run: () => Promise<T>): Promise<T> {
     return bounded(`${what} ${this.#layout.collection}`, this.#failFastMs, run);
   }
 
   /** Runs a conditional write of record `id`, under its lock when writes are serialised. */
   #exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    return this.#locks ? this.#locks.run(this.#layout.collection, id, fn) : fn();
+    if (this.#lockScope === undefined) return fn();
+    return RECORD_LOCKS.run(`${this.#lockScope}\u0000${this.#layout.collection}\u0000${id}`, fn);
   }
 
   /** The layout this driver stores records in. */
@@ -108,12 +164,12 @@ export class MongoResourceDriver implements ResourceDriver {
   }
 
   insert(record: StoredRecord): Promise<StoredRecord> {
-    return this.bounded('insert', () => this.#insert(record));
+    return this.#bounded('insert', () => this.#insert(record));
   }
 
   async #insert(record: StoredRecord): Promise<StoredRecord> {
     for (let attempt = 1; ; attempt++) {
-      if (await this.tryInsert(record)) return record;
+      if (await this.#tryInsert(record)) return record;
       const fields = await this.#duplicateOfInsert(record);
       // Nothing clashes any more (the other record went away meanwhile): try again.
       if (fields !== undefined || attempt >= MAX_ATTEMPTS) {
@@ -123,7 +179,7 @@ export class MongoResourceDriver implements ResourceDriver {
   }
 
   /** Inserts a record; `false` when a unique index (the `_id` one included) refused it. */
-  async tryInsert(record: StoredRecord): Promise<boolean> {
+  async #tryInsert(record: StoredRecord): Promise<boolean> {
     try {
       await command(() => this.#collection.insertOne(this.#layout.toDocument(record)));
       return true;
@@ -134,7 +190,7 @@ export class MongoResourceDriver implements ResourceDriver {
   }
 
   get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
-    return this.bounded('get', () => this.#get(scope, id));
+    return this.#bounded('get', () => this.#get(scope, id));
   }
 
   async #get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
@@ -146,7 +202,7 @@ export class MongoResourceDriver implements ResourceDriver {
   }
 
   getMany(scope: ReadScope, ids: readonly string[]): Promise<StoredRecord[]> {
-    return this.bounded('getMany', () => this.#getMany(scope, ids));
+    return this.#bounded('getMany', () => this.#getMany(scope, ids));
   }
 
   async #getMany(scope: ReadScope, ids: readonly string[]): Promise<StoredRecord[]> {
@@ -159,7 +215,7 @@ export class MongoResourceDriver implements ResourceDriver {
   }
 
   list(scope: ReadScope, query: ListQuery): Promise<StoredRecord[]> {
-    return this.bounded('list', () => this.#list(scope, query));
+    return this.#bounded('list', () => this.#list(scope, query));
   }
 
   async #list(scope: ReadScope, query: ListQuery): Promise<StoredRecord[]> {
@@ -178,7 +234,7 @@ export class MongoResourceDriver implements ResourceDriver {
   }
 
   count(scope: ReadScope, where: readonly Predicate[]): Promise<number> {
-    return this.bounded('count', () => this.#count(scope, where));
+    return this.#bounded('count', () => this.#count(scope, where));
   }
 
   async #count(scope: ReadScope, where: readonly Predicate[]): Promise<number> {
@@ -190,7 +246,9 @@ export class MongoResourceDriver implements ResourceDriver {
 
   update(scope: WriteScope, id: string, change: UpdateChange): Promise<WriteOutcome> {
     // The bound covers the wait for the record's lock too.
-    return this.bounded('update', () => this.#exclusive(id, () => this.#update(scope, id, change)));
+    return this.#bounded('update', () =>
+      this.#exclusive(id, () => this.#update(scope, id, change)),
+    );
   }
 
   async #update(scope: WriteScope, id: string, change: UpdateChange): Promise<WriteOutcome> {
@@ -221,7 +279,9 @@ export class MongoResourceDriver implements ResourceDriver {
   }
 
   delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
-    return this.bounded('delete', () => this.#exclusive(id, () => this.#delete(scope, id, change)));
+    return this.#bounded('delete', () =>
+      this.#exclusive(id, () => this.#delete(scope, id, change)),
+    );
   }
 
   async #delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
@@ -367,7 +427,7 @@ export class MongoResourceDriver implements ResourceDriver {
   }
 
   purge(before: string): Promise<number> {
-    return this.bounded('purge', () => this.#purge(before));
+    return this.#bounded('purge', () => this.#purge(before));
   }
 
   async #purge(before: string): Promise<number> {
@@ -385,10 +445,6 @@ export class MongoResourceDriver implements ResourceDriver {
    * `field` equals `value`; returns how many. Not atomic as a whole (MongoDB has no
    * multi-document atomicity without transactions), but idempotent.
    */
-  deleteAllWhere(scope: WriteScope, field: string, value: string, at: string): Promise<number> {
-    return this.bounded('deleteAll', () => this.#deleteAllWhere(scope, field, value, at));
-  }
-
   async #deleteAllWhere(
     scope: WriteScope,
     field: string,
@@ -400,7 +456,7 @@ export class MongoResourceDriver implements ResourceDriver {
       ...writeScopeClauses(scope),
     ]);
     const operation = `deleteAll ${this.#layout.collection}`;
-    if (!this.#layout.resource.softDelete && !this.#locks && !this.#claims) {
+    if (!this.#layout.resource.softDelete && this.#lockScope === undefined && !this.#claims) {
       // One deleteMany over live records only: cut short by a crash, it has removed some of
       // them and left the rest live, so calling it again finishes the job.
       const res = await mapErrors(operation, () => this.#collection.deleteMany(filter));
@@ -423,12 +479,12 @@ export class MongoResourceDriver implements ResourceDriver {
   }
 
   /** The addresses (values of `field`) of live records whose `groupField` is `group`, and whether `id` is taken. */
-  async liveValues(
+  async #liveValues(
     field: string,
     groupField: string,
     group: string,
     id: string,
-  ): Promise<{ values: Set<string>; idTaken: boolean }> {
+  ): Promise<{ addresses: Set<string>; idTaken: boolean }> {
     const filter = allOf([
       { $or: [{ _id: { $eq: id } }, { [groupField]: { $eq: group }, deletedAt: { $eq: null } }] },
     ]);
@@ -443,7 +499,7 @@ export class MongoResourceDriver implements ResourceDriver {
       if (d._id === id) idTaken = true;
       if (d[groupField] === group && d.deletedAt === null) values.add(d[field] as string);
     }
-    return { values, idTaken };
+    return { addresses: values, idTaken };
   }
 
   /** Filter of a conditional write: the id, the write scope and the conditions. */
@@ -484,11 +540,7 @@ export class MongoResourceDriver implements ResourceDriver {
     if (doc === null) return { status: 'not-found' };
     const current = this.#layout.fromDocument(doc);
     if (!inWriteScope(current, scope)) return { status: 'not-found' };
-    const holds =
-      (expectedRevision === undefined || current.revision === expectedRevision) &&
-      Object.entries(expected ?? {}).every(([f, allowed]) =>
-        allowed.some((v) => sameValue(current[f], v)),
-      );
+    const holds = meetsConditions(current, expectedRevision, expected);
     return { status: holds ? 'holds' : 'conflict', current };
   }
 
