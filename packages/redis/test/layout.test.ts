@@ -3,7 +3,7 @@ import { instanceResource, networkResource } from '@polystore/core';
 import { compareCodePoints } from '@polystore/core/adapter';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { keyspace, ResourceLayout } from '../src/index.js';
+import { keyspace, ResourceLayout } from '../src/layout.js';
 import { LUA_BODIES, LUA_PRELUDE } from '../src/scripts/lua-sources.js';
 import { gadgetResource } from './helpers.js';
 
