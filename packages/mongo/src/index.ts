@@ -1,12 +1,13 @@
-export { type IndexSpec, MongoLayout, type StoredDocument } from './layout.js';
+/**
+ * `@polystore/mongo`: the MongoDB (and FerretDB) adapter of polystore.
+ *
+ * @example
+ * ```ts
+ * import { openMongoStores } from '@polystore/mongo';
+ * const stores = await openMongoStores('mongodb://127.0.0.1:27017/app', { adapter: { prefix: 'ps_' } });
+ * ```
+ *
+ * @packageDocumentation
+ */
 export { mongoAdapter, openMongoStores } from './mongo-adapter.js';
-export { MongoAddressAllocator } from './mongo-address-allocator.js';
-export { MONGO_CAPABILITIES, MONGO_UNCLAIMED_CAPABILITIES, MongoBackend } from './mongo-backend.js';
-export { MONGO_DEFAULTS, type MongoOptions } from './mongo-options.js';
-export { MongoResourceDriver } from './mongo-resource-driver.js';
-export {
-  type ClaimDocument,
-  type HeldClaim,
-  RecordClaims,
-  type RecordClaimsOptions,
-} from './record-claims.js';
+export type { MongoOptions, OpenMongoStoresOptions } from './mongo-options.js';

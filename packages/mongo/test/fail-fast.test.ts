@@ -7,7 +7,8 @@ import { type FerretDbServer, startFerretDb } from '@polystore/testing';
 import type { CommandStartedEvent } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bounded, command } from '../src/fail-fast.js';
-import { type ClaimDocument, MongoBackend } from '../src/index.js';
+import { MongoBackend } from '../src/mongo-backend.js';
+import type { ClaimDocument } from '../src/record-claims.js';
 
 const ctx = createContext({ projectId: 'p1' });
 const flavor = { vcpus: 1, memoryMb: 512, rootGb: 1 };

@@ -12,13 +12,9 @@ import { createStores } from '@polystore/core/adapter';
 import { TcpProxy } from '@polystore/testing';
 import { type CommandStartedEvent, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  mongoAdapter as adapter,
-  MONGO_CAPABILITIES,
-  MongoBackend,
-  MongoLayout,
-  openMongoStores,
-} from '../src/index.js';
+import { MongoLayout } from '../src/layout.js';
+import { mongoAdapter as adapter, openMongoStores } from '../src/mongo-adapter.js';
+import { MONGO_CAPABILITIES, MongoBackend } from '../src/mongo-backend.js';
 import { dropDatabase, freshUrl } from './mongo-server.js';
 
 const p1 = createContext({ projectId: 'p1' });

@@ -10,12 +10,12 @@ import { type FerretDbServer, startFerretDb, TcpProxy } from '@polystore/testing
 import { type CommandStartedEvent, type CommandSucceededEvent, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type ClaimDocument,
   MONGO_CAPABILITIES,
   MONGO_UNCLAIMED_CAPABILITIES,
   MongoBackend,
-  type MongoOptions,
-} from '../src/index.js';
+} from '../src/mongo-backend.js';
+import type { MongoOptions } from '../src/mongo-options.js';
+import type { ClaimDocument } from '../src/record-claims.js';
 import { dropDatabase, freshUrl } from './mongo-server.js';
 
 const p1 = createContext({ projectId: 'p1' });
