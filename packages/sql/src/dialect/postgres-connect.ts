@@ -1,4 +1,5 @@
 import { Kysely, PostgresDialect } from 'kysely';
+import { loadDriverLibrary } from '../driver-libraries.js';
 import { type ResolvedSqlOptions, SQL_OPTION_NAMES } from '../sql-options.js';
 import type { AnyDatabase } from './dialect-support.js';
 
@@ -6,13 +7,13 @@ const INT8_OID = 20;
 
 /**
  * Opens a `pg` pool for a `postgres://` URL (the adapter's own parameters removed) behind
- * kysely. `pg` is imported here, on first use, so SQLite users never load it.
+ * kysely. `pg` is imported on first use, so SQLite users never load it (nor install it).
  */
 export async function connectPostgres(
   url: URL,
   options: ResolvedSqlOptions,
 ): Promise<Kysely<AnyDatabase>> {
-  const { default: pg } = await import('pg');
+  const { default: pg } = await loadDriverLibrary('pg');
   const conn = new URL(url.href);
   for (const key of SQL_OPTION_NAMES) conn.searchParams.delete(key);
   const pool = new pg.Pool({

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { ConfigError } from '@polystore/core';
 import type { Database } from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { loadDriverLibrary } from '../driver-libraries.js';
 import { toCoreError } from '../errors.js';
 import type { ResolvedSqlOptions } from '../sql-options.js';
 import type { AnyDatabase } from './dialect-support.js';
@@ -21,15 +22,15 @@ export function sqlitePath(url: URL): string {
 /**
  * Opens a `better-sqlite3` database for a `sqlite:` URL behind kysely, creating the parent
  * directory: WAL mode (readers never block the writer), a busy timeout so that writers of
- * several processes queue instead of failing at once. `better-sqlite3` is imported here,
- * on first use.
+ * several processes queue instead of failing at once. `better-sqlite3` is imported on
+ * first use, so PostgreSQL users never load it (nor install it).
  */
 export async function connectSqlite(
   url: URL,
   options: ResolvedSqlOptions,
 ): Promise<{ db: Kysely<AnyDatabase>; database: Database }> {
   const path = sqlitePath(url);
-  const { default: SqliteDatabase } = await import('better-sqlite3');
+  const { default: SqliteDatabase } = await loadDriverLibrary('better-sqlite3');
   if (path !== ':memory:') preparePath(path);
   let database: Database;
   try {
