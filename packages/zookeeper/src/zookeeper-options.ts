@@ -1,19 +1,24 @@
-import { ConfigError } from '@polystore/core';
+import { ConfigError, redactUrl } from '@polystore/core';
 
 /**
- * Options of the ZooKeeper adapter, given as `openZooKeeperStores(url, options)` or as
- * `openStores(url, { adapter: options })`. Timeouts follow ZooKeeper's own terms:
+ * Options of the ZooKeeper adapter, given as `openZooKeeperStores(url, { adapter })` or
+ * `openStores(url, { adapter })`, or as URL query parameters of the same names
+ * (`zookeeper://host:2181/app?sessionTimeoutMs=4000`); given both ways, they must agree.
+ * Timeouts follow ZooKeeper's own terms:
  * https://zookeeper.apache.org/doc/r3.8.0/zookeeperProgrammers.html#ch_zkSessions
  */
 export interface ZooKeeperOptions {
   /**
-   * The znode every path of the adapter lives under (the namespace). Default: the URL's
-   * path (`zookeeper://host:2181/my/app` -> `/my/app`), else `/polystore`. Created on open.
+   * The znode every path of the adapter lives under (the namespace), made of
+   * `[A-Za-z0-9_.-]` segments, not `/zookeeper`; created on open. Default: the URL's path
+   * (`zookeeper://host:2181/my/app` -> `/my/app`), else `/polystore`. Given as an option
+   * and in the URL's path, both must agree.
    */
   readonly chroot?: string;
   /**
-   * The ensemble as `host:port,host:port,...`, for more than one server (a URL holds one).
-   * Default: the URL's `host:port` (port 2181 when left out).
+   * The ensemble as `host:port,host:port,...`, for more than one server (a URL holds
+   * one); it replaces the URL's host. Default: the URL's `host:port` (port 2181 when left
+   * out).
    */
   readonly servers?: string;
   /**
@@ -46,8 +51,32 @@ export interface ZooKeeperOptions {
   readonly cacheSize?: number;
 }
 
-/** Options with every default applied. */
+/** The defaults of {@link ZooKeeperOptions} (`servers` comes from the URL). */
+export const ZOOKEEPER_DEFAULTS = Object.freeze({
+  chroot: '/polystore',
+  sessionTimeoutMs: 10_000,
+  requestTimeoutMs: 4_000,
+  failFastMs: 5_000,
+  connectTimeoutMs: 10_000,
+  spinDelayMs: 200,
+  cacheSize: 10_000,
+});
+
+/** Options with every default applied and checked. */
 export type ResolvedZooKeeperOptions = Required<ZooKeeperOptions>;
+
+/** The integer options and their least value. */
+const INTEGERS = Object.freeze({
+  sessionTimeoutMs: 1,
+  requestTimeoutMs: 1,
+  failFastMs: 1,
+  connectTimeoutMs: 1,
+  spinDelayMs: 1,
+  cacheSize: 0,
+});
+type IntegerOption = keyof typeof INTEGERS;
+
+const OPTION_NAMES: readonly string[] = ['chroot', 'servers', ...Object.keys(INTEGERS)];
 
 const SEGMENT = /^[A-Za-z0-9_.-]+$/;
 
@@ -74,15 +103,9 @@ function checkServers(servers: string): string {
   return list.join(',');
 }
 
-/** The default chroot when the URL has no path. */
-export const DEFAULT_CHROOT = '/polystore';
-
-/** Applies defaults to the URL and options and checks them; throws `ConfigError`. */
-export function resolveOptions(url: URL, options: ZooKeeperOptions = {}): ResolvedZooKeeperOptions {
-  if (url.protocol !== 'zookeeper:')
-    throw new ConfigError(`zookeeper: unexpected scheme ${url.protocol}`);
-  const fromPath = decodeURIComponent(url.pathname).replace(/\/+$/, '');
-  const chroot = (options.chroot ?? (fromPath || DEFAULT_CHROOT)).replace(/\/+$/, '');
+/** A chroot without trailing slashes, checked. */
+function checkChroot(given: string): string {
+  const chroot = given.replace(/\/+$/, '');
   const segments = chroot.split('/').slice(1);
   if (
     !chroot.startsWith('/') ||
@@ -91,27 +114,110 @@ export function resolveOptions(url: URL, options: ZooKeeperOptions = {}): Resolv
     segments[0] === 'zookeeper'
   ) {
     throw new ConfigError(
-      `zookeeper: chroot must be an absolute path of [A-Za-z0-9_.-] segments, not /zookeeper, got ${JSON.stringify(chroot)}`,
+      `zookeeper: chroot must be an absolute path of [A-Za-z0-9_.-] segments, not /zookeeper, got ${JSON.stringify(given)}`,
     );
   }
-  const named = options.servers ?? (url.hostname ? `${url.hostname}:${url.port || '2181'}` : '');
+  return chroot;
+}
+
+/** Checks the option object's keys and value types (`where`: `option` or `URL parameter`). */
+function checkGiven(
+  given: Readonly<Record<string, unknown>>,
+  where: string,
+): Partial<Record<string, string | number>> {
+  const out: Record<string, string | number> = {};
+  for (const [key, value] of Object.entries(given)) {
+    if (value === undefined) continue;
+    if (!OPTION_NAMES.includes(key)) {
+      throw new ConfigError(
+        `zookeeper: unknown ${where} ${key}; known: ${OPTION_NAMES.join(', ')}`,
+      );
+    }
+    if (Object.hasOwn(INTEGERS, key)) {
+      const min = INTEGERS[key as IntegerOption];
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min)
+        throw new ConfigError(`zookeeper: ${where} ${key} must be an integer >= ${min}`);
+    } else if (typeof value !== 'string') {
+      throw new ConfigError(`zookeeper: ${where} ${key} must be a string`);
+    }
+    out[key] = value as string | number;
+  }
+  return out;
+}
+
+/** The options a URL's query parameters give (numbers as decimal integers). */
+function fromQuery(url: URL): Partial<Record<string, string | number>> {
+  const raw: Record<string, unknown> = {};
+  for (const [name, value] of url.searchParams) {
+    if (Object.hasOwn(raw, name))
+      throw new ConfigError(`zookeeper: URL parameter ${name} given twice`);
+    raw[name] = Object.hasOwn(INTEGERS, name) && /^\d+$/.test(value) ? Number(value) : value;
+  }
+  return checkGiven(raw, 'URL parameter');
+}
+
+/**
+ * Resolves the adapter's options from a `zookeeper://host[:port][/chroot][?option=value...]`
+ * URL and the options object: URL query parameters of the options' names are accepted too,
+ * and an option given both ways (or the chroot given as the URL's path and as an option)
+ * must agree. Applies {@link ZOOKEEPER_DEFAULTS}; throws `ConfigError` on an unknown
+ * option, a bad value or a disagreement.
+ *
+ * @example
+ * ```ts
+ * resolveZooKeeperOptions(new URL('zookeeper://zk:2181/app?failFastMs=2000'), { cacheSize: 0 });
+ * // { chroot: '/app', servers: 'zk:2181', failFastMs: 2000, cacheSize: 0, ... }
+ * ```
+ */
+export function resolveZooKeeperOptions(
+  url: URL,
+  options: ZooKeeperOptions = {},
+): ResolvedZooKeeperOptions {
+  if (url.protocol !== 'zookeeper:')
+    throw new ConfigError(`zookeeper: unexpected scheme ${url.protocol}`);
+  const given = checkGiven(options as Readonly<Record<string, unknown>>, 'option');
+  const query = fromQuery(url);
+  // The URL's path is its chroot; a chroot parameter as well must name the same.
+  const path = decodeURIComponent(url.pathname).replace(/\/+$/, '');
+  if (path) {
+    if (query.chroot !== undefined && checkChroot(`${query.chroot}`) !== checkChroot(path)) {
+      throw new ConfigError(
+        `zookeeper: the URL's path ${path} and its chroot parameter ${query.chroot} disagree`,
+      );
+    }
+    query.chroot = path;
+  }
+  const merged: Record<string, string | number> = {};
+  for (const key of OPTION_NAMES) {
+    const a = given[key];
+    const b = query[key];
+    const same =
+      a === undefined ||
+      b === undefined ||
+      (key === 'chroot' ? checkChroot(`${a}`) === checkChroot(`${b}`) : a === b);
+    if (!same) {
+      throw new ConfigError(
+        `zookeeper: ${key} is ${JSON.stringify(a)} as an option but ${JSON.stringify(b)} in the URL ${redactUrl(url.href)}`,
+      );
+    }
+    const value = a ?? b;
+    if (value !== undefined) merged[key] = value;
+  }
+  const named =
+    (merged.servers as string | undefined) ??
+    (url.hostname ? `${url.hostname}:${url.port || '2181'}` : '');
   if (!named)
     throw new ConfigError('zookeeper: the URL names no server (zookeeper://host:port/chroot)');
-  const servers = checkServers(named);
-  const positive = (name: string, value: number | undefined, fallback: number, min = 1): number => {
-    const v = value ?? fallback;
-    if (!Number.isSafeInteger(v) || v < min)
-      throw new ConfigError(`zookeeper: ${name} must be an integer >= ${min}`);
-    return v;
-  };
+  const int = (key: IntegerOption): number =>
+    (merged[key] as number | undefined) ?? ZOOKEEPER_DEFAULTS[key];
   return Object.freeze({
-    chroot,
-    servers,
-    sessionTimeoutMs: positive('sessionTimeoutMs', options.sessionTimeoutMs, 10_000),
-    requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, 4_000),
-    failFastMs: positive('failFastMs', options.failFastMs, 5_000),
-    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 10_000),
-    spinDelayMs: positive('spinDelayMs', options.spinDelayMs, 200),
-    cacheSize: positive('cacheSize', options.cacheSize, 10_000, 0),
+    chroot: checkChroot((merged.chroot as string | undefined) ?? ZOOKEEPER_DEFAULTS.chroot),
+    servers: checkServers(named),
+    sessionTimeoutMs: int('sessionTimeoutMs'),
+    requestTimeoutMs: int('requestTimeoutMs'),
+    failFastMs: int('failFastMs'),
+    connectTimeoutMs: int('connectTimeoutMs'),
+    spinDelayMs: int('spinDelayMs'),
+    cacheSize: int('cacheSize'),
   });
 }

@@ -16,12 +16,14 @@ describeConformance({
     openZooKeeperStores(route(`${zk.url}/polystore_conformance/${namespace}`), {
       clock,
       ids,
-      sessionTimeoutMs: 4_000,
-      // Room for a pipelined batch of a thousand reads on a loaded 2-core machine; calls
-      // still end within the suite's 5 s fail-fast bound (failFastMs, default 5 000).
-      requestTimeoutMs: 4_000,
-      connectTimeoutMs: 5_000,
-      spinDelayMs: 100,
+      adapter: {
+        sessionTimeoutMs: 4_000,
+        // Room for a pipelined batch of a thousand reads on a loaded 2-core machine; calls
+        // still end within the suite's 5 s fail-fast bound (failFastMs, default 5 000).
+        requestTimeoutMs: 4_000,
+        connectTimeoutMs: 5_000,
+        spinDelayMs: 100,
+      },
     }),
   faults: {
     proxy: { target: `${zk.host}:${zk.port}` },

@@ -63,7 +63,7 @@ it('times out on a frozen server and recovers after it thaws', async () => {
 it('fails to open with UnavailableError when no server answers', async () => {
   const start = Date.now();
   await expect(
-    openZooKeeperStores('zookeeper://127.0.0.1:9/none', { connectTimeoutMs: 1_000 }),
+    openZooKeeperStores('zookeeper://127.0.0.1:9/none', { adapter: { connectTimeoutMs: 1_000 } }),
   ).rejects.toBeInstanceOf(UnavailableError);
   expect(Date.now() - start).toBeLessThan(3_000);
 });

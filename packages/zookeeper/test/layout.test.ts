@@ -1,7 +1,8 @@
 import { ConfigError, instanceResource, networkResource, serviceResource } from '@polystore/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeString, encodeValue, ResourceLayout, resolveOptions } from '../src/index.js';
+import { decodeString, encodeValue, ResourceLayout } from '../src/layout.js';
+import { resolveZooKeeperOptions, ZOOKEEPER_DEFAULTS } from '../src/zookeeper-options.js';
 
 /** A name ZooKeeper accepts as one path segment, and that needs no escaping anywhere. */
 const SAFE_SEGMENT = /^[A-Za-z0-9_-]{1,201}$/;
@@ -79,9 +80,9 @@ describe('ResourceLayout', () => {
   });
 });
 
-describe('resolveOptions', () => {
+describe('resolveZooKeeperOptions', () => {
   it('takes the chroot and server from the URL, with documented defaults', () => {
-    expect(resolveOptions(new URL('zookeeper://10.0.0.1:2182/my/app/'))).toEqual({
+    expect(resolveZooKeeperOptions(new URL('zookeeper://10.0.0.1:2182/my/app/'))).toEqual({
       chroot: '/my/app',
       servers: '10.0.0.1:2182',
       sessionTimeoutMs: 10_000,
@@ -91,10 +92,17 @@ describe('resolveOptions', () => {
       spinDelayMs: 200,
       cacheSize: 10_000,
     });
-    expect(resolveOptions(new URL('zookeeper://zk')).chroot).toBe('/polystore');
-    expect(resolveOptions(new URL('zookeeper://zk')).servers).toBe('zk:2181');
+    expect(resolveZooKeeperOptions(new URL('zookeeper://zk')).chroot).toBe(
+      ZOOKEEPER_DEFAULTS.chroot,
+    );
+    expect(resolveZooKeeperOptions(new URL('zookeeper://zk'))).toEqual({
+      ...ZOOKEEPER_DEFAULTS,
+      servers: 'zk:2181',
+    });
+    expect(Object.isFrozen(ZOOKEEPER_DEFAULTS)).toBe(true);
+    expect(resolveZooKeeperOptions(new URL('zookeeper://zk')).servers).toBe('zk:2181');
     expect(
-      resolveOptions(new URL('zookeeper://zk/x'), { servers: 'a:1,b:2', cacheSize: 0 }),
+      resolveZooKeeperOptions(new URL('zookeeper://zk/x'), { servers: 'a:1,b:2', cacheSize: 0 }),
     ).toMatchObject({
       servers: 'a:1,b:2',
       cacheSize: 0,
@@ -103,17 +111,17 @@ describe('resolveOptions', () => {
 
   it('refuses bad chroots and timeouts with ConfigError', () => {
     for (const url of ['zookeeper://zk/zookeeper', 'zookeeper://zk/a%20b', 'zookeeper://zk/a//b']) {
-      expect(() => resolveOptions(new URL(url)), url).toThrow(ConfigError);
+      expect(() => resolveZooKeeperOptions(new URL(url)), url).toThrow(ConfigError);
     }
     for (const chroot of ['/a/../b', '/..', 'relative', '/a/\u0000']) {
-      expect(() => resolveOptions(new URL('zookeeper://zk'), { chroot }), chroot).toThrow(
+      expect(() => resolveZooKeeperOptions(new URL('zookeeper://zk'), { chroot }), chroot).toThrow(
         ConfigError,
       );
     }
-    expect(() => resolveOptions(new URL('zookeeper://zk'), { requestTimeoutMs: 0 })).toThrow(
-      ConfigError,
-    );
-    expect(() => resolveOptions(new URL('zookeeper://zk'), { failFastMs: 1.5 })).toThrow(
+    expect(() =>
+      resolveZooKeeperOptions(new URL('zookeeper://zk'), { requestTimeoutMs: 0 }),
+    ).toThrow(ConfigError);
+    expect(() => resolveZooKeeperOptions(new URL('zookeeper://zk'), { failFastMs: 1.5 })).toThrow(
       ConfigError,
     );
   });
@@ -131,13 +139,78 @@ describe('resolveOptions', () => {
       'a,',
       '::1',
     ]) {
-      expect(() => resolveOptions(new URL('zookeeper://zk'), { servers }), servers).toThrow(
-        ConfigError,
-      );
+      expect(
+        () => resolveZooKeeperOptions(new URL('zookeeper://zk'), { servers }),
+        servers,
+      ).toThrow(ConfigError);
     }
-    expect(() => resolveOptions(new URL('zookeeper://[::1]:2181'))).toThrow(ConfigError);
-    expect(resolveOptions(new URL('zookeeper://zk'), { servers: 'a, b:2182' }).servers).toBe(
-      'a:2181,b:2182',
+    expect(() => resolveZooKeeperOptions(new URL('zookeeper://[::1]:2181'))).toThrow(ConfigError);
+    expect(
+      resolveZooKeeperOptions(new URL('zookeeper://zk'), { servers: 'a, b:2182' }).servers,
+    ).toBe('a:2181,b:2182');
+  });
+});
+
+describe('resolveZooKeeperOptions: URL parameters and options', () => {
+  const base = 'zookeeper://zk:2181/app';
+
+  it('takes every option as a URL parameter of the same name', () => {
+    const url = new URL(
+      `${base}?sessionTimeoutMs=4000&requestTimeoutMs=1500&failFastMs=2000&connectTimeoutMs=500&spinDelayMs=100&cacheSize=0&servers=a:1,b:2`,
+    );
+    expect(resolveZooKeeperOptions(url)).toEqual({
+      chroot: '/app',
+      servers: 'a:1,b:2',
+      sessionTimeoutMs: 4_000,
+      requestTimeoutMs: 1_500,
+      failFastMs: 2_000,
+      connectTimeoutMs: 500,
+      spinDelayMs: 100,
+      cacheSize: 0,
+    });
+    expect(resolveZooKeeperOptions(new URL('zookeeper://zk?chroot=/x/y')).chroot).toBe('/x/y');
+  });
+
+  it('accepts an option given both ways when they agree, and refuses them when not', () => {
+    const url = new URL(`${base}?failFastMs=2000`);
+    expect(resolveZooKeeperOptions(url, { failFastMs: 2_000 }).failFastMs).toBe(2_000);
+    expect(() => resolveZooKeeperOptions(url, { failFastMs: 3_000 })).toThrow(
+      /failFastMs is 3000 as an option but 2000 in the URL/,
+    );
+    // the URL's path is its chroot: an option or a parameter must name the same
+    expect(resolveZooKeeperOptions(new URL(base), { chroot: '/app/' }).chroot).toBe('/app');
+    expect(() => resolveZooKeeperOptions(new URL(base), { chroot: '/other' })).toThrow(ConfigError);
+    expect(() => resolveZooKeeperOptions(new URL(`${base}?chroot=/other`))).toThrow(ConfigError);
+    expect(() =>
+      resolveZooKeeperOptions(new URL('zookeeper://zk?servers=a:1'), { servers: 'b:1' }),
+    ).toThrow(ConfigError);
+  });
+
+  it('refuses unknown options, unknown parameters and values of the wrong type', () => {
+    for (const bad of [
+      { sessionTimeout: 1_000 },
+      { clock: {} },
+      { resources: [] },
+      { failFastMs: '2000' },
+      { cacheSize: -1 },
+      { chroot: 7 },
+    ]) {
+      expect(
+        () => resolveZooKeeperOptions(new URL(base), bad as never),
+        JSON.stringify(bad),
+      ).toThrow(ConfigError);
+    }
+    for (const query of [
+      '?sessionTimeout=1000',
+      '?failFastMs=fast',
+      '?cacheSize=-1',
+      '?x=1',
+      '?failFastMs=1&failFastMs=2',
+    ]) {
+      expect(() => resolveZooKeeperOptions(new URL(`${base}${query}`)), query).toThrow(ConfigError);
+    }
+    expect(() => resolveZooKeeperOptions(new URL(`${base}?sessionTimeout=1`))).toThrow(
+      /unknown URL parameter sessionTimeout; known: chroot, servers, sessionTimeoutMs/,
     );
   });
 });

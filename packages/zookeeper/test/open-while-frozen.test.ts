@@ -23,7 +23,9 @@ afterAll(async () => {
 });
 
 it('survives ten opens that fail on a frozen server once it thaws', async () => {
-  const options = { sessionTimeoutMs: 4_000, requestTimeoutMs: 1_500, connectTimeoutMs: 500 };
+  const options = {
+    adapter: { sessionTimeoutMs: 4_000, requestTimeoutMs: 1_500, connectTimeoutMs: 500 },
+  };
   for (let round = 0; round < 10; round++) {
     zk.pause();
     try {
