@@ -1,6 +1,6 @@
+import type { TcpProxy } from '@polystore/testing';
 import { Bench } from 'tinybench';
 import type { OpFn } from './operation.js';
-import type { RoundTripProxy } from './round-trip-proxy.js';
 import { median, quantile, shuffled } from './rounds.js';
 
 /** How long each measurement runs. */
@@ -159,16 +159,16 @@ const per = (n: number, calls: number) => Math.max(0, Math.round((n / calls) * 1
  */
 export async function countRoundTrips(
   fn: OpFn,
-  proxy: RoundTripProxy,
+  proxy: TcpProxy,
   calls: number,
 ): Promise<Outcome<RoundTrips>> {
   try {
     for (let i = 0; i < Math.min(5, calls); i++) await fn();
-    proxy.reset();
+    proxy.resetCounts();
     const t0 = performance.now();
     for (let i = 0; i < calls; i++) await fn();
     const busy = { exchanges: proxy.exchanges, sequential: proxy.sequential };
-    proxy.reset();
+    proxy.resetCounts();
     await new Promise((resolve) => setTimeout(resolve, performance.now() - t0));
     return {
       ok: true,

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStores } from '@polystore/core';
+import { TcpProxy } from '@polystore/testing';
 import type { Address, BackendName, BackendTarget, StartedServer } from './backend-target.js';
 import type { BenchConfig } from './bench-config.js';
 import { withDeadline } from './deadline.js';
@@ -19,7 +20,6 @@ import { NotApplicableError } from './not-applicable-error.js';
 import { OPERATIONS, type Operation, type Subject } from './operation.js';
 import { type MemoryPeak, PeakMemory } from './peak-memory.js';
 import { polystoreSubject } from './polystore-subject.js';
-import { RoundTripProxy } from './round-trip-proxy.js';
 import { type ScaleResult, scaleTest, scaleUrl } from './scale-test.js';
 
 /** One implementation of one operation on one backend. */
@@ -177,7 +177,7 @@ export async function runBackend(
   globalThis.gc?.();
   const memory = new PeakMemory();
   let server: StartedServer | undefined;
-  let proxy: RoundTripProxy | undefined;
+  let proxy: TcpProxy | undefined;
   let open: Subject[] = [];
   const missing = (reason: string): BackendResult => ({
     backend: target.name,
@@ -226,7 +226,7 @@ export async function runBackend(
     await closeAll(open);
     open = [];
     if (server) {
-      proxy = await RoundTripProxy.start(server.address.host, server.address.port);
+      proxy = await TcpProxy.start(server.address);
       const proxied = await openSubjects(target, { host: '127.0.0.1', port: proxy.port }, work);
       open = proxied.subjects;
       for (const f of proxied.failures)
@@ -242,7 +242,7 @@ export async function runBackend(
           cell.roundTrips = prepare
             ? await withDeadline(
                 prepare().then((fn) =>
-                  countRoundTrips(fn, proxy as RoundTripProxy, config.roundTripCalls),
+                  countRoundTrips(fn, proxy as TcpProxy, config.roundTripCalls),
                 ),
                 STEP_MS,
                 `round trips of ${cell.subject} ${op}`,

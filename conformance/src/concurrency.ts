@@ -14,10 +14,10 @@ import {
   sequentialIds,
   UnavailableError,
 } from '@polystore/core';
+import { TcpProxy } from '@polystore/testing';
 import * as fc from 'fast-check';
 import { type CheckResult, checkHistory, type SequentialSpec, timeline } from './check-history.js';
 import { ConformanceFailure } from './conformance-failure.js';
-import { FaultProxy } from './fault-proxy.js';
 import type { GroupContext, GroupOutcome } from './group.js';
 import { eventually, History, OpTimeout, type RunOptions } from './history.js';
 import { exportHistory } from './history-export.js';
@@ -542,7 +542,7 @@ export async function runConcurrency(g: GroupContext): Promise<GroupOutcome> {
   const next = random(g.seed + 3);
   const faults = g.session.options.faults;
   const target = faults && 'proxy' in faults ? faults.proxy.target : undefined;
-  const proxy = target === undefined ? undefined : await FaultProxy.start(target);
+  const proxy = target === undefined ? undefined : await TcpProxy.start(target);
   proxy?.set({ kind: 'latency', ms: LATENCY_MS });
   const replyMs = proxy ? 2 * LATENCY_MS : 1;
   let info = 0;

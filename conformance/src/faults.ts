@@ -5,9 +5,9 @@ import {
   sequentialIds,
   UnavailableError,
 } from '@polystore/core';
+import { TcpProxy, type TcpProxyMode } from '@polystore/testing';
 import { ConformanceFailure } from './conformance-failure.js';
 import type { ServerControl } from './conformance-options.js';
-import { type FaultMode, FaultProxy } from './fault-proxy.js';
 import type { GroupContext, GroupOutcome } from './group.js';
 import { CLOCK_EPOCH } from './session.js';
 
@@ -144,9 +144,9 @@ class FaultRun {
 
 async function networkFault(
   run: FaultRun,
-  proxy: FaultProxy,
+  proxy: TcpProxy,
   name: string,
-  mode: FaultMode,
+  mode: TcpProxyMode,
   id: string,
 ): Promise<void> {
   proxy.set(mode);
@@ -195,7 +195,7 @@ export async function runFaults(g: GroupContext): Promise<GroupOutcome> {
     return { status: 'not-applicable', runs: 0, notes: [`n/a: in-process (${faults.inProcess})`] };
   }
   const target = faults.proxy.target;
-  const proxy = await FaultProxy.start(target);
+  const proxy = await TcpProxy.start(target);
   g.session.setRoute((url) => url.split(target).join(proxy.address));
   let stores: Stores | undefined;
   const run = { value: undefined as FaultRun | undefined };

@@ -28,7 +28,6 @@ export type {
 export { CONTEXTS, type ContextName } from './contexts.js';
 export { Coverage, type CoverageSummary, coverageLine } from './coverage.js';
 export { describeConformance } from './describe-conformance.js';
-export { type FaultMode, FaultProxy } from './fault-proxy.js';
 export { FEATURES } from './features.js';
 export { formatReport } from './format-report.js';
 export { GROUP_NAMES, type GroupName } from './group.js';

@@ -11,5 +11,6 @@ export { isProcessAlive, processTree } from './process-tree.js';
 export { type RedisOptions, type RedisServer, startRedis } from './redis-server.js';
 export { requireAllBackends } from './require-all-backends.js';
 export type { ServerHandle, ServerKind, ServerOptions, StopOptions } from './server-handle.js';
+export { TcpProxy, type TcpProxyMode, type TcpTarget } from './tcp-proxy.js';
 export { type Available, untilAvailable } from './until-available.js';
 export { startZooKeeper, type ZooKeeperOptions, type ZooKeeperServer } from './zookeeper-server.js';
