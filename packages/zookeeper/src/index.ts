@@ -1,15 +1,18 @@
-export { decodeString, encodeValue, ResourceLayout, STATE_INDEX, VERSION_INDEX } from './layout.js';
+/**
+ * `@polystore/zookeeper`: the ZooKeeper adapter of polystore. Needs the optional peer
+ * `node-zookeeper-client` installed.
+ *
+ * @example
+ * ```ts
+ * import { openZooKeeperStores } from '@polystore/zookeeper';
+ * const stores = await openZooKeeperStores('zookeeper://127.0.0.1:2181/my-app');
+ * ```
+ *
+ * @packageDocumentation
+ */
 export {
   type OpenZooKeeperStoresOptions,
   openZooKeeperStores,
   zookeeperAdapter,
 } from './zookeeper-adapter.js';
-export { ZooKeeperAddressAllocator } from './zookeeper-address-allocator.js';
-export { ZOOKEEPER_CAPABILITIES, ZooKeeperBackend } from './zookeeper-backend.js';
-export {
-  type ResolvedZooKeeperOptions,
-  resolveZooKeeperOptions,
-  ZOOKEEPER_DEFAULTS,
-  type ZooKeeperOptions,
-} from './zookeeper-options.js';
-export { ZooKeeperResourceDriver } from './zookeeper-resource-driver.js';
+export type { ZooKeeperOptions } from './zookeeper-options.js';

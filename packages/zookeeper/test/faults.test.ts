@@ -1,7 +1,8 @@
 import { createContext, type Stores, UnavailableError } from '@polystore/core';
 import { startZooKeeper, type ZooKeeperServer } from '@polystore/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { openZooKeeperStores, type ZooKeeperBackend } from '../src/index.js';
+import { openZooKeeperStores } from '../src/zookeeper-adapter.js';
+import type { ZooKeeperBackend } from '../src/zookeeper-backend.js';
 import { failsWithUnavailable, recovers } from './fault-helpers.js';
 import { openFresh } from './zookeeper-fixture.js';
 

@@ -1,7 +1,7 @@
 import { createContext, type Stores } from '@polystore/core';
 import { startZooKeeper, type ZooKeeperServer } from '@polystore/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { ZooKeeperBackend } from '../src/index.js';
+import type { ZooKeeperBackend } from '../src/zookeeper-backend.js';
 import { RECOVER_MS, recovers, spread, until } from './fault-helpers.js';
 import { openFresh } from './zookeeper-fixture.js';
 

@@ -21,7 +21,7 @@ import {
 import { openMemoryStores } from '@polystore/memory';
 import { startZooKeeper, type ZooKeeperServer } from '@polystore/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ZooKeeperBackend } from '../src/index.js';
+import type { ZooKeeperBackend } from '../src/zookeeper-backend.js';
 import { openFresh } from './zookeeper-fixture.js';
 
 /** A resource with one large field, to cross the record size limit on update. */
