@@ -1,11 +1,6 @@
 import { ConfigError, PolystoreError, UnavailableError } from '@polystore/core';
-import {
-  MongoError,
-  MongoInvalidArgumentError,
-  MongoMissingDependencyError,
-  MongoParseError,
-  MongoServerError,
-} from 'mongodb';
+import type { MongoServerError } from 'mongodb';
+import { loadedMongoDriver } from './driver-loader.js';
 import { command } from './fail-fast.js';
 
 /** Server error codes of a broken unique index (E11000 and its legacy update form). */
@@ -28,11 +23,22 @@ const CONFIG_CODES: ReadonlySet<number> = new Set([13, 18, 73, 85, 86, 8000]);
  */
 const FERRET_AUTH = /SQLSTATE 28(?:000|P01)\b|password authentication failed/;
 
+/**
+ * The error as a server's refusal (a `MongoServerError`: the server answered and did not
+ * run the command), else `undefined`. The driver is loaded lazily; before it is, no driver
+ * error can exist.
+ */
+export function serverError(err: unknown): MongoServerError | undefined {
+  const driver = loadedMongoDriver();
+  return driver !== undefined && err instanceof driver.MongoServerError ? err : undefined;
+}
+
 /** Whether a driver error says a unique index (the `_id` one included) refused a write. */
 export function isDuplicateKeyError(err: unknown): boolean {
-  if (!(err instanceof MongoServerError)) return false;
-  if (typeof err.code === 'number' && DUPLICATE_CODES.has(err.code)) return true;
-  return err.code === 1 && FERRET_DUPLICATE.test(err.message);
+  const server = serverError(err);
+  if (server === undefined) return false;
+  if (typeof server.code === 'number' && DUPLICATE_CODES.has(server.code)) return true;
+  return server.code === 1 && FERRET_DUPLICATE.test(server.message);
 }
 
 /** Where an error happened, for {@link toCoreError}. */
@@ -57,20 +63,23 @@ export interface ErrorContext {
 export function toCoreError(err: unknown, context: ErrorContext = {}): PolystoreError {
   if (err instanceof PolystoreError) return err;
   const operation = context.operation ?? 'call';
+  const driver = loadedMongoDriver();
+  const server = serverError(err);
   const config =
     context.configuring === true ||
-    err instanceof MongoParseError ||
-    // An optional dependency of the driver the URL or options ask for (kerberos, snappy, ...).
-    err instanceof MongoMissingDependencyError ||
-    // Thrown by the driver itself for a name it refuses, e.g. a database `a.b`; core
-    // validates every value of a call, so only names from the URL or options get here.
-    err instanceof MongoInvalidArgumentError ||
-    (err instanceof MongoServerError &&
-      ((typeof err.code === 'number' && CONFIG_CODES.has(err.code)) ||
-        (err.code === 1 && FERRET_AUTH.test(err.message))));
+    (driver !== undefined &&
+      (err instanceof driver.MongoParseError ||
+        // An optional dependency of the driver the URL or options ask for (kerberos, ...).
+        err instanceof driver.MongoMissingDependencyError ||
+        // Thrown by the driver itself for a name it refuses, e.g. a database `a.b`; core
+        // validates every value of a call, so only names from the URL or options get here.
+        err instanceof driver.MongoInvalidArgumentError)) ||
+    (server !== undefined &&
+      ((typeof server.code === 'number' && CONFIG_CODES.has(server.code)) ||
+        (server.code === 1 && FERRET_AUTH.test(server.message))));
   const message = err instanceof Error ? err.message : String(err);
   if (config) return new ConfigError(`mongo ${operation}: ${message}`, { cause: err });
-  const name = err instanceof MongoError ? err.name : err instanceof Error ? err.name : 'error';
+  const name = err instanceof Error ? err.name : 'error';
   return new UnavailableError(`mongo ${operation}: ${name}: ${message}`, { cause: err });
 }
 

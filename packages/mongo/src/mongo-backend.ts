@@ -13,8 +13,9 @@ import {
   type ResourceDriver,
   resourcesOf,
 } from '@polystore/core/adapter';
-import { type Db, MongoClient, type MongoClientOptions, MongoServerError } from 'mongodb';
-import { mapErrors, toCoreError } from './errors.js';
+import type { Db, MongoClient, MongoClientOptions } from 'mongodb';
+import { loadMongoDriver } from './driver-loader.js';
+import { mapErrors, serverError, toCoreError } from './errors.js';
 import { type IndexSpec, MongoLayout, type StoredDocument } from './layout.js';
 import { MongoAddressAllocator } from './mongo-address-allocator.js';
 import { type OpenMongoStoresOptions, resolveMongoOptions } from './mongo-options.js';
@@ -153,9 +154,11 @@ export class MongoBackend implements Backend {
     // The driver waits for a free pooled connection forever by default; bound it too, so
     // that no command can hang whatever the server does.
     clientOptions.waitQueueTimeoutMS ??= failFastMs;
+    // Imported on first open: `mongodb` is an optional peer dependency.
+    const driver = await loadMongoDriver();
     let client: MongoClient;
     try {
-      client = new MongoClient(parsed.clientUrl, clientOptions);
+      client = new driver.MongoClient(parsed.clientUrl, clientOptions);
     } catch (err) {
       throw toCoreError(err, { operation: 'open: URL or client options', configuring: true });
     }
@@ -239,7 +242,7 @@ async function createIndexes(
     try {
       return await db.collection(collection).listIndexes().toArray();
     } catch (err) {
-      if (err instanceof MongoServerError && err.code === NAMESPACE_NOT_FOUND) return [];
+      if (serverError(err)?.code === NAMESPACE_NOT_FOUND) return [];
       throw err;
     }
   });

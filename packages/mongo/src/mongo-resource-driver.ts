@@ -14,8 +14,8 @@ import {
   type WriteOutcome,
   type WriteScope,
 } from '@polystore/core/adapter';
-import { type Collection, type Document, type Filter, MongoServerError } from 'mongodb';
-import { isDuplicateKeyError, mapErrors, toCoreError } from './errors.js';
+import type { Collection, Document, Filter } from 'mongodb';
+import { isDuplicateKeyError, mapErrors, serverError, toCoreError } from './errors.js';
 import { bounded, command } from './fail-fast.js';
 import type { MongoLayout, StoredDocument } from './layout.js';
 import {
@@ -392,7 +392,7 @@ export class MongoResourceDriver implements ResourceDriver {
           // may still run it when it wakes. Then the claim stays held, so no other writer
           // meets that late write inside FerretDB's read-then-write window; this process
           // drops it before its next claimed write, others take it over once stale.
-          if (err instanceof MongoServerError) await got.claim.release(false);
+          if (serverError(err) !== undefined) await got.claim.release(false);
           else got.claim.abandon();
           throw err;
         }

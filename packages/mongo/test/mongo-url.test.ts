@@ -1,6 +1,7 @@
 import { ConfigError, UnavailableError } from '@polystore/core';
 import { MongoInvalidArgumentError, MongoServerError } from 'mongodb';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadMongoDriver } from '../src/driver-loader.js';
 import { toCoreError } from '../src/errors.js';
 import { checkNamespace, parseMongoUrl } from '../src/mongo-url.js';
 
@@ -71,6 +72,11 @@ describe('checkNamespace', () => {
 });
 
 describe('toCoreError', () => {
+  // The driver is imported on first open; its error classes are known from then on.
+  beforeAll(async () => {
+    await loadMongoDriver();
+  });
+
   it('makes refused names and logins ConfigError, not a retriable UnavailableError', () => {
     const invalidNamespace = new MongoServerError({
       code: 73,
