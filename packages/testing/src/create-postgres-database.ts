@@ -1,3 +1,5 @@
+import { loadPg } from './client-packages.js';
+
 /**
  * Creates a database on a PostgreSQL server and returns its URL.
  *
@@ -16,8 +18,8 @@ export async function createPostgresDatabase(serverUrl: string, name: string): P
       `database name must match /^[a-z_][a-z0-9_]{0,62}$/, got ${JSON.stringify(name)}`,
     );
   }
-  // Imported lazily so that users of the other servers need not load pg.
-  const { default: pg } = await import('pg');
+  // Imported lazily: pg is an optional peer, installed only by users of PostgreSQL.
+  const pg = await loadPg();
   const client = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {

@@ -59,3 +59,39 @@ export class BackendUnavailableError extends Error {
     this.name = 'BackendUnavailableError';
   }
 }
+
+/**
+ * A database client package the harness needs to probe a server is not installed: the
+ * client packages are optional peer dependencies, needed only for the servers you start.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await startPostgres();
+ * } catch (err) {
+ *   if (err instanceof MissingPackageError) console.error(`run: ${err.installCommand}`);
+ *   throw err;
+ * }
+ * ```
+ */
+export class MissingPackageError extends Error {
+  /** The exact command that installs it. */
+  readonly installCommand: string;
+
+  constructor(
+    /** The npm package that could not be imported, e.g. `pg`. */
+    readonly packageName: string,
+    /** The server kind that needs it. */
+    readonly kind: ServerKind,
+    options?: { cause?: unknown },
+  ) {
+    const installCommand = `npm install --save-dev ${packageName}`;
+    super(
+      `@polystore/testing needs the npm package "${packageName}" to talk to a ${kind} server, and it is not installed ` +
+        `(an optional peer dependency, needed only for ${kind}). Install it with: ${installCommand}`,
+      options,
+    );
+    this.name = 'MissingPackageError';
+    this.installCommand = installCommand;
+  }
+}

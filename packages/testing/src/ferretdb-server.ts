@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { loadMongodb } from './client-packages.js';
 import { createPostgresDatabase } from './create-postgres-database.js';
 import { findBinary } from './find-binary.js';
 import { freshNamespace } from './fresh-namespace.js';
@@ -45,6 +46,8 @@ export interface FerretDbServer extends ServerHandle<'ferretdb'> {
  * ```
  */
 export async function startFerretDb(options: FerretDbOptions = {}): Promise<FerretDbServer> {
+  // The probe needs mongodb: a missing one fails here, not as a start that never becomes ready.
+  await loadMongodb();
   const binary = findBinary('ferretdb', {
     override: options.binary ?? process.env.POLYSTORE_FERRETDB_BIN,
     dirs: goBinDirs(),
@@ -123,8 +126,8 @@ async function ping(port: number): Promise<void> {
   // The driver waits for its next heartbeat (500 ms) after a refused connection; a plain
   // connect fails at once, so the first probes after a (re)start do not cost half a second.
   await tcpConnect(port);
-  // Imported lazily so that users of the other servers need not load the MongoDB driver.
-  const { MongoClient } = await import('mongodb');
+  // Imported lazily: mongodb is an optional peer, installed only by users of FerretDB.
+  const { MongoClient } = await loadMongodb();
   const client = new MongoClient(`mongodb://${LOOPBACK}:${port}/`, {
     directConnection: true,
     serverSelectionTimeoutMS: 1_000,

@@ -1,5 +1,10 @@
 export { createPostgresDatabase } from './create-postgres-database.js';
-export { BackendUnavailableError, MissingBinaryError, ServerStartError } from './errors.js';
+export {
+  BackendUnavailableError,
+  MissingBinaryError,
+  MissingPackageError,
+  ServerStartError,
+} from './errors.js';
 export { type FerretDbOptions, type FerretDbServer, startFerretDb } from './ferretdb-server.js';
 export { type FindBinaryOptions, findBinary } from './find-binary.js';
 export { fourLetterWord } from './four-letter-word.js';

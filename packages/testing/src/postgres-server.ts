@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { loadPg } from './client-packages.js';
 import { createPostgresDatabase } from './create-postgres-database.js';
 import { findBinary } from './find-binary.js';
 import { LOOPBACK, ManagedServer, type ServerDirs } from './managed-server.js';
@@ -48,6 +49,8 @@ const SUPERUSER = 'postgres';
  * ```
  */
 export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
+  // The probe needs pg: a missing one fails here, not as a start that never becomes ready.
+  await loadPg();
   const binDir = options.binDir ?? postgresBinDir();
   const initdb = findBinary('postgres', { name: 'initdb', dirs: [binDir] });
   const postgres = findBinary('postgres', { dirs: [binDir] });
@@ -120,7 +123,7 @@ function formatSetting(value: string | number | boolean): string {
 }
 
 async function selectOne(port: number): Promise<void> {
-  const { default: pg } = await import('pg');
+  const pg = await loadPg();
   const client = new pg.Client({
     host: LOOPBACK,
     port,
