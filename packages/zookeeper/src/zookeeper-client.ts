@@ -1,5 +1,5 @@
 import { UnavailableError } from '@polystore/core';
-import zookeeper, { type Client, type Transaction } from 'node-zookeeper-client';
+import type { Client, Transaction } from 'node-zookeeper-client';
 import { ConnectionGuard, setIoTimeout } from './connection-guard.js';
 import {
   disconnectedError,
@@ -9,6 +9,7 @@ import {
   ZkOpError,
   zkOpErrorOf,
 } from './errors.js';
+import { loadZooKeeperDriver, type ZooKeeperDriver } from './load-zookeeper-driver.js';
 
 /** How often `commit` tries again while learning which parent directories exist. */
 const COMMIT_ATTEMPTS = 10;
@@ -60,6 +61,7 @@ export interface ZooKeeperClientConfig {
  */
 export class ZooKeeperClient {
   readonly #config: ZooKeeperClientConfig;
+  readonly #driver: ZooKeeperDriver;
   #client: Client;
   #guard: ConnectionGuard;
   #connected = false;
@@ -73,14 +75,18 @@ export class ZooKeeperClient {
   /** The layout's fixed directories, created on open. */
   readonly #permanentDirs = new Set<string>();
 
-  private constructor(config: ZooKeeperClientConfig) {
+  private constructor(config: ZooKeeperClientConfig, driver: ZooKeeperDriver) {
     this.#config = Object.freeze({ ...config });
+    this.#driver = driver;
     [this.#client, this.#guard] = this.#newClient();
   }
 
-  /** Connects, or fails with `UnavailableError` after `connectTimeoutMs`. */
+  /**
+   * Loads node-zookeeper-client (a `ConfigError` when it is not installed) and connects,
+   * or fails with `UnavailableError` after `connectTimeoutMs`.
+   */
   static async connect(config: ZooKeeperClientConfig): Promise<ZooKeeperClient> {
-    const c = new ZooKeeperClient(config);
+    const c = new ZooKeeperClient(config, await loadZooKeeperDriver());
     try {
       await c.waitConnected(config.connectTimeoutMs);
     } catch (err) {
@@ -319,7 +325,7 @@ export class ZooKeeperClient {
 
   #newClient(): [Client, ConnectionGuard] {
     this.#sessions++;
-    const client = zookeeper.createClient(this.#config.servers, {
+    const client = this.#driver.createClient(this.#config.servers, {
       sessionTimeout: this.#config.sessionTimeoutMs,
       spinDelay: this.#config.spinDelayMs,
       retries: 0,
