@@ -4,7 +4,7 @@
 // list here keeps the values and changes only keys, so each one is lost unless the stored
 // form makes keys count. Run on both write paths: claimed writes (FerretDB's default) and
 // the plain `findOneAndUpdate` path MongoDB takes.
-import { createContext, defineResource, f, type Stores } from '@polystore/core';
+import { computeResources, createContext, defineResource, f, type Stores } from '@polystore/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFresh } from './mongo-server.js';
 
@@ -61,7 +61,10 @@ for (const [path, options] of [
     let stores: Stores;
     let drop: () => Promise<void>;
     beforeAll(async () => {
-      ({ stores, drop } = await openFresh({ adapter: options, resources: [box] }));
+      ({ stores, drop } = await openFresh({
+        adapter: options,
+        resources: [...computeResources, box],
+      }));
     });
     afterAll(async () => {
       await drop?.();
