@@ -2,42 +2,9 @@ import type { ConnectionOptions } from 'node:tls';
 import { ConfigError, redactUrl } from '@polystore/core';
 import type { Redis } from 'ioredis';
 import { isReplyError, toCoreError } from './errors.js';
+import { loadIoredis } from './load-ioredis.js';
 import type { ResolvedRedisOptions } from './redis-options.js';
 import { LUA_BODIES, LUA_PRELUDE } from './scripts/lua-sources.js';
-
-/** The client library's module. */
-type Ioredis = typeof import('ioredis');
-
-/** The npm package of the client library, an optional peer dependency. */
-const CLIENT_PACKAGE = 'ioredis';
-
-let ioredis: Promise<Ioredis> | undefined;
-
-/**
- * Imports the client library once, on the first open, so that a program that never opens a
- * Redis store needs no `ioredis` installed. Fails with `ConfigError` naming the package and
- * its install command when it is missing (then the next open tries again).
- */
-export function loadIoredis(): Promise<Ioredis> {
-  ioredis ??= importClient(CLIENT_PACKAGE).catch((err: unknown) => {
-    ioredis = undefined;
-    throw err;
-  });
-  return ioredis;
-}
-
-/** Imports the client library `name`; tests give a name that is not installed. */
-export async function importClient(name: string): Promise<Ioredis> {
-  try {
-    return (await import(name)) as Ioredis;
-  } catch (err) {
-    const missing = (err as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND';
-    throw new ConfigError(
-      `redis: the Redis client library ${name} ${missing ? 'is not installed' : 'could not be loaded'} (an optional peer dependency of @polystore/redis): npm install ${name}`,
-      { cause: err },
-    );
-  }
-}
 
 /** Where to connect, from a `redis:` or `rediss:` URL. */
 export interface RedisEndpoint {
