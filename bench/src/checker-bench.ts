@@ -11,7 +11,7 @@ import {
   type RegisterState,
   type SequentialSpec,
   syntheticCounterHistory,
-} from '@polystore/conformance';
+} from '@polystore/conformance/internal';
 import { median } from './rounds.js';
 
 const CLIENTS = 8;

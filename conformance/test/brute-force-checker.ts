@@ -1,4 +1,4 @@
-import type { HistoryOp, SequentialSpec, SpecOutcome } from '../src/index.js';
+import type { HistoryOp, SequentialSpec, SpecOutcome } from '../src/internal.js';
 
 /**
  * The reference checker for tiny histories: tries every order of the ops that respects

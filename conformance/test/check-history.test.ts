@@ -12,7 +12,7 @@ import {
   specFromExport,
   syntheticCounterHistory,
   uniqueKey,
-} from '../src/index.js';
+} from '../src/internal.js';
 import { bruteForceLinearizable } from './brute-force-checker.js';
 
 /** Histories per spec in the brute-force cross-check (`CHECKER_RUNS` raises or lowers it). */

@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openMemoryStores } from '@polystore/memory';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runConformance } from '../src/index.js';
 import {
   checkHistory,
   History,
   importHistory,
   OpTimeout,
-  runConformance,
   specFromExport,
-} from '../src/index.js';
+} from '../src/internal.js';
 import { MUTANTS } from '../src/mutants/index.js';
 
 describe('History.run', () => {

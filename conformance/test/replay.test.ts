@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeReplayToken, runConformance } from '../src/index.js';
+import { runConformance } from '../src/index.js';
+import { decodeReplayToken } from '../src/internal.js';
 import { MUTANTS } from '../src/mutants/index.js';
 
 const mutant = (name: string) => MUTANTS.find((m) => m.name === name)!;
