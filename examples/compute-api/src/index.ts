@@ -14,6 +14,7 @@ export {
 } from './compute-service.js';
 export { type AppOptions, createApp, PROJECT_HEADER, USER_HEADER } from './create-app.js';
 export {
+  COMPUTE_ADAPTERS,
   FALLBACK_STORE_URL,
   type OpenComputeStoresOptions,
   type OpenedComputeStores,

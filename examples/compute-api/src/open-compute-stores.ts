@@ -1,4 +1,5 @@
 import {
+  type Adapter,
   type AdapterRegistry,
   ConfigError,
   DEFAULT_STORE_URL,
@@ -6,8 +7,17 @@ import {
   openStores,
   type Stores,
 } from '@polystore/core';
+import { memoryAdapter } from '@polystore/memory';
+import { sqlAdapter } from '@polystore/sql';
 
-/** The URL used when the embedded default's adapter is not installed. */
+/**
+ * The adapters the service is built with (`memory:`, `sqlite:`, `postgres:`), passed to
+ * `openStores` so that a bundler sees them. Other schemes (`redis:`, `zookeeper:`,
+ * `mongodb:`) still resolve through core's registry when their package is installed.
+ */
+export const COMPUTE_ADAPTERS: readonly Adapter[] = Object.freeze([memoryAdapter, sqlAdapter]);
+
+/** The URL used when the embedded default's SQLite binding (`better-sqlite3`) is not installed. */
 export const FALLBACK_STORE_URL = 'memory:';
 
 /** Options of {@link openComputeStores}. */
@@ -30,20 +40,18 @@ export interface OpenedComputeStores {
 /**
  * Opens the service's stores: the given URL, else the embedded SQLite default.
  *
- * Only when no URL was given and the SQLite adapter package is not installed does it fall
- * back to `memory:`, and it says so loudly: a URL the user chose is never replaced.
+ * Only when no URL was given and the SQLite binding (`better-sqlite3`) is not installed does
+ * it fall back to `memory:`, and it says so loudly: a URL the user chose is never replaced.
  */
 export async function openComputeStores(
   options: OpenComputeStoresOptions = {},
 ): Promise<OpenedComputeStores> {
-  const registry = options.registry ?? defaultRegistry;
-  const explicit = options.url !== undefined && options.url !== '';
-  if (explicit) {
-    const url = options.url as string;
-    return { stores: await openStores(url, { registry }), url };
+  const open = { adapters: COMPUTE_ADAPTERS, registry: options.registry ?? defaultRegistry };
+  if (options.url !== undefined && options.url !== '') {
+    return { stores: await openStores(options.url, open), url: options.url };
   }
   try {
-    await registry.resolve(new URL(DEFAULT_STORE_URL).protocol.slice(0, -1));
+    return { stores: await openStores(DEFAULT_STORE_URL, open), url: DEFAULT_STORE_URL };
   } catch (err) {
     if (!isMissingPackage(err)) throw err;
     const warn = options.warn ?? ((m: string) => console.error(m));
@@ -52,14 +60,13 @@ export async function openComputeStores(
         `falling back to ${FALLBACK_STORE_URL}, which keeps nothing after exit. ` +
         'Set POLYSTORE_URL to choose a backend.',
     );
-    return { stores: await openStores(FALLBACK_STORE_URL, { registry }), url: FALLBACK_STORE_URL };
+    return { stores: await openStores(FALLBACK_STORE_URL, open), url: FALLBACK_STORE_URL };
   }
-  return { stores: await openStores(DEFAULT_STORE_URL, { registry }), url: DEFAULT_STORE_URL };
 }
 
-/** Whether resolving an adapter failed only because its package is not installed. */
+/** Whether opening failed only because a package (e.g. the SQLite binding) is not installed. */
 function isMissingPackage(err: unknown): err is ConfigError {
   if (!(err instanceof ConfigError)) return false;
   const cause = err.cause as { code?: unknown } | undefined;
-  return cause?.code === 'ERR_MODULE_NOT_FOUND';
+  return cause?.code === 'ERR_MODULE_NOT_FOUND' || cause?.code === 'MODULE_NOT_FOUND';
 }
