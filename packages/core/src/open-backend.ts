@@ -69,7 +69,7 @@ export async function openBackend(
   try {
     const stores = createStores(backend, {
       ...options,
-      cursorKey: options.cursorKey ?? defaultCursorKey(parsed, url),
+      cursorKey: options.cursorKey ?? defaultCursorKey(parsed, url, options),
     });
     return { url: parsed, adapter, backend, stores };
   } catch (err) {
@@ -88,7 +88,16 @@ export async function openBackend(
  * `memory:` store is private to this open, so its key is random: a cursor of one such
  * store is refused by every other.
  */
-function defaultCursorKey(url: URL, raw: string): CursorKey {
-  if (url.protocol === 'memory:' && url.pathname === '') return CursorKey.random();
-  return CursorKey.fromStoreUrl(raw);
+function defaultCursorKey(url: URL, raw: string, options: OpenStoresOptions): CursorKey {
+  const named =
+    url.pathname !== '' ||
+    url.searchParams.has('name') ||
+    (typeof options.adapter?.name === 'string' && options.adapter.name !== '');
+  if (url.protocol === 'memory:' && !named) return CursorKey.random();
+  // A shared memory database named by option, not in the URL: the name goes into the key.
+  return CursorKey.fromStoreUrl(
+    url.protocol === 'memory:' && url.pathname === '' && !url.searchParams.has('name')
+      ? `memory:${String(options.adapter?.name)}`
+      : raw,
+  );
 }
