@@ -13,7 +13,10 @@ const admin = adminContext();
 const flavor = { vcpus: 2, memoryMb: 2048, rootGb: 20 };
 const MISSING = '01a20881-abf6-71ed-966a-6c417145054e';
 
-/** Strings each backend could mistake for syntax: SQL, key and path separators, operators. */
+/**
+ * Strings each backend could mistake for syntax: SQL, Lua and glob specials, key and path
+ * separators, Mongo operators, controls, non-BMP characters, the longest allowed.
+ */
 export const HOSTILE = [
   "'; DROP TABLE instances; --",
   '" OR "1"="1',
@@ -29,6 +32,19 @@ export const HOSTILE = [
   '%24gt',
   'redis.call("FLUSHALL")',
   '*',
+  '?',
+  '[a-z]',
+  ']]',
+  '--[[',
+  '%s%d%%',
+  '{tag}',
+  '}{',
+  ':',
+  '~s:',
+  'null',
+  '"null"',
+  '1e309',
+  '\\"',
   '../../etc/passwd',
   '/',
   '.',
