@@ -1,4 +1,4 @@
-import type { Predicate, ReadScope } from '@polystore/core/adapter';
+import type { ListQuery, Predicate, ReadScope, StoredRecord } from '@polystore/core/adapter';
 import { encodeValue, idOfStateEntry, type ResourceLayout } from './layout.js';
 import type { ZooKeeperClient } from './zookeeper-client.js';
 
@@ -64,4 +64,33 @@ export function exactlyIndexed(layout: ResourceLayout, where: readonly Predicate
     const values = p.op === 'eq' ? [p.value] : (p.value as readonly unknown[]);
     return values.every((v) => !encodeValue(v).startsWith('h'));
   });
+}
+
+/**
+ * A page of a list ordered by id. Ids are the znode names: they are ordered first, and only
+ * as many records are read (in chunks) as the page needs; `keep` is the full check of a
+ * record (scope, filter, position after the cursor).
+ */
+export async function idOrderedPage(
+  ids: readonly string[],
+  query: ListQuery,
+  read: (ids: readonly string[]) => Promise<StoredRecord[]>,
+  keep: (record: StoredRecord) => boolean,
+): Promise<StoredRecord[]> {
+  const { orderBy, after, limit } = query;
+  const asc = orderBy.direction === 'asc';
+  const sorted = ids
+    .filter((id) => after === null || (asc ? id > after.id : id < after.id))
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0) * (asc ? 1 : -1));
+  const out: StoredRecord[] = [];
+  const step = Math.max(limit * 2, 64);
+  for (let i = 0; i < sorted.length && out.length < limit; i += step) {
+    const chunk = sorted.slice(i, i + step);
+    const byId = new Map((await read(chunk)).map((r) => [r.id, r]));
+    for (const id of chunk) {
+      const r = byId.get(id);
+      if (r && keep(r)) out.push(r);
+    }
+  }
+  return out.slice(0, limit);
 }

@@ -276,8 +276,7 @@ export class ZooKeeperClient {
           this.#knownDirs.clear();
           continue;
         }
-        if (index < 0)
-          throw new UnavailableError(`zookeeper: creating ${dirs[err.index]}: ${err.message}`);
+        if (index < 0) throw toCoreError(err, { what: `creating ${dirs[err.index]}` });
         throw new ZkOpError(err.code, index);
       }
     }

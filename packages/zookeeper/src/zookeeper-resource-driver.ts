@@ -14,7 +14,7 @@ import {
   type WriteOutcome,
   type WriteScope,
 } from '@polystore/core/adapter';
-import { candidateIds, exactlyIndexed } from './candidate-ids.js';
+import { candidateIds, exactlyIndexed, idOrderedPage } from './candidate-ids.js';
 import { sweepEmptyDirectories } from './directory-sweep.js';
 import { toCoreError } from './errors.js';
 import type { ResourceLayout } from './layout.js';
@@ -223,22 +223,9 @@ export class ZooKeeperResourceDriver implements ResourceDriver {
       matchesWhere(r, query.where) &&
       (after === null || isAfter(r, orderBy, after));
     if (orderBy.field === 'id') {
-      // Ids are the znode names: order them first and read only as many as the page needs.
-      const asc = orderBy.direction === 'asc';
-      const sorted = ids
-        .filter((id) => after === null || (asc ? id > after.id : id < after.id))
-        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0) * (asc ? 1 : -1));
-      const out: StoredRecord[] = [];
-      const step = Math.max(query.limit * 2, 64);
-      for (let i = 0; i < sorted.length && out.length < query.limit; i += step) {
-        const chunk = sorted.slice(i, i + step);
-        const byId = new Map((await this.#readMany(chunk)).map((v) => [v.record.id, v.record]));
-        for (const id of chunk) {
-          const r = byId.get(id);
-          if (r && keep(r)) out.push(r);
-        }
-      }
-      return out.slice(0, query.limit);
+      const read = async (chunk: readonly string[]) =>
+        (await this.#readMany(chunk)).map((v) => v.record);
+      return idOrderedPage(ids, query, read, keep);
     }
     const rows = (await this.#readMany(ids)).map((v) => v.record).filter(keep);
     return rows.sort(recordComparator(orderBy)).slice(0, query.limit);
