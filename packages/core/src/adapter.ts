@@ -28,11 +28,16 @@ export type {
   AllocateInput,
   Backend,
   DeleteChange,
+  EvolutionBackend,
+  EvolutionDriver,
   ResourceDriver,
   StoredRecord,
   UpdateChange,
+  VersionPage,
   WriteOutcome,
 } from './driver.js';
+export { supportsEvolution } from './driver.js';
+export { UniqueViolationError } from './errors.js';
 export { KeyedQueue } from './keyed-queue.js';
 export {
   deepCopy,
@@ -74,6 +79,18 @@ export {
   parseStoreUrl,
 } from './registry.js';
 export { sameValue } from './resource-store.js';
+export {
+  type ElementsChange,
+  elementsBetween,
+  elementsMinus,
+  elementsOf,
+  type FieldElement,
+  indexKey,
+  isEmptyElements,
+  NO_ELEMENTS,
+  type SchemaElements,
+  uniqueKey,
+} from './schema/elements.js';
 export {
   isOrderedKind,
   isScalarKind,

@@ -1,5 +1,6 @@
 import type { Capabilities } from './capabilities.js';
 import type { ListQuery, Predicate } from './query/query.js';
+import type { SchemaElements } from './schema/elements.js';
 import type { AnyResource, RecordMeta } from './schema/resource.js';
 import type { ReadScope, WriteScope } from './scope.js';
 
@@ -42,6 +43,75 @@ export type WriteOutcome =
   | { readonly status: 'not-found' }
   | { readonly status: 'conflict'; readonly current: StoredRecord };
 
+/** One page of {@link EvolutionDriver.scanVersion}. */
+export interface VersionPage {
+  /** The records of the page, in ascending id order (code point order). */
+  readonly records: readonly StoredRecord[];
+  /** The id to pass as `after` for the next page; `undefined` when there is none. */
+  readonly after: string | undefined;
+}
+
+/**
+ * What an adapter adds per resource for schema evolution (the runner that moves records
+ * from one object version to the next, and `polystore migrate status`). These operations
+ * ignore scopes: they see every project's records, live and soft-deleted.
+ *
+ * Optional on {@link ResourceDriver} for now so that adapters without it still compile;
+ * they become required once every built-in adapter implements them. Callers test for them
+ * with {@link supportsEvolution}.
+ *
+ * @example
+ * ```ts
+ * const counts = await driver.countByVersion(); // { '1.0': 120, '1.1': 3 }
+ * let after: string | undefined;
+ * do {
+ *   const page = await driver.scanVersion('1.0', after, 100);
+ *   for (const r of page.records) {
+ *     const next = { ...r, ...upgradeFields('gadget', history, r, '1.0', '1.1'), objectVersion: '1.1' };
+ *     await driver.rewrite(next, r.revision); // a conflict: someone wrote it meanwhile, read again
+ *   }
+ *   after = page.after;
+ * } while (after !== undefined);
+ * ```
+ */
+export interface EvolutionDriver {
+  /**
+   * How many records (every project, live and soft-deleted) are stored at each
+   * `objectVersion`; versions with no record are absent. Answered without reading the
+   * records where the backend can (an index, a counter, a set size).
+   */
+  countByVersion(): Promise<Record<string, number>>;
+  /**
+   * Up to `limit` records stored at `objectVersion === version` (every project, live and
+   * soft-deleted) with an id after `after` (code point order; `undefined`: from the first),
+   * in ascending id order. `after` of the result is the last id when the page is full,
+   * else `undefined`.
+   */
+  scanVersion(version: string, after: string | undefined, limit: number): Promise<VersionPage>;
+  /**
+   * Replaces one whole record (found by `record.id`, in any project, live or soft-deleted)
+   * with `record` if it is at `expectedRevision`, storing it at revision
+   * `expectedRevision + 1` with every other field as given (`updatedAt` included: the
+   * caller decides). Atomically, every index and unique entry of the record is made to
+   * match the new record, whatever entries exist now (entries an older or newer
+   * definition left included). A unique clash with another live record is `DuplicateError`
+   * and changes nothing. `not-found` if no such record, `conflict` with the current record
+   * if its revision differs.
+   */
+  rewrite(record: StoredRecord, expectedRevision: number): Promise<WriteOutcome>;
+}
+
+/** Whether a driver implements the {@link EvolutionDriver} methods. */
+export function supportsEvolution(
+  driver: ResourceDriver,
+): driver is ResourceDriver & EvolutionDriver {
+  return (
+    typeof driver.countByVersion === 'function' &&
+    typeof driver.scanVersion === 'function' &&
+    typeof driver.rewrite === 'function'
+  );
+}
+
 /**
  * What an adapter implements for each resource: plain storage operations on validated
  * input. Core does validation, ids, timestamps, scoping rules, errors and record shape,
@@ -56,7 +126,7 @@ export type WriteOutcome =
  *   records that {@link inWriteScope} accepts, else `not-found`.
  * - Backend failures are thrown as `UnavailableError` (or another core error), never raw.
  */
-export interface ResourceDriver {
+export interface ResourceDriver extends Partial<EvolutionDriver> {
   /** Stores a new record (revision 1). */
   insert(record: StoredRecord): Promise<StoredRecord>;
   /** One record by id within the scope, or `undefined`. */
@@ -105,10 +175,43 @@ export interface AddressAllocator {
 }
 
 /**
+ * What an adapter adds per backend for schema evolution: adding and dropping the physical
+ * elements core derived ({@link elementsBetween}), and saying which are applied. Core
+ * decides when (expand before records move, contract once nothing needs the old ones);
+ * the backend only does it.
+ *
+ * Rules:
+ * - both are idempotent: an element already there (or already gone) is skipped, and a
+ *   call that failed halfway can be repeated;
+ * - `expand` of a unique constraint that live records already violate throws
+ *   `UniqueViolationError` (a `DuplicateError` naming the clashing ids) and changes
+ *   nothing, not even the other elements of the same call;
+ * - what was applied is recorded in the backend itself, in one place, so every process
+ *   and tool reads the same answer from `appliedElements`.
+ *
+ * Optional on {@link Backend} for now; required once every built-in adapter has it.
+ *
+ * @example
+ * ```ts
+ * const { expand } = elementsBetween(gadget, '1.0', '1.1');
+ * await backend.expand?.(gadget, expand);
+ * await backend.appliedElements?.(gadget); // now includes the 1.1 fields, indexes, uniques
+ * ```
+ */
+export interface EvolutionBackend {
+  /** Adds the elements (columns, indexes, unique constraints, key sets) of a resource; idempotent. */
+  expand(resource: AnyResource, elements: SchemaElements): Promise<void>;
+  /** Drops the elements of a resource (and the data of dropped fields); idempotent. */
+  contract(resource: AnyResource, elements: SchemaElements): Promise<void>;
+  /** The elements of a resource the backend records as applied. */
+  appliedElements(resource: AnyResource): Promise<SchemaElements>;
+}
+
+/**
  * An opened backend, as an adapter's `open` returns it. Core turns it into the
  * public `Stores` bag with {@link createStores}.
  */
-export interface Backend {
+export interface Backend extends Partial<EvolutionBackend> {
   /** Short backend name for reports, e.g. `sqlite`. */
   readonly name: string;
   /** The adapter's frozen capability manifest. */

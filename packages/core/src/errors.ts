@@ -51,6 +51,35 @@ export class DuplicateError extends PolystoreError {
   }
 }
 
+/**
+ * Adding a unique constraint (a backend's `expand`) was refused because live records
+ * already hold the same values: nothing was changed. A {@link DuplicateError} (code
+ * `DUPLICATE`, so callers that catch duplicates catch it too) that also names the
+ * clashing records, so an operator can fix them and expand again.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await backend.expand?.(gadget, { ...NO_ELEMENTS, uniques: [['label']] });
+ * } catch (err) {
+ *   if (err instanceof UniqueViolationError) console.log('fix these first:', err.ids);
+ *   else throw err;
+ * }
+ * ```
+ */
+export class UniqueViolationError extends DuplicateError {
+  constructor(
+    resource: string,
+    fields: readonly string[],
+    /** The ids of every live record that shares its values with another, sorted. */
+    readonly ids: readonly string[],
+  ) {
+    super(resource, fields);
+    const shown = ids.slice(0, 10).join(', ') + (ids.length > 10 ? `, ... (${ids.length})` : '');
+    this.message = `${resource}: cannot add unique constraint (${fields.join(', ')}): live records already share values: ${shown}`;
+  }
+}
+
 /** Why a conditional write was refused. */
 export type ConflictReason = 'revision' | 'expected';
 

@@ -1,0 +1,134 @@
+/**
+ * The physical elements of a resource (fields, indexes, unique constraints) as the
+ * evolution SPI hands them to a backend: what one version needs, and what to add
+ * (`expand`) or drop (`contract`) between two versions. Derived from
+ * {@link historyOf} only, so every adapter builds and drops the same things.
+ */
+import type { Field } from './field.js';
+import type { IndexElement, VersionElements } from './history.js';
+import { type AnyResource, historyOf } from './resource.js';
+
+/** One field of a version, with its declaration (kind, nullability, default). */
+export interface FieldElement {
+  /** The field name. */
+  readonly name: string;
+  /** The field's declaration at that version. */
+  readonly field: Field;
+}
+
+/**
+ * A set of physical elements of one resource: what `expand` adds, `contract` drops and
+ * `appliedElements` reports. Indexes are identified by field and kind (an index whose
+ * kind changes is dropped and added), unique constraints by their ordered field list.
+ */
+export interface SchemaElements {
+  /** Fields (columns, document fields). */
+  readonly fields: readonly FieldElement[];
+  /** Indexes, one per field and kind. */
+  readonly indexes: readonly IndexElement[];
+  /** Unique constraints among live records, each an ordered list of field names. */
+  readonly uniques: readonly (readonly string[])[];
+}
+
+/** What changes physically between two versions of a resource. */
+export interface ElementsChange {
+  /** Elements of the target version that the source version lacks: added before records move. */
+  readonly expand: SchemaElements;
+  /** Elements of the source version that the target version lacks: dropped once no record or process needs them. */
+  readonly contract: SchemaElements;
+}
+
+/** No elements at all. */
+export const NO_ELEMENTS: SchemaElements = Object.freeze({
+  fields: Object.freeze([]),
+  indexes: Object.freeze([]),
+  uniques: Object.freeze([]),
+});
+
+/** The identity of an index element (`field:kind`), for comparing sets of indexes. */
+export function indexKey(index: IndexElement): string {
+  return `${index.field}:${index.kind}`;
+}
+
+/** The identity of a unique constraint (its fields joined by `,`). */
+export function uniqueKey(fields: readonly string[]): string {
+  return fields.join(',');
+}
+
+/** Whether a set of elements is empty. */
+export function isEmptyElements(elements: SchemaElements): boolean {
+  return (
+    elements.fields.length === 0 && elements.indexes.length === 0 && elements.uniques.length === 0
+  );
+}
+
+function versionOf(resource: AnyResource, version: string): VersionElements {
+  const v = historyOf(resource).at(version);
+  if (!v) {
+    throw new TypeError(
+      `${resource.name}: no version ${version} in its history (${historyOf(resource)
+        .versions.map((x) => x.version)
+        .join(', ')})`,
+    );
+  }
+  return v;
+}
+
+function toElements(v: VersionElements): SchemaElements {
+  return Object.freeze({
+    fields: Object.freeze(
+      v.fieldNames.map((name) => Object.freeze({ name, field: v.fields[name]! })),
+    ),
+    indexes: v.indexes,
+    uniques: v.uniques,
+  });
+}
+
+/**
+ * Every physical element of one version of a resource: what a brand-new, empty store of
+ * that version needs. Throws `TypeError` if the history has no such version.
+ *
+ * @example
+ * ```ts
+ * elementsOf(gadgetResource, '1.1').uniques; // [['label', 'size']]
+ * ```
+ */
+export function elementsOf(
+  resource: AnyResource,
+  version: string = resource.version,
+): SchemaElements {
+  return toElements(versionOf(resource, version));
+}
+
+/** The elements of `a` that `b` lacks. */
+export function elementsMinus(a: SchemaElements, b: SchemaElements): SchemaElements {
+  const fields = new Set(b.fields.map((f) => f.name));
+  const indexes = new Set(b.indexes.map(indexKey));
+  const uniques = new Set(b.uniques.map(uniqueKey));
+  return Object.freeze({
+    fields: Object.freeze(a.fields.filter((f) => !fields.has(f.name))),
+    indexes: Object.freeze(a.indexes.filter((i) => !indexes.has(indexKey(i)))),
+    uniques: Object.freeze(a.uniques.filter((u) => !uniques.has(uniqueKey(u)))),
+  });
+}
+
+/**
+ * The elements to expand and contract when a store moves from version `from` to version
+ * `to` of a resource (either direction; `from === to` changes nothing). A field is one
+ * element whatever its enum values (those are not physical); an index whose kind changes
+ * is contracted under its old kind and expanded under its new one. Throws `TypeError` if
+ * either version is not in the history.
+ *
+ * @example
+ * ```ts
+ * const { expand, contract } = elementsBetween(gadgetResource, '1.0', '1.1');
+ * await backend.expand?.(gadgetResource, expand);   // before records move to 1.1
+ * // ... migrate every record ...
+ * await backend.contract?.(gadgetResource, contract); // once nothing reads 1.0
+ * ```
+ */
+export function elementsBetween(resource: AnyResource, from: string, to: string): ElementsChange {
+  const a = elementsOf(resource, from);
+  const b = elementsOf(resource, to);
+  return Object.freeze({ expand: elementsMinus(b, a), contract: elementsMinus(a, b) });
+}
