@@ -254,6 +254,8 @@ export function computeContract(pair: () => Pair): void {
       });
       const count = (where: Record<string, unknown>) =>
         pair().same((s) => s.fixedIps.count(admin, { networkId: net.id, ...where }));
+      const p3 = createContext({ projectId: 'p3' });
+      expect(await pair().same((s) => s.fixedIps.releaseAllForInstance(p3, VM2))).toBe(0);
       expect(await pair().same((s) => s.fixedIps.releaseAllForInstance(p1, VM2))).toBe(2);
       expect(await pair().same((s) => s.fixedIps.releaseAllForInstance(p1, VM2))).toBe(0);
       expect(await count({ instanceId: VM2 })).toBe(1);

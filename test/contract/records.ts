@@ -27,7 +27,13 @@ export const HOSTILE = [
   'é e\u0301 ß',
   '$1 ? :name @p0',
   '{"$gt": ""}',
+  '$gt',
+  '$ne',
   '$where',
+  '$',
+  '%',
+  '\\',
+  '\u0001',
   'a.b',
   '%24gt',
   'redis.call("FLUSHALL")',
@@ -114,6 +120,11 @@ export function recordContract(pair: () => Pair): void {
       expect(await pair().fails((s) => s.instances.get(p1, MISSING))).toMatchObject({
         name: 'NotFoundError',
       });
+      // Nor does a list or count by its id give a hint.
+      expect(await pair().same((s) => s.instances.count(p2, { id: vm.id }))).toBe(0);
+      expect(
+        (await pair().same((s) => s.instances.list(p2, { where: { id: vm.id } }))).items,
+      ).toEqual([]);
     });
 
     it('getMany returns visible records in request order, without repeats or missing ids', async () => {
