@@ -14,7 +14,6 @@ const OUT = join(ROOT, 'test', '.readme-examples', String(process.pid));
 const RUN_LANGS = new Set(['ts', 'typescript', 'js', 'javascript', 'mjs']);
 // Per child process; the blocks run concurrently, a few at a time (2 shared cores).
 const BLOCK_TIMEOUT_MS = 60_000;
-const CONCURRENCY = 4;
 
 const READMES = [
   'README.md',
@@ -141,20 +140,6 @@ function runNode(file: string, env: Record<string, string>): Promise<Run> {
   });
 }
 
-/** Runs `tasks` with at most `limit` in flight. */
-async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
-  const results: T[] = new Array(tasks.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) {
-      const i = next++;
-      results[i] = await tasks[i]!();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  return results;
-}
-
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
 
@@ -191,30 +176,21 @@ describe('README code blocks run as written', () => {
     }
   });
 
-  it('runs every program, on memory: and SQLite where it reads POLYSTORE_URL', async () => {
-    const jobs = (
-      await Promise.all(
-        programs.map(async (b) => (await environments(b.code)).map((env) => ({ block: b, env }))),
-      )
-    ).flat();
-    const runs = await pool(
-      jobs.map(({ block, env }) => async () => ({
-        block,
-        env,
-        run: await runNode(fileOf(block), env),
-      })),
-      CONCURRENCY,
-    );
-    const failures = runs.flatMap(({ block, env, run }) => {
-      const where = `${block.readme}:${block.line} ${JSON.stringify(env)}`;
-      if (run.code !== 0) return [`${where} exited ${run.code}:\n${run.output.slice(-1500)}`];
-      const missing = documentedOutputs(block.code).filter((o) => !run.output.includes(o));
-      return missing.length > 0
-        ? [`${where} did not print ${missing.join(', ')}:\n${run.output}`]
-        : [];
-    });
-    expect(failures.join('\n\n')).toBe('');
-  }, 120_000);
+  // One test per program, a few at a time (vitest's maxConcurrency), each with its own
+  // bound: a loaded machine slows every program, and one slow block must not fail the rest.
+  describe.concurrent('runs every program, on memory: and SQLite where it reads POLYSTORE_URL', () => {
+    for (const block of programs) {
+      it(`${block.readme}:${block.line}`, { timeout: 3 * BLOCK_TIMEOUT_MS }, async () => {
+        for (const env of await environments(block.code)) {
+          const where = `${block.readme}:${block.line} ${JSON.stringify(env)}`;
+          const run = await runNode(fileOf(block), env);
+          expect(run.code, `${where} exited ${run.code}:\n${run.output.slice(-1500)}`).toBe(0);
+          const missing = documentedOutputs(block.code).filter((o) => !run.output.includes(o));
+          expect(missing, `${where} did not print them:\n${run.output}`).toEqual([]);
+        }
+      });
+    }
+  });
 });
 
 afterAll(() => rmSync(OUT, { recursive: true, force: true }));
