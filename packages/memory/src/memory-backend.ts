@@ -9,15 +9,24 @@ import {
 import {
   type AddressAllocator,
   type Backend,
+  deepFreeze,
   defineCapabilities,
+  type EvolutionBackend,
+  elementsOf,
+  NO_ELEMENTS,
   type ResourceDriver,
   resourcesOf,
+  type SchemaElements,
+  type StoredRecord,
+  UniqueViolationError,
 } from '@polystore/core/adapter';
 import { ClosedGuard } from './closed-guard.js';
+import { toCoreError } from './errors.js';
 import { tableName } from './layout.js';
 import { MemoryAddressAllocator } from './memory-address-allocator.js';
-import { MemoryDatabase } from './memory-database.js';
+import { MemoryDatabase, type MemoryTable } from './memory-database.js';
 import { MemoryResourceDriver } from './memory-resource-driver.js';
+import { MemorySchema } from './memory-schema.js';
 
 /** The memory adapter's capability manifest. */
 export const MEMORY_CAPABILITIES: Capabilities = defineCapabilities({
@@ -54,22 +63,31 @@ const NO_FIXED_IPS: AddressAllocator = Object.freeze({
  * const stores = createStores(backend);
  * ```
  */
-export class MemoryBackend implements Backend {
+export class MemoryBackend implements Backend, EvolutionBackend {
   readonly name = 'memory';
   readonly capabilities = MEMORY_CAPABILITIES;
   readonly allocator: AddressAllocator;
   readonly #drivers = new Map<AnyResource, MemoryResourceDriver>();
   readonly #guard = new ClosedGuard();
   readonly #database: string | undefined;
+  readonly #db: MemoryDatabase;
 
   constructor(database: MemoryDatabase = new MemoryDatabase(), options: MemoryBackendOptions = {}) {
     this.#database = options.name || undefined;
+    this.#db = database;
     let allocator = NO_FIXED_IPS;
     for (const resource of resourcesOf(options)) {
       const table = database.table(tableName(resource));
+      // A brand-new table gets the elements of the opening definition; an existing one keeps its own.
+      const schema = database.schema(tableName(resource), elementsOf(resource));
       if (resource === fixedIpResource) {
         // resourcesOf guarantees the network resource is opened too.
-        const { driver, writer } = MemoryResourceDriver.withWriter(resource, table, this.#guard);
+        const { driver, writer } = MemoryResourceDriver.withWriter(
+          resource,
+          table,
+          this.#guard,
+          schema,
+        );
         this.#drivers.set(resource, driver);
         allocator = new MemoryAddressAllocator(
           database.table(tableName(networkResource)),
@@ -77,7 +95,7 @@ export class MemoryBackend implements Backend {
           this.#guard,
         );
       } else {
-        this.#drivers.set(resource, new MemoryResourceDriver(resource, table, this.#guard));
+        this.#drivers.set(resource, new MemoryResourceDriver(resource, table, this.#guard, schema));
       }
     }
     this.allocator = allocator;
@@ -87,6 +105,70 @@ export class MemoryBackend implements Backend {
     const d = this.#drivers.get(resource);
     if (!d) throw new ConfigError(`memory backend has no resource ${resource.name}`);
     return d;
+  }
+
+  /**
+   * Applies the elements the table lacks (memory has no columns: a field is recorded;
+   * an index or unique constraint gets the entries of every record). A unique constraint
+   * that live records violate is refused with `UniqueViolationError` before anything
+   * changes. Works for any resource, opened or not (its table is created if need be).
+   */
+  async expand(resource: AnyResource, elements: SchemaElements): Promise<void> {
+    this.#evolve('expand', resource, (table, schema) => {
+      for (const fields of elements.uniques) {
+        if (schema.hasUnique(fields)) continue;
+        const ids = MemorySchema.clashes(table.values(), fields);
+        if (ids.length > 0) throw new UniqueViolationError(resource.name, fields, ids);
+      }
+      schema.add(elements, table.values());
+    });
+  }
+
+  /**
+   * Drops the elements the table has: index and unique entries go, and a dropped field's
+   * values are removed from every record (as a dropped column loses its data; revisions
+   * do not move).
+   */
+  async contract(resource: AnyResource, elements: SchemaElements): Promise<void> {
+    this.#evolve('contract', resource, (table, schema) => {
+      schema.drop(elements);
+      const dropped = elements.fields.map((f) => f.name);
+      if (dropped.length === 0) return;
+      for (const [id, r] of table) {
+        if (!dropped.some((f) => Object.hasOwn(r, f))) continue;
+        const next: Record<string, unknown> = { ...r };
+        for (const f of dropped) delete next[f];
+        table.set(id, deepFreeze(next as StoredRecord));
+      }
+    });
+  }
+
+  /** The elements the table records as applied (none for a table never created). */
+  async appliedElements(resource: AnyResource): Promise<SchemaElements> {
+    if (!this.#db.tableNames().includes(tableName(resource))) {
+      this.#guard.check('appliedElements');
+      return NO_ELEMENTS;
+    }
+    return this.#evolve('appliedElements', resource, (_table, schema) => schema.applied());
+  }
+
+  /**
+   * One evolution step over a resource's table and schema, refused once closed, errors
+   * through `toCoreError`. A table not created yet is created as an open would (with the
+   * elements of `resource`'s definition), so a later open finds it consistent.
+   */
+  #evolve<T>(
+    operation: string,
+    resource: AnyResource,
+    step: (table: MemoryTable, schema: MemorySchema) => T,
+  ): T {
+    try {
+      this.#guard.check(operation);
+      const name = tableName(resource);
+      return step(this.#db.table(name), this.#db.schema(name, elementsOf(resource)));
+    } catch (err) {
+      throw toCoreError(err, { operation, resource: resource.name });
+    }
   }
 
   /** The shared database's name, or that it is private to this open. */

@@ -1,4 +1,5 @@
-import type { StoredRecord } from '@polystore/core/adapter';
+import type { SchemaElements, StoredRecord } from '@polystore/core/adapter';
+import { MemorySchema } from './memory-schema.js';
 
 /** One resource's records, by id. Records are frozen and replaced, never changed in place. */
 export type MemoryTable = Map<string, StoredRecord>;
@@ -18,6 +19,7 @@ export type MemoryTable = Map<string, StoredRecord>;
 export class MemoryDatabase {
   static readonly #named = new Map<string, MemoryDatabase>();
   readonly #tables = new Map<string, MemoryTable>();
+  readonly #schemas = new Map<string, MemorySchema>();
 
   /**
    * The process-wide database called `name`, created empty on first use: what
@@ -40,6 +42,20 @@ export class MemoryDatabase {
       this.#tables.set(name, t);
     }
     return t;
+  }
+
+  /**
+   * The physical schema of table `name`: created with `elements` applied on first use
+   * (what a brand-new table needs), and never changed by a later call, whatever elements
+   * it passes (that is `expand`'s and `contract`'s job).
+   */
+  schema(name: string, elements: SchemaElements): MemorySchema {
+    let s = this.#schemas.get(name);
+    if (!s) {
+      s = new MemorySchema(elements);
+      this.#schemas.set(name, s);
+    }
+    return s;
   }
 
   /** The names of the tables created so far, in creation order. */

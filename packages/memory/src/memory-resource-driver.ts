@@ -1,7 +1,10 @@
 import { type AnyResource, DuplicateError } from '@polystore/core';
 import {
+  compareCodePoints,
   type DeleteChange,
   deepFreeze,
+  type EvolutionDriver,
+  elementsOf,
   inReadScope,
   inWriteScope,
   isAfter,
@@ -15,12 +18,14 @@ import {
   type StoredRecord,
   sameValue,
   type UpdateChange,
+  type VersionPage,
   type WriteOutcome,
   type WriteScope,
 } from '@polystore/core/adapter';
 import { ClosedGuard } from './closed-guard.js';
 import { toCoreError } from './errors.js';
 import type { MemoryTable } from './memory-database.js';
+import { type ElementKey, indexEntryKey, MemorySchema, uniqueEntryKey } from './memory-schema.js';
 
 /**
  * What the address allocator needs of the fixed-IP driver. Internal: only the code that
@@ -41,21 +46,38 @@ export interface FixedIpWriter {
  * The reference `ResourceDriver`: every operation runs synchronously inside one call, so
  * it is atomic by construction; every rule is written as plainly as it is stated.
  *
+ * Like a client of a backend with physical indexes, it keeps the entries (see
+ * {@link MemorySchema}) of the indexes and unique constraints its own definition declares,
+ * where the table has them applied; entries of elements its definition does not know are
+ * left as they are (stale after an update), which `rewrite` repairs. Unique constraints
+ * are enforced among live records for the definition's and the table's applied ones.
+ *
  * @example
  * ```ts
  * const driver = new MemoryResourceDriver(instanceResource, new MemoryDatabase().table('instance'));
  * await driver.insert(record);
  * ```
  */
-export class MemoryResourceDriver implements ResourceDriver {
+export class MemoryResourceDriver implements ResourceDriver, EvolutionDriver {
   readonly #resource: AnyResource;
   readonly #table: MemoryTable;
   readonly #guard: ClosedGuard;
+  readonly #schema: MemorySchema;
+  /** The elements whose entries this definition maintains. */
+  readonly #own: readonly ElementKey[];
 
-  constructor(resource: AnyResource, table: MemoryTable, guard: ClosedGuard = new ClosedGuard()) {
+  constructor(
+    resource: AnyResource,
+    table: MemoryTable,
+    guard: ClosedGuard = new ClosedGuard(),
+    schema: MemorySchema = new MemorySchema(elementsOf(resource)),
+  ) {
     this.#resource = resource;
     this.#table = table;
     this.#guard = guard;
+    this.#schema = schema;
+    const mine = elementsOf(resource);
+    this.#own = [...mine.indexes.map(indexEntryKey), ...mine.uniques.map(uniqueEntryKey)];
   }
 
   /** A driver and the {@link FixedIpWriter} over it, for the backend that also opens the allocator. */
@@ -63,8 +85,9 @@ export class MemoryResourceDriver implements ResourceDriver {
     resource: AnyResource,
     table: MemoryTable,
     guard: ClosedGuard,
+    schema?: MemorySchema,
   ): { readonly driver: MemoryResourceDriver; readonly writer: FixedIpWriter } {
-    const driver = new MemoryResourceDriver(resource, table, guard);
+    const driver = new MemoryResourceDriver(resource, table, guard, schema);
     const writer: FixedIpWriter = {
       liveRecords: () => [...driver.#table.values()].filter((r) => r.deletedAt === null),
       insert: (record) => driver.#insert(record),
@@ -125,6 +148,7 @@ export class MemoryResourceDriver implements ResourceDriver {
       });
       this.#checkUnique(next);
       this.#table.set(id, next);
+      this.#schema.enter(next, this.#own);
       return { status: 'ok', record: next };
     });
   }
@@ -139,10 +163,57 @@ export class MemoryResourceDriver implements ResourceDriver {
       for (const [id, r] of this.#table) {
         if (r.deletedAt !== null && r.deletedAt < before) {
           this.#table.delete(id);
+          this.#schema.forget(id);
           n++;
         }
       }
       return n;
+    });
+  }
+
+  async countByVersion(): Promise<Record<string, number>> {
+    return this.#run('countByVersion', () => {
+      const counts: Record<string, number> = {};
+      for (const r of this.#table.values()) {
+        counts[r.objectVersion] = (counts[r.objectVersion] ?? 0) + 1;
+      }
+      return counts;
+    });
+  }
+
+  async scanVersion(
+    version: string,
+    after: string | undefined,
+    limit: number,
+  ): Promise<VersionPage> {
+    return this.#run('scanVersion', (): VersionPage => {
+      const records = [...this.#table.values()]
+        .filter(
+          (r) =>
+            r.objectVersion === version &&
+            (after === undefined || compareCodePoints(r.id, after) > 0),
+        )
+        .sort((a, b) => compareCodePoints(a.id, b.id))
+        .slice(0, Math.max(0, limit));
+      const full = limit > 0 && records.length === limit;
+      return { records, after: full ? records.at(-1)!.id : undefined };
+    });
+  }
+
+  async rewrite(record: StoredRecord, expectedRevision: number): Promise<WriteOutcome> {
+    return this.#run('rewrite', (): WriteOutcome => {
+      const current = this.#table.get(record.id);
+      if (!current) return { status: 'not-found' };
+      if (!meetsConditions(current, expectedRevision, undefined)) {
+        return { status: 'conflict', current };
+      }
+      const next = deepFreeze(structuredClone({ ...record, revision: expectedRevision + 1 }));
+      this.#checkUnique(next);
+      this.#table.set(next.id, next);
+      // Every entry, not only this definition's: whatever an older or newer client left.
+      this.#schema.forget(next.id);
+      this.#schema.enter(next);
+      return { status: 'ok', record: next };
     });
   }
 
@@ -161,6 +232,8 @@ export class MemoryResourceDriver implements ResourceDriver {
     const stored = deepFreeze(structuredClone(record));
     this.#checkUnique(stored);
     this.#table.set(stored.id, stored);
+    this.#schema.forget(stored.id);
+    this.#schema.enter(stored, this.#own);
     return stored;
   }
 
@@ -172,6 +245,7 @@ export class MemoryResourceDriver implements ResourceDriver {
     }
     if (!change.soft) {
       this.#table.delete(id);
+      this.#schema.forget(id);
       return { status: 'ok', record: current };
     }
     const next = deepFreeze({
@@ -181,6 +255,7 @@ export class MemoryResourceDriver implements ResourceDriver {
       deletedAt: change.at,
     });
     this.#table.set(id, next);
+    this.#schema.enter(next, this.#own);
     return { status: 'ok', record: next };
   }
 
@@ -188,11 +263,19 @@ export class MemoryResourceDriver implements ResourceDriver {
     return [...this.#table.values()].filter((r) => inReadScope(r, scope) && matchesWhere(r, where));
   }
 
-  /** Throws `DuplicateError` if a live record other than `candidate` holds the same unique values. */
+  /**
+   * Throws `DuplicateError` if a live record other than `candidate` holds the same values
+   * of a unique constraint: the definition's own, and those the table has applied
+   * (an older definition still honours a constraint that `expand` added).
+   */
   #checkUnique(candidate: StoredRecord): void {
     if (candidate.deletedAt !== null) return;
-    for (const fields of this.#resource.unique) {
-      if (fields.some((f) => candidate[f] === null)) continue;
+    const extra = this.#schema
+      .uniques()
+      .filter((u) => !this.#resource.unique.some((own) => own.join(',') === u.join(',')));
+    for (const fields of [...this.#resource.unique, ...extra]) {
+      // A field an older definition's record lacks counts as null: it clashes with nothing.
+      if (fields.some((f) => (candidate[f] ?? null) === null)) continue;
       for (const other of this.#table.values()) {
         if (other.id === candidate.id || other.deletedAt !== null) continue;
         if (fields.every((f) => sameValue(other[f], candidate[f]))) {

@@ -1,0 +1,307 @@
+import { DuplicateError, defineResource, f, UnavailableError } from '@polystore/core';
+import {
+  type EvolutionDriver,
+  elementsBetween,
+  elementsOf,
+  NO_ELEMENTS,
+  type ResourceDriver,
+  type StoredRecord,
+  supportsEvolution,
+  UniqueViolationError,
+  type WriteScope,
+} from '@polystore/core/adapter';
+import { describe, expect, it } from 'vitest';
+import { MemoryBackend } from '../src/memory-backend.js';
+import { MemoryDatabase } from '../src/memory-database.js';
+import { type ElementKey, entryValue, type MemorySchema } from '../src/memory-schema.js';
+
+const base = { name: 'gadget', plural: 'gadgets', scope: 'project', softDelete: true } as const;
+
+/** The first release: an indexed label, no unique constraint. */
+const gadgetV10 = defineResource({
+  ...base,
+  version: '1.0',
+  history: { '1.0': 'initial version' },
+  fields: { label: f.string().indexed() },
+});
+
+/** The next release: an indexed color, and label becomes unique. */
+const gadgetV11 = defineResource({
+  ...base,
+  version: '1.1',
+  history: {
+    '1.0': 'initial version',
+    '1.1': { note: 'added color (indexed), label unique', addUnique: [['label']] },
+  },
+  fields: {
+    label: f.string().indexed(),
+    color: f.string().nullable().indexed().addedIn('1.1'),
+  },
+  unique: [['label']],
+});
+
+const up = elementsBetween(gadgetV11, '1.0', '1.1');
+const at = '2026-01-01T00:00:00.000Z';
+const admin: WriteScope = { projectId: null };
+
+function rec(id: string, fields: Record<string, unknown>, meta: Partial<StoredRecord> = {}) {
+  return {
+    id,
+    projectId: 'p1',
+    revision: 1,
+    createdAt: at,
+    updatedAt: at,
+    deletedAt: null,
+    objectVersion: '1.0',
+    ...fields,
+    ...meta,
+  } as StoredRecord;
+}
+
+function evolving(driver: ResourceDriver): ResourceDriver & EvolutionDriver {
+  if (!supportsEvolution(driver)) throw new Error('the memory driver must support evolution');
+  return driver;
+}
+
+/** A database and a backend of each definition over it; the old one opened the table first. */
+function fleet() {
+  const db = new MemoryDatabase();
+  const oldBackend = new MemoryBackend(db, { resources: [gadgetV10] });
+  const newBackend = new MemoryBackend(db, { resources: [gadgetV11] });
+  return {
+    db,
+    oldBackend,
+    newBackend,
+    oldDriver: evolving(oldBackend.driver(gadgetV10)),
+    newDriver: evolving(newBackend.driver(gadgetV11)),
+    schema: (): MemorySchema => db.schema('gadget', NO_ELEMENTS),
+  };
+}
+
+/** Every entry of every applied element, as `key id=value` lines, sorted. */
+function entryLines(schema: MemorySchema): string[] {
+  const applied = schema.applied();
+  const keys: ElementKey[] = [
+    ...applied.indexes.map((i) => `index:${i.field}:${i.kind}` as const),
+    ...applied.uniques.map((u) => `unique:${u.join(',')}` as const),
+  ];
+  return keys
+    .flatMap((k) => [...(schema.entries(k) ?? [])].map(([id, v]) => `${k} ${id}=${v}`))
+    .sort();
+}
+
+/** The entry lines the table's records call for. */
+function expectedLines(schema: MemorySchema, records: Iterable<StoredRecord>): string[] {
+  const applied = schema.applied();
+  const keys: ElementKey[] = [
+    ...applied.indexes.map((i) => `index:${i.field}:${i.kind}` as const),
+    ...applied.uniques.map((u) => `unique:${u.join(',')}` as const),
+  ];
+  return [...records].flatMap((r) => keys.map((k) => `${k} ${r.id}=${entryValue(r, k)}`)).sort();
+}
+
+describe('countByVersion and scanVersion', () => {
+  async function seeded() {
+    const { newDriver: driver } = fleet();
+    await driver.insert(rec('a3', { label: 'a3' }));
+    await driver.insert(rec('a1', { label: 'a1' }, { projectId: 'p2' }));
+    await driver.insert(rec('a5', { label: 'a5' }, { deletedAt: at, revision: 2 }));
+    await driver.insert(rec('a2', { label: 'a2' }, { projectId: 'p3' }));
+    await driver.insert(rec('a4', { label: 'a4' }));
+    await driver.insert(rec('b1', { label: 'b1', color: 'red' }, { objectVersion: '1.1' }));
+    await driver.insert(rec('b2', { label: 'b2', color: null }, { objectVersion: '1.1' }));
+    return driver;
+  }
+
+  it('counts every record by objectVersion, in every project, live and soft-deleted', async () => {
+    const driver = await seeded();
+    expect(await driver.countByVersion()).toEqual({ '1.0': 5, '1.1': 2 });
+    await driver.delete(admin, 'b1', { soft: false, at, expectedRevision: undefined });
+    expect(await driver.countByVersion()).toEqual({ '1.0': 5, '1.1': 1 });
+  });
+
+  it('pages one version by id, every project, live and soft-deleted', async () => {
+    const driver = await seeded();
+    const pages: string[][] = [];
+    let after: string | undefined;
+    do {
+      const page = await driver.scanVersion('1.0', after, 2);
+      pages.push(page.records.map((r) => r.id));
+      after = page.after;
+    } while (after !== undefined);
+    expect(pages).toEqual([['a1', 'a2'], ['a3', 'a4'], ['a5']]);
+    const full = await driver.scanVersion('1.1', undefined, 2);
+    expect(full.records.map((r) => r.id)).toEqual(['b1', 'b2']);
+    expect(full.after).toBe('b2');
+    expect(await driver.scanVersion('1.1', 'b2', 2)).toEqual({ records: [], after: undefined });
+    expect(await driver.scanVersion('9.9', undefined, 10)).toEqual({
+      records: [],
+      after: undefined,
+    });
+    expect((await driver.scanVersion('1.0', 'a4', 10)).records.map((r) => r.id)).toEqual(['a5']);
+  });
+});
+
+describe('rewrite', () => {
+  it('replaces the whole record at revision + 1, in any project, live or soft-deleted', async () => {
+    const { newDriver: driver } = fleet();
+    await driver.insert(rec('x', { label: 'x' }, { projectId: 'p9', deletedAt: at, revision: 4 }));
+    const next = rec(
+      'x',
+      { label: 'x', color: 'blue' },
+      { projectId: 'p9', deletedAt: at, objectVersion: '1.1', revision: 999 },
+    );
+    const out = await driver.rewrite(next, 4);
+    expect(out).toEqual({ status: 'ok', record: { ...next, revision: 5 } });
+    expect(await driver.scanVersion('1.1', undefined, 5)).toEqual({
+      records: [{ ...next, revision: 5 }],
+      after: undefined,
+    });
+  });
+
+  it('is a conflict at another revision and not-found for an unknown id, changing nothing', async () => {
+    const { newDriver: driver } = fleet();
+    const stored = await driver.insert(rec('x', { label: 'x' }));
+    const outcome = await driver.rewrite(rec('x', { label: 'y', color: null }), 2);
+    expect(outcome).toEqual({ status: 'conflict', current: stored });
+    expect(await driver.rewrite(rec('nope', { label: 'n' }), 1)).toEqual({ status: 'not-found' });
+    expect(await driver.countByVersion()).toEqual({ '1.0': 1 });
+    expect((await driver.scanVersion('1.0', undefined, 5)).records).toEqual([stored]);
+  });
+
+  it('refuses a unique clash with another live record with DuplicateError, changing nothing', async () => {
+    const { newDriver: driver, schema } = fleet();
+    await driver.insert(rec('x', { label: 'taken' }));
+    await driver.insert(rec('gone', { label: 'free' }, { deletedAt: at }));
+    const y = await driver.insert(rec('y', { label: 'y' }));
+    const before = entryLines(schema());
+    const err = await driver.rewrite(rec('y', { label: 'taken', color: null }), 1).catch((e) => e);
+    expect(err).toBeInstanceOf(DuplicateError);
+    expect(err.fields).toEqual(['label']);
+    expect((await driver.scanVersion('1.0', 'x', 5)).records).toEqual([y]);
+    expect(entryLines(schema())).toEqual(before);
+    // A soft-deleted record holds no unique value.
+    const ok = await driver.rewrite(rec('y', { label: 'free', color: null }), 1);
+    expect(ok.status).toBe('ok');
+  });
+
+  it('makes every index and unique entry match, whatever an older client left', async () => {
+    const { oldBackend, oldDriver, newDriver, schema, db } = fleet();
+    const table = db.table('gadget');
+    await oldDriver.insert(rec('r1', { label: 'one' }));
+    await oldDriver.insert(rec('r2', { label: 'two' }));
+    await oldBackend.expand(gadgetV11, up.expand);
+    expect(entryLines(schema())).toEqual(expectedLines(schema(), table.values()));
+
+    // The 1.0 client maintains only the entries its definition knows.
+    await oldDriver.update(admin, 'r1', {
+      set: { label: 'uno' },
+      updatedAt: at,
+      objectVersion: '1.0',
+      expectedRevision: 1,
+      expected: undefined,
+    });
+    await oldDriver.insert(rec('r3', { label: 'three' }));
+    const stale = entryLines(schema());
+    expect(stale).toContain('unique:label r1=["one"]');
+    expect(stale.some((l) => l.startsWith('unique:label r3='))).toBe(false);
+    expect(stale).not.toEqual(expectedLines(schema(), table.values()));
+
+    const r1 = table.get('r1')!;
+    const out = await newDriver.rewrite({ ...r1, color: 'red', objectVersion: '1.1' }, 2);
+    expect(out.status).toBe('ok');
+    // Even a driver whose definition lacks the elements repairs them: every entry matches.
+    const r3 = table.get('r3')!;
+    expect((await oldDriver.rewrite({ ...r3, label: 'tres' }, 1)).status).toBe('ok');
+    const fixed = entryLines(schema());
+    expect(fixed).toEqual(expectedLines(schema(), table.values()));
+    expect(fixed).toContain('unique:label r1=["uno"]');
+    expect(fixed).toContain('index:color:eq r1=["red"]');
+    expect(fixed).toContain('unique:label r3=["tres"]');
+    expect(fixed).toContain('index:color:eq r3=[null]');
+  });
+});
+
+describe('expand, contract and appliedElements', () => {
+  it('records what a brand-new table needs, and an open by newer code changes nothing', async () => {
+    const { oldBackend, newBackend } = fleet();
+    expect(await oldBackend.appliedElements(gadgetV10)).toEqual(elementsOf(gadgetV10));
+    expect(await newBackend.appliedElements(gadgetV11)).toEqual(elementsOf(gadgetV10));
+    const fresh = new MemoryBackend(new MemoryDatabase(), { resources: [gadgetV11] });
+    expect(await fresh.appliedElements(gadgetV11)).toEqual(elementsOf(gadgetV11));
+  });
+
+  it('adds the elements once (idempotent), and old code then honours the new unique', async () => {
+    const { oldBackend, newBackend, oldDriver, schema } = fleet();
+    await oldDriver.insert(rec('r1', { label: 'one' }));
+    await newBackend.expand(gadgetV11, up.expand);
+    const applied = await newBackend.appliedElements(gadgetV11);
+    expect(applied.fields.map((x) => x.name)).toEqual(['label', 'color']);
+    expect(applied.indexes).toEqual([
+      { field: 'label', kind: 'eq' },
+      { field: 'color', kind: 'eq' },
+    ]);
+    expect(applied.uniques).toEqual([['label']]);
+    const entries = entryLines(schema());
+    await newBackend.expand(gadgetV11, up.expand);
+    await oldBackend.expand(gadgetV11, elementsOf(gadgetV11));
+    expect(await oldBackend.appliedElements(gadgetV11)).toEqual(applied);
+    expect(entryLines(schema())).toEqual(entries);
+    await expect(oldDriver.insert(rec('r2', { label: 'one' }))).rejects.toBeInstanceOf(
+      DuplicateError,
+    );
+  });
+
+  it('refuses a unique constraint live records violate, naming them, and changes nothing', async () => {
+    const { oldBackend, oldDriver, schema } = fleet();
+    await oldDriver.insert(rec('d2', { label: 'same' }, { projectId: 'p2' }));
+    await oldDriver.insert(rec('d1', { label: 'same' }));
+    await oldDriver.insert(rec('dead', { label: 'same' }, { deletedAt: at }));
+    await oldDriver.insert(rec('other', { label: 'other' }));
+    const before = await oldBackend.appliedElements(gadgetV10);
+    const entries = entryLines(schema());
+    const err = await oldBackend.expand(gadgetV11, up.expand).catch((e) => e);
+    expect(err).toBeInstanceOf(UniqueViolationError);
+    expect(err).toBeInstanceOf(DuplicateError);
+    expect(err).toMatchObject({ code: 'DUPLICATE', fields: ['label'], ids: ['d1', 'd2'] });
+    expect(err.message).toContain('d1, d2');
+    // Not even the color field and index of the same call were applied.
+    expect(await oldBackend.appliedElements(gadgetV10)).toEqual(before);
+    expect(entryLines(schema())).toEqual(entries);
+
+    await oldDriver.delete(admin, 'd2', { soft: true, at, expectedRevision: undefined });
+    await oldBackend.expand(gadgetV11, up.expand);
+    expect((await oldBackend.appliedElements(gadgetV11)).uniques).toEqual([['label']]);
+  });
+
+  it('drops elements and a dropped field`s values (idempotent), leaving revisions alone', async () => {
+    const { newBackend, newDriver, schema, db } = fleet();
+    await newBackend.expand(gadgetV11, up.expand);
+    await newDriver.insert(rec('r1', { label: 'one', color: 'red' }, { objectVersion: '1.1' }));
+    const down = elementsBetween(gadgetV11, '1.1', '1.0');
+    await newBackend.contract(gadgetV11, down.contract);
+    await newBackend.contract(gadgetV11, down.contract);
+    expect(await newBackend.appliedElements(gadgetV11)).toEqual(elementsOf(gadgetV10));
+    expect(schema().entries('unique:label')).toBeUndefined();
+    expect(schema().entries('index:color:eq')).toBeUndefined();
+    expect(db.table('gadget').get('r1')).toEqual(
+      rec('r1', { label: 'one' }, { objectVersion: '1.1' }),
+    );
+    expect(entryLines(schema())).toEqual(expectedLines(schema(), db.table('gadget').values()));
+  });
+
+  it('reports nothing for a table never created (without creating it), and refuses once closed', async () => {
+    const db = new MemoryDatabase();
+    const backend = new MemoryBackend(db, { resources: [gadgetV10] });
+    const other = defineResource({ ...gadgetV10, name: 'widget', plural: 'widgets' });
+    expect(await backend.appliedElements(other)).toEqual(NO_ELEMENTS);
+    expect(db.tableNames()).toEqual(['gadget']);
+    await backend.close();
+    await expect(backend.expand(gadgetV10, NO_ELEMENTS)).rejects.toBeInstanceOf(UnavailableError);
+    await expect(backend.contract(gadgetV10, NO_ELEMENTS)).rejects.toBeInstanceOf(UnavailableError);
+    await expect(backend.appliedElements(other)).rejects.toBeInstanceOf(UnavailableError);
+    await expect(evolving(backend.driver(gadgetV10)).countByVersion()).rejects.toBeInstanceOf(
+      UnavailableError,
+    );
+  });
+});
