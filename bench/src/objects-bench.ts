@@ -11,7 +11,16 @@
  *   npm run objects -w @polystore/bench -- [--rounds 7] [--backends memory,postgres]
  */
 import { parseArgs } from 'node:util';
-import { createContext, defineObject, defineResource, f, instanceResource, ObjectRegistry, openStores, type Stores } from '@polystore/core';
+import {
+  createContext,
+  defineObject,
+  defineResource,
+  f,
+  instanceResource,
+  ObjectRegistry,
+  openStores,
+  type Stores,
+} from '@polystore/core';
 import { deepCopy, deepEqual } from '@polystore/core/adapter';
 import { startPostgres } from '@polystore/testing';
 import { median, shuffled } from './rounds.js';

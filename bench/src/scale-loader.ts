@@ -1,5 +1,5 @@
 import { DuplicateError, instanceResource, UnavailableError } from '@polystore/core';
-import { type Backend } from '@polystore/core/adapter';
+import type { Backend } from '@polystore/core/adapter';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { SCALE_COLD_HOSTS, SCALE_HOT, SCALE_PROJECT, scaleRecord } from './scale-record.js';

@@ -1,5 +1,5 @@
 import { uuidv7Generator } from '@polystore/core';
-import { type StoredRecord } from '@polystore/core/adapter';
+import type { StoredRecord } from '@polystore/core/adapter';
 import { FIXTURE } from './fixture.js';
 
 /** The project of the scale test's records. */
