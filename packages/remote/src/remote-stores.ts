@@ -1,17 +1,9 @@
 import {
   type AnyResource,
-  ConfigError,
-  type FixedIpStore,
   fixedIpResource,
-  type InstanceStore,
-  instanceResource,
-  type MigrationStore,
   migrationResource,
-  type NetworkStore,
-  networkResource,
   type RequestContext,
   type ResourceStore,
-  type ServiceStore,
   type Stores,
   serviceResource,
 } from '@polystore/core';
