@@ -3,7 +3,7 @@ export {
   openRemoteStores,
   remoteAdapter,
 } from './remote-adapter.js';
-export { REMOTE_DEFAULTS, type RemoteOptions } from './remote-options.js';
+export type { RemoteOptions } from './remote-options.js';
 export { createStoreServer, type StoreServer } from './store-server.js';
 export type { StoreServerOptions } from './store-server-options.js';
 export {
@@ -13,5 +13,3 @@ export {
   type TokenIdentity,
   type TokenVerifier,
 } from './token-verifier.js';
-export { manifestOf, negotiateVersions, type VersionManifest } from './version-manifest.js';
-export { decodeError, encodeError, type WireError } from './wire-errors.js';

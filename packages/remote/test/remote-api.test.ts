@@ -20,12 +20,11 @@ import { openMemoryStores } from '@polystore/memory';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createStoreServer,
-  decodeError,
-  encodeError,
   openRemoteStores,
   type StoreServer,
   staticTokens,
 } from '../src/index.js';
+import { decodeError, encodeError } from '../src/wire-errors.js';
 import { newToken } from './support.js';
 
 const TOKENS = {
