@@ -14,3 +14,10 @@
  */
 export { MEMORY_CAPABILITIES, MemoryBackend, type MemoryBackendOptions } from './memory-backend.js';
 export { MemoryDatabase, type MemoryTable } from './memory-database.js';
+export {
+  type ElementKey,
+  entryValue,
+  indexEntryKey,
+  MemorySchema,
+  uniqueEntryKey,
+} from './memory-schema.js';
