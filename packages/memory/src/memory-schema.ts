@@ -1,8 +1,8 @@
-import type { IndexElement } from '@polystore/core/adapter';
 import {
   canonicalJson,
   compareCodePoints,
   type FieldElement,
+  type IndexElement,
   indexKey,
   type SchemaElements,
   type StoredRecord,
