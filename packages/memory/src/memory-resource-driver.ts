@@ -18,6 +18,7 @@ import {
   type StoredRecord,
   sameValue,
   type UpdateChange,
+  uniqueKey,
   type VersionPage,
   type WriteOutcome,
   type WriteScope,
@@ -272,7 +273,7 @@ export class MemoryResourceDriver implements ResourceDriver, EvolutionDriver {
     if (candidate.deletedAt !== null) return;
     const extra = this.#schema
       .uniques()
-      .filter((u) => !this.#resource.unique.some((own) => own.join(',') === u.join(',')));
+      .filter((u) => !this.#resource.unique.some((own) => uniqueKey(own) === uniqueKey(u)));
     for (const fields of [...this.#resource.unique, ...extra]) {
       // A field an older definition's record lacks counts as null: it clashes with nothing.
       if (fields.some((f) => (candidate[f] ?? null) === null)) continue;
