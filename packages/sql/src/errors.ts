@@ -112,6 +112,11 @@ export function isUnavailable(err: unknown): boolean {
   return typeof message === 'string' && MESSAGE_UNAVAILABLE.some((m) => message.includes(m));
 }
 
+/** `display_name` -> `displayName`, the inverse of the layout's snake case. */
+function camelCase(column: string): string {
+  return column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
 /** The record fields of the unique constraint a driver error names (`['id']` for the primary key). */
 function duplicateFields(err: unknown, layout: TableLayout): readonly string[] {
   const { code, constraint, message } = fieldsOf(err);
@@ -120,6 +125,10 @@ function duplicateFields(err: unknown, layout: TableLayout): readonly string[] {
     if (constraint === layout.primaryKey) return ['id'];
     const index = layout.indexes.find((i) => i.name === constraint);
     if (index) return index.fields;
+    // A unique index this definition does not know (a newer one's expand added it).
+    const head = `${layout.table}__`;
+    if (constraint.startsWith(head) && constraint.endsWith('__uq'))
+      return constraint.slice(head.length, -'__uq'.length).split('__').map(camelCase);
   }
   // SQLite: "UNIQUE constraint failed: t.network_id, t.address".
   if (typeof message === 'string') {
@@ -133,6 +142,9 @@ function duplicateFields(err: unknown, layout: TableLayout): readonly string[] {
         i.unique && i.columns.length === cols.length && i.columns.every((c, n) => c === cols[n]),
     );
     if (index) return index.fields;
+    const named = cols.filter((c): c is string => c !== undefined && /^[a-z_]+$/.test(c));
+    if (/constraint failed: /.test(message) && named.length === cols.length)
+      return named.map(camelCase);
   }
   return ['id'];
 }

@@ -65,6 +65,16 @@ export function shortName(name: string): string {
   return `${name.slice(0, 52)}_${hash}`;
 }
 
+/** The name of the index over `columns` of `table` (`unique`: the partial unique index among live records). */
+export function indexName(table: string, columns: readonly string[], unique: boolean): string {
+  return shortName(`${table}__${columns.join('__')}${unique ? '__uq' : ''}`);
+}
+
+/** The columns of the index of one indexed field: `(column, id)` for a sortable one. */
+export function indexColumns(field: string, kind: 'eq' | 'sort'): readonly string[] {
+  return kind === 'sort' ? [snakeCase(field), 'id'] : [snakeCase(field)];
+}
+
 const SYSTEM: readonly { field: string; kind: ColumnKind; nullable: boolean }[] = [
   { field: 'id', kind: 'uuid', nullable: false },
   { field: 'projectId', kind: 'string', nullable: true },
@@ -108,7 +118,7 @@ export function tableLayout(resource: AnyResource, prefix: string): TableLayout 
     since: string,
     extra: Partial<IndexLayout> = {},
   ): IndexLayout => ({
-    name: shortName(`${table}__${cols.join('__')}${extra.unique ? '__uq' : ''}`),
+    name: indexName(table, cols, extra.unique === true),
     columns: cols,
     unique: false,
     deletedOnly: false,
@@ -120,7 +130,7 @@ export function tableLayout(resource: AnyResource, prefix: string): TableLayout 
   for (const [name, q] of Object.entries(resource.queryable)) {
     if (name === 'id') continue; // the primary key
     const col = byField.get(name)!;
-    indexes.push(index(q.index === 'sort' ? [col.column, 'id'] : [col.column], col.since));
+    indexes.push(index(indexColumns(name, q.index === 'sort' ? 'sort' : 'eq'), col.since));
   }
   indexes.push(index(['object_version'], first));
   indexes.push(

@@ -59,8 +59,10 @@ export class SchemaMigrationProvider implements MigrationProvider {
       }
       await create.addPrimaryKeyConstraint(layout.primaryKey, ['id'] as never).execute();
     } else {
+      // `expand` of the evolution SPI may have added some of them already.
+      const existing = await this.#columns(db, layout);
       for (const c of layout.columns) {
-        if (c.since !== version) continue;
+        if (c.since !== version || existing.has(c.column)) continue;
         // New columns stay nullable: older rows read as missing and get the field default.
         await sql`ALTER TABLE ${this.#table(layout)} ADD COLUMN ${sql.ref(c.column)} ${type(c.kind)}`.execute(
           db,
@@ -70,6 +72,20 @@ export class SchemaMigrationProvider implements MigrationProvider {
     for (const index of layout.indexes) {
       if (index.since === version) await this.#createIndex(schema, layout, index);
     }
+  }
+
+  /** The columns the table has now. */
+  async #columns(db: SqlDb, layout: TableLayout): Promise<Set<string>> {
+    const { rows } =
+      this.#support.name === 'postgres'
+        ? await sql<{ name: string }>`SELECT column_name AS name FROM information_schema.columns
+            WHERE table_schema = ${this.#schema ?? 'public'} AND table_name = ${layout.table}`.execute(
+            db,
+          )
+        : await sql<{ name: string }>`SELECT name FROM pragma_table_info(${layout.table})`.execute(
+            db,
+          );
+    return new Set(rows.map((r) => r.name));
   }
 
   #table(layout: TableLayout) {

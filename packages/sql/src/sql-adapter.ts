@@ -48,12 +48,13 @@ export async function openSqlBackend(
     }
     if (scheme === 'postgres' || scheme === 'postgresql') {
       const db = await connectPostgres(url, resolved);
-      const migrationDb = await connectPostgres(url, {
+      const generous = {
         ...resolved,
         poolSize: 1,
         statementTimeoutMs: resolved.openTimeoutMs,
         failFastMs: resolved.openTimeoutMs,
-      });
+      };
+      const migrationDb = await connectPostgres(url, generous);
       return await SqlBackend.open({
         db,
         migrationDb,
@@ -61,6 +62,7 @@ export async function openSqlBackend(
         allocate: postgresAllocate,
         options: resolved,
         resources,
+        connectDdl: () => connectPostgres(url, generous),
       });
     }
   } catch (err) {

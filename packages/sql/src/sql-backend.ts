@@ -4,14 +4,23 @@ import {
   ConfigError,
   fixedIpResource,
   networkResource,
+  UnavailableError,
 } from '@polystore/core';
-import type { AddressAllocator, Backend, ResourceDriver } from '@polystore/core/adapter';
+import {
+  type AddressAllocator,
+  type Backend,
+  type EvolutionBackend,
+  elementsOf,
+  type ResourceDriver,
+  type SchemaElements,
+} from '@polystore/core/adapter';
 import { Migrator } from 'kysely';
 import type { AllocateFn } from './dialect/allocation.js';
 import type { DialectSupport, SqlDb } from './dialect/dialect-support.js';
 import { isConfigProblem, isUnavailable, toCoreError } from './errors.js';
 import { shortName, type TableLayout, tableLayout } from './layout.js';
-import { SchemaMigrationProvider } from './schema-migration-provider.js';
+import { type DdlConnection, SchemaElementsStore } from './schema-elements.js';
+import { migrationName, SchemaMigrationProvider } from './schema-migration-provider.js';
 import { SqlAddressAllocator } from './sql-address-allocator.js';
 import { SQL_CAPABILITIES } from './sql-capabilities.js';
 import type { ResolvedSqlOptions } from './sql-options.js';
@@ -32,6 +41,12 @@ export interface SqlBackendSpec {
   readonly options: ResolvedSqlOptions;
   /** The resources opened: a table each, and nothing for any other resource. */
   readonly resources: readonly AnyResource[];
+  /**
+   * PostgreSQL: opens a one-connection kysely instance with the generous `openTimeoutMs`
+   * bounds, for evolution DDL (`CREATE INDEX CONCURRENTLY` may take long). Absent: DDL runs
+   * on `db` (SQLite's one connection).
+   */
+  readonly connectDdl?: () => Promise<SqlDb>;
 }
 
 const MIGRATION_ATTEMPTS = 5;
@@ -50,19 +65,25 @@ const NO_ALLOCATOR: AddressAllocator = Object.freeze({
  * An opened SQL backend: a table per resource, created or expanded at open by kysely's
  * `Migrator` from migrations generated out of the schemas.
  */
-export class SqlBackend implements Backend {
+export class SqlBackend implements Backend, EvolutionBackend {
   readonly name: string;
   readonly capabilities: Capabilities = SQL_CAPABILITIES;
   readonly allocator: AddressAllocator;
   readonly #base: SqlDb;
   readonly #drivers: Map<AnyResource, SqlResourceDriver>;
   readonly #options: ResolvedSqlOptions;
+  readonly #elements: SchemaElementsStore;
   #closed: Promise<void> | undefined;
 
-  private constructor(spec: SqlBackendSpec, layouts: readonly TableLayout[]) {
+  private constructor(
+    spec: SqlBackendSpec,
+    layouts: readonly TableLayout[],
+    elements: SchemaElementsStore,
+  ) {
     this.name = spec.support.name;
     this.#base = spec.db;
     this.#options = spec.options;
+    this.#elements = elements;
     const schema = spec.support.name === 'postgres' ? spec.options.schema : undefined;
     const ctx: SqlDriverContext = {
       db: schema === undefined ? spec.db : spec.db.withSchema(schema),
@@ -98,10 +119,14 @@ export class SqlBackend implements Backend {
       // Resources declared later by the application get their migrations between older ones.
       allowUnorderedMigrations: true,
     });
+    const elements = SqlBackend.#elementsStore(spec);
     try {
       for (let attempt = 1; ; attempt++) {
-        const { error } = await migrator.migrateToLatest();
-        if (error === undefined) break;
+        const { error, results } = await migrator.migrateToLatest();
+        if (error === undefined) {
+          await SqlBackend.#recordMigrated(spec, layouts, elements, results ?? []);
+          break;
+        }
         // Another process opening at the same time can win a race the migrator does not
         // lock against (creating the migration tables, SQLite's snapshot upgrade): retry.
         const fatal =
@@ -116,7 +141,75 @@ export class SqlBackend implements Backend {
     } finally {
       await spec.migrationDb?.destroy().catch(() => {});
     }
-    return new SqlBackend(spec, layouts);
+    return new SqlBackend(spec, layouts, elements);
+  }
+
+  static #elementsStore(spec: SqlBackendSpec): SchemaElementsStore {
+    const { connectDdl, db } = spec;
+    return new SchemaElementsStore({
+      support: spec.support,
+      schema: spec.support.name === 'postgres' ? spec.options.schema : undefined,
+      prefix: spec.options.prefix,
+      db,
+      connect: async (): Promise<DdlConnection> => {
+        if (!connectDdl) return { db, release: async () => {} };
+        const own = await connectDdl();
+        return { db: own, release: () => own.destroy().catch(() => {}) };
+      },
+    });
+  }
+
+  /**
+   * Records the elements of the versions whose migrations this open ran (a brand-new
+   * table: every element of each of its versions), so `appliedElements` answers for stores
+   * created or upgraded by `open`. Nothing is written when no migration ran.
+   */
+  static async #recordMigrated(
+    spec: SqlBackendSpec,
+    layouts: readonly TableLayout[],
+    elements: SchemaElementsStore,
+    results: readonly { migrationName: string; status: string }[],
+  ): Promise<void> {
+    const ran = new Set(results.filter((r) => r.status === 'Success').map((r) => r.migrationName));
+    if (ran.size === 0) return;
+    const db = spec.migrationDb ?? spec.db;
+    for (const layout of layouts) {
+      for (const version of layout.versions) {
+        if (ran.has(migrationName(layout, version)))
+          await elements.record(db, layout, elementsOf(layout.resource, version));
+      }
+    }
+  }
+
+  #layout(resource: AnyResource): TableLayout {
+    return tableLayout(resource, this.#options.prefix);
+  }
+
+  #check(operation: string): void {
+    if (this.#closed) throw new UnavailableError(`sql backend is closed (${operation})`);
+  }
+
+  /**
+   * Adds the columns, indexes and partial unique indexes of `elements` not recorded yet
+   * (PostgreSQL: `CREATE INDEX CONCURRENTLY`, lock timeout, bounded retry; SQLite: one
+   * transaction), then records them. A unique constraint that live rows violate is
+   * `UniqueViolationError` and nothing of the call is applied.
+   */
+  async expand(resource: AnyResource, elements: SchemaElements): Promise<void> {
+    this.#check('expand');
+    await this.#elements.expand(this.#layout(resource), elements);
+  }
+
+  /** Drops the indexes, unique indexes and columns (with their data) of `elements`, and their record; idempotent. */
+  async contract(resource: AnyResource, elements: SchemaElements): Promise<void> {
+    this.#check('contract');
+    await this.#elements.contract(this.#layout(resource), elements);
+  }
+
+  /** The elements recorded in `<prefix>polystore_elements` for the resource's table (none if nothing is recorded). */
+  async appliedElements(resource: AnyResource): Promise<SchemaElements> {
+    this.#check('appliedElements');
+    return this.#elements.applied(this.#layout(resource));
   }
 
   driver(resource: AnyResource): ResourceDriver {

@@ -1,12 +1,14 @@
 import { DuplicateError } from '@polystore/core';
 import type {
   DeleteChange,
+  EvolutionDriver,
   ListQuery,
   Predicate,
   ReadScope,
   ResourceDriver,
   StoredRecord,
   UpdateChange,
+  VersionPage,
   WriteOutcome,
   WriteScope,
 } from '@polystore/core/adapter';
@@ -148,8 +150,14 @@ export class RowCodec {
  * The generic driver of one resource over SQL: every operation is one statement (a
  * second query only explains a refused conditional write). Works for any resource the
  * layout was derived from.
+ *
+ * The evolution operations (`countByVersion`, `scanVersion`, `rewrite`) ignore scopes.
+ * Indexes and unique indexes are the database's own, so every write keeps every index
+ * that exists now up to date, whichever definition added it: `rewrite` has no entries of
+ * its own to repair, and a unique index added by a newer definition's `expand` is
+ * enforced on this driver's writes too.
  */
-export class SqlResourceDriver implements ResourceDriver {
+export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
   readonly #ctx: SqlDriverContext;
   readonly #codec: RowCodec;
   readonly #table: string;
@@ -348,6 +356,75 @@ export class SqlResourceDriver implements ResourceDriver {
     return row === undefined
       ? { status: 'not-found' }
       : { status: 'conflict', current: this.#codec.fromRow(row) };
+  }
+
+  /** One `GROUP BY object_version` over the `object_version` index. */
+  async countByVersion(): Promise<Record<string, number>> {
+    const rows = await this.#run(() =>
+      this.#ctx.db
+        .selectFrom(this.#table)
+        .select(['object_version', (eb) => eb.fn.countAll().as('n')])
+        .groupBy('object_version')
+        .execute(),
+    );
+    const counts: Record<string, number> = {};
+    for (const r of rows) counts[String(r.object_version)] = Number(r.n);
+    return counts;
+  }
+
+  async scanVersion(
+    version: string,
+    after: string | undefined,
+    limit: number,
+  ): Promise<VersionPage> {
+    if (limit <= 0) return { records: [], after: undefined };
+    const rows = await this.#run(() =>
+      this.#ctx.db
+        .selectFrom(this.#table)
+        .selectAll()
+        .where((eb) =>
+          eb.and([
+            eb('object_version', '=', version),
+            ...(after === undefined ? [] : [eb('id', '>', after)]),
+          ]),
+        )
+        // Text columns compare by code point (PostgreSQL: COLLATE "C"; SQLite: BINARY).
+        .orderBy('id', 'asc')
+        .limit(limit)
+        .execute(),
+    );
+    const records = rows.map((r) => this.#codec.fromRow(r));
+    return { records, after: records.length === limit ? records.at(-1)!.id : undefined };
+  }
+
+  /**
+   * One `UPDATE ... WHERE id = ? AND revision = ?` writing every column of this driver's
+   * layout from `record` (a field the record lacks is stored as `NULL`; a column only a
+   * newer definition knows keeps its value).
+   */
+  async rewrite(record: StoredRecord, expectedRevision: number): Promise<WriteOutcome> {
+    const set = this.#codec.toRow(record);
+    delete set.id;
+    set.revision = expectedRevision + 1;
+    const row = await this.#run(() =>
+      this.#ctx.db
+        .updateTable(this.#table)
+        .set(set)
+        .where((eb) => eb.and([eb('id', '=', record.id), eb('revision', '=', expectedRevision)]))
+        .returningAll()
+        .executeTakeFirst(),
+    );
+    if (row !== undefined) return { status: 'ok', record: this.#codec.fromRow(row) };
+    const current = await this.#run(() =>
+      this.#ctx.db
+        .selectFrom(this.#table)
+        .selectAll()
+        .where('id', '=', record.id)
+        .executeTakeFirst(),
+    );
+    return current === undefined
+      ? { status: 'not-found' }
+      : { status: 'conflict', current: this.#codec.fromRow(current) };
   }
 
   async purge(before: string): Promise<number> {

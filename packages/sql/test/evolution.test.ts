@@ -1,0 +1,488 @@
+import {
+  type AnyResource,
+  DuplicateError,
+  defineResource,
+  f,
+  UnavailableError,
+} from '@polystore/core';
+import {
+  compareCodePoints,
+  type EvolutionDriver,
+  elementsBetween,
+  elementsOf,
+  NO_ELEMENTS,
+  type ResourceDriver,
+  type SchemaElements,
+  type StoredRecord,
+  supportsEvolution,
+  UniqueViolationError,
+  type WriteScope,
+} from '@polystore/core/adapter';
+import { freshNamespace } from '@polystore/testing';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tableLayout } from '../src/layout.js';
+import { openSqlBackend } from '../src/sql-adapter.js';
+import type { SqlBackend } from '../src/sql-backend.js';
+import { DIALECTS, type Dialect, useBackends } from './support.js';
+
+const backends = useBackends();
+
+const base = { name: 'gadget', plural: 'gadgets', scope: 'project', softDelete: true } as const;
+
+/** The first release: an indexed label, no unique constraint. */
+const gadgetV10 = defineResource({
+  ...base,
+  version: '1.0',
+  history: { '1.0': 'initial version' },
+  fields: { label: f.string().indexed() },
+});
+
+/** The next release: an indexed color, and label becomes unique. */
+const gadgetV11 = defineResource({
+  ...base,
+  version: '1.1',
+  history: {
+    '1.0': 'initial version',
+    '1.1': { note: 'added color (indexed), label unique', addUnique: [['label']] },
+  },
+  fields: {
+    label: f.string().indexed(),
+    color: f.string().nullable().indexed().addedIn('1.1'),
+  },
+  unique: [['label']],
+});
+
+const up = elementsBetween(gadgetV11, '1.0', '1.1');
+const at = '2026-01-01T00:00:00.000Z';
+const admin: WriteScope = { projectId: null };
+const everything = { projectId: null, includeShared: true, deleted: 'yes' } as const;
+
+function rec(id: string, fields: Record<string, unknown>, meta: Partial<StoredRecord> = {}) {
+  return {
+    id,
+    projectId: 'p1',
+    revision: 1,
+    createdAt: at,
+    updatedAt: at,
+    deletedAt: null,
+    objectVersion: '1.0',
+    ...fields,
+    ...meta,
+  } as StoredRecord;
+}
+
+function evolving(driver: ResourceDriver): ResourceDriver & EvolutionDriver {
+  if (!supportsEvolution(driver)) throw new Error('the SQL driver must support evolution');
+  return driver;
+}
+
+/** Names and kinds only: what a store records of its elements, comparable across definitions. */
+function shape(elements: SchemaElements) {
+  return {
+    fields: elements.fields.map((x) => `${x.name}:${x.field.kind}`),
+    indexes: elements.indexes.map((i) => `${i.field}:${i.kind}`),
+    uniques: elements.uniques.map((u) => u.join(',')),
+  };
+}
+
+/** One namespace of one dialect: open backends over it and look at its tables directly. */
+function namespace(dialect: Dialect) {
+  const ns = freshNamespace('ev');
+  const url = backends.url(dialect, ns);
+  const prefix = dialect === 'postgres' ? `${ns}_` : '';
+  const table = tableLayout(gadgetV10, prefix).table;
+  const opened: SqlBackend[] = [];
+  const open = async (resource: AnyResource = gadgetV10) => {
+    const backend = await openSqlBackend(new URL(url), { resources: [resource] });
+    opened.push(backend);
+    return backend;
+  };
+  /** Runs one query on a connection of its own, outside the backends. */
+  const query = async (
+    text: string,
+    params: unknown[] = [],
+  ): Promise<Record<string, unknown>[]> => {
+    if (dialect === 'sqlite') {
+      const db = new Database(url.slice('sqlite:'.length), { readonly: true });
+      try {
+        return db.prepare(text).all(...params) as Record<string, unknown>[];
+      } finally {
+        db.close();
+      }
+    }
+    const client = new pg.Client({ connectionString: backends.postgresUrl });
+    await client.connect();
+    try {
+      return (await client.query(text, params)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+  const p = dialect === 'sqlite' ? '?' : '$1';
+  return {
+    open,
+    table,
+    query,
+    /** The table's index names, sorted. */
+    async indexes(): Promise<string[]> {
+      const rows =
+        dialect === 'sqlite'
+          ? await query(
+              `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ${p} AND sql IS NOT NULL`,
+              [table],
+            )
+          : await query(
+              `SELECT indexname AS name FROM pg_indexes WHERE tablename = ${p} AND indexname NOT LIKE '%pkey'`,
+              [table],
+            );
+      return rows.map((r) => String(r.name)).sort();
+    },
+    /** The table's column names, sorted. */
+    async columns(): Promise<string[]> {
+      const rows =
+        dialect === 'sqlite'
+          ? await query(`SELECT name FROM pragma_table_info(${p})`, [table])
+          : await query(
+              `SELECT column_name AS name FROM information_schema.columns WHERE table_name = ${p}`,
+              [table],
+            );
+      return rows.map((r) => String(r.name)).sort();
+    },
+    async closeAll() {
+      await Promise.all(opened.map((b) => b.close()));
+    },
+  };
+}
+
+describe.each(DIALECTS)('%s evolution', (dialect) => {
+  let current: ReturnType<typeof namespace> | undefined;
+  const fresh = () => {
+    current = namespace(dialect);
+    return current;
+  };
+  afterEach(async () => {
+    await current?.closeAll();
+    current = undefined;
+  });
+
+  describe('countByVersion and scanVersion', () => {
+    async function seeded() {
+      const backend = await fresh().open(gadgetV11);
+      const driver = evolving(backend.driver(gadgetV11));
+      await driver.insert(rec('a3', { label: 'a3', color: null }));
+      await driver.insert(rec('a1', { label: 'a1', color: null }, { projectId: 'p2' }));
+      await driver.insert(rec('a5', { label: 'a5', color: null }, { deletedAt: at, revision: 2 }));
+      await driver.insert(rec('a2', { label: 'a2', color: null }, { projectId: null }));
+      await driver.insert(rec('a4', { label: 'a4', color: null }));
+      await driver.insert(rec('b1', { label: 'b1', color: 'red' }, { objectVersion: '1.1' }));
+      await driver.insert(rec('b2', { label: 'b2', color: null }, { objectVersion: '1.1' }));
+      return driver;
+    }
+
+    it('counts every record by objectVersion, in every project, live and soft-deleted', async () => {
+      const driver = await seeded();
+      expect(await driver.countByVersion()).toEqual({ '1.0': 5, '1.1': 2 });
+      await driver.delete(admin, 'b1', { soft: false, at, expectedRevision: undefined });
+      expect(await driver.countByVersion()).toEqual({ '1.0': 5, '1.1': 1 });
+    });
+
+    it('counts with one GROUP BY over the object_version index, reading no record', async () => {
+      await seeded();
+      const { query, table } = current!;
+      if (dialect === 'sqlite') {
+        const plan = await query(
+          `EXPLAIN QUERY PLAN SELECT object_version, count(*) AS n FROM "${table}" GROUP BY object_version`,
+        );
+        expect(JSON.stringify(plan)).toContain(`COVERING INDEX ${table}__object_version`);
+        return;
+      }
+      const client = new pg.Client({ connectionString: backends.postgresUrl });
+      await client.connect();
+      try {
+        // A table this small is read whole when allowed: ask whether the index can answer.
+        await client.query('SET enable_seqscan = off');
+        const { rows } = await client.query(
+          `EXPLAIN SELECT object_version, count(*) AS n FROM "${table}" GROUP BY object_version`,
+        );
+        expect(JSON.stringify(rows)).toContain(`Index Only Scan using ${table}__object_version`);
+      } finally {
+        await client.end();
+      }
+    });
+
+    it('pages one version by id, every project, live and soft-deleted', async () => {
+      const driver = await seeded();
+      const pages: string[][] = [];
+      let after: string | undefined;
+      do {
+        const page = await driver.scanVersion('1.0', after, 2);
+        pages.push(page.records.map((r) => r.id));
+        after = page.after;
+      } while (after !== undefined);
+      expect(pages).toEqual([['a1', 'a2'], ['a3', 'a4'], ['a5']]);
+      const full = await driver.scanVersion('1.1', undefined, 2);
+      expect(full.records.map((r) => r.id)).toEqual(['b1', 'b2']);
+      expect(full.records[0]).toEqual(
+        rec('b1', { label: 'b1', color: 'red' }, { objectVersion: '1.1' }),
+      );
+      expect(full.after).toBe('b2');
+      expect(await driver.scanVersion('1.1', 'b2', 2)).toEqual({ records: [], after: undefined });
+      expect(await driver.scanVersion('9.9', undefined, 10)).toEqual({
+        records: [],
+        after: undefined,
+      });
+      expect((await driver.scanVersion('1.0', 'a4', 10)).records.map((r) => r.id)).toEqual(['a5']);
+    });
+
+    it('pages in code point order', async () => {
+      const backend = await fresh().open(gadgetV10);
+      const driver = evolving(backend.driver(gadgetV10));
+      const ids = ['b', 'B', 'a', 'é', 'Z', '_', '😀', 'ﬀ'];
+      for (const id of ids) await driver.insert(rec(id, { label: id }));
+      const seen: string[] = [];
+      let after: string | undefined;
+      do {
+        const page = await driver.scanVersion('1.0', after, 3);
+        seen.push(...page.records.map((r) => r.id));
+        after = page.after;
+      } while (after !== undefined);
+      expect(seen).toEqual([...ids].sort(compareCodePoints));
+      expect(seen.slice(-2)).toEqual(['ﬀ', '😀']);
+    });
+  });
+
+  describe('rewrite', () => {
+    it('replaces the whole record at revision + 1, in any project, live or soft-deleted', async () => {
+      const backend = await fresh().open(gadgetV11);
+      const driver = evolving(backend.driver(gadgetV11));
+      await driver.insert(
+        rec('x', { label: 'x', color: null }, { projectId: 'p9', deletedAt: at, revision: 4 }),
+      );
+      const next = rec(
+        'x',
+        { label: 'x2', color: 'blue' },
+        {
+          projectId: 'p9',
+          deletedAt: at,
+          objectVersion: '1.1',
+          revision: 999,
+          updatedAt: '2026-02-02T00:00:00.000Z',
+        },
+      );
+      const out = await driver.rewrite(next, 4);
+      expect(out).toEqual({ status: 'ok', record: { ...next, revision: 5 } });
+      expect(await driver.scanVersion('1.1', undefined, 5)).toEqual({
+        records: [{ ...next, revision: 5 }],
+        after: undefined,
+      });
+      expect(await driver.get(everything, 'x')).toEqual({ ...next, revision: 5 });
+    });
+
+    it('is a conflict at another revision and not-found for an unknown id, changing nothing', async () => {
+      const backend = await fresh().open(gadgetV11);
+      const driver = evolving(backend.driver(gadgetV11));
+      const stored = await driver.insert(rec('x', { label: 'x', color: null }));
+      const outcome = await driver.rewrite(rec('x', { label: 'y', color: null }), 2);
+      expect(outcome).toEqual({ status: 'conflict', current: stored });
+      expect(await driver.rewrite(rec('nope', { label: 'n', color: null }), 1)).toEqual({
+        status: 'not-found',
+      });
+      expect(await driver.countByVersion()).toEqual({ '1.0': 1 });
+      expect((await driver.scanVersion('1.0', undefined, 5)).records).toEqual([stored]);
+    });
+
+    it('refuses a unique clash with another live record with DuplicateError, changing nothing', async () => {
+      const backend = await fresh().open(gadgetV11);
+      const driver = evolving(backend.driver(gadgetV11));
+      await driver.insert(rec('x', { label: 'taken', color: null }));
+      await driver.insert(rec('gone', { label: 'free', color: null }, { deletedAt: at }));
+      const y = await driver.insert(rec('y', { label: 'y', color: null }));
+      const err = await driver
+        .rewrite(rec('y', { label: 'taken', color: 'red' }), 1)
+        .catch((e) => e);
+      expect(err).toBeInstanceOf(DuplicateError);
+      expect(err.fields).toEqual(['label']);
+      expect((await driver.scanVersion('1.0', 'x', 5)).records).toEqual([y]);
+      // A soft-deleted record holds no unique value.
+      const ok = await driver.rewrite(rec('y', { label: 'free', color: null }), 1);
+      expect(ok.status).toBe('ok');
+    });
+
+    it('leaves every index matching after a 1.0 client wrote, 1.1 expanded and rewrote', async () => {
+      const space = fresh();
+      const oldBackend = await space.open(gadgetV10);
+      const oldDriver = evolving(oldBackend.driver(gadgetV10));
+      await oldDriver.insert(rec('r1', { label: 'one' }));
+      await oldDriver.insert(rec('r2', { label: 'two' }));
+      await oldBackend.expand(gadgetV11, up.expand);
+      expect(await space.indexes()).toEqual(
+        expect.arrayContaining([
+          `${space.table}__color`,
+          `${space.table}__label__uq`,
+          `${space.table}__label`,
+        ]),
+      );
+
+      // The 1.0 client keeps writing; the database maintains the new index and unique for it.
+      await oldDriver.update(admin, 'r1', {
+        set: { label: 'uno' },
+        updatedAt: at,
+        objectVersion: '1.0',
+        expectedRevision: 1,
+        expected: undefined,
+      });
+      await oldDriver.insert(rec('r3', { label: 'three' }));
+      const dup = await oldDriver.insert(rec('r4', { label: 'two' })).catch((e) => e);
+      expect(dup).toBeInstanceOf(DuplicateError);
+      expect(dup.fields).toEqual(['label']);
+
+      // A 1.1 client opens the expanded store (its open adds nothing) and moves r1 to 1.1.
+      const indexesBefore = await space.indexes();
+      const newBackend = await space.open(gadgetV11);
+      expect(await space.indexes()).toEqual(indexesBefore);
+      const newDriver = evolving(newBackend.driver(gadgetV11));
+      const r1 = (await newDriver.scanVersion('1.0', undefined, 1)).records[0]!;
+      expect(r1).toMatchObject({ id: 'r1', label: 'uno', revision: 2 });
+      const out = await newDriver.rewrite({ ...r1, color: 'red', objectVersion: '1.1' }, 2);
+      expect(out).toMatchObject({ status: 'ok', record: { color: 'red', revision: 3 } });
+      // Even a driver whose definition lacks the elements rewrites consistently.
+      const r3 = (await oldDriver.scanVersion('1.0', 'r2', 5)).records[0]!;
+      expect((await oldDriver.rewrite({ ...r3, label: 'tres' }, 1)).status).toBe('ok');
+
+      const byColor = await newDriver.list(everything, {
+        where: [{ field: 'color', op: 'eq', value: 'red' }],
+        orderBy: { field: 'id', direction: 'asc' },
+        after: null,
+        limit: 10,
+      } as never);
+      expect(byColor.map((r) => r.id)).toEqual(['r1']);
+      expect(await newDriver.count(everything, [{ field: 'color', op: 'eq', value: 'red' }])).toBe(
+        1,
+      );
+      const byLabel = async (label: string) =>
+        (
+          await newDriver.list(everything, {
+            where: [{ field: 'label', op: 'eq', value: label }],
+            orderBy: { field: 'id', direction: 'asc' },
+            after: null,
+            limit: 10,
+          } as never)
+        ).map((r) => r.id);
+      expect(await byLabel('uno')).toEqual(['r1']);
+      expect(await byLabel('one')).toEqual([]);
+      expect(await byLabel('tres')).toEqual(['r3']);
+      expect(await byLabel('three')).toEqual([]);
+      expect(await newDriver.count(everything, [])).toBe(3);
+      // The unique now refuses the old value of r3 nowhere and its new value everywhere.
+      await expect(
+        newDriver.insert(rec('r5', { label: 'tres', color: null }, { objectVersion: '1.1' })),
+      ).rejects.toBeInstanceOf(DuplicateError);
+    });
+  });
+
+  describe('expand, contract and appliedElements', () => {
+    it('records what a brand-new store needs, and an open of the same store adds nothing', async () => {
+      const space = fresh();
+      const oldBackend = await space.open(gadgetV10);
+      expect(await oldBackend.appliedElements(gadgetV10)).toEqual(elementsOf(gadgetV10));
+      const again = await space.open(gadgetV10);
+      expect(await again.appliedElements(gadgetV10)).toEqual(elementsOf(gadgetV10));
+      const other = await fresh().open(gadgetV11);
+      expect(shape(await other.appliedElements(gadgetV11))).toEqual(shape(elementsOf(gadgetV11)));
+    });
+
+    it('adds the elements once (idempotent), and old code then honours the new unique', async () => {
+      const space = fresh();
+      const oldBackend = await space.open(gadgetV10);
+      const oldDriver = evolving(oldBackend.driver(gadgetV10));
+      await oldDriver.insert(rec('r1', { label: 'one' }));
+      await oldBackend.expand(gadgetV11, up.expand);
+      const applied = await oldBackend.appliedElements(gadgetV11);
+      expect(shape(applied)).toEqual({
+        fields: ['label:string', 'color:string'],
+        indexes: ['label:eq', 'color:eq'],
+        uniques: ['label'],
+      });
+      const indexes = await space.indexes();
+      const columns = await space.columns();
+      expect(columns).toContain('color');
+      await oldBackend.expand(gadgetV11, up.expand);
+      await oldBackend.expand(gadgetV11, elementsOf(gadgetV11));
+      expect(await oldBackend.appliedElements(gadgetV11)).toEqual(applied);
+      expect(await space.indexes()).toEqual(indexes);
+      expect(await space.columns()).toEqual(columns);
+      const err = await oldDriver.insert(rec('r2', { label: 'one' })).catch((e) => e);
+      expect(err).toBeInstanceOf(DuplicateError);
+      expect(err.fields).toEqual(['label']);
+    });
+
+    it('refuses a unique constraint live records violate, naming them, and changes nothing', async () => {
+      const space = fresh();
+      const oldBackend = await space.open(gadgetV10);
+      const oldDriver = evolving(oldBackend.driver(gadgetV10));
+      await oldDriver.insert(rec('d2', { label: 'same' }, { projectId: 'p2' }));
+      await oldDriver.insert(rec('d1', { label: 'same' }));
+      await oldDriver.insert(rec('dead', { label: 'same' }, { deletedAt: at }));
+      await oldDriver.insert(rec('other', { label: 'other' }));
+      const before = await oldBackend.appliedElements(gadgetV10);
+      const indexes = await space.indexes();
+      const columns = await space.columns();
+      const err = await oldBackend.expand(gadgetV11, up.expand).catch((e) => e);
+      expect(err).toBeInstanceOf(UniqueViolationError);
+      expect(err).toBeInstanceOf(DuplicateError);
+      expect(err).toMatchObject({ code: 'DUPLICATE', fields: ['label'], ids: ['d1', 'd2'] });
+      expect(err.message).toContain('d1, d2');
+      // Not even the color column and index of the same call were applied.
+      expect(await oldBackend.appliedElements(gadgetV10)).toEqual(before);
+      expect(await space.indexes()).toEqual(indexes);
+      expect(await space.columns()).toEqual(columns);
+      expect(columns).not.toContain('color');
+
+      await oldDriver.delete(admin, 'd2', { soft: true, at, expectedRevision: undefined });
+      await oldBackend.expand(gadgetV11, up.expand);
+      expect((await oldBackend.appliedElements(gadgetV11)).uniques).toEqual([['label']]);
+      expect(await space.indexes()).toContain(`${space.table}__label__uq`);
+    });
+
+    it('drops elements and a dropped field`s values (idempotent), leaving revisions alone', async () => {
+      const space = fresh();
+      const backend = await space.open(gadgetV10);
+      await backend.expand(gadgetV11, up.expand);
+      const v11 = await space.open(gadgetV11);
+      const driver = evolving(v11.driver(gadgetV11));
+      await driver.insert(rec('r1', { label: 'one', color: 'red' }, { objectVersion: '1.1' }));
+      const down = elementsBetween(gadgetV11, '1.1', '1.0');
+      await backend.contract(gadgetV11, down.contract);
+      await backend.contract(gadgetV11, down.contract);
+      expect(shape(await backend.appliedElements(gadgetV11))).toEqual(shape(elementsOf(gadgetV10)));
+      expect(await space.columns()).not.toContain('color');
+      expect(await space.indexes()).not.toContain(`${space.table}__color`);
+      expect(await space.indexes()).not.toContain(`${space.table}__label__uq`);
+      const old = evolving(backend.driver(gadgetV10));
+      expect(await old.get(everything, 'r1')).toEqual(
+        rec('r1', { label: 'one' }, { objectVersion: '1.1' }),
+      );
+      // The dropped unique no longer refuses anything.
+      await old.insert(rec('r2', { label: 'one' }));
+      expect(await old.count(everything, [])).toBe(2);
+    });
+
+    it('reports nothing for a resource never created (without creating anything), and refuses once closed', async () => {
+      const space = fresh();
+      const backend = await space.open(gadgetV10);
+      const other = defineResource({ ...gadgetV10, name: 'widget', plural: 'widgets' });
+      expect(await backend.appliedElements(other)).toEqual(NO_ELEMENTS);
+      await backend.close();
+      await expect(backend.expand(gadgetV10, NO_ELEMENTS)).rejects.toBeInstanceOf(UnavailableError);
+      await expect(backend.contract(gadgetV10, NO_ELEMENTS)).rejects.toBeInstanceOf(
+        UnavailableError,
+      );
+      await expect(backend.appliedElements(other)).rejects.toBeInstanceOf(UnavailableError);
+      await expect(evolving(backend.driver(gadgetV10)).countByVersion()).rejects.toBeInstanceOf(
+        UnavailableError,
+      );
+    });
+  });
+});
