@@ -40,3 +40,13 @@ export async function sweepEmptyDirectories(
   }
   return removed;
 }
+
+/** Removes a znode and everything under it (deepest first); nothing if it is gone. */
+export async function removeTree(client: ZooKeeperClient, path: string): Promise<void> {
+  const children = await client.getChildren(path);
+  if (children === undefined) return;
+  for (let i = 0; i < children.length; i += 500) {
+    await Promise.all(children.slice(i, i + 500).map((c) => removeTree(client, `${path}/${c}`)));
+  }
+  await client.removeIfEmpty(path);
+}

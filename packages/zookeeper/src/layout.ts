@@ -48,13 +48,17 @@ export interface UniqueEntry {
  * Where one resource's data lives, derived from its schema:
  *
  * ```
- * <chroot>/<resource>/records/<id>                          the record, JSON; znode version = revision - 1
+ * <chroot>/<resource>/records/<id>                          the record, JSON (znode version: the write guard)
  * <chroot>/<resource>/index/<field>/<value>/<id>            equality index of each indexed field (and projectId)
  * <chroot>/<resource>/index/$state/{live,deleted}/<id>.<t>  live / soft-deleted membership; <t> is the record's
  *                                                           incarnation token (see {@link stateEntry})
  * <chroot>/<resource>/index/$version/<objectVersion>/<id>   records by object version (pending counts)
  * <chroot>/<resource>/unique/<f1+f2>/<value1>/<value2>      one per live record per unique constraint; data = id
+ * <chroot>/<resource>/schema                                the applied schema elements, JSON (see `schema-record.ts`)
  * ```
+ *
+ * The record znode's data version is the compare-and-swap guard of its writes; `expand`
+ * bumps it (same content) when it enters a record in a new index or unique constraint.
  */
 export class ResourceLayout {
   /** The resource this layout is for. */
@@ -67,6 +71,8 @@ export class ResourceLayout {
   readonly index: string;
   /** Parent of the unique constraint directories. */
   readonly unique: string;
+  /** The znode recording the applied schema elements. */
+  readonly schema: string;
   /** Fields with an equality index: every queryable field but the id and datetimes. */
   readonly indexedFields: readonly string[];
 
@@ -76,6 +82,7 @@ export class ResourceLayout {
     this.records = `${this.root}/records`;
     this.index = `${this.root}/index`;
     this.unique = `${this.root}/unique`;
+    this.schema = `${this.root}/schema`;
     // The id is the record's own name; timestamps are near-unique and, like `lastSeenAt`
     // on every heartbeat, change often: a directory per value would only churn.
     this.indexedFields = Object.entries(resource.queryable)
@@ -125,21 +132,26 @@ export class ResourceLayout {
     return `${this.stateDir(record.deletedAt !== null)}/${record.id}.${token}`;
   }
 
-  /** Every index znode a record has. */
-  indexEntries(record: StoredRecord, token: string): string[] {
-    const out = this.indexedFields.map(
-      (f) => `${this.valueDir(f, record[f] ?? null)}/${record.id}`,
-    );
+  /** Every index znode a record has (with the equality indexes of `fields`, default this definition's). */
+  indexEntries(
+    record: StoredRecord,
+    token: string,
+    fields: readonly string[] = this.indexedFields,
+  ): string[] {
+    const out = fields.map((f) => `${this.valueDir(f, record[f] ?? null)}/${record.id}`);
     out.push(this.stateEntry(record, token));
     out.push(`${this.versionsDir()}/${record.objectVersion}/${record.id}`);
     return out;
   }
 
   /** The unique znodes a record holds: only live records, only constraints without a null field. */
-  uniqueEntries(record: StoredRecord): UniqueEntry[] {
+  uniqueEntries(
+    record: StoredRecord,
+    uniques: readonly (readonly string[])[] = this.resource.unique,
+  ): UniqueEntry[] {
     if (record.deletedAt !== null) return [];
     const out: UniqueEntry[] = [];
-    for (const fields of this.resource.unique) {
+    for (const fields of uniques) {
       if (fields.some((f) => record[f] === null || record[f] === undefined)) continue;
       out.push({
         path: `${this.unique}/${fields.join('+')}/${fields.map((f) => encodeValue(record[f])).join('/')}`,
@@ -147,6 +159,16 @@ export class ResourceLayout {
       });
     }
     return out;
+  }
+
+  /** The directory of an equality index. */
+  indexDir(field: string): string {
+    return `${this.index}/${field}`;
+  }
+
+  /** The directory of a unique constraint. */
+  uniqueDir(fields: readonly string[]): string {
+    return `${this.unique}/${fields.join('+')}`;
   }
 
   /** The directory of a unique constraint's znodes whose leading fields hold `values` (e.g. the addresses of one network). */

@@ -1,3 +1,4 @@
+import { presentEntries } from './entry-probe.js';
 import { ZkOpError } from './errors.js';
 import { idOfStateEntry } from './layout.js';
 import type { VersionedRecord } from './record-cache.js';
@@ -30,16 +31,38 @@ export async function purgeDeleted(
     } catch (err) {
       if (!(err instanceof ZkOpError)) throw err;
       // Another client purged some of them first: go one by one, counting what this call removed.
+      // A record whose entries another definition made (or never made) is removed with
+      // the entries it has (probed).
       for (const v of batch) {
-        try {
-          await client.commit(ops.hardDelete(v));
-          purged++;
-        } catch (e) {
-          if (!(e instanceof ZkOpError)) throw e;
-        }
+        if (await removeOne(target, v)) purged++;
       }
     }
     for (const v of batch) cache.delete(v.record.id);
   }
   return purged;
+}
+
+/** Hard-deletes one purged record: `false` if it changed or is gone (another client purged it). */
+async function removeOne(target: WriteTarget, v: VersionedRecord): Promise<boolean> {
+  const { client, layout, ops } = target;
+  try {
+    await client.commit(ops.hardDelete(v));
+    return true;
+  } catch (err) {
+    if (!(err instanceof ZkOpError)) throw err;
+    if (err.index === undefined || err.index === 0) return false;
+  }
+  const present = await presentEntries(
+    client,
+    layout,
+    v.record.id,
+    ops.entryPaths(v.record, v.token),
+  );
+  try {
+    await client.commit(ops.hardDelete(v, present));
+    return true;
+  } catch (err) {
+    if (!(err instanceof ZkOpError)) throw err;
+    return false;
+  }
 }

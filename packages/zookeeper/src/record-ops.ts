@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidInputError } from '@polystore/core';
-import type { StoredRecord } from '@polystore/core/adapter';
-import type { ResourceLayout } from './layout.js';
+import { type SchemaElements, type StoredRecord, uniqueKey } from '@polystore/core/adapter';
+import type { ResourceLayout, UniqueEntry } from './layout.js';
 import type { VersionedRecord } from './record-cache.js';
 import type { ZkOp } from './zookeeper-client.js';
 
@@ -20,10 +20,48 @@ export function newToken(): string {
 export class RecordOps {
   readonly #layout: ResourceLayout;
   readonly #maxRecordBytes: number;
+  /** The indexed fields of the entries: this definition's and those the store applied. */
+  #fields: readonly string[];
+  /** The unique constraints of the entries: this definition's and those the store applied. */
+  #uniques: readonly (readonly string[])[];
 
   constructor(layout: ResourceLayout, maxRecordBytes: number) {
     this.#layout = layout;
     this.#maxRecordBytes = maxRecordBytes;
+    this.#fields = layout.indexedFields;
+    this.#uniques = layout.resource.unique;
+  }
+
+  /**
+   * Adds the indexes and unique constraints the store records as applied (`expand` by
+   * newer code) to those this definition maintains, so an older client keeps their
+   * entries too and honours a unique constraint added later.
+   */
+  useApplied(applied: SchemaElements): void {
+    const fields = new Set(this.#layout.indexedFields);
+    for (const i of applied.indexes) fields.add(i.field);
+    const uniques = new Map(this.#layout.resource.unique.map((u) => [uniqueKey(u), u]));
+    for (const u of applied.uniques) if (!uniques.has(uniqueKey(u))) uniques.set(uniqueKey(u), u);
+    this.#fields = [...fields];
+    this.#uniques = [...uniques.values()];
+  }
+
+  /** The indexed fields whose entries writes maintain. */
+  get fields(): readonly string[] {
+    return this.#fields;
+  }
+
+  /** The unique constraints whose entries writes maintain. */
+  get uniques(): readonly (readonly string[])[] {
+    return this.#uniques;
+  }
+
+  #indexEntries(record: StoredRecord, token: string): string[] {
+    return this.#layout.indexEntries(record, token, this.#fields);
+  }
+
+  #uniqueEntries(record: StoredRecord): UniqueEntry[] {
+    return this.#layout.uniqueEntries(record, this.#uniques);
   }
 
   /** A record's znode data; refuses records over the declared size before anything is written. */
@@ -56,10 +94,10 @@ export class RecordOps {
     const data = this.encode(record, token);
     return [
       { type: 'create', path: this.#layout.record(record.id), data },
-      ...this.#layout.indexEntries(record, token).map((path): ZkOp => ({ type: 'create', path })),
-      ...this.#layout
-        .uniqueEntries(record)
-        .map((u): ZkOp => ({ type: 'create', path: u.path, data: Buffer.from(record.id) })),
+      ...this.#indexEntries(record, token).map((path): ZkOp => ({ type: 'create', path })),
+      ...this.#uniqueEntries(record).map(
+        (u): ZkOp => ({ type: 'create', path: u.path, data: Buffer.from(record.id) }),
+      ),
     ];
   }
 
@@ -67,8 +105,11 @@ export class RecordOps {
    * The ops that take a record from the state read (`cur`) to `next`: its data at the
    * version read, and the index and unique znodes that change. When its membership znode
    * stays, the multi `check`s it, so a state of an earlier incarnation of the id is refused.
+   * `present`: the entries of both states found to exist (see {@link entryPaths}); given
+   * after a multi failed on an entry (one an older or newer definition left or never
+   * made), only those are removed and only the missing ones created.
    */
-  replace(cur: VersionedRecord, next: StoredRecord): ZkOp[] {
+  replace(cur: VersionedRecord, next: StoredRecord, present?: ReadonlySet<string>): ZkOp[] {
     const before = this.#layout.stateEntry(cur.record, cur.token);
     const after = this.#layout.stateEntry(next, cur.token);
     return [
@@ -79,20 +120,64 @@ export class RecordOps {
         version: cur.version,
       },
       ...(before === after ? [{ type: 'check', path: before, version: -1 } as const] : []),
-      ...this.#indexChanges(cur.record, next, cur.token),
+      ...this.#indexChanges(cur.record, next, cur.token, present),
     ];
   }
 
-  /** The ops that remove a record (at its version) with all its index and unique znodes. */
-  hardDelete(cur: VersionedRecord): ZkOp[] {
+  /**
+   * The ops that remove a record (at its version) with all its index and unique znodes
+   * (with `present`, those found to exist: see {@link replace}).
+   */
+  hardDelete(cur: VersionedRecord, present?: ReadonlySet<string>): ZkOp[] {
+    const there = (p: string) => present === undefined || present.has(p);
     return [
       { type: 'remove', path: this.#layout.record(cur.record.id), version: cur.version },
-      ...this.#layout
-        .indexEntries(cur.record, cur.token)
+      ...this.#indexEntries(cur.record, cur.token)
+        .filter(there)
         .map((path): ZkOp => ({ type: 'remove', path, version: -1 })),
-      ...this.#layout
-        .uniqueEntries(cur.record)
+      ...this.#uniqueEntries(cur.record)
+        .filter((u) => there(u.path))
         .map((u): ZkOp => ({ type: 'remove', path: u.path, version: -1 })),
+    ];
+  }
+
+  /** The index and unique znodes this definition gives a record (to probe which exist). */
+  entryPaths(record: StoredRecord, token: string): string[] {
+    return [
+      ...this.#indexEntries(record, token),
+      ...this.#uniqueEntries(record).map((u) => u.path),
+    ];
+  }
+
+  /**
+   * The ops of `rewrite`: the record's data at the version read, the entries found
+   * (`found`, whatever definition made them) that the new state lacks removed, and every
+   * entry of the new state under `fields` and `uniques` that is not there created.
+   */
+  rewrite(
+    cur: VersionedRecord,
+    next: StoredRecord,
+    found: readonly string[],
+    fields: readonly string[],
+    uniques: readonly (readonly string[])[],
+  ): ZkOp[] {
+    const index = this.#layout.indexEntries(next, cur.token, fields);
+    const unique = this.#layout.uniqueEntries(next, uniques).map((u) => u.path);
+    const keep = new Set([...index, ...unique]);
+    const had = new Set(found);
+    const data = Buffer.from(next.id);
+    return [
+      {
+        type: 'set',
+        path: this.#layout.record(cur.record.id),
+        data: this.encode(next, cur.token),
+        version: cur.version,
+      },
+      ...found
+        .filter((p) => !keep.has(p))
+        .map((path): ZkOp => ({ type: 'remove', path, version: -1 })),
+      ...index.filter((p) => !had.has(p)).map((path): ZkOp => ({ type: 'create', path })),
+      ...unique.filter((p) => !had.has(p)).map((path): ZkOp => ({ type: 'create', path, data })),
     ];
   }
 
@@ -107,30 +192,35 @@ export class RecordOps {
       if (op?.type !== 'create') return undefined;
       if (op.path.startsWith(`${layout.records}/`)) return ['id'];
       if (!op.path.startsWith(`${layout.unique}/`)) return undefined;
-      const name = op.path.slice(layout.unique.length + 1).split('/')[0];
-      return layout.resource.unique.find((u) => u.join('+') === name);
+      // Any constraint's directory, this definition's or one `expand` added.
+      return op.path
+        .slice(layout.unique.length + 1)
+        .split('/')[0]!
+        .split('+');
     };
   }
 
-  /** The index and unique znode ops that take a record from `before` to `after`. */
-  #indexChanges(before: StoredRecord, after: StoredRecord, token: string): ZkOp[] {
+  /** The index and unique znode ops that take a record from `before` to `after` (see {@link replace} for `present`). */
+  #indexChanges(
+    before: StoredRecord,
+    after: StoredRecord,
+    token: string,
+    present: ReadonlySet<string> | undefined,
+  ): ZkOp[] {
     const ops: ZkOp[] = [];
     const diff = (old: readonly string[], now: readonly string[], data: Buffer | undefined) => {
       const keep = new Set(now);
-      const had = new Set(old);
-      for (const p of old) if (!keep.has(p)) ops.push({ type: 'remove', path: p, version: -1 });
+      const had = present ?? new Set(old);
+      for (const p of old)
+        if (!keep.has(p) && had.has(p)) ops.push({ type: 'remove', path: p, version: -1 });
       for (const p of now)
         if (!had.has(p))
           ops.push(data ? { type: 'create', path: p, data } : { type: 'create', path: p });
     };
+    diff(this.#indexEntries(before, token), this.#indexEntries(after, token), undefined);
     diff(
-      this.#layout.indexEntries(before, token),
-      this.#layout.indexEntries(after, token),
-      undefined,
-    );
-    diff(
-      this.#layout.uniqueEntries(before).map((u) => u.path),
-      this.#layout.uniqueEntries(after).map((u) => u.path),
+      this.#uniqueEntries(before).map((u) => u.path),
+      this.#uniqueEntries(after).map((u) => u.path),
       Buffer.from(after.id),
     );
     return ops;

@@ -6,6 +6,7 @@ import {
   type WriteOutcome,
   type WriteScope,
 } from '@polystore/core/adapter';
+import { presentEntries } from './entry-probe.js';
 import { toCoreError, ZK, ZkOpError } from './errors.js';
 import type { ResourceLayout } from './layout.js';
 import type { RecordCache, VersionedRecord } from './record-cache.js';
@@ -23,6 +24,10 @@ export interface WriteTarget {
   readonly cache: RecordCache;
   /** Reads a record with its znode version (and remembers it). */
   read(id: string): Promise<VersionedRecord | undefined>;
+  /** The check of the store's schema znode each multi ends with (empty when none is known). */
+  schemaCheck(): ZkOp[];
+  /** Reads the store's applied elements again (the schema check failed: it changed). */
+  loadSchema(): Promise<void>;
 }
 
 /** One conditional write of a record. */
@@ -33,8 +38,14 @@ export interface ConditionalWrite {
   readonly scope: WriteScope;
   readonly expectedRevision: number | undefined;
   readonly expected: Readonly<Record<string, readonly unknown[]>> | undefined;
-  /** The state after the write (`null`: the record is removed) and the multi that makes it. */
-  build(cur: VersionedRecord): { readonly next: StoredRecord | null; readonly ops: ZkOp[] };
+  /**
+   * The state after the write (`null`: the record is removed) and the multi that makes it;
+   * with `present`, the entries of both states found to exist (`RecordOps.replace`).
+   */
+  build(
+    cur: VersionedRecord,
+    present?: ReadonlySet<string>,
+  ): { readonly next: StoredRecord | null; readonly ops: ZkOp[] };
 }
 
 /**
@@ -42,7 +53,10 @@ export interface ConditionalWrite {
  * conditions in process, then one multi guarded by the znode version read. A refused
  * version check means the record changed: read it again and retry while the conditions
  * hold. Outcomes other than `ok` are only ever decided on a fresh read, never on a
- * remembered state.
+ * remembered state. Once a multi failed on an index or unique znode (an entry an older or
+ * newer definition left, or one it never made), the next attempts probe which entries of
+ * the record exist and build the multi from those. Each multi also checks the version of
+ * the store's schema znode, so a write never misses an element `expand` applied meanwhile.
  */
 export async function writeWithRetry(
   target: WriteTarget,
@@ -50,6 +64,7 @@ export async function writeWithRetry(
 ): Promise<WriteOutcome> {
   const { id } = write;
   let fresh = false;
+  let probe = false;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const cached = fresh ? undefined : target.cache.get(id);
     const cur = cached ?? (await target.read(id));
@@ -63,8 +78,20 @@ export async function writeWithRetry(
       if (cached) continue;
       return { status: 'conflict', current: cur.record };
     }
-    const { next, ops } = write.build(cur);
-    if (await tryWrite(target, id, ops)) {
+    let { next, ops } = write.build(cur);
+    if (probe) {
+      const paths = target.ops.entryPaths(cur.record, cur.token);
+      if (next) paths.push(...target.ops.entryPaths(next, cur.token));
+      ({ next, ops } = write.build(
+        cur,
+        await presentEntries(target.client, target.layout, id, paths),
+      ));
+    }
+    const check = target.schemaCheck();
+    const outcome = await tryWrite(target, id, [...ops, ...check]);
+    if (outcome === 'schema') await target.loadSchema();
+    if (outcome === 'entry') probe = true;
+    if (outcome === 'ok') {
       if (next === null) {
         target.cache.delete(id);
         return { status: 'ok', record: cur.record };
@@ -79,15 +106,23 @@ export async function writeWithRetry(
 }
 
 /**
- * Commits a write built on a read state: `true` when applied, `false` when the record
- * changed meanwhile (read again and retry). A taken unique value is a `DuplicateError`.
+ * Commits a write built on a read state: `ok` when applied, `stale` when the record
+ * changed meanwhile, `entry` when an op on one of its index or unique znodes failed (read
+ * again and retry, probing the entries). A taken unique value is a `DuplicateError`.
  */
-async function tryWrite(target: WriteTarget, id: string, ops: readonly ZkOp[]): Promise<boolean> {
+async function tryWrite(
+  target: WriteTarget,
+  id: string,
+  ops: readonly ZkOp[],
+): Promise<'ok' | 'stale' | 'entry' | 'schema'> {
   try {
     await target.client.commit(ops);
-    return true;
+    return 'ok';
   } catch (err) {
     if (!(err instanceof ZkOpError) || err.index === undefined) throw toCoreError(err);
+    if (err.index === ops.length - 1 && ops.at(-1)?.path === target.layout.schema) {
+      return 'schema';
+    }
     if (err.code === ZK.NODE_EXISTS && err.index > 0) {
       const mapped = toCoreError(err, {
         resource: target.layout.resource.name,
@@ -97,6 +132,6 @@ async function tryWrite(target: WriteTarget, id: string, ops: readonly ZkOp[]): 
     }
     // The version check failed, or an index entry of the state read is gone: it was stale.
     target.cache.delete(id);
-    return false;
+    return err.index > 0 ? 'entry' : 'stale';
   }
 }

@@ -10,6 +10,7 @@ import {
   type StoredRecord,
   type WriteScope,
 } from '@polystore/core/adapter';
+import { presentEntries } from './entry-probe.js';
 import { toCoreError, ZkOpError } from './errors.js';
 import { decodeString } from './layout.js';
 import type { ZkOp, ZooKeeperClient } from './zookeeper-client.js';
@@ -106,16 +107,29 @@ export class ZooKeeperAddressAllocator implements AddressAllocator {
     _at: string,
   ): Promise<number> {
     const dir = this.#fixedIps.layout.valueDir('instanceId', instanceId);
+    // After a failed multi, entries are probed: a fixed IP whose index entries another
+    // definition made (or never made) is released with the entries it has.
+    let probe = false;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const ids = (await this.#client.getChildren(dir)) ?? [];
       const mine = (await this.#fixedIps.readMany(ids)).filter(
         (v) => v.record.instanceId === instanceId && inWriteScope(v.record, scope),
       );
       if (mine.length === 0) return 0;
+      const { ops, layout } = this.#fixedIps;
+      const present = probe
+        ? await presentEntries(
+            this.#client,
+            layout,
+            mine.map((v) => v.record.id),
+            mine.flatMap((v) => ops.entryPaths(v.record, v.token)),
+          )
+        : undefined;
       try {
-        await this.#client.commit(mine.flatMap((v) => this.#fixedIps.ops.hardDelete(v)));
+        await this.#client.commit(mine.flatMap((v) => ops.hardDelete(v, present)));
       } catch (err) {
         if (!(err instanceof ZkOpError)) throw err;
+        probe = true;
         continue;
       }
       for (const v of mine) this.#fixedIps.forget(v.record.id);

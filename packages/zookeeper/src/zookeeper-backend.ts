@@ -5,14 +5,27 @@ import {
   fixedIpResource,
   networkResource,
   type StoresOptions,
+  UnavailableError,
 } from '@polystore/core';
 import {
   type AddressAllocator,
   type Backend,
+  canonicalJson,
+  compareCodePoints,
   defineCapabilities,
+  elementsMinus,
+  elementsOf,
+  isEmptyElements,
+  NO_ELEMENTS,
   type ResourceDriver,
   resourcesOf,
+  type SchemaElements,
+  UniqueViolationError,
+  uniqueKey,
 } from '@polystore/core/adapter';
+import { decodeElements, encodeElements, withElements } from './applied-elements.js';
+import { removeTree } from './directory-sweep.js';
+import { toCoreError, ZK, ZkOpError } from './errors.js';
 import { ResourceLayout } from './layout.js';
 import { ZooKeeperAddressAllocator } from './zookeeper-address-allocator.js';
 import { ZooKeeperClient } from './zookeeper-client.js';
@@ -31,6 +44,9 @@ export const ZOOKEEPER_CAPABILITIES: Capabilities = defineCapabilities({
   serverSideQueries: false,
   features: {},
 });
+
+/** How often `expand` or `contract` reads the schema znode again after another client changed it. */
+const MAX_SCHEMA_ATTEMPTS = 50;
 
 /** The allocator of a backend that did not open fixed IPs: core never calls it, a tool that does is told why. */
 const NO_FIXED_IPS: AddressAllocator = Object.freeze({
@@ -120,6 +136,14 @@ export class ZooKeeperBackend implements Backend {
       client.markPermanent(
         options.chroot.split('/').map((_, i, all) => all.slice(0, i + 1).join('/')),
       );
+      // A brand-new store records the elements its definition needs; an existing one keeps
+      // what it records (an open by newer or older code changes nothing).
+      await Promise.all(
+        backend.#layouts.map((l) =>
+          client.create(l.schema, encodeElements(elementsOf(l.resource))),
+        ),
+      );
+      await Promise.all([...backend.#drivers.values()].map((d) => d.loadSchema()));
       return backend;
     } catch (err) {
       client.close();
@@ -151,6 +175,147 @@ export class ZooKeeperBackend implements Backend {
   /** The chroot every path lives under, and the session's request and session counts. */
   describe(): Readonly<Record<string, string | number>> {
     return { chroot: this.#chroot, requests: this.requests, sessions: this.sessions };
+  }
+
+  /**
+   * Adds the elements a resource lacks: the directories of new indexes and unique
+   * constraints, the applied elements recorded in the schema znode (under a version check),
+   * then every record entered in the new entries. A unique constraint that live records
+   * violate is refused with `UniqueViolationError` before anything changes (and undone if
+   * a write made a clash meanwhile). Idempotent; works for any resource, opened or not.
+   */
+  expand(resource: AnyResource, elements: SchemaElements): Promise<void> {
+    return this.#evolve('expand', resource, async (driver, layout) => {
+      for (let attempt = 0; attempt < MAX_SCHEMA_ATTEMPTS; attempt++) {
+        const { applied, version } = await this.#readApplied(layout);
+        const added = elementsMinus(elements, applied);
+        if (isEmptyElements(added)) break;
+        await this.#refuseViolated(driver, resource, added);
+        for (const i of added.indexes) await this.#client.ensurePath(layout.indexDir(i.field));
+        for (const u of added.uniques) await this.#client.ensurePath(layout.uniqueDir(u));
+        if (!(await this.#setApplied(layout, withElements(applied, added), version))) continue;
+        await driver.loadSchema();
+        const clash = await driver.enterAll();
+        if (clash) {
+          await this.contract(resource, added);
+          throw new UniqueViolationError(resource.name, clash.fields, clash.ids);
+        }
+        return;
+      }
+      // Applied already (by this or another client): finish entering records it may have left.
+      await driver.loadSchema();
+      await driver.enterAll();
+    });
+  }
+
+  /**
+   * Drops the elements a resource has: recorded first (so writers stop maintaining them),
+   * then the directories of dropped indexes and unique constraints, and a dropped field's
+   * values leave every record (revisions do not move). Idempotent.
+   */
+  contract(resource: AnyResource, elements: SchemaElements): Promise<void> {
+    return this.#evolve('contract', resource, async (driver, layout) => {
+      for (let attempt = 0; ; attempt++) {
+        const { applied, version } = await this.#readApplied(layout);
+        if (await this.#setApplied(layout, elementsMinus(applied, elements), version)) break;
+        if (attempt >= MAX_SCHEMA_ATTEMPTS) {
+          throw new UnavailableError(`zookeeper: the schema of ${resource.name} kept changing`);
+        }
+      }
+      await driver.loadSchema();
+      const own = new Set(layout.indexedFields);
+      for (const i of elements.indexes) {
+        if (!own.has(i.field)) await removeTree(this.#client, layout.indexDir(i.field));
+      }
+      const ownUniques = new Set(resource.unique.map(uniqueKey));
+      for (const u of elements.uniques) {
+        if (!ownUniques.has(uniqueKey(u))) await removeTree(this.#client, layout.uniqueDir(u));
+      }
+      await driver.dropFields(elements.fields.map((x) => x.name));
+    });
+  }
+
+  /** The elements the resource's schema znode records as applied (none when it has none). */
+  async appliedElements(resource: AnyResource): Promise<SchemaElements> {
+    const layout = new ResourceLayout(this.#chroot, resource);
+    try {
+      const found = await this.#client.getData(layout.schema);
+      return found ? decodeElements(found.data, resource) : NO_ELEMENTS;
+    } catch (err) {
+      throw toCoreError(err, { what: `appliedElements ${resource.name}` });
+    }
+  }
+
+  /** One evolution step over a resource, with its driver (a new one if it was not opened) and its znodes made. */
+  async #evolve(
+    what: string,
+    resource: AnyResource,
+    step: (driver: ZooKeeperResourceDriver, layout: ResourceLayout) => Promise<void>,
+  ): Promise<void> {
+    try {
+      const opened = this.#drivers.get(resource);
+      const layout = opened?.access.layout ?? new ResourceLayout(this.#chroot, resource);
+      const driver =
+        opened ??
+        new ZooKeeperResourceDriver(layout, this.#client, ZOOKEEPER_CAPABILITIES.maxRecordBytes, 0);
+      if (!opened) {
+        for (const p of layout.staticPaths()) await this.#client.ensurePath(p);
+        await this.#client.create(layout.schema, encodeElements(elementsOf(resource)));
+      }
+      await step(driver, layout);
+    } catch (err) {
+      throw toCoreError(err, { what: `${what} ${resource.name}` });
+    }
+  }
+
+  async #readApplied(
+    layout: ResourceLayout,
+  ): Promise<{ applied: SchemaElements; version: number }> {
+    const found = await this.#client.getData(layout.schema);
+    if (found)
+      return { applied: decodeElements(found.data, layout.resource), version: found.version };
+    await this.#client.create(layout.schema, encodeElements(NO_ELEMENTS));
+    return this.#readApplied(layout);
+  }
+
+  /** Records the applied elements if the schema znode is still at `version`; `false` if it changed. */
+  async #setApplied(
+    layout: ResourceLayout,
+    applied: SchemaElements,
+    version: number,
+  ): Promise<boolean> {
+    try {
+      await this.#client.multi([
+        { type: 'set', path: layout.schema, data: encodeElements(applied), version },
+      ]);
+      return true;
+    } catch (err) {
+      if (err instanceof ZkOpError && err.code === ZK.BAD_VERSION) return false;
+      throw err;
+    }
+  }
+
+  /** Throws `UniqueViolationError` if live records share the values of a unique constraint among `added`. */
+  async #refuseViolated(
+    driver: ZooKeeperResourceDriver,
+    resource: AnyResource,
+    added: SchemaElements,
+  ): Promise<void> {
+    if (added.uniques.length === 0) return;
+    const records = await driver.readAll();
+    for (const fields of added.uniques) {
+      const byValue = new Map<string, string[]>();
+      for (const r of records) {
+        if (r.deletedAt !== null || fields.some((f) => (r[f] ?? null) === null)) continue;
+        const value = canonicalJson(fields.map((f) => r[f]));
+        byValue.set(value, [...(byValue.get(value) ?? []), r.id]);
+      }
+      const ids = [...byValue.values()]
+        .filter((x) => x.length > 1)
+        .flat()
+        .sort(compareCodePoints);
+      if (ids.length > 0) throw new UniqueViolationError(resource.name, fields, ids);
+    }
   }
 
   async close(): Promise<void> {

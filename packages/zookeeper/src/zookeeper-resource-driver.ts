@@ -1,6 +1,8 @@
-import { compareVersions } from '@polystore/core';
+import { compareVersions, UnavailableError } from '@polystore/core';
 import {
+  compareCodePoints,
   type DeleteChange,
+  type EvolutionDriver,
   inReadScope,
   isAfter,
   type ListQuery,
@@ -9,23 +11,30 @@ import {
   type ReadScope,
   type ResourceDriver,
   recordComparator,
+  type SchemaElements,
   type StoredRecord,
   type UpdateChange,
+  type VersionPage,
   type WriteOutcome,
   type WriteScope,
 } from '@polystore/core/adapter';
+import { decodeElements } from './applied-elements.js';
 import { candidateIds, exactlyIndexed, idOrderedPage } from './candidate-ids.js';
 import { sweepEmptyDirectories } from './directory-sweep.js';
-import { toCoreError } from './errors.js';
+import { presentEntries } from './entry-probe.js';
+import { toCoreError, ZK, ZkOpError } from './errors.js';
 import type { ResourceLayout } from './layout.js';
 import { purgeDeleted } from './purge.js';
 import { RecordCache, type VersionedRecord } from './record-cache.js';
 import { newToken, RecordOps } from './record-ops.js';
 import { type WriteTarget, writeWithRetry } from './write-retry.js';
-import type { ZooKeeperClient } from './zookeeper-client.js';
+import type { ZkOp, ZooKeeperClient } from './zookeeper-client.js';
 
 /** Records read concurrently at most (pipelined on the one connection). */
 const READ_BATCH = 2_000;
+
+/** How often an insert, rewrite or backfill is tried again after the store's schema or the record changed. */
+const MAX_ATTEMPTS = 50;
 
 /**
  * Internal, not part of the `ResourceDriver` SPI: how the address allocator reaches the
@@ -52,7 +61,7 @@ export interface RecordAccess {
  * znodes. Queries read ids from index directories and the records in one pipelined
  * batch, then filter, order and page in process with core's evaluators.
  */
-export class ZooKeeperResourceDriver implements ResourceDriver {
+export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver {
   /** Internal: the allocator's way in (see {@link RecordAccess}). */
   readonly access: RecordAccess;
   readonly #layout: ResourceLayout;
@@ -60,6 +69,8 @@ export class ZooKeeperResourceDriver implements ResourceDriver {
   readonly #ops: RecordOps;
   readonly #cache: RecordCache;
   readonly #target: WriteTarget & RecordAccess;
+  /** The version of the schema znode the applied elements were read at (-1: none read). */
+  #schemaVersion = -1;
 
   constructor(
     layout: ResourceLayout,
@@ -79,6 +90,10 @@ export class ZooKeeperResourceDriver implements ResourceDriver {
       read: (id) => this.#read(id),
       readMany: (ids) => this.#readMany(ids),
       forget: (id) => this.#cache.delete(id),
+      schemaCheck: () => this.#schemaCheck(),
+      loadSchema: async () => {
+        await this.loadSchema();
+      },
     };
     this.access = this.#target;
   }
@@ -127,7 +142,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver {
         scope,
         expectedRevision: change.expectedRevision,
         expected: change.expected,
-        build: (cur) => {
+        build: (cur, present) => {
           const next: StoredRecord = {
             ...cur.record,
             ...structuredClone(change.set),
@@ -135,7 +150,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver {
             updatedAt: change.updatedAt,
             objectVersion: change.objectVersion,
           };
-          return { next, ops: this.#ops.replace(cur, next) };
+          return { next, ops: this.#ops.replace(cur, next, present) };
         },
       }),
     );
@@ -149,15 +164,15 @@ export class ZooKeeperResourceDriver implements ResourceDriver {
         scope,
         expectedRevision: change.expectedRevision,
         expected: undefined,
-        build: (cur) => {
-          if (!change.soft) return { next: null, ops: this.#ops.hardDelete(cur) };
+        build: (cur, present) => {
+          if (!change.soft) return { next: null, ops: this.#ops.hardDelete(cur, present) };
           const next: StoredRecord = {
             ...cur.record,
             revision: cur.record.revision + 1,
             updatedAt: change.at,
             deletedAt: change.at,
           };
-          return { next, ops: this.#ops.replace(cur, next) };
+          return { next, ops: this.#ops.replace(cur, next, present) };
         },
       }),
     );
@@ -165,6 +180,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver {
 
   purge(before: string): Promise<number> {
     return this.#bounded('purge', async () => {
+      await this.loadSchema();
       const purged = await purgeDeleted(this.#target, before);
       await this.sweepEmptyDirectories();
       return purged;
@@ -194,20 +210,270 @@ export class ZooKeeperResourceDriver implements ResourceDriver {
     return counts.reduce<number>((sum, n) => sum + (n ?? 0), 0);
   }
 
+  // The evolution SPI (see `EvolutionDriver` in core): every project, live and soft-deleted.
+
+  countByVersion(): Promise<Record<string, number>> {
+    return this.#bounded('countByVersion', async () => {
+      const dir = this.#layout.versionsDir();
+      const versions = (await this.#client.getChildren(dir)) ?? [];
+      // Counted from the per-version index: one request per version, no record read.
+      const counts = await Promise.all(
+        versions.map((v) => this.#client.countChildren(`${dir}/${v}`)),
+      );
+      const out: Record<string, number> = {};
+      versions.forEach((v, i) => {
+        const n = counts[i] ?? 0;
+        if (n > 0) out[v] = n;
+      });
+      return out;
+    });
+  }
+
+  scanVersion(version: string, after: string | undefined, limit: number): Promise<VersionPage> {
+    return this.#bounded('scanVersion', async (): Promise<VersionPage> => {
+      if (limit <= 0) return { records: [], after: undefined };
+      const ids = (
+        (await this.#client.getChildren(`${this.#layout.versionsDir()}/${version}`)) ?? []
+      )
+        .filter((id) => after === undefined || compareCodePoints(id, after) > 0)
+        .sort(compareCodePoints);
+      const records: StoredRecord[] = [];
+      // The index moves with every write; a record that moved meanwhile is skipped.
+      for (let i = 0; i < ids.length && records.length < limit; ) {
+        const chunk = ids.slice(i, i + (limit - records.length));
+        i += chunk.length;
+        for (const v of await this.#readMany(chunk)) {
+          if (v.record.objectVersion === version) records.push(v.record);
+        }
+      }
+      records.sort((a, b) => compareCodePoints(a.id, b.id));
+      return { records, after: records.length === limit ? records.at(-1)!.id : undefined };
+    });
+  }
+
+  rewrite(record: StoredRecord, expectedRevision: number): Promise<WriteOutcome> {
+    return this.#bounded('rewrite', async (): Promise<WriteOutcome> => {
+      await this.loadSchema();
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        const cur = await this.#read(record.id);
+        if (!cur) return { status: 'not-found' };
+        if (cur.record.revision !== expectedRevision)
+          return { status: 'conflict', current: cur.record };
+        const next: StoredRecord = structuredClone({ ...record, revision: expectedRevision + 1 });
+        const found = await this.#entriesFound(cur, next);
+        const ops = [
+          ...this.#ops.rewrite(cur, next, found, this.#ops.fields, this.#ops.uniques),
+          ...this.#schemaCheck(),
+        ];
+        try {
+          await this.#client.commit(ops);
+        } catch (err) {
+          if (!(err instanceof ZkOpError) || err.index === undefined) throw err;
+          if (this.#failedOnSchema(err, ops)) await this.loadSchema();
+          else if (err.code === ZK.NODE_EXISTS && err.index > 0) {
+            throw toCoreError(err, {
+              resource: this.#layout.resource.name,
+              uniqueAt: this.#ops.uniqueAt(ops),
+            });
+          }
+          this.#cache.delete(record.id);
+          continue;
+        }
+        this.#cache.set({ record: next, version: cur.version + 1, token: cur.token });
+        return { status: 'ok', record: structuredClone(next) };
+      }
+      throw new UnavailableError(
+        `zookeeper: ${this.#layout.resource.name} ${record.id}: rewrite lost ${MAX_ATTEMPTS} races in a row`,
+      );
+    });
+  }
+
+  /**
+   * Internal (the backend's `expand`): reads the applied elements from the schema znode,
+   * so writes maintain their entries too and check the znode's version in each multi.
+   */
+  async loadSchema(): Promise<SchemaElements | undefined> {
+    const found = await this.#client.getData(this.#layout.schema);
+    if (!found) return undefined;
+    const applied = decodeElements(found.data, this.#layout.resource);
+    this.#ops.useApplied(applied);
+    this.#schemaVersion = found.version;
+    return applied;
+  }
+
+  /**
+   * Internal (the backend's `expand`): enters every record in the entries it lacks (those
+   * of the elements just applied), one multi per record that also writes the record at its
+   * version (same content) so that a concurrent write of it starts again. Returns the ids
+   * of a unique clash met on the way (a live record written since the check), else
+   * `undefined`.
+   */
+  async enterAll(): Promise<{ fields: readonly string[]; ids: string[] } | undefined> {
+    const ids = (await this.#client.getChildren(this.#layout.records)) ?? [];
+    for (const id of ids) {
+      for (let attempt = 0; ; attempt++) {
+        if (attempt >= MAX_ATTEMPTS) {
+          throw new UnavailableError(
+            `zookeeper: ${this.#layout.resource.name} ${id}: expand lost ${MAX_ATTEMPTS} races in a row`,
+          );
+        }
+        const cur = await this.#read(id);
+        if (!cur) break;
+        const paths = this.#ops.entryPaths(cur.record, cur.token);
+        const present = await presentEntries(this.#client, this.#layout, id, paths);
+        const missing = paths.filter((p) => !present.has(p));
+        if (missing.length === 0) break;
+        const unique = `${this.#layout.unique}/`;
+        const ops: ZkOp[] = [
+          {
+            type: 'set',
+            path: this.#layout.record(id),
+            data: this.#ops.encode(cur.record, cur.token),
+            version: cur.version,
+          },
+          ...missing.map(
+            (path): ZkOp =>
+              path.startsWith(unique)
+                ? { type: 'create', path, data: Buffer.from(id) }
+                : { type: 'create', path },
+          ),
+        ];
+        try {
+          await this.#client.commit(ops);
+          this.#cache.delete(id);
+          break;
+        } catch (err) {
+          if (!(err instanceof ZkOpError) || err.index === undefined) throw err;
+          this.#cache.delete(id);
+          const path = ops[err.index]?.path ?? '';
+          if (err.code === ZK.NODE_EXISTS && path.startsWith(unique)) {
+            const holder = await this.#client.getData(path);
+            const other = holder?.data.toString('utf8');
+            if (other !== undefined && other !== id) {
+              const fields = path.slice(unique.length).split('/')[0]!.split('+');
+              return { fields, ids: [id, other].sort(compareCodePoints) };
+            }
+          }
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** Internal (the backend's `expand`): every record, any project, live and soft-deleted. */
+  async readAll(): Promise<StoredRecord[]> {
+    const ids = (await this.#client.getChildren(this.#layout.records)) ?? [];
+    return (await this.#readMany(ids)).map((v) => v.record);
+  }
+
+  /**
+   * Internal (the backend's `contract`): removes the values of dropped fields from every
+   * record that has them, the record written at its version (revision unchanged).
+   */
+  async dropFields(names: readonly string[]): Promise<void> {
+    if (names.length === 0) return;
+    const ids = (await this.#client.getChildren(this.#layout.records)) ?? [];
+    for (const id of ids) {
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        const cur = await this.#read(id);
+        if (!cur || !names.some((f) => Object.hasOwn(cur.record, f))) break;
+        const next: Record<string, unknown> = { ...cur.record };
+        for (const f of names) delete next[f];
+        try {
+          await this.#client.commit([
+            {
+              type: 'set',
+              path: this.#layout.record(id),
+              data: this.#ops.encode(next as StoredRecord, cur.token),
+              version: cur.version,
+            },
+          ]);
+          break;
+        } catch (err) {
+          if (!(err instanceof ZkOpError)) throw err;
+        } finally {
+          this.#cache.delete(id);
+        }
+      }
+    }
+  }
+
+  /** The check of the schema znode's version a multi carries (none when it was never read). */
+  #schemaCheck(): ZkOp[] {
+    return this.#schemaVersion < 0
+      ? []
+      : [{ type: 'check', path: this.#layout.schema, version: this.#schemaVersion }];
+  }
+
+  /** Whether a multi failed on its schema check (always its last op). */
+  #failedOnSchema(err: unknown, ops: readonly ZkOp[]): boolean {
+    return (
+      err instanceof ZkOpError &&
+      this.#schemaVersion >= 0 &&
+      err.index === ops.length - 1 &&
+      ops.at(-1)?.path === this.#layout.schema
+    );
+  }
+
+  /**
+   * The index and unique znodes of a record that exist now, whatever definition made
+   * them: its membership and version entries, and, for every index and unique directory
+   * the resource has (this definition's, the applied ones, and those an older definition
+   * left), the entry of the record's current and new values.
+   */
+  async #entriesFound(cur: VersionedRecord, next: StoredRecord): Promise<string[]> {
+    const layout = this.#layout;
+    const id = cur.record.id;
+    const [indexDirs, uniqueDirs, versions] = await Promise.all([
+      this.#client.getChildren(layout.index),
+      this.#client.getChildren(layout.unique),
+      this.#client.getChildren(layout.versionsDir()),
+    ]);
+    const fields = new Set([...(indexDirs ?? []), ...this.#ops.fields]);
+    fields.delete('$state');
+    fields.delete('$version');
+    const uniques = new Map<string, readonly string[]>();
+    for (const name of uniqueDirs ?? []) uniques.set(name, name.split('+'));
+    for (const u of this.#ops.uniques) uniques.set(u.join('+'), u);
+    const paths = [
+      `${layout.stateDir(false)}/${id}.${cur.token}`,
+      `${layout.stateDir(true)}/${id}.${cur.token}`,
+      ...(versions ?? []).map((v) => `${layout.versionsDir()}/${v}/${id}`),
+    ];
+    for (const r of [cur.record, next]) {
+      for (const f of fields) paths.push(`${layout.valueDir(f, r[f] ?? null)}/${id}`);
+      // Live or not: a soft-deleted record's entry may have been left by another client.
+      paths.push(
+        ...layout
+          .uniqueEntries({ ...r, deletedAt: null }, [...uniques.values()])
+          .map((u) => u.path),
+      );
+    }
+    return [...(await presentEntries(this.#client, layout, id, paths))];
+  }
+
   #bounded<T>(what: string, run: () => Promise<T>): Promise<T> {
     return this.#client.bounded(`${what} ${this.#layout.resource.name}`, run);
   }
 
   async #insert(record: StoredRecord): Promise<StoredRecord> {
     const token = newToken();
-    const ops = this.#ops.insert(record, token);
-    try {
-      await this.#client.commit(ops);
-    } catch (err) {
-      throw toCoreError(err, {
-        resource: this.#layout.resource.name,
-        uniqueAt: this.#ops.uniqueAt(ops),
-      });
+    for (let attempt = 0; ; attempt++) {
+      const ops = [...this.#ops.insert(record, token), ...this.#schemaCheck()];
+      try {
+        await this.#client.commit(ops);
+        break;
+      } catch (err) {
+        // The store's schema changed since it was read (an expand or contract): read it again.
+        if (this.#failedOnSchema(err, ops) && attempt < MAX_ATTEMPTS) {
+          await this.loadSchema();
+          continue;
+        }
+        throw toCoreError(err, {
+          resource: this.#layout.resource.name,
+          uniqueAt: this.#ops.uniqueAt(ops),
+        });
+      }
     }
     // Core freezes what it gets back: keep the caller's values (and the cache) out of it.
     const stored = structuredClone(record);

@@ -56,6 +56,7 @@ it('creates znodes for the opened resource only, and its store works', async () 
     expect((await client.getChildren(`${chroot}/gadget`))?.sort()).toEqual([
       'index',
       'records',
+      'schema',
       'unique',
     ]);
     const gadgets = stores.store(gadgetResource);
