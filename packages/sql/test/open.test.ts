@@ -448,7 +448,12 @@ for (const dialect of DIALECTS) {
         expect(() => stores.fixedIps).toThrow(ConfigError);
         const prefix = dialect === 'sqlite' ? '' : `${ns}_`;
         expect(await tablesOf(dialect, url, prefix)).toEqual(
-          ['gadgets', 'polystore_migration', 'polystore_migration_lock'].map((t) => prefix + t),
+          [
+            'gadgets',
+            'polystore_elements', // the applied elements of the brand-new store
+            'polystore_migration',
+            'polystore_migration_lock',
+          ].map((t) => prefix + t),
         );
       } finally {
         await stores.close();
@@ -502,6 +507,7 @@ describe('postgres schema option', () => {
         'instances',
         'migrations',
         'networks',
+        'polystore_elements',
         'polystore_migration',
         'polystore_migration_lock',
         'services',
