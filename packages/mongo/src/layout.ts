@@ -1,5 +1,5 @@
 import type { AnyResource } from '@polystore/core';
-import { isScalarKind, type StoredRecord } from '@polystore/core/adapter';
+import { type IndexElement, isScalarKind, type StoredRecord } from '@polystore/core/adapter';
 import type { Document } from 'mongodb';
 import { decodeValue, encodeField } from './value-codec.js';
 
@@ -32,7 +32,10 @@ const NULL_MARK = '_null_';
  * the system and resource fields under their own names (list, dict and object values in
  * the escaped form of {@link encodeField}), plus hidden markers (names starting with `_`,
  * which resource field names never do) that let plain unique indexes hold among live
- * records only. Every index is derived from the schema:
+ * records only. Every document carries them (`_dead`, and `_null_<f>` for each nullable
+ * field), whether or not its definition has a unique constraint, so that a constraint
+ * added later by `expand` holds for the writes of older clients too. Every index is
+ * derived from the schema:
  *
  * - `eq` field: `{ field }`; `sort` field: `{ field, _id }` (the keyset order);
  * - `projectId`: `{ projectId, _id }`; `objectVersion` and `deletedAt` (for `pending` and `purge`);
@@ -46,8 +49,7 @@ export class MongoLayout {
   /** The indexes created at open. */
   readonly indexes: readonly IndexSpec[];
   readonly #json: ReadonlySet<string>;
-  readonly #nullMarked: readonly string[];
-  readonly #hasUnique: boolean;
+  readonly #nullable: readonly string[];
 
   constructor(resource: AnyResource, prefix: string) {
     this.resource = resource;
@@ -55,12 +57,7 @@ export class MongoLayout {
     this.#json = new Set(
       resource.fieldNames.filter((n) => !isScalarKind(resource.fields[n]!.kind)),
     );
-    this.#hasUnique = resource.unique.length > 0;
-    const nullMarked = new Set<string>();
-    for (const u of resource.unique) {
-      for (const name of u) if (resource.fields[name]!.isNullable) nullMarked.add(name);
-    }
-    this.#nullMarked = [...nullMarked];
+    this.#nullable = resource.fieldNames.filter((n) => resource.fields[n]!.isNullable);
 
     const indexes: IndexSpec[] = [];
     for (const [name, q] of Object.entries(resource.queryable)) {
@@ -73,11 +70,7 @@ export class MongoLayout {
     if (resource.softDelete)
       indexes.push({ name: 'by_deletedAt', key: { deletedAt: 1 }, unique: false });
     for (const u of resource.unique) {
-      const key: Record<string, 1> = {};
-      for (const name of u) key[name] = 1;
-      key[DEAD] = 1;
-      for (const name of u) if (nullMarked.has(name)) key[NULL_MARK + name] = 1;
-      indexes.push({ name: `unique_${u.join('_')}`, key, unique: true });
+      indexes.push(uniqueSpec(u, (name) => resource.fields[name]?.isNullable === true));
     }
     this.indexes = Object.freeze(indexes);
   }
@@ -99,9 +92,26 @@ export class MongoLayout {
     doc.updatedAt = record.updatedAt;
     doc.deletedAt = record.deletedAt;
     doc.objectVersion = record.objectVersion;
-    if (this.#hasUnique) doc[DEAD] = record.deletedAt === null ? '' : record.id;
-    for (const name of this.#nullMarked)
-      doc[NULL_MARK + name] = record[name] === null ? record.id : '';
+    doc[DEAD] = record.deletedAt === null ? '' : record.id;
+    for (const name of this.#nullable) doc[NULL_MARK + name] = nullMark(record.id, record[name]);
+    return doc;
+  }
+
+  /**
+   * The whole document of a rewrite: every field `record` carries (those of other
+   * definitions included, so a driver of an older definition keeps a newer one's fields),
+   * and the markers of every field and of liveness, so that every unique index of any
+   * definition sees the record as it is, whatever markers the stored document had.
+   */
+  toReplacement(record: StoredRecord): StoredDocument {
+    const doc = this.toDocument(record);
+    for (const [name, v] of Object.entries(record)) {
+      if (SYSTEM_FIELDS.has(name)) continue;
+      if (!(name in doc)) {
+        doc[name] = v !== null && typeof v === 'object' ? encodeField(v) : (v ?? null);
+      }
+      doc[NULL_MARK + name] = nullMark(record.id, v);
+    }
     return doc;
   }
 
@@ -129,13 +139,57 @@ export class MongoLayout {
     const out: Document = {};
     for (const [name, v] of Object.entries(set)) {
       out[name] = this.#json.has(name) ? encodeField(v) : v;
-      if (this.#nullMarked.includes(name)) out[NULL_MARK + name] = v === null ? id : '';
+      if (this.#nullable.includes(name)) out[NULL_MARK + name] = nullMark(id, v);
     }
     return out;
   }
 
   /** The `$set` of a soft delete of record `id`, besides `deletedAt` and `updatedAt`. */
   deadMarks(id: string): Document {
-    return this.#hasUnique ? { [DEAD]: id } : {};
+    return { [DEAD]: id };
   }
+}
+
+/** The system fields of a record, stored under their own names (`id` as `_id`). */
+const SYSTEM_FIELDS: ReadonlySet<string> = new Set([
+  'id',
+  'projectId',
+  'revision',
+  'createdAt',
+  'updatedAt',
+  'deletedAt',
+  'objectVersion',
+]);
+
+/** The null marker of a field of record `id`: its id while the value is null (or missing), else `''`. */
+function nullMark(id: string, value: unknown): string {
+  return value === null || value === undefined ? id : '';
+}
+
+/** The name of the null marker of field `name`. */
+export function nullMarkOf(name: string): string {
+  return NULL_MARK + name;
+}
+
+/** The index of an index element: `{ field }` for `eq`, `{ field, _id }` (the keyset order) for `sort`. */
+export function indexSpec(index: IndexElement): IndexSpec {
+  const key: Record<string, 1> = { [index.field]: 1 };
+  if (index.kind === 'sort') key._id = 1;
+  return { name: `by_${index.field}`, key, unique: false };
+}
+
+/**
+ * The unique index of a constraint: its fields, the liveness marker, and the null marker
+ * of each field `nullable` says may be null, so that only live records with no null among
+ * the fields can clash.
+ */
+export function uniqueSpec(
+  fields: readonly string[],
+  nullable: (name: string) => boolean,
+): IndexSpec {
+  const key: Record<string, 1> = {};
+  for (const name of fields) key[name] = 1;
+  key[DEAD] = 1;
+  for (const name of fields) if (nullable(name)) key[NULL_MARK + name] = 1;
+  return { name: `unique_${fields.join('_')}`, key, unique: true };
 }

@@ -4,14 +4,17 @@ import {
   ConfigError,
   fixedIpResource,
   networkResource,
+  UnavailableError,
 } from '@polystore/core';
 import {
   type AddressAllocator,
   type Backend,
   defineCapabilities,
+  elementsOf,
   parseStoreUrl,
   type ResourceDriver,
   resourcesOf,
+  type SchemaElements,
 } from '@polystore/core/adapter';
 import type { Db, MongoClient, MongoClientOptions } from 'mongodb';
 import { loadMongoDriver } from './driver-loader.js';
@@ -20,6 +23,7 @@ import { type IndexSpec, MongoLayout, type StoredDocument } from './layout.js';
 import { MongoAddressAllocator } from './mongo-address-allocator.js';
 import { type OpenMongoStoresOptions, resolveMongoOptions } from './mongo-options.js';
 import { MongoResourceDriver } from './mongo-resource-driver.js';
+import { ELEMENTS, MongoSchema } from './mongo-schema.js';
 import { checkNamespace, parseMongoUrl } from './mongo-url.js';
 import { CLAIM_INDEXES, type ClaimDocument, RecordClaims } from './record-claims.js';
 
@@ -77,6 +81,7 @@ export class MongoBackend implements Backend {
   readonly allocator: AddressAllocator;
   readonly #client: MongoClient;
   readonly #drivers: ReadonlyMap<AnyResource, MongoResourceDriver>;
+  readonly #schema: MongoSchema;
   readonly #description: Readonly<Record<string, string | number | boolean>>;
   #closed: Promise<void> | undefined;
 
@@ -93,6 +98,7 @@ export class MongoBackend implements Backend {
     capabilities: Capabilities,
   ) {
     this.#client = client;
+    this.#schema = new MongoSchema(db, prefix);
     this.capabilities = capabilities;
     this.#description = Object.freeze({
       database: db.databaseName,
@@ -122,7 +128,9 @@ export class MongoBackend implements Backend {
 
   /**
    * Connects, creates the indexes of the collections of `resourcesOf(options)` (idempotent:
-   * same names, same keys) and returns the backend. `url` may be a replica-set seed list.
+   * same names, same keys), records the elements of a collection the store never had in
+   * `<prefix>_elements` (see `MongoSchema`) and returns the backend. `url` may be a
+   * replica-set seed list.
    * Fails with `UnavailableError` when the server cannot be reached within
    * `serverSelectionTimeoutMS`, `ConfigError` on a bad URL or option.
    */
@@ -141,6 +149,7 @@ export class MongoBackend implements Backend {
     checkNamespace(database, prefix, [
       ...resources.map((r) => `${prefix}${r.plural}`),
       `${prefix}${CLAIMS}`,
+      `${prefix}${ELEMENTS}`,
     ]);
     const clientOptions: MongoClientOptions = {
       ...resolved.clientOptions,
@@ -191,6 +200,10 @@ export class MongoBackend implements Backend {
         ),
         ...(claims ? [createIndexes(db, claims.collection.collectionName, CLAIM_INDEXES)] : []),
       ]);
+      // The first opener of a store records what it created; later opens change nothing.
+      for (const resource of resources) {
+        await backend.#schema.recordNew(resource, elementsOf(resource));
+      }
       return backend;
     } catch (err) {
       await client.close().catch(() => {});
@@ -213,6 +226,34 @@ export class MongoBackend implements Backend {
     const d = this.#drivers.get(resource);
     if (!d) throw new ConfigError(`mongo backend has no resource ${resource.name}`);
     return d;
+  }
+
+  /**
+   * Adds the indexes and unique constraints of `elements` that are missing (compared by
+   * key spec) and records them as applied; idempotent. A unique constraint that live
+   * records violate throws `UniqueViolationError` naming them, before anything changes.
+   */
+  expand(resource: AnyResource, elements: SchemaElements): Promise<void> {
+    return this.#evolve('expand', () => this.#schema.expand(resource, elements));
+  }
+
+  /** Drops the indexes, unique constraints and field values of `elements`; idempotent. */
+  contract(resource: AnyResource, elements: SchemaElements): Promise<void> {
+    return this.#evolve('contract', () => this.#schema.contract(resource, elements));
+  }
+
+  /** The elements recorded as applied, from the `<prefix>_elements` collection. */
+  appliedElements(resource: AnyResource): Promise<SchemaElements> {
+    return this.#evolve('appliedElements', () => this.#schema.applied(resource));
+  }
+
+  async #evolve<T>(operation: string, step: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new UnavailableError(`mongo ${operation}: the backend is closed`);
+    try {
+      return await step();
+    } catch (err) {
+      throw toCoreError(err, { operation });
+    }
   }
 
   close(): Promise<void> {

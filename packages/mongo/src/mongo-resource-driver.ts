@@ -1,6 +1,7 @@
 import { DuplicateError } from '@polystore/core';
 import {
   type DeleteChange,
+  type EvolutionDriver,
   inWriteScope,
   KeyedQueue,
   type ListQuery,
@@ -11,13 +12,14 @@ import {
   type StoredRecord,
   sameValue,
   type UpdateChange,
+  type VersionPage,
   type WriteOutcome,
   type WriteScope,
 } from '@polystore/core/adapter';
 import type { Collection, Document, Filter } from 'mongodb';
 import { isDuplicateKeyError, mapErrors, serverError, toCoreError } from './errors.js';
 import { bounded, command } from './fail-fast.js';
-import type { MongoLayout, StoredDocument } from './layout.js';
+import { DEAD, type MongoLayout, type StoredDocument } from './layout.js';
 import {
   afterClause,
   allOf,
@@ -108,7 +110,7 @@ function liveRevision(doc: Document | null): number | undefined {
  * await driver.insert(record);
  * ```
  */
-export class MongoResourceDriver implements ResourceDriver {
+export class MongoResourceDriver implements ResourceDriver, EvolutionDriver {
   readonly #layout: MongoLayout;
   readonly #collection: Collection<StoredDocument>;
   readonly #lockScope: string | undefined;
@@ -417,6 +419,125 @@ export class MongoResourceDriver implements ResourceDriver {
       }
       from = undefined;
     }
+  }
+
+  countByVersion(): Promise<Record<string, number>> {
+    return this.#bounded('countByVersion', () => this.#countByVersion());
+  }
+
+  /** One `$group` over the `objectVersion` index: no record is read by this process. */
+  async #countByVersion(): Promise<Record<string, number>> {
+    const groups = await mapErrors(`countByVersion ${this.#layout.collection}`, () =>
+      this.#collection
+        .aggregate<{ _id: unknown; n: number }>([
+          { $group: { _id: '$objectVersion', n: { $sum: 1 } } },
+        ])
+        .toArray(),
+    );
+    const out: Record<string, number> = {};
+    for (const g of groups) if (typeof g._id === 'string' && g.n > 0) out[g._id] = g.n;
+    return out;
+  }
+
+  scanVersion(version: string, after: string | undefined, limit: number): Promise<VersionPage> {
+    return this.#bounded('scanVersion', () => this.#scanVersion(version, after, limit));
+  }
+
+  async #scanVersion(
+    version: string,
+    after: string | undefined,
+    limit: number,
+  ): Promise<VersionPage> {
+    const clauses: Document[] = [{ objectVersion: { $eq: version } }];
+    if (after !== undefined) clauses.push({ _id: { $gt: after } });
+    const docs = await mapErrors(`scanVersion ${this.#layout.collection}`, () =>
+      this.#collection
+        .find(allOf(clauses))
+        .sort({ _id: 1 })
+        .limit(limit)
+        .batchSize(limit)
+        .toArray(),
+    );
+    const records = docs.map((d) => this.#layout.fromDocument(d));
+    return { records, after: records.length === limit ? records.at(-1)?.id : undefined };
+  }
+
+  rewrite(record: StoredRecord, expectedRevision: number): Promise<WriteOutcome> {
+    return this.#bounded('rewrite', () =>
+      this.#exclusive(record.id, () => this.#rewrite(record, expectedRevision)),
+    );
+  }
+
+  /**
+   * Replaces the whole document (one `findOneAndReplace` by id and revision, claimed on
+   * FerretDB like every conditional write), markers included: the server's indexes then
+   * hold exactly the new record's entries, whatever the old document carried.
+   */
+  async #rewrite(record: StoredRecord, expectedRevision: number): Promise<WriteOutcome> {
+    const id = record.id;
+    const doc = this.#layout.toReplacement({ ...record, revision: expectedRevision + 1 });
+    const filter = allOf([{ _id: { $eq: id } }, { revision: { $eq: expectedRevision } }]);
+    const write = () =>
+      command(() => this.#collection.findOneAndReplace(filter, doc, { returnDocument: 'after' }));
+    let written: Document | null;
+    try {
+      if (this.#claims) {
+        const got = await this.#claims.acquire(
+          this.#layout.collection,
+          id,
+          expectedRevision,
+          () => this.#read(id),
+          (state) => (state === null ? undefined : (state.revision as number)),
+        );
+        if (!('claim' in got)) return this.#rewriteRefused(got.moved);
+        try {
+          written = await write();
+        } catch (err) {
+          // As in `#claimedWrite`: a refusal frees the step, an unknown fate keeps it held.
+          if (serverError(err) !== undefined) await got.claim.release(false);
+          else got.claim.abandon();
+          throw err;
+        }
+        await got.claim.release(written !== null);
+      } else {
+        written = await write();
+      }
+    } catch (err) {
+      if (!isDuplicateKeyError(err))
+        throw toCoreError(err, { operation: `rewrite ${this.#layout.collection}` });
+      throw new DuplicateError(this.#layout.resource.name, await this.#duplicateOfRewrite(record));
+    }
+    if (written !== null) return { status: 'ok', record: this.#layout.fromDocument(written) };
+    return this.#rewriteRefused(await this.#read(id));
+  }
+
+  /** Why a rewrite did not apply, from the document as it is: gone, or at another revision. */
+  #rewriteRefused(doc: Document | null): WriteOutcome {
+    return doc === null
+      ? { status: 'not-found' }
+      : { status: 'conflict', current: this.#layout.fromDocument(doc) };
+  }
+
+  /**
+   * Which unique constraint a refused rewrite broke: one of the definition's whose values
+   * another live record holds, else the fields of a unique index of the collection (one
+   * `expand` added) that another live record matches, else `['id']`.
+   */
+  async #duplicateOfRewrite(record: StoredRecord): Promise<readonly string[]> {
+    const indexes = await mapErrors(`read ${this.#layout.collection}`, () =>
+      this.#collection.listIndexes().toArray(),
+    );
+    const constraints: (readonly string[])[] = [...this.#layout.resource.unique];
+    for (const i of indexes) {
+      const paths = Object.keys(i.key as Document);
+      const dead = paths.indexOf(DEAD);
+      if (i.unique !== true || dead <= 0) continue;
+      const fields = paths.slice(0, dead);
+      if (!constraints.some((u) => u.join(',') === fields.join(','))) constraints.push(fields);
+    }
+    const live = constraints.filter((u) => u.every((f) => (record[f] ?? null) !== null));
+    const docs = await this.#findClashes(record, live, false);
+    return this.#firstClash(record, live, docs) ?? live[0] ?? ['id'];
   }
 
   /** Record `id` as stored, whatever its scope and state (one read). */

@@ -45,8 +45,11 @@ describe('opened resources', () => {
       expect(() => stores.fixedIps).toThrow(ConfigError);
 
       const names = (await raw.db().listCollections().toArray()).map((c) => c.name).sort();
-      // `ps__claims` holds the write claims on FerretDB (claimWrites), not a resource's records.
-      expect(names.filter((n) => n !== 'ps__claims')).toEqual(['ps_gadgets']);
+      // `ps__claims` holds the write claims on FerretDB (claimWrites) and `ps__elements` the
+      // applied schema elements of each opened resource, not a resource's records.
+      expect(names.filter((n) => n !== 'ps__claims')).toEqual(['ps__elements', 'ps_gadgets']);
+      const recorded = await raw.db().collection('ps__elements').find().toArray();
+      expect(recorded.map((d) => d._id)).toEqual(['ps_gadgets']);
       const indexes = (await raw.db().collection('ps_gadgets').listIndexes().toArray())
         .map((i) => i.name as string)
         .sort();

@@ -1,0 +1,407 @@
+import { type AnyResource, type Field, f, historyOf } from '@polystore/core';
+import {
+  compareCodePoints,
+  type FieldElement,
+  type IndexElement,
+  indexKey,
+  NO_ELEMENTS,
+  type SchemaElements,
+  UniqueViolationError,
+  uniqueKey,
+} from '@polystore/core/adapter';
+import type { Collection, Db, Document } from 'mongodb';
+import { isDuplicateKeyError, mapErrors, serverError, toCoreError } from './errors.js';
+import {
+  DEAD,
+  type IndexSpec,
+  indexSpec,
+  nullMarkOf,
+  type StoredDocument,
+  uniqueSpec,
+} from './layout.js';
+
+/**
+ * The collection of applied elements after the prefix: one document per resource
+ * collection. Resource plurals start with a lowercase letter, so it never clashes.
+ */
+export const ELEMENTS = '_elements';
+
+/** How one applied field is recorded: enough to name it and to rebuild a foreign one. */
+interface StoredField {
+  readonly name: string;
+  readonly kind: string;
+  readonly nullable: boolean;
+  readonly index: string;
+  readonly since: string;
+}
+
+/** The document of one resource collection in `<prefix>_elements`. */
+export interface ElementsDocument {
+  /** The resource's collection name. */
+  _id: string;
+  fields: StoredField[];
+  indexes: IndexElement[];
+  /** Each unique constraint as `{ fields }`: FerretDB v1.24 stores no array inside an array. */
+  uniques: { fields: string[] }[];
+}
+
+function toStored(elements: SchemaElements): Omit<ElementsDocument, '_id'> {
+  return {
+    fields: elements.fields.map((e) => ({
+      name: e.name,
+      kind: e.field.kind,
+      nullable: e.field.isNullable,
+      index: e.field.index,
+      since: e.field.since,
+    })),
+    indexes: elements.indexes.map((i) => ({ field: i.field, kind: i.kind })),
+    uniques: elements.uniques.map((u) => ({ fields: [...u] })),
+  };
+}
+
+/**
+ * The declaration of a recorded field: the resource's own, else the newest one its
+ * history knows, else (a field of a newer definition this code has never seen) a plain
+ * field of the recorded kind, nullability and index.
+ */
+function fieldOf(resource: AnyResource, stored: StoredField): Field {
+  const own = resource.fields[stored.name];
+  if (own) return own;
+  for (const v of [...historyOf(resource).versions].reverse()) {
+    const known = v.fields[stored.name];
+    if (known) return known;
+  }
+  const base = f.string() as Field;
+  return Object.freeze({
+    ...base,
+    kind: stored.kind,
+    isNullable: stored.nullable,
+    index: stored.index,
+    since: stored.since,
+  }) as Field;
+}
+
+/** Merges two sets of elements (`b`'s added after `a`'s, each element once). */
+function union(a: SchemaElements, b: SchemaElements): SchemaElements {
+  const fields = new Set(a.fields.map((x) => x.name));
+  const indexes = new Set(a.indexes.map(indexKey));
+  const uniques = new Set(a.uniques.map(uniqueKey));
+  return {
+    fields: [...a.fields, ...b.fields.filter((x) => !fields.has(x.name))],
+    indexes: [...a.indexes, ...b.indexes.filter((x) => !indexes.has(indexKey(x)))],
+    uniques: [...a.uniques, ...b.uniques.filter((x) => !uniques.has(uniqueKey(x)))],
+  };
+}
+
+/** `a` without the elements of `b`. */
+function minus(a: SchemaElements, b: SchemaElements): SchemaElements {
+  const fields = new Set(b.fields.map((x) => x.name));
+  const indexes = new Set(b.indexes.map(indexKey));
+  const uniques = new Set(b.uniques.map(uniqueKey));
+  return {
+    fields: a.fields.filter((x) => !fields.has(x.name)),
+    indexes: a.indexes.filter((x) => !indexes.has(indexKey(x))),
+    uniques: a.uniques.filter((x) => !uniques.has(uniqueKey(x))),
+  };
+}
+
+/** Whether two index keys are the same key spec (same paths, same order, same directions). */
+function sameKey(
+  a: Readonly<Record<string, unknown>>,
+  b: Readonly<Record<string, unknown>>,
+): boolean {
+  const ak = Object.entries(a);
+  const bk = Object.entries(b);
+  return ak.length === bk.length && ak.every(([k, v], i) => bk[i]![0] === k && bk[i]![1] === v);
+}
+
+/** Whether an existing index is the unique index of constraint `fields` (whatever its null markers). */
+function isUniqueOf(index: Document, fields: readonly string[]): boolean {
+  const paths = Object.keys(index.key);
+  return (
+    index.unique === true &&
+    fields.every((name, i) => paths[i] === name) &&
+    paths[fields.length] === DEAD &&
+    paths.slice(fields.length + 1).every((p) => p.startsWith(nullMarkOf('')))
+  );
+}
+
+/**
+ * The physical schema of the resources of one database and prefix: which elements are
+ * applied (one document per resource in `<prefix>_elements`, read by every process and
+ * tool), and adding or dropping them as MongoDB indexes and marker fields.
+ *
+ * Indexes are compared by key spec, not by name: an index whose name is taken by another
+ * key spec (an older definition's) is replaced. A field is no physical element until it
+ * is dropped (documents are schemaless): `contract` unsets it in every document.
+ */
+export class MongoSchema {
+  readonly #db: Db;
+  readonly #prefix: string;
+  readonly #elements: Collection<ElementsDocument>;
+
+  constructor(db: Db, prefix: string) {
+    this.#db = db;
+    this.#prefix = prefix;
+    this.#elements = db.collection<ElementsDocument>(`${prefix}${ELEMENTS}`);
+  }
+
+  /** The name of the elements collection. */
+  get collectionName(): string {
+    return this.#elements.collectionName;
+  }
+
+  #collectionOf(resource: AnyResource): string {
+    return `${this.#prefix}${resource.plural}`;
+  }
+
+  /**
+   * Records `elements` as applied to the resource's collection unless something is
+   * recorded already (the first opener of a store records what it created).
+   */
+  async recordNew(resource: AnyResource, elements: SchemaElements): Promise<void> {
+    const _id = this.#collectionOf(resource);
+    const operation = `open: record elements of ${_id}`;
+    // A find and an insert: FerretDB v1.24 does not apply `$setOnInsert` of an upsert.
+    const found = await mapErrors(operation, () =>
+      this.#elements.findOne({ _id: { $eq: _id } }, { projection: { _id: 1 } }),
+    );
+    if (found !== null) return;
+    await mapErrors(operation, async () => {
+      try {
+        await this.#elements.insertOne({ _id, ...toStored(elements) });
+      } catch (err) {
+        // Another opener recorded it first.
+        if (!isDuplicateKeyError(err)) throw err;
+      }
+    });
+  }
+
+  /** The elements recorded as applied to the resource's collection; none if never created. */
+  async applied(resource: AnyResource): Promise<SchemaElements> {
+    const _id = this.#collectionOf(resource);
+    const doc = await mapErrors(`appliedElements ${_id}`, () =>
+      this.#elements.findOne({ _id: { $eq: _id } }),
+    );
+    if (doc === null) return NO_ELEMENTS;
+    return Object.freeze({
+      fields: Object.freeze(
+        doc.fields.map(
+          (s): FieldElement => Object.freeze({ name: s.name, field: fieldOf(resource, s) }),
+        ),
+      ),
+      indexes: Object.freeze(
+        doc.indexes.map((i) => Object.freeze({ field: i.field, kind: i.kind })),
+      ),
+      uniques: Object.freeze(doc.uniques.map((u) => Object.freeze([...u.fields]))),
+    });
+  }
+
+  async #record(resource: AnyResource, elements: SchemaElements): Promise<void> {
+    const _id = this.#collectionOf(resource);
+    await mapErrors(`record elements of ${_id}`, () =>
+      this.#elements.replaceOne({ _id }, toStored(elements), { upsert: true }),
+    );
+  }
+
+  /**
+   * Adds the elements of `elements`: first every unique constraint is checked against the
+   * live records (a clash throws `UniqueViolationError` before anything changes), then the
+   * markers of the new unique indexes are set on every document, the indexes created
+   * (replacing one of the same name and another key spec), and the elements recorded.
+   * An index created by this call is dropped again if a later step of it fails.
+   */
+  async expand(resource: AnyResource, elements: SchemaElements): Promise<void> {
+    const name = this.#collectionOf(resource);
+    const collection = this.#db.collection<StoredDocument>(name);
+    const applied = await this.applied(resource);
+    const nullable = (field: string): boolean =>
+      (
+        elements.fields.find((e) => e.name === field)?.field ??
+        resource.fields[field] ??
+        applied.fields.find((e) => e.name === field)?.field
+      )?.isNullable === true;
+    const existing = await this.#indexes(collection);
+    const wanted: IndexSpec[] = [
+      ...elements.indexes.map(indexSpec),
+      ...elements.uniques.map((u) => uniqueSpec(u, nullable)),
+    ].filter((spec) => !existing.some((i) => i.unique === spec.unique && sameKey(i.key, spec.key)));
+    const uniques = elements.uniques.filter((u) =>
+      wanted.some((spec) => spec.unique && spec.name === uniqueSpec(u, nullable).name),
+    );
+    for (const u of uniques) await this.#refuseClashes(resource, collection, u);
+    for (const u of uniques) await this.#setMarkers(collection, u);
+    const created: IndexSpec[] = [];
+    try {
+      for (const spec of wanted) {
+        const taken = existing.find((i) => i.name === spec.name);
+        if (taken) await this.#dropIndex(collection, taken.name as string);
+        await this.#createIndex(resource, collection, spec);
+        created.push(spec);
+      }
+    } catch (err) {
+      for (const spec of created) await this.#dropIndex(collection, spec.name).catch(() => {});
+      throw err;
+    }
+    await this.#record(resource, union(applied, elements));
+  }
+
+  /**
+   * Drops the elements of `elements`: their indexes (found by key spec, whatever their
+   * name; a unique one whatever its null markers), the values of dropped fields in every
+   * document, and their record.
+   */
+  async contract(resource: AnyResource, elements: SchemaElements): Promise<void> {
+    const name = this.#collectionOf(resource);
+    const collection = this.#db.collection<StoredDocument>(name);
+    const existing = await this.#indexes(collection);
+    for (const index of elements.indexes) {
+      const key = indexSpec(index).key;
+      for (const i of existing.filter((x) => x.unique !== true && sameKey(x.key, key)))
+        await this.#dropIndex(collection, i.name as string);
+    }
+    for (const u of elements.uniques) {
+      for (const i of existing.filter((x) => isUniqueOf(x, u)))
+        await this.#dropIndex(collection, i.name as string);
+    }
+    if (elements.fields.length > 0) {
+      const unset: Document = {};
+      for (const e of elements.fields) {
+        unset[e.name] = '';
+        unset[nullMarkOf(e.name)] = '';
+      }
+      await mapErrors(`contract ${name}: drop fields`, () =>
+        collection.updateMany({}, { $unset: unset }),
+      );
+    }
+    const applied = await this.applied(resource);
+    if (applied !== NO_ELEMENTS) await this.#record(resource, minus(applied, elements));
+  }
+
+  async #indexes(collection: Collection<StoredDocument>): Promise<Document[]> {
+    return mapErrors(`list indexes of ${collection.collectionName}`, async () => {
+      try {
+        return (await collection.listIndexes().toArray()) as Document[];
+      } catch (err) {
+        if (serverError(err)?.code === NAMESPACE_NOT_FOUND) return [];
+        throw err;
+      }
+    });
+  }
+
+  async #dropIndex(collection: Collection<StoredDocument>, name: string): Promise<void> {
+    await mapErrors(`drop index ${name} of ${collection.collectionName}`, async () => {
+      try {
+        await collection.dropIndex(name);
+      } catch (err) {
+        // Already gone (dropped by another process meanwhile).
+        if (serverError(err)?.code === INDEX_NOT_FOUND) return;
+        throw err;
+      }
+    });
+  }
+
+  async #createIndex(
+    resource: AnyResource,
+    collection: Collection<StoredDocument>,
+    spec: IndexSpec,
+  ): Promise<void> {
+    try {
+      await collection.createIndex(
+        { ...spec.key },
+        { name: spec.name, ...(spec.unique ? { unique: true } : {}) },
+      );
+    } catch (err) {
+      if (spec.unique && isDuplicateKeyError(err)) {
+        // A clashing record was written after the check: name it now.
+        const fields = Object.keys(spec.key).slice(0, Object.keys(spec.key).indexOf(DEAD));
+        await this.#refuseClashes(resource, collection, fields);
+        throw new UniqueViolationError(resource.name, fields, []);
+      }
+      throw toCoreError(err, {
+        operation: `create index ${spec.name} of ${collection.collectionName}`,
+      });
+    }
+  }
+
+  /**
+   * Throws `UniqueViolationError` naming the live records that share their values of
+   * `fields` with another (a record with a null among them clashes with nothing).
+   */
+  async #refuseClashes(
+    resource: AnyResource,
+    collection: Collection<StoredDocument>,
+    fields: readonly string[],
+  ): Promise<void> {
+    const filter: Document = { deletedAt: { $eq: null } };
+    for (const name of fields) filter[name] = { $ne: null };
+    const projection: Document = { _id: 1 };
+    for (const name of fields) projection[name] = 1;
+    const docs = await mapErrors(`expand ${collection.collectionName}: check unique`, () =>
+      collection.find(filter, { projection }).toArray(),
+    );
+    const byValue = new Map<string, string[]>();
+    for (const d of docs) {
+      const value = JSON.stringify(fields.map((name) => d[name]));
+      const ids = byValue.get(value);
+      if (ids) ids.push(d._id);
+      else byValue.set(value, [d._id]);
+    }
+    const clashing = [...byValue.values()]
+      .filter((ids) => ids.length > 1)
+      .flat()
+      .sort(compareCodePoints);
+    if (clashing.length > 0) throw new UniqueViolationError(resource.name, fields, clashing);
+  }
+
+  /**
+   * Sets the liveness marker and the null markers of `fields` on every document whose
+   * markers are missing or stale (written by a definition without the constraint).
+   */
+  async #setMarkers(
+    collection: Collection<StoredDocument>,
+    fields: readonly string[],
+  ): Promise<void> {
+    const operation = `expand ${collection.collectionName}: set markers`;
+    await mapErrors(operation, () =>
+      collection.updateMany(
+        { deletedAt: { $eq: null }, [DEAD]: { $ne: '' } },
+        { $set: { [DEAD]: '' } },
+      ),
+    );
+    const perDocument: Document[] = [{ deletedAt: { $ne: null } }];
+    for (const name of fields) {
+      await mapErrors(operation, () =>
+        collection.updateMany(
+          { [name]: { $ne: null }, [nullMarkOf(name)]: { $ne: '' } },
+          { $set: { [nullMarkOf(name)]: '' } },
+        ),
+      );
+      perDocument.push({ [name]: { $eq: null } });
+    }
+    // Markers that hold the record's own id: one update per document.
+    const docs = await mapErrors(operation, () =>
+      collection
+        .find(
+          { $or: perDocument },
+          {
+            projection: { _id: 1, deletedAt: 1, ...Object.fromEntries(fields.map((n) => [n, 1])) },
+          },
+        )
+        .toArray(),
+    );
+    for (const d of docs) {
+      const set: Document = {};
+      if ((d.deletedAt ?? null) !== null) set[DEAD] = d._id;
+      for (const name of fields) if ((d[name] ?? null) === null) set[nullMarkOf(name)] = d._id;
+      await mapErrors(operation, () =>
+        collection.updateOne({ _id: { $eq: d._id } }, { $set: set }),
+      );
+    }
+  }
+}
+
+/** The server's error code for a collection that does not exist yet. */
+const NAMESPACE_NOT_FOUND = 26;
+/** The server's error code for dropping an index that does not exist. */
+const INDEX_NOT_FOUND = 27;

@@ -1,0 +1,435 @@
+import {
+  createContext,
+  DuplicateError,
+  defineResource,
+  f,
+  UnavailableError,
+} from '@polystore/core';
+import {
+  createStores,
+  type EvolutionDriver,
+  elementsBetween,
+  elementsOf,
+  NO_ELEMENTS,
+  type ResourceDriver,
+  type SchemaElements,
+  type StoredRecord,
+  supportsEvolution,
+  UniqueViolationError,
+  type WriteScope,
+} from '@polystore/core/adapter';
+import { MongoClient } from 'mongodb';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { StoredDocument } from '../src/layout.js';
+import { MongoBackend } from '../src/mongo-backend.js';
+import { dropDatabase, freshUrl } from './mongo-server.js';
+
+const base = { name: 'gadget', plural: 'gadgets', scope: 'project', softDelete: true } as const;
+
+/** The first release: an indexed label, no unique constraint. */
+const gadgetV10 = defineResource({
+  ...base,
+  version: '1.0',
+  history: { '1.0': 'initial version' },
+  fields: { label: f.string().indexed() },
+});
+
+/** The next release: an indexed color, and label becomes unique. */
+const gadgetV11 = defineResource({
+  ...base,
+  version: '1.1',
+  history: {
+    '1.0': 'initial version',
+    '1.1': { note: 'added color (indexed), label unique', addUnique: [['label']] },
+  },
+  fields: {
+    label: f.string().indexed(),
+    color: f.string().nullable().indexed().addedIn('1.1'),
+  },
+  unique: [['label']],
+});
+
+const up = elementsBetween(gadgetV11, '1.0', '1.1');
+const at = '2026-01-01T00:00:00.000Z';
+const admin: WriteScope = { projectId: null };
+const p1 = createContext({ projectId: 'p1' });
+
+function rec(id: string, fields: Record<string, unknown>, meta: Partial<StoredRecord> = {}) {
+  return {
+    id,
+    projectId: 'p1',
+    revision: 1,
+    createdAt: at,
+    updatedAt: at,
+    deletedAt: null,
+    objectVersion: '1.0',
+    ...fields,
+    ...meta,
+  } as StoredRecord;
+}
+
+/** Elements with each field as what `<prefix>_elements` records of it. */
+function plain(elements: SchemaElements) {
+  return {
+    ...elements,
+    fields: elements.fields.map((e) => ({
+      name: e.name,
+      kind: e.field.kind,
+      nullable: e.field.isNullable,
+      index: e.field.index,
+      since: e.field.since,
+    })),
+  };
+}
+
+/** The document of a record as an older layout stored it: no markers. */
+function legacy(record: StoredRecord): StoredDocument {
+  const { id, ...rest } = record;
+  return { _id: id, ...rest };
+}
+
+function evolving(driver: ResourceDriver): ResourceDriver & EvolutionDriver {
+  if (!supportsEvolution(driver)) throw new Error('the mongo driver must support evolution');
+  return driver;
+}
+
+/** What each test opened, closed and dropped after it. */
+const opened: { backends: MongoBackend[]; clients: MongoClient[]; urls: string[] } = {
+  backends: [],
+  clients: [],
+  urls: [],
+};
+
+afterEach(async () => {
+  for (const b of opened.backends.splice(0)) await b.close();
+  for (const c of opened.clients.splice(0)) await c.close();
+  for (const u of opened.urls.splice(0)) await dropDatabase(u);
+});
+
+async function open(url: string, resource: typeof gadgetV10 | typeof gadgetV11) {
+  const backend = await MongoBackend.open(url, { resources: [resource] });
+  opened.backends.push(backend);
+  return { backend, driver: evolving(backend.driver(resource)) };
+}
+
+/**
+ * A fresh database with a client of the 1.0 definition (which created the store) and a
+ * raw client; `newer()` opens a 1.1 client on it (whose open creates its indexes, as
+ * every open does).
+ */
+async function fleet() {
+  const url = freshUrl('mongo_evolution');
+  opened.urls.push(url);
+  const old = await open(url, gadgetV10);
+  const raw = new MongoClient(url, { serverSelectionTimeoutMS: 2_000 });
+  opened.clients.push(raw);
+  const docs = raw.db().collection<StoredDocument>('gadgets');
+  return {
+    url,
+    oldBackend: old.backend,
+    oldDriver: old.driver,
+    newer: () => open(url, gadgetV11),
+    docs,
+    /** The indexes of the collection, as `name key-json unique` lines, sorted. */
+    indexes: async () =>
+      (await docs.listIndexes().toArray())
+        .map((i) => `${i.name} ${JSON.stringify(i.key)}${i.unique ? ' unique' : ''}`)
+        .sort(),
+  };
+}
+
+describe('countByVersion and scanVersion', () => {
+  async function seeded() {
+    const url = freshUrl('mongo_evolution');
+    opened.urls.push(url);
+    const { driver } = await open(url, gadgetV11);
+    await driver.insert(rec('a3', { label: 'a3', color: null }));
+    await driver.insert(rec('a1', { label: 'a1', color: null }, { projectId: 'p2' }));
+    await driver.insert(rec('a5', { label: 'a5', color: null }, { deletedAt: at, revision: 2 }));
+    await driver.insert(rec('a2', { label: 'a2', color: null }, { projectId: 'p3' }));
+    await driver.insert(rec('a4', { label: 'a4', color: null }));
+    await driver.insert(rec('b1', { label: 'b1', color: 'red' }, { objectVersion: '1.1' }));
+    await driver.insert(rec('b2', { label: 'b2', color: null }, { objectVersion: '1.1' }));
+    return driver;
+  }
+
+  it('counts every record by objectVersion, in every project, live and soft-deleted', async () => {
+    const driver = await seeded();
+    expect(await driver.countByVersion()).toEqual({ '1.0': 5, '1.1': 2 });
+    await driver.delete(admin, 'b1', { soft: false, at, expectedRevision: undefined });
+    expect(await driver.countByVersion()).toEqual({ '1.0': 5, '1.1': 1 });
+  });
+
+  it('pages one version by id, every project, live and soft-deleted', async () => {
+    const driver = await seeded();
+    const pages: string[][] = [];
+    let after: string | undefined;
+    do {
+      const page = await driver.scanVersion('1.0', after, 2);
+      pages.push(page.records.map((r) => r.id));
+      after = page.after;
+    } while (after !== undefined);
+    expect(pages).toEqual([['a1', 'a2'], ['a3', 'a4'], ['a5']]);
+    const full = await driver.scanVersion('1.1', undefined, 2);
+    expect(full.records.map((r) => r.id)).toEqual(['b1', 'b2']);
+    expect(full.after).toBe('b2');
+    expect(await driver.scanVersion('1.1', 'b2', 2)).toEqual({ records: [], after: undefined });
+    expect(await driver.scanVersion('9.9', undefined, 10)).toEqual({
+      records: [],
+      after: undefined,
+    });
+    expect((await driver.scanVersion('1.0', 'a4', 10)).records.map((r) => r.id)).toEqual(['a5']);
+    expect((await driver.scanVersion('1.0', 'a4', 10)).records[0]).toEqual(
+      rec('a5', { label: 'a5', color: null }, { deletedAt: at, revision: 2 }),
+    );
+  });
+
+  it('pages ids in code point order', async () => {
+    const url = freshUrl('mongo_evolution');
+    opened.urls.push(url);
+    const { driver } = await open(url, gadgetV10);
+    // UTF-16 order would put the astral character before U+FF5E.
+    const ids = ['Z', 'a', '\u00e9', '\uff5e', '\u{1f600}'];
+    for (const id of [...ids].reverse()) await driver.insert(rec(id, { label: id }));
+    const first = await driver.scanVersion('1.0', undefined, 3);
+    const rest = await driver.scanVersion('1.0', first.after, 3);
+    expect([...first.records, ...rest.records].map((r) => r.id)).toEqual(ids);
+    expect(rest.after).toBeUndefined();
+  });
+});
+
+describe('rewrite', () => {
+  it('replaces the whole record at revision + 1, in any project, live or soft-deleted', async () => {
+    const { newer } = await fleet();
+    const { driver } = await newer();
+    await driver.insert(
+      rec('x', { label: 'x', color: null }, { projectId: 'p9', deletedAt: at, revision: 4 }),
+    );
+    const next = rec(
+      'x',
+      { label: 'x', color: 'blue' },
+      { projectId: 'p9', deletedAt: at, objectVersion: '1.1', revision: 999 },
+    );
+    const out = await driver.rewrite(next, 4);
+    expect(out).toEqual({ status: 'ok', record: { ...next, revision: 5 } });
+    expect(await driver.scanVersion('1.1', undefined, 5)).toEqual({
+      records: [{ ...next, revision: 5 }],
+      after: undefined,
+    });
+  });
+
+  it('is a conflict at another revision and not-found for an unknown id, changing nothing', async () => {
+    const { newer } = await fleet();
+    const { driver } = await newer();
+    const stored = await driver.insert(rec('x', { label: 'x', color: null }));
+    const outcome = await driver.rewrite(rec('x', { label: 'y', color: null }), 2);
+    expect(outcome).toEqual({ status: 'conflict', current: stored });
+    expect(await driver.rewrite(rec('nope', { label: 'n', color: null }), 1)).toEqual({
+      status: 'not-found',
+    });
+    expect(await driver.countByVersion()).toEqual({ '1.0': 1 });
+    expect((await driver.scanVersion('1.0', undefined, 5)).records).toEqual([stored]);
+  });
+
+  it('refuses a unique clash with another live record with DuplicateError, changing nothing', async () => {
+    const { newer, docs } = await fleet();
+    const { driver } = await newer();
+    await driver.insert(rec('x', { label: 'taken', color: null }));
+    await driver.insert(rec('gone', { label: 'free', color: null }, { deletedAt: at }));
+    const y = await driver.insert(rec('y', { label: 'y', color: null }));
+    const before = await docs.find().sort({ _id: 1 }).toArray();
+    const err = await driver.rewrite(rec('y', { label: 'taken', color: null }), 1).catch((e) => e);
+    expect(err).toBeInstanceOf(DuplicateError);
+    expect(err.fields).toEqual(['label']);
+    expect((await driver.scanVersion('1.0', 'x', 5)).records).toEqual([y]);
+    expect(await docs.find().sort({ _id: 1 }).toArray()).toEqual(before);
+    // A soft-deleted record holds no unique value.
+    const ok = await driver.rewrite(rec('y', { label: 'free', color: null }), 1);
+    expect(ok.status).toBe('ok');
+  });
+
+  it('makes every index and unique entry match, whatever an older client left', async () => {
+    const { oldBackend, oldDriver, newer, docs } = await fleet();
+    await oldDriver.insert(rec('r1', { label: 'one' }));
+    await oldDriver.insert(rec('r2', { label: 'two' }));
+    await oldBackend.expand(gadgetV11, up.expand);
+    const { backend, driver: newDriver } = await newer();
+    const stores = createStores(backend, { resources: [gadgetV11] });
+    const gadgets = stores.store(gadgetV11);
+
+    // The 1.0 client writes records without the 1.1 field.
+    await oldDriver.update(admin, 'r1', {
+      set: { label: 'uno' },
+      updatedAt: at,
+      objectVersion: '1.0',
+      expectedRevision: 1,
+      expected: undefined,
+    });
+    await oldDriver.insert(rec('r3', { label: 'three' }));
+    // Documents as an older layout wrote them: no liveness marker on a live record (so
+    // the unique index does not see it as live), a live marker on a deleted one.
+    await docs.insertOne(legacy(rec('r4', { label: 'four' })));
+    await docs.insertOne({
+      ...legacy(rec('r5', { label: 'five' }, { deletedAt: at, revision: 2 })),
+      _dead: '',
+    });
+    expect((await docs.findOne({ _id: 'r4' }))?._dead).toBeUndefined();
+
+    const r1 = (await newDriver.scanVersion('1.0', undefined, 1)).records[0]!;
+    expect(r1.id).toBe('r1');
+    const out = await newDriver.rewrite({ ...r1, color: 'red', objectVersion: '1.1' }, 2);
+    expect(out.status).toBe('ok');
+    const red = await gadgets.list(p1, { where: { color: 'red' } });
+    expect(red.items.map((g) => g.id)).toEqual(['r1']);
+    expect(await gadgets.count(p1, { color: 'red' })).toBe(1);
+    expect((await gadgets.list(p1, { where: { label: 'uno' } })).items.map((g) => g.id)).toEqual([
+      'r1',
+    ]);
+    expect(await gadgets.count(p1, { label: 'one' })).toBe(0);
+
+    // A driver whose definition lacks color keeps it, and repairs the markers too.
+    const r3 = (await newDriver.scanVersion('1.0', 'r2', 1)).records[0]!;
+    expect((await oldDriver.rewrite({ ...r3, label: 'tres', color: 'blue' }, 1)).status).toBe('ok');
+    expect(await gadgets.count(p1, { color: 'blue' })).toBe(1);
+    expect(await docs.findOne({ _id: 'r3' })).toMatchObject({
+      label: 'tres',
+      color: 'blue',
+      _dead: '',
+      _null_color: '',
+    });
+
+    // Before their rewrite, r4 escapes the unique index and r5 still blocks its label.
+    await newDriver.insert(rec('c4', { label: 'four', color: null }));
+    await expect(newDriver.insert(rec('c5', { label: 'five', color: null }))).rejects.toThrow(
+      DuplicateError,
+    );
+    await newDriver.delete(admin, 'c4', { soft: false, at, expectedRevision: undefined });
+    for (const id of ['r4', 'r5']) {
+      const r = (await newDriver.scanVersion('1.0', id < 'r5' ? 'r3' : 'r4', 1)).records[0]!;
+      expect(r.id).toBe(id);
+      const next = { ...r, color: null, objectVersion: '1.1' };
+      expect((await newDriver.rewrite(next, r.revision)).status).toBe('ok');
+    }
+    expect(await docs.findOne({ _id: 'r4' })).toMatchObject({ _dead: '', _null_color: 'r4' });
+    expect(await docs.findOne({ _id: 'r5' })).toMatchObject({ _dead: 'r5' });
+    await expect(newDriver.insert(rec('c4', { label: 'four', color: null }))).rejects.toThrow(
+      DuplicateError,
+    );
+    await newDriver.insert(rec('c5', { label: 'five', color: null }));
+    expect(await gadgets.count(p1, { label: 'four' })).toBe(1);
+    expect(await gadgets.count(p1, { label: 'five' })).toBe(1);
+  });
+});
+
+describe('expand, contract and appliedElements', () => {
+  it('records what a brand-new store needs, and an open by newer code changes nothing', async () => {
+    const { oldBackend, newer, url } = await fleet();
+    const { backend: newBackend } = await newer();
+    expect(await oldBackend.appliedElements(gadgetV10)).toEqual(elementsOf(gadgetV10));
+    // Fields come back as the asking code declares them: compared by what is recorded.
+    expect(plain(await newBackend.appliedElements(gadgetV11))).toEqual(
+      plain(elementsOf(gadgetV10)),
+    );
+    const fresh = freshUrl('mongo_evolution');
+    opened.urls.push(fresh);
+    const { backend } = await open(fresh, gadgetV11);
+    expect(await backend.appliedElements(gadgetV11)).toEqual(elementsOf(gadgetV11));
+    expect(url).not.toBe(fresh);
+  });
+
+  it('adds the indexes once (idempotent, by key spec), and old code then honours the new unique', async () => {
+    const { oldBackend, oldDriver, newer, indexes } = await fleet();
+    await oldDriver.insert(rec('r1', { label: 'one' }));
+    await oldBackend.expand(gadgetV11, up.expand);
+    const { backend: newBackend } = await newer();
+    const applied = await newBackend.appliedElements(gadgetV11);
+    expect(applied.fields.map((x) => x.name)).toEqual(['label', 'color']);
+    expect(applied.indexes).toEqual([
+      { field: 'label', kind: 'eq' },
+      { field: 'color', kind: 'eq' },
+    ]);
+    expect(applied.uniques).toEqual([['label']]);
+    const physical = await indexes();
+    expect(physical).toContain('by_color {"color":1}');
+    expect(physical).toContain('unique_label {"label":1,"_dead":1} unique');
+    await newBackend.expand(gadgetV11, up.expand);
+    await oldBackend.expand(gadgetV11, elementsOf(gadgetV11));
+    expect(await oldBackend.appliedElements(gadgetV11)).toEqual(applied);
+    expect(await indexes()).toEqual(physical);
+    await expect(oldDriver.insert(rec('r2', { label: 'one' }))).rejects.toBeInstanceOf(
+      DuplicateError,
+    );
+    // A soft-deleted record written by the old client frees its label.
+    await oldDriver.delete(admin, 'r1', { soft: true, at, expectedRevision: undefined });
+    await oldDriver.insert(rec('r2', { label: 'one' }));
+  });
+
+  it('replaces an index whose name holds another key spec', async () => {
+    const { oldBackend, docs, indexes } = await fleet();
+    // An older definition's sortable color, under the name the eq index takes.
+    await docs.createIndex({ color: 1, _id: 1 }, { name: 'by_color' });
+    await oldBackend.expand(gadgetV11, up.expand);
+    const physical = await indexes();
+    expect(physical).toContain('by_color {"color":1}');
+    expect(physical.filter((l) => l.startsWith('by_color'))).toHaveLength(1);
+  });
+
+  it('refuses a unique constraint live records violate, naming them, and changes nothing', async () => {
+    const { oldBackend, oldDriver, indexes } = await fleet();
+    await oldDriver.insert(rec('d2', { label: 'same' }, { projectId: 'p2' }));
+    await oldDriver.insert(rec('d1', { label: 'same' }));
+    await oldDriver.insert(rec('dead', { label: 'same' }, { deletedAt: at }));
+    await oldDriver.insert(rec('other', { label: 'other' }));
+    const before = await oldBackend.appliedElements(gadgetV10);
+    const physical = await indexes();
+    const err = await oldBackend.expand(gadgetV11, up.expand).catch((e) => e);
+    expect(err).toBeInstanceOf(UniqueViolationError);
+    expect(err).toBeInstanceOf(DuplicateError);
+    expect(err).toMatchObject({ code: 'DUPLICATE', fields: ['label'], ids: ['d1', 'd2'] });
+    expect(err.message).toContain('d1, d2');
+    // Not even the color index of the same call was created or recorded.
+    expect(await oldBackend.appliedElements(gadgetV10)).toEqual(before);
+    expect(await indexes()).toEqual(physical);
+
+    await oldDriver.delete(admin, 'd2', { soft: true, at, expectedRevision: undefined });
+    await oldBackend.expand(gadgetV11, up.expand);
+    expect((await oldBackend.appliedElements(gadgetV11)).uniques).toEqual([['label']]);
+    expect(await indexes()).toContain('unique_label {"label":1,"_dead":1} unique');
+  });
+
+  it('drops indexes and a dropped field`s values (idempotent), leaving revisions alone', async () => {
+    const { oldBackend, newer, docs, indexes } = await fleet();
+    const physical = await indexes();
+    await oldBackend.expand(gadgetV11, up.expand);
+    const { backend: newBackend, driver: newDriver } = await newer();
+    await newDriver.insert(rec('r1', { label: 'one', color: 'red' }, { objectVersion: '1.1' }));
+    const down = elementsBetween(gadgetV11, '1.1', '1.0');
+    await newBackend.contract(gadgetV11, down.contract);
+    await newBackend.contract(gadgetV11, down.contract);
+    // Fields come back as the asking code declares them: compared by what is recorded.
+    expect(plain(await newBackend.appliedElements(gadgetV11))).toEqual(
+      plain(elementsOf(gadgetV10)),
+    );
+    expect(await indexes()).toEqual(physical);
+    expect((await newDriver.scanVersion('1.1', undefined, 5)).records).toEqual([
+      rec('r1', { label: 'one' }, { objectVersion: '1.1' }),
+    ]);
+    const doc = await docs.findOne({ _id: 'r1' });
+    expect(doc).not.toHaveProperty('color');
+    expect(doc).not.toHaveProperty('_null_color');
+  });
+
+  it('reports nothing for a resource never created (without creating it), and refuses once closed', async () => {
+    const { oldBackend: backend, url } = await fleet();
+    const other = defineResource({ ...gadgetV10, name: 'widget', plural: 'widgets' });
+    expect(await backend.appliedElements(other)).toEqual(NO_ELEMENTS);
+    const raw = new MongoClient(url, { serverSelectionTimeoutMS: 2_000 });
+    opened.clients.push(raw);
+    const names = (await raw.db().listCollections().toArray()).map((c) => c.name);
+    expect(names).not.toContain('widgets');
+    await backend.close();
+    await expect(backend.expand(gadgetV10, NO_ELEMENTS)).rejects.toBeInstanceOf(UnavailableError);
+    await expect(backend.contract(gadgetV10, NO_ELEMENTS)).rejects.toBeInstanceOf(UnavailableError);
+    await expect(backend.appliedElements(other)).rejects.toBeInstanceOf(UnavailableError);
+  });
+});
