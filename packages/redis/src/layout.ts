@@ -35,6 +35,7 @@ export type Liveness = 'l' | 'd';
  * | `v:<version>` | set | ids of the records stored at an object version |
  * | `versions` | set | the object versions that have records |
  * | `deleted` | sorted set (lex) | `<deletedAt>\0<id>` of soft-deleted records, for purge |
+ * | `schema` | string | the applied elements (JSON, see applied-elements.ts), for schema evolution |
  *
  * A partition is liveness (`l` live, `d` soft-deleted) times project: `*` holds every
  * project, `<project>` (the JSON text of `projectId`, so `null` for shared records) one.
@@ -104,6 +105,11 @@ export class ResourceLayout {
   /** The set of object versions that have records. */
   get versionsKey(): string {
     return `${this.base}versions`;
+  }
+
+  /** The applied elements of the resource (what `expand` and `contract` change). */
+  get schemaKey(): string {
+    return `${this.base}schema`;
   }
 
   /** The sorted index of soft-deleted records by `deletedAt`. */

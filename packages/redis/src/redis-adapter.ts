@@ -26,7 +26,14 @@ export async function openRedisBackend(
   const endpoint = redisEndpoint(parsed);
   const resolved = resolveRedisOptions(parsed, options.adapter as RedisOptions | undefined);
   const connection = await RedisConnection.open(endpoint, resolved);
-  return new RedisBackend(connection, resolved.prefix, resolved.namespace, resources);
+  const backend = new RedisBackend(connection, resolved.prefix, resolved.namespace, resources);
+  try {
+    await backend.recordNewSchemas();
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+  return backend;
 }
 
 /**

@@ -4,8 +4,19 @@ import {
   ConfigError,
   fixedIpResource,
   networkResource,
+  UnavailableError,
 } from '@polystore/core';
-import { type Backend, defineCapabilities } from '@polystore/core/adapter';
+import {
+  type Backend,
+  compareCodePoints,
+  defineCapabilities,
+  type EvolutionBackend,
+  elementsOf,
+  NO_ELEMENTS,
+  type SchemaElements,
+  UniqueViolationError,
+} from '@polystore/core/adapter';
+import { decodeElements, encodeElements } from './applied-elements.js';
 import { keyspace, ResourceLayout } from './layout.js';
 import { RedisAddressAllocator } from './redis-address-allocator.js';
 import type { RedisConnection } from './redis-connection.js';
@@ -25,9 +36,15 @@ export const REDIS_CAPABILITIES: Capabilities = defineCapabilities({
 /**
  * A backend over one Redis connection: a generic driver per opened resource, all in one
  * namespace (`<prefix>{<namespace>}:`), and the address allocator when `fixedIp` is opened.
- * Opening writes nothing: a resource's keys appear with its first record.
+ * Opening writes only the applied elements of an opened resource that has none recorded
+ * (a brand-new store: those of the opener's definition); its other keys appear with its
+ * first record.
+ *
+ * Schema evolution: the applied elements of a resource are one string key
+ * (`<resource>:schema`); `expand` and `contract` are each one script that changes the
+ * entries and that key together, so a refused or failed call changes nothing.
  */
-export class RedisBackend implements Backend {
+export class RedisBackend implements Backend, EvolutionBackend {
   readonly name = 'redis';
   readonly capabilities = REDIS_CAPABILITIES;
   /** The connection shared by every driver. */
@@ -72,6 +89,78 @@ export class RedisBackend implements Backend {
       this.#layout(fixedIpResource),
     );
     return this.#allocator;
+  }
+
+  /**
+   * Records the elements of each opened resource's definition where none are recorded yet
+   * (`SET NX`): what a brand-new store has. An open by other code later changes nothing.
+   */
+  async recordNewSchemas(): Promise<void> {
+    await Promise.all(
+      this.#resources.map((resource) => {
+        const l = new ResourceLayout(resource, this.keyspace);
+        return this.connection.setIfAbsent(
+          l.schemaKey,
+          encodeElements(elementsOf(resource)),
+          'open',
+        );
+      }),
+    );
+  }
+
+  /**
+   * Adds the elements a resource lacks (a field is recorded; an index or unique constraint
+   * gets the entries of every record), in one script. A unique constraint that live records
+   * violate is refused with `UniqueViolationError` before anything changes. Works for any
+   * resource, opened or not.
+   */
+  async expand(resource: AnyResource, elements: SchemaElements): Promise<void> {
+    const l = new ResourceLayout(resource, this.keyspace);
+    const reply = (await this.connection.script('expand', l.schemaKey, [
+      l.base,
+      l.global ? '1' : '0',
+      encodeElements(elementsOf(resource)),
+      encodeElements(elements),
+    ])) as [string, ...string[]];
+    if (reply[0] === 'violation') {
+      const fields = elements.uniques[Number(reply[1]) - 1] ?? [];
+      const ids = reply.slice(2).map(String).sort(compareCodePoints);
+      throw new UniqueViolationError(resource.name, fields, ids);
+    }
+    if (reply[0] !== 'ok') {
+      throw new UnavailableError(
+        `redis expand: unexpected script reply ${JSON.stringify(reply[0])}`,
+      );
+    }
+  }
+
+  /**
+   * Drops the elements a resource has, in one script: every key of a dropped index or
+   * unique constraint goes, and a dropped field's values leave every record (revisions do
+   * not move).
+   */
+  async contract(resource: AnyResource, elements: SchemaElements): Promise<void> {
+    const l = new ResourceLayout(resource, this.keyspace);
+    await this.connection.script('contract', l.schemaKey, [
+      l.base,
+      encodeElements(elementsOf(resource)),
+      encodeElements(elements),
+    ]);
+  }
+
+  /** The elements the resource's schema key records as applied (none when it has no key). */
+  async appliedElements(resource: AnyResource): Promise<SchemaElements> {
+    const l = new ResourceLayout(resource, this.keyspace);
+    const text = await this.connection.text(l.schemaKey, 'appliedElements');
+    if (text === undefined) return NO_ELEMENTS;
+    try {
+      return decodeElements(text, resource);
+    } catch (err) {
+      throw new ConfigError(
+        `redis: the applied elements of ${resource.name} under ${l.base} are not JSON: the namespace holds foreign data`,
+        { cause: err },
+      );
+    }
   }
 
   close(): Promise<void> {

@@ -49,7 +49,13 @@ export type ScriptName = keyof typeof LUA_BODIES;
 export type ScriptArg = string | Buffer | number;
 
 /** Scripts that only read; ioredis may send them to replicas. */
-const READ_ONLY: ReadonlySet<ScriptName> = new Set(['list', 'count', 'fetch', 'versions']);
+const READ_ONLY: ReadonlySet<ScriptName> = new Set([
+  'list',
+  'count',
+  'fetch',
+  'versions',
+  'scanVersion',
+]);
 
 /** The ioredis command name of a script. */
 function commandName(name: ScriptName): string {
@@ -162,6 +168,24 @@ export class RedisConnection {
       return (await this.client.call('HGETALL', key)) as string[];
     } catch (err) {
       throw toCoreError(err, 'get');
+    }
+  }
+
+  /** The value of a string key, or `undefined` when the key is missing. */
+  async text(key: string, operation: string): Promise<string | undefined> {
+    try {
+      return ((await this.client.call('GET', key)) as string | null) ?? undefined;
+    } catch (err) {
+      throw toCoreError(err, operation);
+    }
+  }
+
+  /** Sets a string key unless it exists. */
+  async setIfAbsent(key: string, value: string, operation: string): Promise<void> {
+    try {
+      await this.client.call('SET', key, value, 'NX');
+    } catch (err) {
+      throw toCoreError(err, operation);
     }
   }
 

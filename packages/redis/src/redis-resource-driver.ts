@@ -5,7 +5,9 @@ import {
   UnavailableError,
 } from '@polystore/core';
 import {
+  compareCodePoints,
   type DeleteChange,
+  type EvolutionDriver,
   inReadScope,
   type ListQuery,
   type Predicate,
@@ -13,6 +15,7 @@ import {
   type ResourceDriver,
   type StoredRecord,
   type UpdateChange,
+  type VersionPage,
   type WriteOutcome,
   type WriteScope,
 } from '@polystore/core/adapter';
@@ -33,8 +36,12 @@ type Reply = [string, ...unknown[]];
  * checks its conditions and changes the record and all its index entries atomically; a
  * `get` is one `HGETALL`; a page of `list`, a `count` and a `getMany` are one read-only
  * script over the index keys.
+ *
+ * For schema evolution, `countByVersion` reads the sizes of the per-version id sets,
+ * `scanVersion` pages one of those sets by id, and `rewrite` is one script that replaces
+ * the record and repairs every index and unique entry of it (see rewrite.lua).
  */
-export class RedisResourceDriver implements ResourceDriver {
+export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
   readonly #conn: RedisConnection;
   readonly #layout: ResourceLayout;
 
@@ -199,6 +206,60 @@ export class RedisResourceDriver implements ResourceDriver {
       out.set(JSON.parse(String(flat[i])) as string, Number(flat[i + 1]));
     }
     return out;
+  }
+
+  /**
+   * How many records (every project, live and soft-deleted) are stored at each object
+   * version, from the sizes of the per-version sets: no record is read.
+   */
+  async countByVersion(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const [v, n] of await this.versionCounts()) if (n > 0) out[v] = n;
+    return out;
+  }
+
+  /** A page of the records stored at `version`, by id in code point order (one read-only script). */
+  async scanVersion(
+    version: string,
+    after: string | undefined,
+    limit: number,
+  ): Promise<VersionPage> {
+    const l = this.#layout;
+    const size = Math.max(0, Math.floor(limit));
+    if (size === 0) return { records: [], after: undefined };
+    const reply = (await this.#conn.script('scanVersion', l.versionKey(version), [
+      l.base,
+      after ?? '',
+      after === undefined ? '0' : '1',
+      String(size),
+    ])) as string[][];
+    const records = reply
+      .map((hash) => l.decode(hash))
+      .filter((r): r is StoredRecord => r !== undefined)
+      .sort((a, b) => compareCodePoints(a.id, b.id));
+    return { records, after: records.length === size ? records.at(-1)!.id : undefined };
+  }
+
+  /**
+   * Replaces the whole record at `expectedRevision + 1` and makes every index and unique
+   * entry of it match (the caller's layout and the elements the schema key records as
+   * applied), in one script; a unique clash is `DuplicateError` and changes nothing.
+   */
+  async rewrite(record: StoredRecord, expectedRevision: number): Promise<WriteOutcome> {
+    const l = this.#layout;
+    const next = { ...record, revision: expectedRevision + 1 } as StoredRecord;
+    const reply = (await this.#conn.script('rewrite', l.recordKey(record.id), [
+      l.base,
+      l.descriptor,
+      l.schemaKey,
+      record.id,
+      String(expectedRevision),
+      ...l.encode(next),
+    ])) as Reply;
+    if (reply[0] === 'duplicate') {
+      throw new DuplicateError(l.resource.name, String(reply[1]).split(','));
+    }
+    return this.#outcome('rewrite', reply);
   }
 
   /** How many records are stored below an object version (live and soft-deleted), without scanning. */

@@ -41,8 +41,8 @@ describe('opened resources', () => {
       adapter: { namespace },
     });
     try {
-      // Opening writes nothing.
-      expect(await keysOf(namespace)).toEqual([]);
+      // Opening writes only the applied elements of the opened resource (a brand-new store).
+      expect(await keysOf(namespace)).toEqual([`polystore:{${namespace}}:gadget:schema`]);
       const gadgets = stores.store(gadgetResource);
       const g = await gadgets.create(p1, { name: 'a', code: 'c1' });
       expect((await gadgets.get(p1, g.id)).name).toBe('a');

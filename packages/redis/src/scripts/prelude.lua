@@ -304,3 +304,65 @@ local function best_source(T, parts, preds)
   end
   return best, size
 end
+
+-- Schema evolution (expand, contract, rewrite). The applied elements of a resource are one
+-- string key, T .. 'schema': JSON { fields = {names}, indexes = {{field, kind}},
+-- uniques = {{names}} } (see applied-elements.ts). A record also keeps, in hidden fields,
+-- what expand and rewrite entered it under: '~e:<field>' (an equality set's value) and
+-- '~u:<f1,f2>' (a unique key), so a later rewrite finds entries an older client left stale.
+
+-- The applied elements recorded at skey, or `base` (a JSON text) when none are.
+local function schema_load(skey, base)
+  local a = cjson.decode(redis.call('GET', skey) or base)
+  a.fields, a.indexes, a.uniques = a.fields or {}, a.indexes or {}, a.uniques or {}
+  return a
+end
+
+-- The sort token of a value's JSON text (see layout.ts sortToken): a string as it is, an
+-- int offset by 2^53 as 14 hex digits (split in two exact halves); nil for null or none.
+local function token_of(text)
+  if not text or text == 'null' then return nil end
+  if string.sub(text, 1, 1) == '"' then return cjson.decode(text) end
+  local v = tonumber(text)
+  local hi, lo
+  if v >= 0 then
+    lo = v % 4294967296
+    hi = (v - lo) / 4294967296 + 2097152
+  else
+    local n = v + 9007199254740992
+    hi = math.floor(n / 4294967296)
+    lo = n - hi * 4294967296
+  end
+  return string.format('%06x%08x', hi, lo)
+end
+
+-- The unique key of constraint u (a list of field names) for record r, or false when a value is null.
+local function unique_key(T, u, r)
+  local vals = {}
+  for _, f in ipairs(u) do
+    local v = r[f] or 'null'
+    if v == 'null' then return false end
+    vals[#vals + 1] = v
+  end
+  return T .. 'u:' .. table.concat(u, ',') .. ':' .. table.concat(vals, SEP)
+end
+
+-- Every record id of the resource, live and soft-deleted (from the per-version sets).
+local function all_ids(T)
+  local ids = {}
+  for _, v in ipairs(redis.call('SMEMBERS', T .. 'versions')) do
+    for _, id in ipairs(redis.call('SMEMBERS', T .. 'v:' .. v)) do ids[#ids + 1] = id end
+  end
+  return ids
+end
+
+-- Deletes every key whose name starts with `prefix` (glob characters in it escaped).
+local function del_prefixed(prefix)
+  local pattern = string.gsub(prefix, '[%*%?%[%]\\]', '\\%0') .. '*'
+  local cursor = '0'
+  repeat
+    local got = redis.call('SCAN', cursor, 'MATCH', pattern, 'COUNT', 1000)
+    cursor = got[1]
+    for _, k in ipairs(got[2]) do redis.call('DEL', k) end
+  until cursor == '0'
+end

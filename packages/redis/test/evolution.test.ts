@@ -1,0 +1,457 @@
+/**
+ * The evolution SPI on a real Redis server (the memory adapter's evolution.test.ts is the
+ * reference): countByVersion from the per-version sets, scanVersion paging by code point,
+ * rewrite repairing every index and unique entry an older client left stale, and
+ * expand/contract/appliedElements over the resource's schema key.
+ */
+import {
+  type AnyResource,
+  adminContext,
+  createContext,
+  DuplicateError,
+  defineResource,
+  f,
+  UnavailableError,
+} from '@polystore/core';
+import {
+  createStores,
+  elementsBetween,
+  elementsOf,
+  NO_ELEMENTS,
+  type SchemaElements,
+  type StoredRecord,
+  UniqueViolationError,
+  type WriteScope,
+} from '@polystore/core/adapter';
+import { freshNamespace } from '@polystore/testing/vitest';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openRedisBackend } from '../src/redis-adapter.js';
+import type { RedisBackend } from '../src/redis-backend.js';
+import { redisUrl } from './helpers.js';
+
+const base = { name: 'gadget', plural: 'gadgets', scope: 'project', softDelete: true } as const;
+
+/** The first release: an indexed label, no unique constraint. */
+const gadgetV10 = defineResource({
+  ...base,
+  version: '1.0',
+  history: { '1.0': 'initial version' },
+  fields: { label: f.string().indexed() },
+});
+
+/** The next release: an indexed color, and label becomes unique. */
+const gadgetV11 = defineResource({
+  ...base,
+  version: '1.1',
+  history: {
+    '1.0': 'initial version',
+    '1.1': { note: 'added color (indexed), label unique', addUnique: [['label']] },
+  },
+  fields: {
+    label: f.string().indexed(),
+    color: f.string().nullable().indexed().addedIn('1.1'),
+  },
+  unique: [['label']],
+});
+
+/** A release that adds a sortable int, to check the sort tokens expand computes. */
+const gadgetV12 = defineResource({
+  ...base,
+  version: '1.2',
+  history: {
+    '1.0': 'initial version',
+    '1.1': { note: 'added color (indexed), label unique', addUnique: [['label']] },
+    '1.2': 'added weight (sortable)',
+  },
+  fields: {
+    label: f.string().indexed(),
+    color: f.string().nullable().indexed().addedIn('1.1'),
+    weight: f.int().sortable().default(0).addedIn('1.2'),
+  },
+  unique: [['label']],
+});
+
+const up = elementsBetween(gadgetV11, '1.0', '1.1');
+const at = '2026-01-01T00:00:00.000Z';
+const admin: WriteScope = { projectId: null };
+
+let raw: Redis;
+const opened: RedisBackend[] = [];
+beforeAll(() => {
+  raw = new Redis(redisUrl());
+});
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((b) => b.close()));
+});
+afterAll(async () => {
+  await raw.quit();
+});
+
+/**
+ * Elements as comparable data: a field by name and kind (a declaration read back is taken
+ * from the reader's own history, so it is not the same object as the writer's).
+ */
+function shape(elements: SchemaElements) {
+  return {
+    fields: elements.fields.map((x) => `${x.name}:${x.field.kind}`),
+    indexes: elements.indexes,
+    uniques: elements.uniques,
+  };
+}
+
+function rec(id: string, fields: Record<string, unknown>, meta: Partial<StoredRecord> = {}) {
+  return {
+    id,
+    projectId: 'p1',
+    revision: 1,
+    createdAt: at,
+    updatedAt: at,
+    deletedAt: null,
+    objectVersion: '1.0',
+    ...fields,
+    ...meta,
+  } as StoredRecord;
+}
+
+async function open(namespace: string, resource: AnyResource) {
+  const backend = await openRedisBackend(redisUrl(), {
+    resources: [resource],
+    adapter: { namespace },
+  });
+  opened.push(backend);
+  return backend;
+}
+
+/** The namespace of a backend opened by {@link open}. */
+function namespaceOf(backend: RedisBackend): string {
+  return /\{(.*)\}/.exec(backend.keyspace)![1]!;
+}
+
+/** A namespace and a backend of each definition over it; the old one opened it first. */
+async function fleet() {
+  const namespace = freshNamespace('redis_evolution');
+  const oldBackend = await open(namespace, gadgetV10);
+  const newBackend = await open(namespace, gadgetV11);
+  return {
+    namespace,
+    oldBackend,
+    newBackend,
+    oldDriver: oldBackend.driver(gadgetV10),
+    newDriver: newBackend.driver(gadgetV11),
+    /** Every record, from the version scans. */
+    records: async (): Promise<StoredRecord[]> => {
+      const driver = newBackend.driver(gadgetV11);
+      const out: StoredRecord[] = [];
+      for (const v of Object.keys(await driver.countByVersion())) {
+        out.push(...(await driver.scanVersion(v, undefined, 1000)).records);
+      }
+      return out;
+    },
+    /** The entries of the label and color equality sets and the label unique keys, as `key id` lines. */
+    entries: async (): Promise<string[]> => {
+      const prefix = `polystore:{${namespace}}:gadget:`;
+      const lines: string[] = [];
+      for (const pattern of ['e:label:*', 'e:color:*', 'u:label:*']) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await raw.scan(cursor, 'MATCH', `${prefix}${pattern}`, 'COUNT', 500);
+          cursor = next;
+          for (const key of keys) {
+            const name = key.slice(prefix.length);
+            const ids = name.startsWith('u:')
+              ? [(await raw.get(key)) ?? '']
+              : await raw.smembers(key);
+            for (const id of ids) lines.push(`${name} ${id}`);
+          }
+        } while (cursor !== '0');
+      }
+      return lines.sort();
+    },
+  };
+}
+
+/** The entry lines the records call for, with `color` and the label unique applied. */
+function expectedEntries(records: readonly StoredRecord[]): string[] {
+  const lines: string[] = [];
+  for (const r of records) {
+    const lv = r.deletedAt === null ? 'l' : 'd';
+    for (const field of ['label', 'color']) {
+      for (const part of [`${lv}:*`, `${lv}:${JSON.stringify(r.projectId)}`]) {
+        lines.push(`e:${field}:${part}:${JSON.stringify(r[field] ?? null)} ${r.id}`);
+      }
+    }
+    if (r.deletedAt === null) lines.push(`u:label:${JSON.stringify(r.label)} ${r.id}`);
+  }
+  return lines.sort();
+}
+
+describe('countByVersion and scanVersion', () => {
+  async function seeded() {
+    const { newDriver: driver } = await fleet();
+    await driver.insert(rec('a3', { label: 'a3' }));
+    await driver.insert(rec('a1', { label: 'a1' }, { projectId: 'p2' }));
+    await driver.insert(rec('a5', { label: 'a5' }, { deletedAt: at, revision: 2 }));
+    await driver.insert(rec('a2', { label: 'a2' }, { projectId: 'p3' }));
+    await driver.insert(rec('a4', { label: 'a4' }));
+    await driver.insert(rec('b😀', { label: 'b1', color: 'red' }, { objectVersion: '1.1' }));
+    await driver.insert(rec('b\uffff', { label: 'b2', color: null }, { objectVersion: '1.1' }));
+    return driver;
+  }
+
+  it('counts every record by objectVersion, in every project, live and soft-deleted', async () => {
+    const driver = await seeded();
+    expect(await driver.countByVersion()).toEqual({ '1.0': 5, '1.1': 2 });
+    await driver.delete(admin, 'b😀', { soft: false, at, expectedRevision: undefined });
+    expect(await driver.countByVersion()).toEqual({ '1.0': 5, '1.1': 1 });
+    await driver.delete(admin, 'b\uffff', { soft: false, at, expectedRevision: undefined });
+    expect(await driver.countByVersion()).toEqual({ '1.0': 5 });
+  });
+
+  it('pages one version by id in code point order, every project, live and soft-deleted', async () => {
+    const driver = await seeded();
+    const pages: string[][] = [];
+    let after: string | undefined;
+    do {
+      const page = await driver.scanVersion('1.0', after, 2);
+      pages.push(page.records.map((r) => r.id));
+      after = page.after;
+    } while (after !== undefined);
+    expect(pages).toEqual([['a1', 'a2'], ['a3', 'a4'], ['a5']]);
+    // U+FFFF sorts before U+1F600 by code point (not by UTF-16 unit).
+    const full = await driver.scanVersion('1.1', undefined, 2);
+    expect(full.records.map((r) => r.id)).toEqual(['b\uffff', 'b😀']);
+    expect(full.after).toBe('b😀');
+    expect(full.records[1]).toEqual(
+      rec('b😀', { label: 'b1', color: 'red' }, { objectVersion: '1.1' }),
+    );
+    expect(await driver.scanVersion('1.1', 'b😀', 2)).toEqual({ records: [], after: undefined });
+    expect(await driver.scanVersion('9.9', undefined, 10)).toEqual({
+      records: [],
+      after: undefined,
+    });
+    expect((await driver.scanVersion('1.0', 'a4', 10)).records.map((r) => r.id)).toEqual(['a5']);
+    expect((await driver.scanVersion('1.0', 'a5', 10)).after).toBeUndefined();
+  });
+});
+
+describe('rewrite', () => {
+  it('replaces the whole record at revision + 1, in any project, live or soft-deleted', async () => {
+    const { newDriver: driver } = await fleet();
+    await driver.insert(rec('x', { label: 'x' }, { projectId: 'p9', deletedAt: at, revision: 4 }));
+    const next = rec(
+      'x',
+      { label: 'x', color: 'blue' },
+      { projectId: 'p9', deletedAt: at, objectVersion: '1.1', revision: 999 },
+    );
+    const out = await driver.rewrite(next, 4);
+    expect(out).toEqual({ status: 'ok', record: { ...next, revision: 5 } });
+    expect(await driver.scanVersion('1.1', undefined, 5)).toEqual({
+      records: [{ ...next, revision: 5 }],
+      after: undefined,
+    });
+    expect(await driver.countByVersion()).toEqual({ '1.1': 1 });
+  });
+
+  it('is a conflict at another revision and not-found for an unknown id, changing nothing', async () => {
+    const { newDriver: driver } = await fleet();
+    const stored = await driver.insert(rec('x', { label: 'x' }));
+    const outcome = await driver.rewrite(rec('x', { label: 'y', color: null }), 2);
+    expect(outcome).toEqual({ status: 'conflict', current: stored });
+    expect(await driver.rewrite(rec('nope', { label: 'n' }), 1)).toEqual({ status: 'not-found' });
+    expect(await driver.countByVersion()).toEqual({ '1.0': 1 });
+    expect((await driver.scanVersion('1.0', undefined, 5)).records).toEqual([stored]);
+  });
+
+  it('refuses a unique clash with another live record with DuplicateError, changing nothing', async () => {
+    const { newDriver: driver, newBackend, entries } = await fleet();
+    await newBackend.expand(gadgetV11, up.expand);
+    await driver.insert(rec('x', { label: 'taken' }));
+    await driver.insert(rec('gone', { label: 'free' }, { deletedAt: at }));
+    const y = await driver.insert(rec('y', { label: 'y' }));
+    const before = await entries();
+    const err = await driver.rewrite(rec('y', { label: 'taken', color: null }), 1).catch((e) => e);
+    expect(err).toBeInstanceOf(DuplicateError);
+    expect(err.fields).toEqual(['label']);
+    expect((await driver.scanVersion('1.0', 'x', 5)).records).toEqual([y]);
+    expect(await entries()).toEqual(before);
+    // A soft-deleted record holds no unique value.
+    const ok = await driver.rewrite(rec('y', { label: 'free', color: null }), 1);
+    expect(ok.status).toBe('ok');
+  });
+
+  it('makes every index and unique entry match, whatever an older client left', async () => {
+    const { oldBackend, oldDriver, newBackend, newDriver, entries, records } = await fleet();
+    await oldDriver.insert(rec('r1', { label: 'one' }));
+    await oldDriver.insert(rec('r2', { label: 'two' }));
+    await oldDriver.insert(rec('r4', { label: 'four' }, { projectId: 'p2' }));
+    await oldBackend.expand(gadgetV11, up.expand);
+    expect(await entries()).toEqual(expectedEntries(await records()));
+
+    // The 1.0 client maintains only the entries its definition knows.
+    await oldDriver.update(admin, 'r1', {
+      set: { label: 'uno' },
+      updatedAt: at,
+      objectVersion: '1.0',
+      expectedRevision: 1,
+      expected: undefined,
+    });
+    await oldDriver.insert(rec('r3', { label: 'three' }));
+    await oldDriver.delete(admin, 'r2', { soft: true, at, expectedRevision: 1 });
+    const stale = await entries();
+    expect(stale).toContain('u:label:"one" r1');
+    expect(stale).toContain('u:label:"two" r2');
+    expect(stale).toContain('e:color:l:*:null r2');
+    expect(stale.some((l) => l.startsWith('u:label:"three"'))).toBe(false);
+    expect(stale).not.toEqual(expectedEntries(await records()));
+    // The stale unique key still holds a value nobody has.
+    await expect(newDriver.insert(rec('n1', { label: 'one' }))).rejects.toBeInstanceOf(
+      DuplicateError,
+    );
+
+    const stores = createStores(newBackend, { resources: [gadgetV11] });
+    const gadgets = stores.store(gadgetV11);
+    const p1 = createContext({ projectId: 'p1' });
+
+    const byId = new Map((await records()).map((r) => [r.id, r]));
+    const r1 = byId.get('r1')!;
+    expect(
+      (await newDriver.rewrite({ ...r1, color: 'red', objectVersion: '1.1' }, r1.revision)).status,
+    ).toBe('ok');
+    // Even a driver whose definition lacks the elements repairs them.
+    const r3 = byId.get('r3')!;
+    expect((await oldDriver.rewrite({ ...r3, label: 'tres' }, r3.revision)).status).toBe('ok');
+    const r2 = byId.get('r2')!;
+    expect(
+      (await newDriver.rewrite({ ...r2, color: null, objectVersion: '1.1' }, r2.revision)).status,
+    ).toBe('ok');
+    expect(await entries()).toEqual(expectedEntries(await records()));
+
+    // Queries by the new index see each record exactly once.
+    const red = await gadgets.list(p1, { where: { color: 'red' } });
+    expect(red.items.map((x) => x.id)).toEqual(['r1']);
+    expect(await gadgets.count(p1, { color: 'red' })).toBe(1);
+    const none = await gadgets.list(p1, { where: { color: null } });
+    expect(none.items.map((x) => x.id)).toEqual(['r3']);
+    expect(await gadgets.count(p1, { color: null })).toBe(1);
+    expect(await gadgets.count(adminContext(), { color: null })).toBe(2);
+    // The freed unique values can be taken, the repaired ones cannot.
+    await newDriver.insert(rec('n1', { label: 'one' }));
+    await newDriver.insert(rec('n2', { label: 'two' }));
+    await expect(newDriver.insert(rec('n3', { label: 'tres' }))).rejects.toBeInstanceOf(
+      DuplicateError,
+    );
+  });
+
+  it('enters records in a sortable index that expand added, with the tokens the layout computes', async () => {
+    const namespace = freshNamespace('redis_evolution');
+    const oldBackend = await open(namespace, gadgetV11);
+    const oldDriver = oldBackend.driver(gadgetV11);
+    const weights = [0, 7, -3, 2 ** 40 + 1, -(2 ** 52) - 5, Number.MAX_SAFE_INTEGER];
+    for (const [i, weight] of weights.entries()) {
+      await oldDriver.insert(
+        rec(`w${i}`, { label: `w${i}`, color: null, weight }, { objectVersion: '1.2' }),
+      );
+    }
+    await oldBackend.expand(gadgetV12, elementsBetween(gadgetV12, '1.1', '1.2').expand);
+    const newBackend = await open(namespace, gadgetV12);
+    const stores = createStores(newBackend, { resources: [gadgetV12] });
+    const gadgets = stores.store(gadgetV12);
+    const p1 = createContext({ projectId: 'p1' });
+    const page = await gadgets.list(p1, { orderBy: { field: 'weight', direction: 'asc' } });
+    expect(page.items.map((x) => x.weight)).toEqual([...weights].sort((a, b) => a - b));
+    expect(await gadgets.count(p1, { weight: { gt: 0 } })).toBe(3);
+  });
+});
+
+describe('expand, contract and appliedElements', () => {
+  it('records what a brand-new store needs, and an open by newer code changes nothing', async () => {
+    const { oldBackend, newBackend } = await fleet();
+    expect(await oldBackend.appliedElements(gadgetV10)).toEqual(elementsOf(gadgetV10));
+    expect(shape(await newBackend.appliedElements(gadgetV11))).toEqual(
+      shape(elementsOf(gadgetV10)),
+    );
+    const fresh = await open(freshNamespace('redis_evolution'), gadgetV11);
+    expect(await fresh.appliedElements(gadgetV11)).toEqual(elementsOf(gadgetV11));
+    // Reopening by the same code, or by older code, changes nothing either.
+    const again = await open(namespaceOf(fresh), gadgetV10);
+    expect(shape(await again.appliedElements(gadgetV10))).toEqual(shape(elementsOf(gadgetV11)));
+  });
+
+  it('adds the elements once (idempotent)', async () => {
+    const { oldBackend, newBackend, oldDriver, entries, records } = await fleet();
+    await oldDriver.insert(rec('r1', { label: 'one' }));
+    await oldDriver.insert(rec('r2', { label: 'two' }, { deletedAt: at }));
+    await newBackend.expand(gadgetV11, up.expand);
+    const applied = await newBackend.appliedElements(gadgetV11);
+    expect(applied.fields.map((x) => x.name)).toEqual(['label', 'color']);
+    expect(applied.indexes).toEqual([
+      { field: 'label', kind: 'eq' },
+      { field: 'color', kind: 'eq' },
+    ]);
+    expect(applied.uniques).toEqual([['label']]);
+    expect(applied).toEqual(elementsOf(gadgetV11));
+    const after = await entries();
+    expect(after).toEqual(expectedEntries(await records()));
+    await newBackend.expand(gadgetV11, up.expand);
+    await oldBackend.expand(gadgetV11, elementsOf(gadgetV11));
+    expect(shape(await oldBackend.appliedElements(gadgetV10))).toEqual(shape(applied));
+    expect(await entries()).toEqual(after);
+  });
+
+  it('refuses a unique constraint live records violate, naming them, and changes nothing', async () => {
+    const { oldBackend, oldDriver, entries } = await fleet();
+    await oldDriver.insert(rec('d2', { label: 'same' }, { projectId: 'p2' }));
+    await oldDriver.insert(rec('d1', { label: 'same' }));
+    await oldDriver.insert(rec('dead', { label: 'same' }, { deletedAt: at }));
+    await oldDriver.insert(rec('other', { label: 'other' }));
+    const before = await oldBackend.appliedElements(gadgetV10);
+    const lines = await entries();
+    const err = await oldBackend.expand(gadgetV11, up.expand).catch((e) => e);
+    expect(err).toBeInstanceOf(UniqueViolationError);
+    expect(err).toBeInstanceOf(DuplicateError);
+    expect(err).toMatchObject({ code: 'DUPLICATE', fields: ['label'], ids: ['d1', 'd2'] });
+    expect(err.message).toContain('d1, d2');
+    // Not even the color field and index of the same call were applied.
+    expect(await oldBackend.appliedElements(gadgetV10)).toEqual(before);
+    expect(await entries()).toEqual(lines);
+    expect(lines.some((l) => l.startsWith('e:color:') || l.startsWith('u:'))).toBe(false);
+
+    await oldDriver.delete(admin, 'd2', { soft: true, at, expectedRevision: undefined });
+    await oldBackend.expand(gadgetV11, up.expand);
+    expect((await oldBackend.appliedElements(gadgetV11)).uniques).toEqual([['label']]);
+  });
+
+  it('drops elements and a dropped field`s values (idempotent), leaving revisions alone', async () => {
+    const { newBackend, newDriver, entries, records } = await fleet();
+    await newBackend.expand(gadgetV11, up.expand);
+    await newDriver.insert(rec('r1', { label: 'one', color: 'red' }, { objectVersion: '1.1' }));
+    const down = elementsBetween(gadgetV11, '1.1', '1.0');
+    await newBackend.contract(gadgetV11, down.contract);
+    await newBackend.contract(gadgetV11, down.contract);
+    expect(shape(await newBackend.appliedElements(gadgetV11))).toEqual(
+      shape(elementsOf(gadgetV10)),
+    );
+    expect(await records()).toEqual([rec('r1', { label: 'one' }, { objectVersion: '1.1' })]);
+    const lines = await entries();
+    expect(lines.some((l) => l.startsWith('e:color:') || l.startsWith('u:'))).toBe(false);
+    expect(lines).toEqual(['e:label:l:"p1":"one" r1', 'e:label:l:*:"one" r1']);
+  });
+
+  it('reports nothing for a resource never opened (without writing), and refuses once closed', async () => {
+    const namespace = freshNamespace('redis_evolution');
+    const backend = await open(namespace, gadgetV10);
+    const other = defineResource({ ...gadgetV10, name: 'widget', plural: 'widgets' });
+    expect(await backend.appliedElements(other)).toEqual(NO_ELEMENTS);
+    expect(await raw.keys(`polystore:{${namespace}}:*`)).toEqual([
+      `polystore:{${namespace}}:gadget:schema`,
+    ]);
+    await backend.close();
+    await expect(backend.expand(gadgetV10, NO_ELEMENTS)).rejects.toBeInstanceOf(UnavailableError);
+    await expect(backend.contract(gadgetV10, NO_ELEMENTS)).rejects.toBeInstanceOf(UnavailableError);
+    await expect(backend.appliedElements(other)).rejects.toBeInstanceOf(UnavailableError);
+    await expect(backend.driver(gadgetV10).countByVersion()).rejects.toBeInstanceOf(
+      UnavailableError,
+    );
+  });
+});
