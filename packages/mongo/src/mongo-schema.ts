@@ -162,7 +162,8 @@ export class MongoSchema {
   async recordNew(resource: AnyResource, elements: SchemaElements): Promise<void> {
     const _id = this.#collectionOf(resource);
     const operation = `open: record elements of ${_id}`;
-    // A find and an insert: FerretDB v1.24 does not apply `$setOnInsert` of an upsert.
+    // A find (the common case: already recorded) and an insert that a concurrent opener
+    // may win; its record is then as good as this one.
     const found = await mapErrors(operation, () =>
       this.#elements.findOne({ _id: { $eq: _id } }, { projection: { _id: 1 } }),
     );
