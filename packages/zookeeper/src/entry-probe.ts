@@ -1,3 +1,5 @@
+import type { StoredRecord } from '@polystore/core/adapter';
+import { ZkOpError } from './errors.js';
 import type { ResourceLayout } from './layout.js';
 import type { ZooKeeperClient } from './zookeeper-client.js';
 
@@ -27,4 +29,36 @@ export async function presentEntries(
     }),
   );
   return new Set(found.filter((p): p is string => p !== undefined));
+}
+
+/**
+ * Removes a unique znode whose holder no longer holds it (the record is gone, deleted, or
+ * has other values: a client whose definition lacked the constraint wrote it without
+ * its entries) and says whether it did; `false` if the znode is gone or rightly held.
+ */
+export async function releaseStaleUnique(
+  client: ZooKeeperClient,
+  layout: ResourceLayout,
+  decode: (data: Buffer) => StoredRecord,
+  path: string,
+): Promise<boolean> {
+  const entry = await client.getData(path);
+  if (!entry) return false;
+  const id = entry.data.toString('utf8');
+  const holder = await client.getData(layout.record(id));
+  const fields = path
+    .slice(layout.unique.length + 1)
+    .split('/')[0]!
+    .split('+');
+  if (holder) {
+    const record = decode(holder.data);
+    if (layout.uniqueEntries(record, [fields]).some((u) => u.path === path)) return false;
+  }
+  try {
+    await client.multi([{ type: 'remove', path, version: entry.version }]);
+    return true;
+  } catch (err) {
+    if (err instanceof ZkOpError) return false;
+    throw err;
+  }
 }

@@ -6,7 +6,7 @@ import {
   type WriteOutcome,
   type WriteScope,
 } from '@polystore/core/adapter';
-import { presentEntries } from './entry-probe.js';
+import { presentEntries, releaseStaleUnique } from './entry-probe.js';
 import { toCoreError, ZK, ZkOpError } from './errors.js';
 import type { ResourceLayout } from './layout.js';
 import type { RecordCache, VersionedRecord } from './record-cache.js';
@@ -124,6 +124,19 @@ async function tryWrite(
       return 'schema';
     }
     if (err.code === ZK.NODE_EXISTS && err.index > 0) {
+      const op = ops[err.index];
+      if (
+        op?.type === 'create' &&
+        op.path.startsWith(`${target.layout.unique}/`) &&
+        (await releaseStaleUnique(
+          target.client,
+          target.layout,
+          (data) => target.ops.decode(data, 0).record,
+          op.path,
+        ))
+      ) {
+        return 'stale';
+      }
       const mapped = toCoreError(err, {
         resource: target.layout.resource.name,
         uniqueAt: target.ops.uniqueAt(ops),

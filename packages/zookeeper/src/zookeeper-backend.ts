@@ -195,6 +195,7 @@ export class ZooKeeperBackend implements Backend {
         for (const u of added.uniques) await this.#client.ensurePath(layout.uniqueDir(u));
         if (!(await this.#setApplied(layout, withElements(applied, added), version))) continue;
         await driver.loadSchema();
+        for (const i of added.indexes) await driver.removeOrphans(i.field);
         const clash = await driver.enterAll();
         if (clash) {
           await this.contract(resource, added);

@@ -21,9 +21,9 @@ import {
 import { decodeElements } from './applied-elements.js';
 import { candidateIds, exactlyIndexed, idOrderedPage } from './candidate-ids.js';
 import { sweepEmptyDirectories } from './directory-sweep.js';
-import { presentEntries } from './entry-probe.js';
+import { presentEntries, releaseStaleUnique } from './entry-probe.js';
 import { toCoreError, ZK, ZkOpError } from './errors.js';
-import type { ResourceLayout } from './layout.js';
+import { type ResourceLayout, STATE_INDEX, VERSION_INDEX } from './layout.js';
 import { purgeDeleted } from './purge.js';
 import { RecordCache, type VersionedRecord } from './record-cache.js';
 import { newToken, RecordOps } from './record-ops.js';
@@ -270,7 +270,9 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
         } catch (err) {
           if (!(err instanceof ZkOpError) || err.index === undefined) throw err;
           if (this.#failedOnSchema(err, ops)) await this.loadSchema();
-          else if (err.code === ZK.NODE_EXISTS && err.index > 0) {
+          else if (await this.#releasedStale(err, ops)) {
+            // A unique znode its holder no longer holds: removed, try again.
+          } else if (err.code === ZK.NODE_EXISTS && err.index > 0) {
             throw toCoreError(err, {
               resource: this.#layout.resource.name,
               uniqueAt: this.#ops.uniqueAt(ops),
@@ -349,7 +351,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
           if (err.code === ZK.NODE_EXISTS && path.startsWith(unique)) {
             const holder = await this.#client.getData(path);
             const other = holder?.data.toString('utf8');
-            if (other !== undefined && other !== id) {
+            if (other !== undefined && other !== id && !(await this.#releasedStale(err, ops))) {
               const fields = path.slice(unique.length).split('/')[0]!.split('+');
               return { fields, ids: [id, other].sort(compareCodePoints) };
             }
@@ -358,6 +360,35 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
       }
     }
     return undefined;
+  }
+
+  /**
+   * Internal (the backend's `expand`): removes the entries of an index whose record no
+   * longer exists (a client whose definition lacked the index removed the record before
+   * the index was applied). Returns how many it removed.
+   */
+  async removeOrphans(field: string): Promise<number> {
+    const dir = this.#layout.indexDir(field);
+    const values = (await this.#client.getChildren(dir)) ?? [];
+    const entries = (
+      await Promise.all(
+        values.map(async (v) =>
+          ((await this.#client.getChildren(`${dir}/${v}`)) ?? []).map((id) => ({ v, id })),
+        ),
+      )
+    ).flat();
+    const exists = await Promise.all(
+      entries.map((e) => this.#client.countChildren(this.#layout.record(e.id))),
+    );
+    const orphans = entries.filter((_, i) => exists[i] === undefined);
+    for (const { v, id } of orphans) {
+      await this.#client
+        .multi([{ type: 'remove', path: `${dir}/${v}/${id}`, version: -1 }])
+        .catch((err: unknown) => {
+          if (!(err instanceof ZkOpError)) throw err;
+        });
+    }
+    return orphans.length;
   }
 
   /** Internal (the backend's `expand`): every record, any project, live and soft-deleted. */
@@ -398,6 +429,21 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
     }
   }
 
+  /** Whether a multi failed on creating a unique znode that was stale, now removed (see `releaseStaleUnique`). */
+  async #releasedStale(err: unknown, ops: readonly ZkOp[]): Promise<boolean> {
+    if (!(err instanceof ZkOpError) || err.code !== ZK.NODE_EXISTS || err.index === undefined) {
+      return false;
+    }
+    const op = ops[err.index];
+    if (op?.type !== 'create' || !op.path.startsWith(`${this.#layout.unique}/`)) return false;
+    return releaseStaleUnique(
+      this.#client,
+      this.#layout,
+      (data) => this.#ops.decode(data, 0).record,
+      op.path,
+    );
+  }
+
   /** The check of the schema znode's version a multi carries (none when it was never read). */
   #schemaCheck(): ZkOp[] {
     return this.#schemaVersion < 0
@@ -417,31 +463,35 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
 
   /**
    * The index and unique znodes of a record that exist now, whatever definition made
-   * them: its membership and version entries, and, for every index and unique directory
-   * the resource has (this definition's, the applied ones, and those an older definition
-   * left), the entry of the record's current and new values.
+   * them: its membership and version entries, its entry under every value of every index
+   * directory the resource has (this definition's, the applied ones, and those an older
+   * definition left: one probe per stored value), and, for every unique directory, the
+   * znodes of its current and new values that it holds.
    */
   async #entriesFound(cur: VersionedRecord, next: StoredRecord): Promise<string[]> {
     const layout = this.#layout;
     const id = cur.record.id;
-    const [indexDirs, uniqueDirs, versions] = await Promise.all([
+    const [indexDirs, uniqueDirs] = await Promise.all([
       this.#client.getChildren(layout.index),
       this.#client.getChildren(layout.unique),
-      this.#client.getChildren(layout.versionsDir()),
     ]);
-    const fields = new Set([...(indexDirs ?? []), ...this.#ops.fields]);
-    fields.delete('$state');
-    fields.delete('$version');
+    const fields = new Set([...(indexDirs ?? []), ...this.#ops.fields, VERSION_INDEX]);
+    fields.delete(STATE_INDEX);
+    const values = await Promise.all(
+      [...fields].map(async (f) => ({
+        f,
+        values: (await this.#client.getChildren(layout.indexDir(f))) ?? [],
+      })),
+    );
     const uniques = new Map<string, readonly string[]>();
     for (const name of uniqueDirs ?? []) uniques.set(name, name.split('+'));
     for (const u of this.#ops.uniques) uniques.set(u.join('+'), u);
     const paths = [
       `${layout.stateDir(false)}/${id}.${cur.token}`,
       `${layout.stateDir(true)}/${id}.${cur.token}`,
-      ...(versions ?? []).map((v) => `${layout.versionsDir()}/${v}/${id}`),
+      ...values.flatMap(({ f, values }) => values.map((v) => `${layout.indexDir(f)}/${v}/${id}`)),
     ];
     for (const r of [cur.record, next]) {
-      for (const f of fields) paths.push(`${layout.valueDir(f, r[f] ?? null)}/${id}`);
       // Live or not: a soft-deleted record's entry may have been left by another client.
       paths.push(
         ...layout
@@ -469,6 +519,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
           await this.loadSchema();
           continue;
         }
+        if ((await this.#releasedStale(err, ops)) && attempt < MAX_ATTEMPTS) continue;
         throw toCoreError(err, {
           resource: this.#layout.resource.name,
           uniqueAt: this.#ops.uniqueAt(ops),

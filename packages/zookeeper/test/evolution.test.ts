@@ -1,0 +1,492 @@
+import {
+  type AnyResource,
+  createContext,
+  DuplicateError,
+  defineResource,
+  f,
+  UnavailableError,
+} from '@polystore/core';
+import {
+  createStores,
+  type EvolutionDriver,
+  elementsBetween,
+  elementsOf,
+  NO_ELEMENTS,
+  type ResourceDriver,
+  type SchemaElements,
+  type StoredRecord,
+  supportsEvolution,
+  UniqueViolationError,
+  type WriteScope,
+} from '@polystore/core/adapter';
+import { freshNamespace, startZooKeeper, type ZooKeeperServer } from '@polystore/testing';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { decodeString, encodeValue } from '../src/layout.js';
+import { zookeeperAdapter } from '../src/zookeeper-adapter.js';
+import type { ZooKeeperBackend } from '../src/zookeeper-backend.js';
+import { ZooKeeperClient } from '../src/zookeeper-client.js';
+
+// The evolution SPI on a real server, mirroring the memory adapter's tests
+// (packages/memory/test/evolution.test.ts), and issue 14 item 5: writes work whatever
+// index entries an older or newer definition left.
+
+const base = { name: 'gadget', plural: 'gadgets', scope: 'project', softDelete: true } as const;
+
+/** The first release: an indexed label, no unique constraint. */
+const gadgetV10 = defineResource({
+  ...base,
+  version: '1.0',
+  history: { '1.0': 'initial version' },
+  fields: { label: f.string().indexed() },
+});
+
+/** The next release: an indexed color, and label becomes unique. */
+const gadgetV11 = defineResource({
+  ...base,
+  version: '1.1',
+  history: {
+    '1.0': 'initial version',
+    '1.1': { note: 'added color (indexed), label unique', addUnique: [['label']] },
+  },
+  fields: {
+    label: f.string().indexed(),
+    color: f.string().nullable().indexed().addedIn('1.1'),
+  },
+  unique: [['label']],
+});
+
+const up = elementsBetween(gadgetV11, '1.0', '1.1');
+const at = '2026-01-01T00:00:00.000Z';
+const admin: WriteScope = { projectId: null };
+
+let zk: ZooKeeperServer;
+let client: ZooKeeperClient;
+const opened: ZooKeeperBackend[] = [];
+
+beforeAll(async () => {
+  zk = await startZooKeeper({ fast: true });
+  client = await ZooKeeperClient.connect({
+    servers: `${zk.host}:${zk.port}`,
+    sessionTimeoutMs: 4_000,
+    requestTimeoutMs: 2_000,
+    failFastMs: 5_000,
+    connectTimeoutMs: 10_000,
+    spinDelayMs: 100,
+  });
+});
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((b) => b.close()));
+});
+afterAll(async () => {
+  client?.close();
+  await zk?.stop();
+});
+
+function rec(id: string, fields: Record<string, unknown>, meta: Partial<StoredRecord> = {}) {
+  return {
+    id,
+    projectId: 'p1',
+    revision: 1,
+    createdAt: at,
+    updatedAt: at,
+    deletedAt: null,
+    objectVersion: '1.0',
+    ...fields,
+    ...meta,
+  } as StoredRecord;
+}
+
+function evolving(driver: ResourceDriver): ResourceDriver & EvolutionDriver {
+  if (!supportsEvolution(driver)) throw new Error('the zookeeper driver must support evolution');
+  return driver;
+}
+
+async function open(resource: AnyResource, chroot: string): Promise<ZooKeeperBackend> {
+  const backend = (await zookeeperAdapter.open(new URL(zk.url), {
+    resources: [resource],
+    adapter: { chroot },
+  })) as ZooKeeperBackend;
+  opened.push(backend);
+  return backend;
+}
+
+/** A backend of each definition over one fresh chroot; the old one opened it first. */
+async function fleet() {
+  const chroot = `/${freshNamespace('zkevo')}`;
+  const oldBackend = await open(gadgetV10, chroot);
+  const newBackend = await open(gadgetV11, chroot);
+  return {
+    chroot,
+    oldBackend,
+    newBackend,
+    oldDriver: evolving(oldBackend.driver(gadgetV10)),
+    newDriver: evolving(newBackend.driver(gadgetV11)),
+  };
+}
+
+function shown(encoded: string): string {
+  return encoded === '_' ? 'null' : (decodeString(encoded) ?? encoded);
+}
+
+/** Every label and color index entry and label unique znode, as `key id=value` lines, sorted. */
+async function entryLines(chroot: string): Promise<string[]> {
+  const root = `${chroot}/gadget`;
+  const lines: string[] = [];
+  for (const field of ['label', 'color']) {
+    const dir = `${root}/index/${field}`;
+    for (const v of (await client.getChildren(dir)) ?? []) {
+      for (const id of (await client.getChildren(`${dir}/${v}`)) ?? []) {
+        lines.push(`index:${field} ${id}=${shown(v)}`);
+      }
+    }
+  }
+  const dir = `${root}/unique/label`;
+  for (const v of (await client.getChildren(dir)) ?? []) {
+    const holder = await client.getData(`${dir}/${v}`);
+    lines.push(`unique:label ${holder?.data.toString('utf8')}=${shown(v)}`);
+  }
+  return lines.sort();
+}
+
+/** The entry lines records call for, with or without the 1.1 elements (color index, label unique). */
+function expectedLines(records: readonly StoredRecord[], v11: boolean): string[] {
+  return records
+    .flatMap((r) => [
+      `index:label ${r.id}=${r.label}`,
+      ...(v11 ? [`index:color ${r.id}=${r.color ?? 'null'}`] : []),
+      ...(v11 && r.deletedAt === null ? [`unique:label ${r.id}=${r.label}`] : []),
+    ])
+    .sort();
+}
+
+/** What elements say, comparable (a field's declaration comes from the reader's history). */
+function shape(elements: SchemaElements) {
+  return {
+    fields: elements.fields.map((x) => x.name),
+    indexes: elements.indexes,
+    uniques: elements.uniques,
+  };
+}
+
+/** Every record, read back through the driver's version scan. */
+async function allRecords(driver: EvolutionDriver): Promise<StoredRecord[]> {
+  const out: StoredRecord[] = [];
+  for (const v of Object.keys(await driver.countByVersion())) {
+    out.push(...(await driver.scanVersion(v, undefined, 1_000)).records);
+  }
+  return out;
+}
+
+describe('countByVersion and scanVersion', () => {
+  async function seeded() {
+    const { newDriver: driver } = await fleet();
+    await driver.insert(rec('a3', { label: 'a3' }));
+    await driver.insert(rec('a1', { label: 'a1' }, { projectId: 'p2' }));
+    await driver.insert(rec('a5', { label: 'a5' }, { deletedAt: at, revision: 2 }));
+    await driver.insert(rec('a2', { label: 'a2' }, { projectId: 'p3' }));
+    await driver.insert(rec('a4', { label: 'a4' }));
+    await driver.insert(rec('b1', { label: 'b1', color: 'red' }, { objectVersion: '1.1' }));
+    await driver.insert(rec('b2', { label: 'b2', color: null }, { objectVersion: '1.1' }));
+    return driver;
+  }
+
+  it('counts every record by objectVersion, in every project, live and soft-deleted', async () => {
+    const driver = await seeded();
+    expect(await driver.countByVersion()).toEqual({ '1.0': 5, '1.1': 2 });
+    await driver.delete(admin, 'b1', { soft: false, at, expectedRevision: undefined });
+    expect(await driver.countByVersion()).toEqual({ '1.0': 5, '1.1': 1 });
+    await driver.delete(admin, 'b2', { soft: false, at, expectedRevision: undefined });
+    expect(await driver.countByVersion()).toEqual({ '1.0': 5 });
+  });
+
+  it('pages one version by id, every project, live and soft-deleted', async () => {
+    const driver = await seeded();
+    const pages: string[][] = [];
+    let after: string | undefined;
+    do {
+      const page = await driver.scanVersion('1.0', after, 2);
+      pages.push(page.records.map((r) => r.id));
+      after = page.after;
+    } while (after !== undefined);
+    expect(pages).toEqual([['a1', 'a2'], ['a3', 'a4'], ['a5']]);
+    const full = await driver.scanVersion('1.1', undefined, 2);
+    expect(full.records.map((r) => r.id)).toEqual(['b1', 'b2']);
+    expect(full.records[0]).toEqual(
+      rec('b1', { label: 'b1', color: 'red' }, { objectVersion: '1.1' }),
+    );
+    expect(full.after).toBe('b2');
+    expect(await driver.scanVersion('1.1', 'b2', 2)).toEqual({ records: [], after: undefined });
+    expect(await driver.scanVersion('9.9', undefined, 10)).toEqual({
+      records: [],
+      after: undefined,
+    });
+    expect((await driver.scanVersion('1.0', 'a4', 10)).records.map((r) => r.id)).toEqual(['a5']);
+  });
+
+  it('orders ids by code point, not by locale', async () => {
+    const { newDriver: driver } = await fleet();
+    for (const id of ['b', 'B', '_', 'a', '\u00e9']) await driver.insert(rec(id, { label: id }));
+    const page = await driver.scanVersion('1.0', undefined, 10);
+    expect(page.records.map((r) => r.id)).toEqual(['B', '_', 'a', 'b', '\u00e9']);
+  });
+});
+
+describe('rewrite', () => {
+  it('replaces the whole record at revision + 1, in any project, live or soft-deleted', async () => {
+    const { newDriver: driver } = await fleet();
+    await driver.insert(rec('x', { label: 'x' }, { projectId: 'p9', deletedAt: at, revision: 4 }));
+    const next = rec(
+      'x',
+      { label: 'x', color: 'blue' },
+      { projectId: 'p9', deletedAt: at, objectVersion: '1.1', revision: 999 },
+    );
+    const out = await driver.rewrite(next, 4);
+    expect(out).toEqual({ status: 'ok', record: { ...next, revision: 5 } });
+    expect(await driver.scanVersion('1.1', undefined, 5)).toEqual({
+      records: [{ ...next, revision: 5 }],
+      after: undefined,
+    });
+    expect(await driver.countByVersion()).toEqual({ '1.1': 1 });
+    // Its entries are the rewritten state's: a purge removes it whole.
+    expect(await driver.purge('2100-01-01T00:00:00.000Z')).toBe(1);
+    expect(await driver.countByVersion()).toEqual({});
+  });
+
+  it('is a conflict at another revision and not-found for an unknown id, changing nothing', async () => {
+    const { newDriver: driver, chroot } = await fleet();
+    const stored = await driver.insert(rec('x', { label: 'x' }));
+    const before = await entryLines(chroot);
+    const outcome = await driver.rewrite(rec('x', { label: 'y', color: null }), 2);
+    expect(outcome).toEqual({ status: 'conflict', current: stored });
+    expect(await driver.rewrite(rec('nope', { label: 'n' }), 1)).toEqual({ status: 'not-found' });
+    expect(await driver.countByVersion()).toEqual({ '1.0': 1 });
+    expect((await driver.scanVersion('1.0', undefined, 5)).records).toEqual([stored]);
+    expect(await entryLines(chroot)).toEqual(before);
+  });
+
+  it('refuses a unique clash with another live record with DuplicateError, changing nothing', async () => {
+    const { newDriver: driver, chroot } = await fleet();
+    await driver.insert(rec('x', { label: 'taken' }));
+    await driver.insert(rec('gone', { label: 'free' }, { deletedAt: at }));
+    const y = await driver.insert(rec('y', { label: 'y' }));
+    const before = await entryLines(chroot);
+    const err = await driver.rewrite(rec('y', { label: 'taken', color: null }), 1).catch((e) => e);
+    expect(err).toBeInstanceOf(DuplicateError);
+    expect(err.fields).toEqual(['label']);
+    expect((await driver.scanVersion('1.0', 'x', 5)).records).toEqual([y]);
+    expect(await entryLines(chroot)).toEqual(before);
+    // A soft-deleted record holds no unique value.
+    const ok = await driver.rewrite(rec('y', { label: 'free', color: null }), 1);
+    expect(ok.status).toBe('ok');
+  });
+
+  it('after expand, makes every entry match, removing those an older definition left', async () => {
+    const { oldBackend, oldDriver, newDriver, newBackend, chroot } = await fleet();
+    // Written by the 1.0 client, before the 1.1 elements exist.
+    await oldDriver.insert(rec('r1', { label: 'one' }));
+    await oldDriver.insert(rec('r2', { label: 'two' }));
+    expect(await entryLines(chroot)).toEqual(expectedLines(await allRecords(newDriver), false));
+    await oldBackend.expand(gadgetV11, up.expand);
+    expect(await entryLines(chroot)).toEqual(expectedLines(await allRecords(newDriver), true));
+
+    // Entries another layout left: a color and a label entry at values r1 does not hold,
+    // and one of an index no definition has any more.
+    const root = `${chroot}/gadget`;
+    await client.ensurePath(`${root}/index/color/${encodeValue('blue')}/r1`);
+    await client.ensurePath(`${root}/index/label/${encodeValue('old')}/r1`);
+    await client.ensurePath(`${root}/index/size/${encodeValue(3)}/r1`);
+    const stale = await entryLines(chroot);
+    expect(stale).toContain('index:color r1=blue');
+    expect(stale).toContain('index:color r1=null');
+
+    const [r1] = (await newDriver.scanVersion('1.0', undefined, 1)).records;
+    const out = await newDriver.rewrite({ ...r1!, color: 'red', objectVersion: '1.1' }, 1);
+    expect(out.status).toBe('ok');
+    // The 1.0 client knows the applied elements too: its rewrite keeps them right.
+    const [r2] = (await newDriver.scanVersion('1.0', undefined, 1)).records;
+    expect((await oldDriver.rewrite({ ...r2!, label: 'dos' }, 1)).status).toBe('ok');
+
+    const fixed = await entryLines(chroot);
+    expect(fixed).toEqual(expectedLines(await allRecords(newDriver), true));
+    expect(fixed).toContain('unique:label r1=one');
+    expect(fixed).toContain('index:color r1=red');
+    expect(fixed).toContain('unique:label r2=dos');
+    expect(fixed).toContain('index:color r2=null');
+    expect(await client.getChildren(`${root}/index/size/${encodeValue(3)}`)).toEqual([]);
+
+    // Queries by the new index see the record exactly once.
+    const stores = createStores(newBackend, { resources: [gadgetV11] });
+    const ctx = createContext({ projectId: 'p1' });
+    const gadgets = stores.store(gadgetV11);
+    expect((await gadgets.list(ctx, { where: { color: 'red' } })).items.map((r) => r.id)).toEqual([
+      'r1',
+    ]);
+    expect(await gadgets.count(ctx, { color: 'red' })).toBe(1);
+    expect(await gadgets.count(ctx, { color: 'blue' })).toBe(0);
+    expect(await gadgets.count(ctx, { label: 'old' })).toBe(0);
+  });
+});
+
+describe('expand, contract and appliedElements', () => {
+  it('records what a brand-new store needs, and an open by newer code changes nothing', async () => {
+    const { oldBackend, newBackend } = await fleet();
+    expect(shape(await oldBackend.appliedElements(gadgetV10))).toEqual(
+      shape(elementsOf(gadgetV10)),
+    );
+    expect(shape(await newBackend.appliedElements(gadgetV11))).toEqual(
+      shape(elementsOf(gadgetV10)),
+    );
+    const fresh = await open(gadgetV11, `/${freshNamespace('zkevo')}`);
+    expect(shape(await fresh.appliedElements(gadgetV11))).toEqual(shape(elementsOf(gadgetV11)));
+  });
+
+  it('adds the elements once (idempotent), and old code then honours the new unique', async () => {
+    const { oldBackend, newBackend, oldDriver, newDriver, chroot } = await fleet();
+    await oldDriver.insert(rec('r1', { label: 'one' }));
+    await oldDriver.insert(rec('r2', { label: 'two' }, { deletedAt: at }));
+    await newBackend.expand(gadgetV11, up.expand);
+    const applied = await newBackend.appliedElements(gadgetV11);
+    expect(applied.fields.map((x) => x.name)).toEqual(['label', 'color']);
+    expect(applied.indexes).toEqual([
+      { field: 'label', kind: 'eq' },
+      { field: 'color', kind: 'eq' },
+    ]);
+    expect(applied.uniques).toEqual([['label']]);
+    const entries = await entryLines(chroot);
+    expect(entries).toEqual(expectedLines(await allRecords(newDriver), true));
+    await newBackend.expand(gadgetV11, up.expand);
+    await oldBackend.expand(gadgetV11, elementsOf(gadgetV11));
+    expect(shape(await oldBackend.appliedElements(gadgetV11))).toEqual(shape(applied));
+    expect(await entryLines(chroot)).toEqual(entries);
+    // The 1.0 client opened before the expand: it learns the new unique on its next write.
+    await expect(oldDriver.insert(rec('r3', { label: 'one' }))).rejects.toBeInstanceOf(
+      DuplicateError,
+    );
+    await oldDriver.insert(rec('r4', { label: 'four' }));
+    await oldDriver.update(admin, 'r1', {
+      set: { label: 'uno' },
+      updatedAt: at,
+      objectVersion: '1.0',
+      expectedRevision: 1,
+      expected: undefined,
+    });
+    expect(await entryLines(chroot)).toEqual(expectedLines(await allRecords(newDriver), true));
+  });
+
+  it('refuses a unique constraint live records violate, naming them, and changes nothing', async () => {
+    const { oldBackend, oldDriver, newDriver, chroot } = await fleet();
+    await oldDriver.insert(rec('d2', { label: 'same' }, { projectId: 'p2' }));
+    await oldDriver.insert(rec('d1', { label: 'same' }));
+    await oldDriver.insert(rec('dead', { label: 'same' }, { deletedAt: at }));
+    await oldDriver.insert(rec('other', { label: 'other' }));
+    const before = await oldBackend.appliedElements(gadgetV10);
+    const entries = await entryLines(chroot);
+    const err = await oldBackend.expand(gadgetV11, up.expand).catch((e) => e);
+    expect(err).toBeInstanceOf(UniqueViolationError);
+    expect(err).toBeInstanceOf(DuplicateError);
+    expect(err).toMatchObject({ code: 'DUPLICATE', fields: ['label'], ids: ['d1', 'd2'] });
+    expect(err.message).toContain('d1, d2');
+    // Not even the color field and index of the same call were applied.
+    expect(shape(await oldBackend.appliedElements(gadgetV10))).toEqual(shape(before));
+    expect(await entryLines(chroot)).toEqual(entries);
+    // And writes still work as before (no half-applied constraint).
+    await newDriver.insert(rec('d3', { label: 'same', color: null }));
+
+    await oldDriver.delete(admin, 'd2', { soft: true, at, expectedRevision: undefined });
+    await oldDriver.delete(admin, 'd3', { soft: false, at, expectedRevision: undefined });
+    await oldBackend.expand(gadgetV11, up.expand);
+    expect((await oldBackend.appliedElements(gadgetV11)).uniques).toEqual([['label']]);
+    expect(await entryLines(chroot)).toEqual(expectedLines(await allRecords(newDriver), true));
+  });
+
+  it('drops elements and a dropped field`s values (idempotent), leaving revisions alone', async () => {
+    const { newBackend, newDriver, chroot } = await fleet();
+    await newBackend.expand(gadgetV11, up.expand);
+    await newDriver.insert(rec('r1', { label: 'one', color: 'red' }, { objectVersion: '1.1' }));
+    const down = elementsBetween(gadgetV11, '1.1', '1.0');
+    await newBackend.contract(gadgetV10, down.contract);
+    await newBackend.contract(gadgetV10, down.contract);
+    expect(shape(await newBackend.appliedElements(gadgetV11))).toEqual(
+      shape(elementsOf(gadgetV10)),
+    );
+    expect(await client.getChildren(`${chroot}/gadget/index/color`)).toBeUndefined();
+    expect(await client.getChildren(`${chroot}/gadget/unique/label`)).toBeUndefined();
+    expect((await newDriver.scanVersion('1.1', undefined, 5)).records).toEqual([
+      rec('r1', { label: 'one' }, { objectVersion: '1.1' }),
+    ]);
+  });
+
+  it('reports nothing for a resource never created (without creating it), and refuses once closed', async () => {
+    const { oldBackend, chroot } = await fleet();
+    const other = defineResource({ ...gadgetV10, name: 'widget', plural: 'widgets' });
+    expect(await oldBackend.appliedElements(other)).toEqual(NO_ELEMENTS);
+    expect((await client.getChildren(chroot))?.sort()).toEqual(['gadget']);
+    await oldBackend.close();
+    await expect(oldBackend.expand(gadgetV10, NO_ELEMENTS)).rejects.toBeInstanceOf(
+      UnavailableError,
+    );
+    await expect(oldBackend.contract(gadgetV10, NO_ELEMENTS)).rejects.toBeInstanceOf(
+      UnavailableError,
+    );
+    await expect(oldBackend.appliedElements(other)).rejects.toBeInstanceOf(UnavailableError);
+    await expect(evolving(oldBackend.driver(gadgetV10)).countByVersion()).rejects.toBeInstanceOf(
+      UnavailableError,
+    );
+  });
+});
+
+describe('writes over entries another definition left (issue 14 item 5)', () => {
+  it('a 1.1 client updates, deletes and purges records written under 1.0, without expand', async () => {
+    const { oldDriver, newDriver, chroot } = await fleet();
+    for (const id of ['u1', 'u2', 'h1', 's1', 's2']) await oldDriver.insert(rec(id, { label: id }));
+    const update = (id: string, set: Record<string, unknown>) =>
+      newDriver.update(admin, id, {
+        set,
+        updatedAt: at,
+        objectVersion: '1.1',
+        expectedRevision: undefined,
+        expected: undefined,
+      });
+    expect((await update('u1', { color: 'red' })).status).toBe('ok');
+    expect((await update('u2', { label: 'renamed' })).status).toBe('ok');
+    expect((await update('u2', { label: 'renamed2', color: 'blue' })).status).toBe('ok');
+    const del = (id: string, soft: boolean) =>
+      newDriver.delete(admin, id, { soft, at, expectedRevision: undefined });
+    expect((await del('h1', false)).status).toBe('ok');
+    expect((await del('s1', true)).status).toBe('ok');
+    expect((await del('s2', true)).status).toBe('ok');
+    expect(await newDriver.purge('2100-01-01T00:00:00.000Z')).toBe(2);
+    expect(await newDriver.countByVersion()).toEqual({ '1.1': 2 });
+    // What is left has exactly the entries of its values: nothing stale.
+    const lines = await entryLines(chroot);
+    expect(lines.filter((l) => /h1|s1|s2/.test(l))).toEqual([]);
+    expect(lines).toContain('index:color u1=red');
+    expect(lines).toContain('index:color u2=blue');
+    expect(lines).toContain('unique:label u2=renamed2');
+    expect(lines.filter((l) => l.startsWith('index:label u2='))).toEqual([
+      'index:label u2=renamed2',
+    ]);
+  });
+
+  it('a 1.0 client updates, deletes and purges records a 1.1 client wrote', async () => {
+    const { oldDriver, newDriver } = await fleet();
+    for (const id of ['n1', 'n2', 'n3']) {
+      await newDriver.insert(rec(id, { label: id, color: 'red' }, { objectVersion: '1.1' }));
+    }
+    const out = await oldDriver.update(admin, 'n1', {
+      set: { label: 'x1' },
+      updatedAt: at,
+      objectVersion: '1.0',
+      expectedRevision: undefined,
+      expected: undefined,
+    });
+    expect(out.status).toBe('ok');
+    const hard = await oldDriver.delete(admin, 'n2', { soft: false, at, expectedRevision: 1 });
+    expect(hard.status).toBe('ok');
+    expect(
+      (await oldDriver.delete(admin, 'n3', { soft: true, at, expectedRevision: 1 })).status,
+    ).toBe('ok');
+    expect(await oldDriver.purge('2100-01-01T00:00:00.000Z')).toBe(1);
+    expect(await oldDriver.countByVersion()).toEqual({ '1.0': 1 });
+  });
+});
