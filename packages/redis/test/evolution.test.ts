@@ -32,24 +32,29 @@ import { redisUrl } from './helpers.js';
 
 const base = { name: 'gadget', plural: 'gadgets', scope: 'project', softDelete: true } as const;
 
-/** The first release: an indexed label, no unique constraint. */
+/** The first release: an indexed label, a shelf without index, no unique constraint. */
 const gadgetV10 = defineResource({
   ...base,
   version: '1.0',
   history: { '1.0': 'initial version' },
-  fields: { label: f.string().indexed() },
+  fields: { label: f.string().indexed(), shelf: f.string().nullable() },
 });
 
-/** The next release: an indexed color, and label becomes unique. */
+/** The next release: an indexed color, shelf indexed, and label becomes unique. */
 const gadgetV11 = defineResource({
   ...base,
   version: '1.1',
   history: {
     '1.0': 'initial version',
-    '1.1': { note: 'added color (indexed), label unique', addUnique: [['label']] },
+    '1.1': {
+      note: 'added color (indexed), shelf indexed, label unique',
+      addIndexes: ['shelf'],
+      addUnique: [['label']],
+    },
   },
   fields: {
     label: f.string().indexed(),
+    shelf: f.string().nullable().indexed(),
     color: f.string().nullable().indexed().addedIn('1.1'),
   },
   unique: [['label']],
@@ -61,11 +66,16 @@ const gadgetV12 = defineResource({
   version: '1.2',
   history: {
     '1.0': 'initial version',
-    '1.1': { note: 'added color (indexed), label unique', addUnique: [['label']] },
+    '1.1': {
+      note: 'added color (indexed), shelf indexed, label unique',
+      addIndexes: ['shelf'],
+      addUnique: [['label']],
+    },
     '1.2': 'added weight (sortable)',
   },
   fields: {
     label: f.string().indexed(),
+    shelf: f.string().nullable().indexed(),
     color: f.string().nullable().indexed().addedIn('1.1'),
     weight: f.int().sortable().default(0).addedIn('1.2'),
   },
@@ -148,11 +158,11 @@ async function fleet() {
       }
       return out;
     },
-    /** The entries of the label and color equality sets and the label unique keys, as `key id` lines. */
+    /** The entries of the label, shelf and color equality sets and the label unique keys, as `key id` lines. */
     entries: async (): Promise<string[]> => {
       const prefix = `polystore:{${namespace}}:gadget:`;
       const lines: string[] = [];
-      for (const pattern of ['e:label:*', 'e:color:*', 'u:label:*']) {
+      for (const pattern of ['e:label:*', 'e:shelf:*', 'e:color:*', 'u:label:*']) {
         let cursor = '0';
         do {
           const [next, keys] = await raw.scan(cursor, 'MATCH', `${prefix}${pattern}`, 'COUNT', 500);
@@ -171,12 +181,12 @@ async function fleet() {
   };
 }
 
-/** The entry lines the records call for, with `color` and the label unique applied. */
+/** The entry lines the records call for, with the 1.1 elements applied. */
 function expectedEntries(records: readonly StoredRecord[]): string[] {
   const lines: string[] = [];
   for (const r of records) {
     const lv = r.deletedAt === null ? 'l' : 'd';
-    for (const field of ['label', 'color']) {
+    for (const field of ['label', 'shelf', 'color']) {
       for (const part of [`${lv}:*`, `${lv}:${JSON.stringify(r.projectId)}`]) {
         lines.push(`e:${field}:${part}:${JSON.stringify(r[field] ?? null)} ${r.id}`);
       }
@@ -290,7 +300,14 @@ describe('rewrite', () => {
 
     // The 1.0 client maintains only the entries its definition knows.
     await oldDriver.update(admin, 'r1', {
-      set: { label: 'uno' },
+      set: { label: 'uno', shelf: 'A' },
+      updatedAt: at,
+      objectVersion: '1.0',
+      expectedRevision: 1,
+      expected: undefined,
+    });
+    await oldDriver.update(admin, 'r4', {
+      set: { label: 'quatre' },
       updatedAt: at,
       objectVersion: '1.0',
       expectedRevision: 1,
@@ -302,6 +319,8 @@ describe('rewrite', () => {
     expect(stale).toContain('u:label:"one" r1');
     expect(stale).toContain('u:label:"two" r2');
     expect(stale).toContain('e:color:l:*:null r2');
+    expect(stale).toContain('e:shelf:l:*:null r1');
+    expect(stale.some((l) => l.startsWith('e:shelf:l:*:"A"'))).toBe(false);
     expect(stale.some((l) => l.startsWith('u:label:"three"'))).toBe(false);
     expect(stale).not.toEqual(expectedEntries(await records()));
     // The stale unique key still holds a value nobody has.
@@ -314,6 +333,11 @@ describe('rewrite', () => {
     const p1 = createContext({ projectId: 'p1' });
 
     const byId = new Map((await records()).map((r) => [r.id, r]));
+    // A unique key whose holder no longer holds the value is stale: rewrite takes it over.
+    const r4 = byId.get('r4')!;
+    expect(
+      (await newDriver.rewrite({ ...r4, label: 'one', objectVersion: '1.1' }, r4.revision)).status,
+    ).toBe('ok');
     const r1 = byId.get('r1')!;
     expect(
       (await newDriver.rewrite({ ...r1, color: 'red', objectVersion: '1.1' }, r1.revision)).status,
@@ -323,7 +347,12 @@ describe('rewrite', () => {
     expect((await oldDriver.rewrite({ ...r3, label: 'tres' }, r3.revision)).status).toBe('ok');
     const r2 = byId.get('r2')!;
     expect(
-      (await newDriver.rewrite({ ...r2, color: null, objectVersion: '1.1' }, r2.revision)).status,
+      (
+        await newDriver.rewrite(
+          { ...r2, label: 'deux', color: 'blue', objectVersion: '1.1' },
+          r2.revision,
+        )
+      ).status,
     ).toBe('ok');
     expect(await entries()).toEqual(expectedEntries(await records()));
 
@@ -335,9 +364,16 @@ describe('rewrite', () => {
     expect(none.items.map((x) => x.id)).toEqual(['r3']);
     expect(await gadgets.count(p1, { color: null })).toBe(1);
     expect(await gadgets.count(adminContext(), { color: null })).toBe(2);
-    // The freed unique values can be taken, the repaired ones cannot.
-    await newDriver.insert(rec('n1', { label: 'one' }));
+    expect((await gadgets.list(p1, { where: { shelf: 'A' } })).items.map((x) => x.id)).toEqual([
+      'r1',
+    ]);
+    expect(await gadgets.count(p1, { shelf: null })).toBe(1);
+    // The freed unique values can be taken, the repaired and taken-over ones cannot.
+    await expect(newDriver.insert(rec('n1', { label: 'one' }))).rejects.toBeInstanceOf(
+      DuplicateError,
+    );
     await newDriver.insert(rec('n2', { label: 'two' }));
+    await newDriver.insert(rec('n4', { label: 'four' }));
     await expect(newDriver.insert(rec('n3', { label: 'tres' }))).rejects.toBeInstanceOf(
       DuplicateError,
     );
@@ -384,9 +420,10 @@ describe('expand, contract and appliedElements', () => {
     await oldDriver.insert(rec('r2', { label: 'two' }, { deletedAt: at }));
     await newBackend.expand(gadgetV11, up.expand);
     const applied = await newBackend.appliedElements(gadgetV11);
-    expect(applied.fields.map((x) => x.name)).toEqual(['label', 'color']);
+    expect(applied.fields.map((x) => x.name)).toEqual(['label', 'shelf', 'color']);
     expect(applied.indexes).toEqual([
       { field: 'label', kind: 'eq' },
+      { field: 'shelf', kind: 'eq' },
       { field: 'color', kind: 'eq' },
     ]);
     expect(applied.uniques).toEqual([['label']]);
@@ -415,7 +452,7 @@ describe('expand, contract and appliedElements', () => {
     // Not even the color field and index of the same call were applied.
     expect(await oldBackend.appliedElements(gadgetV10)).toEqual(before);
     expect(await entries()).toEqual(lines);
-    expect(lines.some((l) => l.startsWith('e:color:') || l.startsWith('u:'))).toBe(false);
+    expect(lines.some((l) => /^(e:color:|e:shelf:|u:)/.test(l))).toBe(false);
 
     await oldDriver.delete(admin, 'd2', { soft: true, at, expectedRevision: undefined });
     await oldBackend.expand(gadgetV11, up.expand);
@@ -434,7 +471,7 @@ describe('expand, contract and appliedElements', () => {
     );
     expect(await records()).toEqual([rec('r1', { label: 'one' }, { objectVersion: '1.1' })]);
     const lines = await entries();
-    expect(lines.some((l) => l.startsWith('e:color:') || l.startsWith('u:'))).toBe(false);
+    expect(lines.some((l) => /^(e:color:|e:shelf:|u:)/.test(l))).toBe(false);
     expect(lines).toEqual(['e:label:l:"p1":"one" r1', 'e:label:l:*:"one" r1']);
   });
 
