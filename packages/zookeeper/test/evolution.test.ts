@@ -1,5 +1,6 @@
 import {
   type AnyResource,
+  computeResources,
   createContext,
   DuplicateError,
   defineResource,
@@ -489,4 +490,26 @@ describe('writes over entries another definition left (issue 14 item 5)', () => 
     expect(await oldDriver.purge('2100-01-01T00:00:00.000Z')).toBe(1);
     expect(await oldDriver.countByVersion()).toEqual({ '1.0': 1 });
   });
+});
+
+it('releases fixed IPs whatever index entries they have', async () => {
+  const chroot = `/${freshNamespace('zkevo')}`;
+  const backend = (await zookeeperAdapter.open(new URL(zk.url), {
+    resources: computeResources,
+    adapter: { chroot },
+  })) as ZooKeeperBackend;
+  opened.push(backend);
+  const stores = createStores(backend, { resources: computeResources });
+  const ctx = createContext({ projectId: 'p1' });
+  const net = await stores.networks.create(ctx, { label: 'evo', cidr: '10.9.0.0/29' });
+  const vm = '00000000-0000-7000-8000-0000000000dd';
+  const ip = await stores.fixedIps.allocate(ctx, { networkId: net.id, instanceId: vm });
+  // A layout that did not index the address: its entry is missing.
+  const entry = `${chroot}/fixedIp/index/address/${encodeValue(ip.address)}/${ip.id}`;
+  expect(await client.countChildren(entry)).toBe(0);
+  await client.multi([{ type: 'remove', path: entry, version: -1 }]);
+  expect(await stores.fixedIps.releaseAllForInstance(ctx, vm)).toBe(1);
+  expect(await stores.fixedIps.count(ctx, { instanceId: vm })).toBe(0);
+  const again = await stores.fixedIps.allocate(ctx, { networkId: net.id, instanceId: vm });
+  expect(again.address).toBe(ip.address);
 });
