@@ -306,6 +306,15 @@ describe('rewrite', () => {
       expectedRevision: 1,
       expected: undefined,
     });
+    // A record the 1.1 client entered, then changed by the 1.0 client.
+    await newDriver.insert(rec('r5', { label: 'cinq', shelf: 'S', color: null }));
+    await oldDriver.update(admin, 'r5', {
+      set: { label: 'five', shelf: 'T' },
+      updatedAt: at,
+      objectVersion: '1.0',
+      expectedRevision: 1,
+      expected: undefined,
+    });
     await oldDriver.update(admin, 'r4', {
       set: { label: 'quatre' },
       updatedAt: at,
@@ -321,6 +330,8 @@ describe('rewrite', () => {
     expect(stale).toContain('e:color:l:*:null r2');
     expect(stale).toContain('e:shelf:l:*:null r1');
     expect(stale.some((l) => l.startsWith('e:shelf:l:*:"A"'))).toBe(false);
+    expect(stale).toContain('e:shelf:l:*:"S" r5');
+    expect(stale).toContain('u:label:"cinq" r5');
     expect(stale.some((l) => l.startsWith('u:label:"three"'))).toBe(false);
     expect(stale).not.toEqual(expectedEntries(await records()));
     // The stale unique key still holds a value nobody has.
@@ -345,6 +356,8 @@ describe('rewrite', () => {
     // Even a driver whose definition lacks the elements repairs them.
     const r3 = byId.get('r3')!;
     expect((await oldDriver.rewrite({ ...r3, label: 'tres' }, r3.revision)).status).toBe('ok');
+    const r5 = byId.get('r5')!;
+    expect((await newDriver.rewrite(r5, r5.revision)).status).toBe('ok');
     const r2 = byId.get('r2')!;
     expect(
       (
@@ -361,9 +374,9 @@ describe('rewrite', () => {
     expect(red.items.map((x) => x.id)).toEqual(['r1']);
     expect(await gadgets.count(p1, { color: 'red' })).toBe(1);
     const none = await gadgets.list(p1, { where: { color: null } });
-    expect(none.items.map((x) => x.id)).toEqual(['r3']);
-    expect(await gadgets.count(p1, { color: null })).toBe(1);
-    expect(await gadgets.count(adminContext(), { color: null })).toBe(2);
+    expect(none.items.map((x) => x.id)).toEqual(['r3', 'r5']);
+    expect(await gadgets.count(p1, { color: null })).toBe(2);
+    expect(await gadgets.count(adminContext(), { color: null })).toBe(3);
     expect((await gadgets.list(p1, { where: { shelf: 'A' } })).items.map((x) => x.id)).toEqual([
       'r1',
     ]);
@@ -374,6 +387,7 @@ describe('rewrite', () => {
     );
     await newDriver.insert(rec('n2', { label: 'two' }));
     await newDriver.insert(rec('n4', { label: 'four' }));
+    await newDriver.insert(rec('n5', { label: 'cinq' }));
     await expect(newDriver.insert(rec('n3', { label: 'tres' }))).rejects.toBeInstanceOf(
       DuplicateError,
     );

@@ -167,6 +167,18 @@ local function insert(T, lay, id, flat)
   for i, k in ipairs(uk) do
     if k and redis.call('EXISTS', k) == 1 then return { 'duplicate', tostring(i) } end
   end
+  -- Remember what the entries are entered under ('~e:' and '~u:' fields), so a rewrite
+  -- finds them even after a client that does not know an element changed the record.
+  for _, f in ipairs(lay.e) do
+    flat[#flat + 1] = '~e:' .. f
+    flat[#flat + 1] = r[f] or 'null'
+  end
+  for i, k in ipairs(uk) do
+    if k then
+      flat[#flat + 1] = '~u:' .. table.concat(lay.u[i], ',')
+      flat[#flat + 1] = k
+    end
+  end
   redis.call('HSET', key, unpack(flat))
   index_all(T, lay, id, r, live and 'l' or 'd', true)
   for _, k in ipairs(uk) do

@@ -1,6 +1,7 @@
 -- Applies a conditional update to a live record in the write scope: checks the expected
 -- revision and values, then the unique constraints, then writes the changed fields, the
--- next revision, updatedAt and objectVersion, and moves the changed index entries.
+-- next revision, updatedAt and objectVersion, and moves the changed index entries (and
+-- the '~e:'/'~u:' fields that remember them, see rewrite.lua).
 -- KEYS[1] the record key. ARGV: T, layout, id, scope ('' or project JSON), expected
 -- revision ('' for none), expected values (count; each: field, count, JSON texts), set
 -- fields (count; each: field, JSON text, has token '1'/'0', sort token), updatedAt JSON,
@@ -64,12 +65,16 @@ for _, f in ipairs(lay.e) do
   if a ~= b then
     index_eq(T, lay, f, id, a, p, 'l', false)
     index_eq(T, lay, f, id, b, p, 'l', true)
+    put('~e:' .. f, b)
   end
 end
 for k = 1, #lay.u do
   if oldk[k] ~= newk[k] then
     if oldk[k] and redis.call('GET', oldk[k]) == id then redis.call('DEL', oldk[k]) end
-    if newk[k] then redis.call('SET', newk[k], id) end
+    if newk[k] then
+      redis.call('SET', newk[k], id)
+      put('~u:' .. table.concat(lay.u[k], ','), newk[k])
+    end
   end
 end
 if r.objectVersion ~= n.objectVersion then
