@@ -143,7 +143,7 @@ export class ZooKeeperBackend implements Backend {
           client.create(l.schema, encodeElements(elementsOf(l.resource))),
         ),
       );
-      await Promise.all([...backend.#drivers.values()].map((d) => d.loadSchema()));
+      await Promise.all([...backend.#drivers.values()].map((d) => d.evolution.loadSchema()));
       return backend;
     } catch (err) {
       client.close();
@@ -194,9 +194,9 @@ export class ZooKeeperBackend implements Backend {
         for (const i of added.indexes) await this.#client.ensurePath(layout.indexDir(i.field));
         for (const u of added.uniques) await this.#client.ensurePath(layout.uniqueDir(u));
         if (!(await this.#setApplied(layout, withElements(applied, added), version))) continue;
-        await driver.loadSchema();
-        for (const i of added.indexes) await driver.removeOrphans(i.field);
-        const clash = await driver.enterAll();
+        await driver.evolution.loadSchema();
+        for (const i of added.indexes) await driver.evolution.removeOrphans(i.field);
+        const clash = await driver.evolution.enterAll();
         if (clash) {
           await this.contract(resource, added);
           throw new UniqueViolationError(resource.name, clash.fields, clash.ids);
@@ -204,8 +204,8 @@ export class ZooKeeperBackend implements Backend {
         return;
       }
       // Applied already (by this or another client): finish entering records it may have left.
-      await driver.loadSchema();
-      await driver.enterAll();
+      await driver.evolution.loadSchema();
+      await driver.evolution.enterAll();
     });
   }
 
@@ -223,8 +223,9 @@ export class ZooKeeperBackend implements Backend {
           throw new UnavailableError(`zookeeper: the schema of ${resource.name} kept changing`);
         }
       }
-      await driver.loadSchema();
-      const own = new Set(layout.indexedFields);
+      await driver.evolution.loadSchema();
+      // What the given definition still indexes (an equality index of every queryable field) stays.
+      const own = new Set(new ResourceLayout(this.#chroot, resource).indexedFields);
       for (const i of elements.indexes) {
         if (!own.has(i.field)) await removeTree(this.#client, layout.indexDir(i.field));
       }
@@ -232,7 +233,7 @@ export class ZooKeeperBackend implements Backend {
       for (const u of elements.uniques) {
         if (!ownUniques.has(uniqueKey(u))) await removeTree(this.#client, layout.uniqueDir(u));
       }
-      await driver.dropFields(elements.fields.map((x) => x.name));
+      await driver.evolution.dropFields(elements.fields.map((x) => x.name));
     });
   }
 
@@ -247,14 +248,20 @@ export class ZooKeeperBackend implements Backend {
     }
   }
 
-  /** One evolution step over a resource, with its driver (a new one if it was not opened) and its znodes made. */
+  /**
+   * One evolution step over a resource, with its driver: the opened one of that name
+   * (whatever its definition: its writes then learn the new elements at once), else a new
+   * one, its znodes made as an open would.
+   */
   async #evolve(
     what: string,
     resource: AnyResource,
     step: (driver: ZooKeeperResourceDriver, layout: ResourceLayout) => Promise<void>,
   ): Promise<void> {
     try {
-      const opened = this.#drivers.get(resource);
+      const opened =
+        this.#drivers.get(resource) ??
+        [...this.#drivers].find(([r]) => r.name === resource.name)?.[1];
       const layout = opened?.access.layout ?? new ResourceLayout(this.#chroot, resource);
       const driver =
         opened ??
@@ -303,7 +310,7 @@ export class ZooKeeperBackend implements Backend {
     added: SchemaElements,
   ): Promise<void> {
     if (added.uniques.length === 0) return;
-    const records = await driver.readAll();
+    const records = await driver.evolution.readAll();
     for (const fields of added.uniques) {
       const byValue = new Map<string, string[]>();
       for (const r of records) {

@@ -55,6 +55,29 @@ export interface RecordAccess {
   forget(id: string): void;
 }
 
+/** A unique clash `expand` met while entering records: the constraint and the two ids. */
+export interface UniqueClash {
+  readonly fields: readonly string[];
+  readonly ids: readonly string[];
+}
+
+/**
+ * Internal, not part of the `ResourceDriver` SPI: how the backend's `expand` and
+ * `contract` reach one resource's records and the applied elements its writes maintain.
+ */
+export interface SchemaAccess {
+  /** Reads the schema znode: the applied elements writes maintain, and the version each multi checks. */
+  loadSchema(): Promise<SchemaElements | undefined>;
+  /** Every record, any project, live and soft-deleted. */
+  readAll(): Promise<StoredRecord[]>;
+  /** Enters every record in the entries of the applied elements it lacks; a unique clash met on the way. */
+  enterAll(): Promise<UniqueClash | undefined>;
+  /** Removes the entries of an index whose record no longer exists; how many. */
+  removeOrphans(field: string): Promise<number>;
+  /** Removes the values of dropped fields from every record (revisions unchanged). */
+  dropFields(names: readonly string[]): Promise<void>;
+}
+
 /**
  * The generic ZooKeeper driver of one resource. Every mutation is one multi: the record
  * znode (its data version is the compare-and-swap guard) with all its index and unique
@@ -64,6 +87,8 @@ export interface RecordAccess {
 export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver {
   /** Internal: the allocator's way in (see {@link RecordAccess}). */
   readonly access: RecordAccess;
+  /** Internal: the backend's way in for `expand` and `contract` (see {@link SchemaAccess}). */
+  readonly evolution: SchemaAccess;
   readonly #layout: ResourceLayout;
   readonly #client: ZooKeeperClient;
   readonly #ops: RecordOps;
@@ -92,10 +117,17 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
       forget: (id) => this.#cache.delete(id),
       schemaCheck: () => this.#schemaCheck(),
       loadSchema: async () => {
-        await this.loadSchema();
+        await this.#loadSchema();
       },
     };
     this.access = this.#target;
+    this.evolution = {
+      loadSchema: () => this.#loadSchema(),
+      readAll: () => this.#readAll(),
+      enterAll: () => this.#enterAll(),
+      removeOrphans: (field) => this.#removeOrphans(field),
+      dropFields: (names) => this.#dropFields(names),
+    };
   }
 
   // The store's calls, each bounded by the fail-fast deadline (failFastMs) as a whole:
@@ -180,7 +212,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
 
   purge(before: string): Promise<number> {
     return this.#bounded('purge', async () => {
-      await this.loadSchema();
+      await this.#loadSchema();
       const purged = await purgeDeleted(this.#target, before);
       await this.sweepEmptyDirectories();
       return purged;
@@ -253,7 +285,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
 
   rewrite(record: StoredRecord, expectedRevision: number): Promise<WriteOutcome> {
     return this.#bounded('rewrite', async (): Promise<WriteOutcome> => {
-      await this.loadSchema();
+      await this.#loadSchema();
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         const cur = await this.#read(record.id);
         if (!cur) return { status: 'not-found' };
@@ -269,7 +301,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
           await this.#client.commit(ops);
         } catch (err) {
           if (!(err instanceof ZkOpError) || err.index === undefined) throw err;
-          if (this.#failedOnSchema(err, ops)) await this.loadSchema();
+          if (this.#failedOnSchema(err, ops)) await this.#loadSchema();
           else if (await this.#releasedStale(err, ops)) {
             // A unique znode its holder no longer holds: removed, try again.
           } else if (err.code === ZK.NODE_EXISTS && err.index > 0) {
@@ -294,7 +326,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
    * Internal (the backend's `expand`): reads the applied elements from the schema znode,
    * so writes maintain their entries too and check the znode's version in each multi.
    */
-  async loadSchema(): Promise<SchemaElements | undefined> {
+  async #loadSchema(): Promise<SchemaElements | undefined> {
     const found = await this.#client.getData(this.#layout.schema);
     if (!found) return undefined;
     const applied = decodeElements(found.data, this.#layout.resource);
@@ -310,7 +342,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
    * of a unique clash met on the way (a live record written since the check), else
    * `undefined`.
    */
-  async enterAll(): Promise<{ fields: readonly string[]; ids: string[] } | undefined> {
+  async #enterAll(): Promise<UniqueClash | undefined> {
     const ids = (await this.#client.getChildren(this.#layout.records)) ?? [];
     for (const id of ids) {
       for (let attempt = 0; ; attempt++) {
@@ -367,7 +399,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
    * longer exists (a client whose definition lacked the index removed the record before
    * the index was applied). Returns how many it removed.
    */
-  async removeOrphans(field: string): Promise<number> {
+  async #removeOrphans(field: string): Promise<number> {
     const dir = this.#layout.indexDir(field);
     const values = (await this.#client.getChildren(dir)) ?? [];
     const entries = (
@@ -392,7 +424,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
   }
 
   /** Internal (the backend's `expand`): every record, any project, live and soft-deleted. */
-  async readAll(): Promise<StoredRecord[]> {
+  async #readAll(): Promise<StoredRecord[]> {
     const ids = (await this.#client.getChildren(this.#layout.records)) ?? [];
     return (await this.#readMany(ids)).map((v) => v.record);
   }
@@ -401,7 +433,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
    * Internal (the backend's `contract`): removes the values of dropped fields from every
    * record that has them, the record written at its version (revision unchanged).
    */
-  async dropFields(names: readonly string[]): Promise<void> {
+  async #dropFields(names: readonly string[]): Promise<void> {
     if (names.length === 0) return;
     const ids = (await this.#client.getChildren(this.#layout.records)) ?? [];
     for (const id of ids) {
@@ -516,7 +548,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
       } catch (err) {
         // The store's schema changed since it was read (an expand or contract): read it again.
         if (this.#failedOnSchema(err, ops) && attempt < MAX_ATTEMPTS) {
-          await this.loadSchema();
+          await this.#loadSchema();
           continue;
         }
         if ((await this.#releasedStale(err, ops)) && attempt < MAX_ATTEMPTS) continue;
