@@ -14,6 +14,7 @@ import {
   UnavailableError,
 } from '@polystore/core';
 import {
+  compareCodePoints,
   createStores,
   elementsBetween,
   elementsOf,
@@ -28,7 +29,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openRedisBackend } from '../src/redis-adapter.js';
 import type { RedisBackend } from '../src/redis-backend.js';
-import { redisUrl } from './helpers.js';
+import { HOSTILE_STRINGS, redisUrl } from './helpers.js';
 
 const base = { name: 'gadget', plural: 'gadgets', scope: 'project', softDelete: true } as const;
 
@@ -71,13 +72,14 @@ const gadgetV12 = defineResource({
       addIndexes: ['shelf'],
       addUnique: [['label']],
     },
-    '1.2': 'added weight (sortable)',
+    '1.2': 'added weight and tag (sortable)',
   },
   fields: {
     label: f.string().indexed(),
     shelf: f.string().nullable().indexed(),
     color: f.string().nullable().indexed().addedIn('1.1'),
     weight: f.int().sortable().default(0).addedIn('1.2'),
+    tag: f.string().sortable().default('').addedIn('1.2'),
   },
   unique: [['label']],
 });
@@ -393,14 +395,16 @@ describe('rewrite', () => {
     );
   });
 
-  it('enters records in a sortable index that expand added, with the tokens the layout computes', async () => {
+  it('enters records in sortable indexes that expand added (ints, hostile strings), with the tokens the layout computes', async () => {
     const namespace = freshNamespace('redis_evolution');
     const oldBackend = await open(namespace, gadgetV11);
     const oldDriver = oldBackend.driver(gadgetV11);
     const weights = [0, 7, -3, 2 ** 40 + 1, -(2 ** 52) - 5, Number.MAX_SAFE_INTEGER];
-    for (const [i, weight] of weights.entries()) {
+    const tags = HOSTILE_STRINGS.slice(0, weights.length * 4);
+    for (const [i, tag] of tags.entries()) {
+      const weight = weights[i] ?? i;
       await oldDriver.insert(
-        rec(`w${i}`, { label: `w${i}`, color: null, weight }, { objectVersion: '1.2' }),
+        rec(`w${i}`, { label: `w${i}`, color: null, weight, tag }, { objectVersion: '1.2' }),
       );
     }
     await oldBackend.expand(gadgetV12, elementsBetween(gadgetV12, '1.1', '1.2').expand);
@@ -408,9 +412,24 @@ describe('rewrite', () => {
     const stores = createStores(newBackend, { resources: [gadgetV12] });
     const gadgets = stores.store(gadgetV12);
     const p1 = createContext({ projectId: 'p1' });
-    const page = await gadgets.list(p1, { orderBy: { field: 'weight', direction: 'asc' } });
-    expect(page.items.map((x) => x.weight)).toEqual([...weights].sort((a, b) => a - b));
-    expect(await gadgets.count(p1, { weight: { gt: 0 } })).toBe(3);
+    const all = (await gadgets.list(p1, { limit: 100 })).items;
+    const byWeight = await gadgets.list(p1, {
+      orderBy: { field: 'weight', direction: 'asc' },
+      limit: 100,
+    });
+    expect(byWeight.items.map((x) => x.weight)).toEqual(
+      all.map((x) => x.weight).sort((a, b) => a - b),
+    );
+    expect(byWeight.items.slice(0, 3).map((x) => x.weight)).toEqual([-(2 ** 52) - 5, -3, 0]);
+    expect(await gadgets.count(p1, { weight: { gt: 0 } })).toBe(tags.length - 3);
+    const byTag = await gadgets.list(p1, {
+      orderBy: { field: 'tag', direction: 'asc' },
+      limit: 100,
+    });
+    expect(byTag.items.map((x) => x.tag)).toEqual([...tags].sort(compareCodePoints));
+    for (const tag of tags) {
+      expect(await gadgets.count(p1, { tag })).toBe(tags.filter((t) => t === tag).length);
+    }
   });
 });
 
