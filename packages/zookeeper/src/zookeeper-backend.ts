@@ -198,7 +198,7 @@ export class ZooKeeperBackend implements Backend {
         for (const i of added.indexes) await driver.evolution.removeOrphans(i.field);
         const clash = await driver.evolution.enterAll();
         if (clash) {
-          await this.contract(resource, added);
+          await this.#undo(driver, layout, added);
           throw new UniqueViolationError(resource.name, clash.fields, clash.ids);
         }
         return;
@@ -235,6 +235,38 @@ export class ZooKeeperBackend implements Backend {
       }
       await driver.evolution.dropFields(elements.fields.map((x) => x.name));
     });
+  }
+
+  /**
+   * Takes back what an `expand` that met a clash applied: the elements leave the schema
+   * znode and the entries of its new indexes and unique constraints go. Their directories
+   * stay (a process whose definition has them treats them as permanent) and field values
+   * are kept: no record written meanwhile loses data.
+   */
+  async #undo(
+    driver: ZooKeeperResourceDriver,
+    layout: ResourceLayout,
+    added: SchemaElements,
+  ): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const { applied, version } = await this.#readApplied(layout);
+      if (await this.#setApplied(layout, elementsMinus(applied, added), version)) break;
+      if (attempt >= MAX_SCHEMA_ATTEMPTS) {
+        throw new UnavailableError(
+          `zookeeper: the schema of ${layout.resource.name} kept changing`,
+        );
+      }
+    }
+    await driver.evolution.loadSchema();
+    const dirs = [
+      ...added.indexes.map((i) => layout.indexDir(i.field)),
+      ...added.uniques.map((u) => layout.uniqueDir(u)),
+    ];
+    for (const dir of dirs) {
+      for (const child of (await this.#client.getChildren(dir)) ?? []) {
+        await removeTree(this.#client, `${dir}/${child}`);
+      }
+    }
   }
 
   /** The elements the resource's schema znode records as applied (none when it has none). */

@@ -400,6 +400,32 @@ describe('expand, contract and appliedElements', () => {
     expect(await entryLines(chroot)).toEqual(expectedLines(await allRecords(newDriver), true));
   });
 
+  it('takes the call back when a write makes a clash while records are entered', async () => {
+    const { newBackend, newDriver, oldDriver, chroot } = await fleet();
+    await oldDriver.insert(rec('c1', { label: 'same' }));
+    const before = await entryLines(chroot);
+    // A 1.0 client writes a clashing record after the check, before the records are entered.
+    const evolution = newBackend.zooKeeperDriver(gadgetV11).evolution as {
+      enterAll(): Promise<unknown>;
+    };
+    const enterAll = evolution.enterAll;
+    evolution.enterAll = async () => {
+      await oldDriver.insert(rec('c2', { label: 'same' }, { projectId: 'p2' }));
+      return enterAll();
+    };
+    const err = await newBackend.expand(gadgetV11, up.expand).catch((e) => e);
+    evolution.enterAll = enterAll;
+    expect(err).toBeInstanceOf(UniqueViolationError);
+    expect(err).toMatchObject({ fields: ['label'], ids: ['c1', 'c2'] });
+    expect(shape(await newBackend.appliedElements(gadgetV11))).toEqual(
+      shape(elementsOf(gadgetV10)),
+    );
+    expect((await entryLines(chroot)).filter((l) => !l.startsWith('index:label c2'))).toEqual(
+      before,
+    );
+    expect(await newDriver.countByVersion()).toEqual({ '1.0': 2 });
+  });
+
   it('drops elements and a dropped field`s values (idempotent), leaving revisions alone', async () => {
     const { newBackend, newDriver, chroot } = await fleet();
     await newBackend.expand(gadgetV11, up.expand);
