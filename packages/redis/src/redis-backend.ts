@@ -17,6 +17,7 @@ import {
   UniqueViolationError,
 } from '@polystore/core/adapter';
 import { decodeElements, encodeElements } from './applied-elements.js';
+import { isReplyError } from './errors.js';
 import { keyspace, ResourceLayout } from './layout.js';
 import { RedisAddressAllocator } from './redis-address-allocator.js';
 import type { RedisConnection } from './redis-connection.js';
@@ -32,6 +33,12 @@ export const REDIS_CAPABILITIES: Capabilities = defineCapabilities({
   serverSideQueries: true,
   features: {},
 });
+
+/** Whether an error says the connection may not write (`READONLY`, `NOPERM`). */
+function mayNotWrite(err: unknown): boolean {
+  const reply = err instanceof Error ? err.cause : undefined;
+  return isReplyError(reply) && /^(READONLY|NOPERM)\b/.test((reply as Error).message);
+}
 
 /**
  * A backend over one Redis connection: a generic driver per opened resource, all in one
@@ -94,16 +101,18 @@ export class RedisBackend implements Backend, EvolutionBackend {
   /**
    * Records the elements of each opened resource's definition where none are recorded yet
    * (`SET NX`): what a brand-new store has. An open by other code later changes nothing.
+   * A connection that may not write (a read-only replica, an ACL user without `SET`) opens
+   * as before and records nothing.
    */
   async recordNewSchemas(): Promise<void> {
     await Promise.all(
       this.#resources.map((resource) => {
         const l = new ResourceLayout(resource, this.keyspace);
-        return this.connection.setIfAbsent(
-          l.schemaKey,
-          encodeElements(elementsOf(resource)),
-          'open',
-        );
+        return this.connection
+          .setIfAbsent(l.schemaKey, encodeElements(elementsOf(resource)), 'open')
+          .catch((err: unknown) => {
+            if (!mayNotWrite(err)) throw err;
+          });
       }),
     );
   }

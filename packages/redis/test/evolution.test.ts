@@ -508,6 +508,26 @@ describe('expand, contract and appliedElements', () => {
     expect(lines).toEqual(['e:label:l:"p1":"one" r1', 'e:label:l:*:"one" r1']);
   });
 
+  it('opens as before over a connection that may not write, recording nothing', async () => {
+    const namespace = freshNamespace('redis_evolution');
+    const user = `ro_${namespace}`;
+    await raw.call('ACL', 'SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-set');
+    try {
+      const url = new URL(redisUrl());
+      url.username = user;
+      url.password = 'pw';
+      const backend = await openRedisBackend(url.href, {
+        resources: [gadgetV10],
+        adapter: { namespace },
+      });
+      opened.push(backend);
+      expect(await backend.appliedElements(gadgetV10)).toEqual(NO_ELEMENTS);
+      expect(await raw.keys(`polystore:{${namespace}}:*`)).toEqual([]);
+    } finally {
+      await raw.call('ACL', 'DELUSER', user);
+    }
+  });
+
   it('reports nothing for a resource never opened (without writing), and refuses once closed', async () => {
     const namespace = freshNamespace('redis_evolution');
     const backend = await open(namespace, gadgetV10);
