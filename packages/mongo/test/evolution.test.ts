@@ -49,6 +49,22 @@ const gadgetV11 = defineResource({
   unique: [['label']],
 });
 
+/** A later release: the nullable color becomes unique too. */
+const gadgetV12 = defineResource({
+  ...base,
+  version: '1.2',
+  history: {
+    '1.0': 'initial version',
+    '1.1': { note: 'added color (indexed), label unique', addUnique: [['label']] },
+    '1.2': { note: 'color unique', addUnique: [['color']] },
+  },
+  fields: {
+    label: f.string().indexed(),
+    color: f.string().nullable().indexed().addedIn('1.1'),
+  },
+  unique: [['label'], ['color']],
+});
+
 const up = elementsBetween(gadgetV11, '1.0', '1.1');
 const at = '2026-01-01T00:00:00.000Z';
 const admin: WriteScope = { projectId: null };
@@ -106,7 +122,7 @@ afterEach(async () => {
   for (const u of opened.urls.splice(0)) await dropDatabase(u);
 });
 
-async function open(url: string, resource: typeof gadgetV10 | typeof gadgetV11) {
+async function open(url: string, resource: typeof gadgetV10 | typeof gadgetV11 | typeof gadgetV12) {
   const backend = await MongoBackend.open(url, { resources: [resource] });
   opened.backends.push(backend);
   return { backend, driver: evolving(backend.driver(resource)) };
@@ -248,6 +264,37 @@ describe('rewrite', () => {
     expect(ok.status).toBe('ok');
   });
 
+  it('works the same without claims or serialised writes (the MongoDB path)', async () => {
+    const url = freshUrl('mongo_evolution');
+    opened.urls.push(url);
+    const backend = await MongoBackend.open(url, {
+      resources: [gadgetV11],
+      adapter: { claimWrites: false, serializeWrites: false },
+    });
+    opened.backends.push(backend);
+    const driver = evolving(backend.driver(gadgetV11));
+    await driver.insert(rec('x', { label: 'taken', color: null }));
+    const y = await driver.insert(rec('y', { label: 'y', color: null }, { deletedAt: at }));
+    const next = { ...y, label: 'z', color: 'red', objectVersion: '1.1' };
+    expect(await driver.rewrite(next, 1)).toEqual({
+      status: 'ok',
+      record: { ...next, revision: 2 },
+    });
+    expect(await driver.rewrite(next, 1)).toEqual({
+      status: 'conflict',
+      current: { ...next, revision: 2 },
+    });
+    expect(await driver.rewrite(rec('nope', { label: 'n', color: null }), 1)).toEqual({
+      status: 'not-found',
+    });
+    const live = { ...next, deletedAt: null, label: 'taken' };
+    await expect(driver.rewrite(live, 2)).rejects.toMatchObject({
+      code: 'DUPLICATE',
+      fields: ['label'],
+    });
+    expect(await driver.countByVersion()).toEqual({ '1.0': 1, '1.1': 1 });
+  });
+
   it('makes every index and unique entry match, whatever an older client left', async () => {
     const { oldBackend, oldDriver, newer, docs } = await fleet();
     await oldDriver.insert(rec('r1', { label: 'one' }));
@@ -362,6 +409,35 @@ describe('expand, contract and appliedElements', () => {
     // A soft-deleted record written by the old client frees its label.
     await oldDriver.delete(admin, 'r1', { soft: true, at, expectedRevision: undefined });
     await oldDriver.insert(rec('r2', { label: 'one' }));
+  });
+
+  it('adds a unique constraint over a nullable field: nulls and missing values never clash', async () => {
+    const { oldBackend, oldDriver, indexes, url } = await fleet();
+    await oldDriver.insert(rec('o1', { label: 'o1' }));
+    await oldDriver.insert(rec('o2', { label: 'o2' }));
+    await oldBackend.expand(gadgetV11, up.expand);
+    const { driver } = await open(url, gadgetV11);
+    await driver.insert(rec('n1', { label: 'n1', color: null }, { objectVersion: '1.1' }));
+    await driver.insert(rec('n2', { label: 'n2', color: 'red' }, { objectVersion: '1.1' }));
+    await driver.insert(rec('n3', { label: 'n3', color: 'red' }, { objectVersion: '1.1' }));
+    const toV12 = elementsBetween(gadgetV12, '1.1', '1.2').expand;
+    const err = await oldBackend.expand(gadgetV12, toV12).catch((e) => e);
+    expect(err).toBeInstanceOf(UniqueViolationError);
+    expect(err).toMatchObject({ fields: ['color'], ids: ['n2', 'n3'] });
+    expect(await indexes()).not.toContain(
+      'unique_color {"color":1,"_dead":1,"_null_color":1} unique',
+    );
+
+    await driver.delete(admin, 'n3', { soft: true, at, expectedRevision: undefined });
+    await oldBackend.expand(gadgetV12, toV12);
+    expect(await indexes()).toContain('unique_color {"color":1,"_dead":1,"_null_color":1} unique');
+    expect((await oldBackend.appliedElements(gadgetV12)).uniques).toEqual([['label'], ['color']]);
+    // Records without color (o1, o2: missing; n1: null) do not clash; a second red does.
+    await driver.insert(rec('n4', { label: 'n4', color: null }, { objectVersion: '1.1' }));
+    await expect(
+      driver.insert(rec('n5', { label: 'n5', color: 'red' }, { objectVersion: '1.1' })),
+    ).rejects.toBeInstanceOf(DuplicateError);
+    await driver.insert(rec('n5', { label: 'n5', color: 'blue' }, { objectVersion: '1.1' }));
   });
 
   it('replaces an index whose name holds another key spec', async () => {
