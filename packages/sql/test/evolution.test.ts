@@ -469,6 +469,57 @@ describe.each(DIALECTS)('%s evolution', (dialect) => {
       expect(await old.count(everything, [])).toBe(2);
     });
 
+    it('records the elements an open by newer code adds to an older store (the open-time upgrade)', async () => {
+      const space = fresh();
+      const oldBackend = await space.open(gadgetV10);
+      await evolving(oldBackend.driver(gadgetV10)).insert(rec('r1', { label: 'one' }));
+      const newBackend = await space.open(gadgetV11);
+      expect(shape(await newBackend.appliedElements(gadgetV11))).toEqual(
+        shape(elementsOf(gadgetV11)),
+      );
+      expect(await space.indexes()).toContain(`${space.table}__color`);
+      // Expanding to what is there already changes nothing.
+      const indexes = await space.indexes();
+      await newBackend.expand(gadgetV11, up.expand);
+      expect(await space.indexes()).toEqual(indexes);
+    });
+
+    if (dialect === 'postgres') {
+      it('rebuilds a unique index that an interrupted concurrent build left invalid', async () => {
+        const space = fresh();
+        const backend = await space.open(gadgetV10);
+        const driver = evolving(backend.driver(gadgetV10));
+        await driver.insert(rec('a', { label: 'same' }));
+        await driver.insert(rec('b', { label: 'same' }));
+        const name = `${space.table}__label__uq`;
+        // A concurrent build that fails leaves an INVALID index behind.
+        await expect(
+          space.query(
+            `CREATE UNIQUE INDEX CONCURRENTLY "${name}" ON "${space.table}" (label) WHERE deleted_at IS NULL`,
+          ),
+        ).rejects.toThrow();
+        const validity = async () =>
+          (
+            await space.query(
+              'SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = $1',
+              [name],
+            )
+          ).map((r) => r.valid);
+        expect(await validity()).toEqual([false]);
+        // The invalid index does not count as applied: live rows still clash, so refused.
+        await expect(backend.expand(gadgetV11, up.expand)).rejects.toBeInstanceOf(
+          UniqueViolationError,
+        );
+        await driver.delete(admin, 'b', { soft: false, at, expectedRevision: undefined });
+        expect(await validity()).toEqual([false]);
+        await backend.expand(gadgetV11, up.expand);
+        expect(await validity()).toEqual([true]);
+        const dup = await driver.insert(rec('c', { label: 'same' })).catch((e) => e);
+        expect(dup).toBeInstanceOf(DuplicateError);
+        expect(dup.fields).toEqual(['label']);
+      });
+    }
+
     it('reports nothing for a resource never created (without creating anything), and refuses once closed', async () => {
       const space = fresh();
       const backend = await space.open(gadgetV10);
