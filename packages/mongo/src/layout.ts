@@ -51,13 +51,24 @@ export class MongoLayout {
   readonly #json: ReadonlySet<string>;
   readonly #nullable: readonly string[];
 
-  constructor(resource: AnyResource, prefix: string) {
+  /**
+   * `uniqueFields`: the fields of the unique constraints the store has applied (its
+   * `<prefix>_elements` record), whose null markers every document carries too, so that
+   * records of a definition without such a field (an older client's) hold no `null` key
+   * in the constraint's index and never clash.
+   */
+  constructor(resource: AnyResource, prefix: string, uniqueFields: readonly string[] = []) {
     this.resource = resource;
     this.collection = `${prefix}${resource.plural}`;
     this.#json = new Set(
       resource.fieldNames.filter((n) => !isScalarKind(resource.fields[n]!.kind)),
     );
-    this.#nullable = resource.fieldNames.filter((n) => resource.fields[n]!.isNullable);
+    this.#nullable = [
+      ...new Set([
+        ...resource.fieldNames.filter((n) => resource.fields[n]!.isNullable),
+        ...uniqueFields,
+      ]),
+    ];
 
     const indexes: IndexSpec[] = [];
     for (const [name, q] of Object.entries(resource.queryable)) {

@@ -89,7 +89,8 @@ export class MongoBackend implements Backend {
     client: MongoClient,
     db: Db,
     prefix: string,
-    resources: readonly AnyResource[],
+    schema: MongoSchema,
+    resources: ReadonlyMap<AnyResource, readonly string[]>,
     writes: {
       readonly lockScope: string | undefined;
       readonly claims: RecordClaims | undefined;
@@ -98,7 +99,7 @@ export class MongoBackend implements Backend {
     capabilities: Capabilities,
   ) {
     this.#client = client;
-    this.#schema = new MongoSchema(db, prefix);
+    this.#schema = schema;
     this.capabilities = capabilities;
     this.#description = Object.freeze({
       database: db.databaseName,
@@ -109,8 +110,8 @@ export class MongoBackend implements Backend {
     });
     const drivers = new Map<AnyResource, MongoResourceDriver>();
     let allocator: AddressAllocator = NO_FIXED_IPS;
-    for (const resource of resources) {
-      const layout = new MongoLayout(resource, prefix);
+    for (const [resource, marked] of resources) {
+      const layout = new MongoLayout(resource, prefix, marked);
       const collection = db.collection<StoredDocument>(layout.collection);
       if (resource === fixedIpResource) {
         const { driver, writer } = MongoResourceDriver.withWriter(layout, collection, writes);
@@ -186,11 +187,19 @@ export class MongoBackend implements Backend {
           })
         : undefined;
       const capabilities = claimed || !ferret ? MONGO_CAPABILITIES : MONGO_UNCLAIMED_CAPABILITIES;
+      // The first opener of a store records what it creates; later opens change nothing,
+      // but learn which fields the store's unique constraints use (see `MongoLayout`).
+      const schema = new MongoSchema(db, prefix);
+      const marked = new Map<AnyResource, readonly string[]>();
+      for (const resource of resources) {
+        marked.set(resource, await schema.recordNew(resource, elementsOf(resource)));
+      }
       const backend = new MongoBackend(
         client,
         db,
         prefix,
-        resources,
+        schema,
+        marked,
         { lockScope, claims, failFastMs },
         capabilities,
       );
@@ -200,10 +209,6 @@ export class MongoBackend implements Backend {
         ),
         ...(claims ? [createIndexes(db, claims.collection.collectionName, CLAIM_INDEXES)] : []),
       ]);
-      // The first opener of a store records what it created; later opens change nothing.
-      for (const resource of resources) {
-        await backend.#schema.recordNew(resource, elementsOf(resource));
-      }
       return backend;
     } catch (err) {
       await client.close().catch(() => {});

@@ -157,25 +157,31 @@ export class MongoSchema {
 
   /**
    * Records `elements` as applied to the resource's collection unless something is
-   * recorded already (the first opener of a store records what it created).
+   * recorded already (the first opener of a store records what it created). Returns the
+   * fields of the unique constraints recorded, for the layout's null markers.
    */
-  async recordNew(resource: AnyResource, elements: SchemaElements): Promise<void> {
+  async recordNew(resource: AnyResource, elements: SchemaElements): Promise<readonly string[]> {
     const _id = this.#collectionOf(resource);
     const operation = `open: record elements of ${_id}`;
+    const fieldsOf = (uniques: readonly { fields: readonly string[] }[]) => [
+      ...new Set(uniques.flatMap((u) => u.fields)),
+    ];
     // A find (the common case: already recorded) and an insert that a concurrent opener
     // may win; its record is then as good as this one.
     const found = await mapErrors(operation, () =>
-      this.#elements.findOne({ _id: { $eq: _id } }, { projection: { _id: 1 } }),
+      this.#elements.findOne({ _id: { $eq: _id } }, { projection: { uniques: 1 } }),
     );
-    if (found !== null) return;
+    if (found !== null) return fieldsOf(found.uniques ?? []);
+    const stored = toStored(elements);
     await mapErrors(operation, async () => {
       try {
-        await this.#elements.insertOne({ _id, ...toStored(elements) });
+        await this.#elements.insertOne({ _id, ...stored });
       } catch (err) {
         // Another opener recorded it first.
         if (!isDuplicateKeyError(err)) throw err;
       }
     });
+    return fieldsOf(stored.uniques);
   }
 
   /** The elements recorded as applied to the resource's collection; none if never created. */
