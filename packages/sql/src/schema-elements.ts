@@ -44,8 +44,8 @@ interface ElementRow {
   readonly detail: string;
 }
 
-/** How many times a PostgreSQL index build that lost its `lock_timeout` is tried. */
-const INDEX_ATTEMPTS = 5;
+/** How many times a PostgreSQL evolution call that lost its `lock_timeout` is tried. */
+const DDL_ATTEMPTS = 5;
 /** The `lock_timeout` of evolution DDL on PostgreSQL: never queue long behind a transaction. */
 const LOCK_TIMEOUT = '5s';
 
@@ -118,7 +118,7 @@ export class SchemaElementsStore {
   async expand(layout: TableLayout, elements: SchemaElements): Promise<void> {
     const conn = await this.#spec.connect();
     try {
-      if (this.#pg) await this.#expandPostgres(conn.db, layout, elements);
+      if (this.#pg) await this.#retryingLock(() => this.#expandPostgres(conn.db, layout, elements));
       else await conn.db.transaction().execute((trx) => this.#expandSqlite(trx, layout, elements));
     } catch (err) {
       throw toCoreError(err, { layout });
@@ -132,7 +132,7 @@ export class SchemaElementsStore {
     const conn = await this.#spec.connect();
     try {
       if (this.#pg) {
-        await this.#contract(conn.db, layout, elements);
+        await this.#retryingLock(() => this.#contract(conn.db, layout, elements));
       } else {
         await conn.db.transaction().execute((trx) => this.#contract(trx, layout, elements));
       }
@@ -173,10 +173,8 @@ export class SchemaElementsStore {
         const column = snakeCase(f.name);
         if (columns.has(column)) continue;
         const type = sql.raw(this.#spec.support.columnType(f.field.kind));
-        await this.#retryingLock(() =>
-          sql`ALTER TABLE ${this.#ref(layout.table)} ADD COLUMN IF NOT EXISTS ${sql.ref(column)} ${type}`.execute(
-            c,
-          ),
+        await sql`ALTER TABLE ${this.#ref(layout.table)} ADD COLUMN IF NOT EXISTS ${sql.ref(column)} ${type}`.execute(
+          c,
         );
         added.push(column);
       }
@@ -216,9 +214,7 @@ export class SchemaElementsStore {
       for (const f of elements.fields) {
         const column = snakeCase(f.name);
         if (!columns.has(column)) continue;
-        await this.#retryingLock(() =>
-          sql`ALTER TABLE ${this.#ref(layout.table)} DROP COLUMN ${sql.ref(column)}`.execute(c),
-        );
+        await sql`ALTER TABLE ${this.#ref(layout.table)} DROP COLUMN ${sql.ref(column)}`.execute(c);
       }
       if (!(await this.#hasTable(c))) return;
       for (const row of toRows(elements)) {
@@ -289,26 +285,22 @@ export class SchemaElementsStore {
         ON ${sql.table(layout.table)} (${cols}) ${where}`.execute(db);
       return true;
     }
-    return this.#retryingLock(async () => {
-      const { rows } = await sql<{ valid: boolean }>`
-        SELECT i.indisvalid AS valid FROM pg_index i
-        JOIN pg_class c ON c.oid = i.indexrelid
-        JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relname = ${spec.name} AND n.nspname = ${this.#spec.schema ?? 'public'}`.execute(
-        db,
-      );
-      if (rows[0]?.valid === true) return false;
-      // A build that failed (lock timeout, clash) leaves an invalid index behind.
-      if (rows.length > 0) await this.#dropIndex(db, spec.name);
-      try {
-        await sql`CREATE ${unique}INDEX CONCURRENTLY IF NOT EXISTS ${sql.id(spec.name)}
-          ON ${this.#ref(layout.table)} (${cols}) ${where}`.execute(db);
-      } catch (err) {
-        await this.#dropIndex(db, spec.name).catch(() => {});
-        throw err;
-      }
-      return true;
-    });
+    const { rows } = await sql<{ valid: boolean }>`
+      SELECT i.indisvalid AS valid FROM pg_index i
+      JOIN pg_class c ON c.oid = i.indexrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relname = ${spec.name} AND n.nspname = ${this.#spec.schema ?? 'public'}`.execute(db);
+    if (rows[0]?.valid === true) return false;
+    // A build that failed (lock timeout, clash) leaves an invalid index behind.
+    if (rows.length > 0) await this.#dropIndex(db, spec.name);
+    try {
+      await sql`CREATE ${unique}INDEX CONCURRENTLY IF NOT EXISTS ${sql.id(spec.name)}
+        ON ${this.#ref(layout.table)} (${cols}) ${where}`.execute(db);
+    } catch (err) {
+      await this.#dropIndex(db, spec.name).catch(() => {});
+      throw err;
+    }
+    return true;
   }
 
   async #dropIndex(db: SqlDb, name: string): Promise<void> {
@@ -316,19 +308,21 @@ export class SchemaElementsStore {
       await sql`DROP INDEX IF EXISTS ${sql.id(name)}`.execute(db);
       return;
     }
-    await this.#retryingLock(() =>
-      sql`DROP INDEX CONCURRENTLY IF EXISTS ${this.#ref(name)}`.execute(db),
-    );
+    await sql`DROP INDEX CONCURRENTLY IF EXISTS ${this.#ref(name)}`.execute(db);
   }
 
-  /** Runs a PostgreSQL DDL statement again (a bounded number of times) when it lost its lock timeout or a deadlock. */
+  /**
+   * Runs a whole PostgreSQL `expand` or `contract` again (at most {@link DDL_ATTEMPTS} times,
+   * with backoff) when one of its statements gave up on its `lock_timeout` or lost a deadlock:
+   * every step is idempotent, so a repeat picks up where the last attempt stopped.
+   */
   async #retryingLock<T>(step: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await step();
       } catch (err) {
         const code = codeOf(err);
-        if (attempt >= INDEX_ATTEMPTS || (code !== '55P03' && code !== '40P01')) throw err;
+        if (attempt >= DDL_ATTEMPTS || (code !== '55P03' && code !== '40P01')) throw err;
         await sleep(50 * 2 ** attempt * (0.5 + Math.random()));
       }
     }

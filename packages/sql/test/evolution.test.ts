@@ -485,6 +485,45 @@ describe.each(DIALECTS)('%s evolution', (dialect) => {
     });
 
     if (dialect === 'postgres') {
+      it('gives up on a held lock after lock_timeout and retries the whole call until it gets it', async () => {
+        const space = fresh();
+        const backend = await space.open(gadgetV10);
+        const holder = new pg.Client({ connectionString: backends.postgresUrl });
+        const observer = new pg.Client({ connectionString: backends.postgresUrl });
+        await holder.connect();
+        await observer.connect();
+        try {
+          await holder.query('BEGIN');
+          await holder.query(`LOCK TABLE "${space.table}" IN ACCESS EXCLUSIVE MODE`);
+          const expanding = backend.expand(gadgetV11, up.expand);
+          let settled = false;
+          expanding.then(
+            () => (settled = true),
+            () => (settled = true),
+          );
+          // Two attempts seen waiting (two start times): the first gave up, the call went on.
+          // A call that settles first (no retry: it fails with the lock timeout) ends the wait.
+          const starts = new Set<string>();
+          while (starts.size < 2 && !settled) {
+            const { rows } = await observer.query(
+              `SELECT query_start::text AS s FROM pg_stat_activity
+               WHERE wait_event_type = 'Lock' AND application_name = 'polystore'
+                 AND position($1 in query) > 0`,
+              [space.table],
+            );
+            for (const r of rows) starts.add(String(r.s));
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+          await holder.query('COMMIT');
+          await expanding;
+        } finally {
+          await holder.end();
+          await observer.end();
+        }
+        expect(shape(await backend.appliedElements(gadgetV11)).uniques).toEqual(['label']);
+        expect(await space.indexes()).toContain(`${space.table}__label__uq`);
+      });
+
       it('rebuilds a unique index that an interrupted concurrent build left invalid', async () => {
         const space = fresh();
         const backend = await space.open(gadgetV10);
