@@ -1,5 +1,7 @@
 import { type AnyResource, type Field, historyOf } from '@polystore/core';
 import {
+  elementsMinus,
+  elementsOf,
   type FieldElement,
   type IndexElement,
   indexKey,
@@ -11,6 +13,7 @@ import { type RawBuilder, sql } from 'kysely';
 import type { DialectSupport, SqlDb } from './dialect/dialect-support.js';
 import { toCoreError } from './errors.js';
 import { indexColumns, indexName, shortName, snakeCase, type TableLayout } from './layout.js';
+import { migrationName } from './schema-migration-provider.js';
 
 /** A connection to run evolution DDL on, and how to give it back. */
 export interface DdlConnection {
@@ -92,8 +95,11 @@ export class SchemaElementsStore {
     const rows = await this.#rows(db, layout.table);
     const known = new Set(rows.map((r) => `${r.kind}:${r.key}`));
     let position = rows.reduce((max, r) => Math.max(max, r.position), 0);
-    for (const row of toRows(elements)) {
+    // A table recorded nowhere yet (created before elements were recorded): its legacy elements first.
+    const legacy = rows.length === 0 ? await this.#legacy(db, layout) : undefined;
+    for (const row of [...(legacy ? toRows(legacy) : []), ...toRows(elements)]) {
       if (known.has(`${row.kind}:${row.key}`)) continue;
+      known.add(`${row.kind}:${row.key}`);
       position++;
       await sql`INSERT INTO ${this.#ref(this.table)} (table_name, kind, element_key, position, detail)
         VALUES (${layout.table}, ${row.kind}, ${row.key}, ${position}, ${row.detail})
@@ -104,7 +110,7 @@ export class SchemaElementsStore {
   /** The elements recorded as applied to `layout`'s table (none if nothing is recorded; never creates anything). */
   async applied(layout: TableLayout): Promise<SchemaElements> {
     try {
-      return fromRows(layout.resource, await this.#rows(this.#spec.db, layout.table));
+      return fromRows(layout.resource, await this.#recorded(this.#spec.db, layout));
     } catch (err) {
       throw toCoreError(err);
     }
@@ -234,7 +240,7 @@ export class SchemaElementsStore {
     layout: TableLayout,
     elements: SchemaElements,
   ): Promise<SchemaElements> {
-    const known = new Set((await this.#rows(db, layout.table)).map((r) => `${r.kind}:${r.key}`));
+    const known = new Set((await this.#recorded(db, layout)).map((r) => `${r.kind}:${r.key}`));
     return {
       fields: elements.fields.filter((f) => !known.has(`field:${f.name}`)),
       indexes: elements.indexes.filter((i) => !known.has(`index:${indexKey(i)}`)),
@@ -339,16 +345,46 @@ export class SchemaElementsStore {
     return new Set(rows.map((r) => r.name));
   }
 
-  async #hasTable(db: SqlDb): Promise<boolean> {
+  async #hasTable(db: SqlDb, name: string = this.table): Promise<boolean> {
     const { rows } = this.#pg
       ? await sql`SELECT 1 FROM information_schema.tables
-          WHERE table_schema = ${this.#spec.schema ?? 'public'} AND table_name = ${this.table}`.execute(
+          WHERE table_schema = ${this.#spec.schema ?? 'public'} AND table_name = ${name}`.execute(
           db,
         )
-      : await sql`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ${this.table}`.execute(
-          db,
-        );
+      : await sql`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ${name}`.execute(db);
     return rows.length > 0;
+  }
+
+  /**
+   * The elements of a table created before elements were recorded (nothing in the record
+   * table for it): those of the versions whose open-time migrations the migration table
+   * lists, as the given definition's history declares them; `undefined` when none.
+   */
+  async #legacy(db: SqlDb, layout: TableLayout): Promise<SchemaElements | undefined> {
+    const ledger = shortName(`${this.#spec.prefix}polystore_migration`);
+    if (!(await this.#hasTable(db, ledger))) return undefined;
+    const { rows } = await sql<{ name: string }>`SELECT name FROM ${this.#ref(ledger)}`.execute(db);
+    const names = new Set(rows.map((r) => r.name));
+    const versions = layout.versions.filter((v) => names.has(migrationName(layout, v)));
+    if (versions.length === 0) return undefined;
+    let all: SchemaElements = { fields: [], indexes: [], uniques: [] };
+    for (const v of versions) {
+      const more = elementsMinus(elementsOf(layout.resource, v), all);
+      all = {
+        fields: [...all.fields, ...more.fields],
+        indexes: [...all.indexes, ...more.indexes],
+        uniques: [...all.uniques, ...more.uniques],
+      };
+    }
+    return all;
+  }
+
+  /** The recorded rows of a table, or for a table recorded nowhere, its {@link #legacy} elements (not written). */
+  async #recorded(db: SqlDb, layout: TableLayout): Promise<ElementRow[]> {
+    const rows = await this.#rows(db, layout.table);
+    if (rows.length > 0) return rows;
+    const legacy = await this.#legacy(db, layout);
+    return legacy ? toRows(legacy).map((r, n) => ({ ...r, position: n + 1 })) : [];
   }
 
   async #createTable(db: SqlDb): Promise<void> {

@@ -121,10 +121,24 @@ function namespace(dialect: Dialect) {
     }
   };
   const p = dialect === 'sqlite' ? '?' : '$1';
+  /** Runs one statement that changes something, on a connection of its own. */
+  const write = async (text: string): Promise<void> => {
+    if (dialect === 'sqlite') {
+      const db = new Database(url.slice('sqlite:'.length));
+      try {
+        db.prepare(text).run();
+      } finally {
+        db.close();
+      }
+      return;
+    }
+    await query(text);
+  };
   return {
     open,
     table,
     query,
+    write,
     /** The table's index names, sorted. */
     async indexes(): Promise<string[]> {
       const rows =
@@ -482,6 +496,20 @@ describe.each(DIALECTS)('%s evolution', (dialect) => {
       const indexes = await space.indexes();
       await newBackend.expand(gadgetV11, up.expand);
       expect(await space.indexes()).toEqual(indexes);
+    });
+
+    it('reads a store created before elements were recorded from its migrations, and expand builds on them', async () => {
+      const space = fresh();
+      const backend = await space.open(gadgetV10);
+      await evolving(backend.driver(gadgetV10)).insert(rec('r1', { label: 'one' }));
+      // What a store opened by the code before this change looks like: no recorded elements.
+      const elementsTable = space.table.replace(/gadgets$/, 'polystore_elements');
+      await space.write(`DELETE FROM "${elementsTable}"`);
+      expect(await backend.appliedElements(gadgetV10)).toEqual(elementsOf(gadgetV10));
+      expect(await space.query(`SELECT * FROM "${elementsTable}"`)).toEqual([]);
+      await backend.expand(gadgetV11, up.expand);
+      expect(shape(await backend.appliedElements(gadgetV11))).toEqual(shape(elementsOf(gadgetV11)));
+      expect(await space.query(`SELECT * FROM "${elementsTable}"`)).toHaveLength(5); // label, color; their indexes; unique label
     });
 
     if (dialect === 'postgres') {
