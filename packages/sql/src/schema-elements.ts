@@ -38,7 +38,8 @@ export interface SchemaElementsSpec {
   connect(): Promise<DdlConnection>;
 }
 
-type ElementKind = 'field' | 'index' | 'unique';
+/** `table` marks a table whose elements are recorded (even when none is left after `contract`). */
+type ElementKind = 'table' | 'field' | 'index' | 'unique';
 
 interface ElementRow {
   readonly kind: ElementKind;
@@ -97,12 +98,13 @@ export class SchemaElementsStore {
     let position = rows.reduce((max, r) => Math.max(max, r.position), 0);
     // A table recorded nowhere yet (created before elements were recorded): its legacy elements first.
     const legacy = rows.length === 0 ? await this.#legacy(db, layout) : undefined;
-    for (const row of [...(legacy ? toRows(legacy) : []), ...toRows(elements)]) {
+    const marker = { kind: 'table' as const, key: '', detail: '{}' };
+    for (const row of [marker, ...(legacy ? toRows(legacy) : []), ...toRows(elements)]) {
       if (known.has(`${row.kind}:${row.key}`)) continue;
       known.add(`${row.kind}:${row.key}`);
-      position++;
+      if (row.kind !== 'table') position++;
       await sql`INSERT INTO ${this.#ref(this.table)} (table_name, kind, element_key, position, detail)
-        VALUES (${layout.table}, ${row.kind}, ${row.key}, ${position}, ${row.detail})
+        VALUES (${layout.table}, ${row.kind}, ${row.key}, ${row.kind === 'table' ? 0 : position}, ${row.detail})
         ON CONFLICT DO NOTHING`.execute(db);
     }
   }
@@ -222,7 +224,8 @@ export class SchemaElementsStore {
         if (!columns.has(column)) continue;
         await sql`ALTER TABLE ${this.#ref(layout.table)} DROP COLUMN ${sql.ref(column)}`.execute(c);
       }
-      if (!(await this.#hasTable(c))) return;
+      // A table recorded nowhere yet gets its legacy elements written down first.
+      await this.record(c, layout, { fields: [], indexes: [], uniques: [] });
       for (const row of toRows(elements)) {
         await sql`DELETE FROM ${this.#ref(this.table)}
           WHERE table_name = ${layout.table} AND kind = ${row.kind} AND element_key = ${row.key}`.execute(
@@ -472,6 +475,7 @@ function fromRows(resource: AnyResource, rows: readonly ElementRow[]): SchemaEle
   const indexes: IndexElement[] = [];
   const uniques: (readonly string[])[] = [];
   for (const row of rows) {
+    if (row.kind === 'table') continue;
     if (row.kind === 'field') {
       fields.push(Object.freeze({ name: row.key, field: fieldOf(resource, row.key, row.detail) }));
     } else if (row.kind === 'index') {

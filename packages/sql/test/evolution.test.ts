@@ -509,7 +509,30 @@ describe.each(DIALECTS)('%s evolution', (dialect) => {
       expect(await space.query(`SELECT * FROM "${elementsTable}"`)).toEqual([]);
       await backend.expand(gadgetV11, up.expand);
       expect(shape(await backend.appliedElements(gadgetV11))).toEqual(shape(elementsOf(gadgetV11)));
-      expect(await space.query(`SELECT * FROM "${elementsTable}"`)).toHaveLength(5); // label, color; their indexes; unique label
+      expect(await space.query(`SELECT * FROM "${elementsTable}"`)).toHaveLength(6); // the table marker; label, color; their indexes; unique label
+    });
+
+    it('contracts a store created before elements were recorded, and what it dropped stays dropped', async () => {
+      const space = fresh();
+      const backend = await space.open(gadgetV10);
+      const elementsTable = space.table.replace(/gadgets$/, 'polystore_elements');
+      await space.write(`DELETE FROM "${elementsTable}"`);
+      const labelIndex = {
+        fields: [],
+        indexes: [{ field: 'label', kind: 'eq' }],
+        uniques: [],
+      } as const;
+      await backend.contract(gadgetV10, labelIndex);
+      expect(shape(await backend.appliedElements(gadgetV10))).toEqual({
+        fields: ['label:string'],
+        indexes: [],
+        uniques: [],
+      });
+      expect(await space.indexes()).not.toContain(`${space.table}__label`);
+      // Every element dropped: the store still reads as recorded, with nothing applied.
+      await backend.contract(gadgetV10, elementsOf(gadgetV10));
+      expect(await backend.appliedElements(gadgetV10)).toEqual(NO_ELEMENTS);
+      expect(await space.columns()).not.toContain('label');
     });
 
     if (dialect === 'postgres') {
