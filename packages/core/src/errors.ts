@@ -184,6 +184,7 @@ export class ConfigError extends PolystoreError {
 export const errorClasses = {
   NotFoundError,
   DuplicateError,
+  UniqueViolationError,
   ConflictError,
   InvalidInputError,
   InvalidQueryError,

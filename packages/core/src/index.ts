@@ -38,6 +38,7 @@ export {
   NotSupportedError,
   PolystoreError,
   UnavailableError,
+  UniqueViolationError,
 } from './errors.js';
 export {
   type IdGenerator,

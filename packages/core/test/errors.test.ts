@@ -13,12 +13,14 @@ import {
   NotSupportedError,
   PolystoreError,
   UnavailableError,
+  UniqueViolationError,
 } from '../src/index.js';
 
 describe('typed errors', () => {
   const cases: [PolystoreError, string, boolean][] = [
     [new NotFoundError('instance', 'x'), 'NOT_FOUND', false],
     [new DuplicateError('network', ['vlan']), 'DUPLICATE', false],
+    [new UniqueViolationError('network', ['vlan'], ['a', 'b']), 'DUPLICATE', false],
     [new ConflictError('instance', 'x', 3, 'revision'), 'CONFLICT', false],
     [
       new InvalidInputError('instance', [{ field: 'host', message: 'must be a string' }]),

@@ -14,6 +14,7 @@ import {
   NotSupportedError,
   PolystoreError,
   UnavailableError,
+  UniqueViolationError,
 } from '@polystore/core';
 
 /** The JSON form of a polystore error. */
@@ -31,6 +32,7 @@ export interface WireError {
 const OWN_FIELDS: Readonly<Record<string, readonly string[]>> = {
   NotFoundError: ['resource', 'id'],
   DuplicateError: ['resource', 'fields'],
+  UniqueViolationError: ['resource', 'fields', 'ids'],
   ConflictError: ['resource', 'id', 'currentRevision', 'reason', 'field'],
   InvalidInputError: ['resource', 'issues'],
   NotSupportedError: ['capability'],
@@ -94,6 +96,13 @@ export function decodeError(w: unknown): PolystoreError {
       break;
     case 'DuplicateError':
       err = new DuplicateError(str(f.resource), (f.fields as string[] | undefined) ?? []);
+      break;
+    case 'UniqueViolationError':
+      err = new UniqueViolationError(
+        str(f.resource),
+        (f.fields as string[] | undefined) ?? [],
+        (f.ids as string[] | undefined) ?? [],
+      );
       break;
     case 'ConflictError':
       err = new ConflictError(

@@ -15,6 +15,7 @@ import {
   type PolystoreError,
   type Stores,
   UnavailableError,
+  UniqueViolationError,
 } from '@polystore/core';
 import { openMemoryStores } from '@polystore/memory';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -152,6 +153,15 @@ describe('errors cross the wire exactly', () => {
     expect((await failure(cases[3]![1](remote))) as InvalidInputError).toMatchObject({
       fields: ['displayName', 'flavor.vcpus'].sort(),
     });
+  });
+
+  it('a UniqueViolationError crosses with its class, fields and the clashing ids', () => {
+    const back = decodeError(
+      encodeError(new UniqueViolationError('gadget', ['label'], ['id-1', 'id-2'])),
+    );
+    expect(back).toBeInstanceOf(UniqueViolationError);
+    expect(back).toMatchObject({ code: 'DUPLICATE', fields: ['label'], ids: ['id-1', 'id-2'] });
+    expect(back.message).toContain('id-1, id-2');
   });
 
   it('an untyped server-side error crosses as a bare UnavailableError, its text withheld', () => {
