@@ -80,13 +80,18 @@ export {
 } from './registry.js';
 export { sameValue } from './resource-store.js';
 export {
+  type ElementNames,
   type ElementsChange,
+  elementNames,
   elementsBetween,
+  elementsFromNames,
   elementsMinus,
   elementsOf,
+  elementsUnion,
   type FieldElement,
   indexKey,
   isEmptyElements,
+  knownField,
   NO_ELEMENTS,
   type SchemaElements,
   uniqueKey,

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  elementNames,
   elementsBetween,
+  elementsFromNames,
   elementsMinus,
   elementsOf,
+  elementsUnion,
   isEmptyElements,
+  knownField,
   NO_ELEMENTS,
   type ResourceDriver,
   supportsEvolution,
@@ -124,5 +128,39 @@ describe('evolution SPI helpers', () => {
       rewrite: async () => ({ status: 'not-found' }) as const,
     } as unknown as ResourceDriver;
     expect(supportsEvolution(full)).toBe(true);
+  });
+});
+
+describe('applied elements as stored data', () => {
+  it('union adds what is missing once, in order; minus takes it back', () => {
+    const v10 = elementsOf(gadget, '1.0');
+    const { expand } = elementsBetween(gadget, '1.0', '1.2');
+    const applied = elementsUnion(v10, expand);
+    expect(names(applied)).toEqual([...names(v10), ...names(expand)]);
+    expect(elementsUnion(applied, expand)).toEqual(applied);
+    expect(elementsMinus(applied, expand)).toEqual(elementsMinus(v10, NO_ELEMENTS));
+  });
+
+  it('round-trips through its stored names, with the code declaration of each field', () => {
+    const applied = elementsOf(gadget, '1.2');
+    const stored = JSON.parse(JSON.stringify(elementNames(applied)));
+    expect(stored.fields).toEqual(names(applied));
+    const back = elementsFromNames(stored, gadget);
+    expect(back.indexes).toEqual(applied.indexes);
+    expect(back.uniques).toEqual(applied.uniques);
+    expect(back.fields.map((x) => x.field)).toEqual(
+      names(applied).map((n) => knownField(gadget, n)),
+    );
+  });
+
+  it('describes a field only another definition knows, or as the caller says', () => {
+    expect(knownField(gadget, 'old')).toBeDefined(); // removed at 2.0, known to its history
+    expect(knownField(gadget, 'shiny')).toBeUndefined();
+    const back = elementsFromNames({ fields: ['shiny'] }, gadget);
+    expect(back.fields[0]?.field.kind).toBe('string');
+    expect(back.fields[0]?.field.isNullable).toBe(true);
+    const asInt = elementsFromNames({ fields: ['shiny'] }, gadget, () => f.int());
+    expect(asInt.fields[0]?.field.kind).toBe('int');
+    expect(elementsFromNames({}, gadget)).toEqual(NO_ELEMENTS);
   });
 });

@@ -1,13 +1,14 @@
-import { type AnyResource, type Field, f, historyOf } from '@polystore/core';
+import { type AnyResource, type Field, f } from '@polystore/core';
 import {
   compareCodePoints,
+  elementsMinus,
+  elementsUnion,
   type FieldElement,
   type IndexElement,
-  indexKey,
+  knownField,
   NO_ELEMENTS,
   type SchemaElements,
   UniqueViolationError,
-  uniqueKey,
 } from '@polystore/core/adapter';
 import type { Collection, Db, Document } from 'mongodb';
 import { isDuplicateKeyError, mapErrors, serverError, toCoreError } from './errors.js';
@@ -65,12 +66,8 @@ function toStored(elements: SchemaElements): Omit<ElementsDocument, '_id'> {
  * field of the recorded kind, nullability and index.
  */
 function fieldOf(resource: AnyResource, stored: StoredField): Field {
-  const own = resource.fields[stored.name];
-  if (own) return own;
-  for (const v of [...historyOf(resource).versions].reverse()) {
-    const known = v.fields[stored.name];
-    if (known) return known;
-  }
+  const known = knownField(resource, stored.name);
+  if (known) return known;
   const base = f.string() as Field;
   return Object.freeze({
     ...base,
@@ -79,30 +76,6 @@ function fieldOf(resource: AnyResource, stored: StoredField): Field {
     index: stored.index,
     since: stored.since,
   }) as Field;
-}
-
-/** Merges two sets of elements (`b`'s added after `a`'s, each element once). */
-function union(a: SchemaElements, b: SchemaElements): SchemaElements {
-  const fields = new Set(a.fields.map((x) => x.name));
-  const indexes = new Set(a.indexes.map(indexKey));
-  const uniques = new Set(a.uniques.map(uniqueKey));
-  return {
-    fields: [...a.fields, ...b.fields.filter((x) => !fields.has(x.name))],
-    indexes: [...a.indexes, ...b.indexes.filter((x) => !indexes.has(indexKey(x)))],
-    uniques: [...a.uniques, ...b.uniques.filter((x) => !uniques.has(uniqueKey(x)))],
-  };
-}
-
-/** `a` without the elements of `b`. */
-function minus(a: SchemaElements, b: SchemaElements): SchemaElements {
-  const fields = new Set(b.fields.map((x) => x.name));
-  const indexes = new Set(b.indexes.map(indexKey));
-  const uniques = new Set(b.uniques.map(uniqueKey));
-  return {
-    fields: a.fields.filter((x) => !fields.has(x.name)),
-    indexes: a.indexes.filter((x) => !indexes.has(indexKey(x))),
-    uniques: a.uniques.filter((x) => !uniques.has(uniqueKey(x))),
-  };
 }
 
 /** Whether two index keys are the same key spec (same paths, same order, same directions). */
@@ -250,7 +223,7 @@ export class MongoSchema {
       for (const spec of created) await this.#dropIndex(collection, spec.name).catch(() => {});
       throw err;
     }
-    await this.#record(resource, union(applied, elements));
+    await this.#record(resource, elementsUnion(applied, elements));
   }
 
   /**
@@ -282,7 +255,7 @@ export class MongoSchema {
       );
     }
     const applied = await this.applied(resource);
-    if (applied !== NO_ELEMENTS) await this.#record(resource, minus(applied, elements));
+    if (applied !== NO_ELEMENTS) await this.#record(resource, elementsMinus(applied, elements));
   }
 
   async #indexes(collection: Collection<StoredDocument>): Promise<Document[]> {

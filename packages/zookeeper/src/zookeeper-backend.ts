@@ -15,6 +15,7 @@ import {
   defineCapabilities,
   elementsMinus,
   elementsOf,
+  elementsUnion,
   isEmptyElements,
   NO_ELEMENTS,
   type ResourceDriver,
@@ -23,7 +24,7 @@ import {
   UniqueViolationError,
   uniqueKey,
 } from '@polystore/core/adapter';
-import { decodeElements, encodeElements, withElements } from './applied-elements.js';
+import { decodeElements, encodeElements } from './applied-elements.js';
 import { removeTree } from './directory-sweep.js';
 import { toCoreError, ZK, ZkOpError } from './errors.js';
 import { ResourceLayout } from './layout.js';
@@ -193,7 +194,7 @@ export class ZooKeeperBackend implements Backend {
         await this.#refuseViolated(driver, resource, added);
         for (const i of added.indexes) await this.#client.ensurePath(layout.indexDir(i.field));
         for (const u of added.uniques) await this.#client.ensurePath(layout.uniqueDir(u));
-        if (!(await this.#setApplied(layout, withElements(applied, added), version))) continue;
+        if (!(await this.#setApplied(layout, elementsUnion(applied, added), version))) continue;
         await driver.evolution.loadSchema();
         for (const i of added.indexes) await driver.evolution.removeOrphans(i.field);
         const clash = await driver.evolution.enterAll();

@@ -4,7 +4,7 @@
  * (`expand`) or drop (`contract`) between two versions. Derived from
  * {@link historyOf} only, so every adapter builds and drops the same things.
  */
-import type { Field } from './field.js';
+import { type Field, f } from './field.js';
 import type { IndexElement, VersionElements } from './history.js';
 import { type AnyResource, historyOf } from './resource.js';
 
@@ -109,6 +109,74 @@ export function elementsMinus(a: SchemaElements, b: SchemaElements): SchemaEleme
     fields: Object.freeze(a.fields.filter((f) => !fields.has(f.name))),
     indexes: Object.freeze(a.indexes.filter((i) => !indexes.has(indexKey(i)))),
     uniques: Object.freeze(a.uniques.filter((u) => !uniques.has(uniqueKey(u)))),
+  });
+}
+
+/** `a` and then the elements of `b` that `a` lacks: what is applied after an `expand` of `b`. */
+export function elementsUnion(a: SchemaElements, b: SchemaElements): SchemaElements {
+  const added = elementsMinus(b, a);
+  return Object.freeze({
+    fields: Object.freeze([...a.fields, ...added.fields]),
+    indexes: Object.freeze([...a.indexes, ...added.indexes]),
+    uniques: Object.freeze([...a.uniques, ...added.uniques]),
+  });
+}
+
+/**
+ * A set of elements as plain data a backend can store (JSON, BSON, a znode): fields by
+ * name (a declaration holds functions and patterns), indexes by field and kind, unique
+ * constraints by their field lists. {@link elementsFromNames} reads it back.
+ */
+export interface ElementNames {
+  readonly fields: readonly string[];
+  readonly indexes: readonly IndexElement[];
+  readonly uniques: readonly (readonly string[])[];
+}
+
+/** The stored form of a set of elements (see {@link ElementNames}). */
+export function elementNames(elements: SchemaElements): ElementNames {
+  return {
+    fields: elements.fields.map((x) => x.name),
+    indexes: elements.indexes.map((i) => ({ field: i.field, kind: i.kind })),
+    uniques: elements.uniques.map((u) => [...u]),
+  };
+}
+
+/**
+ * The declaration `resource`'s code has for a field another process recorded: its own, else
+ * the newest one its history knows; `undefined` for a field only a newer definition has.
+ */
+export function knownField(resource: AnyResource, name: string): Field | undefined {
+  const own = resource.fields[name];
+  if (own) return own;
+  for (const v of [...historyOf(resource).versions].reverse()) {
+    const known = v.fields[name];
+    if (known) return known;
+  }
+  return undefined;
+}
+
+/**
+ * Reads back what {@link elementNames} stored, as `resource`'s code sees it: each field with
+ * {@link knownField}'s declaration, or `unknown(name)` for a field this code has never
+ * declared (default: a nullable string described as recorded by another definition).
+ */
+export function elementsFromNames(
+  names: Partial<ElementNames>,
+  resource: AnyResource,
+  unknown: (name: string) => Field = () =>
+    f.string().nullable().describe('recorded by another definition') as Field,
+): SchemaElements {
+  return Object.freeze({
+    fields: Object.freeze(
+      (names.fields ?? []).map((name) =>
+        Object.freeze({ name, field: knownField(resource, name) ?? unknown(name) }),
+      ),
+    ),
+    indexes: Object.freeze(
+      (names.indexes ?? []).map((i) => Object.freeze({ field: i.field, kind: i.kind })),
+    ),
+    uniques: Object.freeze((names.uniques ?? []).map((u) => Object.freeze([...u]))),
   });
 }
 
