@@ -40,9 +40,11 @@ export interface SqlOptions {
   /** PostgreSQL only: how long to wait for a new connection, in ms (also at open). Default `5000`. */
   readonly connectTimeoutMs?: number;
   /**
-   * PostgreSQL only: the statement and client-side timeout of the statements that open a
-   * store (creating the tables of a brand-new store, or expanding them), in ms. Generous:
-   * DDL waits for locks and a loaded server may be slow, and it runs once. Default `60000`.
+   * The bound of what opening a store waits for, in ms. PostgreSQL: the statement and
+   * client-side timeout of the statements that open a store (creating the tables of a
+   * brand-new store, or expanding them). SQLite: how long an open keeps asking for WAL
+   * mode while other processes open the same new file. Generous: it waits for locks, a
+   * loaded machine may be slow, and it runs once. Default `60000`.
    */
   readonly openTimeoutMs?: number;
   /**

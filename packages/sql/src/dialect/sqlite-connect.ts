@@ -1,5 +1,6 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { ConfigError } from '@polystore/core';
 import type { Database } from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
@@ -39,7 +40,7 @@ export async function connectSqlite(
     throw toCoreError(err, { openingFile: path });
   }
   try {
-    if (path !== ':memory:') database.pragma('journal_mode = WAL');
+    if (path !== ':memory:') await enterWal(database, options.openTimeoutMs);
   } catch (err) {
     database.close();
     throw toCoreError(err, { openingFile: path });
@@ -48,6 +49,26 @@ export async function connectSqlite(
   // WAL with synchronous=NORMAL is durable against process crashes, not power loss.
   database.pragma('synchronous = NORMAL');
   return { db: new Kysely<AnyDatabase>({ dialect: new SqliteDialect({ database }) }), database };
+}
+
+/**
+ * Switches a file to WAL mode. Several processes opening the same new file at once contend
+ * for the lock this needs, and SQLite answers some of them `SQLITE_BUSY` at once, without
+ * waiting through its busy handler; those try again with a short growing pause, until
+ * `limitMs` (the generous open bound) has passed.
+ */
+async function enterWal(database: Database, limitMs: number): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  for (let pause = 5; ; pause = Math.min(pause * 2, 200)) {
+    try {
+      database.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      const busy = (err as { code?: unknown } | null)?.code === 'SQLITE_BUSY';
+      if (!busy || Date.now() + pause > deadline) throw err;
+      await delay(pause);
+    }
+  }
 }
 
 /**
