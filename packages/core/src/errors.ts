@@ -180,6 +180,38 @@ export class ConfigError extends PolystoreError {
   readonly code = 'CONFIG';
 }
 
+/**
+ * The store lacks schema elements (fields, indexes, unique constraints) that this code's
+ * definition of a resource needs: newer code opened a store nobody expanded yet. Raised by
+ * `openStores` before any call is served, so no write lands in a layout the code cannot
+ * keep. Nothing was changed; expand the store (`polystore schema expand <url>`, or
+ * `backend.expand`) and open again. Older code on a store newer code expanded is fine.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   stores = await openStores(url, { resources: [gadget] });
+ * } catch (err) {
+ *   if (err instanceof SchemaBehindError) console.error(err.resource, 'lacks', err.missing);
+ *   throw err;
+ * }
+ * ```
+ */
+export class SchemaBehindError extends ConfigError {
+  constructor(
+    /** The resource whose definition needs the elements. */
+    readonly resource: string,
+    /** The missing elements, e.g. `field color`, `index color (equality)`, `unique (label)`. */
+    readonly missing: readonly string[],
+    /** The command that adds them, shown in the message. */
+    readonly command = 'polystore schema expand <store-url> --module <your resources module>',
+  ) {
+    super(
+      `${resource}: the store lacks ${missing.length === 1 ? 'an element' : `${missing.length} elements`} this code's definition needs: ${missing.join(', ')}; nothing was changed. Add ${missing.length === 1 ? 'it' : 'them'} first: ${command}`,
+    );
+  }
+}
+
 /** Every error class polystore raises, by name, for adapters and the conformance suite. */
 export const errorClasses = {
   NotFoundError,
@@ -194,4 +226,5 @@ export const errorClasses = {
   NotSupportedError,
   IncompatibleVersionError,
   ConfigError,
+  SchemaBehindError,
 } as const;

@@ -37,6 +37,7 @@ export {
   NotFoundError,
   NotSupportedError,
   PolystoreError,
+  SchemaBehindError,
   UnavailableError,
   UniqueViolationError,
 } from './errors.js';

@@ -1,6 +1,7 @@
 import { CursorKey } from './cursor-key.js';
 import type { Backend } from './driver.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, SchemaBehindError } from './errors.js';
+import { redactUrl } from './redact.js';
 import {
   type Adapter,
   type AdapterOpenOptions,
@@ -8,7 +9,9 @@ import {
   defaultRegistry,
   parseStoreUrl,
 } from './registry.js';
-import { createStores, type Stores } from './stores.js';
+import { describeElements, elementsMinus, elementsOf } from './schema/elements.js';
+import type { AnyResource } from './schema/resource.js';
+import { createStores, resourcesOf, type Stores } from './stores.js';
 
 /** Options of {@link openStores} and {@link openBackend}. */
 export interface OpenStoresOptions extends AdapterOpenOptions {
@@ -20,6 +23,12 @@ export interface OpenStoresOptions extends AdapterOpenOptions {
    * `import('@polystore/<x>')` cannot be followed by a bundler.
    */
   readonly adapters?: readonly Adapter[];
+  /**
+   * Whether the open refuses a store that lacks elements the code's definitions need,
+   * with {@link SchemaBehindError} (default `true`). Only tools that add those elements
+   * (`polystore schema expand`) turn it off.
+   */
+  readonly checkSchema?: boolean;
 }
 
 /** A store opened by {@link openBackend}: the adapter, its backend and the Stores bag over it. */
@@ -55,7 +64,7 @@ export async function openBackend(
   const adapter =
     options.adapters?.find((a) => a.schemes.some((x) => x.toLowerCase() === scheme)) ??
     (await registry.resolve(scheme));
-  const { adapters: _adapters, registry: _registry, ...rest } = options;
+  const { adapters: _adapters, registry: _registry, checkSchema: _check, ...rest } = options;
   const adapterOptions: AdapterOpenOptions = { ...rest, rawUrl: url };
   if (adapter.openStores) {
     // Such an adapter reaches the store API itself (a remote server): no driver backend here.
@@ -67,6 +76,7 @@ export async function openBackend(
     throw new ConfigError(`adapter ${adapter.name} returned no backend`);
   }
   try {
+    if (options.checkSchema !== false) await checkSchema(backend, resourcesOf(options), url);
     const stores = createStores(backend, {
       ...options,
       cursorKey: options.cursorKey ?? defaultCursorKey(parsed, url, options),
@@ -76,6 +86,31 @@ export async function openBackend(
     // A bad Stores option must not leave the connections the adapter opened behind.
     await backend.close().catch(() => {});
     throw err;
+  }
+}
+
+/**
+ * Refuses a store that lacks elements the opened resources' current versions need (newer
+ * code on a store nobody expanded): before any call is served, so nothing is written in a
+ * layout the code cannot keep. Elements the store has beyond them (newer code expanded it)
+ * are fine. Backends that do not record their elements are not checked.
+ */
+async function checkSchema(
+  backend: Backend,
+  resources: readonly AnyResource[],
+  url: string,
+): Promise<void> {
+  if (typeof backend.appliedElements !== 'function') return;
+  for (const resource of resources) {
+    const applied = await backend.appliedElements(resource);
+    const missing = describeElements(elementsMinus(elementsOf(resource), applied));
+    if (missing.length > 0) {
+      throw new SchemaBehindError(
+        resource.name,
+        missing,
+        `polystore schema expand ${redactUrl(url)} --module <the module that exports ${resource.name}>`,
+      );
+    }
   }
 }
 

@@ -12,6 +12,7 @@ import {
   NotFoundError,
   NotSupportedError,
   PolystoreError,
+  SchemaBehindError,
   UnavailableError,
   UniqueViolationError,
 } from '../src/index.js';
@@ -34,6 +35,7 @@ describe('typed errors', () => {
     [new NotSupportedError('ttl'), 'NOT_SUPPORTED', false],
     [new IncompatibleVersionError('instance', '1.3', '1.2'), 'INCOMPATIBLE_VERSION', false],
     [new ConfigError('bad url'), 'CONFIG', false],
+    [new SchemaBehindError('gadget', ['field color', 'index color (equality)']), 'CONFIG', false],
   ];
 
   it.each(cases)('%s has its code, name and retriability', (err, code, retriable) => {
@@ -43,6 +45,15 @@ describe('typed errors', () => {
     expect(err.name).toBe(err.constructor.name);
     expect(err.retriable).toBe(retriable);
     expect(err.message.length).toBeGreaterThan(0);
+  });
+
+  it('names the missing elements and the command that adds them', () => {
+    const err = new SchemaBehindError('gadget', ['field color', 'unique (label)']);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.missing).toEqual(['field color', 'unique (label)']);
+    expect(err.message).toMatch(
+      /^gadget: the store lacks 2 elements .*field color, unique \(label\).*polystore schema expand/,
+    );
   });
 
   it('lists every class once', () => {

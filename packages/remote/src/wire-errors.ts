@@ -13,6 +13,7 @@ import {
   NotFoundError,
   NotSupportedError,
   PolystoreError,
+  SchemaBehindError,
   UnavailableError,
   UniqueViolationError,
 } from '@polystore/core';
@@ -37,6 +38,7 @@ const OWN_FIELDS: Readonly<Record<string, readonly string[]>> = {
   InvalidInputError: ['resource', 'issues'],
   NotSupportedError: ['capability'],
   IncompatibleVersionError: ['resource', 'storedVersion', 'knownVersion'],
+  SchemaBehindError: ['resource', 'missing', 'command'],
 };
 
 /** The HTTP status a polystore error is answered with. */
@@ -124,6 +126,13 @@ export function decodeError(w: unknown): PolystoreError {
         str(f.resource),
         str(f.storedVersion),
         str(f.knownVersion),
+      );
+      break;
+    case 'SchemaBehindError':
+      err = new SchemaBehindError(
+        str(f.resource),
+        (f.missing as string[] | undefined) ?? [],
+        str(f.command),
       );
       break;
     default: {

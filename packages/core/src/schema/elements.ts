@@ -112,6 +112,15 @@ export function elementsMinus(a: SchemaElements, b: SchemaElements): SchemaEleme
   });
 }
 
+/** Each element in words, for messages: `field color`, `index color (equality)`, `unique (label, projectId)`. */
+export function describeElements(elements: SchemaElements): string[] {
+  return [
+    ...elements.fields.map((f) => `field ${f.name}`),
+    ...elements.indexes.map((i) => `index ${i.field} (${i.kind})`),
+    ...elements.uniques.map((u) => `unique (${u.join(', ')})`),
+  ];
+}
+
 /** `a` and then the elements of `b` that `a` lacks: what is applied after an `expand` of `b`. */
 export function elementsUnion(a: SchemaElements, b: SchemaElements): SchemaElements {
   const added = elementsMinus(b, a);
