@@ -7,7 +7,7 @@
  * | 1 | the command ran and found a failure (a doctor check or a conformance group failed), or an unexpected error |
  * | 2 | usage or configuration error: bad flag, missing or malformed store URL, unknown scheme, adapter not installed |
  * | 3 | the store is unreachable or timed out (`UnavailableError`) |
- * | 4 | `schema check`: the code's schemas differ from the committed snapshots (a change without a version bump, a released version changed, or a snapshot missing) |
+ * | 4 | schema drift: `schema check` found the code's schemas differ from the committed snapshots (a change without a version bump, a released version changed, or a snapshot missing); `schema status`, or any command opening the store, found it lacks elements the code needs (`SchemaBehindError`: run `schema expand`) |
  */
 export const ExitCode = Object.freeze({
   /** Success. */
@@ -18,7 +18,7 @@ export const ExitCode = Object.freeze({
   usage: 2,
   /** The store is unreachable. */
   unavailable: 3,
-  /** `schema check` found schemas that differ from the committed snapshots. */
+  /** Schema drift: the code differs from the committed snapshots, or the store lacks elements the code needs. */
   schemaDrift: 4,
 } as const);
 

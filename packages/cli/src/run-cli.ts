@@ -4,12 +4,14 @@ import {
   InvalidInputError,
   PolystoreError,
   redactUrl,
+  SchemaBehindError,
   UnavailableError,
 } from '@polystore/core';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CliError } from './cli-error.js';
 import { doctor } from './commands/doctor.js';
-import { schemaCheck, schemaSnapshot } from './commands/schema.js';
+import { loadSources, schemaCheck, schemaSnapshot } from './commands/schema.js';
+import { schemaExpand, schemaStatus } from './commands/schema-store.js';
 import { seed } from './commands/seed.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { loadAdapters } from './load-adapters.js';
@@ -44,6 +46,7 @@ function storeOption(): Option {
 /** The exit code for an error that ended a command. */
 function exitCodeOf(err: unknown): ExitCodeValue {
   if (err instanceof CliError) return err.exitCode;
+  if (err instanceof SchemaBehindError) return ExitCode.schemaDrift;
   if (err instanceof ConfigError || err instanceof InvalidInputError) return ExitCode.usage;
   if (err instanceof UnavailableError) return ExitCode.unavailable;
   return ExitCode.failure;
@@ -108,7 +111,7 @@ export async function runCli(
     .showHelpAfterError('(run polystore --help for usage)')
     .addHelpText(
       'after',
-      '\nExit codes: 0 ok, 1 a check failed or unexpected error, 2 usage or configuration error, 3 store unavailable, 4 schema check found drift.',
+      '\nExit codes: 0 ok, 1 a check failed or unexpected error, 2 usage or configuration error, 3 store unavailable, 4 schema drift (snapshots differ, or the store lacks elements the code needs).',
     );
 
   program
@@ -182,7 +185,9 @@ export async function runCli(
 
   const schema = program
     .command('schema')
-    .description('readable schema snapshots of resources and objects, and the check CI runs');
+    .description(
+      'readable schema snapshots and the check CI runs; what a store lacks, and adding it',
+    );
   for (const [name, description, run] of [
     [
       'snapshot',
@@ -208,6 +213,45 @@ export async function runCli(
       .action(async (opts: { module: string[]; dir: string }) => {
         code = await run({ modules: opts.module, dir: opts.dir }, print);
       });
+  }
+
+  const moduleOption = () =>
+    new Option(
+      '--module <path>',
+      'a module exporting resources and object registries (repeatable; default: the built-in resources)',
+    )
+      .argParser((value: string, previous: string[]) => [...previous, value])
+      .default([], 'none');
+  for (const [name, description, run] of [
+    [
+      'status',
+      "compare the store's recorded elements with what the code needs; exit 4 when it lacks some",
+      schemaStatus,
+    ],
+    [
+      'expand',
+      'add the fields, indexes and unique constraints the code needs and the store lacks (idempotent, drops nothing)',
+      schemaExpand,
+    ],
+  ] as const) {
+    const command = schema
+      .command(name)
+      .description(description)
+      .addOption(storeOption())
+      .addOption(moduleOption());
+    if (name === 'expand') command.option('--dry-run', 'print what would be added; change nothing');
+    command.action(async (_opts, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<{
+        store?: string;
+        adapter?: string[];
+        module: string[];
+        dryRun?: boolean;
+      }>();
+      await loadAdapters(opts.adapter ?? [], registry);
+      const { resources } = await loadSources(opts.module);
+      storeUrl = requireStoreUrl(opts.store ?? env.POLYSTORE_URL);
+      code = await run(storeUrl, { resources, dryRun: opts.dryRun === true }, print, registry);
+    });
   }
 
   program

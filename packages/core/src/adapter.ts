@@ -80,6 +80,7 @@ export {
 } from './registry.js';
 export { sameValue } from './resource-store.js';
 export {
+  describeElements,
   type ElementNames,
   type ElementsChange,
   elementNames,

@@ -47,7 +47,7 @@ function isRegistry(v: unknown): v is { snapshotSources(): ObjectSnapshotSource[
 }
 
 /** The resources and object classes a service declares: what its modules export. */
-async function loadSources(modules: readonly string[]): Promise<SchemaSources> {
+export async function loadSources(modules: readonly string[]): Promise<SchemaSources> {
   if (modules.length === 0) return { resources: computeResources, objects: [] };
   const resources = new Set<AnyResource>();
   const objects: ObjectSnapshotSource[] = [];
