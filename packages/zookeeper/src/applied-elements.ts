@@ -3,7 +3,7 @@ import { elementNames, elementsFromNames, type SchemaElements } from '@polystore
 
 /**
  * How the applied elements of a resource are stored: the data of one znode per resource
- * (`<chroot>/<resource>/schema`, see {@link ResourceLayout.schema}) holding core's
+ * (`<chroot>/<plural>/schema`, see {@link ResourceLayout.schema}) holding core's
  * `ElementNames` as JSON. The reader takes each field's declaration from its own
  * resource's history.
  */

@@ -45,16 +45,17 @@ export interface UniqueEntry {
 }
 
 /**
- * Where one resource's data lives, derived from its schema:
+ * Where one resource's data lives, derived from its schema, under the resource's plural
+ * name (`instances`, `fixedIps`: the storage name every backend uses):
  *
  * ```
- * <chroot>/<resource>/records/<id>                          the record, JSON (znode version: the write guard)
- * <chroot>/<resource>/index/<field>/<value>/<id>            equality index of each indexed field (and projectId)
- * <chroot>/<resource>/index/$state/{live,deleted}/<id>.<t>  live / soft-deleted membership; <t> is the record's
+ * <chroot>/<plural>/records/<id>                            the record, JSON (znode version: the write guard)
+ * <chroot>/<plural>/index/<field>/<value>/<id>              equality index of each indexed field (and projectId)
+ * <chroot>/<plural>/index/$state/{live,deleted}/<id>.<t>    live / soft-deleted membership; <t> is the record's
  *                                                           incarnation token (see {@link stateEntry})
- * <chroot>/<resource>/index/$version/<objectVersion>/<id>   records by object version (pending counts)
- * <chroot>/<resource>/unique/<f1+f2>/<value1>/<value2>      one per live record per unique constraint; data = id
- * <chroot>/<resource>/schema                                the applied schema elements, JSON (see `schema-record.ts`)
+ * <chroot>/<plural>/index/$version/<objectVersion>/<id>     records by object version (pending counts)
+ * <chroot>/<plural>/unique/<f1+f2>/<value1>/<value2>        one per live record per unique constraint; data = id
+ * <chroot>/<plural>/schema                                  the applied schema elements, JSON (see `applied-elements.ts`)
  * ```
  *
  * The record znode's data version is the compare-and-swap guard of its writes; `expand`
@@ -63,7 +64,7 @@ export interface UniqueEntry {
 export class ResourceLayout {
   /** The resource this layout is for. */
   readonly resource: AnyResource;
-  /** `<chroot>/<resource>`. */
+  /** `<chroot>/<plural>`. */
   readonly root: string;
   /** Parent of the record znodes. */
   readonly records: string;
@@ -78,7 +79,7 @@ export class ResourceLayout {
 
   constructor(chroot: string, resource: AnyResource) {
     this.resource = resource;
-    this.root = `${chroot}/${resource.name}`;
+    this.root = `${chroot}/${resource.plural}`;
     this.records = `${this.root}/records`;
     this.index = `${this.root}/index`;
     this.unique = `${this.root}/unique`;
@@ -90,7 +91,10 @@ export class ResourceLayout {
       .map(([name]) => name);
   }
 
-  /** The znodes that exist whatever the data: created on open. */
+  /**
+   * The znodes that exist whatever the data: created when a brand-new store is opened, and
+   * by `expand` for the index and unique directories it adds.
+   */
   staticPaths(): string[] {
     return [
       this.records,

@@ -29,7 +29,7 @@ import { removeTree } from './directory-sweep.js';
 import { toCoreError, ZK, ZkOpError } from './errors.js';
 import { ResourceLayout } from './layout.js';
 import { ZooKeeperAddressAllocator } from './zookeeper-address-allocator.js';
-import { ZooKeeperClient } from './zookeeper-client.js';
+import { type ZkOp, ZooKeeperClient } from './zookeeper-client.js';
 import type { ResolvedZooKeeperOptions } from './zookeeper-options.js';
 import { ZooKeeperResourceDriver } from './zookeeper-resource-driver.js';
 
@@ -106,9 +106,12 @@ export class ZooKeeperBackend implements Backend {
   }
 
   /**
-   * Connects and creates the chroot and the fixed znodes of the opened resources (and no
-   * others). Fails with `UnavailableError`, or `ConfigError` when node-zookeeper-client is
-   * not installed.
+   * Connects and creates the chroot and, for each opened resource the store does not have
+   * yet (no schema znode), its fixed znodes and its schema znode recording the elements of
+   * the opening definition. A resource the store has gets no znode at all: its index and
+   * unique directories are `expand`'s to add, and core's open refuses code that needs
+   * elements the store lacks. Fails with `UnavailableError`, or `ConfigError` when
+   * node-zookeeper-client is not installed.
    */
   static async open(
     options: ResolvedZooKeeperOptions,
@@ -118,38 +121,57 @@ export class ZooKeeperBackend implements Backend {
     try {
       const backend = new ZooKeeperBackend(client, options, stores);
       await client.ensurePath(options.chroot);
-      // Roots first, then their children: each level is one round of concurrent creates.
-      const paths = backend.#layouts.flatMap((l) => l.staticPaths());
-      const levels = new Map<number, Set<string>>();
-      for (const p of paths) {
-        const parts = p.split('/');
-        for (let i = options.chroot.split('/').length + 1; i <= parts.length; i++) {
-          const prefix = parts.slice(0, i).join('/');
-          const depth = i;
-          if (!levels.has(depth)) levels.set(depth, new Set());
-          levels.get(depth)!.add(prefix);
-        }
-      }
-      for (const depth of [...levels.keys()].sort((a, b) => a - b)) {
-        await Promise.all([...levels.get(depth)!].map((p) => client.create(p)));
-      }
-      client.markPermanent([...levels.values()].flatMap((l) => [...l]));
       client.markPermanent(
         options.chroot.split('/').map((_, i, all) => all.slice(0, i + 1).join('/')),
       );
-      // A brand-new store records the elements its definition needs; an existing one keeps
-      // what it records (an open by newer or older code changes nothing).
+      const drivers = backend.#layouts.map((l) => backend.#drivers.get(l.resource)!);
+      const applied = await Promise.all(drivers.map((d) => d.evolution.loadSchema()));
       await Promise.all(
-        backend.#layouts.map((l) =>
-          client.create(l.schema, encodeElements(elementsOf(l.resource))),
-        ),
+        backend.#layouts.map(async (layout, i) => {
+          if (applied[i] === undefined && (await backend.#createResource(layout))) {
+            await drivers[i]!.evolution.loadSchema();
+          }
+        }),
       );
-      await Promise.all([...backend.#drivers.values()].map((d) => d.evolution.loadSchema()));
+      // Writes never create the fixed directories that exist (an older store may lack some
+      // this definition has: a write makes those in its own multi).
+      const fixed = [...new Set(backend.#layouts.flatMap((l) => withParents(l)))];
+      const exists = await Promise.all(fixed.map((p) => client.countChildren(p)));
+      client.markPermanent(fixed.filter((_, i) => exists[i] !== undefined));
       return backend;
     } catch (err) {
       client.close();
-      throw err;
+      throw toCoreError(err, { what: 'open' });
     }
+  }
+
+  /**
+   * Makes a resource the store does not have: its fixed znodes and then its schema znode,
+   * recording the elements of `layout`'s definition, in one multi. When another client made
+   * the resource meanwhile, nothing is added; when a root without a schema znode is there
+   * (left by a client that made the directories one by one), the missing znodes are added.
+   * Returns whether the schema znode exists now (`false` only if it is gone again).
+   */
+  async #createResource(layout: ResourceLayout): Promise<boolean> {
+    const client = this.#client;
+    const dirs = withParents(layout);
+    const schema = encodeElements(elementsOf(layout.resource));
+    try {
+      await client.multi([
+        ...dirs.map((path): ZkOp => ({ type: 'create', path })),
+        { type: 'create', path: layout.schema, data: schema },
+      ]);
+      return true;
+    } catch (err) {
+      if (!(err instanceof ZkOpError && err.code === ZK.NODE_EXISTS)) throw err;
+    }
+    if (await client.getData(layout.schema)) return true;
+    // Parents first: each depth is one round of concurrent creates (an existing one is fine).
+    for (const depth of [...new Set(dirs.map(depthOf))].sort((a, b) => a - b)) {
+      await Promise.all(dirs.filter((d) => depthOf(d) === depth).map((d) => client.create(d)));
+    }
+    await client.create(layout.schema, schema);
+    return (await client.getData(layout.schema)) !== undefined;
   }
 
   driver(resource: AnyResource): ResourceDriver {
@@ -284,7 +306,7 @@ export class ZooKeeperBackend implements Backend {
   /**
    * One evolution step over a resource, with its driver: the opened one of that name
    * (whatever its definition: its writes then learn the new elements at once), else a new
-   * one, its znodes made as an open would.
+   * one, the resource made as an open would if the store does not have it.
    */
   async #evolve(
     what: string,
@@ -299,9 +321,8 @@ export class ZooKeeperBackend implements Backend {
       const driver =
         opened ??
         new ZooKeeperResourceDriver(layout, this.#client, ZOOKEEPER_CAPABILITIES.maxRecordBytes, 0);
-      if (!opened) {
-        for (const p of layout.staticPaths()) await this.#client.ensurePath(p);
-        await this.#client.create(layout.schema, encodeElements(elementsOf(resource)));
+      if (!opened && !(await this.#client.getData(layout.schema))) {
+        await this.#createResource(layout);
       }
       await step(driver, layout);
     } catch (err) {
@@ -362,4 +383,19 @@ export class ZooKeeperBackend implements Backend {
   async close(): Promise<void> {
     this.#client.close();
   }
+}
+
+/** The depth of a path (its number of `/`). */
+function depthOf(path: string): number {
+  return path.split('/').length;
+}
+
+/** A layout's fixed znodes with their parents up to its root, parents first. */
+function withParents(layout: ResourceLayout): string[] {
+  const out = new Set<string>();
+  for (const path of layout.staticPaths()) {
+    const parts = path.split('/');
+    for (let i = depthOf(layout.root); i <= parts.length; i++) out.add(parts.slice(0, i).join('/'));
+  }
+  return [...out].sort((a, b) => depthOf(a) - depthOf(b));
 }

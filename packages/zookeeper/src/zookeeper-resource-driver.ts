@@ -11,14 +11,12 @@ import {
   type ReadScope,
   type ResourceDriver,
   recordComparator,
-  type SchemaElements,
   type StoredRecord,
   type UpdateChange,
   type VersionPage,
   type WriteOutcome,
   type WriteScope,
 } from '@polystore/core/adapter';
-import { decodeElements } from './applied-elements.js';
 import { candidateIds, exactlyIndexed, idOrderedPage } from './candidate-ids.js';
 import { sweepEmptyDirectories } from './directory-sweep.js';
 import { presentEntries, releaseStaleUnique } from './entry-probe.js';
@@ -27,13 +25,14 @@ import { type ResourceLayout, STATE_INDEX, VERSION_INDEX } from './layout.js';
 import { purgeDeleted } from './purge.js';
 import { RecordCache, type VersionedRecord } from './record-cache.js';
 import { newToken, RecordOps } from './record-ops.js';
+import { ResourceSchema, type SchemaAccess } from './resource-schema.js';
 import { type WriteTarget, writeWithRetry } from './write-retry.js';
 import type { ZkOp, ZooKeeperClient } from './zookeeper-client.js';
 
 /** Records read concurrently at most (pipelined on the one connection). */
 const READ_BATCH = 2_000;
 
-/** How often an insert, rewrite or backfill is tried again after the store's schema or the record changed. */
+/** How often an insert or rewrite is tried again after the store's schema or the record changed. */
 const MAX_ATTEMPTS = 50;
 
 /**
@@ -55,29 +54,6 @@ export interface RecordAccess {
   forget(id: string): void;
 }
 
-/** A unique clash `expand` met while entering records: the constraint and the two ids. */
-export interface UniqueClash {
-  readonly fields: readonly string[];
-  readonly ids: readonly string[];
-}
-
-/**
- * Internal, not part of the `ResourceDriver` SPI: how the backend's `expand` and
- * `contract` reach one resource's records and the applied elements its writes maintain.
- */
-export interface SchemaAccess {
-  /** Reads the schema znode: the applied elements writes maintain, and the version each multi checks. */
-  loadSchema(): Promise<SchemaElements | undefined>;
-  /** Every record, any project, live and soft-deleted. */
-  readAll(): Promise<StoredRecord[]>;
-  /** Enters every record in the entries of the applied elements it lacks; a unique clash met on the way. */
-  enterAll(): Promise<UniqueClash | undefined>;
-  /** Removes the entries of an index whose record no longer exists; how many. */
-  removeOrphans(field: string): Promise<number>;
-  /** Removes the values of dropped fields from every record (revisions unchanged). */
-  dropFields(names: readonly string[]): Promise<void>;
-}
-
 /**
  * The generic ZooKeeper driver of one resource. Every mutation is one multi: the record
  * znode (its data version is the compare-and-swap guard) with all its index and unique
@@ -94,8 +70,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
   readonly #ops: RecordOps;
   readonly #cache: RecordCache;
   readonly #target: WriteTarget & RecordAccess;
-  /** The version of the schema znode the applied elements were read at (-1: none read). */
-  #schemaVersion = -1;
+  readonly #schema: ResourceSchema;
 
   constructor(
     layout: ResourceLayout,
@@ -107,6 +82,15 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
     this.#client = client;
     this.#ops = new RecordOps(layout, maxRecordBytes);
     this.#cache = new RecordCache(cacheSize);
+    this.#schema = new ResourceSchema({
+      client,
+      layout,
+      ops: this.#ops,
+      cache: this.#cache,
+      read: (id) => this.#read(id),
+      readMany: (ids) => this.#readMany(ids),
+      releasedStale: (err, ops) => this.#releasedStale(err, ops),
+    });
     this.#target = {
       client,
       layout,
@@ -115,18 +99,20 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
       read: (id) => this.#read(id),
       readMany: (ids) => this.#readMany(ids),
       forget: (id) => this.#cache.delete(id),
-      schemaCheck: () => this.#schemaCheck(),
+      schemaCheck: () => this.#schema.check(),
       loadSchema: async () => {
-        await this.#loadSchema();
+        await this.#schema.load();
       },
     };
     this.access = this.#target;
+    const schema = this.#schema;
+    // Plain functions (not the schema's methods): a caller may take one out and call it alone.
     this.evolution = {
-      loadSchema: () => this.#loadSchema(),
-      readAll: () => this.#readAll(),
-      enterAll: () => this.#enterAll(),
-      removeOrphans: (field) => this.#removeOrphans(field),
-      dropFields: (names) => this.#dropFields(names),
+      loadSchema: () => schema.load(),
+      readAll: () => schema.readAll(),
+      enterAll: () => schema.enterAll(),
+      removeOrphans: (field) => schema.removeOrphans(field),
+      dropFields: (names) => schema.dropFields(names),
     };
   }
 
@@ -212,7 +198,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
 
   purge(before: string): Promise<number> {
     return this.#bounded('purge', async () => {
-      await this.#loadSchema();
+      await this.#schema.load();
       const purged = await purgeDeleted(this.#target, before);
       await this.sweepEmptyDirectories();
       return purged;
@@ -285,7 +271,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
 
   rewrite(record: StoredRecord, expectedRevision: number): Promise<WriteOutcome> {
     return this.#bounded('rewrite', async (): Promise<WriteOutcome> => {
-      await this.#loadSchema();
+      await this.#schema.load();
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         const cur = await this.#read(record.id);
         if (!cur) return { status: 'not-found' };
@@ -295,13 +281,13 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
         const found = await this.#entriesFound(cur, next);
         const ops = [
           ...this.#ops.rewrite(cur, next, found, this.#ops.fields, this.#ops.uniques),
-          ...this.#schemaCheck(),
+          ...this.#schema.check(),
         ];
         try {
           await this.#client.commit(ops);
         } catch (err) {
           if (!(err instanceof ZkOpError) || err.index === undefined) throw err;
-          if (this.#failedOnSchema(err, ops)) await this.#loadSchema();
+          if (this.#schema.failedOn(err, ops)) await this.#schema.load();
           else if (await this.#releasedStale(err, ops)) {
             // A unique znode its holder no longer holds: removed, try again.
           } else if (err.code === ZK.NODE_EXISTS && err.index > 0) {
@@ -322,145 +308,6 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
     });
   }
 
-  /**
-   * Internal (the backend's `expand`): reads the applied elements from the schema znode,
-   * so writes maintain their entries too and check the znode's version in each multi.
-   */
-  async #loadSchema(): Promise<SchemaElements | undefined> {
-    const found = await this.#client.getData(this.#layout.schema);
-    if (!found) return undefined;
-    const applied = decodeElements(found.data, this.#layout.resource);
-    this.#ops.useApplied(applied);
-    this.#schemaVersion = found.version;
-    return applied;
-  }
-
-  /**
-   * Internal (the backend's `expand`): enters every record in the entries it lacks (those
-   * of the elements just applied), one multi per record that also writes the record at its
-   * version (same content) so that a concurrent write of it starts again. Returns the ids
-   * of a unique clash met on the way (a live record written since the check), else
-   * `undefined`.
-   */
-  async #enterAll(): Promise<UniqueClash | undefined> {
-    const ids = (await this.#client.getChildren(this.#layout.records)) ?? [];
-    for (const id of ids) {
-      for (let attempt = 0; ; attempt++) {
-        if (attempt >= MAX_ATTEMPTS) {
-          throw new UnavailableError(
-            `zookeeper: ${this.#layout.resource.name} ${id}: expand lost ${MAX_ATTEMPTS} races in a row`,
-          );
-        }
-        const cur = await this.#read(id);
-        if (!cur) break;
-        const paths = this.#ops.entryPaths(cur.record, cur.token);
-        const present = await presentEntries(this.#client, this.#layout, id, paths);
-        const missing = paths.filter((p) => !present.has(p));
-        if (missing.length === 0) break;
-        const unique = `${this.#layout.unique}/`;
-        const ops: ZkOp[] = [
-          {
-            type: 'set',
-            path: this.#layout.record(id),
-            data: this.#ops.encode(cur.record, cur.token),
-            version: cur.version,
-          },
-          ...missing.map(
-            (path): ZkOp =>
-              path.startsWith(unique)
-                ? { type: 'create', path, data: Buffer.from(id) }
-                : { type: 'create', path },
-          ),
-        ];
-        try {
-          await this.#client.commit(ops);
-          this.#cache.delete(id);
-          break;
-        } catch (err) {
-          if (!(err instanceof ZkOpError) || err.index === undefined) throw err;
-          this.#cache.delete(id);
-          const path = ops[err.index]?.path ?? '';
-          if (err.code === ZK.NODE_EXISTS && path.startsWith(unique)) {
-            const holder = await this.#client.getData(path);
-            const other = holder?.data.toString('utf8');
-            if (other !== undefined && other !== id && !(await this.#releasedStale(err, ops))) {
-              const fields = path.slice(unique.length).split('/')[0]!.split('+');
-              return { fields, ids: [id, other].sort(compareCodePoints) };
-            }
-          }
-        }
-      }
-    }
-    return undefined;
-  }
-
-  /**
-   * Internal (the backend's `expand`): removes the entries of an index whose record no
-   * longer exists (a client whose definition lacked the index removed the record before
-   * the index was applied). Returns how many it removed.
-   */
-  async #removeOrphans(field: string): Promise<number> {
-    const dir = this.#layout.indexDir(field);
-    const values = (await this.#client.getChildren(dir)) ?? [];
-    const entries = (
-      await Promise.all(
-        values.map(async (v) =>
-          ((await this.#client.getChildren(`${dir}/${v}`)) ?? []).map((id) => ({ v, id })),
-        ),
-      )
-    ).flat();
-    const exists = await Promise.all(
-      entries.map((e) => this.#client.countChildren(this.#layout.record(e.id))),
-    );
-    const orphans = entries.filter((_, i) => exists[i] === undefined);
-    for (const { v, id } of orphans) {
-      await this.#client
-        .multi([{ type: 'remove', path: `${dir}/${v}/${id}`, version: -1 }])
-        .catch((err: unknown) => {
-          if (!(err instanceof ZkOpError)) throw err;
-        });
-    }
-    return orphans.length;
-  }
-
-  /** Internal (the backend's `expand`): every record, any project, live and soft-deleted. */
-  async #readAll(): Promise<StoredRecord[]> {
-    const ids = (await this.#client.getChildren(this.#layout.records)) ?? [];
-    return (await this.#readMany(ids)).map((v) => v.record);
-  }
-
-  /**
-   * Internal (the backend's `contract`): removes the values of dropped fields from every
-   * record that has them, the record written at its version (revision unchanged).
-   */
-  async #dropFields(names: readonly string[]): Promise<void> {
-    if (names.length === 0) return;
-    const ids = (await this.#client.getChildren(this.#layout.records)) ?? [];
-    for (const id of ids) {
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const cur = await this.#read(id);
-        if (!cur || !names.some((f) => Object.hasOwn(cur.record, f))) break;
-        const next: Record<string, unknown> = { ...cur.record };
-        for (const f of names) delete next[f];
-        try {
-          await this.#client.commit([
-            {
-              type: 'set',
-              path: this.#layout.record(id),
-              data: this.#ops.encode(next as StoredRecord, cur.token),
-              version: cur.version,
-            },
-          ]);
-          break;
-        } catch (err) {
-          if (!(err instanceof ZkOpError)) throw err;
-        } finally {
-          this.#cache.delete(id);
-        }
-      }
-    }
-  }
-
   /** Whether a multi failed on creating a unique znode that was stale, now removed (see `releaseStaleUnique`). */
   async #releasedStale(err: unknown, ops: readonly ZkOp[]): Promise<boolean> {
     if (!(err instanceof ZkOpError) || err.code !== ZK.NODE_EXISTS || err.index === undefined) {
@@ -473,23 +320,6 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
       this.#layout,
       (data) => this.#ops.decode(data, 0).record,
       op.path,
-    );
-  }
-
-  /** The check of the schema znode's version a multi carries (none when it was never read). */
-  #schemaCheck(): ZkOp[] {
-    return this.#schemaVersion < 0
-      ? []
-      : [{ type: 'check', path: this.#layout.schema, version: this.#schemaVersion }];
-  }
-
-  /** Whether a multi failed on its schema check (always its last op). */
-  #failedOnSchema(err: unknown, ops: readonly ZkOp[]): boolean {
-    return (
-      err instanceof ZkOpError &&
-      this.#schemaVersion >= 0 &&
-      err.index === ops.length - 1 &&
-      ops.at(-1)?.path === this.#layout.schema
     );
   }
 
@@ -541,14 +371,14 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
   async #insert(record: StoredRecord): Promise<StoredRecord> {
     const token = newToken();
     for (let attempt = 0; ; attempt++) {
-      const ops = [...this.#ops.insert(record, token), ...this.#schemaCheck()];
+      const ops = [...this.#ops.insert(record, token), ...this.#schema.check()];
       try {
         await this.#client.commit(ops);
         break;
       } catch (err) {
         // The store's schema changed since it was read (an expand or contract): read it again.
-        if (this.#failedOnSchema(err, ops) && attempt < MAX_ATTEMPTS) {
-          await this.#loadSchema();
+        if (this.#schema.failedOn(err, ops) && attempt < MAX_ATTEMPTS) {
+          await this.#schema.load();
           continue;
         }
         if ((await this.#releasedStale(err, ops)) && attempt < MAX_ATTEMPTS) continue;

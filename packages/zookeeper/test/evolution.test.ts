@@ -131,7 +131,7 @@ function shown(encoded: string): string {
 
 /** Every label and color index entry and label unique znode, as `key id=value` lines, sorted. */
 async function entryLines(chroot: string): Promise<string[]> {
-  const root = `${chroot}/gadget`;
+  const root = `${chroot}/gadgets`;
   const lines: string[] = [];
   for (const field of ['label', 'color']) {
     const dir = `${root}/index/${field}`;
@@ -292,7 +292,7 @@ describe('rewrite', () => {
 
     // Entries another layout left: a color and a label entry at values r1 does not hold,
     // and one of an index no definition has any more.
-    const root = `${chroot}/gadget`;
+    const root = `${chroot}/gadgets`;
     await client.ensurePath(`${root}/index/color/${encodeValue('blue')}/r1`);
     await client.ensurePath(`${root}/index/label/${encodeValue('old')}/r1`);
     await client.ensurePath(`${root}/index/size/${encodeValue(3)}/r1`);
@@ -436,8 +436,8 @@ describe('expand, contract and appliedElements', () => {
     expect(shape(await newBackend.appliedElements(gadgetV11))).toEqual(
       shape(elementsOf(gadgetV10)),
     );
-    expect(await client.getChildren(`${chroot}/gadget/index/color`)).toBeUndefined();
-    expect(await client.getChildren(`${chroot}/gadget/unique/label`)).toBeUndefined();
+    expect(await client.getChildren(`${chroot}/gadgets/index/color`)).toBeUndefined();
+    expect(await client.getChildren(`${chroot}/gadgets/unique/label`)).toBeUndefined();
     expect((await newDriver.scanVersion('1.1', undefined, 5)).records).toEqual([
       rec('r1', { label: 'one' }, { objectVersion: '1.1' }),
     ]);
@@ -447,7 +447,7 @@ describe('expand, contract and appliedElements', () => {
     const { oldBackend, chroot } = await fleet();
     const other = defineResource({ ...gadgetV10, name: 'widget', plural: 'widgets' });
     expect(await oldBackend.appliedElements(other)).toEqual(NO_ELEMENTS);
-    expect((await client.getChildren(chroot))?.sort()).toEqual(['gadget']);
+    expect((await client.getChildren(chroot))?.sort()).toEqual(['gadgets']);
     await oldBackend.close();
     await expect(oldBackend.expand(gadgetV10, NO_ELEMENTS)).rejects.toBeInstanceOf(
       UnavailableError,
@@ -531,7 +531,7 @@ it('releases fixed IPs whatever index entries they have', async () => {
   const vm = '00000000-0000-7000-8000-0000000000dd';
   const ip = await stores.fixedIps.allocate(ctx, { networkId: net.id, instanceId: vm });
   // A layout that did not index the address: its entry is missing.
-  const entry = `${chroot}/fixedIp/index/address/${encodeValue(ip.address)}/${ip.id}`;
+  const entry = `${chroot}/fixedIps/index/address/${encodeValue(ip.address)}/${ip.id}`;
   expect(await client.countChildren(entry)).toBe(0);
   await client.multi([{ type: 'remove', path: entry, version: -1 }]);
   expect(await stores.fixedIps.releaseAllForInstance(ctx, vm)).toBe(1);

@@ -57,14 +57,14 @@ describe('ResourceLayout', () => {
       objectVersion: '1.0',
     };
     expect(layout.indexEntries(record, 'tok')).toEqual([
-      '/ps/network/index/projectId/_/00000000-0000-7000-8000-000000000001',
-      `/ps/network/index/label/${encodeValue('a/b')}/00000000-0000-7000-8000-000000000001`,
-      '/ps/network/index/vlan/n7/00000000-0000-7000-8000-000000000001',
-      '/ps/network/index/$state/live/00000000-0000-7000-8000-000000000001.tok',
-      '/ps/network/index/$version/1.0/00000000-0000-7000-8000-000000000001',
+      '/ps/networks/index/projectId/_/00000000-0000-7000-8000-000000000001',
+      `/ps/networks/index/label/${encodeValue('a/b')}/00000000-0000-7000-8000-000000000001`,
+      '/ps/networks/index/vlan/n7/00000000-0000-7000-8000-000000000001',
+      '/ps/networks/index/$state/live/00000000-0000-7000-8000-000000000001.tok',
+      '/ps/networks/index/$version/1.0/00000000-0000-7000-8000-000000000001',
     ]);
     expect(layout.uniqueEntries(record)).toEqual([
-      { path: '/ps/network/unique/vlan/n7', fields: ['vlan'] },
+      { path: '/ps/networks/unique/vlan/n7', fields: ['vlan'] },
     ]);
     expect(layout.uniqueEntries({ ...record, vlan: null })).toEqual([]);
     expect(layout.uniqueEntries({ ...record, deletedAt: record.createdAt })).toEqual([]);

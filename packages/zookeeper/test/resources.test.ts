@@ -52,8 +52,8 @@ afterAll(async () => {
 it('creates znodes for the opened resource only, and its store works', async () => {
   const { stores, chroot } = await openFresh(zk.url, { resources: [gadgetResource] });
   try {
-    expect(await client.getChildren(chroot)).toEqual(['gadget']);
-    expect((await client.getChildren(`${chroot}/gadget`))?.sort()).toEqual([
+    expect(await client.getChildren(chroot)).toEqual(['gadgets']);
+    expect((await client.getChildren(`${chroot}/gadgets`))?.sort()).toEqual([
       'index',
       'records',
       'schema',
@@ -69,7 +69,7 @@ it('creates znodes for the opened resource only, and its store works', async () 
     expect(() => stores.instances).toThrow(ConfigError);
     expect(() => stores.networks).toThrow(ConfigError);
     // Still nothing but the gadget's znodes.
-    expect(await client.getChildren(chroot)).toEqual(['gadget']);
+    expect(await client.getChildren(chroot)).toEqual(['gadgets']);
   } finally {
     await stores.close();
   }
@@ -81,7 +81,7 @@ it('opens the compute resources by default, and a custom one beside them when as
   });
   try {
     expect((await client.getChildren(chroot))?.sort()).toEqual(
-      [...computeResources.map((r) => r.name), 'gadget'].sort(),
+      [...computeResources.map((r) => r.plural), 'gadgets'].sort(),
     );
     const net = await stores.networks.create(ctx, { label: 'n', cidr: '10.1.0.0/29' });
     const ip = await stores.fixedIps.allocate(ctx, { networkId: net.id, instanceId: null });
@@ -92,7 +92,7 @@ it('opens the compute resources by default, and a custom one beside them when as
   const plain = await openFresh(zk.url);
   try {
     expect((await client.getChildren(plain.chroot))?.sort()).toEqual(
-      computeResources.map((r) => r.name).sort(),
+      computeResources.map((r) => r.plural).sort(),
     );
   } finally {
     await plain.stores.close();
@@ -102,7 +102,7 @@ it('opens the compute resources by default, and a custom one beside them when as
 it('refuses allocation on a backend without fixed IPs, naming the resource', async () => {
   const { stores, backend, chroot } = await openFresh(zk.url, { resources: [networkResource] });
   try {
-    expect(await client.getChildren(chroot)).toEqual(['network']);
+    expect(await client.getChildren(chroot)).toEqual(['networks']);
     expect(() => stores.store(fixedIpResource)).toThrow(ConfigError);
     await expect(backend.allocator.releaseAllForInstance(null as never, 'x', 'y')).rejects.toThrow(
       /fixedIp was not opened/,
