@@ -8,7 +8,7 @@ export interface StoredDocument extends Document {
   _id: string;
 }
 
-/** One index of a collection, as created at open. */
+/** One index of a collection, as the schema derives it. */
 export interface IndexSpec {
   /** The index name (stable, so creating it again is a no-op). */
   readonly name: string;
@@ -46,7 +46,7 @@ export class MongoLayout {
   readonly resource: AnyResource;
   /** The collection name. */
   readonly collection: string;
-  /** The indexes created at open. */
+  /** The indexes of the definition: what the open that finds the collection brand-new creates. */
   readonly indexes: readonly IndexSpec[];
   readonly #json: ReadonlySet<string>;
   readonly #nullable: readonly string[];

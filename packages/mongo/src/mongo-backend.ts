@@ -67,7 +67,8 @@ export const MONGO_UNCLAIMED_CAPABILITIES: Capabilities = defineCapabilities({
 
 /**
  * A backend over one MongoDB database (or FerretDB, which speaks its wire protocol):
- * a collection per resource with the indexes its schema implies, created at open.
+ * a collection per resource with the indexes its schema implies, created by the open that
+ * finds the resource brand-new and changed only by `expand` and `contract` after that.
  *
  * @example
  * ```ts
@@ -128,10 +129,11 @@ export class MongoBackend implements Backend {
   }
 
   /**
-   * Connects, creates the indexes of the collections of `resourcesOf(options)` (idempotent:
-   * same names, same keys), records the elements of a collection the store never had in
-   * `<prefix>_elements` (see `MongoSchema`) and returns the backend. `url` may be a
-   * replica-set seed list.
+   * Connects and returns the backend. Of the resources of `resourcesOf(options)`, only one
+   * with no elements recorded in `<prefix>_elements` (see `MongoSchema`), a brand-new one,
+   * gets anything: the indexes of its definition, then its record. An existing one is left
+   * as it is, whatever its definition here says (`expand` adds elements; core's open
+   * refuses a store that lacks some this code needs). `url` may be a replica-set seed list.
    * Fails with `UnavailableError` when the server cannot be reached within
    * `serverSelectionTimeoutMS`, `ConfigError` on a bad URL or option.
    */
@@ -187,28 +189,37 @@ export class MongoBackend implements Backend {
           })
         : undefined;
       const capabilities = claimed || !ferret ? MONGO_CAPABILITIES : MONGO_UNCLAIMED_CAPABILITIES;
-      // The first opener of a store records what it creates; later opens change nothing,
-      // but learn which fields the store's unique constraints use (see `MongoLayout`).
       const schema = new MongoSchema(db, prefix);
+      // A resource with elements recorded keeps its physical schema as it is (`expand` and
+      // `contract` change it): its open only reads which fields its unique constraints use
+      // (see `MongoLayout`). The claims collection is no resource schema: its one index is
+      // created when a list of its indexes (a read) lacks it.
+      const [recorded] = await Promise.all([
+        schema.recordedUniqueFields(resources),
+        ...(claims ? [createIndexes(db, claims.collection.collectionName, CLAIM_INDEXES)] : []),
+      ]);
       const marked = new Map<AnyResource, readonly string[]>();
-      for (const resource of resources) {
-        marked.set(resource, await schema.recordNew(resource, elementsOf(resource)));
-      }
+      await Promise.all(
+        resources
+          .filter((resource) => !recorded.has(resource))
+          .map(async (resource) => {
+            // A brand-new resource: its indexes first, then its record, so that an opener
+            // that finds the record finds the indexes too. Concurrent openers of a new store
+            // all create them (idempotent) and the first record stands.
+            const layout = new MongoLayout(resource, prefix);
+            await createIndexes(db, layout.collection, layout.indexes);
+            marked.set(resource, await schema.recordNew(resource, elementsOf(resource)));
+          }),
+      );
       const backend = new MongoBackend(
         client,
         db,
         prefix,
         schema,
-        marked,
+        new Map(resources.map((r) => [r, recorded.get(r) ?? marked.get(r) ?? []])),
         { lockScope, claims, failFastMs },
         capabilities,
       );
-      await Promise.all([
-        ...[...backend.#drivers.values()].map((d) =>
-          createIndexes(db, d.layout.collection, d.layout.indexes),
-        ),
-        ...(claims ? [createIndexes(db, claims.collection.collectionName, CLAIM_INDEXES)] : []),
-      ]);
       return backend;
     } catch (err) {
       await client.close().catch(() => {});

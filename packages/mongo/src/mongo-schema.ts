@@ -78,6 +78,11 @@ function fieldOf(resource: AnyResource, stored: StoredField): Field {
   }) as Field;
 }
 
+/** The fields of recorded unique constraints, each once. */
+function uniqueFieldsOf(uniques: readonly { readonly fields: readonly string[] }[]): string[] {
+  return [...new Set(uniques.flatMap((u) => u.fields))];
+}
+
 /** Whether two index keys are the same key spec (same paths, same order, same directions). */
 function sameKey(
   a: Readonly<Record<string, unknown>>,
@@ -129,32 +134,49 @@ export class MongoSchema {
   }
 
   /**
-   * Records `elements` as applied to the resource's collection unless something is
-   * recorded already (the first opener of a store records what it created). Returns the
-   * fields of the unique constraints recorded, for the layout's null markers.
+   * The fields of the unique constraints recorded for each of `resources` that has a
+   * record, in one read (for the layout's null markers). A resource left out of the map
+   * has nothing recorded: it is brand-new in this store.
+   */
+  async recordedUniqueFields(
+    resources: readonly AnyResource[],
+  ): Promise<Map<AnyResource, readonly string[]>> {
+    const ids = resources.map((r) => this.#collectionOf(r));
+    const docs = await mapErrors(`open: read the elements of ${ids.join(', ')}`, () =>
+      this.#elements.find({ _id: { $in: ids } }, { projection: { uniques: 1 } }).toArray(),
+    );
+    const byId = new Map(docs.map((d) => [d._id, uniqueFieldsOf(d.uniques ?? [])]));
+    const out = new Map<AnyResource, readonly string[]>();
+    for (const r of resources) {
+      const fields = byId.get(this.#collectionOf(r));
+      if (fields) out.set(r, fields);
+    }
+    return out;
+  }
+
+  /**
+   * Records `elements` as applied to a brand-new resource's collection unless another
+   * opener recorded it first (its record then stands). Returns the fields of the unique
+   * constraints of the record that stands, for the layout's null markers.
    */
   async recordNew(resource: AnyResource, elements: SchemaElements): Promise<readonly string[]> {
     const _id = this.#collectionOf(resource);
     const operation = `open: record elements of ${_id}`;
-    const fieldsOf = (uniques: readonly { fields: readonly string[] }[]) => [
-      ...new Set(uniques.flatMap((u) => u.fields)),
-    ];
-    // A find (the common case: already recorded) and an insert that a concurrent opener
-    // may win; its record is then as good as this one.
+    const stored = toStored(elements);
+    const won = await mapErrors(operation, async () => {
+      try {
+        await this.#elements.insertOne({ _id, ...stored });
+        return true;
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+        return false;
+      }
+    });
+    if (won) return uniqueFieldsOf(stored.uniques);
     const found = await mapErrors(operation, () =>
       this.#elements.findOne({ _id: { $eq: _id } }, { projection: { uniques: 1 } }),
     );
-    if (found !== null) return fieldsOf(found.uniques ?? []);
-    const stored = toStored(elements);
-    await mapErrors(operation, async () => {
-      try {
-        await this.#elements.insertOne({ _id, ...stored });
-      } catch (err) {
-        // Another opener recorded it first.
-        if (!isDuplicateKeyError(err)) throw err;
-      }
-    });
-    return fieldsOf(stored.uniques);
+    return uniqueFieldsOf(found?.uniques ?? stored.uniques);
   }
 
   /** The elements recorded as applied to the resource's collection; none if never created. */

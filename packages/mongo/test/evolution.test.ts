@@ -3,6 +3,9 @@ import {
   DuplicateError,
   defineResource,
   f,
+  openStores,
+  SchemaBehindError,
+  type Stores,
   UnavailableError,
 } from '@polystore/core';
 import {
@@ -21,6 +24,7 @@ import {
 import { MongoClient } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StoredDocument } from '../src/layout.js';
+import { mongoAdapter } from '../src/mongo-adapter.js';
 import { MongoBackend } from '../src/mongo-backend.js';
 import { dropDatabase, freshUrl } from './mongo-server.js';
 
@@ -110,13 +114,20 @@ function evolving(driver: ResourceDriver): ResourceDriver & EvolutionDriver {
 }
 
 /** What each test opened, closed and dropped after it. */
-const opened: { backends: MongoBackend[]; clients: MongoClient[]; urls: string[] } = {
+const opened: {
+  backends: MongoBackend[];
+  stores: Stores[];
+  clients: MongoClient[];
+  urls: string[];
+} = {
   backends: [],
+  stores: [],
   clients: [],
   urls: [],
 };
 
 afterEach(async () => {
+  for (const s of opened.stores.splice(0)) await s.close();
   for (const b of opened.backends.splice(0)) await b.close();
   for (const c of opened.clients.splice(0)) await c.close();
   for (const u of opened.urls.splice(0)) await dropDatabase(u);
@@ -130,8 +141,9 @@ async function open(url: string, resource: typeof gadgetV10 | typeof gadgetV11 |
 
 /**
  * A fresh database with a client of the 1.0 definition (which created the store) and a
- * raw client; `newer()` opens a 1.1 client on it (whose open creates its indexes, as
- * every open does).
+ * raw client; `newer()` opens a 1.1 client on it, straight through `MongoBackend.open`
+ * (core's check of the applied elements is not in the way), which creates nothing: the
+ * 1.1 indexes exist once a test expands the store.
  */
 async function fleet() {
   const url = freshUrl('mongo_evolution');
@@ -248,7 +260,8 @@ describe('rewrite', () => {
   });
 
   it('refuses a unique clash with another live record with DuplicateError, changing nothing', async () => {
-    const { newer, docs } = await fleet();
+    const { oldBackend, newer, docs } = await fleet();
+    await oldBackend.expand(gadgetV11, up.expand);
     const { driver } = await newer();
     await driver.insert(rec('x', { label: 'taken', color: null }));
     await driver.insert(rec('gone', { label: 'free', color: null }, { deletedAt: at }));
@@ -513,5 +526,145 @@ describe('expand, contract and appliedElements', () => {
     await expect(backend.expand(gadgetV10, NO_ELEMENTS)).rejects.toBeInstanceOf(UnavailableError);
     await expect(backend.contract(gadgetV10, NO_ELEMENTS)).rejects.toBeInstanceOf(UnavailableError);
     await expect(backend.appliedElements(other)).rejects.toBeInstanceOf(UnavailableError);
+  });
+});
+
+describe('opening a store another definition created or expanded', () => {
+  type Gadget = typeof gadgetV10 | typeof gadgetV11 | typeof gadgetV12;
+  /** A record id the stores accept (they take UUIDs only). */
+  const R1 = '018f0000-0000-7000-8000-000000000001';
+
+  /** Opens stores the way a service does: through core, which checks the applied elements. */
+  async function service(url: string, resources: readonly Gadget[]): Promise<Stores> {
+    const stores = await openStores(url, { adapters: [mongoAdapter], resources });
+    opened.stores.push(stores);
+    return stores;
+  }
+
+  /** Every collection of the database with its indexes and documents, to compare. */
+  async function snapshot(url: string) {
+    const raw = new MongoClient(url, { serverSelectionTimeoutMS: 2_000 });
+    opened.clients.push(raw);
+    const db = raw.db();
+    const names = (await db.listCollections().toArray()).map((c) => c.name).sort();
+    const out: Record<string, unknown> = {};
+    for (const name of names) {
+      const c = db.collection(name);
+      out[name] = {
+        indexes: (await c.listIndexes().toArray())
+          .map((i) => `${i.name} ${JSON.stringify(i.key)}${i.unique ? ' unique' : ''}`)
+          .sort(),
+        // Claims come and go with writes; none run here, but their count is no schema.
+        docs: name.endsWith('_claims') ? [] : await c.find().sort({ _id: 1 }).toArray(),
+      };
+    }
+    return out;
+  }
+
+  it('creates no index at the open of an existing resource, even one its definition implies', async () => {
+    const { url, docs, indexes } = await fleet();
+    await docs.dropIndex('by_label');
+    const physical = await indexes();
+    expect(physical.some((l) => l.startsWith('by_label'))).toBe(false);
+    await open(url, gadgetV10);
+    await service(url, [gadgetV10]);
+    expect(await indexes()).toEqual(physical);
+  });
+
+  it('lets 1.0 code read, write and list a store 1.1 code expanded', async () => {
+    const { url, oldDriver, indexes } = await fleet();
+    await oldDriver.insert(rec(R1, { label: 'one' }));
+    const { backend: newBackend } = await open(url, gadgetV11);
+    await newBackend.expand(gadgetV11, up.expand);
+    const expanded = await indexes();
+    const newer = (await service(url, [gadgetV11])).store(gadgetV11);
+    const red = await newer.create(p1, { label: 'two', color: 'red' });
+
+    const older = (await service(url, [gadgetV10])).store(gadgetV10);
+    expect(await indexes()).toEqual(expanded);
+    expect((await older.get(p1, R1)).label).toBe('one');
+    expect((await older.get(p1, red.id)).label).toBe('two');
+    const made = await older.create(p1, { label: 'three' });
+    await older.update(p1, R1, { label: 'uno' }, { expectedRevision: 1 });
+    expect((await older.list(p1, { where: { label: 'uno' } })).items.map((g) => g.id)).toEqual([
+      R1,
+    ]);
+    const all = await older.list(p1, { limit: 2 });
+    const rest = await older.list(p1, { limit: 2, after: all.next });
+    expect([...all.items, ...rest.items].map((g) => g.label).sort()).toEqual([
+      'three',
+      'two',
+      'uno',
+    ]);
+    expect(await older.count(p1)).toBe(3);
+    // The 1.1 unique constraint holds for 1.0 writes too.
+    await expect(older.create(p1, { label: 'two' })).rejects.toBeInstanceOf(DuplicateError);
+    // And 1.1 code sees the 1.0 writes, color defaulted.
+    expect(await newer.get(p1, made.id)).toMatchObject({ label: 'three', color: null });
+    expect((await newer.list(p1, { where: { color: 'red' } })).items.map((g) => g.id)).toEqual([
+      red.id,
+    ]);
+  });
+
+  it('refuses 1.1 code on a store nobody expanded with SchemaBehindError, changing nothing', async () => {
+    const { url, oldDriver } = await fleet();
+    await oldDriver.insert(rec(R1, { label: 'one' }));
+    const before = await snapshot(url);
+    const err = await service(url, [gadgetV11]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SchemaBehindError);
+    expect(err).toMatchObject({
+      resource: 'gadget',
+      missing: ['field color', 'index color (eq)', 'unique (label)'],
+    });
+    expect(await snapshot(url)).toEqual(before);
+    // 1.0 code still opens it.
+    const older = (await service(url, [gadgetV10])).store(gadgetV10);
+    expect((await older.get(p1, R1)).label).toBe('one');
+  });
+
+  it('reopens with fewer resources, leaving the others as they are', async () => {
+    const url = freshUrl('mongo_evolution');
+    opened.urls.push(url);
+    const widget = defineResource({ ...gadgetV10, name: 'widget', plural: 'widgets' });
+    const both = await openStores(url, {
+      adapters: [mongoAdapter],
+      resources: [gadgetV10, widget],
+    });
+    opened.stores.push(both);
+    const w = await both.store(widget).create(p1, { label: 'w' });
+    await both.close();
+    const before = await snapshot(url);
+    const one = (await service(url, [gadgetV10])).store(gadgetV10);
+    const g = await one.create(p1, { label: 'g' });
+    expect((await one.list(p1)).items.map((x) => x.id)).toEqual([g.id]);
+    const after = await snapshot(url);
+    expect(after.widgets).toEqual(before.widgets);
+    expect(before._elements).toBeDefined();
+    expect(after._elements).toEqual(before._elements);
+    const again = await openStores(url, { adapters: [mongoAdapter], resources: [widget] });
+    opened.stores.push(again);
+    expect((await again.store(widget).get(p1, w.id)).label).toBe('w');
+  });
+
+  it('opens a brand-new store from several clients at once: one record, every index', async () => {
+    const url = freshUrl('mongo_evolution');
+    opened.urls.push(url);
+    const all = await Promise.all(
+      [gadgetV11, gadgetV11, gadgetV11, gadgetV11].map((r) => service(url, [r])),
+    );
+    const raw = new MongoClient(url, { serverSelectionTimeoutMS: 2_000 });
+    opened.clients.push(raw);
+    const recorded = await raw.db().collection('_elements').find().toArray();
+    expect(recorded.map((d) => d._id)).toEqual(['gadgets']);
+    const physical = (await raw.db().collection('gadgets').listIndexes().toArray())
+      .map((i) => i.name as string)
+      .sort();
+    expect(physical).toEqual(
+      expect.arrayContaining(['by_color', 'by_label', 'by_objectVersion', 'unique_label']),
+    );
+    await all[0]!.store(gadgetV11).create(p1, { label: 'x', color: null });
+    await expect(
+      all[3]!.store(gadgetV11).create(p1, { label: 'x', color: null }),
+    ).rejects.toBeInstanceOf(DuplicateError);
   });
 });
