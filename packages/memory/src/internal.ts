@@ -12,6 +12,7 @@
  *
  * @packageDocumentation
  */
+export { tableName } from './layout.js';
 export { MEMORY_CAPABILITIES, MemoryBackend, type MemoryBackendOptions } from './memory-backend.js';
 export { MemoryDatabase, type MemoryTable } from './memory-database.js';
 export {

@@ -5,15 +5,15 @@ import { MemorySchema } from './memory-schema.js';
 export type MemoryTable = Map<string, StoredRecord>;
 
 /**
- * An in-process database: a table per resource name (see `layout.ts`), created when a
- * backend opens that resource. Several backends over one database behave like several
- * clients of one server.
+ * An in-process database: a table per resource, named by its plural (see `layout.ts`),
+ * created when a backend opens that resource. Several backends over one database behave
+ * like several clients of one server.
  *
  * @example
  * ```ts
  * const db = new MemoryDatabase();
  * const backend = new MemoryBackend(db, { resources: [gadgetResource] });
- * db.tableNames(); // ['gadget']
+ * db.tableNames(); // ['gadgets']
  * ```
  */
 export class MemoryDatabase {

@@ -1,16 +1,33 @@
-import { DuplicateError, defineResource, f, UnavailableError } from '@polystore/core';
 import {
+  type AnyResource,
+  computeResources,
+  createContext,
+  DuplicateError,
+  defineResource,
+  f,
+  instanceResource,
+  networkResource,
+  openStores,
+  SchemaBehindError,
+  type Stores,
+  UnavailableError,
+} from '@polystore/core';
+import {
+  describeElements,
   type EvolutionDriver,
   elementsBetween,
   elementsOf,
   NO_ELEMENTS,
   type ResourceDriver,
+  type SchemaElements,
   type StoredRecord,
   supportsEvolution,
   UniqueViolationError,
   type WriteScope,
 } from '@polystore/core/adapter';
 import { describe, expect, it } from 'vitest';
+import { tableName } from '../src/layout.js';
+import { memoryAdapter } from '../src/memory-adapter.js';
 import { MemoryBackend } from '../src/memory-backend.js';
 import { MemoryDatabase } from '../src/memory-database.js';
 import { type ElementKey, entryValue, type MemorySchema } from '../src/memory-schema.js';
@@ -74,7 +91,7 @@ function fleet() {
     newBackend,
     oldDriver: evolving(oldBackend.driver(gadgetV10)),
     newDriver: evolving(newBackend.driver(gadgetV11)),
-    schema: (): MemorySchema => db.schema('gadget', NO_ELEMENTS),
+    schema: (): MemorySchema => db.schema(tableName(gadgetV10), NO_ELEMENTS),
   };
 }
 
@@ -187,7 +204,7 @@ describe('rewrite', () => {
 
   it('makes every index and unique entry match, whatever an older client left', async () => {
     const { oldBackend, oldDriver, newDriver, schema, db } = fleet();
-    const table = db.table('gadget');
+    const table = db.table(tableName(gadgetV10));
     await oldDriver.insert(rec('r1', { label: 'one' }));
     await oldDriver.insert(rec('r2', { label: 'two' }));
     await oldBackend.expand(gadgetV11, up.expand);
@@ -284,10 +301,12 @@ describe('expand, contract and appliedElements', () => {
     expect(await newBackend.appliedElements(gadgetV11)).toEqual(elementsOf(gadgetV10));
     expect(schema().entries('unique:label')).toBeUndefined();
     expect(schema().entries('index:color:eq')).toBeUndefined();
-    expect(db.table('gadget').get('r1')).toEqual(
+    expect(db.table(tableName(gadgetV10)).get('r1')).toEqual(
       rec('r1', { label: 'one' }, { objectVersion: '1.1' }),
     );
-    expect(entryLines(schema())).toEqual(expectedLines(schema(), db.table('gadget').values()));
+    expect(entryLines(schema())).toEqual(
+      expectedLines(schema(), db.table(tableName(gadgetV10)).values()),
+    );
   });
 
   it('reports nothing for a table never created (without creating it), and refuses once closed', async () => {
@@ -295,7 +314,7 @@ describe('expand, contract and appliedElements', () => {
     const backend = new MemoryBackend(db, { resources: [gadgetV10] });
     const other = defineResource({ ...gadgetV10, name: 'widget', plural: 'widgets' });
     expect(await backend.appliedElements(other)).toEqual(NO_ELEMENTS);
-    expect(db.tableNames()).toEqual(['gadget']);
+    expect(db.tableNames()).toEqual(['gadgets']);
     await backend.close();
     await expect(backend.expand(gadgetV10, NO_ELEMENTS)).rejects.toBeInstanceOf(UnavailableError);
     await expect(backend.contract(gadgetV10, NO_ELEMENTS)).rejects.toBeInstanceOf(UnavailableError);
@@ -303,5 +322,117 @@ describe('expand, contract and appliedElements', () => {
     await expect(evolving(backend.driver(gadgetV10)).countByVersion()).rejects.toBeInstanceOf(
       UnavailableError,
     );
+  });
+});
+
+describe('opening a store never changes its schema (issue 14 item 4)', () => {
+  let count = 0;
+  const ctx = createContext({ projectId: 'p1' });
+
+  /** A fresh shared database's URL, and the database itself. */
+  function named(): { url: string; db: MemoryDatabase } {
+    const name = `evo-open-${++count}`;
+    return { url: `memory:${name}`, db: MemoryDatabase.named(name) };
+  }
+
+  function open(url: string, resources: readonly AnyResource[]): Promise<Stores> {
+    return openStores(url, { adapters: [memoryAdapter], resources });
+  }
+
+  /** What elements say, comparable (a field's declaration differs between versions). */
+  function shape(elements: SchemaElements | undefined) {
+    return {
+      fields: elements?.fields.map((x) => x.name),
+      indexes: elements?.indexes,
+      uniques: elements?.uniques,
+    };
+  }
+
+  /** Everything the database holds: tables, records, applied elements and their entries. */
+  function snapshot(db: MemoryDatabase) {
+    return db.tableNames().map((name) => {
+      const schema = db.schema(name, NO_ELEMENTS);
+      return {
+        name,
+        records: [...db.table(name).values()],
+        applied: schema.applied(),
+        entries: entryLines(schema),
+      };
+    });
+  }
+
+  it('refuses newer code on a store nobody expanded with SchemaBehindError, changing nothing', async () => {
+    const { url, db } = named();
+    const v10 = await open(url, [gadgetV10]);
+    await v10.store(gadgetV10).create(ctx, { label: 'one' });
+    await v10.store(gadgetV10).create(ctx, { label: 'one' });
+    const before = snapshot(db);
+
+    const err = await open(url, [gadgetV11]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SchemaBehindError);
+    expect(err).toMatchObject({ resource: 'gadget', missing: describeElements(up.expand) });
+    expect((err as SchemaBehindError).missing).toEqual([
+      'field color',
+      'index color (eq)',
+      'unique (label)',
+    ]);
+    expect(snapshot(db)).toEqual(before);
+    // The open by older code goes on working, duplicates and all (1.0 has no unique label).
+    await v10.store(gadgetV10).create(ctx, { label: 'one' });
+    expect(await v10.store(gadgetV10).count(ctx, { label: 'one' })).toBe(3);
+    await v10.close();
+  });
+
+  it('lets older code reopen a store newer code expanded, and work in it', async () => {
+    const { url, db } = named();
+    const first = await open(url, [gadgetV10]);
+    const a = await first.store(gadgetV10).create(ctx, { label: 'a' });
+    await first.close();
+
+    // What `polystore schema expand` does: open without the check, expand.
+    const tool = new MemoryBackend(db, { resources: [gadgetV11] });
+    await tool.expand(gadgetV11, up.expand);
+    await tool.close();
+    const expanded = snapshot(db);
+    expect(shape(expanded[0]?.applied)).toEqual(shape(elementsOf(gadgetV11)));
+    await (await open(url, [gadgetV11])).close();
+
+    const v10 = await open(url, [gadgetV10]);
+    expect(snapshot(db)).toEqual(expanded);
+    const gadgets = v10.store(gadgetV10);
+    expect(await gadgets.get(ctx, a.id)).toEqual(a);
+    const b = await gadgets.create(ctx, { label: 'b' });
+    // The 1.0 code honours the unique constraint the expand added.
+    await expect(gadgets.create(ctx, { label: 'b' })).rejects.toBeInstanceOf(DuplicateError);
+    expect((await gadgets.list(ctx, { where: { label: 'b' } })).items).toEqual([b]);
+    const renamed = await gadgets.update(ctx, a.id, { label: 'aa' }, { expectedRevision: 1 });
+    expect(renamed).toMatchObject({ label: 'aa', revision: 2, objectVersion: '1.0' });
+    await gadgets.delete(ctx, b.id);
+    expect((await gadgets.list(ctx, {})).items.map((r) => r.id)).toEqual([a.id]);
+    expect(await gadgets.count(ctx, {})).toBe(1);
+    await v10.close();
+    // Its writes left the applied elements alone (their entries, a model of physical
+    // indexes, are those 1.0 maintains: `rewrite` repairs the rest, see above).
+    const [after] = snapshot(db);
+    expect(shape(after?.applied)).toEqual(shape(elementsOf(gadgetV11)));
+  });
+
+  it('reopens with fewer resources, leaving the others as they are', async () => {
+    const { url, db } = named();
+    const all = await open(url, computeResources);
+    const net = await all.networks.create(ctx, { label: 'n', cidr: '10.0.0.0/29' });
+    const vm = await all.instances.create(ctx, { flavor: { vcpus: 1, memoryMb: 512, rootGb: 1 } });
+    await all.fixedIps.allocate(ctx, { networkId: net.id, instanceId: vm.id });
+    await all.close();
+    const before = snapshot(db);
+
+    const some = await open(url, [instanceResource, networkResource]);
+    expect(await some.instances.get(ctx, vm.id)).toEqual(vm);
+    expect(await some.networks.get(ctx, net.id)).toEqual(net);
+    await some.close();
+    const one = await open(url, [instanceResource]);
+    expect(await one.instances.count(ctx, {})).toBe(1);
+    await one.close();
+    expect(snapshot(db)).toEqual(before);
   });
 });

@@ -91,7 +91,7 @@ describe('memoryAdapter', () => {
 describe('resources are opt-in', () => {
   it('creates a table for each opened resource and no other', async () => {
     const stores = openMemoryStores({ name: 'opt-in-custom', resources: [gadgetResource] });
-    expect(MemoryDatabase.named('opt-in-custom').tableNames()).toEqual(['gadget']);
+    expect(MemoryDatabase.named('opt-in-custom').tableNames()).toEqual(['gadgets']);
 
     const gadgets = stores.store(gadgetResource);
     const g = await gadgets.create(p1, { label: 'one' });
@@ -102,32 +102,32 @@ describe('resources are opt-in', () => {
     expect(() => stores.instances).toThrow(ConfigError);
     expect(() => stores.fixedIps).toThrow(ConfigError);
     // Using the bag created nothing more.
-    expect(MemoryDatabase.named('opt-in-custom').tableNames()).toEqual(['gadget']);
+    expect(MemoryDatabase.named('opt-in-custom').tableNames()).toEqual(['gadgets']);
   });
 
   it('opens the compute pack by default, and exactly the given list otherwise', async () => {
     openMemoryStores({ name: 'opt-in-default' });
     expect(MemoryDatabase.named('opt-in-default').tableNames().sort()).toEqual(
-      computeResources.map((r) => r.name).sort(),
+      computeResources.map((r) => r.plural).sort(),
     );
     const stores = openMemoryStores({
       name: 'opt-in-both',
       resources: [...computeResources, gadgetResource],
     });
     expect(MemoryDatabase.named('opt-in-both').tableNames().sort()).toEqual(
-      [...computeResources.map((r) => r.name), 'gadget'].sort(),
+      [...computeResources.map((r) => r.plural), 'gadgets'].sort(),
     );
     expect(await stores.instances.count(p1, {})).toBe(0);
   });
 
-  it('opens networks without fixed IPs: no fixedIp table, and no allocator to reach', async () => {
+  it('opens networks without fixed IPs: no fixedIps table, and no allocator to reach', async () => {
     const stores = openMemoryStores({
       name: 'opt-in-networks',
       resources: [instanceResource, networkResource],
     });
-    expect(MemoryDatabase.named('opt-in-networks').tableNames()).toEqual(['instance', 'network']);
+    expect(MemoryDatabase.named('opt-in-networks').tableNames()).toEqual(['instances', 'networks']);
     await stores.networks.create(p1, { label: 'n', cidr: '10.0.0.0/29' });
     expect(() => stores.fixedIps).toThrow(ConfigError);
-    expect(MemoryDatabase.named('opt-in-networks').tableNames()).toEqual(['instance', 'network']);
+    expect(MemoryDatabase.named('opt-in-networks').tableNames()).toEqual(['instances', 'networks']);
   });
 });
