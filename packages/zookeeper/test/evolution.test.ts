@@ -5,14 +5,20 @@ import {
   DuplicateError,
   defineResource,
   f,
+  instanceResource,
+  networkResource,
+  SchemaBehindError,
   UnavailableError,
 } from '@polystore/core';
 import {
   createStores,
+  describeElements,
   type EvolutionDriver,
   elementsBetween,
   elementsOf,
   NO_ELEMENTS,
+  type OpenedBackend,
+  openBackend,
   type ResourceDriver,
   type SchemaElements,
   type StoredRecord,
@@ -538,4 +544,157 @@ it('releases fixed IPs whatever index entries they have', async () => {
   expect(await stores.fixedIps.count(ctx, { instanceId: vm })).toBe(0);
   const again = await stores.fixedIps.allocate(ctx, { networkId: net.id, instanceId: vm });
   expect(again.address).toBe(ip.address);
+});
+
+describe('opening a store never changes its layout (issue 14 item 4)', () => {
+  const ctx = createContext({ projectId: 'p1' });
+  const flavor = { vcpus: 1, memoryMb: 512, rootGb: 1 };
+  const opens: OpenedBackend[] = [];
+  afterEach(async () => {
+    await Promise.all(opens.splice(0).map((o) => o.stores.close()));
+  });
+
+  /** Opens as a service does (`openStores`'s sequence, with its schema check), keeping the backend. */
+  async function openChecked(
+    chroot: string,
+    resources: readonly AnyResource[],
+  ): Promise<{ stores: OpenedBackend['stores']; backend: ZooKeeperBackend }> {
+    const opened = await openBackend(zk.url, {
+      adapters: [zookeeperAdapter],
+      resources,
+      adapter: { chroot },
+    });
+    opens.push(opened);
+    return { stores: opened.stores, backend: opened.backend as ZooKeeperBackend };
+  }
+
+  /** Every znode under `path`, with the data version of each schema znode, sorted. */
+  async function tree(path: string): Promise<string[]> {
+    const out: string[] = [];
+    const walk = async (p: string): Promise<void> => {
+      const children = (await client.getChildren(p)) ?? [];
+      for (const c of children) {
+        const child = `${p}/${c}`;
+        if (c === 'schema') {
+          const got = await client.getData(child);
+          out.push(`${child} v${got?.version} ${got?.data.toString('utf8')}`);
+        } else out.push(child);
+        await walk(child);
+      }
+    };
+    await walk(path);
+    return out.sort();
+  }
+
+  it('refuses newer code on a store nobody expanded with SchemaBehindError, adding no znode', async () => {
+    const chroot = `/${freshNamespace('zkopen')}`;
+    const v10 = await openChecked(chroot, [gadgetV10]);
+    await v10.stores.store(gadgetV10).create(ctx, { label: 'one' });
+    await v10.stores.store(gadgetV10).create(ctx, { label: 'one' });
+    const before = await tree(chroot);
+    expect(before).toContain(`${chroot}/gadgets/index/label`);
+    expect(before).not.toContain(`${chroot}/gadgets/index/color`);
+
+    const err = await openChecked(chroot, [gadgetV11]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SchemaBehindError);
+    expect(err).toMatchObject({ resource: 'gadget', missing: describeElements(up.expand) });
+    expect((err as SchemaBehindError).missing).toEqual([
+      'field color',
+      'index color (eq)',
+      'unique (label)',
+    ]);
+    expect(await tree(chroot)).toEqual(before);
+    // The adapter's own open (no check) adds nothing either.
+    await open(gadgetV11, chroot);
+    expect(await tree(chroot)).toEqual(before);
+    // The older code goes on working (1.0 has no unique label).
+    await v10.stores.store(gadgetV10).create(ctx, { label: 'one' });
+    expect(await v10.stores.store(gadgetV10).count(ctx, { label: 'one' })).toBe(3);
+  });
+
+  it('lets older code reopen a store newer code expanded, and work in it', async () => {
+    const chroot = `/${freshNamespace('zkopen')}`;
+    const first = await openChecked(chroot, [gadgetV10]);
+    const a = await first.stores.store(gadgetV10).create(ctx, { label: 'a' });
+    const deleted = await first.stores.store(gadgetV10).create(ctx, { label: 'gone' });
+    await first.stores.store(gadgetV10).delete(ctx, deleted.id);
+
+    // What `polystore schema expand` does: the adapter's open (no check), then expand.
+    const tool = await open(gadgetV11, chroot);
+    await tool.expand(gadgetV11, up.expand);
+    const expanded = await tree(chroot);
+    expect(expanded).toContain(`${chroot}/gadgets/index/color`);
+    expect(expanded).toContain(`${chroot}/gadgets/unique/label`);
+    await openChecked(chroot, [gadgetV11]);
+
+    const v10 = await openChecked(chroot, [gadgetV10]);
+    expect(await tree(chroot)).toEqual(expanded);
+    const gadgets = v10.stores.store(gadgetV10);
+    expect(await gadgets.get(ctx, a.id)).toEqual(a);
+    const b = await gadgets.create(ctx, { label: 'b' });
+    // The 1.0 code honours the unique constraint the expand added, and keeps its entries.
+    await expect(gadgets.create(ctx, { label: 'b' })).rejects.toBeInstanceOf(DuplicateError);
+    expect((await gadgets.list(ctx, { where: { label: 'b' } })).items).toEqual([b]);
+    const renamed = await gadgets.update(ctx, a.id, { label: 'aa' }, { expectedRevision: 1 });
+    expect(renamed).toMatchObject({ label: 'aa', revision: 2, objectVersion: '1.0' });
+    await gadgets.delete(ctx, b.id);
+    expect((await gadgets.list(ctx, {})).items.map((r) => r.id)).toEqual([a.id]);
+    expect(await gadgets.count(ctx, {})).toBe(1);
+    expect(await gadgets.count(ctx, { label: 'aa' })).toBe(1);
+
+    expect(shape(await v10.backend.appliedElements(gadgetV11))).toEqual(
+      shape(elementsOf(gadgetV11)),
+    );
+    const driver = evolving(v10.backend.driver(gadgetV10));
+    expect(await entryLines(chroot)).toEqual(expectedLines(await allRecords(driver), true));
+  });
+
+  it('reopens with fewer resources, adding and changing nothing', async () => {
+    const chroot = `/${freshNamespace('zkopen')}`;
+    const all = await openChecked(chroot, computeResources);
+    const net = await all.stores.networks.create(ctx, { label: 'n', cidr: '10.0.0.0/29' });
+    const vm = await all.stores.instances.create(ctx, { flavor });
+    await all.stores.fixedIps.allocate(ctx, { networkId: net.id, instanceId: vm.id });
+    const before = await tree(chroot);
+
+    const some = await openChecked(chroot, [instanceResource, networkResource]);
+    expect(await some.stores.instances.get(ctx, vm.id)).toEqual(vm);
+    expect(await some.stores.networks.get(ctx, net.id)).toEqual(net);
+    const one = await openChecked(chroot, [instanceResource]);
+    expect(await one.stores.instances.count(ctx, {})).toBe(1);
+    expect(await tree(chroot)).toEqual(before);
+    // And the full set again: the fixed IP is where it was.
+    const again = await openChecked(chroot, computeResources);
+    expect(await again.stores.fixedIps.count(ctx, { instanceId: vm.id })).toBe(1);
+    expect(await tree(chroot)).toEqual(before);
+  });
+
+  it('makes a brand-new store once when several clients open it at the same time', async () => {
+    const chroot = `/${freshNamespace('zkopen')}`;
+    const opened = await Promise.all([1, 2, 3, 4].map(() => openChecked(chroot, [gadgetV10])));
+    const made = await tree(chroot);
+    expect(made).toContain(
+      `${chroot}/gadgets/schema v0 ${JSON.stringify({ fields: ['label'], indexes: [{ field: 'label', kind: 'eq' }], uniques: [] })}`,
+    );
+    const gadgets = opened.map((o) => o.stores.store(gadgetV10));
+    const created = await Promise.all(gadgets.map((g, i) => g.create(ctx, { label: `l${i}` })));
+    expect(await gadgets[0]!.count(ctx, {})).toBe(4);
+    expect(await gadgets[3]!.get(ctx, created[0]!.id)).toEqual(created[0]);
+  });
+
+  it('completes a resource whose directories are there without a schema znode', async () => {
+    const chroot = `/${freshNamespace('zkopen')}`;
+    const fresh = `/${freshNamespace('zkopen')}`;
+    await openChecked(fresh, [gadgetV10]);
+    // Left by a client that made the directories one by one and stopped before the schema znode.
+    await client.ensurePath(`${chroot}/gadgets/records`);
+    await client.ensurePath(`${chroot}/gadgets/index/label`);
+    const { stores } = await openChecked(chroot, [gadgetV10]);
+    const strip = (lines: string[], root: string) => lines.map((l) => l.slice(root.length));
+    expect(strip(await tree(chroot), chroot)).toEqual(strip(await tree(fresh), fresh));
+    const made = await stores.store(gadgetV10).create(ctx, { label: 'x' });
+    expect((await stores.store(gadgetV10).list(ctx, { where: { label: 'x' } })).items).toEqual([
+      made,
+    ]);
+  });
 });
