@@ -8,7 +8,7 @@ import {
 
 /**
  * How the applied elements of a resource are stored: one string key per resource
- * (`<prefix>{<namespace>}:<resource>:schema`, see {@link ResourceLayout.schemaKey}) holding
+ * (`<prefix>{<namespace>}:<plural>:schema`, see {@link ResourceLayout.schemaKey}) holding
  * core's {@link ElementNames} as JSON. The reader takes each field's declaration from its
  * own resource's history.
  */

@@ -24,7 +24,8 @@ export type Liveness = 'l' | 'd';
  * `resource.unique`, `resource.scope`) and never written by hand per resource.
  *
  * Every key starts with the namespace's `<prefix>{<namespace>}:` (one hash tag for the whole
- * namespace, so multi-key scripts also run on Redis Cluster), then `<resource>:`:
+ * namespace, so multi-key scripts also run on Redis Cluster), then the resource's plural
+ * and `:` (`instances:`), the storage name every backend uses:
  *
  * | key | type | holds |
  * |---|---|---|
@@ -44,7 +45,7 @@ export type Liveness = 'l' | 'd';
 export class ResourceLayout {
   /** The resource. */
   readonly resource: AnyResource;
-  /** The key base of the resource: `<prefix>{<namespace>}:<resource>:`. */
+  /** The key base of the resource: `<prefix>{<namespace>}:<plural>:`. */
   readonly base: string;
   /** Fields with a sorted index (index `sort`, including `id`, `createdAt`, `updatedAt`). */
   readonly sortFields: readonly string[];
@@ -60,7 +61,7 @@ export class ResourceLayout {
 
   constructor(resource: AnyResource, keyspace: string) {
     this.resource = resource;
-    this.base = `${keyspace}${resource.name}:`;
+    this.base = `${keyspace}${resource.plural}:`;
     const q = Object.entries(resource.queryable);
     this.sortFields = Object.freeze(q.filter(([, d]) => d.index === 'sort').map(([n]) => n));
     this.eqFields = Object.freeze(

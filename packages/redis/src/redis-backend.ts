@@ -48,7 +48,7 @@ function mayNotWrite(err: unknown): boolean {
  * first record.
  *
  * Schema evolution: the applied elements of a resource are one string key
- * (`<resource>:schema`); `expand` and `contract` are each one script that changes the
+ * (`<plural>:schema`); `expand` and `contract` are each one script that changes the
  * entries and that key together, so a refused or failed call changes nothing.
  */
 export class RedisBackend implements Backend, EvolutionBackend {
@@ -100,21 +100,36 @@ export class RedisBackend implements Backend, EvolutionBackend {
 
   /**
    * Records the elements of each opened resource's definition where none are recorded yet
-   * (`SET NX`): what a brand-new store has. An open by other code later changes nothing.
-   * A connection that may not write (a read-only replica, an ACL user without `SET`) opens
-   * as before and records nothing.
+   * (`SET NX`): what a brand-new store has. A resource with elements recorded is only read
+   * (one `GET`), so an open by other code writes nothing to it. A connection that may not
+   * write (a read-only replica, an ACL user without `SET`) opens as before and records
+   * nothing. Refuses with `ConfigError` a resource whose keys an older polystore named by
+   * the singular (`instance:` rather than `instances:`), rather than open it as empty.
    */
   async recordNewSchemas(): Promise<void> {
-    await Promise.all(
-      this.#resources.map((resource) => {
-        const l = new ResourceLayout(resource, this.keyspace);
-        return this.connection
-          .setIfAbsent(l.schemaKey, encodeElements(elementsOf(resource)), 'open')
-          .catch((err: unknown) => {
-            if (!mayNotWrite(err)) throw err;
-          });
-      }),
-    );
+    await Promise.all(this.#resources.map((resource) => this.#recordNewSchema(resource)));
+  }
+
+  async #recordNewSchema(resource: AnyResource): Promise<void> {
+    const l = new ResourceLayout(resource, this.keyspace);
+    if ((await this.connection.text(l.schemaKey, 'open')) !== undefined) return;
+    if (resource.name !== resource.plural) {
+      const legacy = `${this.keyspace}${resource.name}:`;
+      const found = await this.connection.countExisting(
+        [`${legacy}schema`, `${legacy}versions`],
+        'open',
+      );
+      if (found > 0) {
+        throw new ConfigError(
+          `redis: ${resource.name} is stored under ${legacy}, the key base of an older polystore; this one names keys by the plural (${l.base}). Rename every key under ${legacy} to the same key under ${l.base} (no value holds a key name), then open again`,
+        );
+      }
+    }
+    await this.connection
+      .setIfAbsent(l.schemaKey, encodeElements(elementsOf(resource)), 'open')
+      .catch((err: unknown) => {
+        if (!mayNotWrite(err)) throw err;
+      });
   }
 
   /**

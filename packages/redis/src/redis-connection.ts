@@ -180,6 +180,15 @@ export class RedisConnection {
     }
   }
 
+  /** How many of `keys` exist, in one `EXISTS` (the keys of one namespace share a slot). */
+  async countExisting(keys: readonly string[], operation: string): Promise<number> {
+    try {
+      return (await this.client.call('EXISTS', ...keys)) as number;
+    } catch (err) {
+      throw toCoreError(err, operation);
+    }
+  }
+
   /** Sets a string key unless it exists. */
   async setIfAbsent(key: string, value: string, operation: string): Promise<void> {
     try {

@@ -7,10 +7,14 @@
 import {
   type AnyResource,
   adminContext,
+  ConfigError,
   createContext,
   DuplicateError,
   defineResource,
   f,
+  openStores,
+  SchemaBehindError,
+  type Stores,
   UnavailableError,
 } from '@polystore/core';
 import {
@@ -27,7 +31,7 @@ import {
 import { freshNamespace } from '@polystore/testing/vitest';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openRedisBackend } from '../src/redis-adapter.js';
+import { openRedisBackend, redisAdapter } from '../src/redis-adapter.js';
 import type { RedisBackend } from '../src/redis-backend.js';
 import { HOSTILE_STRINGS, redisUrl } from './helpers.js';
 
@@ -162,7 +166,7 @@ async function fleet() {
     },
     /** The entries of the label, shelf and color equality sets and the label unique keys, as `key id` lines. */
     entries: async (): Promise<string[]> => {
-      const prefix = `polystore:{${namespace}}:gadget:`;
+      const prefix = `polystore:{${namespace}}:gadgets:`;
       const lines: string[] = [];
       for (const pattern of ['e:label:*', 'e:shelf:*', 'e:color:*', 'u:label:*']) {
         let cursor = '0';
@@ -534,7 +538,7 @@ describe('expand, contract and appliedElements', () => {
     const other = defineResource({ ...gadgetV10, name: 'widget', plural: 'widgets' });
     expect(await backend.appliedElements(other)).toEqual(NO_ELEMENTS);
     expect(await raw.keys(`polystore:{${namespace}}:*`)).toEqual([
-      `polystore:{${namespace}}:gadget:schema`,
+      `polystore:{${namespace}}:gadgets:schema`,
     ]);
     await backend.close();
     await expect(backend.expand(gadgetV10, NO_ELEMENTS)).rejects.toBeInstanceOf(UnavailableError);
@@ -543,5 +547,172 @@ describe('expand, contract and appliedElements', () => {
     await expect(backend.driver(gadgetV10).countByVersion()).rejects.toBeInstanceOf(
       UnavailableError,
     );
+  });
+});
+
+describe('opening a store another definition created or expanded', () => {
+  const p1 = createContext({ projectId: 'p1' });
+  const widget = defineResource({ ...gadgetV10, name: 'widget', plural: 'widgets' });
+  const services: Stores[] = [];
+  afterEach(async () => {
+    await Promise.all(services.splice(0).map((s) => s.close()));
+  });
+
+  /** Opens stores the way a service does: through core, which checks the applied elements. */
+  async function service(namespace: string, resources: readonly AnyResource[]): Promise<Stores> {
+    const stores = await openStores(redisUrl(), {
+      adapters: [redisAdapter],
+      resources,
+      adapter: { namespace },
+    });
+    services.push(stores);
+    return stores;
+  }
+
+  /** Every key of the namespace with its `DUMP`, to compare. */
+  async function snapshot(namespace: string): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    let cursor = '0';
+    do {
+      const [next, keys] = await raw.scan(
+        cursor,
+        'MATCH',
+        `polystore:{${namespace}}:*`,
+        'COUNT',
+        500,
+      );
+      cursor = next;
+      for (const key of keys) {
+        out.set(key, ((await raw.dumpBuffer(key)) ?? Buffer.alloc(0)).toString('hex'));
+      }
+    } while (cursor !== '0');
+    return new Map([...out].sort(([a], [b]) => compareCodePoints(a, b)));
+  }
+
+  /** The names of the commands that touch the namespace while `fn` runs, seen by `MONITOR`. */
+  async function commandsDuring(namespace: string, fn: () => Promise<unknown>): Promise<string[]> {
+    const monitor = await raw.monitor();
+    const sentinel = `polystore:{${namespace}}:~end-of-commands`;
+    const seen: string[] = [];
+    let resolve: () => void = () => {};
+    const ended = new Promise<void>((r) => {
+      resolve = r;
+    });
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args.includes(sentinel)) resolve();
+      else if (args.some((a) => String(a).includes(`{${namespace}}`)))
+        seen.push(args[0]!.toUpperCase());
+    });
+    try {
+      await fn();
+      // Every command before this one has been seen once the monitor sees it.
+      await raw.get(sentinel);
+      await ended;
+    } finally {
+      monitor.disconnect();
+    }
+    return seen;
+  }
+
+  it('writes nothing at the open of an existing resource (one GET each), whatever the definition', async () => {
+    const namespace = freshNamespace('redis_evolution');
+    const created = await commandsDuring(namespace, () => service(namespace, [gadgetV10]));
+    expect(created.filter((c) => c === 'SET')).toEqual(['SET']);
+    await services[0]!.store(gadgetV10).create(p1, { label: 'one', shelf: null });
+    const before = await snapshot(namespace);
+    const older = await commandsDuring(namespace, () => service(namespace, [gadgetV10]));
+    const newer = await commandsDuring(namespace, () => open(namespace, gadgetV11));
+    // The adapter's open reads the schema key; core's check reads it again.
+    expect(older).toEqual(['GET', 'GET']);
+    expect(newer).toEqual(['GET']);
+    expect(await snapshot(namespace)).toEqual(before);
+  });
+
+  it('lets 1.0 code read, write and list a store 1.1 code expanded', async () => {
+    const namespace = freshNamespace('redis_evolution');
+    const first = (await service(namespace, [gadgetV10])).store(gadgetV10);
+    const one = await first.create(p1, { label: 'one', shelf: null });
+    await (await open(namespace, gadgetV11)).expand(gadgetV11, up.expand);
+    const newer = (await service(namespace, [gadgetV11])).store(gadgetV11);
+    const red = await newer.create(p1, { label: 'two', shelf: 'A', color: 'red' });
+    const expanded = await snapshot(namespace);
+
+    const older = (await service(namespace, [gadgetV10])).store(gadgetV10);
+    expect(await snapshot(namespace)).toEqual(expanded);
+    expect((await older.get(p1, one.id)).label).toBe('one');
+    expect(await older.get(p1, red.id)).toMatchObject({ label: 'two', shelf: 'A' });
+    const made = await older.create(p1, { label: 'three', shelf: null });
+    await older.update(p1, one.id, { label: 'uno' }, { expectedRevision: 1 });
+    expect((await older.list(p1, { where: { label: 'uno' } })).items.map((g) => g.id)).toEqual([
+      one.id,
+    ]);
+    const page = await older.list(p1, { limit: 2 });
+    const rest = await older.list(p1, { limit: 2, after: page.next });
+    expect([...page.items, ...rest.items].map((g) => g.label).sort()).toEqual([
+      'three',
+      'two',
+      'uno',
+    ]);
+    expect(await older.count(p1)).toBe(3);
+    // 1.1 code reads the 1.0 writes, color defaulted, and its own index still answers.
+    expect(await newer.get(p1, made.id)).toMatchObject({ label: 'three', color: null });
+    expect((await newer.list(p1, { where: { color: 'red' } })).items.map((g) => g.id)).toEqual([
+      red.id,
+    ]);
+  });
+
+  it('refuses 1.1 code on a store nobody expanded with SchemaBehindError, adding no key', async () => {
+    const namespace = freshNamespace('redis_evolution');
+    const first = (await service(namespace, [gadgetV10])).store(gadgetV10);
+    const one = await first.create(p1, { label: 'one', shelf: null });
+    const before = await snapshot(namespace);
+    const err = await service(namespace, [gadgetV11]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SchemaBehindError);
+    expect(err).toMatchObject({ resource: 'gadget' });
+    expect([...(err as SchemaBehindError).missing].sort()).toEqual([
+      'field color',
+      'index color (eq)',
+      'index shelf (eq)',
+      'unique (label)',
+    ]);
+    expect(await snapshot(namespace)).toEqual(before);
+    // 1.0 code still opens it.
+    expect(
+      (await (await service(namespace, [gadgetV10])).store(gadgetV10).get(p1, one.id)).label,
+    ).toBe('one');
+  });
+
+  it('reopens with fewer resources, leaving the others as they are', async () => {
+    const namespace = freshNamespace('redis_evolution');
+    const both = await service(namespace, [gadgetV10, widget]);
+    const w = await both.store(widget).create(p1, { label: 'w', shelf: null });
+    await both.close();
+    const widgetsOnly = async () =>
+      new Map([...(await snapshot(namespace))].filter(([k]) => k.includes('}:widgets:')));
+    const before = await widgetsOnly();
+    expect(before.size).toBeGreaterThan(1);
+    const gadgets = (await service(namespace, [gadgetV10])).store(gadgetV10);
+    const g = await gadgets.create(p1, { label: 'g', shelf: null });
+    expect((await gadgets.list(p1)).items.map((x) => x.id)).toEqual([g.id]);
+    expect(await widgetsOnly()).toEqual(before);
+    const again = await service(namespace, [widget]);
+    expect((await again.store(widget).get(p1, w.id)).label).toBe('w');
+  });
+
+  it('refuses a store whose keys an older polystore named by the singular, writing nothing', async () => {
+    const namespace = freshNamespace('redis_evolution');
+    const legacy = `polystore:{${namespace}}:gadget:`;
+    await raw.set(`${legacy}schema`, JSON.stringify({ fields: ['label', 'shelf'] }));
+    await raw.sadd(`${legacy}versions`, '"1.0"');
+    const before = await snapshot(namespace);
+    const err = await service(namespace, [gadgetV10]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain(`${legacy}`);
+    expect((err as Error).message).toContain(`polystore:{${namespace}}:gadgets:`);
+    expect(await snapshot(namespace)).toEqual(before);
+    // Records only (the schema key gone) are found too.
+    await raw.del(`${legacy}schema`);
+    await expect(open(namespace, gadgetV10)).rejects.toBeInstanceOf(ConfigError);
+    expect(await raw.exists(`polystore:{${namespace}}:gadgets:schema`)).toBe(0);
   });
 });

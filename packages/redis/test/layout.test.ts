@@ -11,7 +11,7 @@ const layout = new ResourceLayout(gadgetResource, keyspace('polystore:', 'ns'));
 
 describe('layout', () => {
   it('derives every key from the schema, under one hash tag', () => {
-    expect(layout.base).toBe('polystore:{ns}:gadget:');
+    expect(layout.base).toBe('polystore:{ns}:gadgets:');
     expect(layout.sortFields).toEqual(['id', 'createdAt', 'updatedAt', 'name', 'size', 'seenAt']);
     expect(layout.eqFields).toEqual(['color', 'rank', 'active', 'owner', 'code']);
     expect(layout.unique).toEqual([['code'], ['color', 'rank']]);
@@ -22,10 +22,10 @@ describe('layout', () => {
     ]);
     expect(new ResourceLayout(networkResource, 'x{y}:').unique).toEqual([['vlan']]);
     expect(layout.sortKey('name', layout.partition('l', 'p1'))).toBe(
-      'polystore:{ns}:gadget:z:name:l:"p1"',
+      'polystore:{ns}:gadgets:z:name:l:"p1"',
     );
     expect(layout.eqKey('color', layout.partition('d', null), 'null')).toBe(
-      'polystore:{ns}:gadget:e:color:d:null:null',
+      'polystore:{ns}:gadgets:e:color:d:null:null',
     );
   });
 

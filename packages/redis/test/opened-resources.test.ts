@@ -42,7 +42,7 @@ describe('opened resources', () => {
     });
     try {
       // Opening writes only the applied elements of the opened resource (a brand-new store).
-      expect(await keysOf(namespace)).toEqual([`polystore:{${namespace}}:gadget:schema`]);
+      expect(await keysOf(namespace)).toEqual([`polystore:{${namespace}}:gadgets:schema`]);
       const gadgets = stores.store(gadgetResource);
       const g = await gadgets.create(p1, { name: 'a', code: 'c1' });
       expect((await gadgets.get(p1, g.id)).name).toBe('a');
@@ -57,7 +57,7 @@ describe('opened resources', () => {
       const resources = new Set(
         keys.map((k) => k.slice(`polystore:{${namespace}}:`.length).split(':')[0]),
       );
-      expect([...resources]).toEqual(['gadget']);
+      expect([...resources]).toEqual(['gadgets']);
     } finally {
       await stores.close();
     }

@@ -66,7 +66,7 @@ describe('key layout', () => {
     const { stores, namespace } = await fresh();
     const g = stores.store(gadgetResource);
     const r = await g.create(p1, { name: '😀"*' });
-    const bytes = await raw.hgetBuffer(`polystore:{${namespace}}:gadget:r:${r.id}`, 'name');
+    const bytes = await raw.hgetBuffer(`polystore:{${namespace}}:gadgets:r:${r.id}`, 'name');
     expect(bytes).toEqual(Buffer.from(JSON.stringify('😀"*'), 'utf8'));
     await stores.close();
   });
@@ -77,8 +77,8 @@ describe('key layout', () => {
     const a = await w.create(admin, { label: 'a', kind: 'k' });
     expect(await w.delete(admin, a.id)).toEqual(a);
     await w.create(admin, { label: 'b', kind: 'k' });
-    expect((await keysOf(namespace)).filter((k) => k.includes(':widget:z:id:'))).toEqual([
-      `polystore:{${namespace}}:widget:z:id:l:*`,
+    expect((await keysOf(namespace)).filter((k) => k.includes(':widgets:z:id:'))).toEqual([
+      `polystore:{${namespace}}:widgets:z:id:l:*`,
     ]);
     await stores.close();
   });
@@ -114,7 +114,7 @@ describe('key layout', () => {
     );
     // Only the applied elements of each opened resource stay (written at open).
     expect(await keysOf(namespace)).toEqual(
-      TEST_RESOURCES.map((r) => `polystore:{${namespace}}:${r.name}:schema`).sort(),
+      TEST_RESOURCES.map((r) => `polystore:{${namespace}}:${r.plural}:schema`).sort(),
     );
     await stores.close();
   });

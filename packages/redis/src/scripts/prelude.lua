@@ -2,7 +2,7 @@
 -- own body (see lua-sources.ts), so every script is self-contained for EVALSHA.
 --
 -- Conventions (see layout.ts, which is the TypeScript side of the same layout):
---   T            the resource's key base, '<prefix>{<namespace>}:<resource>:'
+--   T            the resource's key base, '<prefix>{<namespace>}:<plural>:'
 --   lay          the resource's layout descriptor { s = sort fields, e = equality fields,
 --                u = unique constraints, g = global resource } (cjson-decoded ARGV[2])
 --   a record     a hash: '<field>' -> JSON text of the value, '~s:<field>' -> sort token
