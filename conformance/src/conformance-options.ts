@@ -1,4 +1,5 @@
-import type { Clock, IdGenerator, Stores } from '@polystore/core';
+import type { AnyResource, Clock, IdGenerator, Stores } from '@polystore/core';
+import type { Backend } from '@polystore/core/adapter';
 
 /** What the suite hands to `open`: the injected clock and id generator, and the fault proxy's URL rewrite. */
 export interface OpenDeps {
@@ -51,6 +52,48 @@ export type FaultOptions =
       readonly inProcess: string;
     };
 
+/** A namespace opened with given resource definitions: its Stores bag and the backend behind it. */
+export interface OpenedEvolution {
+  /** The Stores bag over `backend`, opened with the given resources (closing it closes the backend). */
+  readonly stores: Stores;
+  /**
+   * The driver backend, whose `expand`, `contract`, `appliedElements` and drivers' `rewrite`
+   * the group calls; `undefined` where the adapter opens a ready Stores bag (a remote
+   * server), which makes the group not applicable. Core's `openBackend` returns both.
+   */
+  readonly backend: Backend | undefined;
+}
+
+/**
+ * Opens `namespace` with exactly `resources` (definitions of one resource at some version
+ * of its history), the injected clock and ids. Called several times per namespace: each
+ * call is another client of the same data, possibly with another definition. It may
+ * refuse a definition the store is behind on (`SchemaBehindError`): the group opens a
+ * newer definition only after it expanded the store.
+ */
+export type OpenEvolutionFn = (
+  namespace: string,
+  deps: OpenDeps,
+  resources: readonly AnyResource[],
+) => Promise<OpenedEvolution>;
+
+/** How the evolution group reaches an adapter's schema evolution (expand, contract, rewrite). */
+export type EvolutionOptions =
+  | {
+      /**
+       * Opens a namespace with given definitions and returns the backend too, e.g.
+       * `(ns, { clock, ids }, resources) => openBackend(urlOf(ns), { clock, ids, resources, adapters: [myAdapter] })`.
+       */
+      readonly open: OpenEvolutionFn;
+    }
+  | {
+      /**
+       * The adapter cannot reach a backend's `expand` (it fronts one elsewhere). The
+       * reason is printed in the report, which counts the group as not applicable.
+       */
+      readonly notApplicable: string;
+    };
+
 /** How much work each group does. */
 export interface Budget {
   /** fast-check runs per property (default 100, or `CONFORMANCE_RUNS`). */
@@ -76,6 +119,12 @@ export interface ConformanceOptions {
    * fails the run. In-process adapters say `{ inProcess: 'why' }`.
    */
   readonly faults?: FaultOptions;
+  /**
+   * How the evolution group opens a namespace with given resource definitions and reaches
+   * the backend's `expand`. Required: leaving it out counts the group's units as skipped
+   * and fails the run. Adapters that cannot reach `expand` say `{ notApplicable: 'why' }`.
+   */
+  readonly evolution?: EvolutionOptions;
   /** Depth of the run (default: `CONFORMANCE_RUNS` or 100 runs per property). */
   readonly budget?: Budget;
   /** Fixed seed (default random; `POLYSTORE_REPLAY` replays one failure). */

@@ -4,6 +4,7 @@ import { runConcurrency } from './concurrency.js';
 import { ConformanceFailure } from './conformance-failure.js';
 import type { ConformanceOptions } from './conformance-options.js';
 import { Coverage } from './coverage.js';
+import { EVOLUTION_UNITS, runEvolution } from './evolution.js';
 import { FAULT_UNITS, runFaults } from './faults.js';
 import { FEATURES } from './features.js';
 import type { GroupContext, GroupFn, GroupName, GroupOutcome } from './group.js';
@@ -50,6 +51,7 @@ const GROUPS: Readonly<Record<GroupName, GroupFn>> = {
   },
   concurrency: (g) => runConcurrency(g),
   faults: (g) => runFaults(g),
+  evolution: (g) => runEvolution(g),
 };
 
 /**
@@ -77,6 +79,7 @@ export class ConformanceRun {
     this.coverage.expect(
       ...Object.keys(FEATURES).map((f) => `feature:${f}`),
       ...FAULT_UNITS,
+      ...EVOLUTION_UNITS,
       'concurrency.scheduler',
       'concurrency.clients',
     );

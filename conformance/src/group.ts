@@ -34,6 +34,7 @@ export const GROUP_NAMES = [
   'isolation',
   'concurrency',
   'faults',
+  'evolution',
 ] as const;
 
 /** A group's name. */

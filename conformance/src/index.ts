@@ -2,8 +2,11 @@ export type { FailureDetails } from './conformance-failure.js';
 export type {
   Budget,
   ConformanceOptions,
+  EvolutionOptions,
   FaultOptions,
   OpenDeps,
+  OpenedEvolution,
+  OpenEvolutionFn,
   OpenStoresFn,
   ServerControl,
 } from './conformance-options.js';
