@@ -16,8 +16,6 @@ export interface ColumnLayout {
   readonly nullable: boolean;
   /** Whether it is one of core's system fields. */
   readonly system: boolean;
-  /** The object version that added it (system columns: the first version). */
-  readonly since: string;
 }
 
 /** One index of a resource table. */
@@ -32,8 +30,6 @@ export interface IndexLayout {
   readonly deletedOnly: boolean;
   /** The record fields a unique index guards, for `DuplicateError`. */
   readonly fields: readonly string[];
-  /** The object version whose expand migration creates it. */
-  readonly since: string;
 }
 
 /** The table of one resource, derived from its schema and nothing else. */
@@ -47,7 +43,7 @@ export interface TableLayout {
   readonly columns: readonly ColumnLayout[];
   /** Indexes, including the partial unique ones. */
   readonly indexes: readonly IndexLayout[];
-  /** The object versions of the resource, oldest first (one expand migration each). */
+  /** The object versions of the resource, oldest first (how the earlier open's migration ledger named its steps). */
   readonly versions: readonly string[];
   /** A column by record key. */
   column(field: string): ColumnLayout;
@@ -93,13 +89,11 @@ const SYSTEM: readonly { field: string; kind: ColumnKind; nullable: boolean }[] 
  */
 export function tableLayout(resource: AnyResource, prefix: string): TableLayout {
   const versions = Object.keys(resource.history).sort(compareVersions);
-  const first = versions[0] ?? resource.version;
   const table = shortName(`${prefix}${snakeCase(resource.plural)}`);
   const columns: ColumnLayout[] = SYSTEM.map((s) => ({
     ...s,
     column: snakeCase(s.field),
     system: true,
-    since: first,
   }));
   for (const name of resource.fieldNames) {
     const field = resource.fields[name]!;
@@ -109,46 +103,30 @@ export function tableLayout(resource: AnyResource, prefix: string): TableLayout 
       kind: field.kind,
       nullable: field.isNullable,
       system: false,
-      since: compareVersions(field.since, first) < 0 ? first : field.since,
     });
   }
   const byField = new Map(columns.map((c) => [c.field, c]));
-  const index = (
-    cols: readonly string[],
-    since: string,
-    extra: Partial<IndexLayout> = {},
-  ): IndexLayout => ({
+  const index = (cols: readonly string[], extra: Partial<IndexLayout> = {}): IndexLayout => ({
     name: indexName(table, cols, extra.unique === true),
     columns: cols,
     unique: false,
     deletedOnly: false,
     fields: [],
-    since,
     ...extra,
   });
   const indexes: IndexLayout[] = [];
   for (const [name, q] of Object.entries(resource.queryable)) {
     if (name === 'id') continue; // the primary key
-    const col = byField.get(name)!;
-    indexes.push(index(indexColumns(name, q.index === 'sort' ? 'sort' : 'eq'), col.since));
+    indexes.push(index(indexColumns(name, q.index === 'sort' ? 'sort' : 'eq')));
   }
-  indexes.push(index(['object_version'], first));
+  indexes.push(index(['object_version']));
   indexes.push(
-    index(['deleted_at'], first, {
-      deletedOnly: true,
-      name: shortName(`${table}__deleted_at__gone`),
-    }),
+    index(['deleted_at'], { deletedOnly: true, name: shortName(`${table}__deleted_at__gone`) }),
   );
   for (const fields of resource.unique) {
-    const cols = fields.map((f) => byField.get(f)!);
-    const since = cols
-      .map((c) => c.since)
-      .sort(compareVersions)
-      .at(-1)!;
     indexes.push(
       index(
-        cols.map((c) => c.column),
-        since,
+        fields.map((f) => byField.get(f)!.column),
         { unique: true, fields },
       ),
     );

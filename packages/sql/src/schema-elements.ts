@@ -1,19 +1,19 @@
 import { type AnyResource, type Field, historyOf } from '@polystore/core';
 import {
-  elementsMinus,
   elementsOf,
+  elementsUnion,
   type FieldElement,
   type IndexElement,
   indexKey,
+  NO_ELEMENTS,
   type SchemaElements,
   UniqueViolationError,
   uniqueKey,
 } from '@polystore/core/adapter';
-import { type RawBuilder, sql } from 'kysely';
+import { type CompiledQuery, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { DialectSupport, SqlDb } from './dialect/dialect-support.js';
-import { toCoreError } from './errors.js';
+import { isSchemaMismatch, toCoreError } from './errors.js';
 import { indexColumns, indexName, shortName, snakeCase, type TableLayout } from './layout.js';
-import { migrationName } from './schema-migration-provider.js';
 
 /** A connection to run evolution DDL on, and how to give it back. */
 export interface DdlConnection {
@@ -30,6 +30,8 @@ export interface SchemaElementsSpec {
   readonly prefix: string;
   /** The backend's connection or pool, for reads (not bound to a schema: names are qualified). */
   readonly db: SqlDb;
+  /** How long {@link SchemaElementsStore.open} keeps trying when other processes open the same store. */
+  readonly openTimeoutMs: number;
   /**
    * A connection for DDL (PostgreSQL: its own connection with the generous open timeouts, so
    * a long `CREATE INDEX CONCURRENTLY` is not cut short by the fail-fast bounds; SQLite: the
@@ -46,6 +48,14 @@ interface ElementRow {
   readonly key: string;
   readonly position: number;
   readonly detail: string;
+}
+
+/** What an open found of its tables, read inside its transaction. */
+interface Found {
+  /** PostgreSQL: whether the schema exists (always on SQLite). */
+  readonly schema: boolean;
+  /** Which of the names asked for are tables. */
+  readonly tables: ReadonlySet<string>;
 }
 
 /** How many times a PostgreSQL evolution call that lost its `lock_timeout` is tried. */
@@ -90,6 +100,176 @@ export class SchemaElementsStore {
     return this.#spec.schema === undefined ? sql.table(name) : sql.id(this.#spec.schema, name);
   }
 
+  /**
+   * Makes the opened tables ready without changing an existing one. One statement reads
+   * which of them are recorded: a store opened before needs nothing else. Otherwise, in one
+   * transaction, a brand-new table is created with every column and index of its
+   * resource's current version and those elements are recorded; a table the earlier
+   * ledger-based open made gets the elements its migration ledger lists recorded, and no
+   * DDL; a table recorded nowhere and in no ledger is left alone (core then names what it
+   * lacks). Several processes opening one new store take turns (SQLite: `BEGIN IMMEDIATE`;
+   * PostgreSQL: an advisory lock for the transaction) and look again once it is theirs; a
+   * lost race is tried again until `openTimeoutMs` has passed.
+   */
+  async open(layouts: readonly TableLayout[]): Promise<void> {
+    if (layouts.length === 0) return;
+    const deadline = Date.now() + this.#spec.openTimeoutMs;
+    for (let pause = 5; ; pause = Math.min(pause * 2, 200)) {
+      try {
+        const recorded = await this.#recordedAtOpen(layouts);
+        const pending = layouts.filter((l) => !recorded.has(l.table));
+        if (pending.length > 0) await this.#prepare(pending);
+        return;
+      } catch (err) {
+        if (!isOpenRace(err) || Date.now() + pause > deadline) throw toCoreError(err);
+        await sleep(pause * (0.5 + Math.random()));
+      }
+    }
+  }
+
+  /** The opened tables the record table lists, read with the backend's own connection. */
+  async #recordedAtOpen(layouts: readonly TableLayout[]): Promise<Set<string>> {
+    try {
+      return await this.#recordedTables(this.#spec.db, layouts);
+    } catch (err) {
+      // No record table: a brand-new store (or one from before elements were recorded).
+      if (isSchemaMismatch(err)) return new Set();
+      // PostgreSQL: an ordinary statement_timeout too short even for this read; the open
+      // looks again on its own connection, with the generous open bounds.
+      if (codeOf(err) === '57014') return new Set();
+      throw err;
+    }
+  }
+
+  async #recordedTables(db: SqlDb, layouts: readonly TableLayout[]): Promise<Set<string>> {
+    const names = sql.join(layouts.map((l) => l.table));
+    const { rows } = await sql<{ name: string }>`
+      SELECT DISTINCT table_name AS name FROM ${this.#ref(this.table)}
+      WHERE table_name IN (${names})`.execute(db);
+    return new Set(rows.map((r) => r.name));
+  }
+
+  /** Creates or records the tables not recorded yet, in one transaction that has the store to itself. */
+  async #prepare(layouts: readonly TableLayout[]): Promise<void> {
+    const conn = await this.#spec.connect();
+    try {
+      if (this.#pg) {
+        await conn.db.transaction().execute(async (trx) => {
+          const key = `polystore open ${this.#spec.schema}.${this.table}`;
+          await sql`SET LOCAL lock_timeout = ${sql.lit(LOCK_TIMEOUT)};
+            SELECT pg_advisory_xact_lock(hashtext(${sql.lit(key)}))`.execute(trx);
+          await this.#createOrRecord(trx, layouts);
+        });
+        return;
+      }
+      await conn.db.connection().execute(async (c) => {
+        // IMMEDIATE: take the write lock now, through the busy handler, rather than fail
+        // at once when a read snapshot cannot be upgraded.
+        await sql`BEGIN IMMEDIATE`.execute(c);
+        try {
+          await this.#createOrRecord(c, layouts);
+          await sql`COMMIT`.execute(c);
+        } catch (err) {
+          await sql`ROLLBACK`.execute(c).catch(() => {});
+          throw err;
+        }
+      });
+    } finally {
+      await conn.release();
+    }
+  }
+
+  /** The body of {@link #prepare}: what is there now decides, since another process may have come first. */
+  async #createOrRecord(db: SqlDb, layouts: readonly TableLayout[]): Promise<void> {
+    const ledger = shortName(`${this.#spec.prefix}polystore_migration`);
+    const found = await this.#find(db, [this.table, ledger, ...layouts.map((l) => l.table)]);
+    const recorded = found.tables.has(this.table)
+      ? await this.#recordedTables(db, layouts)
+      : new Set<string>();
+    const created: TableLayout[] = [];
+    const rows: TableRow[] = [];
+    for (const layout of layouts) {
+      if (recorded.has(layout.table)) continue;
+      if (!found.tables.has(layout.table)) {
+        created.push(layout);
+        rows.push(...positioned(layout.table, elementsOf(layout.resource)));
+        continue;
+      }
+      const legacy = found.tables.has(ledger) ? await this.#legacy(db, layout) : undefined;
+      if (legacy) rows.push(...positioned(layout.table, legacy));
+    }
+    if (rows.length === 0) return;
+    const statements: CompiledQuery[] = [];
+    if (!found.schema) {
+      statements.push(db.schema.createSchema(this.#spec.schema!).ifNotExists().compile());
+    }
+    if (!found.tables.has(this.table)) statements.push(this.#createTableStatement().compile(db));
+    for (const layout of created) statements.push(...this.#newTable(db, layout));
+    statements.push(this.#insertStatement(rows).compile(db));
+    if (this.#pg) {
+      // Values are literals: one message, one round trip (PostgreSQL's simple protocol).
+      await sql.raw(statements.map((q) => q.sql).join(';\n')).execute(db);
+    } else {
+      for (const q of statements) await db.executeQuery(q);
+    }
+  }
+
+  /** Whether the schema exists, and which of `names` are tables in it. */
+  async #find(db: SqlDb, names: readonly string[]): Promise<Found> {
+    const list = sql.join(names);
+    if (!this.#pg) {
+      const { rows } = await sql<{ name: string }>`
+        SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (${list})`.execute(db);
+      return { schema: true, tables: new Set(rows.map((r) => r.name)) };
+    }
+    const { rows } = await sql<{ name: string | null }>`
+      SELECT c.relname AS name FROM pg_namespace n
+      LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'p') AND c.relname IN (${list})
+      WHERE n.nspname = ${this.#spec.schema ?? 'public'}`.execute(db);
+    const tables = rows.flatMap((r) => (r.name === null ? [] : [r.name]));
+    return { schema: rows.length > 0, tables: new Set(tables) };
+  }
+
+  /** The statements that create a brand-new table: every column, the primary key, every index. */
+  #newTable(db: SqlDb, layout: TableLayout): CompiledQuery[] {
+    const schema =
+      this.#spec.schema === undefined ? db.schema : db.schema.withSchema(this.#spec.schema);
+    const type = (kind: Parameters<DialectSupport['columnType']>[0]) =>
+      sql.raw(this.#spec.support.columnType(kind));
+    let table = schema.createTable(layout.table).ifNotExists();
+    for (const c of layout.columns) {
+      // Field columns stay nullable: records written under another layout may lack them.
+      table = table.addColumn(c.column, type(c.kind), (col) =>
+        c.system && !c.nullable ? col.notNull() : col,
+      );
+    }
+    const out = [table.addPrimaryKeyConstraint(layout.primaryKey, ['id'] as never).compile()];
+    for (const index of layout.indexes) {
+      let create = schema
+        .createIndex(index.name)
+        .ifNotExists()
+        .on(layout.table)
+        .columns([...index.columns]);
+      if (index.unique) {
+        create = create.unique().where(sql<SqlBool>`${sql.ref('deleted_at')} IS NULL`);
+      } else if (index.deletedOnly) {
+        create = create.where(sql<SqlBool>`${sql.ref('deleted_at')} IS NOT NULL`);
+      }
+      out.push(create.compile());
+    }
+    return out;
+  }
+
+  /** One `INSERT` of element rows, values as literals; rows recorded already are kept. */
+  #insertStatement(rows: readonly TableRow[]): RawBuilder<unknown> {
+    const values = rows.map(
+      (r) =>
+        sql`(${sql.lit(r.table)}, ${sql.lit(r.kind)}, ${sql.lit(r.key)}, ${sql.lit(r.position)}, ${sql.lit(r.detail)})`,
+    );
+    return sql`INSERT INTO ${this.#ref(this.table)} (table_name, kind, element_key, position, detail)
+      VALUES ${sql.join(values)} ON CONFLICT DO NOTHING`;
+  }
+
   /** Records `elements` as applied to `layout`'s table (those not recorded yet), creating the record table if needed. */
   async record(db: SqlDb, layout: TableLayout, elements: SchemaElements): Promise<void> {
     await this.#createTable(db);
@@ -99,14 +279,14 @@ export class SchemaElementsStore {
     // A table recorded nowhere yet (created before elements were recorded): its legacy elements first.
     const legacy = rows.length === 0 ? await this.#legacy(db, layout) : undefined;
     const marker = { kind: 'table' as const, key: '', detail: '{}' };
+    const added: TableRow[] = [];
     for (const row of [marker, ...(legacy ? toRows(legacy) : []), ...toRows(elements)]) {
       if (known.has(`${row.kind}:${row.key}`)) continue;
       known.add(`${row.kind}:${row.key}`);
       if (row.kind !== 'table') position++;
-      await sql`INSERT INTO ${this.#ref(this.table)} (table_name, kind, element_key, position, detail)
-        VALUES (${layout.table}, ${row.kind}, ${row.key}, ${row.kind === 'table' ? 0 : position}, ${row.detail})
-        ON CONFLICT DO NOTHING`.execute(db);
+      added.push({ ...row, table: layout.table, position: row.kind === 'table' ? 0 : position });
     }
+    if (added.length > 0) await this.#insertStatement(added).execute(db);
   }
 
   /** The elements recorded as applied to `layout`'s table (none if nothing is recorded; never creates anything). */
@@ -348,7 +528,7 @@ export class SchemaElementsStore {
     return new Set(rows.map((r) => r.name));
   }
 
-  async #hasTable(db: SqlDb, name: string = this.table): Promise<boolean> {
+  async #hasTable(db: SqlDb, name: string): Promise<boolean> {
     const { rows } = this.#pg
       ? await sql`SELECT 1 FROM information_schema.tables
           WHERE table_schema = ${this.#spec.schema ?? 'public'} AND table_name = ${name}`.execute(
@@ -359,27 +539,29 @@ export class SchemaElementsStore {
   }
 
   /**
-   * The elements of a table created before elements were recorded (nothing in the record
-   * table for it): those of the versions whose open-time migrations the migration table
-   * lists, as the given definition's history declares them; `undefined` when none.
+   * The elements of a table the earlier open made (before elements were recorded, or by the
+   * ledger-based open that recorded none for it): those of the versions whose migrations
+   * that open's ledger lists, as the given definition's history declares them; `undefined`
+   * when none. Read only: the ledger is never written any more.
    */
   async #legacy(db: SqlDb, layout: TableLayout): Promise<SchemaElements | undefined> {
     const ledger = shortName(`${this.#spec.prefix}polystore_migration`);
-    if (!(await this.#hasTable(db, ledger))) return undefined;
-    const { rows } = await sql<{ name: string }>`SELECT name FROM ${this.#ref(ledger)}`.execute(db);
-    const names = new Set(rows.map((r) => r.name));
-    const versions = layout.versions.filter((v) => names.has(migrationName(layout, v)));
-    if (versions.length === 0) return undefined;
-    let all: SchemaElements = { fields: [], indexes: [], uniques: [] };
-    for (const v of versions) {
-      const more = elementsMinus(elementsOf(layout.resource, v), all);
-      all = {
-        fields: [...all.fields, ...more.fields],
-        indexes: [...all.indexes, ...more.indexes],
-        uniques: [...all.uniques, ...more.uniques],
-      };
+    let names: Set<string>;
+    try {
+      const { rows } = await sql<{ name: string }>`SELECT name FROM ${this.#ref(ledger)}`.execute(
+        db,
+      );
+      names = new Set(rows.map((r) => r.name));
+    } catch (err) {
+      if (isSchemaMismatch(err)) return undefined;
+      throw err;
     }
-    return all;
+    const versions = layout.versions.filter((v) => names.has(ledgerEntry(layout, v)));
+    if (versions.length === 0) return undefined;
+    return versions.reduce<SchemaElements>(
+      (all, v) => elementsUnion(all, elementsOf(layout.resource, v)),
+      NO_ELEMENTS,
+    );
   }
 
   /** The recorded rows of a table, or for a table recorded nowhere, its {@link #legacy} elements (not written). */
@@ -391,30 +573,64 @@ export class SchemaElementsStore {
   }
 
   async #createTable(db: SqlDb): Promise<void> {
-    if (await this.#hasTable(db)) return;
-    const create = sql`CREATE TABLE IF NOT EXISTS ${this.#ref(this.table)} (
-      table_name text NOT NULL,
-      kind text NOT NULL,
-      element_key text NOT NULL,
-      position integer NOT NULL,
-      detail text NOT NULL,
-      PRIMARY KEY (table_name, kind, element_key))`;
+    if (await this.#hasTable(db, this.table)) return;
     try {
-      await create.execute(db);
+      await this.#createTableStatement().execute(db);
     } catch (err) {
       // PostgreSQL: two sessions creating it at once, one loses on the catalog's unique index.
       if (codeOf(err) !== '23505' && codeOf(err) !== '42P07') throw err;
     }
   }
 
+  #createTableStatement(): RawBuilder<unknown> {
+    return sql`CREATE TABLE IF NOT EXISTS ${this.#ref(this.table)} (
+      table_name text NOT NULL,
+      kind text NOT NULL,
+      element_key text NOT NULL,
+      position integer NOT NULL,
+      detail text NOT NULL,
+      PRIMARY KEY (table_name, kind, element_key))`;
+  }
+
   /** The recorded rows of one table, in the order they were recorded (none if nothing is recorded). */
   async #rows(db: SqlDb, table: string): Promise<ElementRow[]> {
-    if (!(await this.#hasTable(db))) return [];
-    const { rows } = await sql<ElementRow>`
-      SELECT kind, element_key AS key, position, detail FROM ${this.#ref(this.table)}
-      WHERE table_name = ${table} ORDER BY position, kind, element_key`.execute(db);
-    return rows.map((r) => ({ ...r, position: Number(r.position) }));
+    try {
+      const { rows } = await sql<ElementRow>`
+        SELECT kind, element_key AS key, position, detail FROM ${this.#ref(this.table)}
+        WHERE table_name = ${table} ORDER BY position, kind, element_key`.execute(db);
+      return rows.map((r) => ({ ...r, position: Number(r.position) }));
+    } catch (err) {
+      // No record table yet: nothing is recorded.
+      if (isSchemaMismatch(err)) return [];
+      throw err;
+    }
   }
+}
+
+/** An element row of one table, ready to insert. */
+interface TableRow extends ElementRow {
+  readonly table: string;
+}
+
+/** The entry the earlier ledger-based open wrote for a resource version's migration. */
+function ledgerEntry(layout: TableLayout, version: string): string {
+  const [major, minor] = version.split('.').map((n) => n.padStart(4, '0'));
+  return `${layout.resource.plural}@${major}.${minor}:expand`;
+}
+
+/** The rows that record `elements` for a table: its marker, then each element in order. */
+function positioned(table: string, elements: SchemaElements): TableRow[] {
+  const marker = { table, kind: 'table' as const, key: '', position: 0, detail: '{}' };
+  return [marker, ...toRows(elements).map((r, n) => ({ ...r, table, position: n + 1 }))];
+}
+
+/** Whether an open lost a race with another process opening the same store: try again. */
+function isOpenRace(err: unknown): boolean {
+  const code = codeOf(err);
+  if (typeof code !== 'string') return false;
+  // Catalog unique index (two creators), relation/schema exists, deadlock, serialization, lock_timeout.
+  if (['23505', '42P07', '42P06', '40P01', '40001', '55P03'].includes(code)) return true;
+  return /^SQLITE_(BUSY|LOCKED)/.test(code);
 }
 
 /** One physical index of an element. */

@@ -20,8 +20,8 @@ import { resolveSqlOptions, type SqlOptions } from './sql-options.js';
 const opening = KeyedQueue.shared('@polystore/sql/sqlite-open');
 
 /**
- * Opens the SQL backend for a `sqlite:` or `postgres(ql)://` URL: connects, creates or
- * expands the tables of every resource, and returns the backend.
+ * Opens the SQL backend for a `sqlite:` or `postgres(ql)://` URL: connects, creates the
+ * tables of a brand-new store (an existing one is only read), and returns the backend.
  */
 export async function openSqlBackend(
   url: URL,
@@ -32,8 +32,8 @@ export async function openSqlBackend(
   const scheme = url.protocol.slice(0, -1).toLowerCase();
   try {
     if (scheme === 'sqlite') {
-      // Opens of one file in one process take turns: a migration transaction of one
-      // connection would otherwise hold the lock while another blocks this thread.
+      // Opens of one file in one process take turns: the transaction that creates a new
+      // store on one connection would otherwise hold the lock while another blocks this thread.
       return await opening.run(sqlitePath(url), async () => {
         const { db, database } = await connectSqlite(url, resolved);
         const allocate = sqliteAllocate(database);
@@ -54,10 +54,8 @@ export async function openSqlBackend(
         statementTimeoutMs: resolved.openTimeoutMs,
         failFastMs: resolved.openTimeoutMs,
       };
-      const migrationDb = await connectPostgres(url, generous);
       return await SqlBackend.open({
         db,
-        migrationDb,
         support: postgresSupport,
         allocate: postgresAllocate,
         options: resolved,

@@ -6,21 +6,18 @@ import {
   networkResource,
   UnavailableError,
 } from '@polystore/core';
-import {
-  type AddressAllocator,
-  type Backend,
-  type EvolutionBackend,
-  elementsOf,
-  type ResourceDriver,
-  type SchemaElements,
+import type {
+  AddressAllocator,
+  Backend,
+  EvolutionBackend,
+  ResourceDriver,
+  SchemaElements,
 } from '@polystore/core/adapter';
-import { Migrator } from 'kysely';
 import type { AllocateFn } from './dialect/allocation.js';
 import type { DialectSupport, SqlDb } from './dialect/dialect-support.js';
-import { isConfigProblem, isUnavailable, toCoreError } from './errors.js';
-import { shortName, type TableLayout, tableLayout } from './layout.js';
+import { toCoreError } from './errors.js';
+import { type TableLayout, tableLayout } from './layout.js';
 import { type DdlConnection, SchemaElementsStore } from './schema-elements.js';
-import { migrationName, SchemaMigrationProvider } from './schema-migration-provider.js';
 import { SqlAddressAllocator } from './sql-address-allocator.js';
 import { SQL_CAPABILITIES } from './sql-capabilities.js';
 import type { ResolvedSqlOptions } from './sql-options.js';
@@ -30,12 +27,6 @@ import { RowCodec, type SqlDriverContext, SqlResourceDriver } from './sql-resour
 export interface SqlBackendSpec {
   /** The kysely instance over the opened connection or pool (owned by the backend from now on). */
   readonly db: SqlDb;
-  /**
-   * The kysely instance that runs the migrations at open, when it is not `db` (PostgreSQL:
-   * one connection with the generous `openTimeoutMs`, so that creating a brand-new store on
-   * a loaded server is not cut short by the fail-fast timeouts). Destroyed after open.
-   */
-  readonly migrationDb?: SqlDb;
   readonly support: DialectSupport;
   readonly allocate: AllocateFn;
   readonly options: ResolvedSqlOptions;
@@ -43,13 +34,11 @@ export interface SqlBackendSpec {
   readonly resources: readonly AnyResource[];
   /**
    * PostgreSQL: opens a one-connection kysely instance with the generous `openTimeoutMs`
-   * bounds, for evolution DDL (`CREATE INDEX CONCURRENTLY` may take long). Absent: DDL runs
-   * on `db` (SQLite's one connection).
+   * bounds, for DDL (creating a brand-new store on a loaded server; `CREATE INDEX
+   * CONCURRENTLY` may take long). Absent: DDL runs on `db` (SQLite's one connection).
    */
   readonly connectDdl?: () => Promise<SqlDb>;
 }
-
-const MIGRATION_ATTEMPTS = 5;
 
 const notOpened = (): never => {
   throw new ConfigError('sql: fixed IPs were not opened (open the network and fixedIp resources)');
@@ -62,8 +51,9 @@ const NO_ALLOCATOR: AddressAllocator = Object.freeze({
 });
 
 /**
- * An opened SQL backend: a table per resource, created or expanded at open by kysely's
- * `Migrator` from migrations generated out of the schemas.
+ * An opened SQL backend: a table per resource, derived from its schema. Opening creates the
+ * tables of a brand-new store and records their elements; an existing table changes only
+ * through `expand` and `contract`.
  */
 export class SqlBackend implements Backend, EvolutionBackend {
   readonly name: string;
@@ -105,41 +95,18 @@ export class SqlBackend implements Backend, EvolutionBackend {
         : NO_ALLOCATOR;
   }
 
-  /** Derives the layouts, runs the pending expand migrations and returns the backend. Closes `db` on failure. */
+  /**
+   * Derives the layouts, creates what a brand-new store needs (an existing table is never
+   * changed: `expand` does that) and returns the backend. Closes `db` on failure.
+   */
   static async open(spec: SqlBackendSpec): Promise<SqlBackend> {
-    const { prefix } = spec.options;
-    const layouts = spec.resources.map((r) => tableLayout(r, prefix));
-    const schema = spec.support.name === 'postgres' ? spec.options.schema : undefined;
-    const migrator = new Migrator({
-      db: spec.migrationDb ?? spec.db,
-      provider: new SchemaMigrationProvider(layouts, spec.support, schema),
-      migrationTableName: shortName(`${prefix}polystore_migration`),
-      migrationLockTableName: shortName(`${prefix}polystore_migration_lock`),
-      ...(schema === undefined ? {} : { migrationTableSchema: schema }),
-      // Resources declared later by the application get their migrations between older ones.
-      allowUnorderedMigrations: true,
-    });
+    const layouts = spec.resources.map((r) => tableLayout(r, spec.options.prefix));
     const elements = SqlBackend.#elementsStore(spec);
     try {
-      for (let attempt = 1; ; attempt++) {
-        const { error, results } = await migrator.migrateToLatest();
-        if (error === undefined) {
-          await SqlBackend.#recordMigrated(spec, layouts, elements, results ?? []);
-          break;
-        }
-        // Another process opening at the same time can win a race the migrator does not
-        // lock against (creating the migration tables, SQLite's snapshot upgrade): retry.
-        const fatal =
-          isConfigProblem(error) ||
-          (isUnavailable(error) && !/BUSY|LOCKED/.test(String((error as { code?: unknown }).code)));
-        if (fatal || attempt >= MIGRATION_ATTEMPTS) throw toCoreError(error);
-        await new Promise((resolve) => setTimeout(resolve, 20 * attempt * Math.random()));
-      }
+      await elements.open(layouts);
     } catch (err) {
       await spec.db.destroy().catch(() => {});
       throw toCoreError(err);
-    } finally {
-      await spec.migrationDb?.destroy().catch(() => {});
     }
     return new SqlBackend(spec, layouts, elements);
   }
@@ -151,34 +118,13 @@ export class SqlBackend implements Backend, EvolutionBackend {
       schema: spec.support.name === 'postgres' ? spec.options.schema : undefined,
       prefix: spec.options.prefix,
       db,
+      openTimeoutMs: spec.options.openTimeoutMs,
       connect: async (): Promise<DdlConnection> => {
         if (!connectDdl) return { db, release: async () => {} };
         const own = await connectDdl();
         return { db: own, release: () => own.destroy().catch(() => {}) };
       },
     });
-  }
-
-  /**
-   * Records the elements of the versions whose migrations this open ran (a brand-new
-   * table: every element of each of its versions), so `appliedElements` answers for stores
-   * created or upgraded by `open`. Nothing is written when no migration ran.
-   */
-  static async #recordMigrated(
-    spec: SqlBackendSpec,
-    layouts: readonly TableLayout[],
-    elements: SchemaElementsStore,
-    results: readonly { migrationName: string; status: string }[],
-  ): Promise<void> {
-    const ran = new Set(results.filter((r) => r.status === 'Success').map((r) => r.migrationName));
-    if (ran.size === 0) return;
-    const db = spec.migrationDb ?? spec.db;
-    for (const layout of layouts) {
-      for (const version of layout.versions) {
-        if (ran.has(migrationName(layout, version)))
-          await elements.record(db, layout, elementsOf(layout.resource, version));
-      }
-    }
   }
 
   #layout(resource: AnyResource): TableLayout {

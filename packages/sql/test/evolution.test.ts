@@ -134,11 +134,23 @@ function namespace(dialect: Dialect) {
     }
     await query(text);
   };
+  /** Writes the migration ledger the earlier open kept, listing the first version of gadgets. */
+  const ledger = async (): Promise<void> => {
+    const name = `${prefix}polystore_migration`;
+    await write(
+      `CREATE TABLE "${name}" (name varchar(255) NOT NULL PRIMARY KEY, timestamp varchar(255) NOT NULL)`,
+    );
+    await write(`INSERT INTO "${name}" VALUES ('gadgets@0001.0000:expand', '${at}')`);
+    await write(
+      `CREATE TABLE "${name}_lock" (id varchar(255) NOT NULL PRIMARY KEY, is_locked integer NOT NULL DEFAULT 0)`,
+    );
+  };
   return {
     open,
     table,
     query,
     write,
+    ledger,
     /** The table's index names, sorted. */
     async indexes(): Promise<string[]> {
       const rows =
@@ -483,28 +495,36 @@ describe.each(DIALECTS)('%s evolution', (dialect) => {
       expect(await old.count(everything, [])).toBe(2);
     });
 
-    it('records the elements an open by newer code adds to an older store (the open-time upgrade)', async () => {
+    it('never changes an older store when newer code opens it: no column, index or record added', async () => {
       const space = fresh();
       const oldBackend = await space.open(gadgetV10);
       await evolving(oldBackend.driver(gadgetV10)).insert(rec('r1', { label: 'one' }));
+      const indexes = await space.indexes();
+      const columns = await space.columns();
       const newBackend = await space.open(gadgetV11);
       expect(shape(await newBackend.appliedElements(gadgetV11))).toEqual(
-        shape(elementsOf(gadgetV11)),
+        shape(elementsOf(gadgetV10)),
       );
-      expect(await space.indexes()).toContain(`${space.table}__color`);
-      // Expanding to what is there already changes nothing.
-      const indexes = await space.indexes();
-      await newBackend.expand(gadgetV11, up.expand);
       expect(await space.indexes()).toEqual(indexes);
+      expect(await space.columns()).toEqual(columns);
+      expect(columns).not.toContain('color');
+      // Expanding is what adds them, and an open afterwards adds nothing either.
+      await newBackend.expand(gadgetV11, up.expand);
+      const expanded = await space.indexes();
+      expect(expanded).toContain(`${space.table}__color`);
+      await space.open(gadgetV11);
+      await space.open(gadgetV10);
+      expect(await space.indexes()).toEqual(expanded);
     });
 
     it('reads a store created before elements were recorded from its migrations, and expand builds on them', async () => {
       const space = fresh();
       const backend = await space.open(gadgetV10);
       await evolving(backend.driver(gadgetV10)).insert(rec('r1', { label: 'one' }));
-      // What a store opened by the code before this change looks like: no recorded elements.
+      // What a store opened by the ledger-based open looks like: its migrations, no recorded elements.
       const elementsTable = space.table.replace(/gadgets$/, 'polystore_elements');
       await space.write(`DELETE FROM "${elementsTable}"`);
+      await space.ledger();
       expect(await backend.appliedElements(gadgetV10)).toEqual(elementsOf(gadgetV10));
       expect(await space.query(`SELECT * FROM "${elementsTable}"`)).toEqual([]);
       await backend.expand(gadgetV11, up.expand);
@@ -512,11 +532,46 @@ describe.each(DIALECTS)('%s evolution', (dialect) => {
       expect(await space.query(`SELECT * FROM "${elementsTable}"`)).toHaveLength(6); // the table marker; label, color; their indexes; unique label
     });
 
+    it('opens a store the ledger-based open made: records what its ledger lists, with no DDL', async () => {
+      const space = fresh();
+      const made = await space.open(gadgetV10);
+      await evolving(made.driver(gadgetV10)).insert(rec('r1', { label: 'one' }));
+      await made.close();
+      const elementsTable = space.table.replace(/gadgets$/, 'polystore_elements');
+      await space.write(`DROP TABLE "${elementsTable}"`);
+      await space.ledger();
+      const indexes = await space.indexes();
+      const columns = await space.columns();
+      const backend = await space.open(gadgetV11);
+      // Read from the ledger and written down; the table itself is as the old open left it.
+      expect(shape(await backend.appliedElements(gadgetV11))).toEqual(shape(elementsOf(gadgetV10)));
+      expect(await space.query(`SELECT kind, element_key FROM "${elementsTable}"`)).toHaveLength(3); // marker, field label, index label
+      expect(await space.indexes()).toEqual(indexes);
+      expect(await space.columns()).toEqual(columns);
+      const ledger = space.table.replace(/gadgets$/, 'polystore_migration');
+      expect(await space.query(`SELECT name FROM "${ledger}"`)).toEqual([
+        { name: 'gadgets@0001.0000:expand' },
+      ]);
+      const driver = evolving(backend.driver(gadgetV11));
+      expect(await driver.get(everything, 'r1')).toMatchObject({ id: 'r1', label: 'one' });
+    });
+
+    it('leaves a table recorded nowhere and in no ledger alone: nothing applied, nothing created', async () => {
+      const space = fresh();
+      await (await space.open(gadgetV10)).close();
+      const elementsTable = space.table.replace(/gadgets$/, 'polystore_elements');
+      await space.write(`DROP TABLE "${elementsTable}"`);
+      const backend = await space.open(gadgetV10);
+      expect(await backend.appliedElements(gadgetV10)).toEqual(NO_ELEMENTS);
+      await expect(space.query(`SELECT * FROM "${elementsTable}"`)).rejects.toThrow();
+    });
+
     it('contracts a store created before elements were recorded, and what it dropped stays dropped', async () => {
       const space = fresh();
       const backend = await space.open(gadgetV10);
       const elementsTable = space.table.replace(/gadgets$/, 'polystore_elements');
       await space.write(`DELETE FROM "${elementsTable}"`);
+      await space.ledger();
       const labelIndex = {
         fields: [],
         indexes: [{ field: 'label', kind: 'eq' }],

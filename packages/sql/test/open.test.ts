@@ -12,13 +12,16 @@ import {
   f,
   instanceResource,
   openStores,
+  SchemaBehindError,
   UnavailableError,
 } from '@polystore/core';
+import { elementsBetween, openBackend } from '@polystore/core/adapter';
 import { freshNamespace } from '@polystore/testing';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { sqlAdapter as adapter, openSqlStores } from '../src/index.js';
 import { tableLayout } from '../src/layout.js';
+import type { SqlBackend } from '../src/sql-backend.js';
 import { SQL_CAPABILITIES } from '../src/sql-capabilities.js';
 import { resolveSqlOptions, SQL_DEFAULTS } from '../src/sql-options.js';
 import { DIALECTS, type Dialect, useBackends } from './support.js';
@@ -146,9 +149,8 @@ describe('layout', () => {
     expect(network.indexes.find((i) => i.unique)).toMatchObject({
       columns: ['kind', 'owner'],
       fields: ['kind', 'owner'],
-      since: '1.0',
     });
-    expect(network.column('size').since).toBe('1.1');
+    expect(network.column('size')).toMatchObject({ column: 'size', kind: 'int', system: false });
     expect(
       tableLayout(instanceResource, 'x'.repeat(40)).indexes.every((i) => i.name.length <= 63),
     ).toBe(true);
@@ -451,8 +453,6 @@ for (const dialect of DIALECTS) {
           [
             'gadgets',
             'polystore_elements', // the applied elements of the brand-new store
-            'polystore_migration',
-            'polystore_migration_lock',
           ].map((t) => prefix + t),
         );
       } finally {
@@ -460,12 +460,21 @@ for (const dialect of DIALECTS) {
       }
     });
 
-    it('expands the table when a resource gains fields in a new version', async () => {
+    it('refuses newer code on a store nobody expanded, and serves it once expanded', async () => {
       const url = backends.url(dialect);
-      const v10 = await openSqlStores(url, { resources: [gadget] });
+      const v10 = await openStores(url, { resources: [gadget] });
       const old = await v10.store(gadget).create(ctx, gadgetInput(1));
       await v10.close();
-      const v11 = await openSqlStores(url, { resources: [gadgetV11] });
+      const behind = await openStores(url, { resources: [gadgetV11] }).catch((e) => e);
+      expect(behind).toBeInstanceOf(SchemaBehindError);
+      expect(behind.missing).toEqual(['field color', 'field size', 'index size (eq)']);
+      const tool = await openBackend(url, { resources: [gadgetV11], checkSchema: false });
+      await (tool.backend as SqlBackend).expand(
+        gadgetV11,
+        elementsBetween(gadgetV11, '1.0', '1.1').expand,
+      );
+      await tool.stores.close();
+      const v11 = await openStores(url, { resources: [gadgetV11] });
       try {
         const store = v11.store(gadgetV11);
         const read = await store.get(ctx, old.id);
@@ -508,8 +517,6 @@ describe('postgres schema option', () => {
         'migrations',
         'networks',
         'polystore_elements',
-        'polystore_migration',
-        'polystore_migration_lock',
         'services',
       ]);
       const collations = await client.query(
