@@ -61,26 +61,30 @@ export function upgradedWritesExamples(backend: StoreBackend): void {
       const s1 = await mk('s1', 'k1');
       const s2 = await mk('s2', 'k2');
       const s3 = await mk('s3', 'k3');
+      const s4 = await mk('s4', 'k4');
       expect(await t.expand(s11, '1.0', '1.1')).toEqual({ ok: undefined });
 
       const newer = await t.open([s11]);
       await newer.same(s11, (s) => s.update(p1, s1.id, { color: 'blue', code: 'k9' }));
       await newer.same(s11, (s) => s.delete(p1, s1.id));
       await newer.same(s11, (s) => s.delete(p1, s2.id));
-      // The 1.0 process (opened before the expand) hard-deletes too.
+      // 1.0 code hard-deletes too: the process that ran across the expand, and one opened
+      // after it. Both free the unique value the expand entered for the record.
       await old.same(s10, (s) => s.delete(p1, s3.id));
-      for (const r of [s1, s2, s3]) {
+      const late = await t.open([s10]);
+      await late.same(s10, (s) => s.delete(p1, s4.id));
+      for (const r of [s1, s2, s3, s4]) {
         expect(await newer.fails(s11, (s) => s.get(everything, r.id))).toMatchObject({
           code: 'NOT_FOUND',
         });
       }
       expect(await newer.same(s11, (s) => s.count(everything))).toBe(0);
       expect(await newer.same(s11, (s) => s.count(p1, { color: 'blue' }))).toBe(0);
-      for (const code of ['k1', 'k2', 'k3', 'k9']) {
+      for (const code of ['k1', 'k2', 'k3', 'k4', 'k9']) {
         await newer.same(s11, (s) => s.create(p1, { name: code, code }));
       }
-      expect(await newer.same(s11, (s) => s.count(p1))).toBe(4);
-      expect(await t.versions(s11)).toEqual({ '1.1': 4 });
+      expect(await newer.same(s11, (s) => s.count(p1))).toBe(5);
+      expect(await t.versions(s11)).toEqual({ '1.1': 5 });
     });
   });
 }
