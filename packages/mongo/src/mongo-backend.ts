@@ -211,7 +211,7 @@ export class MongoBackend implements Backend {
             marked.set(resource, await schema.recordNew(resource, elementsOf(resource)));
           }),
       );
-      const backend = new MongoBackend(
+      return new MongoBackend(
         client,
         db,
         prefix,
@@ -220,7 +220,6 @@ export class MongoBackend implements Backend {
         { lockScope, claims, failFastMs },
         capabilities,
       );
-      return backend;
     } catch (err) {
       await client.close().catch(() => {});
       // Every step maps its own errors; this catches what a driver call throws synchronously.
