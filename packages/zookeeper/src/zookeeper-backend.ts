@@ -111,7 +111,8 @@ export class ZooKeeperBackend implements Backend {
    * the opening definition. A resource the store has gets no znode at all: its index and
    * unique directories are `expand`'s to add, and core's open refuses code that needs
    * elements the store lacks. Fails with `UnavailableError`, or `ConfigError` when
-   * node-zookeeper-client is not installed.
+   * node-zookeeper-client is not installed or a resource is stored under its singular name
+   * (an older polystore's layout).
    */
   static async open(
     options: ResolvedZooKeeperOptions,
@@ -151,9 +152,18 @@ export class ZooKeeperBackend implements Backend {
    * the resource meanwhile, nothing is added; when a root without a schema znode is there
    * (left by a client that made the directories one by one), the missing znodes are added.
    * Returns whether the schema znode exists now (`false` only if it is gone again).
+   * Refuses with `ConfigError` a resource an older polystore stored under its singular
+   * name (`<chroot>/instance` rather than `<chroot>/instances`), rather than make it empty.
    */
   async #createResource(layout: ResourceLayout): Promise<boolean> {
     const client = this.#client;
+    const { name, plural } = layout.resource;
+    const legacy = `${this.#chroot}/${name}`;
+    if (name !== plural && (await client.countChildren(legacy)) !== undefined) {
+      throw new ConfigError(
+        `zookeeper: ${name} is stored under ${legacy}, the path of an older polystore; this one names it by the plural (${layout.root}). Copy every znode under ${legacy} to the same path under ${layout.root} (no znode's data holds a path), remove ${legacy}, then open again`,
+      );
+    }
     const dirs = withParents(layout);
     const schema = encodeElements(elementsOf(layout.resource));
     try {

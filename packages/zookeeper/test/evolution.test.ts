@@ -1,5 +1,6 @@
 import {
   type AnyResource,
+  ConfigError,
   computeResources,
   createContext,
   DuplicateError,
@@ -680,6 +681,17 @@ describe('opening a store never changes its layout (issue 14 item 4)', () => {
     const created = await Promise.all(gadgets.map((g, i) => g.create(ctx, { label: `l${i}` })));
     expect(await gadgets[0]!.count(ctx, {})).toBe(4);
     expect(await gadgets[3]!.get(ctx, created[0]!.id)).toEqual(created[0]);
+  });
+
+  it('refuses a resource an older polystore stored under its singular name, adding nothing', async () => {
+    const chroot = `/${freshNamespace('zkopen')}`;
+    await client.ensurePath(`${chroot}/gadget/records/r1`);
+    const before = await tree(chroot);
+    const err = await openChecked(chroot, [gadgetV10]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain(`stored under ${chroot}/gadget,`);
+    expect((err as Error).message).toContain(`(${chroot}/gadgets)`);
+    expect(await tree(chroot)).toEqual(before);
   });
 
   it('completes a resource whose directories are there without a schema znode', async () => {
