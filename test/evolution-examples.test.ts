@@ -19,7 +19,8 @@ import { upgradedWritesExamples } from './evolution/upgraded-writes.js';
 // The backends run side by side (most of the time is spent waiting on servers), each
 // backend's examples one after another, each example on a fresh store.
 for (const backend of STORE_BACKENDS) {
-  describe.concurrent(`evolution examples on ${backend}`, () => {
+  // Generous timeouts: six backends share two cores with the rest of the run.
+  describe.concurrent(`evolution examples on ${backend}`, { timeout: 90_000 }, () => {
     describe.sequential('examples', () => {
       olderCodeExamples(backend);
       schemaBehindExamples(backend);

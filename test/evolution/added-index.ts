@@ -6,9 +6,8 @@
  */
 import type { StoreBackend } from '@polystore/testing/vitest';
 import { describe, expect, it } from 'vitest';
-import { listAll } from './backfilled-queries.js';
 import { GIZMO } from './resources.js';
-import { everything, p1, type Rec, useTwin } from './twin.js';
+import { everything, listAll, p1, type Rec, useTwin } from './twin.js';
 
 const { v10, v12 } = GIZMO;
 const SIZES = [3, -1, 0, 3, 10, 7, 3, 2, -40, 3];

@@ -104,8 +104,6 @@ interface Side {
 
 /** One release's code opened on both sides. */
 export interface Code {
-  /** The release's store of `resource` on both sides: reference first, subject second. */
-  stores(resource: Release): readonly [LooseStore, LooseStore];
   /** The subject's opened backend (adapter, backend, Stores). */
   readonly subject: OpenedBackend;
   /** Runs `fn` on both and expects the same outcome, which it returns. */
@@ -229,7 +227,6 @@ export async function openTwin(backend: StoreBackend): Promise<Twin> {
         ];
       const code: Code = {
         subject: sub,
-        stores: storesOf,
         async outcome(resource, fn) {
           const [r, s] = storesOf(resource);
           const want = await settle(fn(r));
@@ -326,6 +323,26 @@ export async function openTwin(backend: StoreBackend): Promise<Twin> {
     },
   };
   return twin;
+}
+
+/** Every record a context lists with `options`, page by page, equal on both sides. */
+export async function listAll(
+  code: Code,
+  resource: Release,
+  ctx: RequestContext,
+  options: Record<string, unknown> = {},
+): Promise<Rec[]> {
+  const out: Rec[] = [];
+  let after: string | null = null;
+  for (let n = 0; n < 100; n++) {
+    const page = await code.same(resource, (s) =>
+      s.list(ctx, { ...options, limit: 4, ...(after === null ? {} : { after }) }),
+    );
+    out.push(...page.items);
+    if (page.next === null) return out;
+    after = page.next;
+  }
+  throw new Error('the list never ended');
 }
 
 /**
