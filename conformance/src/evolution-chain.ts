@@ -35,7 +35,8 @@ export const STEP_NOTES: Readonly<Record<EvolutionStep, string>> = {
   addTransform: 'add a required indexed field filled by an up-transform (score)',
   addIndex: 'add an index on an existing field (hint)',
   addUniqueSatisfied: 'add a unique constraint (tag) over data that satisfies it',
-  addUniqueViolated: 'add a unique constraint (tag) over data that violates it',
+  addUniqueViolated:
+    'add a unique constraint (tag) over data that violates it, with an indexed field (code)',
   addSortable: 'add a sortable field with a default (rank)',
   removeField: 'remove a field (note), a major version',
   addEnumValue: 'add an enum value (kind)',
@@ -132,7 +133,12 @@ export function chainDefinitions(steps: readonly ChainStep[]): AnyResource[] {
         entry.addIndexes = ['hint'];
         break;
       case 'addUniqueSatisfied':
+        unique = [...unique, ['tag']];
+        entry.addUnique = [['tag']];
+        break;
       case 'addUniqueViolated':
+        // With a field and an index in the same call, so a refusal can be seen half-applied.
+        fields.code = f.string({ max: 8 }).nullable().indexed().addedIn(version) as Field;
         unique = [...unique, ['tag']];
         entry.addUnique = [['tag']];
         break;

@@ -80,6 +80,8 @@ export function valueFor(rng: Rng, name: string, field: Field): unknown {
       return rng.pick(['h1', 'h2', 'h3']);
     case 'color':
       return rng.pick(['red', 'blue']);
+    case 'code':
+      return rng.pick(['c1', 'c2']);
     case 'weight':
       return rng.int(12);
     case 'score':

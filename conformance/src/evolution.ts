@@ -41,7 +41,12 @@ import {
   planChains,
   Rng,
 } from './evolution-chain.js';
-import { type EvolutionCommand, listCommand, randomCommand } from './evolution-commands.js';
+import {
+  type EvolutionCommand,
+  listCommand,
+  randomCommand,
+  valueFor,
+} from './evolution-commands.js';
 import type { GroupContext, GroupOutcome } from './group.js';
 import { diffOutcomes, type Outcome, sameOutcome, settle, show, showOutcome } from './outcome.js';
 import { encodeReplayToken } from './replay-token.js';
@@ -405,6 +410,51 @@ class ChainRun {
     return [...byTag.values()].filter((ids) => ids.length > 1);
   }
 
+  /** The tags live records hold (model), in code point order. */
+  async #tagHolders(client: Client): Promise<string[]> {
+    const rows = (
+      await pages(client.model.stores.store(client.def) as unknown as AnyStore, CONTEXTS.admin, {
+        limit: 1000,
+      })
+    ).flatMap((p) => p.items);
+    return [...new Set(rows.map((r) => String(r.tag)))].sort(compareCodePoints);
+  }
+
+  /**
+   * Records written by one definition and changed by the other: a record the new client
+   * wrote with every field, updated by the old client and read back by the new one; and the
+   * reverse. Nothing either definition stored may be lost.
+   */
+  async crossWrites(old: Client, fresh: Client): Promise<void> {
+    const full = (def: AnyResource, ctx: 'p1' | 'p2') => {
+      const values: Record<string, unknown> = {};
+      for (const name of def.fieldNames) {
+        const field = def.fields[name]!;
+        values[name] = valueFor(this.rng, name, { ...field, isNullable: false });
+      }
+      values.tag = `x${this.#ids.length}`;
+      return { ctx, values };
+    };
+    for (const [writer, reader] of [
+      [fresh, old],
+      [old, fresh],
+    ] as const) {
+      const w = writer === fresh ? `new v${fresh.def.version}` : `old v${old.def.version}`;
+      const r = reader === fresh ? `new v${fresh.def.version}` : `old v${old.def.version}`;
+      const { ctx, values } = full(writer.def, this.rng.pick(['p1', 'p2'] as const));
+      const created = await this.both(writer, `${w} ${ctx} create ${show(values, 200)}`, (s) =>
+        s.create(CONTEXTS[ctx], values),
+      );
+      if (!created.model.ok) continue;
+      const id = String((created.model.value as Rec).id);
+      const label = this.rng.pick(['cross', 'über']);
+      await this.both(reader, `${r} ${ctx} update (${tail(id)}) label → ${label}`, (s) =>
+        s.update(CONTEXTS[ctx], id, { label }),
+      );
+      await this.both(writer, `${w} ${ctx} get (${tail(id)})`, (s) => s.get(CONTEXTS[ctx], id));
+    }
+  }
+
   /** Gives every live record but one of each clashing tag a tag of its own, through `client`. */
   async resolveClashes(client: Client): Promise<void> {
     let n = 0;
@@ -496,6 +546,14 @@ class ChainRun {
     }
     // The running old client sees what the tool applied.
     await this.checkApplied(old.adapter.backend!, next, old.model.backend, 'after expand');
+    if (unique) {
+      // Old code honours the new constraint too: a tag a live record holds is refused.
+      const taken = (await this.#tagHolders(old))[0];
+      if (taken !== undefined)
+        await this.both(old, `old v${prev.version} p2 create tag ${taken} (taken)`, (s) =>
+          s.create(CONTEXTS.p2, { ...baseValues(prev), tag: taken }),
+        );
+    }
     this.g.coverage.tested(`evolution.${step}`);
   }
 
@@ -641,6 +699,7 @@ async function runChain(run: ChainRun, steps: readonly ChainStep[]): Promise<voi
     await run.expand(step, old, next);
     const fresh = await run.openClient(next);
     run.at(`v${old.def.version} and v${next.version} side by side (${step})`);
+    await run.crossWrites(old, fresh);
     // Side by side, each client queries only indexes every record is entered in.
     await run.commands(
       [old, fresh],

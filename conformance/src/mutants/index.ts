@@ -1,5 +1,10 @@
 export { CONTRACT_MUTANTS } from './contract-mutants.js';
 export {
+  EVOLUTION_MUTANTS,
+  type EvolutionMutation,
+  evolutionMutantOpen,
+} from './evolution-mutants.js';
+export {
   type BackendMutation,
   databaseOf,
   databasesStartingWith,
