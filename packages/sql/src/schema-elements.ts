@@ -92,6 +92,11 @@ export class SchemaElementsStore {
     this.table = shortName(`${spec.prefix}polystore_elements`);
   }
 
+  /** The migration ledger of the earlier open (kysely's `Migrator`), read and never written. */
+  get #ledger(): string {
+    return shortName(`${this.#spec.prefix}polystore_migration`);
+  }
+
   get #pg(): boolean {
     return this.#spec.support.name === 'postgres';
   }
@@ -181,7 +186,7 @@ export class SchemaElementsStore {
 
   /** The body of {@link #prepare}: what is there now decides, since another process may have come first. */
   async #createOrRecord(db: SqlDb, layouts: readonly TableLayout[]): Promise<void> {
-    const ledger = shortName(`${this.#spec.prefix}polystore_migration`);
+    const ledger = this.#ledger;
     const found = await this.#find(db, [this.table, ledger, ...layouts.map((l) => l.table)]);
     const recorded = found.tables.has(this.table)
       ? await this.#recordedTables(db, layouts)
@@ -545,12 +550,11 @@ export class SchemaElementsStore {
    * when none. Read only: the ledger is never written any more.
    */
   async #legacy(db: SqlDb, layout: TableLayout): Promise<SchemaElements | undefined> {
-    const ledger = shortName(`${this.#spec.prefix}polystore_migration`);
     let names: Set<string>;
     try {
-      const { rows } = await sql<{ name: string }>`SELECT name FROM ${this.#ref(ledger)}`.execute(
-        db,
-      );
+      const { rows } = await sql<{
+        name: string;
+      }>`SELECT name FROM ${this.#ref(this.#ledger)}`.execute(db);
       names = new Set(rows.map((r) => r.name));
     } catch (err) {
       if (isSchemaMismatch(err)) return undefined;

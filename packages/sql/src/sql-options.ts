@@ -14,8 +14,9 @@ import { ConfigError } from '@polystore/core';
  */
 export interface SqlOptions {
   /**
-   * Namespace: prepended to every table, index and migration table name, so several
-   * stores can share a database. Lowercase letters, digits and `_`. Default `''`.
+   * Namespace: prepended to every table and index name (and to `polystore_elements`, the
+   * record of applied elements), so several stores can share a database. Lowercase
+   * letters, digits and `_`. Default `''`.
    */
   readonly prefix?: string;
   /** PostgreSQL only: the schema holding the tables, created if missing. Default `public`. */
@@ -41,10 +42,11 @@ export interface SqlOptions {
   readonly connectTimeoutMs?: number;
   /**
    * The bound of what opening a store waits for, in ms. PostgreSQL: the statement and
-   * client-side timeout of the statements that open a store (creating the tables of a
-   * brand-new store, or expanding them). SQLite: how long an open keeps asking for WAL
-   * mode while other processes open the same new file. Generous: it waits for locks, a
-   * loaded machine may be slow, and it runs once. Default `60000`.
+   * client-side timeout of the statements that create the tables of a brand-new store and
+   * of `expand` / `contract`. Both: how long an open keeps trying while other processes
+   * open the same new store (SQLite: asking for WAL mode, taking the write lock).
+   * Generous: it waits for locks, a loaded machine may be slow, and it runs once.
+   * Default `60000`.
    */
   readonly openTimeoutMs?: number;
   /**
