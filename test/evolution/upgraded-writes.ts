@@ -24,6 +24,7 @@ export function upgradedWritesExamples(backend: StoreBackend): void {
       const g2 = await mk('g2', 'c2');
       const g3 = await mk('g3', 'c3');
       const g4 = await mk('g4', null);
+      const g5 = await mk('g5', 'c5');
       await old.same(g10, (s) => s.delete(p1, g3.id));
       expect(await t.expand(g11, '1.0', '1.1')).toEqual({ ok: undefined });
 
@@ -39,17 +40,21 @@ export function upgradedWritesExamples(backend: StoreBackend): void {
         { code: 'DUPLICATE', fields: ['code'] },
       );
       expect(await newer.same(g11, (s) => s.count(p1, { color: 'green' }))).toBe(1);
-      expect(await newer.same(g11, (s) => s.count(p1, { tag: 'x' }))).toBe(2);
+      expect(await newer.same(g11, (s) => s.count(p1, { tag: 'x' }))).toBe(3);
       const c1 = await newer.same(g11, (s) => s.list(p1, { where: { code: 'c1' } }));
       expect(c1.items.map((r) => r.name)).toEqual(['g2']);
 
-      // Soft-delete a 1.0 record after the expand; purge both old soft-deleted ones.
+      // Soft-delete 1.0 records after the expand, by 1.1 code and by the 1.0 process; purge
+      // every old soft-deleted one, whichever layout its entries were written in.
       await newer.same(g11, (s) => s.delete(p1, g4.id));
+      await old.same(g10, (s) => s.delete(p1, g5.id));
       t.advance(60_000);
-      expect(await newer.same(g11, (s) => s.purge(admin, { deletedBefore: t.now() }))).toBe(2);
+      expect(await newer.same(g11, (s) => s.purge(admin, { deletedBefore: t.now() }))).toBe(3);
       expect(await newer.same(g11, (s) => s.purge(admin, { deletedBefore: t.now() }))).toBe(0);
+      await newer.same(g11, (s) => s.create(p1, { name: 'n3', code: 'c3', tag: 'x' }));
+      expect(await newer.same(g11, (s) => s.count(p1, { tag: 'x' }))).toBe(2);
       const left = await newer.same(g11, (s) => s.list(everything, { orderBy: { field: 'name' } }));
-      expect(left.items.map((r) => r.name)).toEqual(['g1', 'g2', 'n1']);
+      expect(left.items.map((r) => r.name)).toEqual(['g1', 'g2', 'n1', 'n3']);
     });
 
     it('hard-deletes 1.0 records, touched by 1.1 code or not, freeing their unique values', async () => {
