@@ -111,8 +111,11 @@ export function addedUniqueExamples(backend: StoreBackend): void {
       // Not even the fields and indexes of the same call were applied.
       expect(await t.applied(s10)).toEqual(applied);
       expect((await t.refused([s11])).missing).toContain('unique (code)');
+      // Nor is the constraint half there: 1.0 code may still write the same code.
+      const d4 = await old.same(s10, (s) => s.create(p1, { name: 'd4', code: 'dup' }));
 
       await old.same(s10, (s) => s.update(p2, d2.id, { code: 'dup2' }));
+      await old.same(s10, (s) => s.update(p1, d4.id, { code: 'dup4' }));
       expect(await t.expand(s11, '1.0', '1.1')).toEqual({ ok: undefined });
       expect((await t.applied(s11)).uniques).toEqual([['code']]);
       const newer = await t.open([s11]);
