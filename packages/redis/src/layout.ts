@@ -142,11 +142,11 @@ export class ResourceLayout {
 
   /**
    * The fields of the constraint a script's `{'duplicate', which}` reply names: `id`, or the
-   * 1-based index of a unique constraint.
+   * constraint's fields joined by `,` (one of the layout's, or one a newer definition
+   * applied, which the scripts honour too).
    */
   duplicateFields(which: string): readonly string[] {
-    if (which === 'id') return ['id'];
-    return this.unique[Number(which) - 1] ?? ['id'];
+    return which === 'id' ? ['id'] : which.split(',');
   }
 
   /** Whether a field has a sorted index. */

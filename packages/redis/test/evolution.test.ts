@@ -297,14 +297,16 @@ describe('rewrite', () => {
   });
 
   it('makes every index and unique entry match, whatever an older client left', async () => {
-    const { oldBackend, oldDriver, newBackend, newDriver, entries, records } = await fleet();
+    const { namespace, oldBackend, oldDriver, newBackend, newDriver, entries, records } =
+      await fleet();
     await oldDriver.insert(rec('r1', { label: 'one' }));
     await oldDriver.insert(rec('r2', { label: 'two' }));
     await oldDriver.insert(rec('r4', { label: 'four' }, { projectId: 'p2' }));
     await oldBackend.expand(gadgetV11, up.expand);
     expect(await entries()).toEqual(expectedEntries(await records()));
 
-    // The 1.0 client maintains only the entries its definition knows.
+    // The 1.0 client maintains the index entries its definition knows, and the unique
+    // entries of every applied constraint (it reads them from the schema key).
     await oldDriver.update(admin, 'r1', {
       set: { label: 'uno', shelf: 'A' },
       updatedAt: at,
@@ -330,15 +332,19 @@ describe('rewrite', () => {
     });
     await oldDriver.insert(rec('r3', { label: 'three' }));
     await oldDriver.delete(admin, 'r2', { soft: true, at, expectedRevision: 1 });
+    const maintained = await entries();
+    expect(maintained).toContain('u:label:"uno" r1');
+    expect(maintained).toContain('u:label:"five" r5');
+    expect(maintained).toContain('u:label:"three" r3');
+    expect(maintained.some((l) => /^u:label:"(one|two|cinq)"/.test(l))).toBe(false);
+    // A unique key an older polystore's client left behind (it knew no applied uniques).
+    await raw.set(`polystore:{${namespace}}:gadgets:u:label:"one"`, 'r1');
     const stale = await entries();
     expect(stale).toContain('u:label:"one" r1');
-    expect(stale).toContain('u:label:"two" r2');
     expect(stale).toContain('e:color:l:*:null r2');
     expect(stale).toContain('e:shelf:l:*:null r1');
     expect(stale.some((l) => l.startsWith('e:shelf:l:*:"A"'))).toBe(false);
     expect(stale).toContain('e:shelf:l:*:"S" r5');
-    expect(stale).toContain('u:label:"cinq" r5');
-    expect(stale.some((l) => l.startsWith('u:label:"three"'))).toBe(false);
     expect(stale).not.toEqual(expectedEntries(await records()));
     // The stale unique key still holds a value nobody has.
     await expect(newDriver.insert(rec('n1', { label: 'one' }))).rejects.toBeInstanceOf(
@@ -654,11 +660,45 @@ describe('opening a store another definition created or expanded', () => {
       'uno',
     ]);
     expect(await older.count(p1)).toBe(3);
+    // The 1.1 unique constraint holds for 1.0 writes too.
+    await expect(older.create(p1, { label: 'two', shelf: null })).rejects.toMatchObject({
+      code: 'DUPLICATE',
+      fields: ['label'],
+    });
     // 1.1 code reads the 1.0 writes, color defaulted, and its own index still answers.
     expect(await newer.get(p1, made.id)).toMatchObject({ label: 'three', color: null });
     expect((await newer.list(p1, { where: { color: 'red' } })).items.map((g) => g.id)).toEqual([
       red.id,
     ]);
+  });
+
+  it('makes a client opened before an expand honour the unique constraint it added', async () => {
+    const namespace = freshNamespace('redis_evolution');
+    const older = (await service(namespace, [gadgetV10])).store(gadgetV10);
+    const one = await older.create(p1, { label: 'one', shelf: null });
+    const two = await older.create(p1, { label: 'two', shelf: null });
+    await (await open(namespace, gadgetV11)).expand(gadgetV11, up.expand);
+    await expect(older.create(p1, { label: 'one', shelf: null })).rejects.toMatchObject({
+      code: 'DUPLICATE',
+      fields: ['label'],
+    });
+    await expect(older.update(p1, two.id, { label: 'one' })).rejects.toMatchObject({
+      code: 'DUPLICATE',
+      fields: ['label'],
+    });
+    const three = await older.create(p1, { label: 'three', shelf: null });
+    const newer = (await service(namespace, [gadgetV11])).store(gadgetV11);
+    await expect(newer.create(p1, { label: 'three', color: null })).rejects.toBeInstanceOf(
+      DuplicateError,
+    );
+    // A soft delete and a move by the older client free the value for everyone.
+    await older.delete(p1, one.id);
+    await older.update(p1, three.id, { label: 'drei' });
+    await newer.create(p1, { label: 'one', color: null });
+    await newer.create(p1, { label: 'three', color: null });
+    await expect(older.create(p1, { label: 'drei', shelf: null })).rejects.toBeInstanceOf(
+      DuplicateError,
+    );
   });
 
   it('refuses 1.1 code on a store nobody expanded with SchemaBehindError, adding no key', async () => {

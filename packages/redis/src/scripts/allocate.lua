@@ -9,8 +9,9 @@
 -- field/value pairs.
 -- Reply: {'ok', address} | {'network-not-found'} | {'refused', cidr JSON, gateway JSON}
 -- (the requested address is unusable or taken, or no address is free: the caller names the
--- error by core's rule) | {'duplicate', 'id' | constraint}.
+-- error by core's rule) | {'duplicate', 'id' | the constraint's fields as 'f1,f2'}.
 local TN, TF, lay, netId, want, deleted = ARGV[1], ARGV[2], cjson.decode(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
+lay = with_applied_uniques(TF, lay)
 local takenPrefix, liveSet = ARGV[7], ARGV[8]
 local np = tonumber(ARGV[9])
 local i = 10 + np

@@ -5,6 +5,8 @@
 -- revision ('' for none), soft '1'/'0', at JSON, at token.
 -- Reply: {'ok', record (the last state)} | {'not-found'} | {'conflict', record}.
 local T, lay, id, scope, exprev = ARGV[1], cjson.decode(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
+-- The unique values it frees include those of constraints a newer definition applied.
+lay = with_applied_uniques(T, lay)
 local key = KEYS[1]
 local r = load(key)
 if not r or not writable(r, scope) then return { 'not-found' } end

@@ -127,6 +127,24 @@ local function unique_keys(T, lay, r)
   return keys
 end
 
+-- Adds to lay.u the unique constraints the schema key (T .. 'schema', see schema_load)
+-- records as applied and the layout lacks: those a newer definition's expand added, so
+-- that a client of an older definition honours them too. Returns lay.
+local function with_applied_uniques(T, lay)
+  local text = redis.call('GET', T .. 'schema')
+  if not text then return lay end
+  local have = {}
+  for _, u in ipairs(lay.u) do have[table.concat(u, ',')] = true end
+  for _, u in ipairs(cjson.decode(text).uniques or {}) do
+    local name = table.concat(u, ',')
+    if not have[name] then
+      have[name] = true
+      lay.u[#lay.u + 1] = u
+    end
+  end
+  return lay
+end
+
 local function version_add(T, v, id)
   redis.call('SADD', T .. 'v:' .. v, id)
   redis.call('SADD', T .. 'versions', v)
@@ -165,7 +183,7 @@ local function insert(T, lay, id, flat)
   local live = (r.deletedAt or 'null') == 'null'
   local uk = live and unique_keys(T, lay, r) or {}
   for i, k in ipairs(uk) do
-    if k and redis.call('EXISTS', k) == 1 then return { 'duplicate', tostring(i) } end
+    if k and redis.call('EXISTS', k) == 1 then return { 'duplicate', table.concat(lay.u[i], ',') } end
   end
   -- Remember what the entries are entered under ('~e:' and '~u:' fields), so a rewrite
   -- finds them even after a client that does not know an element changed the record.

@@ -6,8 +6,10 @@
 -- revision ('' for none), expected values (count; each: field, count, JSON texts), set
 -- fields (count; each: field, JSON text, has token '1'/'0', sort token), updatedAt JSON,
 -- updatedAt token, objectVersion JSON.
--- Reply: {'ok', record} | {'not-found'} | {'conflict', record} | {'duplicate', constraint}.
+-- Reply: {'ok', record} | {'not-found'} | {'conflict', record} | {'duplicate', 'f1,f2'}.
+-- The unique constraints are the layout's and the applied ones (with_applied_uniques).
 local T, lay, id, scope, exprev = ARGV[1], cjson.decode(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
+lay = with_applied_uniques(T, lay)
 local key = KEYS[1]
 local r = load(key)
 if not r or not writable(r, scope) then return { 'not-found' } end
@@ -48,7 +50,7 @@ local oldk, newk = unique_keys(T, lay, r), unique_keys(T, lay, n)
 for k = 1, #lay.u do
   if newk[k] and newk[k] ~= oldk[k] then
     local holder = redis.call('GET', newk[k])
-    if holder and holder ~= id then return { 'duplicate', tostring(k) } end
+    if holder and holder ~= id then return { 'duplicate', table.concat(lay.u[k], ',') } end
   end
 end
 
