@@ -71,6 +71,10 @@ export function objectVersionExamples(backend: StoreBackend): void {
         resource: 'gizmo',
       };
       expect(await older.fails(v10, (s) => s.get(p1, c.id))).toEqual(refused);
+      await expect(older.subject.stores.store(v10).get(p1, c.id)).rejects.toMatchObject({
+        storedVersion: '1.1',
+        knownVersion: '1.0',
+      });
       expect(await older.fails(v10, (s) => s.getMany(p1, [c.id]))).toEqual(refused);
       expect(await older.fails(v10, (s) => s.list(admin, { where: { name: 'c' } }))).toEqual(
         refused,
