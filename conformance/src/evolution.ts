@@ -262,6 +262,32 @@ class ChainRun {
         : `v${client.def.version}`;
     const ctx = CONTEXTS[c.ctx];
     const what = showCommand(c, who);
+    const off = offFeatures(c, client.adapter.stores.capabilities.features);
+    if (off.length > 0) {
+      // Declared off: the adapter must refuse it (a validation error first is fine).
+      const a = await settle(() =>
+        c.op === 'list'
+          ? pages(client.adapter.stores.store(client.def) as unknown as AnyStore, ctx, {
+              where: c.where,
+              orderBy: c.orderBy,
+              limit: c.limit,
+            })
+          : (client.adapter.stores.store(client.def) as unknown as AnyStore).count(
+              ctx,
+              c.op === 'count' ? c.where : undefined,
+            ),
+      );
+      this.log.push(`${what} → ${showShort(a)} (declared off: ${off.join(', ')})`);
+      if (
+        a.ok ||
+        !['NotSupportedError', 'InvalidQueryError', 'InvalidInputError'].includes(a.error.name)
+      )
+        this.fail(
+          `${what} uses ${off.join(', ')}, declared off, and got ${showOutcome(a)} instead of NotSupportedError`,
+        );
+      for (const f of off) this.g.coverage.refused(`feature:${f}`);
+      return;
+    }
     switch (c.op) {
       case 'create':
         await this.both(client, what, (s) => s.create(ctx, c.values));
@@ -641,6 +667,21 @@ class ChainRun {
       pages(s, CONTEXTS['admin/yes'], { limit: 1000 }),
     );
   }
+}
+
+/** The optional features a list or count uses that the manifest declares off. */
+function offFeatures(c: EvolutionCommand, features: Readonly<Record<string, boolean>>): string[] {
+  if (c.op !== 'list' && c.op !== 'count') return [];
+  const used = new Set<string>();
+  for (const cond of Object.values(c.where ?? {})) {
+    if (typeof cond !== 'object' || cond === null || Array.isArray(cond)) continue;
+    for (const op of Object.keys(cond)) {
+      if (op === 'in') used.add('query.in');
+      if (['gt', 'gte', 'lt', 'lte'].includes(op)) used.add('query.range');
+    }
+  }
+  if (c.op === 'list' && c.orderBy?.direction === 'desc') used.add('query.orderDesc');
+  return [...used].filter((f) => features[f] === false);
 }
 
 function sortKeys(o: Record<string, number>): Record<string, number> {

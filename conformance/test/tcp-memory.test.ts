@@ -21,6 +21,8 @@ function options(name: string, bugs: TcpMemoryOptions = {}): ConformanceOptions 
     open: (namespace, { clock, ids, route }) =>
       openTcpMemoryStores(route(`tcp-memory://${server.address}`), namespace, { clock, ids }, bugs),
     faults: { proxy: { target: server.address }, server, failFastMs: 1500, recoverMs: 5000 },
+    // The TCP server serves the store API, not the evolution SPI; memory's own run covers it.
+    evolution: { notApplicable: 'tcp-memory serves the store API only, never expand' },
   };
 }
 

@@ -8,6 +8,7 @@ export {
   type BackendMutation,
   databaseOf,
   databasesStartingWith,
+  mutantEvolutionOpen,
   mutantOpen,
   patchStore,
   replaceStore,

@@ -13,7 +13,7 @@ import {
   type MemoryTable,
 } from '@polystore/memory/internal';
 import { STORE_METHODS } from '../check-shape.js';
-import type { OpenDeps } from '../conformance-options.js';
+import type { OpenDeps, OpenEvolutionFn } from '../conformance-options.js';
 
 const databases = new Map<string, MemoryDatabase>();
 
@@ -79,6 +79,41 @@ export function mutantOpen(
     };
     const stores = createStores(backend, { clock, ids });
     return mutation.stores ? mutation.stores(stores) : stores;
+  };
+}
+
+/**
+ * The `evolution.open` of the same mutated memory backend (drivers, allocator and manifest;
+ * the public-bag wrapper is for the compute stores and is left out), with the evolution SPI
+ * of the memory backend: the evolution group then sees the same adapter the others do.
+ */
+export function mutantEvolutionOpen(mutation: BackendMutation): OpenEvolutionFn {
+  return async (namespace, { clock, ids }, resources) => {
+    const db = databaseOf(`evolution:${namespace}`);
+    const memory = new MemoryBackend(db, { resources });
+    const tables = (name: string) => db.table(name);
+    const drivers = new Map<AnyResource, ResourceDriver>();
+    const backend: Backend = {
+      name: 'memory-mutant',
+      capabilities: mutation.capabilities
+        ? mutation.capabilities(MEMORY_CAPABILITIES)
+        : MEMORY_CAPABILITIES,
+      driver: (resource) => {
+        let d = drivers.get(resource);
+        if (!d) {
+          const inner = memory.driver(resource);
+          d = mutation.driver ? mutation.driver(inner, resource, tables) : inner;
+          drivers.set(resource, d);
+        }
+        return d;
+      },
+      allocator: memory.allocator,
+      close: () => memory.close(),
+      expand: (resource, elements) => memory.expand(resource, elements),
+      contract: (resource, elements) => memory.contract(resource, elements),
+      appliedElements: (resource) => memory.appliedElements(resource),
+    };
+    return { stores: createStores(backend, { clock, ids, resources }), backend };
   };
 }
 

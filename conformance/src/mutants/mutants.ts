@@ -7,10 +7,17 @@ import {
   recordComparator,
   type StoredRecord,
   sameValue,
+  supportsEvolution,
 } from '@polystore/core/adapter';
 import type { ConformanceOptions } from '../conformance-options.js';
 import type { GroupName } from '../group.js';
-import { mutantOpen, patchStore, replaceStore, withFeatures } from './memory-mutant.js';
+import {
+  mutantEvolutionOpen,
+  mutantOpen,
+  patchStore,
+  replaceStore,
+  withFeatures,
+} from './memory-mutant.js';
 
 /** A deliberately broken adapter and the group that must catch it. */
 export interface Mutant {
@@ -38,7 +45,12 @@ export function mutant(
     name,
     bug,
     caughtBy,
-    options: () => ({ name, open: mutantOpen(mutation), faults: IN_PROCESS }),
+    options: () => ({
+      name,
+      open: mutantOpen(mutation),
+      faults: IN_PROCESS,
+      evolution: { open: mutantEvolutionOpen(mutation) },
+    }),
   };
 }
 
@@ -169,6 +181,7 @@ export const MUTANTS: readonly Mutant[] = Object.freeze([
     options: () => ({
       name: 'mutable-records',
       faults: IN_PROCESS,
+      evolution: { open: mutantEvolutionOpen({}) },
       open: mutantOpen({
         stores: (s) =>
           patchStore(s, 'instances', async (method, call, args) => {
@@ -185,6 +198,7 @@ export const MUTANTS: readonly Mutant[] = Object.freeze([
     options: () => ({
       name: 'get-many-duplicates',
       faults: IN_PROCESS,
+      evolution: { open: mutantEvolutionOpen({}) },
       open: mutantOpen({
         stores: (s) =>
           patchStore(s, 'instances', async (method, call, args) => {
@@ -311,6 +325,7 @@ export const MUTANTS: readonly Mutant[] = Object.freeze([
       return {
         name: 'manifest-changes',
         faults: IN_PROCESS,
+        evolution: { open: mutantEvolutionOpen({}) },
         open: (ns, deps) =>
           mutantOpen({ capabilities: (m) => ({ ...m, maxRecordBytes: m.maxRecordBytes - n++ }) })(
             ns,
@@ -349,6 +364,7 @@ function shapeMutant(
     options: () => ({
       name,
       faults: IN_PROCESS,
+      evolution: { open: mutantEvolutionOpen({}) },
       open: mutantOpen({ stores: (s) => replaceStore(s, 'instances', build) }),
     }),
   };
@@ -365,6 +381,16 @@ export function bind(d: ResourceDriver): ResourceDriver {
     update: (s, id, c) => d.update(s, id, c),
     delete: (s, id, c) => d.delete(s, id, c),
     purge: (b) => d.purge(b),
+    // The evolution SPI passes through, so the evolution group sees the same driver.
+    ...(supportsEvolution(d)
+      ? {
+          countByVersion: () => d.countByVersion(),
+          scanVersion: (version: string, after: string | undefined, limit: number) =>
+            d.scanVersion(version, after, limit),
+          rewrite: (record: StoredRecord, expectedRevision: number) =>
+            d.rewrite(record, expectedRevision),
+        }
+      : {}),
   };
 }
 

@@ -1,5 +1,6 @@
-import type { FaultOptions } from '@polystore/conformance';
-import { type Adapter, ConfigError } from '@polystore/core';
+import type { EvolutionOptions, FaultOptions } from '@polystore/conformance';
+import { type Adapter, type AdapterRegistry, ConfigError } from '@polystore/core';
+import { openBackend } from '@polystore/core/adapter';
 import type { NamespaceUrlFn } from './load-adapters.js';
 
 function schemeOf(url: URL): string {
@@ -56,4 +57,32 @@ export function faultsFor(base: string): FaultOptions {
     );
   }
   return { proxy: { target: `${url.hostname}:${url.port}` } };
+}
+
+/**
+ * How the evolution group reaches the store a URL names: each open is a fresh client of the
+ * namespace with the given resource definitions, through core's `openBackend` (which hands
+ * the backend back, or none for an adapter that opens a ready Stores bag: the group then
+ * reports itself not applicable).
+ */
+export function evolutionFor(
+  base: string,
+  registry: AdapterRegistry,
+  adapter: Adapter,
+  plugin?: NamespaceUrlFn,
+): EvolutionOptions {
+  return {
+    open: async (namespace, deps, resources) => {
+      const opened = await openBackend(
+        deps.route(namespacedUrl(base, namespace, adapter, plugin)),
+        {
+          registry,
+          clock: deps.clock,
+          ids: deps.ids,
+          resources,
+        },
+      );
+      return { stores: opened.stores, backend: opened.backend };
+    },
+  };
 }

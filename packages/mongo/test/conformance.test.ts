@@ -1,7 +1,8 @@
 import { describeConformance } from '@polystore/conformance';
+import { openBackend } from '@polystore/core/adapter';
 import { type FerretDbServer, startFerretDb } from '@polystore/testing';
 import { afterAll } from 'vitest';
-import { openMongoStores } from '../src/index.js';
+import { mongoAdapter, openMongoStores } from '../src/index.js';
 
 // A dedicated FerretDB (not the run's shared one), since the fault group kills and pauses it;
 // with MONGO_URL the suite runs against that server through its proxy, without process control.
@@ -39,5 +40,22 @@ describeConformance({
           },
         }
       : {}),
+  },
+  evolution: {
+    open: (namespace, { clock, ids }, resources) => {
+      const url = new URL(base);
+      url.pathname = `/${namespace}`;
+      return openBackend(url.href, {
+        clock,
+        ids,
+        resources,
+        adapters: [mongoAdapter],
+        adapter: {
+          serverSelectionTimeoutMS: 1_000,
+          connectTimeoutMS: 1_000,
+          socketTimeoutMS: 2_000,
+        },
+      });
+    },
   },
 });

@@ -1,7 +1,8 @@
 import { describeConformance } from '@polystore/conformance';
+import { openBackend } from '@polystore/core/adapter';
 import { type RedisServer, startRedis } from '@polystore/testing';
 import { afterAll } from 'vitest';
-import { openRedisStores } from '../src/index.js';
+import { openRedisStores, redisAdapter } from '../src/index.js';
 
 // A dedicated, durable server (appendfsync always): the fault group kills, restarts and
 // pauses it, and acknowledged writes must survive the kill.
@@ -23,5 +24,15 @@ describeConformance({
       pause: () => redis.pause(),
       resume: () => redis.resume(),
     },
+  },
+  evolution: {
+    open: (namespace, { clock, ids }, resources) =>
+      openBackend(redis.url, {
+        clock,
+        ids,
+        resources,
+        adapters: [redisAdapter],
+        adapter: { namespace },
+      }),
   },
 });

@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeConformance } from '@polystore/conformance';
+import { openBackend } from '@polystore/core/adapter';
 import { freshNamespace, type PostgresServer, startPostgres } from '@polystore/testing';
 import { afterAll } from 'vitest';
-import { openSqlStores } from '../src/index.js';
+import { openSqlStores, sqlAdapter } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'polystore-sql-'));
 // Durable where the fault group needs it: a commit is acknowledged only once its WAL is
@@ -31,6 +32,15 @@ describeConformance({
     inProcess:
       'SQLite is embedded: the database file is opened in the process, there is no connection to break',
   },
+  evolution: {
+    open: (namespace, { clock, ids }, resources) =>
+      openBackend(`sqlite:${join(dir, `${namespace}.db`)}`, {
+        clock,
+        ids,
+        resources,
+        adapters: [sqlAdapter],
+      }),
+  },
 });
 
 describeConformance({
@@ -54,5 +64,15 @@ describeConformance({
       pause: () => postgres.pause(),
       resume: () => postgres.resume(),
     },
+  },
+  evolution: {
+    open: (namespace, { clock, ids }, resources) =>
+      openBackend(`${postgresUrl}?prefix=${namespace}_`, {
+        clock,
+        ids,
+        resources,
+        adapters: [sqlAdapter],
+        adapter: { poolSize: 2, statementTimeoutMs: 2_000, connectTimeoutMs: 2_000 },
+      }),
   },
 });

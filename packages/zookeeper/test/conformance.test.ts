@@ -1,7 +1,8 @@
 import { describeConformance } from '@polystore/conformance';
+import { openBackend } from '@polystore/core/adapter';
 import { startZooKeeper, type ZooKeeperServer } from '@polystore/testing';
 import { afterAll } from 'vitest';
-import { openZooKeeperStores } from '../src/index.js';
+import { openZooKeeperStores, zookeeperAdapter } from '../src/index.js';
 
 // A dedicated, durable server: the fault group kills, restarts and pauses it.
 const zk: ZooKeeperServer = await startZooKeeper({ tickTime: 1_000 });
@@ -33,5 +34,15 @@ describeConformance({
       pause: () => zk.pause(),
       resume: () => zk.resume(),
     },
+  },
+  evolution: {
+    open: (namespace, { clock, ids }, resources) =>
+      openBackend(`${zk.url}/polystore_evolution/${namespace}`, {
+        clock,
+        ids,
+        resources,
+        adapters: [zookeeperAdapter],
+        adapter: { sessionTimeoutMs: 4_000, requestTimeoutMs: 4_000, connectTimeoutMs: 5_000 },
+      }),
   },
 });
