@@ -405,6 +405,43 @@ describe('rewrite', () => {
     );
   });
 
+  it('enters a record an older client wrote after an expand in the new indexes at its next update', async () => {
+    const { oldBackend, oldDriver, newBackend, newDriver, entries } = await fleet();
+    await oldBackend.expand(gadgetV11, up.expand);
+    await oldDriver.insert(rec('r1', { label: 'one', shelf: 'A' }));
+    expect((await entries()).filter((l) => l.endsWith(' r1') && !l.startsWith('e:label'))).toEqual([
+      'u:label:"one" r1',
+    ]);
+    // An upgrade that changes neither shelf (newly indexed) nor color (new, null).
+    await newDriver.update(admin, 'r1', {
+      set: { label: 'uno', color: null },
+      updatedAt: at,
+      objectVersion: '1.1',
+      expectedRevision: 1,
+      expected: undefined,
+    });
+    const lines = await entries();
+    expect(lines).toContain('e:shelf:l:*:"A" r1');
+    expect(lines).toContain('e:color:l:*:null r1');
+    const gadgets = createStores(newBackend, { resources: [gadgetV11] }).store(gadgetV11);
+    const p1 = createContext({ projectId: 'p1' });
+    expect((await gadgets.list(p1, { where: { shelf: 'A' } })).items.map((g) => g.id)).toEqual([
+      'r1',
+    ]);
+    expect(await gadgets.count(p1, { color: null })).toBe(1);
+    // A later update moves the entry from the value it was entered under.
+    await newDriver.update(admin, 'r1', {
+      set: { shelf: 'B' },
+      updatedAt: at,
+      objectVersion: '1.1',
+      expectedRevision: 2,
+      expected: undefined,
+    });
+    expect((await entries()).filter((l) => l.startsWith('e:shelf:l:*:'))).toEqual([
+      'e:shelf:l:*:"B" r1',
+    ]);
+  });
+
   it('enters records in sortable indexes that expand added (ints, hostile strings), with the tokens the layout computes', async () => {
     const namespace = freshNamespace('redis_evolution');
     const oldBackend = await open(namespace, gadgetV11);

@@ -62,10 +62,13 @@ for _, f in ipairs(lay.s) do
     index_sort(T, lay, f, id, b, p, 'l', true)
   end
 end
+-- An equality entry is found by '~e:<field>', the value it was entered under. A record an
+-- older definition wrote after expand added the index has none and no entry: it is
+-- entered now, even when the field does not change (an upgrade fills in new fields).
 for _, f in ipairs(lay.e) do
-  local a, b = r[f] or 'null', n[f] or 'null'
-  if a ~= b then
-    index_eq(T, lay, f, id, a, p, 'l', false)
+  local entered, b = r['~e:' .. f], n[f] or 'null'
+  if entered ~= b then
+    index_eq(T, lay, f, id, entered or r[f] or 'null', p, 'l', false)
     index_eq(T, lay, f, id, b, p, 'l', true)
     put('~e:' .. f, b)
   end
