@@ -11,7 +11,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { CliError } from './cli-error.js';
 import { doctor } from './commands/doctor.js';
 import { loadSources, schemaCheck, schemaSnapshot } from './commands/schema.js';
-import { schemaExpand, schemaStatus } from './commands/schema-store.js';
+import { schemaExpand, schemaMigrate, schemaStatus } from './commands/schema-store.js';
 import { seed } from './commands/seed.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { loadAdapters } from './load-adapters.js';
@@ -232,6 +232,11 @@ export async function runCli(
       'expand',
       'add the fields, indexes and unique constraints the code needs and the store lacks (idempotent, drops nothing)',
       schemaExpand,
+    ],
+    [
+      'migrate',
+      "rewrite older records at the code's version, then make the fields they lacked queryable",
+      schemaMigrate,
     ],
   ] as const) {
     const command = schema

@@ -44,6 +44,8 @@ export {
   deepEqual,
 } from './objects/deep-equal.js';
 export {
+  checkAppliedElements,
+  createCheckedStores,
   type OpenedBackend,
   openBackend,
 } from './open-backend.js';
@@ -94,9 +96,21 @@ export {
   isEmptyElements,
   knownField,
   NO_ELEMENTS,
+  pendingAfter,
   type SchemaElements,
   uniqueKey,
+  withPending,
 } from './schema/elements.js';
+export {
+  type BackfillResult,
+  backfillResource,
+  type EvolvableBackend,
+  type ExpandResult,
+  expandResource,
+  isEvolvable,
+  type ResourceSchemaState,
+  schemaStateOf,
+} from './schema/evolve-store.js';
 export {
   isOrderedKind,
   isScalarKind,

@@ -187,7 +187,12 @@ export interface AddressAllocator {
  *   `UniqueViolationError` (a `DuplicateError` naming the clashing ids) and changes
  *   nothing, not even the other elements of the same call;
  * - what was applied is recorded in the backend itself, in one place, so every process
- *   and tool reads the same answer from `appliedElements`.
+ *   and tool reads the same answer from `appliedElements`;
+ * - `expand` records the fields named in `elements.pending` as write-only, in the same
+ *   record (with the fields it adds, or for fields applied before); other added fields are
+ *   public. `publish` makes write-only fields public; `contract` of a field forgets its mark.
+ *   Core refuses `where`/`orderBy` on a write-only field (`pendingAfter` computes the
+ *   list to store).
  *
  * Optional on {@link Backend} for now; required once every built-in adapter has it.
  *
@@ -203,8 +208,16 @@ export interface EvolutionBackend {
   expand(resource: AnyResource, elements: SchemaElements): Promise<void>;
   /** Drops the elements of a resource (and the data of dropped fields); idempotent. */
   contract(resource: AnyResource, elements: SchemaElements): Promise<void>;
-  /** The elements of a resource the backend records as applied. */
+  /**
+   * The elements of a resource the backend records as applied, with `pending`: the
+   * write-only fields (recorded by `expand`, not yet made public by `publish`).
+   */
   appliedElements(resource: AnyResource): Promise<SchemaElements>;
+  /**
+   * Makes write-only fields public (removes them from the recorded `pending`); fields that
+   * are public already or not applied are ignored. Idempotent.
+   */
+  publish(resource: AnyResource, fields: readonly string[]): Promise<void>;
 }
 
 /**

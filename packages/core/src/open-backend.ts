@@ -9,9 +9,14 @@ import {
   defaultRegistry,
   parseStoreUrl,
 } from './registry.js';
-import { describeElements, elementsMinus, elementsOf } from './schema/elements.js';
+import {
+  describeElements,
+  elementsMinus,
+  elementsOf,
+  type SchemaElements,
+} from './schema/elements.js';
 import type { AnyResource } from './schema/resource.js';
-import { createStores, resourcesOf, type Stores } from './stores.js';
+import { createStores, resourcesOf, type Stores, type StoresOptions } from './stores.js';
 
 /** Options of {@link openStores} and {@link openBackend}. */
 export interface OpenStoresOptions extends AdapterOpenOptions {
@@ -75,15 +80,40 @@ export async function openBackend(
   if (backend === null || typeof backend !== 'object') {
     throw new ConfigError(`adapter ${adapter.name} returned no backend`);
   }
+  const stores = await createCheckedStores(
+    backend,
+    { ...options, cursorKey: options.cursorKey ?? defaultCursorKey(parsed, url, options) },
+    url,
+  );
+  return { url: parsed, adapter, backend, stores };
+}
+
+/**
+ * `createStores` for an adapter's own `open<X>Stores`, with what `openStores` checks: the
+ * store must have every element the opened resources' current versions need (else
+ * `SchemaBehindError`, unless `checkSchema: false`), and queries on fields the store
+ * records as write-only are refused. Closes the backend when it fails.
+ *
+ * @example
+ * ```ts
+ * export async function openMyKvStores(url: string, options: OpenMyKvStoresOptions = {}) {
+ *   return createCheckedStores(await MyKvBackend.open(url, options), options, url);
+ * }
+ * ```
+ */
+export async function createCheckedStores(
+  backend: Backend,
+  options: StoresOptions & { readonly checkSchema?: boolean } = {},
+  url = backend.name,
+): Promise<Stores> {
   try {
-    if (options.checkSchema !== false) await checkSchema(backend, resourcesOf(options), url);
-    const stores = createStores(backend, {
-      ...options,
-      cursorKey: options.cursorKey ?? defaultCursorKey(parsed, url, options),
-    });
-    return { url: parsed, adapter, backend, stores };
+    const writeOnly =
+      options.checkSchema === false
+        ? await readWriteOnly(backend, resourcesOf(options))
+        : await checkSchema(backend, resourcesOf(options), url);
+    return createStores(backend, options, writeOnly);
   } catch (err) {
-    // A bad Stores option must not leave the connections the adapter opened behind.
+    // A refused schema or a bad Stores option must not leave the adapter's connections behind.
     await backend.close().catch(() => {});
     throw err;
   }
@@ -93,25 +123,56 @@ export async function openBackend(
  * Refuses a store that lacks elements the opened resources' current versions need (newer
  * code on a store nobody expanded): before any call is served, so nothing is written in a
  * layout the code cannot keep. Elements the store has beyond them (newer code expanded it)
- * are fine. Backends that do not record their elements are not checked.
+ * are fine. Backends that do not record their elements are not checked. Returns the
+ * write-only fields of each resource.
  */
 async function checkSchema(
   backend: Backend,
   resources: readonly AnyResource[],
   url: string,
-): Promise<void> {
-  if (typeof backend.appliedElements !== 'function') return;
+): Promise<Map<AnyResource, readonly string[]>> {
+  const writeOnly = new Map<AnyResource, readonly string[]>();
+  if (typeof backend.appliedElements !== 'function') return writeOnly;
   for (const resource of resources) {
-    const applied = await backend.appliedElements(resource);
-    const missing = describeElements(elementsMinus(elementsOf(resource), applied));
-    if (missing.length > 0) {
-      throw new SchemaBehindError(
-        resource.name,
-        missing,
-        `polystore schema expand ${redactUrl(url)} --module <the module that exports ${resource.name}>`,
-      );
-    }
+    const pending = checkAppliedElements(resource, await backend.appliedElements(resource), url);
+    if (pending.length > 0) writeOnly.set(resource, pending);
   }
+  return writeOnly;
+}
+
+/**
+ * Throws `SchemaBehindError` when `applied` (what a store records for `resource`) lacks an
+ * element the resource's current version needs; returns the write-only fields. The check
+ * `openStores` runs, for an adapter whose open reads its elements synchronously.
+ */
+export function checkAppliedElements(
+  resource: AnyResource,
+  applied: SchemaElements,
+  url: string,
+): readonly string[] {
+  const missing = describeElements(elementsMinus(elementsOf(resource), applied));
+  if (missing.length > 0) {
+    throw new SchemaBehindError(
+      resource.name,
+      missing,
+      `polystore schema expand --store ${redactUrl(url)} --module <the module that exports ${resource.name}>`,
+    );
+  }
+  return applied.pending ?? [];
+}
+
+/** The write-only fields the store records, for a store opened without the check. */
+async function readWriteOnly(
+  backend: Backend,
+  resources: readonly AnyResource[],
+): Promise<Map<AnyResource, readonly string[]>> {
+  const writeOnly = new Map<AnyResource, readonly string[]>();
+  if (typeof backend.appliedElements !== 'function') return writeOnly;
+  for (const resource of resources) {
+    const { pending } = await backend.appliedElements(resource);
+    if (pending?.length) writeOnly.set(resource, pending);
+  }
+  return writeOnly;
 }
 
 /**

@@ -21,7 +21,7 @@ import {
 import type { IdGenerator } from './id-generator.js';
 import { type CursorBinding, decodeCursor, encodeCursor } from './query/cursor.js';
 import { compareValues } from './query/evaluate.js';
-import type { Where } from './query/query.js';
+import type { NormalOrder, Predicate, Where } from './query/query.js';
 import { assertPlainQuery, normaliseLimit, normaliseOrder, normaliseWhere } from './query/query.js';
 import { readAtCodeVersion, versionedWrite } from './schema/history-records.js';
 import type { AnyResource, CreateOf, PatchOf, RecordOf } from './schema/resource.js';
@@ -57,6 +57,11 @@ export interface StoreDeps {
   readonly capabilities: Capabilities;
   /** Signs list cursors (default: {@link CursorKey.unkeyed}, bound and checked but not secret). */
   readonly cursorKey?: CursorKey;
+  /**
+   * The write-only fields of each resource, as the store recorded them at open (see
+   * `SchemaElements.pending`): `where` and `orderBy` on them are refused.
+   */
+  readonly writeOnly?: ReadonlyMap<AnyResource, readonly string[]>;
 }
 
 const MAX_IDS = 1000;
@@ -74,6 +79,22 @@ export class StoreKernel<R extends AnyResource> {
   ) {}
 
   #cursorKey: CursorKey | undefined;
+
+  /**
+   * Refuses a query whose filter or order uses a write-only field: records written before
+   * the field existed may not hold the value `get` shows for them until a backfill rewrote
+   * them, so the query could disagree with `get`.
+   */
+  checkQueryable(where: readonly Predicate[], orderBy?: NormalOrder): void {
+    const writeOnly = this.deps.writeOnly?.get(this.resource);
+    if (!writeOnly?.length) return;
+    const used = [...where.map((p) => p.field), ...(orderBy ? [orderBy.field] : [])];
+    const field = used.find((f) => writeOnly.includes(f));
+    if (field === undefined) return;
+    throw new InvalidQueryError(
+      `${this.resource.name}: ${field} is write-only in this store: older records are not backfilled yet, so a query on it could disagree with get; it becomes queryable once \`polystore schema migrate\` has backfilled and published it (and the store is reopened)`,
+    );
+  }
 
   /** The key that signs this store's list cursors. */
   cursorKey(): CursorKey {
@@ -355,6 +376,7 @@ export class CoreResourceStore<R extends AnyResource> implements ResourceStore<R
     }
     const where = normaliseWhere(this.#k.resource, opts.where);
     const orderBy = normaliseOrder(this.#k.resource, opts.orderBy);
+    this.#k.checkQueryable(where, orderBy);
     const limit = normaliseLimit(this.#k.resource, opts.limit);
     const binding: CursorBinding = {
       resource: this.#k.resource,
@@ -388,10 +410,9 @@ export class CoreResourceStore<R extends AnyResource> implements ResourceStore<R
 
   async count(ctx: RequestContext, where?: Where<RecordOf<R>>): Promise<number> {
     assertContext(ctx);
-    return this.#k.driver.count(
-      readScope(this.#k.resource, ctx),
-      normaliseWhere(this.#k.resource, where),
-    );
+    const predicates = normaliseWhere(this.#k.resource, where);
+    this.#k.checkQueryable(predicates);
+    return this.#k.driver.count(readScope(this.#k.resource, ctx), predicates);
   }
 
   async update(

@@ -106,12 +106,18 @@ export function resourcesOf(options: StoresOptions = {}): readonly AnyResource[]
  * Builds the public Stores bag over an opened backend. Adapters call this from their
  * `open`; services never need to.
  */
-export function createStores(backend: Backend, options: StoresOptions = {}): Stores {
+export function createStores(
+  backend: Backend,
+  options: StoresOptions = {},
+  /** The write-only fields of each resource, read from the store (see `createCheckedStores`). */
+  writeOnly?: ReadonlyMap<AnyResource, readonly string[]>,
+): Stores {
   const deps: StoreDeps = {
     clock: options.clock ?? monotonicClock(systemClock),
     ids: options.ids ?? uuidv7Generator,
     capabilities: backend.capabilities,
     cursorKey: cursorKeyOf(options.cursorKey),
+    ...(writeOnly ? { writeOnly } : {}),
   };
   const byResource = new Map<AnyResource, ResourceStore<AnyResource>>();
   for (const resource of resourcesOf(options)) {

@@ -1,5 +1,11 @@
-import { type Adapter, ConfigError, type Stores, type StoresOptions } from '@polystore/core';
-import { createStores } from '@polystore/core/adapter';
+import {
+  type Adapter,
+  type AnyResource,
+  ConfigError,
+  type Stores,
+  type StoresOptions,
+} from '@polystore/core';
+import { checkAppliedElements, createStores } from '@polystore/core/adapter';
 import { MemoryBackend } from './memory-backend.js';
 import { MemoryDatabase } from './memory-database.js';
 import { type MemoryOptions, resolveMemoryOptions } from './memory-options.js';
@@ -52,7 +58,19 @@ export function openMemoryStores(
     ...storesOptions,
     name: resolved.name,
   });
-  return createStores(backend, storesOptions);
+  // What openStores checks, synchronously: the shared database may lack elements this
+  // code needs (another definition created the table), and may hold write-only fields.
+  const writeOnly = new Map<AnyResource, readonly string[]>();
+  try {
+    for (const [resource, applied] of backend.appliedAtOpen()) {
+      const pending = checkAppliedElements(resource, applied, url.href);
+      if (pending.length > 0) writeOnly.set(resource, pending);
+    }
+  } catch (err) {
+    void backend.close();
+    throw err;
+  }
+  return createStores(backend, storesOptions, writeOnly);
 }
 
 function parseMemoryUrl(url: string | URL): URL {

@@ -143,6 +143,24 @@ export class MemoryBackend implements Backend, EvolutionBackend {
     });
   }
 
+  /** Makes write-only fields of the table public; idempotent. */
+  async publish(resource: AnyResource, fields: readonly string[]): Promise<void> {
+    this.#evolve('publish', resource, (_table, schema) => schema.publish(fields));
+  }
+
+  /**
+   * The applied elements of each opened resource's table, read at open (a table created by
+   * this open records its definition's elements).
+   */
+  appliedAtOpen(): Map<AnyResource, SchemaElements> {
+    return new Map(
+      [...this.#drivers.keys()].map((r) => [
+        r,
+        this.#evolve('open', r, (_table, schema) => schema.applied()),
+      ]),
+    );
+  }
+
   /** The elements the table records as applied (none for a table never created). */
   async appliedElements(resource: AnyResource): Promise<SchemaElements> {
     if (!this.#db.tableNames().includes(tableName(resource))) {

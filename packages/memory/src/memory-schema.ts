@@ -4,9 +4,11 @@ import {
   type FieldElement,
   type IndexElement,
   indexKey,
+  pendingAfter,
   type SchemaElements,
   type StoredRecord,
   uniqueKey,
+  withPending,
 } from '@polystore/core/adapter';
 
 /** The key of one element's entries: `index:<field>:<kind>` or `unique:<f1,f2>`. */
@@ -49,6 +51,7 @@ export class MemorySchema {
   readonly #indexes = new Map<string, IndexElement>();
   readonly #uniques = new Map<string, readonly string[]>();
   readonly #entries = new Map<ElementKey, Map<string, string>>();
+  #pending: readonly string[] = [];
 
   /** A schema with `elements` applied and no entries (a brand-new, empty table). */
   constructor(elements: SchemaElements) {
@@ -57,11 +60,19 @@ export class MemorySchema {
 
   /** The applied elements, in the order they were added. */
   applied(): SchemaElements {
-    return Object.freeze({
-      fields: Object.freeze([...this.#fields.values()]),
-      indexes: Object.freeze([...this.#indexes.values()]),
-      uniques: Object.freeze([...this.#uniques.values()]),
-    });
+    return withPending(
+      Object.freeze({
+        fields: Object.freeze([...this.#fields.values()]),
+        indexes: Object.freeze([...this.#indexes.values()]),
+        uniques: Object.freeze([...this.#uniques.values()]),
+      }),
+      this.#pending,
+    );
+  }
+
+  /** Makes write-only fields public. */
+  publish(fields: readonly string[]): void {
+    this.#pending = pendingAfter([...this.#fields.keys()], [this.#pending], fields);
   }
 
   /** The applied unique constraints. */
@@ -95,11 +106,13 @@ export class MemorySchema {
     }
     for (const key of fresh) this.#entries.set(key, new Map());
     for (const r of records) this.enter(r, fresh);
+    this.#pending = pendingAfter([...this.#fields.keys()], [this.#pending, elements.pending]);
   }
 
   /** Drops the elements that are applied, with their entries. */
   drop(elements: SchemaElements): void {
     for (const f of elements.fields) this.#fields.delete(f.name);
+    this.#pending = pendingAfter([...this.#fields.keys()], [this.#pending]);
     for (const i of elements.indexes) {
       this.#indexes.delete(indexKey(i));
       this.#entries.delete(indexEntryKey(i));

@@ -1,13 +1,14 @@
-import type { AdapterRegistry, AnyResource } from '@polystore/core';
+import { type AdapterRegistry, type AnyResource, redactUrl } from '@polystore/core';
 import {
-  type Backend,
+  backfillResource,
   describeElements,
-  type EvolutionBackend,
-  elementsMinus,
-  elementsOf,
+  type EvolvableBackend,
+  expandResource,
   isEmptyElements,
+  isEvolvable,
   openBackend,
-  type SchemaElements,
+  type ResourceSchemaState,
+  schemaStateOf,
 } from '@polystore/core/adapter';
 import { CliError } from '../cli-error.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
@@ -21,51 +22,6 @@ export interface SchemaStoreOptions {
   readonly dryRun?: boolean;
 }
 
-/** How one resource's stored elements compare with what its code's current version needs. */
-export interface ResourceSchemaState {
-  readonly resource: AnyResource;
-  /** Elements the code needs that the store lacks: opening with this code is refused until they are added. */
-  readonly missing: SchemaElements;
-  /** Elements the store has that the code does not need (added by newer code, or not contracted yet). */
-  readonly extra: SchemaElements;
-}
-
-type EvolvableBackend = Backend & EvolutionBackend;
-
-function evolvable(backend: Backend | undefined, url: string): EvolvableBackend {
-  if (
-    backend === undefined ||
-    typeof backend.appliedElements !== 'function' ||
-    typeof backend.expand !== 'function'
-  ) {
-    throw new CliError(
-      backend === undefined
-        ? `${url} is served by a remote server: run this against the store the server opens`
-        : `the ${backend.name} adapter does not record schema elements (no evolution SPI)`,
-      ExitCode.usage,
-    );
-  }
-  return backend as EvolvableBackend;
-}
-
-/** Compares each resource's stored elements with its code's current version. */
-export async function schemaStates(
-  backend: EvolvableBackend,
-  resources: readonly AnyResource[],
-): Promise<ResourceSchemaState[]> {
-  const out: ResourceSchemaState[] = [];
-  for (const resource of resources) {
-    const applied = await backend.appliedElements(resource);
-    const needed = elementsOf(resource);
-    out.push({
-      resource,
-      missing: elementsMinus(needed, applied),
-      extra: elementsMinus(applied, needed),
-    });
-  }
-  return out;
-}
-
 async function withBackend<T>(
   url: string,
   registry: AdapterRegistry,
@@ -75,7 +31,16 @@ async function withBackend<T>(
   // The store may lack what the code needs: that is what these commands look at and fix.
   const target = await openBackend(url, { registry, resources, checkSchema: false });
   try {
-    return await run(evolvable(target.backend, url));
+    const { backend } = target;
+    if (!isEvolvable(backend)) {
+      throw new CliError(
+        backend === undefined
+          ? `${redactUrl(url)} is served by a remote server: run this against the store the server opens`
+          : `the ${backend.name} adapter does not implement the evolution SPI (expand, contract, appliedElements, publish)`,
+        ExitCode.usage,
+      );
+    }
+    return await run(backend);
   } finally {
     await target.stores.close();
   }
@@ -87,8 +52,11 @@ function printState(s: ResourceSchemaState, print: Printer): void {
   print.out(
     missing.length === 0 ? `  ok      ${name}` : `  BEHIND  ${name} lacks ${missing.join(', ')}`,
   );
+  const pad = ''.padEnd(22);
   const extra = describeElements(s.extra);
-  if (extra.length > 0) print.out(`          ${''.padEnd(22)} also has ${extra.join(', ')}`);
+  if (extra.length > 0) print.out(`          ${pad} also has ${extra.join(', ')}`);
+  if (s.writeOnly.length > 0)
+    print.out(`          ${pad} write-only until backfilled: ${s.writeOnly.join(', ')}`);
 }
 
 /**
@@ -103,7 +71,7 @@ export async function schemaStatus(
   registry: AdapterRegistry,
 ): Promise<ExitCodeValue> {
   const states = await withBackend(url, registry, opts.resources, (b) =>
-    schemaStates(b, opts.resources),
+    Promise.all(opts.resources.map((r) => schemaStateOf(b, r))),
   );
   for (const s of states) printState(s, print);
   const behind = states.filter((s) => !isEmptyElements(s.missing)).length;
@@ -129,25 +97,65 @@ export async function schemaExpand(
   registry: AdapterRegistry,
 ): Promise<ExitCodeValue> {
   return withBackend(url, registry, opts.resources, async (backend) => {
-    const states = await schemaStates(backend, opts.resources);
     let added = 0;
-    for (const s of states) {
-      const missing = describeElements(s.missing);
-      if (missing.length === 0) continue;
-      if (opts.dryRun) {
-        print.out(`  would add to ${s.resource.name}: ${missing.join(', ')}`);
-      } else {
-        await backend.expand(s.resource, s.missing);
-        print.out(`  added to ${s.resource.name}: ${missing.join(', ')}`);
-      }
-      added += missing.length;
+    for (const resource of opts.resources) {
+      const result = await expandResource(backend, resource, { dryRun: opts.dryRun === true });
+      const names = describeElements(result.added);
+      if (names.length === 0) continue;
+      const writeOnly = result.added.pending?.length
+        ? ` (write-only until schema migrate: ${result.added.pending.join(', ')})`
+        : '';
+      print.out(
+        `  ${opts.dryRun ? 'would add to' : 'added to'} ${resource.name}: ${names.join(', ')}${writeOnly}`,
+      );
+      added += names.length;
     }
     const verb = opts.dryRun ? 'would add' : 'added';
     print.out(
       added === 0
-        ? `schema expand: nothing to add; the store has every element of ${states.length} resources`
+        ? `schema expand: nothing to add; the store has every element of ${opts.resources.length} resources`
         : `schema expand: ${verb} ${added} element(s)`,
     );
     return ExitCode.ok;
+  });
+}
+
+/**
+ * `polystore schema migrate`: rewrites every record stored at an older version at the
+ * code's version (in pages, under revision checks), then makes the fields those records
+ * lacked queryable. Exit 0 when every resource is done, {@link ExitCode.failure} when
+ * older records remain (older code still writing): run it again once it is gone.
+ */
+export async function schemaMigrate(
+  url: string,
+  opts: SchemaStoreOptions,
+  print: Printer,
+  registry: AdapterRegistry,
+): Promise<ExitCodeValue> {
+  return withBackend(url, registry, opts.resources, async (backend) => {
+    let unfinished = 0;
+    for (const resource of opts.resources) {
+      const { missing } = await schemaStateOf(backend, resource);
+      if (!isEmptyElements(missing)) {
+        throw new CliError(
+          `${resource.name}: the store lacks ${describeElements(missing).join(', ')}: run polystore schema expand first`,
+          ExitCode.schemaDrift,
+        );
+      }
+      const r = await backfillResource(backend, resource);
+      const left = Object.entries(r.remaining).map(([v, n]) => `${n} at ${v}`);
+      if (left.length > 0) unfinished++;
+      print.out(
+        `  ${resource.name.padEnd(12)} rewrote ${r.rewritten} record(s) at ${resource.version}` +
+          (r.published.length > 0 ? `; queryable now: ${r.published.join(', ')}` : '') +
+          (left.length > 0 ? `; still older: ${left.join(', ')} (older code still writing?)` : ''),
+      );
+    }
+    print.out(
+      unfinished === 0
+        ? `schema migrate: every record of ${opts.resources.length} resources is at the code's version`
+        : `schema migrate: ${unfinished} resource(s) still hold older records; run it again once older code is gone`,
+    );
+    return unfinished === 0 ? ExitCode.ok : ExitCode.failure;
   });
 }

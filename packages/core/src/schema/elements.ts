@@ -28,6 +28,14 @@ export interface SchemaElements {
   readonly indexes: readonly IndexElement[];
   /** Unique constraints among live records, each an ordered list of field names. */
   readonly uniques: readonly (readonly string[])[];
+  /**
+   * In what `appliedElements` reports, and what `expand` is asked to record: fields that
+   * exist but are **write-only**: records written before them may lack them until a
+   * backfill rewrote those records, so a query on them (`where`, `orderBy`) could see
+   * another value than `get` shows. Core refuses such queries with `InvalidQueryError`
+   * until `publish` makes the fields public. Absent: none.
+   */
+  readonly pending?: readonly string[];
 }
 
 /** What changes physically between two versions of a resource. */
@@ -100,16 +108,25 @@ export function elementsOf(
   return toElements(versionOf(resource, version));
 }
 
-/** The elements of `a` that `b` lacks. */
+/** The elements of `a` that `b` lacks (with the write-only marks of `a`'s remaining fields). */
 export function elementsMinus(a: SchemaElements, b: SchemaElements): SchemaElements {
   const fields = new Set(b.fields.map((f) => f.name));
   const indexes = new Set(b.indexes.map(indexKey));
   const uniques = new Set(b.uniques.map(uniqueKey));
-  return Object.freeze({
-    fields: Object.freeze(a.fields.filter((f) => !fields.has(f.name))),
+  const kept = Object.freeze(a.fields.filter((f) => !fields.has(f.name)));
+  const minus = Object.freeze({
+    fields: kept,
     indexes: Object.freeze(a.indexes.filter((i) => !indexes.has(indexKey(i)))),
     uniques: Object.freeze(a.uniques.filter((u) => !uniques.has(uniqueKey(u)))),
   });
+  // The write-only marks of the fields that remain stay with them.
+  return withPending(
+    minus,
+    pendingAfter(
+      kept.map((x) => x.name),
+      [a.pending],
+    ),
+  );
 }
 
 /** Each element in words, for messages: `field color`, `index color (equality)`, `unique (label, projectId)`. */
@@ -124,11 +141,19 @@ export function describeElements(elements: SchemaElements): string[] {
 /** `a` and then the elements of `b` that `a` lacks: what is applied after an `expand` of `b`. */
 export function elementsUnion(a: SchemaElements, b: SchemaElements): SchemaElements {
   const added = elementsMinus(b, a);
-  return Object.freeze({
-    fields: Object.freeze([...a.fields, ...added.fields]),
+  const fields = Object.freeze([...a.fields, ...added.fields]);
+  const union = Object.freeze({
+    fields,
     indexes: Object.freeze([...a.indexes, ...added.indexes]),
     uniques: Object.freeze([...a.uniques, ...added.uniques]),
   });
+  return withPending(
+    union,
+    pendingAfter(
+      fields.map((x) => x.name),
+      [a.pending, b.pending],
+    ),
+  );
 }
 
 /**
@@ -140,6 +165,8 @@ export interface ElementNames {
   readonly fields: readonly string[];
   readonly indexes: readonly IndexElement[];
   readonly uniques: readonly (readonly string[])[];
+  /** The write-only fields (see {@link SchemaElements.pending}); absent when none. */
+  readonly pending?: readonly string[];
 }
 
 /** The stored form of a set of elements (see {@link ElementNames}). */
@@ -148,6 +175,7 @@ export function elementNames(elements: SchemaElements): ElementNames {
     fields: elements.fields.map((x) => x.name),
     indexes: elements.indexes.map((i) => ({ field: i.field, kind: i.kind })),
     uniques: elements.uniques.map((u) => [...u]),
+    ...(elements.pending?.length ? { pending: [...elements.pending] } : {}),
   };
 }
 
@@ -186,7 +214,32 @@ export function elementsFromNames(
       (names.indexes ?? []).map((i) => Object.freeze({ field: i.field, kind: i.kind })),
     ),
     uniques: Object.freeze((names.uniques ?? []).map((u) => Object.freeze([...u]))),
+    ...(names.pending?.length ? { pending: Object.freeze([...names.pending]) } : {}),
   });
+}
+
+/**
+ * The write-only fields after some were recorded (`pending`, e.g. what was applied and
+ * what an `expand` adds) and some made public (`published`): those of `fields` only, each
+ * once. What an adapter stores as the `pending` of its applied elements.
+ */
+export function pendingAfter(
+  fields: readonly string[],
+  pending: readonly (readonly string[] | undefined)[],
+  published: readonly string[] = [],
+): string[] {
+  const known = new Set(fields);
+  const gone = new Set(published);
+  return [...new Set(pending.flatMap((p) => p ?? []))].filter((n) => known.has(n) && !gone.has(n));
+}
+
+/** `elements` with `pending` as its write-only fields (none: the key is left out). */
+export function withPending(
+  elements: SchemaElements,
+  pending: readonly string[] | undefined,
+): SchemaElements {
+  const { pending: _old, ...rest } = elements;
+  return Object.freeze(pending?.length ? { ...rest, pending: Object.freeze([...pending]) } : rest);
 }
 
 /**
