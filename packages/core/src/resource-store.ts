@@ -1,7 +1,7 @@
 import type { Capabilities } from './capabilities.js';
 import type { Clock } from './clock.js';
 import { meetsConditions } from './conditions.js';
-import { assertContext, type RequestContext } from './context.js';
+import { assertContext, type RequestContext, withReadDeleted } from './context.js';
 import { CursorKey } from './cursor-key.js';
 import type {
   DeleteChange,
@@ -296,6 +296,9 @@ export class StoreKernel<R extends AnyResource> {
       const userConditionsHold = meetsConditions(current, change.expectedRevision, change.expected);
       if (!userConditionsHold || current.objectVersion === attempt.objectVersion || round >= 3)
         return outcome;
+      // A record this code cannot read (a newer major, a value it cannot hold) is refused
+      // before anything is written, not after.
+      this.finish(current);
       const plan = versionedWrite(this.resource, current, change.objectVersion, change.set);
       attempt = {
         ...change,
@@ -445,6 +448,13 @@ export class CoreResourceStore<R extends AnyResource> implements ResourceStore<R
       at: this.#k.now(),
       expectedRevision,
     };
+    // A record this code cannot read (written by a newer version it cannot hold) is refused
+    // with IncompatibleVersionError before it is deleted: the caller could not be shown
+    // what it deleted.
+    const live = withReadDeleted(ctx, 'no');
+    const current = await this.#k.driver.get(readScope(this.#k.resource, live), id);
+    if (current !== undefined && current.objectVersion !== this.#k.resource.version)
+      this.#k.finish(current);
     const outcome = await this.#k.driver.delete(writeScope(this.#k.resource, ctx), id, change);
     return this.#k.settle(id, outcome, expectedRevision, undefined);
   }
