@@ -13,16 +13,19 @@ import {
   canonicalJson,
   compareCodePoints,
   defineCapabilities,
+  type EvolutionBackend,
   elementsMinus,
   elementsOf,
   elementsUnion,
   isEmptyElements,
   NO_ELEMENTS,
+  pendingAfter,
   type ResourceDriver,
   resourcesOf,
   type SchemaElements,
   UniqueViolationError,
   uniqueKey,
+  withPending,
 } from '@polystore/core/adapter';
 import { decodeElements, encodeElements } from './applied-elements.js';
 import { removeTree } from './directory-sweep.js';
@@ -63,7 +66,7 @@ const NO_FIXED_IPS: AddressAllocator = Object.freeze({
  * A backend over one ZooKeeper session: a generic driver per opened resource (and znodes
  * for those only) and, when `fixedIp` is opened, the address allocator.
  */
-export class ZooKeeperBackend implements Backend {
+export class ZooKeeperBackend implements Backend, EvolutionBackend {
   readonly name = 'zookeeper';
   readonly capabilities = ZOOKEEPER_CAPABILITIES;
   readonly allocator: AddressAllocator;
@@ -222,16 +225,20 @@ export class ZooKeeperBackend implements Backend {
       for (let attempt = 0; attempt < MAX_SCHEMA_ATTEMPTS; attempt++) {
         const { applied, version } = await this.#readApplied(layout);
         const added = elementsMinus(elements, applied);
-        if (isEmptyElements(added)) break;
+        // The write-only marks go in the same znode write as the fields (they may name
+        // fields applied before, so a call that adds nothing may still mark some).
+        const next = elementsUnion(applied, elements);
+        const marked = (next.pending ?? []).filter((n) => !applied.pending?.includes(n));
+        if (isEmptyElements(added) && marked.length === 0) break;
         await this.#refuseViolated(driver, resource, added);
         for (const i of added.indexes) await this.#client.ensurePath(layout.indexDir(i.field));
         for (const u of added.uniques) await this.#client.ensurePath(layout.uniqueDir(u));
-        if (!(await this.#setApplied(layout, elementsUnion(applied, added), version))) continue;
+        if (!(await this.#setApplied(layout, next, version))) continue;
         await driver.evolution.loadSchema();
         for (const i of added.indexes) await driver.evolution.removeOrphans(i.field);
         const clash = await driver.evolution.enterAll();
         if (clash) {
-          await this.#undo(driver, layout, added);
+          await this.#undo(driver, layout, added, marked);
           throw new UniqueViolationError(resource.name, clash.fields, clash.ids);
         }
         return;
@@ -271,19 +278,30 @@ export class ZooKeeperBackend implements Backend {
   }
 
   /**
-   * Takes back what an `expand` that met a clash applied: the elements leave the schema
-   * znode and the entries of its new indexes and unique constraints go. Their directories
-   * stay (a process whose definition has them treats them as permanent) and field values
-   * are kept: no record written meanwhile loses data.
+   * Takes back what an `expand` that met a clash applied: the elements and the write-only
+   * marks it recorded (`marked`) leave the schema znode and the entries of its new indexes
+   * and unique constraints go. Their directories stay (a process whose definition has them
+   * treats them as permanent) and field values are kept: no record written meanwhile loses
+   * data.
    */
   async #undo(
     driver: ZooKeeperResourceDriver,
     layout: ResourceLayout,
     added: SchemaElements,
+    marked: readonly string[],
   ): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const { applied, version } = await this.#readApplied(layout);
-      if (await this.#setApplied(layout, elementsMinus(applied, added), version)) break;
+      const kept = elementsMinus(applied, added);
+      const unmarked = withPending(
+        kept,
+        pendingAfter(
+          kept.fields.map((x) => x.name),
+          [kept.pending],
+          marked,
+        ),
+      );
+      if (await this.#setApplied(layout, unmarked, version)) break;
       if (attempt >= MAX_SCHEMA_ATTEMPTS) {
         throw new UnavailableError(
           `zookeeper: the schema of ${layout.resource.name} kept changing`,
@@ -299,6 +317,38 @@ export class ZooKeeperBackend implements Backend {
       for (const child of (await this.#client.getChildren(dir)) ?? []) {
         await removeTree(this.#client, `${dir}/${child}`);
       }
+    }
+  }
+
+  /**
+   * Makes write-only fields public: removes them from the `pending` the schema znode
+   * records, under the znode's version check (read again when another client changed it).
+   * Fields not write-only are ignored; a resource the store does not have has none.
+   * Idempotent: nothing is written when no field changes.
+   */
+  async publish(resource: AnyResource, fields: readonly string[]): Promise<void> {
+    try {
+      const opened = this.#opened(resource);
+      const layout = opened?.access.layout ?? new ResourceLayout(this.#chroot, resource);
+      for (let attempt = 0; ; attempt++) {
+        const found = await this.#client.getData(layout.schema);
+        if (!found) return;
+        const applied = decodeElements(found.data, layout.resource);
+        const pending = pendingAfter(
+          applied.fields.map((x) => x.name),
+          [applied.pending],
+          fields,
+        );
+        if (pending.length === (applied.pending?.length ?? 0)) return;
+        if (await this.#setApplied(layout, withPending(applied, pending), found.version)) break;
+        if (attempt >= MAX_SCHEMA_ATTEMPTS) {
+          throw new UnavailableError(`zookeeper: the schema of ${resource.name} kept changing`);
+        }
+      }
+      // The opened driver's writes check the znode's version: let them see the new one now.
+      await opened?.evolution.loadSchema();
+    } catch (err) {
+      throw toCoreError(err, { what: `publish ${resource.name}` });
     }
   }
 
@@ -324,9 +374,7 @@ export class ZooKeeperBackend implements Backend {
     step: (driver: ZooKeeperResourceDriver, layout: ResourceLayout) => Promise<void>,
   ): Promise<void> {
     try {
-      const opened =
-        this.#drivers.get(resource) ??
-        [...this.#drivers].find(([r]) => r.name === resource.name)?.[1];
+      const opened = this.#opened(resource);
       const layout = opened?.access.layout ?? new ResourceLayout(this.#chroot, resource);
       const driver =
         opened ??
@@ -338,6 +386,13 @@ export class ZooKeeperBackend implements Backend {
     } catch (err) {
       throw toCoreError(err, { what: `${what} ${resource.name}` });
     }
+  }
+
+  /** The opened driver of a resource of that name (whatever its definition), if any. */
+  #opened(resource: AnyResource): ZooKeeperResourceDriver | undefined {
+    return (
+      this.#drivers.get(resource) ?? [...this.#drivers].find(([r]) => r.name === resource.name)?.[1]
+    );
   }
 
   async #readApplied(
