@@ -5,8 +5,8 @@ export type {
   EvolutionOptions,
   FaultOptions,
   OpenDeps,
-  OpenedEvolution,
   OpenEvolutionFn,
+  OpenedEvolution,
   OpenStoresFn,
   ServerControl,
 } from './conformance-options.js';

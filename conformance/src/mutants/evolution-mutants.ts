@@ -67,6 +67,7 @@ export function evolutionMutantOpen(mutation: EvolutionMutation): OpenEvolutionF
       expand: (resource, elements) => memory.expand(resource, elements),
       contract: (resource, elements) => memory.contract(resource, elements),
       appliedElements: (resource) => memory.appliedElements(resource),
+      publish: (resource, fields) => memory.publish(resource, fields),
       ...mutation.backend?.(memory, db),
     };
     return { stores: createStores(backend, { clock, ids, resources }), backend };

@@ -112,6 +112,7 @@ export function mutantEvolutionOpen(mutation: BackendMutation): OpenEvolutionFn 
       expand: (resource, elements) => memory.expand(resource, elements),
       contract: (resource, elements) => memory.contract(resource, elements),
       appliedElements: (resource) => memory.appliedElements(resource),
+      publish: (resource, fields) => memory.publish(resource, fields),
     };
     return { stores: createStores(backend, { clock, ids, resources }), backend };
   };
