@@ -519,11 +519,23 @@ export class MongoResourceDriver implements ResourceDriver, EvolutionDriver {
   }
 
   /**
-   * Which unique constraint a refused rewrite broke: one of the definition's whose values
-   * another live record holds, else the fields of a unique index of the collection (one
-   * `expand` added) that another live record matches, else `['id']`.
+   * Which unique constraint a refused rewrite broke: one whose values another live record
+   * holds (see {@link #uniqueConstraints}), else `['id']`.
    */
   async #duplicateOfRewrite(record: StoredRecord): Promise<readonly string[]> {
+    const live = (await this.#uniqueConstraints()).filter((u) =>
+      u.every((f) => (record[f] ?? null) !== null),
+    );
+    const docs = await this.#findClashes(record, live, false);
+    return this.#firstClash(record, live, docs) ?? live[0] ?? ['id'];
+  }
+
+  /**
+   * The unique constraints that may refuse a write (read only once one was refused): the
+   * definition's, then the fields of each other unique index of the collection, one that
+   * the `expand` of a newer definition added and this code's definition lacks.
+   */
+  async #uniqueConstraints(): Promise<(readonly string[])[]> {
     const indexes = await mapErrors(`read ${this.#layout.collection}`, () =>
       this.#collection.listIndexes().toArray(),
     );
@@ -535,9 +547,7 @@ export class MongoResourceDriver implements ResourceDriver, EvolutionDriver {
       const fields = paths.slice(0, dead);
       if (!constraints.some((u) => u.join(',') === fields.join(','))) constraints.push(fields);
     }
-    const live = constraints.filter((u) => u.every((f) => (record[f] ?? null) !== null));
-    const docs = await this.#findClashes(record, live, false);
-    return this.#firstClash(record, live, docs) ?? live[0] ?? ['id'];
+    return constraints;
   }
 
   /** Record `id` as stored, whatever its scope and state (one read). */
@@ -667,8 +677,8 @@ export class MongoResourceDriver implements ResourceDriver, EvolutionDriver {
 
   /** Which constraint a refused insert broke: `['id']`, a unique constraint, or `undefined` if none clashes now. */
   async #duplicateOfInsert(record: StoredRecord): Promise<readonly string[] | undefined> {
-    const constraints = this.#layout.resource.unique.filter((u) =>
-      u.every((f) => record[f] !== null),
+    const constraints = (await this.#uniqueConstraints()).filter((u) =>
+      u.every((f) => (record[f] ?? null) !== null),
     );
     const docs = await this.#findClashes(record, constraints, true);
     if (docs.some((d) => d._id === record.id)) return ['id'];
@@ -680,7 +690,7 @@ export class MongoResourceDriver implements ResourceDriver, EvolutionDriver {
     id: string,
     set: Readonly<Record<string, unknown>>,
   ): Promise<readonly string[]> {
-    const touched = this.#layout.resource.unique.filter((u) =>
+    const touched = (await this.#uniqueConstraints()).filter((u) =>
       u.some((f) => Object.hasOwn(set, f)),
     );
     const doc = await mapErrors(`read ${this.#layout.collection}`, () =>

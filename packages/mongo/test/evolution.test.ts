@@ -597,8 +597,15 @@ describe('opening a store another definition created or expanded', () => {
       'uno',
     ]);
     expect(await older.count(p1)).toBe(3);
-    // The 1.1 unique constraint holds for 1.0 writes too.
-    await expect(older.create(p1, { label: 'two' })).rejects.toBeInstanceOf(DuplicateError);
+    // The 1.1 unique constraint holds for 1.0 writes too, and the error names it.
+    await expect(older.create(p1, { label: 'two' })).rejects.toMatchObject({
+      code: 'DUPLICATE',
+      fields: ['label'],
+    });
+    await expect(older.update(p1, made.id, { label: 'two' })).rejects.toMatchObject({
+      code: 'DUPLICATE',
+      fields: ['label'],
+    });
     // And 1.1 code sees the 1.0 writes, color defaulted.
     expect(await newer.get(p1, made.id)).toMatchObject({ label: 'three', color: null });
     expect((await newer.list(p1, { where: { color: 'red' } })).items.map((g) => g.id)).toEqual([
