@@ -17,6 +17,7 @@ import {
   MemoryBackend,
   type MemoryDatabase,
   type MemoryTable,
+  tableName,
 } from '@polystore/memory/internal';
 import type { OpenEvolutionFn } from '../conformance-options.js';
 import { databaseOf, mutantOpen } from './memory-mutant.js';
@@ -36,9 +37,9 @@ export interface EvolutionMutation {
   ) => ResourceDriver;
 }
 
-/** The table of a resource in a memory database (the resource's plural, or its name). */
+/** The table of a resource in a memory database. */
 function tableOf(db: MemoryDatabase, resource: AnyResource): MemoryTable {
-  return db.table(db.tableNames().includes(resource.name) ? resource.name : resource.plural);
+  return db.table(tableName(resource));
 }
 
 /**
@@ -128,8 +129,7 @@ export const EVOLUTION_MUTANTS: readonly Mutant[] = Object.freeze([
           await inner.expand(resource, withoutUniques(elements));
           // Applied as if the data satisfied it: entries for every record, no clash check.
           const t = tableOf(db, resource);
-          const name = db.tableNames().includes(resource.name) ? resource.name : resource.plural;
-          db.schema(name, elements).add(
+          db.schema(tableName(resource), elements).add(
             { fields: [], indexes: [], uniques: elements.uniques },
             t.values(),
           );

@@ -1,4 +1,9 @@
-import type { AnyResource, Capabilities, Stores } from '@polystore/core';
+import {
+  type AnyResource,
+  type Capabilities,
+  computeResources,
+  type Stores,
+} from '@polystore/core';
 import {
   type AddressAllocator,
   type Backend,
@@ -11,6 +16,7 @@ import {
   MemoryBackend,
   MemoryDatabase,
   type MemoryTable,
+  tableName,
 } from '@polystore/memory/internal';
 import { STORE_METHODS } from '../check-shape.js';
 import type { OpenDeps, OpenEvolutionFn } from '../conformance-options.js';
@@ -30,6 +36,12 @@ export function databaseOf(namespace: string): MemoryDatabase {
 /** The databases of every namespace whose name starts with `prefix` (itself included). */
 export function databasesStartingWith(prefix: string): MemoryDatabase[] {
   return [...databases].filter(([name]) => name.startsWith(prefix)).map(([, db]) => db);
+}
+
+/** The memory table of a resource, by the resource's name (`network`) or its storage name (`networks`). */
+function tablesOf(db: MemoryDatabase): (name: string) => MemoryTable {
+  const byName = new Map(computeResources.map((r) => [r.name, tableName(r)]));
+  return (name) => db.table(byName.get(name) ?? name);
 }
 
 /** What a backend mutation may replace. */
@@ -61,7 +73,7 @@ export function mutantOpen(
   return (namespace, { clock, ids }) => {
     const db = databaseOf(namespace);
     const memory = new MemoryBackend(db);
-    const tables = (name: string) => db.table(name);
+    const tables = tablesOf(db);
     const caps = mutation.capabilities
       ? mutation.capabilities(MEMORY_CAPABILITIES)
       : MEMORY_CAPABILITIES;
@@ -91,7 +103,7 @@ export function mutantEvolutionOpen(mutation: BackendMutation): OpenEvolutionFn 
   return async (namespace, { clock, ids }, resources) => {
     const db = databaseOf(`evolution:${namespace}`);
     const memory = new MemoryBackend(db, { resources });
-    const tables = (name: string) => db.table(name);
+    const tables = tablesOf(db);
     const drivers = new Map<AnyResource, ResourceDriver>();
     const backend: Backend = {
       name: 'memory-mutant',
