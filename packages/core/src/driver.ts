@@ -32,6 +32,12 @@ export interface DeleteChange {
   readonly at: string;
   /** The delete applies only if the record is at this revision. */
   readonly expectedRevision: number | undefined;
+  /**
+   * The delete applies only if each field holds one of the listed values, checked as
+   * `UpdateChange.expected` is (core passes `{ objectVersion: [...] }`, so a record this
+   * code cannot read is refused before it is deleted). Absent: no condition.
+   */
+  readonly expected?: Readonly<Record<string, readonly unknown[]>>;
 }
 
 /**

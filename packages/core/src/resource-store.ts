@@ -1,7 +1,7 @@
 import type { Capabilities } from './capabilities.js';
 import type { Clock } from './clock.js';
 import { meetsConditions } from './conditions.js';
-import { assertContext, type RequestContext, withReadDeleted } from './context.js';
+import { assertContext, type RequestContext } from './context.js';
 import { CursorKey } from './cursor-key.js';
 import type {
   DeleteChange,
@@ -308,6 +308,33 @@ export class StoreKernel<R extends AnyResource> {
       };
     }
   }
+
+  /**
+   * A delete conditional on the record being at the code's version; a record at another
+   * version is deleted at that version once this code can read it (else
+   * `IncompatibleVersionError`, before anything is deleted: the caller could not be shown
+   * what it deleted). One round trip when the record is at the code's version.
+   */
+  async versionedDelete(
+    scope: WriteScope,
+    id: string,
+    change: DeleteChange,
+  ): Promise<WriteOutcome> {
+    let attempt: DeleteChange = { ...change, expected: { objectVersion: [this.resource.version] } };
+    for (let round = 0; ; round++) {
+      const outcome = await this.driver.delete(scope, id, attempt);
+      if (outcome.status !== 'conflict') return outcome;
+      const current = outcome.current;
+      if (
+        !meetsConditions(current, change.expectedRevision, undefined) ||
+        attempt.expected?.objectVersion?.[0] === current.objectVersion ||
+        round >= 3
+      )
+        return outcome;
+      this.finish(current);
+      attempt = { ...change, expected: { objectVersion: [current.objectVersion] } };
+    }
+  }
 }
 
 /**
@@ -448,14 +475,7 @@ export class CoreResourceStore<R extends AnyResource> implements ResourceStore<R
       at: this.#k.now(),
       expectedRevision,
     };
-    // A record this code cannot read (written by a newer version it cannot hold) is refused
-    // with IncompatibleVersionError before it is deleted: the caller could not be shown
-    // what it deleted.
-    const live = withReadDeleted(ctx, 'no');
-    const current = await this.#k.driver.get(readScope(this.#k.resource, live), id);
-    if (current !== undefined && current.objectVersion !== this.#k.resource.version)
-      this.#k.finish(current);
-    const outcome = await this.#k.driver.delete(writeScope(this.#k.resource, ctx), id, change);
+    const outcome = await this.#k.versionedDelete(writeScope(this.#k.resource, ctx), id, change);
     return this.#k.settle(id, outcome, expectedRevision, undefined);
   }
 

@@ -241,7 +241,7 @@ export class MemoryResourceDriver implements ResourceDriver, EvolutionDriver {
   #delete(scope: WriteScope, id: string, change: DeleteChange): WriteOutcome {
     const current = this.#table.get(id);
     if (!current || !inWriteScope(current, scope)) return { status: 'not-found' };
-    if (!meetsConditions(current, change.expectedRevision, undefined)) {
+    if (!meetsConditions(current, change.expectedRevision, change.expected)) {
       return { status: 'conflict', current };
     }
     if (!change.soft) {
