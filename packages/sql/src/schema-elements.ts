@@ -9,6 +9,7 @@ import {
   type SchemaElements,
   UniqueViolationError,
   uniqueKey,
+  withPending,
 } from '@polystore/core/adapter';
 import { type CompiledQuery, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { DialectSupport, SqlDb } from './dialect/dialect-support.js';
@@ -275,7 +276,13 @@ export class SchemaElementsStore {
       VALUES ${sql.join(values)} ON CONFLICT DO NOTHING`;
   }
 
-  /** Records `elements` as applied to `layout`'s table (those not recorded yet), creating the record table if needed. */
+  /**
+   * Records `elements` as applied to `layout`'s table (those not recorded yet), creating the
+   * record table if needed, and marks the fields `elements.pending` names write-only (new
+   * rows carry the mark; fields recorded before get it). The rows and the marks are written
+   * in one step: SQLite runs inside the caller's transaction; PostgreSQL sends them as one
+   * multi-statement message, which the server runs as one transaction.
+   */
   async record(db: SqlDb, layout: TableLayout, elements: SchemaElements): Promise<void> {
     await this.#createTable(db);
     const rows = await this.#rows(db, layout.table);
@@ -284,14 +291,68 @@ export class SchemaElementsStore {
     // A table recorded nowhere yet (created before elements were recorded): its legacy elements first.
     const legacy = rows.length === 0 ? await this.#legacy(db, layout) : undefined;
     const marker = { kind: 'table' as const, key: '', detail: '{}' };
+    const pending = new Set(elements.pending ?? []);
+    // Fields recorded before (public until now, or marked already) that this call makes write-only.
+    const marked = [...pending].filter((name) => known.has(`field:${name}`));
     const added: TableRow[] = [];
     for (const row of [marker, ...(legacy ? toRows(legacy) : []), ...toRows(elements)]) {
       if (known.has(`${row.kind}:${row.key}`)) continue;
       known.add(`${row.kind}:${row.key}`);
       if (row.kind !== 'table') position++;
-      added.push({ ...row, table: layout.table, position: row.kind === 'table' ? 0 : position });
+      const detail =
+        row.kind === 'field' && pending.has(row.key) ? markPending(row.detail) : row.detail;
+      added.push({
+        ...row,
+        detail,
+        table: layout.table,
+        position: row.kind === 'table' ? 0 : position,
+      });
     }
-    if (added.length > 0) await this.#insertStatement(added).execute(db);
+    const statements: RawBuilder<unknown>[] = [];
+    if (added.length > 0) statements.push(this.#insertStatement(added));
+    if (marked.length > 0) statements.push(this.#markStatement(layout.table, marked, true));
+    if (this.#pg && statements.length > 1) {
+      // Values are literals: one message, which PostgreSQL runs as one implicit transaction.
+      await sql.raw(statements.map((q) => q.compile(db).sql).join(';\n')).execute(db);
+    } else {
+      for (const q of statements) await q.execute(db);
+    }
+  }
+
+  /**
+   * Marks recorded fields write-only (`pending: true` in their JSON detail) or public (the
+   * key removed): one `UPDATE` that rewrites each detail in place, so concurrent marks and
+   * publishes never overwrite one another's other fields. Values are literals.
+   */
+  #markStatement(table: string, fields: readonly string[], pending: boolean): RawBuilder<unknown> {
+    const detail = this.#pg
+      ? pending
+        ? sql`(detail::jsonb || '{"pending": true}'::jsonb)::text`
+        : sql`(detail::jsonb - 'pending')::text`
+      : pending
+        ? sql`json_set(detail, '$.pending', json('true'))`
+        : sql`json_remove(detail, '$.pending')`;
+    const names = sql.join(fields.map((name) => sql.lit(name)));
+    return sql`UPDATE ${this.#ref(this.table)} SET detail = ${detail}
+      WHERE table_name = ${sql.lit(table)} AND kind = 'field' AND element_key IN (${names})`;
+  }
+
+  /**
+   * Makes write-only fields of `layout`'s table public: one `UPDATE` removing their marks
+   * (atomic on its own, and idempotent); fields not recorded or not write-only are left
+   * as they are, and a store with no record table has nothing to publish.
+   */
+  async publish(layout: TableLayout, fields: readonly string[]): Promise<void> {
+    if (fields.length === 0) return;
+    const conn = await this.#spec.connect();
+    try {
+      await this.#markStatement(layout.table, [...new Set(fields)], false).execute(conn.db);
+    } catch (err) {
+      if (isSchemaMismatch(err)) return;
+      throw toCoreError(err, { layout });
+    } finally {
+      await conn.release();
+    }
   }
 
   /** The elements recorded as applied to `layout`'s table (none if nothing is recorded; never creates anything). */
@@ -422,7 +483,7 @@ export class SchemaElementsStore {
     else await run(db);
   }
 
-  /** The elements of `elements` not recorded as applied. */
+  /** The elements of `elements` not recorded as applied, with every write-only mark of `elements`. */
   async #missing(
     db: SqlDb,
     layout: TableLayout,
@@ -433,6 +494,8 @@ export class SchemaElementsStore {
       fields: elements.fields.filter((f) => !known.has(`field:${f.name}`)),
       indexes: elements.indexes.filter((i) => !known.has(`index:${indexKey(i)}`)),
       uniques: elements.uniques.filter((u) => !known.has(`unique:${uniqueKey(u)}`)),
+      // Marks apply to fields added now and to fields recorded before alike.
+      ...(elements.pending?.length ? { pending: elements.pending } : {}),
     };
   }
 
@@ -694,10 +757,12 @@ function fromRows(resource: AnyResource, rows: readonly ElementRow[]): SchemaEle
   const fields: FieldElement[] = [];
   const indexes: IndexElement[] = [];
   const uniques: (readonly string[])[] = [];
+  const pending: string[] = [];
   for (const row of rows) {
     if (row.kind === 'table') continue;
     if (row.kind === 'field') {
       fields.push(Object.freeze({ name: row.key, field: fieldOf(resource, row.key, row.detail) }));
+      if ((JSON.parse(row.detail) as { pending?: unknown }).pending === true) pending.push(row.key);
     } else if (row.kind === 'index') {
       const { field, kind } = JSON.parse(row.detail) as IndexElement;
       indexes.push(Object.freeze({ field, kind }));
@@ -705,9 +770,17 @@ function fromRows(resource: AnyResource, rows: readonly ElementRow[]): SchemaEle
       uniques.push(Object.freeze((JSON.parse(row.detail) as { fields: string[] }).fields));
     }
   }
-  return Object.freeze({
-    fields: Object.freeze(fields),
-    indexes: Object.freeze(indexes),
-    uniques: Object.freeze(uniques),
-  });
+  return withPending(
+    {
+      fields: Object.freeze(fields),
+      indexes: Object.freeze(indexes),
+      uniques: Object.freeze(uniques),
+    },
+    pending,
+  );
+}
+
+/** A field row's detail with the write-only mark (see {@link SchemaElementsStore.publish}). */
+function markPending(detail: string): string {
+  return JSON.stringify({ ...(JSON.parse(detail) as object), pending: true });
 }

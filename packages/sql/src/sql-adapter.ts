@@ -1,7 +1,7 @@
 import { type Adapter, ConfigError, type Stores, type StoresOptions } from '@polystore/core';
 import {
   type AdapterOpenOptions,
-  createStores,
+  createCheckedStores,
   KeyedQueue,
   parseStoreUrl,
   resourcesOf,
@@ -100,10 +100,19 @@ export const sqlAdapter: Adapter = Object.freeze({
 export type OpenSqlStoresOptions = StoresOptions & {
   /** SQL adapter options (prefix, schema, pool size, timeouts), see {@link SqlOptions}. */
   readonly adapter?: SqlOptions;
+  /**
+   * Whether the open refuses a store that lacks elements the definitions need, with
+   * `SchemaBehindError` (default `true`), as `openStores` does. Only tools that add those
+   * elements turn it off.
+   */
+  readonly checkSchema?: boolean;
 };
 
 /**
- * Opens the Stores bag over SQLite or PostgreSQL without going through the registry.
+ * Opens the Stores bag over SQLite or PostgreSQL without going through the registry, with
+ * the checks `openStores` runs: a store that lacks elements the definitions need is
+ * `SchemaBehindError` (the backend is closed), and queries on fields the store records as
+ * write-only are refused until they are published.
  *
  * @example
  * ```ts
@@ -116,5 +125,5 @@ export async function openSqlStores(
   options: OpenSqlStoresOptions = {},
 ): Promise<Stores> {
   const backend = await openSqlBackend(parseStoreUrl(url), options as AdapterOpenOptions);
-  return createStores(backend, options);
+  return createCheckedStores(backend, options, url);
 }

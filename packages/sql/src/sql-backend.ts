@@ -138,7 +138,8 @@ export class SqlBackend implements Backend, EvolutionBackend {
   /**
    * Adds the columns, indexes and partial unique indexes of `elements` not recorded yet
    * (PostgreSQL: `CREATE INDEX CONCURRENTLY`, lock timeout, bounded retry; SQLite: one
-   * transaction), then records them. A unique constraint that live rows violate is
+   * transaction), then records them, with the fields `elements.pending` names marked
+   * write-only in the same step. A unique constraint that live rows violate is
    * `UniqueViolationError` and nothing of the call is applied.
    */
   async expand(resource: AnyResource, elements: SchemaElements): Promise<void> {
@@ -146,13 +147,28 @@ export class SqlBackend implements Backend, EvolutionBackend {
     await this.#elements.expand(this.#layout(resource), elements);
   }
 
-  /** Drops the indexes, unique indexes and columns (with their data) of `elements`, and their record; idempotent. */
+  /**
+   * Drops the indexes, unique indexes and columns (with their data) of `elements`, and their
+   * record (a dropped field's write-only mark goes with its row); idempotent.
+   */
   async contract(resource: AnyResource, elements: SchemaElements): Promise<void> {
     this.#check('contract');
     await this.#elements.contract(this.#layout(resource), elements);
   }
 
-  /** The elements recorded in `<prefix>polystore_elements` for the resource's table (none if nothing is recorded). */
+  /**
+   * Makes write-only fields public: removes their marks from `<prefix>polystore_elements` in
+   * one `UPDATE`; fields not recorded or public already are ignored. Idempotent.
+   */
+  async publish(resource: AnyResource, fields: readonly string[]): Promise<void> {
+    this.#check('publish');
+    await this.#elements.publish(this.#layout(resource), fields);
+  }
+
+  /**
+   * The elements recorded in `<prefix>polystore_elements` for the resource's table (none if
+   * nothing is recorded), with `pending`: the fields marked write-only.
+   */
   async appliedElements(resource: AnyResource): Promise<SchemaElements> {
     this.#check('appliedElements');
     return this.#elements.applied(this.#layout(resource));
