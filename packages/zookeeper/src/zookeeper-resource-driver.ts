@@ -181,7 +181,9 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
         id,
         scope,
         expectedRevision: change.expectedRevision,
-        expected: undefined,
+        // Checked in process on the state read, as an update's are; the multi's guard on
+        // that state's znode version makes the check and the delete one atomic step.
+        expected: change.expected,
         build: (cur, present) => {
           if (!change.soft) return { next: null, ops: this.#ops.hardDelete(cur, present) };
           const next: StoredRecord = {

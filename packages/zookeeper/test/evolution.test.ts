@@ -6,6 +6,7 @@ import {
   DuplicateError,
   defineResource,
   f,
+  IncompatibleVersionError,
   instanceResource,
   networkResource,
   SchemaBehindError,
@@ -523,6 +524,118 @@ describe('writes over entries another definition left (issue 14 item 5)', () => 
     expect(await oldDriver.purge('2100-01-01T00:00:00.000Z')).toBe(1);
     expect(await oldDriver.countByVersion()).toEqual({ '1.0': 1 });
   });
+});
+
+describe('conditional deletes (DeleteChange.expected)', () => {
+  it('refuses a delete whose expected values the record lacks as a conflict, changing nothing', async () => {
+    const { oldDriver, newDriver, chroot } = await fleet();
+    await newDriver.insert(rec('c1', { label: 'c1', color: 'red' }, { objectVersion: '1.1' }));
+    await newDriver.insert(rec('c2', { label: 'c2', color: 'blue' }, { objectVersion: '1.1' }));
+    const records = await allRecords(newDriver);
+    const entries = await entryLines(chroot);
+    // Old code that never read the records, and new code that remembers them from its inserts.
+    for (const driver of [oldDriver, newDriver]) {
+      for (const soft of [true, false]) {
+        for (const id of ['c1', 'c2']) {
+          const out = await driver.delete(admin, id, {
+            soft,
+            at,
+            expectedRevision: undefined,
+            expected: { objectVersion: ['1.0'] },
+          });
+          expect(out).toEqual({ status: 'conflict', current: records.find((r) => r.id === id) });
+        }
+      }
+    }
+    // A value list is checked as an update's is: none of the listed values, a conflict.
+    const byColor = await newDriver.delete(admin, 'c1', {
+      soft: false,
+      at,
+      expectedRevision: 1,
+      expected: { objectVersion: ['1.1'], color: ['green', null] },
+    });
+    expect(byColor.status).toBe('conflict');
+    expect(await allRecords(newDriver)).toEqual(records);
+    expect(await entryLines(chroot)).toEqual(entries);
+    expect(await newDriver.countByVersion()).toEqual({ '1.1': 2 });
+
+    // Among the listed values: deleted, soft or hard.
+    const soft = await oldDriver.delete(admin, 'c1', {
+      soft: true,
+      at,
+      expectedRevision: undefined,
+      expected: { objectVersion: ['1.0', '1.1'], color: ['red'] },
+    });
+    expect(soft).toMatchObject({ status: 'ok', record: { id: 'c1', deletedAt: at, revision: 2 } });
+    const hard = await newDriver.delete(admin, 'c2', {
+      soft: false,
+      at,
+      expectedRevision: undefined,
+      expected: { objectVersion: ['1.1'] },
+    });
+    expect(hard).toMatchObject({ status: 'ok', record: { id: 'c2' } });
+    expect(await newDriver.countByVersion()).toEqual({ '1.1': 1 });
+    expect((await entryLines(chroot)).filter((l) => l.includes('c2'))).toEqual([]);
+  });
+
+  for (const softDelete of [true, false]) {
+    const kind = softDelete ? 'soft' : 'hard';
+    /** A resource whose 1.1 adds the state `broken`, which 1.0 code cannot hold. */
+    const widget = { name: 'widget', plural: 'widgets', scope: 'project', softDelete } as const;
+    const widgetV10 = defineResource({
+      ...widget,
+      version: '1.0',
+      history: { '1.0': 'initial version' },
+      fields: {
+        label: f.string().indexed(),
+        state: f.enum(['new', 'used']).indexed().default('new'),
+      },
+    });
+    const widgetV11 = defineResource({
+      ...widget,
+      version: '1.1',
+      history: {
+        '1.0': 'initial version',
+        '1.1': { note: 'state broken', enumValues: { state: { added: ['broken'] } } },
+      },
+      fields: {
+        label: f.string().indexed(),
+        state: f.enum(['new', 'used', 'broken']).indexed().default('new'),
+      },
+    });
+
+    it(`1.0 code deleting (${kind}) a 1.1 record it cannot hold gets IncompatibleVersionError, and the record stays`, async () => {
+      const chroot = `/${freshNamespace('zkevo')}`;
+      const older = createStores(await open(widgetV10, chroot), { resources: [widgetV10] });
+      const newer = createStores(await open(widgetV11, chroot), { resources: [widgetV11] });
+      const ctx = createContext({ projectId: 'p1' });
+      const broken = await newer.store(widgetV11).create(ctx, { label: 'b', state: 'broken' });
+      const used = await newer.store(widgetV11).create(ctx, { label: 'u', state: 'used' });
+      expect(broken.objectVersion).toBe('1.1');
+
+      await expect(older.store(widgetV10).delete(ctx, broken.id)).rejects.toThrow(
+        IncompatibleVersionError,
+      );
+      await expect(
+        older.store(widgetV10).delete(ctx, broken.id, { expectedRevision: 1 }),
+      ).rejects.toMatchObject({ storedVersion: '1.1', knownVersion: '1.0' });
+      expect(await newer.store(widgetV11).get(ctx, broken.id)).toEqual(broken);
+      expect(await newer.store(widgetV11).count(ctx, { state: 'broken' })).toBe(1);
+
+      // A 1.1 record 1.0 code can hold is deleted at its version; 1.1 code deletes its own.
+      expect(await older.store(widgetV10).delete(ctx, used.id)).toMatchObject({
+        id: used.id,
+        state: 'used',
+        objectVersion: '1.1',
+      });
+      expect(await newer.store(widgetV11).delete(ctx, broken.id)).toMatchObject({
+        id: broken.id,
+        state: 'broken',
+      });
+      const all = createContext({ isAdmin: true, readDeleted: 'yes' });
+      expect(await newer.store(widgetV11).count(all, {})).toBe(softDelete ? 2 : 0);
+    });
+  }
 });
 
 it('releases fixed IPs whatever index entries they have', async () => {
