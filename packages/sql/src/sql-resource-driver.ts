@@ -301,15 +301,7 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
       this.#ctx.db
         .updateTable(this.#table)
         .set(set)
-        .where((eb) => {
-          const conds = [eb('id', '=', id), ...this.#codec.writeScope(eb, scope)];
-          if (change.expectedRevision !== undefined)
-            conds.push(eb('revision', '=', change.expectedRevision));
-          for (const [field, values] of Object.entries(change.expected ?? {})) {
-            conds.push(this.#codec.oneOf(eb, this.#codec.layout.column(field), values));
-          }
-          return eb.and(conds);
-        })
+        .where((eb) => this.#writable(eb, scope, id, change))
         .returningAll()
         .executeTakeFirst(),
     );
@@ -319,12 +311,9 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
   }
 
   async delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
-    const where = (eb: Eb) => {
-      const conds = [eb('id', '=', id), ...this.#codec.writeScope(eb, scope)];
-      if (change.expectedRevision !== undefined)
-        conds.push(eb('revision', '=', change.expectedRevision));
-      return eb.and(conds);
-    };
+    // The conditions are part of the statement: a record at another revision or holding
+    // another value of an `expected` field (core: another objectVersion) is left untouched.
+    const where = (eb: Eb) => this.#writable(eb, scope, id, change);
     const row = await this.#run(() =>
       change.soft
         ? this.#ctx.db
@@ -342,6 +331,26 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
     return row === undefined
       ? this.#refused(scope, id)
       : { status: 'ok', record: this.#codec.fromRow(row) };
+  }
+
+  /**
+   * The `WHERE` of a conditional write (update or delete): the live record `id` in the
+   * scope, at `expectedRevision` if given, with each `expected` field holding one of its
+   * listed values.
+   */
+  #writable(
+    eb: Eb,
+    scope: WriteScope,
+    id: string,
+    change: Pick<UpdateChange, 'expectedRevision'> & Pick<DeleteChange, 'expected'>,
+  ): Cond {
+    const conds = [eb('id', '=', id), ...this.#codec.writeScope(eb, scope)];
+    if (change.expectedRevision !== undefined)
+      conds.push(eb('revision', '=', change.expectedRevision));
+    for (const [field, values] of Object.entries(change.expected ?? {})) {
+      conds.push(this.#codec.oneOf(eb, this.#codec.layout.column(field), values));
+    }
+    return eb.and(conds);
   }
 
   /** Why a conditional write matched no row: the record is not writable, or a condition failed. */

@@ -1,12 +1,15 @@
 import {
   type AnyResource,
+  createContext,
   DuplicateError,
   defineResource,
   f,
+  IncompatibleVersionError,
   UnavailableError,
 } from '@polystore/core';
 import {
   compareCodePoints,
+  createStores,
   type EvolutionDriver,
   elementsBetween,
   elementsOf,
@@ -406,6 +409,114 @@ describe.each(DIALECTS)('%s evolution', (dialect) => {
         newDriver.insert(rec('r5', { label: 'tres', color: null }, { objectVersion: '1.1' })),
       ).rejects.toBeInstanceOf(DuplicateError);
     });
+  });
+
+  describe('conditional delete (DeleteChange.expected)', () => {
+    for (const soft of [true, false]) {
+      const kind = soft ? 'soft' : 'hard';
+      it(`a ${kind} delete expecting another objectVersion is a conflict and changes nothing`, async () => {
+        const backend = await fresh().open(gadgetV11);
+        const driver = evolving(backend.driver(gadgetV11));
+        const stored = await driver.insert(
+          rec('x', { label: 'x', color: 'red' }, { objectVersion: '1.1' }),
+        );
+        const refused = await driver.delete(admin, 'x', {
+          soft,
+          at,
+          expectedRevision: undefined,
+          expected: { objectVersion: ['1.0'] },
+        });
+        expect(refused).toEqual({ status: 'conflict', current: stored });
+        expect(await driver.get(everything, 'x')).toEqual(stored);
+        // With the revision right too, the version still decides; an unknown id is not-found.
+        expect(
+          await driver.delete(admin, 'x', {
+            soft,
+            at,
+            expectedRevision: 1,
+            expected: { objectVersion: ['1.0'] },
+          }),
+        ).toEqual({ status: 'conflict', current: stored });
+        expect(
+          await driver.delete(admin, 'nope', {
+            soft,
+            at,
+            expectedRevision: undefined,
+            expected: { objectVersion: ['1.1'] },
+          }),
+        ).toEqual({ status: 'not-found' });
+        // At its own version (one of the listed ones), the record is deleted.
+        const done = await driver.delete(admin, 'x', {
+          soft,
+          at,
+          expectedRevision: undefined,
+          expected: { objectVersion: ['1.0', '1.1'] },
+        });
+        expect(done).toMatchObject({ status: 'ok', record: { id: 'x', objectVersion: '1.1' } });
+        expect(await driver.countByVersion()).toEqual(soft ? { '1.1': 1 } : {});
+      });
+
+      /** A resource whose 1.1 adds the state `broken`, which 1.0 code cannot hold. */
+      const widget = {
+        name: 'widget',
+        plural: 'widgets',
+        scope: 'project',
+        softDelete: soft,
+      } as const;
+      const widgetV10 = defineResource({
+        ...widget,
+        version: '1.0',
+        history: { '1.0': 'initial version' },
+        fields: {
+          label: f.string().indexed(),
+          state: f.enum(['new', 'used']).indexed().default('new'),
+        },
+      });
+      const widgetV11 = defineResource({
+        ...widget,
+        version: '1.1',
+        history: {
+          '1.0': 'initial version',
+          '1.1': { note: 'state broken', enumValues: { state: { added: ['broken'] } } },
+        },
+        fields: {
+          label: f.string().indexed(),
+          state: f.enum(['new', 'used', 'broken']).indexed().default('new'),
+        },
+      });
+
+      it(`1.0 code deleting (${kind}) a 1.1 record it cannot hold gets IncompatibleVersionError, and the record stays`, async () => {
+        const space = fresh();
+        const older = createStores(await space.open(widgetV10), { resources: [widgetV10] });
+        const newer = createStores(await space.open(widgetV11), { resources: [widgetV11] });
+        const ctx = createContext({ projectId: 'p1' });
+        const broken = await newer.store(widgetV11).create(ctx, { label: 'b', state: 'broken' });
+        const used = await newer.store(widgetV11).create(ctx, { label: 'u', state: 'used' });
+        expect(broken.objectVersion).toBe('1.1');
+
+        await expect(older.store(widgetV10).delete(ctx, broken.id)).rejects.toThrow(
+          IncompatibleVersionError,
+        );
+        await expect(
+          older.store(widgetV10).delete(ctx, broken.id, { expectedRevision: 1 }),
+        ).rejects.toMatchObject({ storedVersion: '1.1', knownVersion: '1.0' });
+        expect(await newer.store(widgetV11).get(ctx, broken.id)).toEqual(broken);
+        expect(await newer.store(widgetV11).count(ctx, { state: 'broken' })).toBe(1);
+
+        // A 1.1 record 1.0 code can hold is deleted at its version; 1.1 code deletes its own.
+        expect(await older.store(widgetV10).delete(ctx, used.id)).toMatchObject({
+          id: used.id,
+          state: 'used',
+          objectVersion: '1.1',
+        });
+        expect(await newer.store(widgetV11).delete(ctx, broken.id)).toMatchObject({
+          id: broken.id,
+          state: 'broken',
+        });
+        const all = createContext({ isAdmin: true, readDeleted: 'yes' });
+        expect(await newer.store(widgetV11).count(all, {})).toBe(soft ? 2 : 0);
+      });
+    }
   });
 
   describe('expand, contract and appliedElements', () => {
