@@ -289,17 +289,26 @@ export class MongoResourceDriver implements ResourceDriver, EvolutionDriver {
   async #delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
     try {
       // A hard delete returns the record as it was; a soft delete the record as it is now.
-      return await this.#conditional(scope, id, change.expectedRevision, undefined, (filter) =>
-        change.soft
-          ? this.#collection.findOneAndUpdate(
-              filter,
-              {
-                $set: { deletedAt: change.at, updatedAt: change.at, ...this.#layout.deadMarks(id) },
-                $inc: { revision: 1 },
-              },
-              { returnDocument: 'after' },
-            )
-          : this.#collection.findOneAndDelete(filter),
+      return await this.#conditional(
+        scope,
+        id,
+        change.expectedRevision,
+        change.expected,
+        (filter) =>
+          change.soft
+            ? this.#collection.findOneAndUpdate(
+                filter,
+                {
+                  $set: {
+                    deletedAt: change.at,
+                    updatedAt: change.at,
+                    ...this.#layout.deadMarks(id),
+                  },
+                  $inc: { revision: 1 },
+                },
+                { returnDocument: 'after' },
+              )
+            : this.#collection.findOneAndDelete(filter),
       );
     } catch (err) {
       throw toCoreError(err, { operation: `delete ${this.#layout.collection}` });

@@ -3,6 +3,7 @@ import {
   DuplicateError,
   defineResource,
   f,
+  IncompatibleVersionError,
   openStores,
   SchemaBehindError,
   type Stores,
@@ -673,5 +674,38 @@ describe('opening a store another definition created or expanded', () => {
     await expect(
       all[3]!.store(gadgetV11).create(p1, { label: 'x', color: null }),
     ).rejects.toBeInstanceOf(DuplicateError);
+  });
+});
+
+describe('delete under a version condition', () => {
+  it('deletes only at an expected objectVersion, and core refuses a record it cannot read', async () => {
+    const url = freshUrl('mongo_evolution');
+    opened.urls.push(url);
+    const { backend, driver } = await open(url, gadgetV10);
+    const id = '018f0000-0000-7000-8000-0000000000aa';
+    await driver.insert(rec(id, { label: 'newer' }, { objectVersion: '2.0' }));
+    const refused = await driver.delete(admin, id, {
+      soft: true,
+      at,
+      expectedRevision: undefined,
+      expected: { objectVersion: ['1.0'] },
+    });
+    expect(refused).toMatchObject({ status: 'conflict', current: { id, objectVersion: '2.0' } });
+    const gadgets = createStores(backend, { resources: [gadgetV10] }).store(gadgetV10);
+    const p1 = createContext({ projectId: 'p1' });
+    await expect(gadgets.delete(p1, id)).rejects.toBeInstanceOf(IncompatibleVersionError);
+    expect(await driver.countByVersion()).toEqual({ '2.0': 1 });
+    expect((await driver.scanVersion('2.0', undefined, 5)).records[0]).toMatchObject({
+      deletedAt: null,
+      revision: 1,
+    });
+    const done = await driver.delete(admin, id, {
+      soft: false,
+      at,
+      expectedRevision: undefined,
+      expected: { objectVersion: ['2.0'] },
+    });
+    expect(done.status).toBe('ok');
+    expect(await driver.countByVersion()).toEqual({});
   });
 });

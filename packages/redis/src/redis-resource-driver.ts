@@ -137,11 +137,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       scopeArg(scope),
       change.expectedRevision === undefined ? '' : String(change.expectedRevision),
     ];
-    const expected = Object.entries(change.expected ?? {});
-    args.push(String(expected.length));
-    for (const [field, allowed] of expected) {
-      args.push(field, String(allowed.length), ...allowed.map((v) => JSON.stringify(v ?? null)));
-    }
+    args.push(...expectedArgs(change.expected));
     const set = Object.entries(change.set);
     args.push(String(set.length));
     for (const [field, value] of set) {
@@ -172,6 +168,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       change.soft ? '1' : '0',
       JSON.stringify(change.at),
       change.at,
+      ...expectedArgs(change.expected),
     ]);
     return this.#outcome('delete', reply);
   }
@@ -302,4 +299,19 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
 /** The write scope as a script argument: `''` for any project, else the project's JSON text. */
 function scopeArg(scope: WriteScope): string {
   return scope.projectId === null ? '' : JSON.stringify(scope.projectId);
+}
+
+/**
+ * The expected values of a conditional write as script arguments: their count, then each
+ * field, the count of its allowed values and their JSON texts (see update.lua).
+ */
+function expectedArgs(
+  expected: Readonly<Record<string, readonly unknown[]>> | undefined,
+): string[] {
+  const entries = Object.entries(expected ?? {});
+  const out = [String(entries.length)];
+  for (const [field, allowed] of entries) {
+    out.push(field, String(allowed.length), ...allowed.map((v) => JSON.stringify(v ?? null)));
+  }
+  return out;
 }

@@ -2,7 +2,8 @@
 -- sets deletedAt = updatedAt = at, bumps the revision, frees the unique values and moves
 -- the index entries to the deleted partitions; a hard delete removes everything.
 -- KEYS[1] the record key. ARGV: T, layout, id, scope ('' or project JSON), expected
--- revision ('' for none), soft '1'/'0', at JSON, at token.
+-- revision ('' for none), soft '1'/'0', at JSON, at token, expected values (count; each:
+-- field, count, JSON texts; as update.lua).
 -- Reply: {'ok', record (the last state)} | {'not-found'} | {'conflict', record}.
 local T, lay, id, scope, exprev = ARGV[1], cjson.decode(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
 -- The unique values it frees include those of constraints a newer definition applied.
@@ -10,7 +11,18 @@ lay = with_applied_uniques(T, lay)
 local key = KEYS[1]
 local r = load(key)
 if not r or not writable(r, scope) then return { 'not-found' } end
-if exprev ~= '' and r.revision ~= exprev then return { 'conflict', flatten(r) } end
+local ok = exprev == '' or r.revision == exprev
+local i = 10
+for _ = 1, tonumber(ARGV[9] or '0') do
+  local f, c = ARGV[i], tonumber(ARGV[i + 1])
+  local cur, hit = r[f] or 'null', false
+  for k = i + 2, i + 1 + c do
+    if ARGV[k] == cur then hit = true end
+  end
+  if not hit then ok = false end
+  i = i + 2 + c
+end
+if not ok then return { 'conflict', flatten(r) } end
 if ARGV[6] ~= '1' then
   remove(T, lay, id, r)
   return { 'ok', flatten(r) }
