@@ -257,6 +257,14 @@ export class MongoBackend implements Backend {
     return this.#evolve('contract', () => this.#schema.contract(resource, elements));
   }
 
+  /**
+   * Makes write-only fields public (drops them from the recorded `pending`); fields that
+   * are public already or not applied are ignored. Idempotent.
+   */
+  publish(resource: AnyResource, fields: readonly string[]): Promise<void> {
+    return this.#evolve('publish', () => this.#schema.publish(resource, fields));
+  }
+
   /** The elements recorded as applied, from the `<prefix>_elements` collection. */
   appliedElements(resource: AnyResource): Promise<SchemaElements> {
     return this.#evolve('appliedElements', () => this.#schema.applied(resource));

@@ -9,6 +9,7 @@ import {
   NO_ELEMENTS,
   type SchemaElements,
   UniqueViolationError,
+  withPending,
 } from '@polystore/core/adapter';
 import type { Collection, Db, Document } from 'mongodb';
 import { isDuplicateKeyError, mapErrors, serverError, toCoreError } from './errors.js';
@@ -44,6 +45,8 @@ export interface ElementsDocument {
   indexes: IndexElement[];
   /** Each unique constraint as `{ fields }`: FerretDB v1.24 stores no array inside an array. */
   uniques: { fields: string[] }[];
+  /** The write-only fields (see `SchemaElements.pending`); absent or empty: none. */
+  pending?: string[];
 }
 
 function toStored(elements: SchemaElements): Omit<ElementsDocument, '_id'> {
@@ -57,6 +60,7 @@ function toStored(elements: SchemaElements): Omit<ElementsDocument, '_id'> {
     })),
     indexes: elements.indexes.map((i) => ({ field: i.field, kind: i.kind })),
     uniques: elements.uniques.map((u) => ({ fields: [...u] })),
+    pending: [...(elements.pending ?? [])],
   };
 }
 
@@ -186,7 +190,7 @@ export class MongoSchema {
       this.#elements.findOne({ _id: { $eq: _id } }),
     );
     if (doc === null) return NO_ELEMENTS;
-    return Object.freeze({
+    const elements: SchemaElements = Object.freeze({
       fields: Object.freeze(
         doc.fields.map(
           (s): FieldElement => Object.freeze({ name: s.name, field: fieldOf(resource, s) }),
@@ -197,6 +201,19 @@ export class MongoSchema {
       ),
       uniques: Object.freeze(doc.uniques.map((u) => Object.freeze([...u.fields]))),
     });
+    return withPending(elements, doc.pending);
+  }
+
+  /**
+   * Makes write-only fields public: removes them from the recorded `pending`, in one
+   * update of the record (so a concurrent `expand` of other fields is not undone).
+   */
+  async publish(resource: AnyResource, fields: readonly string[]): Promise<void> {
+    const _id = this.#collectionOf(resource);
+    if (fields.length === 0) return;
+    await mapErrors(`publish ${_id}`, () =>
+      this.#elements.updateOne({ _id: { $eq: _id } }, { $pullAll: { pending: [...fields] } }),
+    );
   }
 
   async #record(resource: AnyResource, elements: SchemaElements): Promise<void> {
