@@ -34,6 +34,7 @@ export function decodeElements(text: string, resource: AnyResource): SchemaEleme
       fields: listOf(stored.fields),
       indexes: listOf(stored.indexes),
       uniques: listOf(stored.uniques),
+      pending: listOf(stored.pending),
     },
     resource,
   );

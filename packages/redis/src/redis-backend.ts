@@ -172,6 +172,15 @@ export class RedisBackend implements Backend, EvolutionBackend {
     ]);
   }
 
+  /**
+   * Makes write-only fields public (drops them from the schema key's pending fields), in
+   * one script; fields that are public already or not applied are ignored. Idempotent.
+   */
+  async publish(resource: AnyResource, fields: readonly string[]): Promise<void> {
+    const l = new ResourceLayout(resource, this.keyspace);
+    await this.connection.script('publish', l.schemaKey, [...fields]);
+  }
+
   /** The elements the resource's schema key records as applied (none when it has no key). */
   async appliedElements(resource: AnyResource): Promise<SchemaElements> {
     const l = new ResourceLayout(resource, this.keyspace);

@@ -827,3 +827,28 @@ describe('delete under a version condition', () => {
     expect(await driver.countByVersion()).toEqual({});
   });
 });
+
+describe('write-only fields', () => {
+  it('records the pending fields expand is given, and publish makes them public', async () => {
+    const { oldBackend: backend } = await fleet();
+    await backend.expand(gadgetV11, { ...up.expand, pending: ['color'] });
+    expect((await backend.appliedElements(gadgetV11)).pending).toEqual(['color']);
+    // Expanding again (without marks) keeps the mark; publishing an unknown field is ignored.
+    await backend.expand(gadgetV11, up.expand);
+    await backend.publish(gadgetV11, ['label', 'nope']);
+    expect((await backend.appliedElements(gadgetV11)).pending).toEqual(['color']);
+    await backend.publish(gadgetV11, ['color']);
+    await backend.publish(gadgetV11, ['color']);
+    const applied = await backend.appliedElements(gadgetV11);
+    expect(applied.pending).toBeUndefined();
+    expect(applied.fields.map((x) => x.name)).toEqual(['label', 'shelf', 'color']);
+    // A contract of a marked field forgets its mark; a resource never created stays so.
+    await backend.expand(gadgetV11, { ...NO_ELEMENTS, pending: ['color'] });
+    expect((await backend.appliedElements(gadgetV11)).pending).toEqual(['color']);
+    await backend.contract(gadgetV11, elementsBetween(gadgetV11, '1.1', '1.0').contract);
+    expect((await backend.appliedElements(gadgetV11)).pending).toBeUndefined();
+    const other = defineResource({ ...gadgetV10, name: 'widget', plural: 'widgets' });
+    await backend.publish(other, ['label']);
+    expect(await backend.appliedElements(other)).toEqual(NO_ELEMENTS);
+  });
+});

@@ -36,5 +36,7 @@ end
 for _, u in ipairs(applied.uniques) do
   if not gone['u:' .. table.concat(u, ',')] then kept.uniques[#kept.uniques + 1] = u end
 end
+-- The write-only marks of the fields that remain stay with them.
+kept.pending = pending_after(kept.fields, applied.pending)
 redis.call('SET', KEYS[1], cjson.encode(kept))
 return { 'ok' }

@@ -1,6 +1,7 @@
 -- Adds the elements a resource lacks: a field is recorded; an index or unique constraint
 -- gets the entries of every record (live and soft-deleted; unique keys for live ones).
 -- A unique constraint that live records violate refuses the whole call, changing nothing.
+-- The fields the elements name as pending are recorded write-only (added or applied before).
 -- KEYS[1] the schema key. ARGV: T, global '1'/'0', base (the elements JSON recorded when
 -- none are), the elements JSON to add.
 -- Reply: {'ok'} | {'violation', constraint number (1-based, among the elements), ids...}.
@@ -92,5 +93,6 @@ for _, x in ipairs(records) do
     end
   end
 end
+applied.pending = pending_after(applied.fields, applied.pending, add.pending)
 redis.call('SET', KEYS[1], cjson.encode(applied))
 return { 'ok' }

@@ -348,6 +348,25 @@ local function schema_load(skey, base)
   return a
 end
 
+-- The write-only fields to record (see applied-elements.ts, core's pendingAfter): those
+-- of the lists a and b (either may be nil) that are applied fields and not in published,
+-- each once; nil when none, so that the schema key's JSON leaves the key out.
+local function pending_after(fields, a, b, published)
+  local known, gone, seen, out = {}, {}, {}, {}
+  for _, f in ipairs(fields) do known[f] = true end
+  for _, f in ipairs(published or {}) do gone[f] = true end
+  for _, list in ipairs({ a or {}, b or {} }) do
+    for _, f in ipairs(list) do
+      if known[f] and not gone[f] and not seen[f] then
+        seen[f] = true
+        out[#out + 1] = f
+      end
+    end
+  end
+  if #out == 0 then return nil end
+  return out
+end
+
 -- The sort token of a value's JSON text (see layout.ts sortToken): a string as it is, an
 -- int offset by 2^53 as 14 hex digits (split in two exact halves); nil for null or none.
 local function token_of(text)
