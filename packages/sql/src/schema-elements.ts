@@ -358,7 +358,19 @@ export class SchemaElementsStore {
   /** The elements recorded as applied to `layout`'s table (none if nothing is recorded; never creates anything). */
   async applied(layout: TableLayout): Promise<SchemaElements> {
     try {
-      return fromRows(layout.resource, await this.#recorded(this.#spec.db, layout));
+      try {
+        return fromRows(layout.resource, await this.#recorded(this.#spec.db, layout));
+      } catch (err) {
+        // PostgreSQL: an ordinary statement_timeout too short even for this read (the schema
+        // check of an open on a loaded server): read again with the open's bounds.
+        if (codeOf(err) !== '57014') throw err;
+        const conn = await this.#spec.connect();
+        try {
+          return fromRows(layout.resource, await this.#recorded(conn.db, layout));
+        } finally {
+          await conn.release();
+        }
+      }
     } catch (err) {
       throw toCoreError(err);
     }
