@@ -83,9 +83,13 @@ export function objectVersionExamples(backend: StoreBackend): void {
       expect(await older.same(v10, (s) => s.count(p1))).toBe(2);
       const b = await older.same(v10, (s) => s.list(p1, { where: { name: 'b1' } }));
       expect(b.items.map((r) => r.objectVersion)).toEqual(['1.1']);
-      // A 1.0 write to it is refused too. Core refuses it only once the write is applied
-      // (reading the written record back fails), so what is stored after it is not asserted.
+      // A 1.0 update or delete of it is refused too, before anything is written.
       expect(await older.fails(v10, (s) => s.update(p1, c.id, { name: 'c1' }))).toEqual(refused);
+      expect(await older.fails(v10, (s) => s.delete(p1, c.id))).toEqual(refused);
+      const newer = await t.open([v11]);
+      const kept = await newer.same(v11, (s) => s.get(p1, c.id));
+      expect(kept).toMatchObject({ name: 'c', state: 'broken', revision: c.revision });
+      expect(kept.deletedAt).toBeNull();
     });
   });
 }
