@@ -1,12 +1,8 @@
 import { openBackend } from '@polystore/core/adapter';
 import { memoryAdapter } from '@polystore/memory';
 import { describe, expect, it } from 'vitest';
-import {
-  type ConformanceOptions,
-  formatReport,
-  runConformance,
-} from '../src/index.js';
 import { chainDefinitions, EVOLUTION_STEPS, planChains, Rng } from '../src/evolution-chain.js';
+import { type ConformanceOptions, formatReport, runConformance } from '../src/index.js';
 
 const memory = (evolution: ConformanceOptions['evolution']): ConformanceOptions => ({
   name: 'memory',
@@ -55,13 +51,14 @@ describe('the evolution group', () => {
     const evolutionUnits = EVOLUTION_STEPS.map((s) => `evolution.${s}`).sort();
     const ours = (units: readonly string[]) => units.filter((u) => u.startsWith('evolution.'));
     expect(ours(skipped.coverage.skippedUnits)).toEqual(evolutionUnits);
-    const na = await runConformance(
-      memory({ notApplicable: 'fronts a backend elsewhere' }),
-      ['evolution'],
-    );
+    const na = await runConformance(memory({ notApplicable: 'fronts a backend elsewhere' }), [
+      'evolution',
+    ]);
     expect(na.groups[0]!.status).toBe('not-applicable');
     expect(ours(na.coverage.skippedUnits)).toEqual([]);
-    expect(na.coverage.notApplicableUnits.filter((u) => u.startsWith('evolution.'))).toHaveLength(9);
+    expect(na.coverage.notApplicableUnits.filter((u) => u.startsWith('evolution.'))).toHaveLength(
+      9,
+    );
     expect(na.coverage.notApplicableUnits.join('\n')).toContain('fronts a backend elsewhere');
   });
 
