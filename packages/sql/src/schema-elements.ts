@@ -11,6 +11,7 @@ import {
   uniqueKey,
   withPending,
 } from '@polystore/core/adapter';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { type CompiledQuery, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { DialectSupport, SqlDb } from './dialect/dialect-support.js';
 import { isSchemaMismatch, toCoreError } from './errors.js';
@@ -33,6 +34,14 @@ export interface SchemaElementsSpec {
   readonly db: SqlDb;
   /** How long {@link SchemaElementsStore.open} keeps trying when other processes open the same store. */
   readonly openTimeoutMs: number;
+  /**
+   * SQLite: the better-sqlite3 handle under `db`. A brand-new store is created in one
+   * synchronous `BEGIN IMMEDIATE` transaction on it, so the write lock is never held
+   * across an `await`: a write of another store of the same file in this process blocks
+   * the thread in SQLite's busy handler, and would otherwise wait for a lock that only
+   * this (blocked) thread can release.
+   */
+  readonly sqlite?: SqliteDatabase;
   /**
    * A connection for DDL (PostgreSQL: its own connection with the generous open timeouts, so
    * a long `CREATE INDEX CONCURRENTLY` is not cut short by the fail-fast bounds; SQLite: the
@@ -168,6 +177,21 @@ export class SchemaElementsStore {
         });
         return;
       }
+      const raw = this.#spec.sqlite;
+      if (raw) {
+        // Planned with async reads, applied in one synchronous IMMEDIATE transaction that
+        // first checks nobody changed what the plan read (else the open loop plans again).
+        const plan = await this.#plan(conn.db, layouts);
+        if (plan.statements.length === 0) return;
+        raw
+          .transaction(() => {
+            if (!sameSnapshot(this.#snapshotSync(raw, plan.names), plan.snapshot))
+              throw new OpenRaceLost();
+            for (const q of plan.statements) raw.prepare(q.sql).run(...(q.parameters as unknown[]));
+          })
+          .immediate();
+        return;
+      }
       await conn.db.connection().execute(async (c) => {
         // IMMEDIATE: take the write lock now, through the busy handler, rather than fail
         // at once when a read snapshot cannot be upgraded.
@@ -187,11 +211,53 @@ export class SchemaElementsStore {
 
   /** The body of {@link #prepare}: what is there now decides, since another process may have come first. */
   async #createOrRecord(db: SqlDb, layouts: readonly TableLayout[]): Promise<void> {
+    const { statements } = await this.#plan(db, layouts);
+    if (statements.length === 0) return;
+    if (this.#pg) {
+      // Values are literals: one message, one round trip (PostgreSQL's simple protocol).
+      await sql.raw(statements.map((q) => q.sql).join(';\n')).execute(db);
+    } else {
+      for (const q of statements) await db.executeQuery(q);
+    }
+  }
+
+  /**
+   * SQLite, inside the open's transaction: which of `names` are tables, and which opened
+   * tables the record table lists: what {@link #plan} based its statements on.
+   */
+  #snapshotSync(raw: SqliteDatabase, names: readonly string[]): OpenSnapshot {
+    const marks = names.map(() => '?').join(', ');
+    const tables = new Set(
+      (
+        raw
+          .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (${marks})`)
+          .all(...names) as { name: string }[]
+      ).map((r) => r.name),
+    );
+    const recorded = new Set<string>();
+    if (tables.has(this.table)) {
+      const rows = raw
+        .prepare(
+          `SELECT DISTINCT table_name AS name FROM "${this.table}" WHERE table_name IN (${marks})`,
+        )
+        .all(...names) as { name: string }[];
+      for (const r of rows) recorded.add(r.name);
+    }
+    return { tables, recorded };
+  }
+
+  /** The statements that create or record the opened tables not recorded yet, and what they were planned on. */
+  async #plan(
+    db: SqlDb,
+    layouts: readonly TableLayout[],
+  ): Promise<{ statements: CompiledQuery[]; names: string[]; snapshot: OpenSnapshot }> {
     const ledger = this.#ledger;
-    const found = await this.#find(db, [this.table, ledger, ...layouts.map((l) => l.table)]);
+    const names = [this.table, ledger, ...layouts.map((l) => l.table)];
+    const found = await this.#find(db, names);
     const recorded = found.tables.has(this.table)
       ? await this.#recordedTables(db, layouts)
       : new Set<string>();
+    const snapshot = { tables: found.tables, recorded };
     const created: TableLayout[] = [];
     const rows: TableRow[] = [];
     for (const layout of layouts) {
@@ -204,7 +270,7 @@ export class SchemaElementsStore {
       const legacy = found.tables.has(ledger) ? await this.#legacy(db, layout) : undefined;
       if (legacy) rows.push(...positioned(layout.table, legacy));
     }
-    if (rows.length === 0) return;
+    if (rows.length === 0) return { statements: [], names, snapshot };
     const statements: CompiledQuery[] = [];
     if (!found.schema) {
       statements.push(db.schema.createSchema(this.#spec.schema!).ifNotExists().compile());
@@ -212,12 +278,7 @@ export class SchemaElementsStore {
     if (!found.tables.has(this.table)) statements.push(this.#createTableStatement().compile(db));
     for (const layout of created) statements.push(...this.#newTable(db, layout));
     statements.push(this.#insertStatement(rows).compile(db));
-    if (this.#pg) {
-      // Values are literals: one message, one round trip (PostgreSQL's simple protocol).
-      await sql.raw(statements.map((q) => q.sql).join(';\n')).execute(db);
-    } else {
-      for (const q of statements) await db.executeQuery(q);
-    }
+    return { statements, names, snapshot };
   }
 
   /** Whether the schema exists, and which of `names` are tables in it. */
@@ -704,7 +765,23 @@ function positioned(table: string, elements: SchemaElements): TableRow[] {
 }
 
 /** Whether an open lost a race with another process opening the same store: try again. */
+/** What an open's plan was based on: which tables exist, which opened tables are recorded. */
+interface OpenSnapshot {
+  readonly tables: ReadonlySet<string>;
+  readonly recorded: ReadonlySet<string>;
+}
+
+function sameSnapshot(a: OpenSnapshot, b: OpenSnapshot): boolean {
+  const same = (x: ReadonlySet<string>, y: ReadonlySet<string>) =>
+    x.size === y.size && [...x].every((v) => y.has(v));
+  return same(a.tables, b.tables) && same(a.recorded, b.recorded);
+}
+
+/** Another process changed the store between an open's plan and its transaction: plan again. */
+class OpenRaceLost extends Error {}
+
 function isOpenRace(err: unknown): boolean {
+  if (err instanceof OpenRaceLost) return true;
   const code = codeOf(err);
   if (typeof code !== 'string') return false;
   // Catalog unique index (two creators), relation/schema exists, deadlock, serialization, lock_timeout.

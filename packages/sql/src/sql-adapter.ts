@@ -39,6 +39,7 @@ export async function openSqlBackend(
         const allocate = sqliteAllocate(database);
         return SqlBackend.open({
           db,
+          sqlite: database,
           support: sqliteSupport,
           allocate,
           options: resolved,

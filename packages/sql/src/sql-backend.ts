@@ -13,6 +13,7 @@ import type {
   ResourceDriver,
   SchemaElements,
 } from '@polystore/core/adapter';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
 import type { AllocateFn } from './dialect/allocation.js';
 import type { DialectSupport, SqlDb } from './dialect/dialect-support.js';
 import { toCoreError } from './errors.js';
@@ -38,6 +39,8 @@ export interface SqlBackendSpec {
    * CONCURRENTLY` may take long). Absent: DDL runs on `db` (SQLite's one connection).
    */
   readonly connectDdl?: () => Promise<SqlDb>;
+  /** SQLite: the better-sqlite3 handle under `db` (a brand-new store is created synchronously on it). */
+  readonly sqlite?: SqliteDatabase;
 }
 
 const notOpened = (): never => {
@@ -119,6 +122,7 @@ export class SqlBackend implements Backend, EvolutionBackend {
       prefix: spec.options.prefix,
       db,
       openTimeoutMs: spec.options.openTimeoutMs,
+      ...(spec.sqlite ? { sqlite: spec.sqlite } : {}),
       connect: async (): Promise<DdlConnection> => {
         if (!connectDdl) return { db, release: async () => {} };
         const own = await connectDdl();

@@ -1,7 +1,12 @@
 import { formatReport, runConformance } from '@polystore/conformance';
 import { type AdapterRegistry, openStores } from '@polystore/core';
 import { parseStoreUrl } from '@polystore/core/adapter';
-import { checkConformanceUrl, faultsFor, namespacedUrl } from '../conformance-target.js';
+import {
+  checkConformanceUrl,
+  evolutionFor,
+  faultsFor,
+  namespacedUrl,
+} from '../conformance-target.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import type { NamespaceUrlFn } from '../load-adapters.js';
 import type { Printer } from '../printer.js';
@@ -41,6 +46,7 @@ export async function conformance(
         ids: deps.ids,
       }),
     faults,
+    evolution: evolutionFor(url, registry, adapter, plugin),
     budget: options.runs === undefined ? {} : { runs: options.runs },
     ...(options.seed === undefined ? {} : { seed: options.seed }),
   });
