@@ -70,7 +70,18 @@ describe.each(Object.keys(urls))('polystore schema status|expand on %s', (backen
 
     const expanded = await cli(['schema', 'expand', ...store, ...module('v11')]);
     expect(expanded).toMatchObject({ code: ExitCode.ok });
-    expect(expanded.out).toContain('added to gadget: field color');
+    expect(expanded.out).toContain(
+      'added to gadget: field color (write-only until schema migrate: color)',
+    );
+    const writeOnly = await cli(['schema', 'status', ...store, ...module('v11')]);
+    expect(writeOnly.out).toContain('write-only until backfilled: color');
+    const migrated = await cli(['schema', 'migrate', ...store, ...module('v11')]);
+    expect(migrated).toMatchObject({ code: ExitCode.ok });
+    expect(migrated.out).toContain('gadget       rewrote 1 record(s) at 1.1; queryable now: color');
+    expect(migrated.out).toContain("every record of 1 resources is at the code's version");
+    expect((await cli(['schema', 'status', ...store, ...module('v11')])).out).not.toContain(
+      'write-only',
+    );
     const again = await cli(['schema', 'expand', ...store, ...module('v11')]);
     expect(again.out).toContain('nothing to add');
     expect((await cli(['schema', 'status', ...store, ...module('v11')])).code).toBe(ExitCode.ok);
@@ -81,13 +92,26 @@ describe.each(Object.keys(urls))('polystore schema status|expand on %s', (backen
     // Both versions now open and work on the same store.
     const v11 = await openStores(url, { resources: [gadgetV11] });
     const red = await v11.store(gadgetV11).create(ctx, { label: 'b', size: 2, color: 'red' });
-    expect((await v11.store(gadgetV11).get(ctx, first.id)).color).toBeNull();
+    expect(await v11.store(gadgetV11).get(ctx, first.id)).toMatchObject({
+      color: null,
+      objectVersion: '1.1',
+    });
     await v11.close();
     const v10again = await openStores(url, { resources: [gadgetV10] });
     expect((await v10again.store(gadgetV10).get(ctx, red.id)).label).toBe('b');
     await v10again.store(gadgetV10).update(ctx, first.id, { size: 3 });
     expect(await v10again.store(gadgetV10).count(ctx)).toBe(2);
     await v10again.close();
+  });
+
+  it('migrate refuses a store that lacks elements, with exit 4', async () => {
+    const url = urls[backend]!();
+    await (await openStores(url, { resources: [gadgetV10] })).close();
+    const r = await cli(['schema', 'migrate', '--store', url, ...module('v11')]);
+    expect(r.code).toBe(ExitCode.schemaDrift);
+    expect(r.out).toContain(
+      'gadget: the store lacks field color: run polystore schema expand first',
+    );
   });
 
   it('exits 4 from any command whose open meets a store behind the code', async () => {
