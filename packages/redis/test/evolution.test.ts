@@ -306,8 +306,8 @@ describe('rewrite', () => {
     await oldBackend.expand(gadgetV11, up.expand);
     expect(await entries()).toEqual(expectedEntries(await records()));
 
-    // The 1.0 client maintains the index entries its definition knows, and the unique
-    // entries of every applied constraint (it reads them from the schema key).
+    // The 1.0 client maintains the index and unique entries of every applied element, those
+    // its definition knows and those it reads from the schema key.
     await oldDriver.update(admin, 'r1', {
       set: { label: 'uno', shelf: 'A' },
       updatedAt: at,
@@ -338,8 +338,21 @@ describe('rewrite', () => {
     expect(maintained).toContain('u:label:"five" r5');
     expect(maintained).toContain('u:label:"three" r3');
     expect(maintained.some((l) => /^u:label:"(one|two|cinq)"/.test(l))).toBe(false);
-    // A unique key an older polystore's client left behind (it knew no applied uniques).
-    await raw.set(`polystore:{${namespace}}:gadgets:u:label:"one"`, 'r1');
+    expect(maintained).toEqual(expectedEntries(await records()));
+    // What an older polystore's 1.0 client left behind (it knew no applied element): a unique
+    // key, r1's and r5's shelf entries under the values they were entered under, r2's
+    // entries still live.
+    const T = `polystore:{${namespace}}:gadgets:`;
+    await raw.set(`${T}u:label:"one"`, 'r1');
+    for (const part of ['*', '"p1"']) {
+      await raw.smove(`${T}e:shelf:l:${part}:"A"`, `${T}e:shelf:l:${part}:null`, 'r1');
+      await raw.smove(`${T}e:shelf:l:${part}:"T"`, `${T}e:shelf:l:${part}:"S"`, 'r5');
+      for (const field of ['shelf', 'color']) {
+        await raw.smove(`${T}e:${field}:d:${part}:null`, `${T}e:${field}:l:${part}:null`, 'r2');
+      }
+    }
+    await raw.hset(`${T}r:r1`, '~e:shelf', 'null');
+    await raw.hset(`${T}r:r5`, '~e:shelf', '"S"');
     const stale = await entries();
     expect(stale).toContain('u:label:"one" r1');
     expect(stale).toContain('e:color:l:*:null r2');
@@ -407,9 +420,16 @@ describe('rewrite', () => {
   });
 
   it('enters a record an older client wrote after an expand in the new indexes at its next update', async () => {
-    const { oldBackend, oldDriver, newBackend, newDriver, entries } = await fleet();
+    const { namespace, oldBackend, oldDriver, newBackend, newDriver, entries } = await fleet();
     await oldBackend.expand(gadgetV11, up.expand);
     await oldDriver.insert(rec('r1', { label: 'one', shelf: 'A' }));
+    // 1.0 writes enter the record in the indexes 1.1 applied; an older polystore's did not:
+    // take its entries and the '~e:' fields that remember them away, as it left them.
+    const T = `polystore:{${namespace}}:gadgets:`;
+    const applied = (await entries()).filter((l) => /^e:(shelf|color):.* r1$/.test(l));
+    expect(applied).toHaveLength(4);
+    for (const line of applied) await raw.srem(`${T}${line.slice(0, -' r1'.length)}`, 'r1');
+    await raw.hdel(`${T}r:r1`, '~e:shelf', '~e:color');
     expect((await entries()).filter((l) => l.endsWith(' r1') && !l.startsWith('e:label'))).toEqual([
       'u:label:"one" r1',
     ]);
@@ -737,6 +757,92 @@ describe('opening a store another definition created or expanded', () => {
     await expect(older.create(p1, { label: 'drei', shelf: null })).rejects.toBeInstanceOf(
       DuplicateError,
     );
+  });
+
+  it('makes 1.0 writes after an expand keep the indexes it added on fields 1.0 knows', async () => {
+    const crate = { name: 'crate', plural: 'crates', scope: 'project', softDelete: true } as const;
+    const crateV10 = defineResource({
+      ...crate,
+      version: '1.0',
+      history: { '1.0': 'initial version' },
+      fields: { size: f.int().default(0), bin: f.string().default(''), tag: f.string().indexed() },
+    });
+    const crateV11 = defineResource({
+      ...crate,
+      version: '1.1',
+      history: {
+        '1.0': 'initial version',
+        '1.1': {
+          note: 'size and tag sortable, bin indexed',
+          addIndexes: ['size', 'tag', 'bin'],
+          dropIndexes: { tag: 'eq' },
+        },
+      },
+      fields: {
+        size: f.int().sortable().default(0),
+        bin: f.string().indexed().default(''),
+        tag: f.string().sortable(),
+      },
+    });
+    const namespace = freshNamespace('redis_evolution');
+    const older = (await service(namespace, [crateV10])).store(crateV10);
+    const a = await older.create(p1, { size: 3, bin: 'x', tag: 'a' });
+    const b = await older.create(p1, { size: -5, bin: 'x', tag: 'b' });
+    await (await open(namespace, crateV11)).expand(
+      crateV11,
+      elementsBetween(crateV11, '1.0', '1.1').expand,
+    );
+    // A client opened before the expand and one opened after it write on.
+    const late = (await service(namespace, [crateV10])).store(crateV10);
+    const c = await older.create(p1, { size: 3, bin: 'y', tag: '😀' });
+    const d = await late.create(p1, { size: 2 ** 40, bin: 'y', tag: HOSTILE_STRINGS[0]! });
+    const e = await late.create(p1, { size: -1, bin: 'x', tag: 'é' });
+    const g = await older.create(p1, { size: 3, bin: 'z', tag: 'Z' });
+    await older.update(p1, b.id, { size: 3, bin: 'y' });
+    await late.update(p1, a.id, { bin: 'z', tag: '\uFFFF' });
+    await older.delete(p1, e.id);
+    await late.delete(p1, g.id);
+    await late.purge(adminContext(), {
+      deletedBefore: new Date(Date.now() + 60_000).toISOString(),
+    });
+
+    const newer = (await service(namespace, [crateV11])).store(crateV11);
+    const all = (await newer.list(p1, { limit: 100 })).items;
+    expect(all.map((r) => r.id).sort()).toEqual([a.id, b.id, c.id, d.id].sort());
+    const byId = (x: { id: string }, y: { id: string }) => compareCodePoints(x.id, y.id);
+    const threes = all.filter((r) => r.size === 3).sort(byId);
+    expect(threes.map((r) => r.id)).toEqual([a.id, b.id, c.id].sort(compareCodePoints));
+    expect(await newer.count(p1, { size: 3 })).toBe(3);
+    expect((await newer.list(p1, { where: { size: 3 }, limit: 100 })).items).toEqual(threes);
+    const bySize = [...all].sort((x, y) => x.size - y.size || byId(x, y));
+    const asc = await newer.list(p1, { orderBy: { field: 'size' }, limit: 100 });
+    expect(asc.items.map((r) => r.id)).toEqual(bySize.map((r) => r.id));
+    const small = await newer.list(p1, {
+      where: { size: { gt: -10, lte: 3 } },
+      orderBy: { field: 'size', direction: 'desc' },
+      limit: 100,
+    });
+    expect(small.items.map((r) => r.id)).toEqual(
+      bySize
+        .filter((r) => r.size <= 3)
+        .map((r) => r.id)
+        .reverse(),
+    );
+    expect(await newer.count(p1, { size: { gt: 2 } })).toBe(4);
+    const byTag = [...all].sort((x, y) => compareCodePoints(x.tag, y.tag) || byId(x, y));
+    const tags = await newer.list(p1, { orderBy: { field: 'tag' }, limit: 100 });
+    expect(tags.items.map((r) => r.id)).toEqual(byTag.map((r) => r.id));
+    expect(await newer.count(p1, { tag: '\uFFFF' })).toBe(1);
+    expect(
+      (await newer.list(p1, { where: { bin: 'y' }, limit: 100 })).items.map((r) => r.id),
+    ).toEqual([b.id, c.id, d.id].sort(compareCodePoints));
+    expect(await newer.count(p1, { bin: 'x' })).toBe(0);
+    // The soft-deleted and purged records left no entry behind: the sorted sets hold the live ones.
+    const prefix = `polystore:{${namespace}}:crates:`;
+    expect(await raw.zcard(`${prefix}z:size:l:*`)).toBe(4);
+    expect(await raw.zcard(`${prefix}z:size:d:*`)).toBe(0);
+    // 1.0 code still finds records by its own equality index on tag.
+    expect((await older.list(p1, { where: { tag: '😀' } })).items.map((r) => r.id)).toEqual([c.id]);
   });
 
   it('refuses 1.1 code on a store nobody expanded with SchemaBehindError, adding no key', async () => {

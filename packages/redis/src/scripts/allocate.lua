@@ -11,7 +11,7 @@
 -- (the requested address is unusable or taken, or no address is free: the caller names the
 -- error by core's rule) | {'duplicate', 'id' | the constraint's fields as 'f1,f2'}.
 local TN, TF, lay, netId, want, deleted = ARGV[1], ARGV[2], cjson.decode(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
-lay = with_applied_uniques(TF, lay)
+lay = with_applied(TF, lay)
 local takenPrefix, liveSet = ARGV[7], ARGV[8]
 local np = tonumber(ARGV[9])
 local i = 10 + np

@@ -6,8 +6,9 @@
 -- field, count, JSON texts; as update.lua).
 -- Reply: {'ok', record (the last state)} | {'not-found'} | {'conflict', record}.
 local T, lay, id, scope, exprev = ARGV[1], cjson.decode(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
--- The unique values it frees include those of constraints a newer definition applied.
-lay = with_applied_uniques(T, lay)
+-- The index entries it moves and the unique values it frees include those of the indexes
+-- and constraints a newer definition applied.
+lay = with_applied(T, lay)
 local key = KEYS[1]
 local r = load(key)
 if not r or not writable(r, scope) then return { 'not-found' } end
@@ -37,5 +38,12 @@ local revision = string.format('%d', tonumber(r.revision) + 1)
 n.deletedAt, n.updatedAt, n['~s:updatedAt'], n.revision = ARGV[7], ARGV[7], ARGV[8], revision
 index_all(T, lay, id, n, 'd', true)
 redis.call('ZADD', T .. 'deleted', 0, deleted_member(n, id))
-redis.call('HSET', key, 'deletedAt', ARGV[7], 'updatedAt', ARGV[7], '~s:updatedAt', ARGV[8], 'revision', revision)
+local writes = { 'deletedAt', ARGV[7], 'updatedAt', ARGV[7], '~s:updatedAt', ARGV[8], 'revision', revision }
+-- The equality entries are now under the record's values (see index_all): remember them.
+for _, f in ipairs(lay.e) do
+  n['~e:' .. f] = n[f] or 'null'
+  writes[#writes + 1] = '~e:' .. f
+  writes[#writes + 1] = n['~e:' .. f]
+end
+redis.call('HSET', key, unpack(writes))
 return { 'ok', flatten(n) }

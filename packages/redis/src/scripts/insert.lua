@@ -3,7 +3,7 @@
 -- KEYS[1] the record key. ARGV: T, layout, id, then the record hash as field/value pairs.
 -- Reply: {'ok'} | {'duplicate', 'id' | the constraint's fields as 'f1,f2'}.
 local T, lay, id = ARGV[1], cjson.decode(ARGV[2]), ARGV[3]
-lay = with_applied_uniques(T, lay)
+lay = with_applied(T, lay)
 local flat = {}
 for i = 4, #ARGV do flat[#flat + 1] = ARGV[i] end
 local err = insert(T, lay, id, flat)

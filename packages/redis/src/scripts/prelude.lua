@@ -80,6 +80,24 @@ local function parts_of(lay, p, lv)
   return { lv .. ':*', lv .. ':' .. p }
 end
 
+-- The sort token of a value's JSON text (see layout.ts sortToken): a string as it is, an
+-- int offset by 2^53 as 14 hex digits (split in two exact halves); nil for null or none.
+local function token_of(text)
+  if not text or text == 'null' then return nil end
+  if string.sub(text, 1, 1) == '"' then return cjson.decode(text) end
+  local v = tonumber(text)
+  local hi, lo
+  if v >= 0 then
+    lo = v % 4294967296
+    hi = (v - lo) / 4294967296 + 2097152
+  else
+    local n = v + 9007199254740992
+    hi = math.floor(n / 4294967296)
+    lo = n - hi * 4294967296
+  end
+  return string.format('%06x%08x', hi, lo)
+end
+
 local function index_sort(T, lay, f, id, tok, p, lv, add)
   if not tok then return end
   local m = tok .. SEP .. id
@@ -102,11 +120,21 @@ local function index_eq(T, lay, f, id, v, p, lv, add)
   end
 end
 
--- Adds or removes every index entry of record r under liveness lv.
+-- Adds or removes every index entry of record r under liveness lv. A sort entry is under
+-- the record's token ('~s:<field>'), or, for a record that has none (one an older client
+-- wrote before it kept the indexes a newer definition applied), the token of its value;
+-- an equality entry is added under its value and removed from the value it was entered
+-- under ('~e:<field>', else its value), which an older client may have left behind.
 local function index_all(T, lay, id, r, lv, add)
   local p = r.projectId or 'null'
-  for _, f in ipairs(lay.s) do index_sort(T, lay, f, id, r['~s:' .. f], p, lv, add) end
-  for _, f in ipairs(lay.e) do index_eq(T, lay, f, id, r[f] or 'null', p, lv, add) end
+  for _, f in ipairs(lay.s) do
+    index_sort(T, lay, f, id, r['~s:' .. f] or token_of(r[f]), p, lv, add)
+  end
+  for _, f in ipairs(lay.e) do
+    local v = r[f] or 'null'
+    if not add then v = r['~e:' .. f] or v end
+    index_eq(T, lay, f, id, v, p, lv, add)
+  end
 end
 
 -- The unique-value key of each constraint for record r, or false where a value is null.
@@ -127,20 +155,34 @@ local function unique_keys(T, lay, r)
   return keys
 end
 
--- Adds to lay.u the unique constraints the schema key (T .. 'schema', see schema_load)
--- records as applied and the layout lacks: those a newer definition's expand added, so
--- that a client of an older definition honours them too. Returns lay.
-local function with_applied_uniques(T, lay)
+-- Adds to the layout the indexes and unique constraints the schema key (T .. 'schema', see
+-- schema_load) records as applied and the layout lacks: those a newer definition's expand
+-- added, so that every write of a client of an older definition keeps their entries too.
+-- A sort index goes to lay.s, an equality index (but projectId's, which partitions) to
+-- lay.e, a unique constraint to lay.u, as expand.lua enters them. Returns lay.
+local function with_applied(T, lay)
   local text = redis.call('GET', T .. 'schema')
   if not text then return lay end
+  local applied = cjson.decode(text)
   local have = {}
-  for _, u in ipairs(lay.u) do have[table.concat(u, ',')] = true end
-  for _, u in ipairs(cjson.decode(text).uniques or {}) do
-    local name = table.concat(u, ',')
+  for _, f in ipairs(lay.s) do have['s:' .. f] = true end
+  for _, f in ipairs(lay.e) do have['e:' .. f] = true end
+  for _, u in ipairs(lay.u) do have['u:' .. table.concat(u, ',')] = true end
+  local function add(list, name, v)
     if not have[name] then
       have[name] = true
-      lay.u[#lay.u + 1] = u
+      list[#list + 1] = v
     end
+  end
+  for _, i in ipairs(type(applied.indexes) == 'table' and applied.indexes or {}) do
+    if i.kind == 'sort' then
+      add(lay.s, 's:' .. i.field, i.field)
+    elseif i.field ~= 'projectId' then
+      add(lay.e, 'e:' .. i.field, i.field)
+    end
+  end
+  for _, u in ipairs(type(applied.uniques) == 'table' and applied.uniques or {}) do
+    add(lay.u, 'u:' .. table.concat(u, ','), u)
   end
   return lay
 end
@@ -180,6 +222,18 @@ local function insert(T, lay, id, flat)
   if redis.call('EXISTS', key) == 1 then return { 'duplicate', 'id' } end
   local r = {}
   for i = 1, #flat, 2 do r[flat[i]] = flat[i + 1] end
+  -- A sort field of the applied indexes the caller does not sort by comes without its
+  -- token: it gets the one its value has (token_of, layout.ts sortToken's encoding).
+  for _, f in ipairs(lay.s) do
+    if not r['~s:' .. f] then
+      local tok = token_of(r[f])
+      if tok then
+        r['~s:' .. f] = tok
+        flat[#flat + 1] = '~s:' .. f
+        flat[#flat + 1] = tok
+      end
+    end
+  end
   local live = (r.deletedAt or 'null') == 'null'
   local uk = live and unique_keys(T, lay, r) or {}
   for i, k in ipairs(uk) do
@@ -365,24 +419,6 @@ local function pending_after(fields, a, b, published)
   end
   if #out == 0 then return nil end
   return out
-end
-
--- The sort token of a value's JSON text (see layout.ts sortToken): a string as it is, an
--- int offset by 2^53 as 14 hex digits (split in two exact halves); nil for null or none.
-local function token_of(text)
-  if not text or text == 'null' then return nil end
-  if string.sub(text, 1, 1) == '"' then return cjson.decode(text) end
-  local v = tonumber(text)
-  local hi, lo
-  if v >= 0 then
-    lo = v % 4294967296
-    hi = (v - lo) / 4294967296 + 2097152
-  else
-    local n = v + 9007199254740992
-    hi = math.floor(n / 4294967296)
-    lo = n - hi * 4294967296
-  end
-  return string.format('%06x%08x', hi, lo)
 end
 
 -- The unique key of constraint u (a list of field names) for record r, or false when a value is null.

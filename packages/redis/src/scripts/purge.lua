@@ -3,6 +3,8 @@
 -- KEYS[1] the deleted index. ARGV: T, layout, before (ISO), batch.
 -- Reply: {index members taken (the caller repeats while it equals batch), records removed}.
 local T, lay = ARGV[1], cjson.decode(ARGV[2])
+-- The entries it removes include those of the indexes a newer definition applied.
+lay = with_applied(T, lay)
 local members = redis.call('ZRANGEBYLEX', KEYS[1], '-', '(' .. ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
 local removed = 0
 for _, m in ipairs(members) do

@@ -2,7 +2,7 @@
 -- KEYS[1] the equality index of instanceId for the partition. ARGV: T, layout.
 -- Reply: how many were removed.
 local T, lay = ARGV[1], cjson.decode(ARGV[2])
-lay = with_applied_uniques(T, lay)
+lay = with_applied(T, lay)
 local n = 0
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local r = load(rkey(T, id))

@@ -7,9 +7,9 @@
 -- fields (count; each: field, JSON text, has token '1'/'0', sort token), updatedAt JSON,
 -- updatedAt token, objectVersion JSON.
 -- Reply: {'ok', record} | {'not-found'} | {'conflict', record} | {'duplicate', 'f1,f2'}.
--- The unique constraints are the layout's and the applied ones (with_applied_uniques).
+-- The unique constraints are the layout's and the applied ones (with_applied).
 local T, lay, id, scope, exprev = ARGV[1], cjson.decode(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
-lay = with_applied_uniques(T, lay)
+lay = with_applied(T, lay)
 local key = KEYS[1]
 local r = load(key)
 if not r or not writable(r, scope) then return { 'not-found' } end
@@ -34,11 +34,16 @@ local function put(f, v)
   writes[#writes + 1] = f
   writes[#writes + 1] = v
 end
+-- The fields whose sort token the caller sent (its layout's sort fields).
+local tokened = { updatedAt = true }
 local nset = tonumber(ARGV[i])
 i = i + 1
 for _ = 1, nset do
   put(ARGV[i], ARGV[i + 1])
-  if ARGV[i + 2] == '1' then put('~s:' .. ARGV[i], ARGV[i + 3]) end
+  if ARGV[i + 2] == '1' then
+    put('~s:' .. ARGV[i], ARGV[i + 3])
+    tokened[ARGV[i]] = true
+  end
   i = i + 4
 end
 put('updatedAt', ARGV[i])
@@ -55,8 +60,21 @@ for k = 1, #lay.u do
 end
 
 local p = r.projectId
+-- A sort field of the applied indexes the caller does not sort by comes without its token:
+-- a changed value gets the one it has (token_of, layout.ts sortToken's encoding), and so
+-- does a record an older client wrote with no token (and no entry) before this one kept
+-- such indexes.
 for _, f in ipairs(lay.s) do
   local a, b = r['~s:' .. f], n['~s:' .. f]
+  if not tokened[f] and (not b or n[f] ~= r[f]) then
+    b = token_of(n[f])
+    if b then
+      put('~s:' .. f, b)
+    elseif a then
+      n['~s:' .. f] = nil
+      redis.call('HDEL', key, '~s:' .. f)
+    end
+  end
   if a ~= b then
     index_sort(T, lay, f, id, a, p, 'l', false)
     index_sort(T, lay, f, id, b, p, 'l', true)
