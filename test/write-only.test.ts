@@ -207,8 +207,8 @@ function writeOnlyCases(backend: StoreBackend): void {
     // Publishing changes no element.
     expect(applied.fields.map((x) => x.name)).toEqual(['label', 'color', 'rank']);
     // A resource the store does not have: nothing to publish, no mark. (Whether the call
-    // creates the resource differs: memory creates its table as an open would, SQL and
-    // ZooKeeper create nothing; their own tests say so.)
+    // creates the resource differs: memory creates its table as an open would; SQL and
+    // ZooKeeper create nothing, which their own write-only tests assert.)
     const other = defineResource({
       ...base,
       name: 'gizmo',
