@@ -5,6 +5,7 @@ import {
   elementsUnion,
   type FieldElement,
   type IndexElement,
+  KeyedQueue,
   knownField,
   NO_ELEMENTS,
   type SchemaElements,
@@ -117,6 +118,9 @@ function isUniqueOf(index: Document, fields: readonly string[]): boolean {
  * key spec (an older definition's) is replaced. A field is no physical element until it
  * is dropped (documents are schemaless): `contract` unsets it in every document.
  */
+/** Schema steps of one process, one at a time per database and collection. */
+const SCHEMA_STEPS = KeyedQueue.shared('mongo schema steps');
+
 export class MongoSchema {
   readonly #db: Db;
   readonly #prefix: string;
@@ -209,6 +213,20 @@ export class MongoSchema {
    * update of the record (so a concurrent `expand` of other fields is not undone).
    */
   async publish(resource: AnyResource, fields: readonly string[]): Promise<void> {
+    return this.#serial(resource, () => this.#publish(resource, fields));
+  }
+
+  /**
+   * The schema steps on one resource's record take turns within this process: each reads
+   * the record and writes it back, and FerretDB v1 runs an update as a read and a write, so
+   * two at once could undo each other. (Across processes: run one schema tool at a time.)
+   */
+  #serial<T>(resource: AnyResource, step: () => Promise<T>): Promise<T> {
+    const key = `${this.#db.databaseName}\u0000${this.#collectionOf(resource)}`;
+    return SCHEMA_STEPS.run(key, step);
+  }
+
+  async #publish(resource: AnyResource, fields: readonly string[]): Promise<void> {
     const _id = this.#collectionOf(resource);
     if (fields.length === 0) return;
     await mapErrors(`publish ${_id}`, () =>
@@ -231,6 +249,10 @@ export class MongoSchema {
    * An index created by this call is dropped again if a later step of it fails.
    */
   async expand(resource: AnyResource, elements: SchemaElements): Promise<void> {
+    return this.#serial(resource, () => this.#expand(resource, elements));
+  }
+
+  async #expand(resource: AnyResource, elements: SchemaElements): Promise<void> {
     const name = this.#collectionOf(resource);
     const collection = this.#db.collection<StoredDocument>(name);
     const applied = await this.applied(resource);
@@ -271,6 +293,10 @@ export class MongoSchema {
    * document, and their record.
    */
   async contract(resource: AnyResource, elements: SchemaElements): Promise<void> {
+    return this.#serial(resource, () => this.#contract(resource, elements));
+  }
+
+  async #contract(resource: AnyResource, elements: SchemaElements): Promise<void> {
     const name = this.#collectionOf(resource);
     const collection = this.#db.collection<StoredDocument>(name);
     const existing = await this.#indexes(collection);

@@ -730,4 +730,15 @@ describe('write-only fields', () => {
     await backend.contract(gadgetV11, elementsBetween(gadgetV11, '1.1', '1.0').contract);
     expect((await backend.appliedElements(gadgetV11)).pending).toBeUndefined();
   });
+
+  it('keeps both of two concurrent publishes of one process (FerretDB updates read then write)', async () => {
+    for (let round = 0; round < 4; round++) {
+      const { oldBackend: a, newer } = await fleet();
+      const b = (await newer()).backend;
+      await a.expand(gadgetV11, { ...up.expand, pending: ['label', 'color'] });
+      expect((await b.appliedElements(gadgetV11)).pending).toEqual(['label', 'color']);
+      await Promise.all([a.publish(gadgetV11, ['label']), b.publish(gadgetV11, ['color'])]);
+      expect((await a.appliedElements(gadgetV11)).pending).toBeUndefined();
+    }
+  });
 });
