@@ -4,7 +4,6 @@ import {
   createContext,
   DuplicateError,
   defineResource,
-  f,
   instanceResource,
   networkResource,
   openStores,
@@ -23,8 +22,8 @@ import {
   type StoredRecord,
   supportsEvolution,
   UniqueViolationError,
-  type WriteScope,
 } from '@polystore/core/adapter';
+import { admin, at, gadgetV10, gadgetV11, rec } from '@polystore/testing/evolution-fixtures';
 import { describe, expect, it } from 'vitest';
 import { tableName } from '../src/layout.js';
 import { memoryAdapter } from '../src/memory-adapter.js';
@@ -32,48 +31,7 @@ import { MemoryBackend } from '../src/memory-backend.js';
 import { MemoryDatabase } from '../src/memory-database.js';
 import { type ElementKey, entryValue, type MemorySchema } from '../src/memory-schema.js';
 
-const base = { name: 'gadget', plural: 'gadgets', scope: 'project', softDelete: true } as const;
-
-/** The first release: an indexed label, no unique constraint. */
-const gadgetV10 = defineResource({
-  ...base,
-  version: '1.0',
-  history: { '1.0': 'initial version' },
-  fields: { label: f.string().indexed() },
-});
-
-/** The next release: an indexed color, and label becomes unique. */
-const gadgetV11 = defineResource({
-  ...base,
-  version: '1.1',
-  history: {
-    '1.0': 'initial version',
-    '1.1': { note: 'added color (indexed), label unique', addUnique: [['label']] },
-  },
-  fields: {
-    label: f.string().indexed(),
-    color: f.string().nullable().indexed().addedIn('1.1'),
-  },
-  unique: [['label']],
-});
-
 const up = elementsBetween(gadgetV11, '1.0', '1.1');
-const at = '2026-01-01T00:00:00.000Z';
-const admin: WriteScope = { projectId: null };
-
-function rec(id: string, fields: Record<string, unknown>, meta: Partial<StoredRecord> = {}) {
-  return {
-    id,
-    projectId: 'p1',
-    revision: 1,
-    createdAt: at,
-    updatedAt: at,
-    deletedAt: null,
-    objectVersion: '1.0',
-    ...fields,
-    ...meta,
-  } as StoredRecord;
-}
 
 function evolving(driver: ResourceDriver): ResourceDriver & EvolutionDriver {
   if (!supportsEvolution(driver)) throw new Error('the memory driver must support evolution');

@@ -20,8 +20,15 @@ import {
   type StoredRecord,
   supportsEvolution,
   UniqueViolationError,
-  type WriteScope,
 } from '@polystore/core/adapter';
+import {
+  admin,
+  at,
+  gadgetBase,
+  gadgetV10,
+  gadgetV11,
+  rec,
+} from '@polystore/testing/evolution-fixtures';
 import { MongoClient } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StoredDocument } from '../src/layout.js';
@@ -29,34 +36,9 @@ import { mongoAdapter } from '../src/mongo-adapter.js';
 import { MongoBackend } from '../src/mongo-backend.js';
 import { dropDatabase, freshUrl } from './mongo-server.js';
 
-const base = { name: 'gadget', plural: 'gadgets', scope: 'project', softDelete: true } as const;
-
-/** The first release: an indexed label, no unique constraint. */
-const gadgetV10 = defineResource({
-  ...base,
-  version: '1.0',
-  history: { '1.0': 'initial version' },
-  fields: { label: f.string().indexed() },
-});
-
-/** The next release: an indexed color, and label becomes unique. */
-const gadgetV11 = defineResource({
-  ...base,
-  version: '1.1',
-  history: {
-    '1.0': 'initial version',
-    '1.1': { note: 'added color (indexed), label unique', addUnique: [['label']] },
-  },
-  fields: {
-    label: f.string().indexed(),
-    color: f.string().nullable().indexed().addedIn('1.1'),
-  },
-  unique: [['label']],
-});
-
 /** A later release: the nullable color becomes unique too. */
 const gadgetV12 = defineResource({
-  ...base,
+  ...gadgetBase,
   version: '1.2',
   history: {
     '1.0': 'initial version',
@@ -71,23 +53,7 @@ const gadgetV12 = defineResource({
 });
 
 const up = elementsBetween(gadgetV11, '1.0', '1.1');
-const at = '2026-01-01T00:00:00.000Z';
-const admin: WriteScope = { projectId: null };
 const p1 = createContext({ projectId: 'p1' });
-
-function rec(id: string, fields: Record<string, unknown>, meta: Partial<StoredRecord> = {}) {
-  return {
-    id,
-    projectId: 'p1',
-    revision: 1,
-    createdAt: at,
-    updatedAt: at,
-    deletedAt: null,
-    objectVersion: '1.0',
-    ...fields,
-    ...meta,
-  } as StoredRecord;
-}
 
 /** Elements with each field as what `<prefix>_elements` records of it. */
 function plain(elements: SchemaElements) {

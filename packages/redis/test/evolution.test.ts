@@ -27,8 +27,8 @@ import {
   type SchemaElements,
   type StoredRecord,
   UniqueViolationError,
-  type WriteScope,
 } from '@polystore/core/adapter';
+import { admin, at, gadgetBase, rec } from '@polystore/testing/evolution-fixtures';
 import { freshNamespace } from '@polystore/testing/vitest';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -36,11 +36,9 @@ import { openRedisBackend, redisAdapter } from '../src/redis-adapter.js';
 import type { RedisBackend } from '../src/redis-backend.js';
 import { HOSTILE_STRINGS, redisUrl } from './helpers.js';
 
-const base = { name: 'gadget', plural: 'gadgets', scope: 'project', softDelete: true } as const;
-
 /** The first release: an indexed label, a shelf without index, no unique constraint. */
 const gadgetV10 = defineResource({
-  ...base,
+  ...gadgetBase,
   version: '1.0',
   history: { '1.0': 'initial version' },
   fields: { label: f.string().indexed(), shelf: f.string().nullable() },
@@ -48,7 +46,7 @@ const gadgetV10 = defineResource({
 
 /** The next release: an indexed color, shelf indexed, and label becomes unique. */
 const gadgetV11 = defineResource({
-  ...base,
+  ...gadgetBase,
   version: '1.1',
   history: {
     '1.0': 'initial version',
@@ -68,7 +66,7 @@ const gadgetV11 = defineResource({
 
 /** A release that adds a sortable int, to check the sort tokens expand computes. */
 const gadgetV12 = defineResource({
-  ...base,
+  ...gadgetBase,
   version: '1.2',
   history: {
     '1.0': 'initial version',
@@ -90,8 +88,6 @@ const gadgetV12 = defineResource({
 });
 
 const up = elementsBetween(gadgetV11, '1.0', '1.1');
-const at = '2026-01-01T00:00:00.000Z';
-const admin: WriteScope = { projectId: null };
 
 let raw: Redis;
 const opened: RedisBackend[] = [];
@@ -115,20 +111,6 @@ function shape(elements: SchemaElements) {
     indexes: elements.indexes,
     uniques: elements.uniques,
   };
-}
-
-function rec(id: string, fields: Record<string, unknown>, meta: Partial<StoredRecord> = {}) {
-  return {
-    id,
-    projectId: 'p1',
-    revision: 1,
-    createdAt: at,
-    updatedAt: at,
-    deletedAt: null,
-    objectVersion: '1.0',
-    ...fields,
-    ...meta,
-  } as StoredRecord;
 }
 
 async function open(namespace: string, resource: AnyResource) {

@@ -16,12 +16,11 @@ import {
   NO_ELEMENTS,
   type ResourceDriver,
   type SchemaElements,
-  type StoredRecord,
   supportsEvolution,
   UniqueViolationError,
-  type WriteScope,
 } from '@polystore/core/adapter';
 import { freshNamespace } from '@polystore/testing';
+import { admin, at, gadgetV10, gadgetV11, rec } from '@polystore/testing/evolution-fixtures';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -32,49 +31,8 @@ import { DIALECTS, type Dialect, useBackends } from './support.js';
 
 const backends = useBackends();
 
-const base = { name: 'gadget', plural: 'gadgets', scope: 'project', softDelete: true } as const;
-
-/** The first release: an indexed label, no unique constraint. */
-const gadgetV10 = defineResource({
-  ...base,
-  version: '1.0',
-  history: { '1.0': 'initial version' },
-  fields: { label: f.string().indexed() },
-});
-
-/** The next release: an indexed color, and label becomes unique. */
-const gadgetV11 = defineResource({
-  ...base,
-  version: '1.1',
-  history: {
-    '1.0': 'initial version',
-    '1.1': { note: 'added color (indexed), label unique', addUnique: [['label']] },
-  },
-  fields: {
-    label: f.string().indexed(),
-    color: f.string().nullable().indexed().addedIn('1.1'),
-  },
-  unique: [['label']],
-});
-
 const up = elementsBetween(gadgetV11, '1.0', '1.1');
-const at = '2026-01-01T00:00:00.000Z';
-const admin: WriteScope = { projectId: null };
 const everything = { projectId: null, includeShared: true, deleted: 'yes' } as const;
-
-function rec(id: string, fields: Record<string, unknown>, meta: Partial<StoredRecord> = {}) {
-  return {
-    id,
-    projectId: 'p1',
-    revision: 1,
-    createdAt: at,
-    updatedAt: at,
-    deletedAt: null,
-    objectVersion: '1.0',
-    ...fields,
-    ...meta,
-  } as StoredRecord;
-}
 
 function evolving(driver: ResourceDriver): ResourceDriver & EvolutionDriver {
   if (!supportsEvolution(driver)) throw new Error('the SQL driver must support evolution');

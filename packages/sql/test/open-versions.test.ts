@@ -9,6 +9,7 @@ import {
 } from '@polystore/core';
 import { elementsBetween, openBackend } from '@polystore/core/adapter';
 import { freshNamespace } from '@polystore/testing';
+import { gadgetV10, gadgetV11 } from '@polystore/testing/evolution-fixtures';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,31 +19,6 @@ import { DIALECTS, type Dialect, useBackends } from './support.js';
 
 const backends = useBackends();
 const ctx = createContext({ projectId: 'p1' });
-
-const base = { name: 'gadget', plural: 'gadgets', scope: 'project', softDelete: true } as const;
-
-/** The first release: an indexed label. */
-const gadgetV10 = defineResource({
-  ...base,
-  version: '1.0',
-  history: { '1.0': 'initial version' },
-  fields: { label: f.string().indexed() },
-});
-
-/** The next release: an indexed color, and label becomes unique. */
-const gadgetV11 = defineResource({
-  ...base,
-  version: '1.1',
-  history: {
-    '1.0': 'initial version',
-    '1.1': { note: 'added color (indexed), label unique', addUnique: [['label']] },
-  },
-  fields: {
-    label: f.string().indexed(),
-    color: f.string().nullable().indexed().addedIn('1.1'),
-  },
-  unique: [['label']],
-});
 
 /** A second resource, opened with gadgets or without them. */
 const widget = defineResource({

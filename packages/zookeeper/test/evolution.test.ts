@@ -26,9 +26,9 @@ import {
   type StoredRecord,
   supportsEvolution,
   UniqueViolationError,
-  type WriteScope,
 } from '@polystore/core/adapter';
 import { freshNamespace, startZooKeeper, type ZooKeeperServer } from '@polystore/testing';
+import { admin, at, gadgetV10, gadgetV11, rec } from '@polystore/testing/evolution-fixtures';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodeString, encodeValue } from '../src/layout.js';
 import { zookeeperAdapter } from '../src/zookeeper-adapter.js';
@@ -39,34 +39,7 @@ import { ZooKeeperClient } from '../src/zookeeper-client.js';
 // (packages/memory/test/evolution.test.ts), and issue 14 item 5: writes work whatever
 // index entries an older or newer definition left.
 
-const base = { name: 'gadget', plural: 'gadgets', scope: 'project', softDelete: true } as const;
-
-/** The first release: an indexed label, no unique constraint. */
-const gadgetV10 = defineResource({
-  ...base,
-  version: '1.0',
-  history: { '1.0': 'initial version' },
-  fields: { label: f.string().indexed() },
-});
-
-/** The next release: an indexed color, and label becomes unique. */
-const gadgetV11 = defineResource({
-  ...base,
-  version: '1.1',
-  history: {
-    '1.0': 'initial version',
-    '1.1': { note: 'added color (indexed), label unique', addUnique: [['label']] },
-  },
-  fields: {
-    label: f.string().indexed(),
-    color: f.string().nullable().indexed().addedIn('1.1'),
-  },
-  unique: [['label']],
-});
-
 const up = elementsBetween(gadgetV11, '1.0', '1.1');
-const at = '2026-01-01T00:00:00.000Z';
-const admin: WriteScope = { projectId: null };
 
 let zk: ZooKeeperServer;
 let client: ZooKeeperClient;
@@ -90,20 +63,6 @@ afterAll(async () => {
   client?.close();
   await zk?.stop();
 });
-
-function rec(id: string, fields: Record<string, unknown>, meta: Partial<StoredRecord> = {}) {
-  return {
-    id,
-    projectId: 'p1',
-    revision: 1,
-    createdAt: at,
-    updatedAt: at,
-    deletedAt: null,
-    objectVersion: '1.0',
-    ...fields,
-    ...meta,
-  } as StoredRecord;
-}
 
 function evolving(driver: ResourceDriver): ResourceDriver & EvolutionDriver {
   if (!supportsEvolution(driver)) throw new Error('the zookeeper driver must support evolution');
