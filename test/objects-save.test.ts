@@ -12,6 +12,7 @@ import {
   type ResourceStore,
   type Stores,
 } from '@polystore/core';
+import { expandResource, isEvolvable, openBackend } from '@polystore/core/adapter';
 import { freshStoreUrl, STORE_BACKENDS, type StoreBackend } from '@polystore/testing/vitest';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -42,6 +43,18 @@ async function open(url: string, resources: Parameters<typeof openStores>[1] = {
   const stores = await openStores(url, resources);
   opened.push(stores);
   return stores;
+}
+
+/** Adds to the store what `resource`'s code needs (what `polystore schema expand` does), then opens it. */
+async function openExpanded(url: string, resource: Parameters<typeof expandResource>[1]) {
+  const { backend, stores } = await openBackend(url, { resources: [resource], checkSchema: false });
+  try {
+    if (!isEvolvable(backend)) throw new Error(`${url}: no evolution SPI`);
+    await expandResource(backend, resource);
+  } finally {
+    await stores.close();
+  }
+  return open(url, { resources: [resource] });
 }
 
 /** The instance store, recording every patch `update` is sent (the real store does the work). */
@@ -193,7 +206,7 @@ for (const backend of STORE_BACKENDS) {
       const old = await v10.store(gadgetV10).create(ctx, { label: 'abcd' });
       expect(old.objectVersion).toBe('1.0');
 
-      const v11 = await open(url, { resources: [gadgetV11] });
+      const v11 = await openExpanded(url, gadgetV11);
       const Gadget = defineObject(gadgetV11, { namespace: 'test' });
       const g = await Gadget.get(ctx, v11, old.id);
       expect(g.toRecord()).toMatchObject({ size: 4, color: null, objectVersion: '1.0' });
@@ -222,7 +235,7 @@ for (const backend of STORE_BACKENDS) {
       });
 
       // A record of a newer major is refused to older readers, never misread.
-      const v20 = await open(url, { resources: [gadgetV20] });
+      const v20 = await openExpanded(url, gadgetV20);
       const up = await v20.store(gadgetV20).update(ctx, old.id, { label: 'z' });
       expect(up).toMatchObject({ objectVersion: '2.0', size: 24 });
       await expect(v11.store(gadgetV11).get(ctx, old.id)).rejects.toThrow(IncompatibleVersionError);
