@@ -4,7 +4,7 @@
 -- KEYS[1] the new fixed IP's record key. ARGV: network key base, fixed IP key base, fixed IP
 -- layout, network id, requested address ('' for the lowest free), the network scope's
 -- deleted mode ('no'|'yes'|'only'), key prefix of the (networkId, address) unique values,
--- key of the network's live fixed IP set, project count (0: any project), projects (JSON),
+-- key of the network's live fixed IP set, project count (0 for every project), projects (JSON),
 -- fixed IP id, then the fixed IP hash (its address null: the script sets it) as
 -- field/value pairs.
 -- Reply: {'ok', address} | {'network-not-found'} | {'refused', cidr JSON, gateway JSON}
