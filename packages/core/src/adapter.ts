@@ -128,6 +128,7 @@ export {
   type VersionElements,
 } from './schema/history.js';
 export {
+  fieldsAtWriteVersion,
   readAtCodeVersion,
   recordForVersion,
   type VersionedWrite,

@@ -150,6 +150,25 @@ export class UnavailableError extends PolystoreError {
   override readonly retriable = true;
 }
 
+/**
+ * This process may not write now: it is a member of a fleet under a live upgrade and its
+ * lease lapsed (it could not heartbeat within the lease window), so the fleet may already
+ * have moved on without it. Writes are refused until its next heartbeat succeeds; reads
+ * still work. Retriable, like any `UnavailableError`.
+ */
+export class FencedError extends UnavailableError {
+  constructor(
+    /** Who is fenced, e.g. `compute-api@host-1:4211`. */
+    readonly member: string,
+    /** Milliseconds since the last heartbeat the fleet acknowledged. */
+    readonly sinceHeartbeatMs: number,
+  ) {
+    super(
+      `${member} is fenced: its last acknowledged heartbeat was ${sinceHeartbeatMs} ms ago, past its lease; writes are refused until a heartbeat succeeds`,
+    );
+  }
+}
+
 /** The adapter declared this capability off in its manifest and refuses it. */
 export class NotSupportedError extends PolystoreError {
   readonly code = 'NOT_SUPPORTED';
@@ -223,6 +242,7 @@ export const errorClasses = {
   ForbiddenError,
   ExhaustedError,
   UnavailableError,
+  FencedError,
   NotSupportedError,
   IncompatibleVersionError,
   ConfigError,

@@ -29,6 +29,7 @@ export {
   DuplicateError,
   ExhaustedError,
   errorClasses,
+  FencedError,
   type FieldIssue,
   ForbiddenError,
   IncompatibleVersionError,
@@ -93,6 +94,7 @@ export {
   AdapterRegistry,
   defaultRegistry,
 } from './registry.js';
+export type { WritePolicy } from './resource-store.js';
 export {
   type AllocateRequest,
   type FixedIp,

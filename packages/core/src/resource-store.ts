@@ -23,7 +23,11 @@ import { type CursorBinding, decodeCursor, encodeCursor } from './query/cursor.j
 import { compareValues } from './query/evaluate.js';
 import type { NormalOrder, Predicate, Where } from './query/query.js';
 import { assertPlainQuery, normaliseLimit, normaliseOrder, normaliseWhere } from './query/query.js';
-import { readAtCodeVersion, versionedWrite } from './schema/history-records.js';
+import {
+  fieldsAtWriteVersion,
+  readAtCodeVersion,
+  versionedWrite,
+} from './schema/history-records.js';
 import type { AnyResource, CreateOf, PatchOf, RecordOf } from './schema/resource.js';
 import { historyOf } from './schema/resource.js';
 import {
@@ -62,6 +66,25 @@ export interface StoreDeps {
    * `SchemaElements.pending`): `where` and `orderBy` on them are refused.
    */
   readonly writeOnly?: ReadonlyMap<AnyResource, readonly string[]>;
+  /** What a live-upgrade engine decides per call: the version writes use, fencing, write-only fields. */
+  readonly writePolicy?: WritePolicy;
+}
+
+/**
+ * What a live-upgrade engine (`@polystore/migrate`'s fleet member) tells the stores of a
+ * process at every call, so a release can run beside the one before it:
+ * - `writeVersion`: the object version writes of a resource use (the fleet's pin); a create
+ *   is stored in that version's shape (backported through the history), an update patches
+ *   only fields that version has. `undefined`: the code's own version.
+ * - `beforeWrite`: called before every write; throws (`FencedError`) while this process may
+ *   not write, e.g. its lease in the fleet lapsed.
+ * - `writeOnly`: the fields of a resource that are write-only now, refreshed while the
+ *   process runs (overrides what the store recorded at open).
+ */
+export interface WritePolicy {
+  writeVersion(resource: AnyResource): string | undefined;
+  beforeWrite(resource: AnyResource): void;
+  writeOnly?(resource: AnyResource): readonly string[] | undefined;
 }
 
 const MAX_IDS = 1000;
@@ -86,7 +109,8 @@ export class StoreKernel<R extends AnyResource> {
    * them, so the query could disagree with `get`.
    */
   checkQueryable(where: readonly Predicate[], orderBy?: NormalOrder): void {
-    const writeOnly = this.deps.writeOnly?.get(this.resource);
+    const writeOnly =
+      this.deps.writePolicy?.writeOnly?.(this.resource) ?? this.deps.writeOnly?.get(this.resource);
     if (!writeOnly?.length) return;
     const used = [...where.map((p) => p.field), ...(orderBy ? [orderBy.field] : [])];
     const field = used.find((f) => writeOnly.includes(f));
@@ -108,15 +132,18 @@ export class StoreKernel<R extends AnyResource> {
     const valid = validateCreate(this.resource, values);
     const projectId = this.ownerOf(ctx, valid.projectId);
     const now = this.now();
+    const pin = this.writeVersion();
     const record: StoredRecord = {
       id: valid.id ?? this.deps.ids(),
       projectId,
-      ...valid.values,
+      ...(pin === this.resource.version
+        ? valid.values
+        : fieldsAtWriteVersion(this.resource, valid.values, pin)),
       revision: 1,
       createdAt: now,
       updatedAt: now,
       deletedAt: null,
-      objectVersion: this.resource.version,
+      objectVersion: pin,
     };
     this.checkSize(record);
     return record;
@@ -145,6 +172,13 @@ export class StoreKernel<R extends AnyResource> {
     if (this.resource.scope === 'global' && !ctx.isAdmin) {
       throw new ForbiddenError(`${this.resource.name}: writes need an admin context`);
     }
+    this.deps.writePolicy?.beforeWrite(this.resource);
+  }
+
+  /** The version writes use: the write policy's (the fleet's pin), else the code's. */
+  writeVersion(): string {
+    const pin = this.deps.writePolicy?.writeVersion(this.resource);
+    return pin === undefined ? this.resource.version : pin;
   }
 
   /** The clock's time as a record timestamp. */
@@ -215,7 +249,7 @@ export class StoreKernel<R extends AnyResource> {
     expected: Record<string, readonly unknown[]> | undefined;
     writeVersion: string;
   } {
-    const version = this.resource.version;
+    const version = this.writeVersion();
     if (options === undefined)
       return { expectedRevision: undefined, expected: undefined, writeVersion: version };
     const issues: FieldIssue[] = [];
@@ -244,7 +278,7 @@ export class StoreKernel<R extends AnyResource> {
     ) {
       issues.push({
         field: 'writeVersion',
-        message: `must be a version of the history up to ${version}`,
+        message: `must be a version of the history up to ${this.resource.version}`,
       });
     }
     if (issues.length > 0) throw new InvalidInputError(this.resource.name, issues);
@@ -483,6 +517,7 @@ export class CoreResourceStore<R extends AnyResource> implements ResourceStore<R
     assertContext(ctx);
     if (!ctx.isAdmin)
       throw new ForbiddenError(`${this.#k.resource.name}: purge needs an admin context`);
+    this.#k.deps.writePolicy?.beforeWrite(this.#k.resource);
     assertPlainInput(this.#k.resource, options, 'options');
     const before =
       isPlainObject(options) && typeof options.deletedBefore === 'string'

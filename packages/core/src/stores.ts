@@ -4,7 +4,12 @@ import { type CursorKey, type CursorKeyOption, cursorKeyOf } from './cursor-key.
 import type { Backend } from './driver.js';
 import { ConfigError } from './errors.js';
 import { type IdGenerator, uuidv7Generator } from './id-generator.js';
-import { CoreResourceStore, type StoreDeps, StoreKernel } from './resource-store.js';
+import {
+  CoreResourceStore,
+  type StoreDeps,
+  StoreKernel,
+  type WritePolicy,
+} from './resource-store.js';
 import { type FixedIpStore, fixedIpResource } from './resources/fixed-ip.js';
 import { computeResources } from './resources/index.js';
 import { type InstanceStore, instanceResource } from './resources/instance.js';
@@ -81,6 +86,12 @@ export interface StoresOptions {
    * cursors are still bound to their query and checked, but not secret.
    */
   readonly cursorKey?: CursorKeyOption;
+  /**
+   * What a live-upgrade engine decides per call (the version writes use, fencing, the
+   * write-only fields now). `@polystore/migrate`'s `joinFleet` passes its member here;
+   * services never need to.
+   */
+  readonly writePolicy?: WritePolicy;
 }
 
 /**
@@ -118,6 +129,7 @@ export function createStores(
     capabilities: backend.capabilities,
     cursorKey: cursorKeyOf(options.cursorKey),
     ...(writeOnly ? { writeOnly } : {}),
+    ...(options.writePolicy ? { writePolicy: options.writePolicy } : {}),
   };
   const byResource = new Map<AnyResource, ResourceStore<AnyResource>>();
   for (const resource of resourcesOf(options)) {

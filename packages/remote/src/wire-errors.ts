@@ -7,6 +7,7 @@ import {
   type ConflictReason,
   DuplicateError,
   errorClasses,
+  FencedError,
   type FieldIssue,
   IncompatibleVersionError,
   InvalidInputError,
@@ -39,6 +40,7 @@ const OWN_FIELDS: Readonly<Record<string, readonly string[]>> = {
   NotSupportedError: ['capability'],
   IncompatibleVersionError: ['resource', 'storedVersion', 'knownVersion'],
   SchemaBehindError: ['resource', 'missing', 'command'],
+  FencedError: ['member', 'sinceHeartbeatMs'],
 };
 
 /** The HTTP status a polystore error is answered with. */
@@ -127,6 +129,9 @@ export function decodeError(w: unknown): PolystoreError {
         str(f.storedVersion),
         str(f.knownVersion),
       );
+      break;
+    case 'FencedError':
+      err = new FencedError(str(f.member), Number(f.sinceHeartbeatMs));
       break;
     case 'SchemaBehindError':
       err = new SchemaBehindError(

@@ -97,3 +97,22 @@ export function recordForVersion(
   if (target === resource.version) return { ...fields };
   return backportFields(resource.name, historyOf(resource), fields, resource.version, target);
 }
+
+/**
+ * The field values of a new record (validated at the code's version) as the record is
+ * stored at a fleet's pinned `target` version: backported through the history, across a
+ * major version too (fields removed since get their last default). The create of a
+ * process whose release is ahead of its fleet.
+ */
+export function fieldsAtWriteVersion(
+  resource: AnyResource,
+  fields: Readonly<Record<string, unknown>>,
+  target: string,
+): Record<string, unknown> {
+  if (target === resource.version) return { ...fields };
+  if (!isOlder(target, resource.version))
+    throw new IncompatibleVersionError(resource.name, target, resource.version);
+  return backportFields(resource.name, historyOf(resource), fields, resource.version, target, {
+    acrossMajors: true,
+  });
+}

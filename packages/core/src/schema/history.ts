@@ -429,12 +429,25 @@ export function backportFields(
   record: Readonly<Record<string, unknown>>,
   from: string,
   to: string,
+  options: {
+    /**
+     * Also cross major versions (a pinned write of a fleet's newer release): a field removed
+     * on the way down is written with its last declaration's default, or `null` where it was
+     * nullable; one with neither is refused with `IncompatibleVersionError`.
+     */
+    readonly acrossMajors?: boolean;
+  } = {},
 ): Record<string, unknown> {
-  if (!history.at(to) || majorOf(from) !== majorOf(to))
+  if (!history.at(to) || (!options.acrossMajors && majorOf(from) !== majorOf(to)))
     throw new IncompatibleVersionError(name, from, to);
   const out: Record<string, unknown> = { ...record };
   for (const step of versionsBetween(history, to, from).reverse()) {
     const entry = historyEntry(history, step.version)!;
+    for (const [fname, field] of Object.entries(entry.removed ?? {})) {
+      if (field.defaultValue !== undefined) out[fname] = structuredClone(field.defaultValue);
+      else if (field.isNullable) out[fname] = null;
+      else throw new IncompatibleVersionError(`${name}.${fname}`, step.version, to);
+    }
     for (const fname of step.changed) out[fname] = entry.changed![fname]!.down(out);
     for (const [fname, mapping] of Object.entries(step.enumValues)) {
       const value = out[fname];
