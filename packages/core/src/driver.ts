@@ -105,6 +105,17 @@ export interface EvolutionDriver {
    * if its revision differs.
    */
   rewrite(record: StoredRecord, expectedRevision: number): Promise<WriteOutcome>;
+  /**
+   * Optional: {@link rewrite} of many records in as few exchanges as the backend allows
+   * (one statement, one script). Each record is rewritten only if it is at its expected
+   * revision, exactly as `rewrite` would; the ids of those rewritten are returned. Records
+   * not rewritten (a conflict, gone, a unique clash) are left unchanged and the caller
+   * handles them one by one with `rewrite`. The live-upgrade engine's migrate uses it when
+   * present.
+   */
+  rewriteMany?(
+    rewrites: readonly { readonly record: StoredRecord; readonly expectedRevision: number }[],
+  ): Promise<readonly string[]>;
 }
 
 /** Whether a driver implements the {@link EvolutionDriver} methods. */

@@ -96,6 +96,8 @@ export interface MigrateOptions {
   readonly waitMs?: number;
   /** Only these resources (default: all that need it). */
   readonly only?: readonly string[];
+  /** Records converted at once where the backend has no batched rewrite (default 8). */
+  readonly concurrency?: number;
 }
 
 /** What {@link Upgrade.migrate} did for one resource. */
@@ -434,6 +436,7 @@ class StoreUpgrade implements Upgrade {
     options: MigrateOptions,
   ): Promise<number> {
     const driver = this.#driver(resource);
+    const concurrency = options.concurrency ?? 8;
     const started = Date.now();
     let converted = 0;
     const state = (await readState(this.stores, resource.name))!;
@@ -455,11 +458,7 @@ class StoreUpgrade implements Upgrade {
         do {
           if (options.signal?.aborted) return converted;
           const page = await driver.scanVersion(version, after, batch);
-          let n = 0;
-          for (const record of page.records) {
-            if (await convertRecord(driver, resource, record)) n++;
-          }
-          converted += n;
+          converted += await convertPage(driver, resource, page.records, concurrency);
           after = page.after;
           await this.#renewLease(resource, {
             checkpointVersion: after === undefined ? null : version,
@@ -542,6 +541,45 @@ class StoreUpgrade implements Upgrade {
     this.#closed ??= this.stores.close();
     return this.#closed;
   }
+}
+
+/**
+ * Converts a page: in one batched rewrite where the driver has one (records it did not
+ * rewrite, e.g. written meanwhile, go one by one), else `concurrency` records at a time.
+ * The number converted.
+ */
+async function convertPage(
+  driver: EvolutionDriver,
+  resource: AnyResource,
+  records: readonly StoredRecord[],
+  concurrency: number,
+): Promise<number> {
+  let todo = records;
+  let converted = 0;
+  if (driver.rewriteMany && records.length > 1) {
+    const rewrites = records
+      .filter(
+        (r) => typeof r.objectVersion === 'string' && isOlder(r.objectVersion, resource.version),
+      )
+      .map((record) => ({
+        record: { ...readAtCodeVersion(resource, record), objectVersion: resource.version },
+        expectedRevision: record.revision,
+      }));
+    const done = new Set(await driver.rewriteMany(rewrites));
+    converted += done.size;
+    todo = records.filter((r) => !done.has(r.id));
+  }
+  let next = 0;
+  const worker = async () => {
+    while (next < todo.length) {
+      const record = todo[next++]!;
+      if (await convertRecord(driver, resource, record)) converted++;
+    }
+  };
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(concurrency, todo.length)) }, worker),
+  );
+  return converted;
 }
 
 /** Converts one record to the code's version, reading it again after a conflict; whether it was converted. */

@@ -19,7 +19,6 @@ import { tempDir } from '@polystore/testing/vitest';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   exitCodeOf,
-  type FleetMember,
   joinFleet,
   MigrateExitCode,
   openUpgrade,
@@ -133,7 +132,7 @@ describe.each(Object.entries(urls))('live upgrade on %s', (_name, makeUrl) => {
     expect(status.next).toBe('contract');
     expect(exitCodeOf(status)).toBe(MigrateExitCode.contractReady);
     const [dropped] = await upN.contract();
-    expect(dropped!.elements.sort()).toEqual(['field name', 'field note']);
+    expect([...dropped!.elements].sort()).toEqual(['field name', 'field note']);
     status = await upN.status();
     expect(status.next).toBe('none');
     expect(status.resources[0]!.stored).toEqual({ '2.0': 4 });
