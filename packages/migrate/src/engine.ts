@@ -29,7 +29,6 @@ import {
   isEmptyElements,
   isEvolvable,
   isOlder,
-  openBackend,
   readAtCodeVersion,
   type SchemaElements,
   type StoredRecord,
@@ -52,6 +51,7 @@ import {
   statusOfResource,
   type UpgradeStatus,
 } from './status.js';
+import { openTarget, type StoreTarget } from './store-target.js';
 
 /** Options of {@link openUpgrade}. */
 export interface OpenUpgradeOptions extends Omit<OpenStoresOptions, 'writePolicy' | 'checkSchema'> {
@@ -139,7 +139,7 @@ export interface Upgrade {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Opens the engine on a store URL for the resources of the code it runs with (the new
+ * Opens the engine on a store (a URL, or an opener: {@link StoreTarget}) for the resources of the code it runs with (the new
  * release's definitions). The engine's own state lives in that store.
  *
  * @example
@@ -154,7 +154,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * await upgrade.close();
  * ```
  */
-export async function openUpgrade(url: string, options: OpenUpgradeOptions = {}): Promise<Upgrade> {
+export async function openUpgrade(
+  target: StoreTarget,
+  options: OpenUpgradeOptions = {},
+): Promise<Upgrade> {
   const {
     runner = `${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
     runnerLeaseMs = 10_000,
@@ -163,7 +166,7 @@ export async function openUpgrade(url: string, options: OpenUpgradeOptions = {})
   } = options;
   const resources = [...(openOptions.resources ?? computeResources)];
   const clock: Clock = openOptions.clock ?? systemClock;
-  const opened = await openBackend(url, {
+  const opened = await openTarget(target, {
     ...openOptions,
     resources: [...resources, ...engineResources],
     checkSchema: false,
@@ -172,7 +175,7 @@ export async function openUpgrade(url: string, options: OpenUpgradeOptions = {})
   if (!isEvolvable(backend)) {
     await opened.stores.close();
     throw new ConfigError(
-      `${opened.adapter.name}: live upgrades need a store URL the engine reaches directly (this adapter has no evolution SPI)`,
+      `${opened.stores.backend}: live upgrades need a store URL the engine reaches directly (this adapter has no evolution SPI)`,
     );
   }
   return new StoreUpgrade(backend, opened.stores, resources, {

@@ -15,9 +15,10 @@ import {
   type Stores,
   type WritePolicy,
 } from '@polystore/core';
-import { type Backend, isOlder, openBackend } from '@polystore/core/adapter';
+import { type Backend, isOlder } from '@polystore/core/adapter';
 import { engineResources, type FleetMemberRecord } from './engine-resources.js';
 import { ENGINE_CONTEXT, ensureState, memberStore, readStates } from './engine-state.js';
+import { openTarget, type StoreTarget } from './store-target.js';
 
 /** Options of {@link joinFleet}. */
 export interface JoinFleetOptions extends Omit<OpenStoresOptions, 'writePolicy' | 'checkSchema'> {
@@ -56,7 +57,7 @@ export interface FleetMember {
 }
 
 /**
- * Opens `url` as a member of the fleet: the service's resources plus the engine's own,
+ * Opens the store (a URL, or an opener: {@link StoreTarget}) as a member of the fleet: the service's resources plus the engine's own,
  * with every write at the fleet's pin. Refused with `IncompatibleVersionError` when the
  * fleet already writes a resource at a version newer than this release knows (this
  * release is too old to join), and with `SchemaBehindError` when the store lacks what
@@ -72,7 +73,10 @@ export interface FleetMember {
  * process.on('SIGTERM', () => fleet.close());
  * ```
  */
-export async function joinFleet(url: string, options: JoinFleetOptions): Promise<FleetMember> {
+export async function joinFleet(
+  target: StoreTarget,
+  options: JoinFleetOptions,
+): Promise<FleetMember> {
   const {
     service,
     release,
@@ -108,7 +112,7 @@ export async function joinFleet(url: string, options: JoinFleetOptions): Promise
     },
     writeOnly: (resource) => writeOnly.get(resource.name),
   };
-  const opened = await openBackend(url, {
+  const opened = await openTarget(target, {
     ...openOptions,
     resources: [...resources, ...engineResources],
     writePolicy: policy,

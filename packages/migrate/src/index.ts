@@ -37,3 +37,4 @@ export {
   type UpgradeStatus,
   type VersionDiff,
 } from './status.js';
+export type { OpenedTarget, StoreTarget } from './store-target.js';
