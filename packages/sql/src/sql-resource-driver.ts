@@ -22,6 +22,11 @@ import {
 import type { AnyDatabase, DialectSupport, SqlDb } from './dialect/dialect-support.js';
 import { withDeadline, withRetries } from './errors.js';
 import type { ColumnLayout, TableLayout } from './layout.js';
+import {
+  type RecordRewrite,
+  rewriteManyStatement,
+  rewritesPerStatement,
+} from './sql-rewrite-many.js';
 
 type Eb = ExpressionBuilder<AnyDatabase, string>;
 type Cond = Expression<SqlBool>;
@@ -151,7 +156,7 @@ export class RowCodec {
  * second query only explains a refused conditional write). Works for any resource the
  * layout was derived from.
  *
- * The evolution operations (`countByVersion`, `scanVersion`, `rewrite`) ignore scopes.
+ * The evolution operations (`countByVersion`, `scanVersion`, `rewrite`, `rewriteMany`) ignore scopes.
  * Indexes and unique indexes are the database's own, so every write keeps every index
  * that exists now up to date, whichever definition added it: `rewrite` has no entries of
  * its own to repair, and a unique index added by a newer definition's `expand` is
@@ -434,6 +439,58 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
     return current === undefined
       ? { status: 'not-found' }
       : { status: 'conflict', current: this.#codec.fromRow(current) };
+  }
+
+  /**
+   * {@link rewrite} of many records in one `UPDATE … FROM (VALUES …)` per few thousand
+   * records (see {@link rewriteManyStatement}); the ids of the records rewritten. A record
+   * at another revision, gone, or whose new values clash with a unique index is left as it
+   * is (SQLite skips a clashing row; on PostgreSQL a clash fails the statement, which is
+   * split in halves until the clashing records stand alone). An id given twice is
+   * rewritten at most once.
+   *
+   * @example
+   * ```ts
+   * const done = new Set(await driver.rewriteMany(page.map((r) => ({ record: upgraded(r), expectedRevision: r.revision }))));
+   * for (const r of page) if (!done.has(r.id)) await driver.rewrite(upgraded(r), r.revision);
+   * ```
+   */
+  async rewriteMany(rewrites: readonly RecordRewrite[]): Promise<readonly string[]> {
+    const seen = new Set<string>();
+    const unique = rewrites.filter(({ record }) => !seen.has(record.id) && seen.add(record.id));
+    const per = rewritesPerStatement(this.#codec.layout.columns.length);
+    const done: string[] = [];
+    for (let i = 0; i < unique.length; i += per) {
+      done.push(...(await this.#rewriteChunk(unique.slice(i, i + per))));
+    }
+    return done;
+  }
+
+  /** One statement's worth of {@link rewriteMany}; on PostgreSQL, split around a unique clash. */
+  async #rewriteChunk(rewrites: readonly RecordRewrite[]): Promise<string[]> {
+    if (rewrites.length === 0) return [];
+    const { support, schema, db } = this.#ctx;
+    const statement = rewriteManyStatement(
+      this.#codec,
+      support.name,
+      schema,
+      (c) => support.columnType(c.kind).replace(' COLLATE "C"', ''),
+      rewrites,
+    );
+    try {
+      const { rows } = await this.#run(() => statement.execute(db));
+      return rows.map((r) => String(r.id));
+    } catch (err) {
+      if (!(err instanceof DuplicateError) || rewrites.length === 1) {
+        if (err instanceof DuplicateError) return [];
+        throw err;
+      }
+      const half = rewrites.length >> 1;
+      return [
+        ...(await this.#rewriteChunk(rewrites.slice(0, half))),
+        ...(await this.#rewriteChunk(rewrites.slice(half))),
+      ];
+    }
   }
 
   async purge(before: string): Promise<number> {
