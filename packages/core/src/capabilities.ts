@@ -17,6 +17,15 @@ export interface Capabilities {
    * process; writers in other processes may lose each other's updates.
    */
   readonly atomicWrites?: 'processes' | 'process';
+  /**
+   * How a process left behind by a live upgrade is kept from writing. `atomic`: the
+   * backend itself refuses a write below the fleet's pin (`setWriteFloor`) in the same
+   * atomic step as the write, besides each process refusing its own writes once its lease
+   * lapsed. `process`, the default when absent: only the latter (self-fencing by lease);
+   * a process paused between its lease check and its write can still land one write at
+   * an older version, which migrate's final count and contract's gate then see.
+   */
+  readonly fencing?: 'atomic' | 'process';
   /** Optional features, by name; `false` means refused with `NotSupportedError`. */
   readonly features: Readonly<Record<string, boolean>>;
 }

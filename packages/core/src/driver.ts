@@ -235,6 +235,19 @@ export interface EvolutionBackend {
    * are public already or not applied are ignored. Idempotent.
    */
   publish(resource: AnyResource, fields: readonly string[]): Promise<void>;
+  /**
+   * Optional: the atomic fence of a live upgrade. From now on the backend refuses, in the
+   * same atomic step as the write itself, every write that would leave a record of
+   * `resource` at an object version older than `floor`: an insert at an older version,
+   * or an update that keeps a record at an older version while changing anything but
+   * its soft-delete mark. The refusal is `WriteBelowPinError` and changes nothing.
+   * Rewrites to `floor` or newer, and deletes, pass. Idempotent; a lower floor than the
+   * one recorded changes nothing. `writeFloor` reads it back (`undefined`: none).
+   * Backends that declare `capabilities.fencing: 'atomic'` implement both.
+   */
+  setWriteFloor?(resource: AnyResource, floor: string): Promise<void>;
+  /** Optional: the floor {@link setWriteFloor} recorded for `resource`, if any. */
+  writeFloor?(resource: AnyResource): Promise<string | undefined>;
 }
 
 /**

@@ -169,6 +169,28 @@ export class FencedError extends UnavailableError {
   }
 }
 
+/**
+ * The store refused a write at an object version older than the fleet's pin (the write
+ * floor a live upgrade set once every live process had moved on): it came from a process
+ * the fleet left behind, e.g. one paused past its lease. Nothing was written. A process
+ * of a release that knows the pin recovers at its next heartbeat; an older release must
+ * be stopped.
+ */
+export class WriteBelowPinError extends UnavailableError {
+  constructor(
+    /** The resource written. */
+    readonly resource: string,
+    /** The lowest object version the store accepts writes at. */
+    readonly pin: string,
+    /** The version of the refused write. */
+    readonly version: string,
+  ) {
+    super(
+      `${resource}: the store accepts writes at object version ${pin} or newer (the fleet's pin); a write at ${version} was refused and nothing was written: this process was left behind by a live upgrade`,
+    );
+  }
+}
+
 /** The adapter declared this capability off in its manifest and refuses it. */
 export class NotSupportedError extends PolystoreError {
   readonly code = 'NOT_SUPPORTED';
@@ -243,6 +265,7 @@ export const errorClasses = {
   ExhaustedError,
   UnavailableError,
   FencedError,
+  WriteBelowPinError,
   NotSupportedError,
   IncompatibleVersionError,
   ConfigError,

@@ -41,6 +41,7 @@ export {
   SchemaBehindError,
   UnavailableError,
   UniqueViolationError,
+  WriteBelowPinError,
 } from './errors.js';
 export {
   type IdGenerator,

@@ -16,6 +16,7 @@ import {
   SchemaBehindError,
   UnavailableError,
   UniqueViolationError,
+  WriteBelowPinError,
 } from '../src/index.js';
 
 describe('typed errors', () => {
@@ -34,6 +35,7 @@ describe('typed errors', () => {
     [new ExhaustedError('network n is full'), 'EXHAUSTED', false],
     [new UnavailableError('connection refused'), 'UNAVAILABLE', true],
     [new FencedError('compute-api@h1:42', 5200), 'UNAVAILABLE', true],
+    [new WriteBelowPinError('widget', '1.1', '1.0'), 'UNAVAILABLE', true],
     [new NotSupportedError('ttl'), 'NOT_SUPPORTED', false],
     [new IncompatibleVersionError('instance', '1.3', '1.2'), 'INCOMPATIBLE_VERSION', false],
     [new ConfigError('bad url'), 'CONFIG', false],

@@ -33,6 +33,7 @@ export const MEMORY_CAPABILITIES: Capabilities = defineCapabilities({
   maxRecordBytes: 16 * 1024 * 1024,
   reads: 'linearizable',
   serverSideQueries: true,
+  fencing: 'atomic',
   features: {},
 });
 
@@ -146,6 +147,16 @@ export class MemoryBackend implements Backend, EvolutionBackend {
   /** Makes write-only fields of the table public; idempotent. */
   async publish(resource: AnyResource, fields: readonly string[]): Promise<void> {
     this.#evolve('publish', resource, (_table, schema) => schema.publish(fields));
+  }
+
+  /** Raises the table's write floor: writes below `floor` are refused with `WriteBelowPinError`. */
+  async setWriteFloor(resource: AnyResource, floor: string): Promise<void> {
+    this.#evolve('setWriteFloor', resource, (_table, schema) => schema.raiseFloor(floor));
+  }
+
+  /** The table's write floor, if one was set. */
+  async writeFloor(resource: AnyResource): Promise<string | undefined> {
+    return this.#evolve('writeFloor', resource, (_table, schema) => schema.floor());
   }
 
   /**

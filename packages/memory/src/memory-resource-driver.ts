@@ -1,4 +1,4 @@
-import { type AnyResource, DuplicateError } from '@polystore/core';
+import { type AnyResource, DuplicateError, WriteBelowPinError } from '@polystore/core';
 import {
   compareCodePoints,
   type DeleteChange,
@@ -147,6 +147,7 @@ export class MemoryResourceDriver implements ResourceDriver, EvolutionDriver {
         updatedAt: change.updatedAt,
         objectVersion: change.objectVersion,
       });
+      this.#checkFloor(next.objectVersion);
       this.#checkUnique(next);
       this.#table.set(id, next);
       this.#schema.enter(next, this.#own);
@@ -228,8 +229,16 @@ export class MemoryResourceDriver implements ResourceDriver, EvolutionDriver {
     }
   }
 
+  /** Refuses a write that leaves a record below the write floor (`setWriteFloor`). */
+  #checkFloor(version: string): void {
+    const floor = this.#schema.floor();
+    if (floor !== undefined && this.#schema.belowFloor(version))
+      throw new WriteBelowPinError(this.#resource.name, floor, version);
+  }
+
   #insert(record: StoredRecord): StoredRecord {
     if (this.#table.has(record.id)) throw new DuplicateError(this.#resource.name, ['id']);
+    this.#checkFloor(record.objectVersion);
     const stored = deepFreeze(structuredClone(record));
     this.#checkUnique(stored);
     this.#table.set(stored.id, stored);

@@ -4,6 +4,7 @@ import {
   type FieldElement,
   type IndexElement,
   indexKey,
+  isOlder,
   pendingAfter,
   type SchemaElements,
   type StoredRecord,
@@ -52,6 +53,7 @@ export class MemorySchema {
   readonly #uniques = new Map<string, readonly string[]>();
   readonly #entries = new Map<ElementKey, Map<string, string>>();
   #pending: readonly string[] = [];
+  #floor: string | undefined;
 
   /** A schema with `elements` applied and no entries (a brand-new, empty table). */
   constructor(elements: SchemaElements) {
@@ -68,6 +70,21 @@ export class MemorySchema {
       }),
       this.#pending,
     );
+  }
+
+  /** The write floor (`setWriteFloor`): writes below it are refused. */
+  floor(): string | undefined {
+    return this.#floor;
+  }
+
+  /** Raises the write floor to `version` (a lower one changes nothing). */
+  raiseFloor(version: string): void {
+    if (this.#floor === undefined || isOlder(this.#floor, version)) this.#floor = version;
+  }
+
+  /** Whether a record at `version` is below the write floor. */
+  belowFloor(version: string): boolean {
+    return this.#floor !== undefined && isOlder(version, this.#floor);
   }
 
   /** Makes write-only fields public. */

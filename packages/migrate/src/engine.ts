@@ -416,7 +416,12 @@ class StoreUpgrade implements Upgrade {
         const writes = s.writes[resource.name];
         return writes !== undefined && isOlder(writes, resource.version);
       });
-      if (lagging.length === 0) return;
+      if (lagging.length === 0) {
+        // Every live process writes at the new version: from now on the backend itself
+        // refuses writes below it (a process the fleet left behind), where it can.
+        await this.#backend.setWriteFloor?.(resource, resource.version);
+        return;
+      }
       if (Date.now() >= deadline)
         throw new UpgradeBlockedError(
           'migrate',

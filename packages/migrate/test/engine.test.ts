@@ -203,3 +203,29 @@ describe.each(Object.entries(urls))('live upgrade on %s', (_name, makeUrl) => {
     expect((await up.status()).resources[0]!.stored).toEqual({ '1.1': 25 });
   });
 });
+
+describe('the write floor on memory', () => {
+  it('refuses a write below the pin from a process the fleet left behind, atomically in the backend', async () => {
+    const url = urls.memory();
+    const l = await member(url, widgetL, '1.0.0');
+    const old = await l.stores.store(widgetL).create(ctx, { serial: 'a', name: 'a' });
+    // A process outside the fleet (or one paused past its lease) still runs release L.
+    const { openStores, WriteBelowPinError } = await import('@polystore/core');
+    const zombie = await openStores(url, { resources: [widgetL] });
+    open.push(zombie);
+    await l.close();
+    const up = await engine(url, widgetM);
+    await up.expand();
+    await up.migrate();
+    expect(up.stores.capabilities.fencing).toBe('atomic');
+    await expect(
+      zombie.store(widgetL).create(ctx, { serial: 'z', name: 'z' }),
+    ).rejects.toBeInstanceOf(WriteBelowPinError);
+    // Its update of a converted record keeps the record at 1.1: allowed, and harmless.
+    const updated = await zombie.store(widgetL).update(ctx, old.id, { name: 'b' });
+    expect(updated.objectVersion).toBe('1.1');
+    // Its delete passes.
+    await zombie.store(widgetL).delete(ctx, old.id);
+    expect((await up.status()).resources[0]!.stored).toEqual({ '1.1': 1 });
+  });
+});

@@ -53,6 +53,10 @@ export const MONGO_CAPABILITIES: Capabilities = defineCapabilities({
   reads: 'sequential',
   serverSideQueries: true,
   atomicWrites: 'processes',
+  // A live upgrade's write floor is not enforced by the server here (a claimed write is
+  // several commands, and FerretDB v1 has no multi-document transaction to hold a floor
+  // check and the write together): a process left behind is fenced by its own lease only.
+  fencing: 'process',
   features: {},
 });
 

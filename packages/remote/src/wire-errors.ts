@@ -17,6 +17,7 @@ import {
   SchemaBehindError,
   UnavailableError,
   UniqueViolationError,
+  WriteBelowPinError,
 } from '@polystore/core';
 
 /** The JSON form of a polystore error. */
@@ -41,6 +42,7 @@ const OWN_FIELDS: Readonly<Record<string, readonly string[]>> = {
   IncompatibleVersionError: ['resource', 'storedVersion', 'knownVersion'],
   SchemaBehindError: ['resource', 'missing', 'command'],
   FencedError: ['member', 'sinceHeartbeatMs'],
+  WriteBelowPinError: ['resource', 'pin', 'version'],
 };
 
 /** The HTTP status a polystore error is answered with. */
@@ -129,6 +131,9 @@ export function decodeError(w: unknown): PolystoreError {
         str(f.storedVersion),
         str(f.knownVersion),
       );
+      break;
+    case 'WriteBelowPinError':
+      err = new WriteBelowPinError(str(f.resource), str(f.pin), str(f.version));
       break;
     case 'FencedError':
       err = new FencedError(str(f.member), Number(f.sinceHeartbeatMs));
