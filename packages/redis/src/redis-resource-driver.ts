@@ -27,6 +27,11 @@ import type { RedisConnection } from './redis-connection.js';
 const MAX_LIST_PARTITIONS = 16;
 /** Soft-deleted records one purge script removes; each batch is atomic, and short. */
 const PURGE_BATCH = 500;
+/**
+ * Records one `rewriteMany` script rewrites: a few milliseconds of the server's time, so
+ * other clients' commands wait no longer than that between two scripts.
+ */
+const REWRITE_BATCH = 250;
 
 /** A script reply: a status word and its payload. */
 type Reply = [string, ...unknown[]];
@@ -39,7 +44,8 @@ type Reply = [string, ...unknown[]];
  *
  * For schema evolution, `countByVersion` reads the sizes of the per-version id sets,
  * `scanVersion` pages one of those sets by id, and `rewrite` is one script that replaces
- * the record and repairs every index and unique entry of it (see rewrite.lua).
+ * the record and repairs every index and unique entry of it (see rewrite.lua);
+ * `rewriteMany` does the same for a few hundred records per script (rewrite-many.lua).
  */
 export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
   readonly #conn: RedisConnection;
@@ -257,6 +263,37 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       throw new DuplicateError(l.resource.name, String(reply[1]).split(','));
     }
     return this.#outcome('rewrite', reply);
+  }
+
+  /**
+   * {@link rewrite} of many records, {@link REWRITE_BATCH} per script, one script after the
+   * other: each record exactly as `rewrite` would, in the order given (a unique value two
+   * of them want goes to the first). A record at another revision, gone, or whose new values
+   * clash with a live record's unique ones is left as it is; the ids rewritten are returned.
+   *
+   * @example
+   * ```ts
+   * const done = new Set(await driver.rewriteMany(page.map((r) => ({ record: upgraded(r), expectedRevision: r.revision }))));
+   * for (const r of page) if (!done.has(r.id)) await driver.rewrite(upgraded(r), r.revision);
+   * ```
+   */
+  async rewriteMany(
+    rewrites: readonly { readonly record: StoredRecord; readonly expectedRevision: number }[],
+  ): Promise<readonly string[]> {
+    const l = this.#layout;
+    const done: string[] = [];
+    for (let i = 0; i < rewrites.length; i += REWRITE_BATCH) {
+      const chunk = rewrites.slice(i, i + REWRITE_BATCH);
+      const args: string[] = [l.base, l.descriptor, l.schemaKey, String(chunk.length)];
+      for (const { record, expectedRevision } of chunk) {
+        const hash = l.encode({ ...record, revision: expectedRevision + 1 } as StoredRecord);
+        args.push(record.id, String(expectedRevision), String(hash.length), ...hash);
+      }
+      const reply = await this.#conn.script('rewriteMany', l.recordKey(chunk[0]!.record.id), args);
+      if (!Array.isArray(reply)) throw this.#unexpected('rewriteMany', [String(reply)]);
+      for (const id of reply) done.push(String(id));
+    }
+    return done;
   }
 
   /** How many records are stored below an object version (live and soft-deleted), without scanning. */
