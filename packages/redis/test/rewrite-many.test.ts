@@ -85,7 +85,7 @@ async function dump(namespace: string): Promise<string[]> {
       else if (type === 'set')
         for (const m of await raw.smembers(key)) lines.push(`${name} ∋ ${m}`);
       else if (type === 'zset')
-        for (const m of await raw.zrange(key, 0, -1)) lines.push(`${name} ∋ ${m}`);
+        for (const m of await raw.zrange(key, '0', '-1')) lines.push(`${name} ∋ ${m}`);
       else if (type === 'hash') {
         for (const [k, v] of Object.entries(await raw.hgetall(key)))
           lines.push(`${name} .${k} = ${v}`);
