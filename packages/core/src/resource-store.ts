@@ -66,6 +66,8 @@ export interface StoreDeps {
    * `SchemaElements.pending`): `where` and `orderBy` on them are refused.
    */
   readonly writeOnly?: ReadonlyMap<AnyResource, readonly string[]>;
+  /** `minimumVersion` ignores services not seen within this many ms (default: counts every one). */
+  readonly serviceLeaseMs?: number;
   /** What a live-upgrade engine decides per call: the version writes use, fencing, write-only fields. */
   readonly writePolicy?: WritePolicy;
 }

@@ -92,6 +92,17 @@ export interface StoresOptions {
    * services never need to.
    */
   readonly writePolicy?: WritePolicy;
+  /**
+   * The lease window of the `service` resource, ms: `services.minimumVersion` ignores a
+   * service whose `lastSeenAt` is older than this (a crashed process that never
+   * deregistered stops holding the fleet back). Default: every service counts.
+   *
+   * @example
+   * ```ts
+   * const stores = await openStores(url, { serviceLeaseMs: 30_000 }); // heartbeat every 10 s
+   * ```
+   */
+  readonly serviceLeaseMs?: number;
 }
 
 /**
@@ -130,6 +141,9 @@ export function createStores(
     cursorKey: cursorKeyOf(options.cursorKey),
     ...(writeOnly ? { writeOnly } : {}),
     ...(options.writePolicy ? { writePolicy: options.writePolicy } : {}),
+    ...(options.serviceLeaseMs !== undefined
+      ? { serviceLeaseMs: checkLease(options.serviceLeaseMs) }
+      : {}),
   };
   const byResource = new Map<AnyResource, ResourceStore<AnyResource>>();
   for (const resource of resourcesOf(options)) {
@@ -151,6 +165,12 @@ export function createStores(
     capabilities: backend.capabilities,
     close: () => backend.close(),
   });
+}
+
+function checkLease(ms: number): number {
+  if (!Number.isSafeInteger(ms) || ms < 1)
+    throw new ConfigError(`serviceLeaseMs must be a positive integer of milliseconds, got ${ms}`);
+  return ms;
 }
 
 /**

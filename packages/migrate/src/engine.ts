@@ -130,6 +130,11 @@ export interface Upgrade {
   switch(): Promise<ElementsReport[]>;
   /** Drops the elements the code's versions no longer have. Refused while anything still needs them. */
   contract(options?: { readonly dryRun?: boolean }): Promise<ElementsReport[]>;
+  /**
+   * The oldest object version of `resource` a live process of the fleet knows, or `null`
+   * when no process is live. Processes not seen within their lease are ignored.
+   */
+  minimumVersion(resource: AnyResource): Promise<string | null>;
   /** The store's Stores bag (the code's resources and the engine's), e.g. to seed or inspect. */
   readonly stores: Stores;
   /** Closes the store. Idempotent. */
@@ -235,6 +240,15 @@ class StoreUpgrade implements Upgrade {
         writes: m.writes,
         lastSeenAt: m.lastSeenAt,
       }));
+  }
+
+  async minimumVersion(resource: AnyResource): Promise<string | null> {
+    let min: string | null = null;
+    for (const s of await this.#liveServices()) {
+      const reads = s.reads[resource.name];
+      if (reads !== undefined && (min === null || isOlder(reads, min))) min = reads;
+    }
+    return min;
   }
 
   async status(): Promise<UpgradeStatus> {

@@ -17,7 +17,14 @@ import {
 } from '@polystore/core';
 import { type Backend, isOlder } from '@polystore/core/adapter';
 import { engineResources, type FleetMemberRecord } from './engine-resources.js';
-import { ENGINE_CONTEXT, ensureState, memberStore, readStates } from './engine-state.js';
+import {
+  ENGINE_CONTEXT,
+  ensureState,
+  isLive,
+  memberStore,
+  readMembers,
+  readStates,
+} from './engine-state.js';
 import { openTarget, type StoreTarget } from './store-target.js';
 
 /** Options of {@link joinFleet}. */
@@ -50,6 +57,12 @@ export interface FleetMember {
   pin(resource: AnyResource): string;
   /** Whether writes are refused now (the lease lapsed without an acknowledged heartbeat). */
   readonly fenced: boolean;
+  /**
+   * The oldest object version of `resource` that a live process of the fleet knows (its
+   * code's version), this one included: what a message to any of them may use. Processes
+   * not seen within their lease are ignored.
+   */
+  minimumVersion(resource: AnyResource): Promise<string>;
   /** Heartbeats now (also done every `heartbeatMs`): reads the pins, then records this process. */
   heartbeat(): Promise<void>;
   /** Leaves the fleet (its member record is deleted) and closes the Stores. Idempotent. */
@@ -202,6 +215,15 @@ export async function joinFleet(
       return closed || performance.now() - ackedAt > leaseMs;
     },
     heartbeat: () => heartbeat(),
+    async minimumVersion(resource) {
+      const now = Date.now();
+      let min = resource.version;
+      for (const m of await readMembers(stores)) {
+        const reads = m.reads[resource.name];
+        if (reads !== undefined && isLive(m, now, 0) && isOlder(reads, min)) min = reads;
+      }
+      return min;
+    },
     close() {
       closing ??= (async () => {
         closed = true;

@@ -88,6 +88,10 @@ describe.each(Object.entries(urls))('live upgrade on %s', (_name, makeUrl) => {
     ).rejects.toBeInstanceOf(InvalidQueryError);
     await l.stores.store(widgetL).update(ctx, a.id, { name: 'uno' });
 
+    // Both releases are live: the oldest version the fleet reads is L's.
+    expect(await m.minimumVersion(widgetM)).toBe('1.0');
+    expect(await up.minimumVersion(widgetM)).toBe('1.0');
+
     // The pin cannot move while L is live.
     status = await up.status();
     expect(status.next).toBe('migrate');
@@ -96,6 +100,7 @@ describe.each(Object.entries(urls))('live upgrade on %s', (_name, makeUrl) => {
 
     // L leaves; migrate moves the pin (M acknowledges it by heartbeat) and converts.
     await l.close();
+    expect(await up.minimumVersion(widgetM)).toBe('1.1');
     const [report] = await up.migrate({ batch: 1 });
     expect(report).toMatchObject({ pin: { from: '1.0', to: '1.1' }, converted: 3, remaining: 0 });
     await m.heartbeat();

@@ -38,6 +38,10 @@ export interface HeartbeatRequest {
 export interface ServiceStore extends ResourceStore<typeof serviceResource> {
   /** Creates or refreshes the service `(host, binary)`: `lastSeenAt` now, the given code version. */
   heartbeat(ctx: RequestContext, request: HeartbeatRequest): Promise<Service>;
-  /** The lowest code version among live, enabled services of `binary`, or `null` if none. */
+  /**
+   * The lowest code version among live, enabled services of `binary`, or `null` if none.
+   * Live: not deleted, and, when the Stores were opened with `serviceLeaseMs`, seen within
+   * that window (a crashed process that never deregistered stops counting).
+   */
   minimumVersion(ctx: RequestContext, binary: string): Promise<number | null>;
 }

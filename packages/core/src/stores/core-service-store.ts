@@ -103,6 +103,11 @@ export class CoreServiceStore
     checkValue(this.#k.resource.fields.binary, binary, 'binary', issues);
     if (issues.length > 0) throw new InvalidInputError('service', issues);
     const scope = { ...readScope(this.#k.resource, ctx), deleted: 'no' as const };
+    // With a lease window, a service not seen within it is not live: it does not hold the
+    // fleet back (a crashed process never deregisters).
+    const lease = this.#k.deps.serviceLeaseMs;
+    const seenSince =
+      lease === undefined ? undefined : new Date(this.#k.deps.clock.now() - lease).toISOString();
     let min: number | null = null;
     let after: { value: string; id: string } | null = null;
     for (;;) {
@@ -113,8 +118,9 @@ export class CoreServiceStore
         after,
       });
       for (const r of rows) {
-        if (!r.disabled && (min === null || (r.codeVersion as number) < min))
-          min = r.codeVersion as number;
+        if (r.disabled || (seenSince !== undefined && (r.lastSeenAt as string) < seenSince))
+          continue;
+        if (min === null || (r.codeVersion as number) < min) min = r.codeVersion as number;
       }
       const last = rows[rows.length - 1];
       if (rows.length < 1000 || !last) return min;
