@@ -1,8 +1,24 @@
 import { defineObject, instanceResource, type ObjectOf, ObjectRegistry } from '@polystore/core';
 
 /**
- * The compute service's instance object: the `instance` resource's fields, typed and
- * change-tracked, with the domain rules of the instance workflow as methods.
+ * The instance object's domain methods, the same in every release of the service (the
+ * 1.1 object in `instance-v11.ts` has them too).
+ */
+export const instanceMethods = {
+  /** Whether a task is running on the instance. */
+  isBusy(this: { readonly taskState: string | null }): boolean {
+    return this.taskState !== null;
+  },
+  /** Whether the instance is placed on a compute host. */
+  isPlaced(this: { readonly host: string | null }): boolean {
+    return this.host !== null;
+  },
+};
+
+/**
+ * The compute service's instance object (release 1.0): the built-in `instance` resource's
+ * fields, typed and change-tracked, with the domain rules of the instance workflow as
+ * methods.
  *
  * @example
  * ```ts
@@ -13,16 +29,7 @@ import { defineObject, instanceResource, type ObjectOf, ObjectRegistry } from '@
  */
 export const Instance = defineObject(instanceResource, {
   namespace: 'compute',
-  methods: {
-    /** Whether a task is running on the instance. */
-    isBusy(): boolean {
-      return this.taskState !== null;
-    },
-    /** Whether the instance is placed on a compute host. */
-    isPlaced(): boolean {
-      return this.host !== null;
-    },
-  },
+  methods: instanceMethods,
 });
 
 /** An instance object. */
@@ -32,7 +39,8 @@ export type InstanceObject = ObjectOf<
 >;
 
 /**
- * Every object this release of the compute service speaks: what `polystore schema
- * check` snapshots and what a peer's `fromPrimitive` hydrates.
+ * Every object release 1.0 of the compute service speaks: what `polystore schema check`
+ * snapshots and what a peer's `fromPrimitive` hydrates. (Release 1.1's are in
+ * `instance-v11.ts`.)
  */
 export const computeObjects = new ObjectRegistry().register(Instance);

@@ -1,8 +1,12 @@
 import {
+  type AnyResource,
   ConflictError,
   type CreateOf,
+  compareVersions,
+  type FieldIssue,
   type FixedIp,
-  type Instance as InstanceRecord,
+  historyOf,
+  InvalidInputError,
   type Network,
   type networkResource,
   type Page,
@@ -12,7 +16,7 @@ import {
   type VM_STATES,
   type Where,
 } from '@polystore/core';
-import { Instance } from './compute-objects.js';
+import { COMPUTE_RELEASES, type ComputeInstance, type ComputeRelease } from './compute-release.js';
 
 /** A task state of an instance, or `null` when no task runs. */
 export type TaskState = (typeof TASK_STATES)[number] | null;
@@ -41,18 +45,23 @@ export interface BootRequest {
   readonly host?: string | null;
   /** Free-form string metadata (default `{}`). */
   readonly metadata?: Readonly<Record<string, string>>;
+  /**
+   * Release 1.1: the availability zone (default `nova`). Refused while the fleet still
+   * writes instances at 1.0, where the value would be lost.
+   */
+  readonly availabilityZone?: string;
 }
 
 /** What {@link ComputeService.bootInstance} returns. */
 export interface BootResult {
-  readonly instance: InstanceRecord;
+  readonly instance: ComputeInstance;
   readonly address: FixedIp;
 }
 
 /** What {@link ComputeService.deleteInstance} returns. */
 export interface DeleteResult {
   /** The instance as deleted (its `deletedAt` set). */
-  readonly instance: InstanceRecord;
+  readonly instance: ComputeInstance;
   /** How many fixed IPs were given back. */
   readonly released: number;
 }
@@ -70,6 +79,8 @@ export interface InstanceFilter extends PageRequest {
   readonly host?: string | null;
   readonly vmState?: VmState;
   readonly taskState?: TaskState;
+  /** Release 1.1: only instances of this availability zone (once `switch` made it queryable). */
+  readonly availabilityZone?: string;
 }
 
 /** Filters of {@link ComputeService.listFixedIps}. */
@@ -83,6 +94,22 @@ export type NetworkRequest = Pick<
   CreateOf<typeof networkResource>,
   'label' | 'cidr' | 'gateway' | 'dnsServers' | 'vlan'
 >;
+
+/** Options of {@link ComputeService}. */
+export interface ComputeServiceOptions {
+  /**
+   * The release the service runs (default `1.0`, the built-in `instance` resource, which
+   * is what `openStores` opens by default). The Stores bag must have been opened with the
+   * release's `resources`.
+   */
+  readonly release?: ComputeRelease;
+  /**
+   * The object version the store writes a resource at now: a fleet member's `pin` (see
+   * `joinFleet`). Default: the release's own version. A boot that sets a field the pinned
+   * version lacks is refused instead of losing the value.
+   */
+  readonly pin?: (resource: AnyResource) => string;
+}
 
 /**
  * The compute service: boots, lists and deletes instances, manages networks and their
@@ -103,9 +130,14 @@ export type NetworkRequest = Pick<
  */
 export class ComputeService {
   readonly #stores: Stores;
+  readonly #pin: ((resource: AnyResource) => string) | undefined;
+  /** The release this service runs. */
+  readonly release: ComputeRelease;
 
-  constructor(stores: Stores) {
+  constructor(stores: Stores, options: ComputeServiceOptions = {}) {
     this.#stores = stores;
+    this.release = options.release ?? COMPUTE_RELEASES['1.0'];
+    this.#pin = options.pin;
   }
 
   /** The name of the backend behind the stores, e.g. `sqlite`. */
@@ -136,9 +168,13 @@ export class ComputeService {
    */
   async bootInstance(ctx: RequestContext, request: BootRequest): Promise<BootResult> {
     const { networkId, ...values } = request;
+    this.#checkStorable(values);
     // Fail on a missing network before writing anything.
     await this.#stores.networks.get(ctx, networkId);
-    const vm = await Instance.create(ctx, this.#stores, { ...values, taskState: 'scheduling' });
+    const vm = await this.release.Instance.create(ctx, this.#stores, {
+      ...values,
+      taskState: 'scheduling',
+    });
     try {
       const address = await this.#stores.fixedIps.allocate(ctx, {
         networkId,
@@ -154,23 +190,49 @@ export class ComputeService {
     }
   }
 
-  /** One page of the caller's instances, oldest first, filtered by host and states. */
-  listInstances(ctx: RequestContext, filter: InstanceFilter = {}): Promise<Page<InstanceRecord>> {
-    const where: Where<InstanceRecord> = {
+  /**
+   * Refuses a boot that sets a field the version the store writes now lacks: during a live
+   * upgrade the fleet writes the older version until `migrate` moves the pin, and a create
+   * is stored in that version's shape, so the value would be dropped without a word.
+   */
+  #checkStorable(values: Readonly<Record<string, unknown>>): void {
+    const resource = this.release.instanceResource;
+    const pin = this.#pin?.(resource) ?? resource.version;
+    if (compareVersions(pin, resource.version) >= 0) return;
+    const known = historyOf(resource).at(pin)?.fields ?? {};
+    const issues: FieldIssue[] = Object.keys(values)
+      .filter((name) => values[name] !== undefined && !Object.hasOwn(known, name))
+      .map((field) => ({
+        field,
+        message: `is stored from ${resource.name} ${resource.version} on; the fleet still writes ${pin} (a live upgrade is under way): retry once it has migrated`,
+      }));
+    if (issues.length > 0) throw new InvalidInputError(resource.name, issues);
+  }
+
+  /** One page of the caller's instances, oldest first, filtered by host, states and zone. */
+  async listInstances(
+    ctx: RequestContext,
+    filter: InstanceFilter = {},
+  ): Promise<Page<ComputeInstance>> {
+    const where: Where<ComputeInstance> = {
       ...(filter.host === undefined ? {} : { host: filter.host }),
       ...(filter.vmState === undefined ? {} : { vmState: filter.vmState }),
       ...(filter.taskState === undefined ? {} : { taskState: filter.taskState }),
+      ...(filter.availabilityZone === undefined
+        ? {}
+        : { availabilityZone: filter.availabilityZone }),
     };
-    return this.#stores.instances.list(ctx, {
+    const page = await this.release.Instance.list(ctx, this.#stores, {
       where,
       limit: filter.limit,
       after: filter.after,
     });
+    return { items: page.items.map((vm) => vm.toRecord()), next: page.next };
   }
 
   /** One instance. `NotFoundError` when the caller cannot see it. */
-  getInstance(ctx: RequestContext, id: string): Promise<InstanceRecord> {
-    return this.#stores.instances.get(ctx, id);
+  async getInstance(ctx: RequestContext, id: string): Promise<ComputeInstance> {
+    return (await this.release.Instance.get(ctx, this.#stores, id)).toRecord();
   }
 
   /**
@@ -183,9 +245,9 @@ export class ComputeService {
     id: string,
     taskState: TaskState,
     expected: readonly TaskState[],
-  ): Promise<InstanceRecord> {
+  ): Promise<ComputeInstance> {
     for (let attempt = 1; ; attempt++) {
-      const vm = await Instance.get(ctx, this.#stores, id);
+      const vm = await this.release.Instance.get(ctx, this.#stores, id);
       vm.taskState = taskState;
       try {
         await vm.save(ctx, this.#stores, { expected: { taskState: expected } });
@@ -201,7 +263,7 @@ export class ComputeService {
   /** Gives back the instance's addresses, then deletes it. */
   async deleteInstance(ctx: RequestContext, id: string): Promise<DeleteResult> {
     // Check visibility first: releasing by instance id must not hint at other projects' ids.
-    const vm = await Instance.get(ctx, this.#stores, id);
+    const vm = await this.release.Instance.get(ctx, this.#stores, id);
     const released = await this.#stores.fixedIps.releaseAllForInstance(ctx, id);
     await vm.delete(ctx, this.#stores);
     return { instance: vm.toRecord(), released };

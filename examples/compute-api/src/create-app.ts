@@ -59,7 +59,22 @@ export function createApp(service: ComputeService, options: AppOptions = {}): Ho
     ),
   );
 
-  app.get('/healthz', (c) => c.json({ status: 'ok', backend: service.backend }));
+  app.get('/healthz', (c) =>
+    c.json({ status: 'ok', backend: service.backend, release: service.release.name }),
+  );
+
+  // What a release adds to the instance (1.1: availabilityZone) is accepted on boot and as
+  // a filter; an older release refuses it as an unknown field or parameter.
+  const added = service.release.addedInstanceFields;
+  const bootFields = [...BOOT_FIELDS, ...added];
+  const instanceQuery: Record<string, 'string' | 'nullable-string' | 'limit'> = {
+    host: 'nullable-string',
+    vmState: 'string',
+    taskState: 'nullable-string',
+    limit: 'limit',
+    after: 'string',
+    ...Object.fromEntries(added.map((name) => [name, 'string'] as const)),
+  };
 
   app.use('/v1/*', async (c, next) => {
     c.set('ctx', contextOf(c));
@@ -82,7 +97,7 @@ export function createApp(service: ComputeService, options: AppOptions = {}): Ho
   );
 
   app.post('/v1/instances', async (c) => {
-    const body = parseBody(await c.req.text(), BOOT_FIELDS);
+    const body = parseBody(await c.req.text(), bootFields);
     requireFields(body, ['displayName', 'networkId', 'flavor']);
     if (!isUuid(body.networkId)) {
       throw new InvalidInputError('request', [
@@ -94,18 +109,16 @@ export function createApp(service: ComputeService, options: AppOptions = {}): Ho
   });
 
   app.get('/v1/instances', async (c) => {
-    const q = parseQuery(c.req.url, {
-      host: 'nullable-string',
-      vmState: 'string',
-      taskState: 'nullable-string',
-      limit: 'limit',
-      after: 'string',
-    });
+    const q = parseQuery(c.req.url, instanceQuery);
     return c.json(
+      // parseQuery read each by its kind; the spec is built per release, so name the types.
       await service.listInstances(c.var.ctx, {
-        ...q,
+        host: q.host as string | null | undefined,
         vmState: q.vmState as never,
         taskState: q.taskState as never,
+        availabilityZone: q.availabilityZone as string | undefined,
+        limit: q.limit as number | undefined,
+        after: q.after as string | undefined,
       }),
     );
   });

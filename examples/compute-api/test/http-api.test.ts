@@ -59,7 +59,7 @@ describe('compute API plumbing', () => {
   it('serves a health check without a project', async () => {
     const res = await fetch(`${server.url}/healthz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok', backend: 'memory' });
+    expect(await res.json()).toEqual({ status: 'ok', backend: 'memory', release: '1.0' });
   });
 
   it('rejects a malformed project header, naming it', async () => {
