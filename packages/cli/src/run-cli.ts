@@ -10,6 +10,7 @@ import {
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CliError } from './cli-error.js';
 import { doctor } from './commands/doctor.js';
+import { addMigrateCommand } from './commands/migrate.js';
 import { loadSources, schemaCheck, schemaSnapshot } from './commands/schema.js';
 import { schemaExpand, schemaMigrate, schemaStatus } from './commands/schema-store.js';
 import { seed } from './commands/seed.js';
@@ -258,6 +259,18 @@ export async function runCli(
       code = await run(storeUrl, { resources, dryRun: opts.dryRun === true }, print, registry);
     });
   }
+
+  addMigrateCommand(program, {
+    print,
+    registry,
+    storeUrl: (given) => {
+      storeUrl = requireStoreUrl(given ?? env.POLYSTORE_URL);
+      return storeUrl;
+    },
+    exit: (value) => {
+      code = value;
+    },
+  });
 
   program
     .command('serve')
