@@ -37,6 +37,7 @@ export type Liveness = 'l' | 'd';
  * | `versions` | set | the object versions that have records |
  * | `deleted` | sorted set (lex) | `<deletedAt>\0<id>` of soft-deleted records, for purge |
  * | `schema` | string | the applied elements (JSON, see applied-elements.ts), for schema evolution |
+ * | `floor` | string | the write floor of a live upgrade (`major.minor`): writes below it are refused (set-floor.lua) |
  *
  * A partition is liveness (`l` live, `d` soft-deleted) times project: `*` holds every
  * project, `<project>` (the JSON text of `projectId`, so `null` for shared records) one.
@@ -55,7 +56,7 @@ export class ResourceLayout {
   readonly unique: readonly (readonly string[])[];
   /** Whether the resource is global (one project partition). */
   readonly global: boolean;
-  /** The layout as JSON for the Lua scripts. */
+  /** The layout as JSON for the Lua scripts (`n`, the resource's name, names it in their refusals). */
   readonly descriptor: string;
   readonly #intFields: ReadonlySet<string>;
 
@@ -71,6 +72,7 @@ export class ResourceLayout {
     this.global = resource.scope === 'global';
     this.#intFields = new Set(q.filter(([, d]) => d.field.kind === 'int').map(([n]) => n));
     this.descriptor = JSON.stringify({
+      n: resource.name,
       s: this.sortFields,
       e: this.eqFields,
       u: this.unique,
@@ -111,6 +113,14 @@ export class ResourceLayout {
   /** The applied elements of the resource (what `expand` and `contract` change). */
   get schemaKey(): string {
     return `${this.base}schema`;
+  }
+
+  /**
+   * The write floor of a live upgrade (`setWriteFloor`): the lowest object version the
+   * write scripts accept, read by each of them in the same atomic step as its write.
+   */
+  get floorKey(): string {
+    return `${this.base}floor`;
   }
 
   /** The sorted index of soft-deleted records by `deletedAt`. */

@@ -3,7 +3,9 @@ import {
   type Capabilities,
   ConfigError,
   fixedIpResource,
+  InvalidInputError,
   networkResource,
+  parseVersion,
   UnavailableError,
 } from '@polystore/core';
 import {
@@ -31,6 +33,8 @@ export const REDIS_CAPABILITIES: Capabilities = defineCapabilities({
   // One server (or one primary per slot); every read and write runs on it in order.
   reads: 'linearizable',
   serverSideQueries: true,
+  // Every write script reads the resource's write floor itself (see setWriteFloor).
+  fencing: 'atomic',
   features: {},
 });
 
@@ -181,6 +185,33 @@ export class RedisBackend implements Backend, EvolutionBackend {
     await this.connection.script('publish', l.schemaKey, [...fields]);
   }
 
+  /**
+   * Raises the write floor of a live upgrade: from now on every insert, update and
+   * allocation of `resource` that would leave a record at an object version older than
+   * `floor` is refused with `WriteBelowPinError` by the write's own script, which reads
+   * the floor key (`<plural>:floor`) in the same atomic step; so a process left behind
+   * cannot land a write below it however long it was paused, and nothing caches the floor.
+   * Deletes and rewrites pass. One script: a floor lower than the recorded one changes
+   * nothing; idempotent. Works for every resource, opened or not.
+   *
+   * @example
+   * ```ts
+   * await backend.setWriteFloor(widget, '1.1');
+   * await backend.writeFloor(widget); // '1.1'
+   * ```
+   */
+  async setWriteFloor(resource: AnyResource, floor: string): Promise<void> {
+    checkFloor(resource, floor);
+    const l = new ResourceLayout(resource, this.keyspace);
+    await this.connection.script('setFloor', l.floorKey, [floor]);
+  }
+
+  /** The write floor {@link setWriteFloor} recorded for `resource`, or `undefined`. */
+  async writeFloor(resource: AnyResource): Promise<string | undefined> {
+    const l = new ResourceLayout(resource, this.keyspace);
+    return this.connection.text(l.floorKey, 'writeFloor');
+  }
+
   /** The elements the resource's schema key records as applied (none when it has no key). */
   async appliedElements(resource: AnyResource): Promise<SchemaElements> {
     const l = new ResourceLayout(resource, this.keyspace);
@@ -207,5 +238,16 @@ export class RedisBackend implements Backend, EvolutionBackend {
       );
     }
     return new ResourceLayout(resource, this.keyspace);
+  }
+}
+
+/** Refuses a write floor that is not a `major.minor` version, before anything is written. */
+function checkFloor(resource: AnyResource, floor: string): void {
+  try {
+    parseVersion(floor);
+  } catch {
+    throw new InvalidInputError(resource.name, [
+      { field: 'floor', message: `must be a "major.minor" version, got ${JSON.stringify(floor)}` },
+    ]);
   }
 }

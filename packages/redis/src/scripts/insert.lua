@@ -1,7 +1,8 @@
 -- Inserts a new record with its index entries, unless its id exists (live or deleted) or
 -- a live record holds the same unique values (of the layout's constraints or the applied ones).
 -- KEYS[1] the record key. ARGV: T, layout, id, then the record hash as field/value pairs.
--- Reply: {'ok'} | {'duplicate', 'id' | the constraint's fields as 'f1,f2'}.
+-- Reply: {'ok'} | {'duplicate', 'id' | the constraint's fields as 'f1,f2'}, or the error
+-- reply 'BELOWPIN …' when its objectVersion is below the write floor (below_floor).
 local T, lay, id = ARGV[1], cjson.decode(ARGV[2]), ARGV[3]
 lay = with_applied(T, lay)
 local flat = {}

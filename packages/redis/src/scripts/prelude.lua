@@ -3,8 +3,9 @@
 --
 -- Conventions (see layout.ts, which is the TypeScript side of the same layout):
 --   T            the resource's key base, '<prefix>{<namespace>}:<plural>:'
---   lay          the resource's layout descriptor { s = sort fields, e = equality fields,
---                u = unique constraints, g = global resource } (cjson-decoded ARGV[2])
+--   lay          the resource's layout descriptor { n = resource name, s = sort fields,
+--                e = equality fields, u = unique constraints, g = global resource }
+--                (cjson-decoded ARGV[2])
 --   a record     a hash: '<field>' -> JSON text of the value, '~s:<field>' -> sort token
 --   partitions   '<l|d>:<*|projectJson>': live/deleted x all projects/one project
 -- Values are compared as JSON texts or sort tokens, never re-encoded here: cjson would
@@ -216,12 +217,50 @@ local function remove(T, lay, id, r)
   redis.call('DEL', rkey(T, id))
 end
 
--- Inserts a record given as a flat field/value list. Returns nil, or an error reply.
+-- Whether object version a is older than b: compared part by part ('major.minor') as
+-- numbers, so 1.10 is newer than 1.9; a part that is not a number compares by bytes, a
+-- missing part counts as 0.
+local function version_older(a, b)
+  local pa, pb = {}, {}
+  for part in string.gmatch(a, '[^.]+') do pa[#pa + 1] = part end
+  for part in string.gmatch(b, '[^.]+') do pb[#pb + 1] = part end
+  for k = 1, math.max(#pa, #pb) do
+    local x, y = pa[k] or '0', pb[k] or '0'
+    local nx, ny = tonumber(x), tonumber(y)
+    local c
+    if nx and ny then
+      c = nx < ny and -1 or (nx > ny and 1 or 0)
+    else
+      c = cmp(x, y)
+    end
+    if c ~= 0 then return c < 0 end
+  end
+  return false
+end
+
+-- The write floor of a live upgrade (T .. 'floor', a version text set by set-floor.lua):
+-- the refusal, as an error reply, of a write that would leave a record at object version
+-- `version` (its JSON text) below it; nil when there is no floor or the version is not
+-- below it. Read in the writing script itself, so the check and the write are one atomic
+-- step and a floor raised meanwhile is never missed. The reply is
+-- 'BELOWPIN <resource> <floor> <version>' (errors.ts maps it to WriteBelowPinError).
+local function below_floor(T, lay, version)
+  local floor = redis.call('GET', T .. 'floor')
+  if not floor or not version then return nil end
+  local v = cjson.decode(version)
+  if type(v) ~= 'string' or not version_older(v, floor) then return nil end
+  return redis.error_reply('BELOWPIN ' .. tostring(lay.n or T) .. ' ' .. floor .. ' ' .. v)
+end
+
+-- Inserts a record given as a flat field/value list. Returns nil, or an error reply
+-- (a refusal below the write floor, see below_floor, is an error reply too).
 local function insert(T, lay, id, flat)
   local key = rkey(T, id)
   if redis.call('EXISTS', key) == 1 then return { 'duplicate', 'id' } end
   local r = {}
   for i = 1, #flat, 2 do r[flat[i]] = flat[i + 1] end
+  local refused = below_floor(T, lay, r.objectVersion)
+  if refused then return refused end
   -- A sort field of the applied indexes the caller does not sort by comes without its
   -- token: it gets the one its value has (token_of, layout.ts sortToken's encoding).
   for _, f in ipairs(lay.s) do

@@ -6,7 +6,8 @@
 -- revision ('' for none), expected values (count; each: field, count, JSON texts), set
 -- fields (count; each: field, JSON text, has token '1'/'0', sort token), updatedAt JSON,
 -- updatedAt token, objectVersion JSON.
--- Reply: {'ok', record} | {'not-found'} | {'conflict', record} | {'duplicate', 'f1,f2'}.
+-- Reply: {'ok', record} | {'not-found'} | {'conflict', record} | {'duplicate', 'f1,f2'}, or
+-- the error reply 'BELOWPIN …' when objectVersion is below the write floor (below_floor).
 -- The unique constraints are the layout's and the applied ones (with_applied).
 local T, lay, id, scope, exprev = ARGV[1], cjson.decode(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
 lay = with_applied(T, lay)
@@ -50,6 +51,9 @@ put('updatedAt', ARGV[i])
 put('~s:updatedAt', ARGV[i + 1])
 put('objectVersion', ARGV[i + 2])
 put('revision', string.format('%d', tonumber(r.revision) + 1))
+-- A write at an object version below the write floor is refused before anything changes.
+local refused = below_floor(T, lay, ARGV[i + 2])
+if refused then return refused end
 
 local oldk, newk = unique_keys(T, lay, r), unique_keys(T, lay, n)
 for k = 1, #lay.u do
