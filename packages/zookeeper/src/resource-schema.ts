@@ -1,6 +1,6 @@
-import { UnavailableError } from '@polystore/core';
+import { compareVersions, UnavailableError, WriteBelowPinError } from '@polystore/core';
 import { compareCodePoints, type SchemaElements, type StoredRecord } from '@polystore/core/adapter';
-import { decodeElements } from './applied-elements.js';
+import { decodeElements, decodeFloor } from './applied-elements.js';
 import { presentEntries } from './entry-probe.js';
 import { ZK, ZkOpError } from './errors.js';
 import type { ResourceLayout } from './layout.js';
@@ -54,11 +54,14 @@ export interface SchemaTarget {
  * `applied-elements.ts`); the driver's writes maintain their entries and check the
  * znode's version in each multi ({@link check}), so a write never misses an element
  * `expand` applied meanwhile: it fails on the check, {@link load}s again and retries.
+ * The write floor of a live upgrade is in the same znode, so the same check fences it.
  */
 export class ResourceSchema {
   readonly #target: SchemaTarget;
   /** The version of the schema znode the applied elements were read at (-1: none read). */
   #version = -1;
+  /** The write floor (`setWriteFloor`) the schema znode recorded at that version, or `undefined`. */
+  #floor: string | undefined;
 
   constructor(target: SchemaTarget) {
     this.#target = target;
@@ -75,12 +78,25 @@ export class ResourceSchema {
     if (!found) return undefined;
     const applied = decodeElements(found.data, layout.resource);
     ops.useApplied(applied);
+    // Both from the same read: check() guards the floor with the version it was read at.
     this.#version = found.version;
+    this.#floor = decodeFloor(found.data);
     return applied;
   }
 
-  /** The check of the schema znode's version a multi carries (none when it was never read). */
-  check(): ZkOp[] {
+  /**
+   * The check of the schema znode's version a multi carries (none when it was never read).
+   * With `writesAt`, the object version the write leaves its record at, it first refuses
+   * with `WriteBelowPinError` a write below the write floor read at that same version:
+   * when the floor was raised since, the znode's version moved and the multi fails on this
+   * check, so the floor and the write are one atomic step (the caller reads the znode
+   * again and the retry is refused).
+   */
+  check(writesAt?: string): ZkOp[] {
+    const floor = this.#floor;
+    if (writesAt !== undefined && floor !== undefined && compareVersions(writesAt, floor) < 0) {
+      throw new WriteBelowPinError(this.#target.layout.resource.name, floor, writesAt);
+    }
     return this.#version < 0
       ? []
       : [{ type: 'check', path: this.#target.layout.schema, version: this.#version }];

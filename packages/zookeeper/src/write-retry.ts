@@ -24,8 +24,12 @@ export interface WriteTarget {
   readonly cache: RecordCache;
   /** Reads a record with its znode version (and remembers it). */
   read(id: string): Promise<VersionedRecord | undefined>;
-  /** The check of the store's schema znode each multi ends with (empty when none is known). */
-  schemaCheck(): ZkOp[];
+  /**
+   * The check of the store's schema znode each multi ends with (empty when none is known);
+   * with `writesAt`, first refuses a write at an object version below the write floor
+   * (`WriteBelowPinError`, see `ResourceSchema.check`).
+   */
+  schemaCheck(writesAt?: string): ZkOp[];
   /** Reads the store's applied elements again (the schema check failed: it changed). */
   loadSchema(): Promise<void>;
 }
@@ -38,6 +42,11 @@ export interface ConditionalWrite {
   readonly scope: WriteScope;
   readonly expectedRevision: number | undefined;
   readonly expected: Readonly<Record<string, readonly unknown[]>> | undefined;
+  /**
+   * The object version the write leaves the record at, checked against the write floor
+   * (an update's); absent for a write the floor lets through (a delete).
+   */
+  readonly writesAt?: string;
   /**
    * The state after the write (`null`: the record is removed) and the multi that makes it;
    * with `present`, the entries of both states found to exist (`RecordOps.replace`).
@@ -87,7 +96,8 @@ export async function writeWithRetry(
         await presentEntries(target.client, target.layout, id, paths),
       ));
     }
-    const check = target.schemaCheck();
+    // Built last, with no wait after it: the floor it checks is the one its version guards.
+    const check = target.schemaCheck(write.writesAt);
     const outcome = await tryWrite(target, id, [...ops, ...check]);
     if (outcome === 'schema') await target.loadSchema();
     if (outcome === 'entry') probe = true;

@@ -24,9 +24,11 @@ const ADDRESS_UNIQUE = ['networkId', 'address'] as const;
 /**
  * Address allocation with ZooKeeper: read the network and the children of the network's
  * `(networkId, address)` unique directory (one round trip, two pipelined requests), pick
- * the lowest free address, then one multi that checks the network's znode version and
- * creates the fixed IP with its index and unique znodes. A race on the address or the
- * network fails the multi as a whole and the allocation is tried again.
+ * the lowest free address, then one multi that checks the network's znode version,
+ * creates the fixed IP with its index and unique znodes and ends with the check of the
+ * fixed IPs' schema znode (their applied elements and write floor, as the driver's writes
+ * do). A race on the address, the network or the schema fails the multi as a whole and the
+ * allocation is tried again.
  */
 export class ZooKeeperAddressAllocator implements AddressAllocator {
   readonly #client: ZooKeeperClient;
@@ -74,6 +76,8 @@ export class ZooKeeperAddressAllocator implements AddressAllocator {
           version: network.version,
         },
         ...this.#fixedIps.ops.insert(record),
+        // Last: refuses a fixed IP below the write floor, and fences the floor it read.
+        ...this.#fixedIps.schemaCheck(record.objectVersion),
       ];
       try {
         await this.#client.commit(ops);
@@ -82,6 +86,11 @@ export class ZooKeeperAddressAllocator implements AddressAllocator {
         if (!(err instanceof ZkOpError)) throw err;
         // The network changed (or went) since it was read: read it again.
         if (err.index === 0) continue;
+        // The fixed IPs' schema znode changed (an expand, a raised floor): read it again.
+        if (err.index === ops.length - 1 && ops.at(-1)?.path === this.#fixedIps.layout.schema) {
+          await this.#fixedIps.loadSchema();
+          continue;
+        }
         const mapped = toCoreError(err, {
           resource: 'fixedIp',
           uniqueAt: this.#fixedIps.ops.uniqueAt(ops),

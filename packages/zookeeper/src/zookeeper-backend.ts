@@ -2,8 +2,11 @@ import {
   type AnyResource,
   type Capabilities,
   ConfigError,
+  compareVersions,
   fixedIpResource,
+  InvalidInputError,
   networkResource,
+  parseVersion,
   type StoresOptions,
   UnavailableError,
 } from '@polystore/core';
@@ -27,7 +30,7 @@ import {
   uniqueKey,
   withPending,
 } from '@polystore/core/adapter';
-import { decodeElements, encodeElements } from './applied-elements.js';
+import { decodeElements, decodeFloor, encodeElements } from './applied-elements.js';
 import { removeTree } from './directory-sweep.js';
 import { toCoreError, ZK, ZkOpError } from './errors.js';
 import { ResourceLayout } from './layout.js';
@@ -46,6 +49,8 @@ export const ZOOKEEPER_CAPABILITIES: Capabilities = defineCapabilities({
   maxRecordBytes: 256 * 1024,
   reads: 'sequential',
   serverSideQueries: false,
+  // The write floor lives in the schema znode whose version every write's multi checks.
+  fencing: 'atomic',
   features: {},
 });
 
@@ -223,7 +228,8 @@ export class ZooKeeperBackend implements Backend, EvolutionBackend {
   expand(resource: AnyResource, elements: SchemaElements): Promise<void> {
     return this.#evolve('expand', resource, async (driver, layout) => {
       for (let attempt = 0; attempt < MAX_SCHEMA_ATTEMPTS; attempt++) {
-        const { applied, version } = await this.#readApplied(layout);
+        const read = await this.#readApplied(layout);
+        const { applied } = read;
         const added = elementsMinus(elements, applied);
         // The write-only marks go in the same znode write as the fields (they may name
         // fields applied before, so a call that adds nothing may still mark some).
@@ -233,7 +239,7 @@ export class ZooKeeperBackend implements Backend, EvolutionBackend {
         await this.#refuseViolated(driver, resource, added);
         for (const i of added.indexes) await this.#client.ensurePath(layout.indexDir(i.field));
         for (const u of added.uniques) await this.#client.ensurePath(layout.uniqueDir(u));
-        if (!(await this.#setApplied(layout, next, version))) continue;
+        if (!(await this.#setApplied(layout, next, read))) continue;
         await driver.evolution.loadSchema();
         for (const i of added.indexes) await driver.evolution.removeOrphans(i.field);
         const clash = await driver.evolution.enterAll();
@@ -257,8 +263,8 @@ export class ZooKeeperBackend implements Backend, EvolutionBackend {
   contract(resource: AnyResource, elements: SchemaElements): Promise<void> {
     return this.#evolve('contract', resource, async (driver, layout) => {
       for (let attempt = 0; ; attempt++) {
-        const { applied, version } = await this.#readApplied(layout);
-        if (await this.#setApplied(layout, elementsMinus(applied, elements), version)) break;
+        const read = await this.#readApplied(layout);
+        if (await this.#setApplied(layout, elementsMinus(read.applied, elements), read)) break;
         if (attempt >= MAX_SCHEMA_ATTEMPTS) {
           throw new UnavailableError(`zookeeper: the schema of ${resource.name} kept changing`);
         }
@@ -291,8 +297,8 @@ export class ZooKeeperBackend implements Backend, EvolutionBackend {
     marked: readonly string[],
   ): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const { applied, version } = await this.#readApplied(layout);
-      const kept = elementsMinus(applied, added);
+      const read = await this.#readApplied(layout);
+      const kept = elementsMinus(read.applied, added);
       const unmarked = withPending(
         kept,
         pendingAfter(
@@ -301,7 +307,7 @@ export class ZooKeeperBackend implements Backend, EvolutionBackend {
           marked,
         ),
       );
-      if (await this.#setApplied(layout, unmarked, version)) break;
+      if (await this.#setApplied(layout, unmarked, read)) break;
       if (attempt >= MAX_SCHEMA_ATTEMPTS) {
         throw new UnavailableError(
           `zookeeper: the schema of ${layout.resource.name} kept changing`,
@@ -340,7 +346,8 @@ export class ZooKeeperBackend implements Backend, EvolutionBackend {
           fields,
         );
         if (pending.length === (applied.pending?.length ?? 0)) return;
-        if (await this.#setApplied(layout, withPending(applied, pending), found.version)) break;
+        const read = { version: found.version, floor: decodeFloor(found.data) };
+        if (await this.#setApplied(layout, withPending(applied, pending), read)) break;
         if (attempt >= MAX_SCHEMA_ATTEMPTS) {
           throw new UnavailableError(`zookeeper: the schema of ${resource.name} kept changing`);
         }
@@ -349,6 +356,53 @@ export class ZooKeeperBackend implements Backend, EvolutionBackend {
       await opened?.evolution.loadSchema();
     } catch (err) {
       throw toCoreError(err, { what: `publish ${resource.name}` });
+    }
+  }
+
+  /**
+   * Raises the write floor of a live upgrade: from now on every insert, update and
+   * allocation of `resource` that would leave a record at an object version older than
+   * `floor` is refused with `WriteBelowPinError`, and nothing is written. Deletes and
+   * rewrites pass. A floor lower than the recorded one changes nothing; idempotent.
+   *
+   * The floor is kept in the resource's schema znode, next to the applied elements, and
+   * written under its version check. Every write's multi already ends with a `check` of
+   * that znode's version (so that it never misses an element `expand` applied), and the
+   * driver checks the write's version against the floor it read with that same znode
+   * version: a write built before the floor was raised fails its multi as a whole, reads
+   * the znode again and is refused. The floor costs writes no op and no round trip, and a
+   * client opened earlier learns it at its next write without reopening.
+   *
+   * @example
+   * ```ts
+   * await backend.setWriteFloor(widget, '1.1');
+   * await backend.writeFloor(widget); // '1.1'
+   * ```
+   */
+  async setWriteFloor(resource: AnyResource, floor: string): Promise<void> {
+    checkFloor(resource, floor);
+    return this.#evolve('setWriteFloor', resource, async (driver, layout) => {
+      for (let attempt = 0; ; attempt++) {
+        const read = await this.#readApplied(layout);
+        if (read.floor !== undefined && compareVersions(read.floor, floor) >= 0) break;
+        if (await this.#setApplied(layout, read.applied, { ...read, floor })) break;
+        if (attempt >= MAX_SCHEMA_ATTEMPTS) {
+          throw new UnavailableError(`zookeeper: the schema of ${resource.name} kept changing`);
+        }
+      }
+      // This process's writes learn it now rather than at their next multi.
+      await driver.evolution.loadSchema();
+    });
+  }
+
+  /** The write floor {@link setWriteFloor} recorded for `resource`, or `undefined`. */
+  async writeFloor(resource: AnyResource): Promise<string | undefined> {
+    const layout = new ResourceLayout(this.#chroot, resource);
+    try {
+      const found = await this.#client.getData(layout.schema);
+      return found ? decodeFloor(found.data) : undefined;
+    } catch (err) {
+      throw toCoreError(err, { what: `writeFloor ${resource.name}` });
     }
   }
 
@@ -395,25 +449,40 @@ export class ZooKeeperBackend implements Backend, EvolutionBackend {
     );
   }
 
-  async #readApplied(
-    layout: ResourceLayout,
-  ): Promise<{ applied: SchemaElements; version: number }> {
+  /**
+   * The schema znode as read: the applied elements, its version and the write floor it
+   * records (created with no elements when missing).
+   */
+  async #readApplied(layout: ResourceLayout): Promise<AppliedRead> {
     const found = await this.#client.getData(layout.schema);
-    if (found)
-      return { applied: decodeElements(found.data, layout.resource), version: found.version };
+    if (found) {
+      return {
+        applied: decodeElements(found.data, layout.resource),
+        version: found.version,
+        floor: decodeFloor(found.data),
+      };
+    }
     await this.#client.create(layout.schema, encodeElements(NO_ELEMENTS));
     return this.#readApplied(layout);
   }
 
-  /** Records the applied elements if the schema znode is still at `version`; `false` if it changed. */
+  /**
+   * Records the applied elements if the schema znode is still at the version `read` was
+   * read at, keeping the write floor it recorded; `false` if it changed.
+   */
   async #setApplied(
     layout: ResourceLayout,
     applied: SchemaElements,
-    version: number,
+    read: Pick<AppliedRead, 'version' | 'floor'>,
   ): Promise<boolean> {
     try {
       await this.#client.multi([
-        { type: 'set', path: layout.schema, data: encodeElements(applied), version },
+        {
+          type: 'set',
+          path: layout.schema,
+          data: encodeElements(applied, read.floor),
+          version: read.version,
+        },
       ]);
       return true;
     } catch (err) {
@@ -450,6 +519,14 @@ export class ZooKeeperBackend implements Backend, EvolutionBackend {
   }
 }
 
+/** What the schema znode holds, as read, with the version it was read at. */
+interface AppliedRead {
+  readonly applied: SchemaElements;
+  readonly version: number;
+  /** The write floor (`setWriteFloor`), if one is set. */
+  readonly floor: string | undefined;
+}
+
 /** The depth of a path (its number of `/`). */
 function depthOf(path: string): number {
   return path.split('/').length;
@@ -463,4 +540,15 @@ function withParents(layout: ResourceLayout): string[] {
     for (let i = depthOf(layout.root); i <= parts.length; i++) out.add(parts.slice(0, i).join('/'));
   }
   return [...out].sort((a, b) => depthOf(a) - depthOf(b));
+}
+
+/** Refuses a write floor that is not a `major.minor` version, before anything is written. */
+function checkFloor(resource: AnyResource, floor: string): void {
+  try {
+    parseVersion(floor);
+  } catch {
+    throw new InvalidInputError(resource.name, [
+      { field: 'floor', message: `must be a "major.minor" version, got ${JSON.stringify(floor)}` },
+    ]);
+  }
 }

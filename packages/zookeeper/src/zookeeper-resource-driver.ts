@@ -52,6 +52,13 @@ export interface RecordAccess {
   readMany(ids: readonly string[]): Promise<VersionedRecord[]>;
   /** Forgets what the driver remembers of a record (removed by the allocator). */
   forget(id: string): void;
+  /**
+   * The check of the schema znode a multi of this resource ends with; with `writesAt`
+   * (the object version written), first refuses a write below the write floor.
+   */
+  schemaCheck(writesAt?: string): ZkOp[];
+  /** Reads the schema znode again (a multi failed on its check). */
+  loadSchema(): Promise<void>;
 }
 
 /**
@@ -99,7 +106,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
       read: (id) => this.#read(id),
       readMany: (ids) => this.#readMany(ids),
       forget: (id) => this.#cache.delete(id),
-      schemaCheck: () => this.#schema.check(),
+      schemaCheck: (writesAt) => this.#schema.check(writesAt),
       loadSchema: async () => {
         await this.#schema.load();
       },
@@ -160,6 +167,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
         scope,
         expectedRevision: change.expectedRevision,
         expected: change.expected,
+        writesAt: change.objectVersion,
         build: (cur, present) => {
           const next: StoredRecord = {
             ...cur.record,
@@ -373,7 +381,8 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
   async #insert(record: StoredRecord): Promise<StoredRecord> {
     const token = newToken();
     for (let attempt = 0; ; attempt++) {
-      const ops = [...this.#ops.insert(record, token), ...this.#schema.check()];
+      // Refused here when below the write floor; the schema check fences the floor read.
+      const ops = [...this.#ops.insert(record, token), ...this.#schema.check(record.objectVersion)];
       try {
         await this.#client.commit(ops);
         break;
