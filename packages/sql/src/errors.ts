@@ -1,4 +1,10 @@
-import { ConfigError, DuplicateError, PolystoreError, UnavailableError } from '@polystore/core';
+import {
+  ConfigError,
+  DuplicateError,
+  PolystoreError,
+  UnavailableError,
+  WriteBelowPinError,
+} from '@polystore/core';
 import type { TableLayout } from './layout.js';
 
 interface DriverError {
@@ -112,6 +118,25 @@ export function isUnavailable(err: unknown): boolean {
   return typeof message === 'string' && MESSAGE_UNAVAILABLE.some((m) => message.includes(m));
 }
 
+/**
+ * The head of the message the write-floor triggers raise (see `sql-write-floor.ts`):
+ * `polystore_write_below_pin:<resource>:<floor>:<refused version>`. PostgreSQL raises it
+ * with SQLSTATE `P0001` (raise_exception), SQLite with `RAISE(ABORT, …)`, which
+ * better-sqlite3 reports as `SQLITE_CONSTRAINT_TRIGGER`.
+ */
+export const WRITE_BELOW_PIN = 'polystore_write_below_pin';
+
+const WRITE_BELOW_PIN_MESSAGE = new RegExp(`^${WRITE_BELOW_PIN}:([^:]*):([^:]*):(.*)$`);
+
+/** The `WriteBelowPinError` a write-floor trigger's refusal stands for, if `err` is one. */
+export function writeBelowPinOf(err: unknown): WriteBelowPinError | undefined {
+  const { code, message } = fieldsOf(err);
+  if (code !== 'P0001' && code !== 'SQLITE_CONSTRAINT_TRIGGER') return undefined;
+  if (typeof message !== 'string') return undefined;
+  const m = WRITE_BELOW_PIN_MESSAGE.exec(message);
+  return m ? new WriteBelowPinError(m[1]!, m[2]!, m[3]!) : undefined;
+}
+
 /** `display_name` -> `displayName`, the inverse of the layout's snake case. */
 function camelCase(column: string): string {
   return column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -159,7 +184,8 @@ export interface ErrorContext {
 
 /**
  * The one error mapper of the SQL adapter: every error from kysely, pg or better-sqlite3
- * passes through it. A unique violation is `DuplicateError` naming the constraint's fields;
+ * passes through it. A write the write floor refused (its trigger's error) is
+ * `WriteBelowPinError`; a unique violation is `DuplicateError` naming the constraint's fields;
  * a wrong role, password, database or schema, a missing privilege, tables that do not
  * match the schema, or a SQLite file that cannot be opened as a database, is
  * `ConfigError`; connection loss, refusal, shutdown, lock and statement timeouts are
@@ -168,6 +194,8 @@ export interface ErrorContext {
  */
 export function toCoreError(err: unknown, context: ErrorContext = {}): PolystoreError {
   if (err instanceof PolystoreError) return err;
+  const belowPin = writeBelowPinOf(err);
+  if (belowPin) return belowPin;
   const { layout, openingFile } = context;
   if (layout && isUniqueViolation(err))
     return new DuplicateError(layout.resource.name, duplicateFields(err, layout));

@@ -23,6 +23,7 @@ import { SqlAddressAllocator } from './sql-address-allocator.js';
 import { SQL_CAPABILITIES } from './sql-capabilities.js';
 import type { ResolvedSqlOptions } from './sql-options.js';
 import { RowCodec, type SqlDriverContext, SqlResourceDriver } from './sql-resource-driver.js';
+import { SqlWriteFloor } from './sql-write-floor.js';
 
 /** What {@link SqlBackend.open} needs from a dialect. */
 export interface SqlBackendSpec {
@@ -66,6 +67,7 @@ export class SqlBackend implements Backend, EvolutionBackend {
   readonly #drivers: Map<AnyResource, SqlResourceDriver>;
   readonly #options: ResolvedSqlOptions;
   readonly #elements: SchemaElementsStore;
+  readonly #floor: SqlWriteFloor;
   #closed: Promise<void> | undefined;
 
   private constructor(
@@ -78,6 +80,14 @@ export class SqlBackend implements Backend, EvolutionBackend {
     this.#options = spec.options;
     this.#elements = elements;
     const schema = spec.support.name === 'postgres' ? spec.options.schema : undefined;
+    this.#floor = new SqlWriteFloor({
+      support: spec.support,
+      schema,
+      prefix: spec.options.prefix,
+      db: spec.db,
+      ...(spec.sqlite ? { sqlite: spec.sqlite } : {}),
+      connect: SqlBackend.#connector(spec),
+    });
     const ctx: SqlDriverContext = {
       db: schema === undefined ? spec.db : spec.db.withSchema(schema),
       support: spec.support,
@@ -115,20 +125,25 @@ export class SqlBackend implements Backend, EvolutionBackend {
   }
 
   static #elementsStore(spec: SqlBackendSpec): SchemaElementsStore {
-    const { connectDdl, db } = spec;
     return new SchemaElementsStore({
       support: spec.support,
       schema: spec.support.name === 'postgres' ? spec.options.schema : undefined,
       prefix: spec.options.prefix,
-      db,
+      db: spec.db,
       openTimeoutMs: spec.options.openTimeoutMs,
       ...(spec.sqlite ? { sqlite: spec.sqlite } : {}),
-      connect: async (): Promise<DdlConnection> => {
-        if (!connectDdl) return { db, release: async () => {} };
-        const own = await connectDdl();
-        return { db: own, release: () => own.destroy().catch(() => {}) };
-      },
+      connect: SqlBackend.#connector(spec),
     });
+  }
+
+  /** How evolution DDL gets its connection: PostgreSQL's own with the open bounds, SQLite's one. */
+  static #connector(spec: SqlBackendSpec): () => Promise<DdlConnection> {
+    const { connectDdl, db } = spec;
+    return async () => {
+      if (!connectDdl) return { db, release: async () => {} };
+      const own = await connectDdl();
+      return { db: own, release: () => own.destroy().catch(() => {}) };
+    };
   }
 
   #layout(resource: AnyResource): TableLayout {
@@ -176,6 +191,33 @@ export class SqlBackend implements Backend, EvolutionBackend {
   async appliedElements(resource: AnyResource): Promise<SchemaElements> {
     this.#check('appliedElements');
     return this.#elements.applied(this.#layout(resource));
+  }
+
+  /**
+   * Raises the write floor of the resource's table (the atomic fence of a live upgrade):
+   * from now on the database itself refuses, inside the writing statement, an insert at an
+   * object version below `floor` and an update that leaves a record below it while not
+   * changing its soft-delete mark, with `WriteBelowPinError`; deletes, soft deletes and
+   * rewrites to `floor` or newer pass. Two `BEFORE` row triggers carry the floor (see
+   * `SqlWriteFloor`), replaced in one transaction under the DDL lock timeout; a floor
+   * not above the one in force changes nothing. Every client of the store is fenced at
+   * once, without reopening.
+   *
+   * @example
+   * ```ts
+   * await backend.setWriteFloor(widget, '1.1');
+   * await stores.store(widgetL).create(ctx, values); // WriteBelowPinError (written at 1.0)
+   * ```
+   */
+  async setWriteFloor(resource: AnyResource, floor: string): Promise<void> {
+    this.#check('setWriteFloor');
+    await this.#floor.raise(this.#layout(resource), floor);
+  }
+
+  /** The write floor in force on the resource's table, read from its trigger (`undefined`: none). */
+  async writeFloor(resource: AnyResource): Promise<string | undefined> {
+    this.#check('writeFloor');
+    return this.#floor.read(this.#layout(resource));
   }
 
   driver(resource: AnyResource): ResourceDriver {

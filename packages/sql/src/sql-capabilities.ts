@@ -7,5 +7,7 @@ export const SQL_CAPABILITIES: Capabilities = defineCapabilities({
   maxRecordBytes: 1_048_576,
   reads: 'linearizable',
   serverSideQueries: true,
+  // setWriteFloor: triggers refuse a write below the fleet's pin inside the writing statement.
+  fencing: 'atomic',
   features: {},
 });
