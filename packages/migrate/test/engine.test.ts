@@ -38,6 +38,8 @@ async function member(url: string, resource: AnyResource, release: string, heart
     release,
     resources: [resource],
     heartbeatMs,
+    // A lease far above the heartbeat: a loaded machine must not fence these members.
+    leaseMs: 10_000,
   });
   open.push(m);
   return m;

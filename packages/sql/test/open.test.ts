@@ -161,6 +161,7 @@ describe('layout', () => {
       maxRecordBytes: 1_048_576,
       reads: 'linearizable',
       serverSideQueries: true,
+      fencing: 'atomic',
       features: {},
     });
     expect(Object.isFrozen(SQL_CAPABILITIES)).toBe(true);
