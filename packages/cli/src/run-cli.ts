@@ -112,7 +112,7 @@ export async function runCli(
     .showHelpAfterError('(run polystore --help for usage)')
     .addHelpText(
       'after',
-      '\nExit codes: 0 ok, 1 a check failed or unexpected error, 2 usage or configuration error, 3 store unavailable, 4 schema drift (snapshots differ, or the store lacks elements the code needs).',
+      '\nExit codes: 0 ok, 1 a check failed or unexpected error, 2 usage or configuration error, 3 store unavailable, 4 schema drift (snapshots differ, or the store lacks elements the code needs); `migrate status` also 10 expand needed, 11 migrate needed, 12 contract ready, 13 blocked, 14 switch needed; `migrate run` stopped by a signal 130 (SIGINT) or 143 (SIGTERM).',
     );
 
   program
