@@ -118,7 +118,7 @@ export class StoreKernel<R extends AnyResource> {
     const field = used.find((f) => writeOnly.includes(f));
     if (field === undefined) return;
     throw new InvalidQueryError(
-      `${this.resource.name}: ${field} is write-only in this store: older records are not backfilled yet, so a query on it could disagree with get; it becomes queryable once \`polystore schema migrate\` has backfilled and published it (and the store is reopened)`,
+      `${this.resource.name}: ${field} is write-only in this store: older records are not backfilled yet, so a query on it could disagree with get; it becomes queryable once the older records are converted and the field published: \`polystore migrate run\` then \`polystore migrate switch\` (fleet members see it at their next heartbeat), or \`polystore schema migrate\` (stores opened before it see it once reopened)`,
     );
   }
 
