@@ -85,6 +85,15 @@ export class ResourceSchema {
   }
 
   /**
+   * Reads the schema znode when it was never read (it was missing so far: only a store
+   * whose znode someone removed after open), so that a write there does not go without
+   * the check (and the write floor) once the znode exists again. No request otherwise.
+   */
+  async loadIfUnread(): Promise<void> {
+    if (this.#version < 0) await this.load();
+  }
+
+  /**
    * The check of the schema znode's version a multi carries (none when it was never read).
    * With `writesAt`, the object version the write leaves its record at, it first refuses
    * with `WriteBelowPinError` a write below the write floor read at that same version:

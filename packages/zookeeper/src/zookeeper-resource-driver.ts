@@ -160,8 +160,9 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
   }
 
   update(scope: WriteScope, id: string, change: UpdateChange): Promise<WriteOutcome> {
-    return this.#bounded('update', () =>
-      writeWithRetry(this.#target, {
+    return this.#bounded('update', async () => {
+      await this.#schema.loadIfUnread();
+      return writeWithRetry(this.#target, {
         what: 'update',
         id,
         scope,
@@ -178,8 +179,8 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
           };
           return { next, ops: this.#ops.replace(cur, next, present) };
         },
-      }),
-    );
+      });
+    });
   }
 
   delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
@@ -379,6 +380,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
   }
 
   async #insert(record: StoredRecord): Promise<StoredRecord> {
+    await this.#schema.loadIfUnread();
     const token = newToken();
     for (let attempt = 0; ; attempt++) {
       // Refused here when below the write floor; the schema check fences the floor read.
