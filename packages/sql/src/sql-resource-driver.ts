@@ -22,11 +22,7 @@ import {
 import type { AnyDatabase, DialectSupport, SqlDb } from './dialect/dialect-support.js';
 import { withDeadline, withRetries } from './errors.js';
 import type { ColumnLayout, TableLayout } from './layout.js';
-import {
-  type RecordRewrite,
-  rewriteManyStatement,
-  rewritesPerStatement,
-} from './sql-rewrite-many.js';
+import { type RecordRewrite, rewriteManyStatement, statementPlan } from './sql-rewrite-many.js';
 
 type Eb = ExpressionBuilder<AnyDatabase, string>;
 type Cond = Expression<SqlBool>;
@@ -442,12 +438,19 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
   }
 
   /**
-   * {@link rewrite} of many records in one `UPDATE … FROM (VALUES …)` per few thousand
-   * records (see {@link rewriteManyStatement}); the ids of the records rewritten. A record
-   * at another revision, gone, or whose new values clash with a unique index is left as it
-   * is (SQLite skips a clashing row; on PostgreSQL a clash fails the statement, which is
-   * split in halves until the clashing records stand alone). An id given twice is
-   * rewritten at most once.
+   * {@link rewrite} of many records in one `UPDATE … FROM` a JSON array per statement
+   * (see {@link rewriteManyStatement}); the ids of the records rewritten. A record at
+   * another revision, gone, or whose new values clash with a unique index is left as it is
+   * (SQLite skips a clashing row; on PostgreSQL a clash fails the statement, which is split
+   * in halves until the clashing records stand alone). An id given twice is rewritten at
+   * most once.
+   *
+   * SQLite runs the statements one after the other (one writer). PostgreSQL runs a large
+   * batch as up to {@link statementPlan}'s parallel statements on connections of the pool:
+   * a rewrite's cost is index maintenance in the server (every index of the table gets a
+   * new entry per row), which one statement does on one core. Two records of different
+   * statements that want the same unique value: whichever statement gets there first
+   * rewrites its record, the other is left as it is.
    *
    * @example
    * ```ts
@@ -458,12 +461,21 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
   async rewriteMany(rewrites: readonly RecordRewrite[]): Promise<readonly string[]> {
     const seen = new Set<string>();
     const unique = rewrites.filter(({ record }) => !seen.has(record.id) && seen.add(record.id));
-    const per = rewritesPerStatement(this.#codec.layout.columns.length);
-    const done: string[] = [];
-    for (let i = 0; i < unique.length; i += per) {
-      done.push(...(await this.#rewriteChunk(unique.slice(i, i + per))));
+    const { perStatement, parallel } = statementPlan(this.#ctx.support.name, unique.length);
+    const chunks: RecordRewrite[][] = [];
+    for (let i = 0; i < unique.length; i += perStatement) {
+      chunks.push(unique.slice(i, i + perStatement));
     }
-    return done;
+    const done: string[][] = chunks.map(() => []);
+    let next = 0;
+    const worker = async () => {
+      while (next < chunks.length) {
+        const i = next++;
+        done[i] = await this.#rewriteChunk(chunks[i]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallel, chunks.length) }, worker));
+    return done.flat();
   }
 
   /** One statement's worth of {@link rewriteMany}; on PostgreSQL, split around a unique clash. */
@@ -478,7 +490,7 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
       rewrites,
     );
     try {
-      const { rows } = await this.#run(() => statement.execute(db));
+      const { rows } = await this.#run(() => db.executeQuery(statement));
       return rows.map((r) => String(r.id));
     } catch (err) {
       if (!(err instanceof DuplicateError) || rewrites.length === 1) {
