@@ -1,4 +1,4 @@
-import type { AnyResource, Clock, IdGenerator, Stores } from '@polystore/core';
+import type { AnyResource, Clock, IdGenerator, OpenStoresOptions, Stores } from '@polystore/core';
 import type { Backend } from '@polystore/core/adapter';
 
 /** What the suite hands to `open`: the injected clock and id generator, and the fault proxy's URL rewrite. */
@@ -94,6 +94,36 @@ export type EvolutionOptions =
       readonly notApplicable: string;
     };
 
+/**
+ * Opens `namespace` with exactly the options given (the resources, clock, ids, write policy
+ * and schema check that `@polystore/migrate`'s `openUpgrade` or `joinFleet` pass) and
+ * returns the Stores bag and the backend behind it: the group hands it to them as their
+ * `StoreTarget`, with the namespace fixed. Each call is another process of the same data.
+ * Core's `openBackend(url, { ...options, adapters: [myAdapter] })` returns both.
+ */
+export type OpenUpgradeFn = (
+  namespace: string,
+  options: OpenStoresOptions,
+) => Promise<OpenedEvolution>;
+
+/** How the upgrade group reaches an adapter for a live upgrade through `@polystore/migrate`. */
+export type UpgradeOptions =
+  | {
+      /**
+       * Opens a namespace with the options the engine or a fleet member gives, e.g.
+       * `(ns, options) => openBackend(urlOf(ns), { ...options, adapters: [myAdapter] })`.
+       */
+      readonly open: OpenUpgradeFn;
+    }
+  | {
+      /**
+       * The live-upgrade engine cannot reach the adapter's backend (it fronts one
+       * elsewhere). The reason is printed in the report, which counts the group as not
+       * applicable.
+       */
+      readonly notApplicable: string;
+    };
+
 /** How much work each group does. */
 export interface Budget {
   /** fast-check runs per property (default 100, or `CONFORMANCE_RUNS`). */
@@ -125,6 +155,13 @@ export interface ConformanceOptions {
    * and fails the run. Adapters that cannot reach `expand` say `{ notApplicable: 'why' }`.
    */
   readonly evolution?: EvolutionOptions;
+  /**
+   * How the upgrade group opens a namespace for `@polystore/migrate`'s engine and fleet
+   * members (a live upgrade L → M → N under load). Required: leaving it out counts the
+   * group's units as skipped and fails the run. Adapters the engine cannot reach say
+   * `{ notApplicable: 'why' }`.
+   */
+  readonly upgrade?: UpgradeOptions;
   /** Depth of the run (default: `CONFORMANCE_RUNS` or 100 runs per property). */
   readonly budget?: Budget;
   /** Fixed seed (default random; `POLYSTORE_REPLAY` replays one failure). */

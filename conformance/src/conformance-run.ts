@@ -14,6 +14,7 @@ import { runModelBased } from './model-run.js';
 import { type ReplayToken, replayFromEnv } from './replay-token.js';
 import type { ConformanceReport, GroupReport } from './report.js';
 import { Session } from './session.js';
+import { runUpgrade, UPGRADE_UNITS } from './upgrade.js';
 
 const GROUPS: Readonly<Record<GroupName, GroupFn>> = {
   async shape({ session }) {
@@ -52,6 +53,7 @@ const GROUPS: Readonly<Record<GroupName, GroupFn>> = {
   concurrency: (g) => runConcurrency(g),
   faults: (g) => runFaults(g),
   evolution: (g) => runEvolution(g),
+  upgrade: (g) => runUpgrade(g),
 };
 
 /**
@@ -80,6 +82,7 @@ export class ConformanceRun {
       ...Object.keys(FEATURES).map((f) => `feature:${f}`),
       ...FAULT_UNITS,
       ...EVOLUTION_UNITS,
+      ...UPGRADE_UNITS,
       'concurrency.scheduler',
       'concurrency.clients',
     );

@@ -35,6 +35,7 @@ export const GROUP_NAMES = [
   'concurrency',
   'faults',
   'evolution',
+  'upgrade',
 ] as const;
 
 /** A group's name. */

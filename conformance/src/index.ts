@@ -8,7 +8,9 @@ export type {
   OpenEvolutionFn,
   OpenedEvolution,
   OpenStoresFn,
+  OpenUpgradeFn,
   ServerControl,
+  UpgradeOptions,
 } from './conformance-options.js';
 export type { CoverageSummary } from './coverage.js';
 export { describeConformance } from './describe-conformance.js';

@@ -12,4 +12,8 @@ describeConformance({
     open: (namespace, { clock, ids }, resources) =>
       openBackend(`memory:${namespace}`, { clock, ids, resources, adapters: [memoryAdapter] }),
   },
+  upgrade: {
+    open: (namespace, options) =>
+      openBackend(`memory:${namespace}`, { ...options, adapters: [memoryAdapter] }),
+  },
 });

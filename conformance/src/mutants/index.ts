@@ -14,10 +14,16 @@ export {
   replaceStore,
   withFeatures,
 } from './memory-mutant.js';
-export { HONEST_LIMITED, MUTANTS, type Mutant } from './mutants.js';
+export type { Mutant } from './mutants.js';
 export {
   openTcpMemoryStores,
   startTcpMemoryServer,
   type TcpMemoryOptions,
   type TcpMemoryServer,
 } from './tcp-memory.js';
+export {
+  UPGRADE_MUTANTS,
+  type UpgradeMutation,
+  upgradeMutantOpen,
+} from './upgrade-mutants.js';
+export { HONEST_LIMITED, MUTANTS } from './with-upgrade.js';

@@ -1,4 +1,4 @@
-import type { EvolutionOptions, FaultOptions } from '@polystore/conformance';
+import type { EvolutionOptions, FaultOptions, UpgradeOptions } from '@polystore/conformance';
 import { type Adapter, type AdapterRegistry, ConfigError } from '@polystore/core';
 import { openBackend } from '@polystore/core/adapter';
 import type { NamespaceUrlFn } from './load-adapters.js';
@@ -82,6 +82,30 @@ export function evolutionFor(
           resources,
         },
       );
+      return { stores: opened.stores, backend: opened.backend };
+    },
+  };
+}
+
+/**
+ * How the upgrade group reaches the store a URL names: each open is another process of the
+ * namespace (a fleet member or the live-upgrade engine), opened with the options
+ * `@polystore/migrate` passes, through core's `openBackend` (which hands the backend back,
+ * or none for an adapter that opens a ready Stores bag: the group then reports itself not
+ * applicable).
+ */
+export function upgradeFor(
+  base: string,
+  registry: AdapterRegistry,
+  adapter: Adapter,
+  plugin?: NamespaceUrlFn,
+): UpgradeOptions {
+  return {
+    open: async (namespace, options) => {
+      const opened = await openBackend(namespacedUrl(base, namespace, adapter, plugin), {
+        ...options,
+        registry,
+      });
       return { stores: opened.stores, backend: opened.backend };
     },
   };

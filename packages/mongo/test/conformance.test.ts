@@ -58,4 +58,19 @@ describeConformance({
       });
     },
   },
+  upgrade: {
+    open: (namespace, options) => {
+      const url = new URL(base);
+      url.pathname = `/${namespace}`;
+      return openBackend(url.href, {
+        ...options,
+        adapters: [mongoAdapter],
+        adapter: {
+          serverSelectionTimeoutMS: 1_000,
+          connectTimeoutMS: 1_000,
+          socketTimeoutMS: 5_000,
+        },
+      });
+    },
+  },
 });

@@ -35,4 +35,8 @@ describeConformance({
         adapter: { namespace },
       }),
   },
+  upgrade: {
+    open: (namespace, options) =>
+      openBackend(redis.url, { ...options, adapters: [redisAdapter], adapter: { namespace } }),
+  },
 });

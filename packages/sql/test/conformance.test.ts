@@ -41,6 +41,10 @@ describeConformance({
         adapters: [sqlAdapter],
       }),
   },
+  upgrade: {
+    open: (namespace, options) =>
+      openBackend(`sqlite:${join(dir, `${namespace}.db`)}`, { ...options, adapters: [sqlAdapter] }),
+  },
 });
 
 describeConformance({
@@ -73,6 +77,14 @@ describeConformance({
         resources,
         adapters: [sqlAdapter],
         adapter: { poolSize: 2, statementTimeoutMs: 2_000, connectTimeoutMs: 2_000 },
+      }),
+  },
+  upgrade: {
+    open: (namespace, options) =>
+      openBackend(`${postgresUrl}?prefix=${namespace}_`, {
+        ...options,
+        adapters: [sqlAdapter],
+        adapter: { poolSize: 2, statementTimeoutMs: 5_000, connectTimeoutMs: 5_000 },
       }),
   },
 });

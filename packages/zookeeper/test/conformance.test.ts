@@ -45,4 +45,12 @@ describeConformance({
         adapter: { sessionTimeoutMs: 4_000, requestTimeoutMs: 4_000, connectTimeoutMs: 5_000 },
       }),
   },
+  upgrade: {
+    open: (namespace, options) =>
+      openBackend(`${zk.url}/polystore_upgrade/${namespace}`, {
+        ...options,
+        adapters: [zookeeperAdapter],
+        adapter: { sessionTimeoutMs: 4_000, requestTimeoutMs: 4_000, connectTimeoutMs: 5_000 },
+      }),
+  },
 });

@@ -6,6 +6,7 @@ import {
   evolutionFor,
   faultsFor,
   namespacedUrl,
+  upgradeFor,
 } from '../conformance-target.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import type { NamespaceUrlFn } from '../load-adapters.js';
@@ -47,6 +48,7 @@ export async function conformance(
       }),
     faults,
     evolution: evolutionFor(url, registry, adapter, plugin),
+    upgrade: upgradeFor(url, registry, adapter, plugin),
     budget: options.runs === undefined ? {} : { runs: options.runs },
     ...(options.seed === undefined ? {} : { seed: options.seed }),
   });
