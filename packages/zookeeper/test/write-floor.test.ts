@@ -294,4 +294,42 @@ describe('zookeeper write floor', () => {
     expect([err.resource, err.pin, err.version]).toEqual(['fixedIp', '1.1', '1.0']);
     expect(await snapshot(chroot)).toEqual(before);
   });
+
+  it('refuses every write that starts after the floor is raised; one in flight lands or is refused whole', async () => {
+    const chroot = freshChroot();
+    const old = await open(chroot, [widgetL]);
+    const driver = old.zooKeeperDriver(widgetL);
+    const migrator = await open(chroot, [widgetM]);
+    let raised = false;
+    const outcomes: { id: string; ok: boolean; startedAfter: boolean }[] = [];
+    // Each writer goes on until three of its writes started after the floor was raised.
+    const writer = async (w: number) => {
+      for (let i = 0, after = 0; after < 3 && i < 10_000; i++) {
+        const id = `w${w}-${i}`;
+        const startedAfter = raised;
+        if (startedAfter) after++;
+        const ok = await driver.insert(widget(id, '1.0')).then(
+          () => true,
+          (err: unknown) => {
+            expect(err).toBeInstanceOf(WriteBelowPinError);
+            return false;
+          },
+        );
+        outcomes.push({ id, ok, startedAfter });
+      }
+    };
+    const writers = Promise.all([0, 1, 2, 3].map(writer));
+    // Raise the floor while the writers run: once a few writes landed.
+    const deadline = Date.now() + 20_000;
+    while (outcomes.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await migrator.setWriteFloor(widgetM, '1.1');
+    raised = true;
+    await writers;
+    expect(outcomes.filter((o) => o.startedAfter && o.ok)).toEqual([]);
+    expect(outcomes.some((o) => o.ok)).toBe(true);
+    expect(outcomes.some((o) => !o.ok)).toBe(true);
+    // Every acknowledged write is stored, and no refused one.
+    const landed = outcomes.filter((o) => o.ok).length;
+    expect(await driver.countByVersion()).toEqual({ '1.0': landed });
+  });
 });
