@@ -414,20 +414,25 @@ async function runBackend(
   }
   const sizes: SizeResult[] = [];
   try {
-    let previous: { target: number; seconds: number } | undefined;
+    // The slowest run of the size before: the seconds that grow with the size (load and
+    // migrate) and those that do not (namespace, expand of few records, the load's start).
+    let previous: { target: number; scaled: number; fixed: number } | undefined;
     for (const target of config.sizes[name]) {
       const modes0 = config.loadSizes.includes(target) ? 2 : 1;
       // Every run at this size: the load, the expand and the migrate of the size before,
       // scaled linearly (a lower bound where a step grows faster than linearly).
       const projectedMs = previous
-        ? previous.seconds * 1000 * (target / previous.target) * config.rounds * modes0
+        ? (previous.scaled * (target / previous.target) + previous.fixed) *
+          1000 *
+          config.rounds *
+          modes0
         : 0;
       const elapsed = performance.now() - runStarted;
       const why =
         elapsed > config.runBudgetMs
           ? `the run's budget of ${config.runBudgetMs / 60_000} min was spent`
           : projectedMs > config.sizeBudgetMs || elapsed + projectedMs > config.runBudgetMs
-            ? `projected at ${Math.round(projectedMs / 60_000)} min from ${num(previous!.target)} records (one run took ${Math.round(previous!.seconds)} s), beyond the size budget of ${config.sizeBudgetMs / 60_000} min or the run's remaining ${Math.max(0, Math.round((config.runBudgetMs - elapsed) / 60_000))} min`
+            ? `projected at ${Math.round(projectedMs / 60_000)} min from ${num(previous!.target)} records (one run took ${Math.round(previous!.scaled + previous!.fixed)} s), beyond the size budget of ${config.sizeBudgetMs / 60_000} min or the run's remaining ${Math.max(0, Math.round((config.runBudgetMs - elapsed) / 60_000))} min`
             : undefined;
       if (why) {
         sizes.push({ target, reached: null, note: `not run: ${why}`, idle: [], loaded: [] });
@@ -452,12 +457,13 @@ async function runBackend(
               config.sizeBudgetMs,
               `${name} ${target}${mode === 'load' ? ' with load' : ''}`,
             );
+            const total = (performance.now() - t) / 1000;
+            const scaled = r.seconds + r.loadSeconds;
+            const before = previous?.target === target ? previous : undefined;
             previous = {
               target,
-              seconds: Math.max(
-                previous?.target === target ? previous.seconds : 0,
-                (performance.now() - t) / 1000,
-              ),
+              scaled: Math.max(before?.scaled ?? 0, scaled),
+              fixed: Math.max(before?.fixed ?? 0, total - scaled),
             };
             method = r.loadMethod;
             const { loadMethod: _, ...rest } = r;

@@ -143,9 +143,12 @@ async function main(): Promise<void> {
       during: phaseLoad('during'),
     };
     await member.close();
+    process.removeAllListeners('disconnect');
     send({ type: 'result', result });
     process.disconnect();
   });
+  // The parent gone (killed, crashed): nothing will ever ask for the result.
+  process.on('disconnect', () => process.exit(0));
   // Warm up (connections, plans, JIT) before the parent starts counting.
   await sleep(1000);
   send({ type: 'ready' });
