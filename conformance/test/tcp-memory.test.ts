@@ -23,6 +23,10 @@ function options(name: string, bugs: TcpMemoryOptions = {}): ConformanceOptions 
     faults: { proxy: { target: server.address }, server, failFastMs: 1500, recoverMs: 5000 },
     // The TCP server serves the store API, not the evolution SPI; memory's own run covers it.
     evolution: { notApplicable: 'tcp-memory serves the store API only, never expand' },
+    upgrade: {
+      notApplicable:
+        'tcp-memory serves the store API only, never the evolution SPI the engine drives',
+    },
   };
 }
 
