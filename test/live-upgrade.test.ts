@@ -50,16 +50,21 @@ import {
 } from './upgrade/load-fleet.js';
 import { callsOf, classify, colorOfSize, compareFinal, replay } from './upgrade/widget-model.js';
 
-/** Widgets seeded with L's code: enough for migrate to take many pages of {@link BATCH}. */
-const SEEDED = 200;
+/**
+ * Widgets seeded with L's code: enough for migrate to take many pages of {@link BATCH}
+ * (`POLYSTORE_UPGRADE_SEEDED` sets another number, e.g. for a longer run).
+ */
+const SEEDED = positiveInt('POLYSTORE_UPGRADE_SEEDED', 150);
 /** Records per migrate page. */
-const BATCH = 20;
+const BATCH = 10;
 /** Clients (processes) per release. */
 const CLIENTS_PER_RELEASE = 2;
 /** Calls every running client makes between two steps, so the load overlaps each phase. */
 const CALLS_PER_STEP = 40;
 /** Most calls per second per client. */
-const RATE = 80;
+const RATE = 50;
+/** Most creates per client, so the store stays a few hundred records on a slow backend too. */
+const MAX_CREATES = 40;
 /** Fleet heartbeat: small, so a moved pin is acknowledged fast. */
 const HEARTBEAT_MS = 200;
 /** Fleet lease: generous, so a loaded host does not fence a healthy client. */
@@ -67,7 +72,17 @@ const LEASE_MS = 10_000;
 /** Deadline of any one wait (client start-up, a step's calls, a client's exit). */
 const STEP_DEADLINE_MS = 60_000;
 
-const seed = Number(process.env.POLYSTORE_UPGRADE_SEED ?? Date.now() % 1_000_000);
+/** Seed of the clients' random choices: printed; replay one with `POLYSTORE_UPGRADE_SEED`. */
+const seed = positiveInt('POLYSTORE_UPGRADE_SEED', Date.now() % 1_000_000);
+
+function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new Error(`${name} must be a positive integer, not ${raw}`);
+  return n;
+}
 
 const spawned: LoadClient[] = [];
 const engines: Upgrade[] = [];
@@ -125,6 +140,7 @@ async function liveUpgrade(backend: StoreBackend, figures: Record<string, unknow
           heartbeatMs: HEARTBEAT_MS,
           leaseMs: LEASE_MS,
           rate: RATE,
+          maxCreates: MAX_CREATES,
         };
         const c = backend === 'memory' ? inProcessClient(args, shared) : spawnLoadWorker(args);
         spawned.push(c);
@@ -161,6 +177,7 @@ async function liveUpgrade(backend: StoreBackend, figures: Record<string, unknow
   };
   // Each step's start and end (epoch seconds), to place the calls of a finding (`@<seconds>`).
   const windows: Record<string, string> = {};
+  const spans = new Map<string, readonly [number, number]>();
   const timed = async <T>(name: string, step: () => Promise<T>): Promise<T> => {
     const t0 = Date.now();
     try {
@@ -168,6 +185,7 @@ async function liveUpgrade(backend: StoreBackend, figures: Record<string, unknow
     } finally {
       phases[name] = (Date.now() - t0) / 1000;
       windows[name] = `${(t0 / 1000).toFixed(3)}–${(Date.now() / 1000).toFixed(3)}`;
+      spans.set(name, [t0, Date.now()]);
     }
   };
   figures.phases = phases;
@@ -245,6 +263,13 @@ async function liveUpgrade(backend: StoreBackend, figures: Record<string, unknow
   const status = await upN.status();
   Object.assign(figures, {
     calls: clientCalls.length,
+    // Calls that started while a phase ran: the load did overlap it.
+    callsDuring: Object.fromEntries(
+      ['expandM', 'migrateM', 'switchM', 'migrateN', 'contractN'].map((phase) => {
+        const [from, to] = spans.get(phase) ?? [0, 0];
+        return [phase, clientCalls.filter((c) => c.start >= from && c.start <= to).length];
+      }),
+    ),
     byOp: classes.byOp,
     byOutcome: classes.byOutcome,
     expectedFailures: classes.expected,

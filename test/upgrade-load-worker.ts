@@ -7,7 +7,7 @@
  * Run with
  * `node --conditions=source --import tsx test/upgrade-load-worker.ts --url <store> --release L|M|N
  *  --client <name> --log <file> --stop-file <file> --shared <file of ids> --seed <n>
- *  [--heartbeat-ms 200] [--lease-ms 10000] [--rate 100] [--wait-for-go]`; with `--wait-for-go` it
+ *  [--heartbeat-ms 200] [--lease-ms 10000] [--rate 100] [--max-creates 100] [--wait-for-go]`; with `--wait-for-go` it
  * loads its code and waits for a line on stdin before it joins.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -32,6 +32,7 @@ function parse(argv: readonly string[]): LoadWorkerArgs {
       'heartbeat-ms': { type: 'string', default: '200' },
       'lease-ms': { type: 'string', default: '10000' },
       rate: { type: 'string', default: '100' },
+      'max-creates': { type: 'string', default: '100' },
       'wait-for-go': { type: 'boolean', default: false },
     },
     strict: true,
@@ -61,6 +62,7 @@ function parse(argv: readonly string[]): LoadWorkerArgs {
     heartbeatMs: int('heartbeat-ms'),
     leaseMs: int('lease-ms'),
     rate: int('rate'),
+    maxCreates: int('max-creates'),
     waitForGo: values['wait-for-go'] === true,
   };
 }
@@ -99,6 +101,7 @@ async function main(): Promise<void> {
     heartbeatMs: args.heartbeatMs,
     leaseMs: args.leaseMs,
     maxCallsPerSecond: args.rate,
+    maxCreates: args.maxCreates,
     signal: stop.signal,
   });
   clearInterval(watch);

@@ -89,6 +89,11 @@ export interface LoadClientOptions {
   readonly leaseMs: number;
   /** At most this many calls per second (the load is meant to overlap phases, not flood the host). */
   readonly maxCallsPerSecond: number;
+  /**
+   * At most this many creates (then updates instead), and half as many deletes: the
+   * store's size stays bounded however long a phase takes on a slow backend.
+   */
+  readonly maxCreates: number;
   /** Stops the client after its current call. */
   readonly signal: AbortSignal;
 }
@@ -216,6 +221,7 @@ export async function runLoadClient(options: LoadClientOptions): Promise<LoadCli
     const serials: string[] = [];
     let seq = 0;
     let created = 0;
+    let deletes = 0;
     const started = nowMs();
 
     const live = (ids: readonly string[]) => ids.filter((id) => !known.get(id)?.deleted);
@@ -327,7 +333,8 @@ export async function runLoadClient(options: LoadClientOptions): Promise<LoadCli
       const pin = fleet.pin(resource);
       const tag = `${client}-${seq}`;
       const dice = random();
-      if (dice < 0.1 || (own.length === 0 && shared.length === 0)) {
+      const mayCreate = created < options.maxCreates;
+      if ((dice < 0.1 && mayCreate) || (own.length === 0 && shared.length === 0)) {
         const serial = `${client}-${created++}`;
         const values: Record<string, string | number | null> = { serial };
         for (const f of writableFields(release, pin)) {
@@ -352,8 +359,10 @@ export async function runLoadClient(options: LoadClientOptions): Promise<LoadCli
             expectedRevision === undefined ? undefined : { expectedRevision },
           ),
         );
-      } else if (dice < 0.55) {
+      } else if (dice < 0.55 && deletes < options.maxCreates / 2) {
         // Mostly its own records; now and then a shared one, which other clients then miss.
+        // At most half as many as it may create, so live records remain however long it runs.
+        deletes++;
         const mine = live(own);
         const id = mine.length > 0 && random() < 0.7 ? pick(mine) : target();
         if (id === undefined) continue;

@@ -29,6 +29,8 @@ export interface LoadWorkerArgs {
   readonly leaseMs: number;
   /** Most calls per second. */
   readonly rate: number;
+  /** Most creates. */
+  readonly maxCreates: number;
   /** Load the code, then wait for a line on stdin before joining (a worker's `--wait-for-go`). */
   readonly waitForGo?: boolean;
 }
@@ -46,6 +48,7 @@ export function workerArgs(args: LoadWorkerArgs): string[] {
     ['--heartbeat-ms', String(args.heartbeatMs)],
     ['--lease-ms', String(args.leaseMs)],
     ['--rate', String(args.rate)],
+    ['--max-creates', String(args.maxCreates)],
     args.waitForGo ? ['--wait-for-go'] : [],
   ].flat();
 }
@@ -157,6 +160,7 @@ export function inProcessClient(args: LoadWorkerArgs, shared: readonly string[])
         heartbeatMs: args.heartbeatMs,
         leaseMs: args.leaseMs,
         maxCallsPerSecond: args.rate,
+        maxCreates: args.maxCreates,
         signal: stop.signal,
       }).then(
         () => {
