@@ -50,12 +50,12 @@ const MIN_KILLS = 20;
  */
 const KILLS = 22;
 /** Records seeded per backend. */
-const RECORDS = 800;
+const RECORDS = 400;
 /**
  * Records per migrate page: small, so a run has many pages to be killed between
- * (800 / 3 = 267 pages; a kill costs 0 to {@link MAX_PAGES_PER_RUN} pages plus the pages of its delay).
+ * (400 / 2 = 200 pages; a kill costs 0 to {@link MAX_PAGES_PER_RUN} pages plus the pages of its delay).
  */
-const BATCH = 3;
+const BATCH = 2;
 /**
  * Records per page of the run let complete: it resumes with another page size (allowed: the
  * checkpoint is a record id), so the hundreds of records left do not take hundreds of pages.
@@ -64,13 +64,13 @@ const FINAL_BATCH = 100;
 /** Most progress lines a worker prints before it is killed. */
 const MAX_PAGES_PER_RUN = 5;
 /** Most milliseconds between the chosen progress line and the kill. */
-const MAX_KILL_DELAY_MS = 25;
+const MAX_KILL_DELAY_MS = 20;
 /** The runner lease of most workers: short, so a killed runner's lease lapses soon. */
-const RUNNER_LEASE_MS = 1000;
+const RUNNER_LEASE_MS = 500;
 /** The runner lease of every {@link LONG_LEASE_EVERY}th worker: longer than a spawn takes. */
-const LONG_LEASE_MS = 5000;
-/** Which workers hold the long lease (the 2nd, 12th, 22nd, ...). */
-const LONG_LEASE_EVERY = 10;
+const LONG_LEASE_MS = 4000;
+/** Which workers hold the long lease (the 2nd, 13th, ...). */
+const LONG_LEASE_EVERY = 11;
 /** Workers spawned ahead of the running one. */
 const AHEAD = 2;
 /** How long a worker waits for the killed runner's lease to lapse. */
@@ -208,7 +208,7 @@ async function seed(
         ...(random() < 0.9 ? { size: Math.floor(random() * 100) } : {}),
         note: random() < 0.5 ? null : `note ${i}`,
       },
-      updates: Math.floor(random() * 4),
+      updates: Math.floor(random() * 3),
       sizes: Array.from({ length: 3 }, () => Math.floor(random() * 100)),
       deleted: random() < 0.15,
     }));
@@ -259,7 +259,7 @@ function converted(record: StoredRecord): StoredRecord {
   };
 }
 
-/** Expands the seeded store to widget 1.1 (the new release's elements, written before any kill). */
+/** Expands the seeded store to widget 1.1 (the new release's elements, written before the first kill). */
 async function expand(url: string, adapter: Record<string, unknown>): Promise<void> {
   const upgrade = await openUpgrade(url, { resources: [widgetM], adapter });
   try {
