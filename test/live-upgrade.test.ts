@@ -69,7 +69,7 @@ const MAX_CREATES = 40;
 const HEARTBEAT_MS = 200;
 /** Fleet lease: generous, so a loaded host does not fence a healthy client. */
 const LEASE_MS = 10_000;
-/** Deadline of any one wait (client start-up, a step's calls, a client's exit). */
+/** Deadline of each wait (client start-up, a step's calls, a client's exit). */
 const STEP_DEADLINE_MS = 60_000;
 
 /** Seed of the clients' random choices: printed; replay one with `POLYSTORE_UPGRADE_SEED`. */
@@ -121,7 +121,7 @@ async function liveUpgrade(backend: StoreBackend, figures: Record<string, unknow
   // Every client is created now (worker processes load their code while the store is
   // seeded) and starts calling when its release's turn comes.
   const clients = new Map<Release, LoadClient[]>();
-  // The seeded ids, filled in before any client starts.
+  // The seeded ids, filled in before the first client starts.
   const shared: string[] = [];
   let clientSeed = seed;
   for (const release of ['L', 'M', 'N'] as const) {
@@ -209,6 +209,8 @@ async function liveUpgrade(backend: StoreBackend, figures: Record<string, unknow
   expect(beforeStopL.next).toBe('migrate');
   expect(beforeStopL.blocked).toBe(true);
   await timed('stopL', () => stop(l));
+  // L's processes left the fleet as they closed: nothing waits for their leases.
+  expect((await upM.status()).services.map((x) => x.release)).not.toContain(RELEASES.L.release);
 
   // Migrate to M under M's load.
   const pagesM: string[] = [];
@@ -232,6 +234,7 @@ async function liveUpgrade(backend: StoreBackend, figures: Record<string, unknow
   await timed('expandN', () => upN.expand());
   const n = await timed('startN', () => start('N'));
   await timed('stopM', () => stop(m));
+  expect((await upN.status()).services.map((x) => x.release)).not.toContain(RELEASES.M.release);
 
   // Migrate to N under N's load, switch, contract.
   const pagesN: string[] = [];

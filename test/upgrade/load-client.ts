@@ -39,7 +39,7 @@ export const RELEASES = {
   N: { resource: widgetN, release: '2.0.0' },
 } as const satisfies Record<Release, { resource: AnyResource; release: string }>;
 
-/** The values of a widget as a client sends them (any release's fields). */
+/** The values of a widget as a client sends them (the fields of whichever release). */
 export type WidgetValues = Readonly<Record<string, string | number | null>>;
 
 /** A widget as the stores return it, whatever the release. */

@@ -16,7 +16,7 @@
  */
 import type { CallEntry, LogEntry, LoggedRecord, Release } from './call-log.js';
 
-/** A widget in the model: every field any release has. */
+/** A widget in the model: every field of every release. */
 export interface ModelWidget {
   readonly id: string;
   serial: string;
