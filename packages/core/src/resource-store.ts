@@ -329,9 +329,12 @@ export class StoreKernel<R extends AnyResource> {
       const outcome = await this.driver.update(scope, id, attempt);
       if (outcome.status !== 'conflict') return outcome;
       const current = outcome.current;
+      // The caller's conditions hold on the record as it is now: the write failed on its
+      // version condition (the record was at another version, or a migrate converted it
+      // meanwhile), so it is planned again against the record as it is now. Bounded: each
+      // round sees the record move on.
       const userConditionsHold = meetsConditions(current, change.expectedRevision, change.expected);
-      if (!userConditionsHold || current.objectVersion === attempt.objectVersion || round >= 3)
-        return outcome;
+      if (!userConditionsHold || round >= 5) return outcome;
       // A record this code cannot read (a newer major, a value it cannot hold) is refused
       // before anything is written, not after.
       this.finish(current);
