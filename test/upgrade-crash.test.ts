@@ -5,8 +5,15 @@
  * resumes each time, taking over the dead runner's lease, until one run completes. The end
  * state must be the one a run that was never killed leaves: every record at 1.1, each
  * record's fields its seeded value converted by widget 1.1's history, each record rewritten
- * exactly once (revision = seeded revision + 1), the checkpoint gone, `status().next` =
- * `switch`; after `switch`, queries on `color` agree with what the records hold.
+ * exactly once (revision = seeded revision + 1: a record converted twice would show + 2),
+ * the checkpoint gone, `status().next` = `switch`; after `switch`, queries on `color` agree
+ * with what the records hold.
+ *
+ * Meanwhile a service at release 1.1 (a fleet member in the test process) writes: it updates
+ * a few seeded records and creates new ones, at the pin 1.0 until the first migrate moves
+ * it, at 1.1 after. Those records must end as written (a seeded record updated at the moved
+ * pin is converted by that update, so migrate leaves it: its revision is seeded + updates,
+ * or + 1 when migrate converted it first).
  *
  * Kill moments: after a random number of progress lines (0 to {@link MAX_PAGES_PER_RUN}:
  * a line is printed once a page is rewritten and its checkpoint saved) plus a random delay
@@ -33,9 +40,17 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { createContext, openStores, type RequestContext, type Stores } from '@polystore/core';
+import {
+  ConflictError,
+  createContext,
+  FencedError,
+  openStores,
+  type RequestContext,
+  type Stores,
+  UnavailableError,
+} from '@polystore/core';
 import { readAtCodeVersion, type StoredRecord } from '@polystore/core/adapter';
-import { openUpgrade } from '@polystore/migrate';
+import { joinFleet, openUpgrade } from '@polystore/migrate';
 import { freshNamespace } from '@polystore/testing';
 import { widgetL, widgetM } from '@polystore/testing/upgrade-fixtures';
 import { freshStoreUrl, STORE_BACKENDS, type StoreBackend } from '@polystore/testing/vitest';
@@ -73,6 +88,10 @@ const LONG_LEASE_MS = 4000;
 const LONG_LEASE_EVERY = 11;
 /** Workers spawned ahead of the running one. */
 const AHEAD = 2;
+/** Seeded records the concurrent writer updates (the rest only migrate converts). */
+const WRITER_TOUCHES = 30;
+/** The writer's pause between writes, ms: a steady trickle, not a load test. */
+const WRITER_PAUSE_MS = 20;
 /** How long a worker waits for the killed runner's lease to lapse. */
 const WAIT_MS = 20_000;
 /** Deadline for one worker to print its next line. */
@@ -83,7 +102,10 @@ const ADAPTER_OPTIONS: Partial<Record<StoreBackend, Record<string, unknown>>> = 
   postgres: { connectTimeoutMs: 15_000, statementTimeoutMs: 20_000, failFastMs: 20_000 },
   redis: { commandTimeoutMs: 15_000 },
   zookeeper: { requestTimeoutMs: 15_000, failFastMs: 20_000 },
-  mongo: { failFastMs: 20_000 },
+  // A migrate killed inside a rewrite on FerretDB leaves its record claim behind; the next
+  // writer of that record waits until the claim is stale (claimTimeoutMS, default 30 s,
+  // longer than failFastMs: the write would fail with UnavailableError meanwhile).
+  mongo: { failFastMs: 20_000, claimTimeoutMS: 5000 },
 };
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -436,11 +458,108 @@ async function interruptUntilDone(
   }
 }
 
+/** What the fleet member wrote while migrate was killed: the acknowledged writes. */
+interface Written {
+  /** Seeded record id → the note of its last acknowledged update, and how many were acknowledged. */
+  readonly notes: ReadonlyMap<string, { readonly note: string; readonly updates: number }>;
+  /** Records it created, as acknowledged. */
+  readonly created: readonly StoredRecord[];
+  /** Ids whose last write had an unknown outcome (a timeout): their note and revision are not checked. */
+  readonly uncertain: ReadonlySet<string>;
+  /** Creates with an unknown outcome (each may or may not exist). */
+  readonly uncertainCreates: number;
+  /** Writes refused because the member was fenced (its heartbeat late on a loaded machine). */
+  readonly fenced: number;
+}
+
+/**
+ * A service at release 1.1 (widget 1.1 code) that joins the fleet before the first migrate
+ * and writes while the migrate processes are killed: it updates the note of a few seeded
+ * records ({@link WRITER_TOUCHES}; few, so the runner keeps most records to convert) and
+ * creates records with color and title consistent with size and name, so the end state is
+ * known whichever version (pin) each write was made at.
+ */
+async function startWriter(
+  url: string,
+  adapter: Record<string, unknown>,
+  seeded: Seeded,
+  random: () => number,
+): Promise<{ stop(): Promise<Written> }> {
+  const member = await joinFleet(url, {
+    service: 'crash-writer',
+    release: '1.1.0',
+    resources: [widgetM],
+    heartbeatMs: 200,
+    leaseMs: 5000,
+    adapter,
+  });
+  const widgets = member.stores.store(widgetM);
+  const live = [...seeded.values()].filter((r) => r.deletedAt === null);
+  const touched = Array.from(
+    { length: WRITER_TOUCHES },
+    () => live[Math.floor(random() * live.length)]!,
+  );
+  const notes = new Map<string, { note: string; updates: number }>();
+  const created: StoredRecord[] = [];
+  const uncertain = new Set<string>();
+  let uncertainCreates = 0;
+  let fenced = 0;
+  let stopping = false;
+  const loop = (async () => {
+    for (let i = 0; !stopping; i++) {
+      const create = i % 3 === 2;
+      const record = touched[i % touched.length]!;
+      const ctx = createContext({ projectId: create ? projects[0] : String(record.projectId) });
+      try {
+        if (create) {
+          const size = Math.floor(random() * 100);
+          const name = `written-${i}`;
+          const color = size >= 50 ? 'large' : 'small';
+          const got = await widgets.create(ctx, {
+            serial: `w-${i}`,
+            name,
+            size,
+            color,
+            title: name,
+          });
+          created.push(got as unknown as StoredRecord);
+        } else {
+          const note = `written ${i}`;
+          await widgets.update(ctx, record.id, { note });
+          notes.set(record.id, { note, updates: (notes.get(record.id)?.updates ?? 0) + 1 });
+        }
+      } catch (err) {
+        // Refused before writing: nothing happened.
+        if (err instanceof FencedError || err instanceof ConflictError) fenced++;
+        // A timeout: the write may or may not have happened.
+        else if (err instanceof UnavailableError) {
+          if (create) uncertainCreates++;
+          else uncertain.add(record.id);
+        } else throw err;
+      }
+      await new Promise((resolve) => setTimeout(resolve, WRITER_PAUSE_MS));
+    }
+  })();
+  loop.catch(() => {});
+  return {
+    async stop(): Promise<Written> {
+      stopping = true;
+      try {
+        await loop;
+      } finally {
+        await member.close();
+      }
+      return { notes, created, uncertain, uncertainCreates, fenced };
+    },
+  };
+}
+
 /** Asserts the end state a migrate that was never killed leaves, then switches and queries on color. */
 async function checkEndState(
   url: string,
   adapter: Record<string, unknown>,
   seeded: Seeded,
+  written: Written,
   figures: Record<string, unknown>,
 ): Promise<void> {
   const upgrade = await openUpgrade(url, { resources: [widgetM], adapter });
@@ -449,34 +568,77 @@ async function checkEndState(
     const widget = status.resources.find((r) => r.resource === 'widget')!;
     const stored = await everyRecord(upgrade.stores, widgetM);
     const byId = new Map(stored.map((r) => [r.id, r]));
+    // A seeded record: converted once, plus the writer's acknowledged updates of its note;
+    // an update made at the moved pin converts the record itself, so migrate skips it.
     const mismatched = [...seeded.values()].filter((seededRecord) => {
       const now = byId.get(seededRecord.id);
-      return now === undefined || !sameRecord(now, converted(seededRecord));
+      if (now === undefined) return true;
+      if (written.uncertain.has(seededRecord.id)) return now.objectVersion !== '1.1';
+      const updated = written.notes.get(seededRecord.id);
+      if (updated === undefined) return !sameRecord(now, converted(seededRecord));
+      const delta = now.revision - seededRecord.revision - updated.updates;
+      // The writer's updates set the note and updatedAt; every other field is the converted seed.
+      return !(
+        (delta === 0 || delta === 1) &&
+        sameRecord(
+          { ...now, revision: 0, updatedAt: '' },
+          { ...converted(seededRecord), note: updated.note, revision: 0, updatedAt: '' },
+        )
+      );
     });
-    const revisions = stored.map((r) => r.revision - (seeded.get(r.id)?.revision ?? Number.NaN));
+    // A created record: as created (its color and title agree with size and name, so a
+    // create backported to 1.0 and converted reads the same), at revision 1 or 2.
+    const createdWrong = written.created.filter((c) => {
+      const now = byId.get(c.id);
+      return (
+        now === undefined ||
+        now.objectVersion !== '1.1' ||
+        now.revision - c.revision > 1 ||
+        !sameRecord(
+          { ...now, revision: 0, objectVersion: '' },
+          { ...c, revision: 0, objectVersion: '' },
+        )
+      );
+    });
+    const untouched = [...seeded.values()].filter(
+      (r) => !written.notes.has(r.id) && !written.uncertain.has(r.id),
+    );
+    const revisions = untouched.map((r) => byId.get(r.id)!.revision - r.revision);
     Object.assign(figures, {
+      written: {
+        updated: written.notes.size,
+        updates: [...written.notes.values()].reduce((n, u) => n + u.updates, 0),
+        created: written.created.length,
+        uncertain: written.uncertain.size + written.uncertainCreates,
+        refused: written.fenced,
+      },
       mismatched: mismatched.length,
+      createdWrong: createdWrong.length,
       convertedTwice: revisions.filter((d) => d > 1).length,
       notConverted: revisions.filter((d) => d < 1).length,
-      uncounted: seeded.size - widget.converted,
+      stateConverted: widget.converted,
     });
     if (mismatched.length > 0) {
       const first = mismatched[0]!;
       console.log(
-        `upgrade crash: first mismatch ${JSON.stringify({ seeded: first, now: byId.get(first.id) })}`,
+        `upgrade crash: first mismatch ${JSON.stringify({ seeded: first, written: written.notes.get(first.id), now: byId.get(first.id) })}`,
       );
     }
-    expect(stored).toHaveLength(seeded.size);
+    expect(stored.length).toBeGreaterThanOrEqual(seeded.size + written.created.length);
+    expect(stored.length).toBeLessThanOrEqual(
+      seeded.size + written.created.length + written.uncertainCreates,
+    );
     expect(mismatched).toEqual([]);
+    expect(createdWrong).toEqual([]);
     // The engine's own reading of the history agrees with the one spelled out above.
-    for (const r of seeded.values())
+    for (const r of untouched)
       expect(byId.get(r.id)).toMatchObject({
         ...readAtCodeVersion(widgetM, r),
         objectVersion: '1.1',
         revision: r.revision + 1,
       });
     expect(widget).toMatchObject({
-      stored: { '1.1': seeded.size },
+      stored: { '1.1': stored.length },
       belowCode: 0,
       pin: '1.1',
       checkpoint: null,
@@ -485,7 +647,7 @@ async function checkEndState(
     // `converted` is a progress count, saved with each page's checkpoint: a page rewritten
     // by a runner killed before it saved its checkpoint is not counted (the next runner no
     // longer finds those records at 1.0), so after kills it may fall short, never exceed.
-    expect(widget.converted).toBeLessThanOrEqual(seeded.size);
+    expect(widget.converted).toBeLessThanOrEqual(stored.length);
     expect(status.next).toBe('switch');
 
     await upgrade.switch();
@@ -559,16 +721,23 @@ describe('migrate killed at random points resumes to the same end state', () => 
         figures.secondsSeed = (Date.now() - started) / 1000;
         await expand(url, adapter);
         const t0 = Date.now();
-        const kills =
-          backend === 'memory'
-            ? await interruptUntilDone(url, adapter, random, figures)
-            : await killUntilDone(url, adapter, random, figures);
+        const writer = await startWriter(url, adapter, seeded, generator(seedHere ^ 0x5bd1e995));
+        let written: Written;
+        let kills: KillPoint[];
+        try {
+          kills =
+            backend === 'memory'
+              ? await interruptUntilDone(url, adapter, random, figures)
+              : await killUntilDone(url, adapter, random, figures);
+        } finally {
+          written = await writer.stop();
+        }
         figures.secondsKilling = (Date.now() - t0) / 1000;
         figures.killPoints = kills.map((k) => `${k.lines}+${k.delayMs}ms@${k.done}`);
         expect(kills.length).toBeGreaterThanOrEqual(MIN_KILLS);
         // At least the runs after a long-lease worker found its lease in force and took it over.
         if (backend !== 'memory') expect(figures.takeovers).toBeGreaterThanOrEqual(1);
-        await checkEndState(url, adapter, seeded, figures);
+        await checkEndState(url, adapter, seeded, written, figures);
       } finally {
         figures.seconds = (Date.now() - started) / 1000;
         console.log(`upgrade crash: ${JSON.stringify(figures)}`);
