@@ -75,6 +75,28 @@ const LOCK_TIMEOUT = '5s';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * SQLite: runs `body` in one `BEGIN IMMEDIATE` transaction on a connection held for it.
+ * The write lock is taken first, through the busy handler (`busy_timeout`), so the body's
+ * reads and writes see one state that no other connection can change. A `BEGIN` (deferred,
+ * kysely's `transaction()`) would read first and then fail at its first write, at once and
+ * whatever the busy timeout, with `SQLITE_BUSY_SNAPSHOT` ("database is locked") whenever
+ * another connection wrote after that read: in WAL mode a read snapshot older than the
+ * last commit cannot become a write transaction.
+ */
+async function immediate(db: SqlDb, body: (c: SqlDb) => Promise<void>): Promise<void> {
+  await db.connection().execute(async (c) => {
+    await sql`BEGIN IMMEDIATE`.execute(c);
+    try {
+      await body(c);
+      await sql`COMMIT`.execute(c);
+    } catch (err) {
+      await sql`ROLLBACK`.execute(c).catch(() => {});
+      throw err;
+    }
+  });
+}
+
 /** The code of a driver error, if any. */
 function codeOf(err: unknown): unknown {
   return typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
@@ -89,8 +111,9 @@ function codeOf(err: unknown): unknown {
  *
  * PostgreSQL builds and drops indexes `CONCURRENTLY` (outside any transaction) with a
  * `lock_timeout` and a bounded retry; an index a failed build left invalid is dropped and
- * built again. SQLite runs each call in one transaction (its DDL is transactional), so a
- * refused call changes nothing.
+ * built again. SQLite runs each call in one `BEGIN IMMEDIATE` transaction (its DDL is
+ * transactional), so a refused call changes nothing, and a call that other processes keep
+ * writing alongside waits for the write lock (`busy_timeout`) instead of failing.
  */
 export class SchemaElementsStore {
   readonly #spec: SchemaElementsSpec;
@@ -192,18 +215,7 @@ export class SchemaElementsStore {
           .immediate();
         return;
       }
-      await conn.db.connection().execute(async (c) => {
-        // IMMEDIATE: take the write lock now, through the busy handler, rather than fail
-        // at once when a read snapshot cannot be upgraded.
-        await sql`BEGIN IMMEDIATE`.execute(c);
-        try {
-          await this.#createOrRecord(c, layouts);
-          await sql`COMMIT`.execute(c);
-        } catch (err) {
-          await sql`ROLLBACK`.execute(c).catch(() => {});
-          throw err;
-        }
-      });
+      await immediate(conn.db, (c) => this.#createOrRecord(c, layouts));
     } finally {
       await conn.release();
     }
@@ -446,7 +458,7 @@ export class SchemaElementsStore {
     const conn = await this.#spec.connect();
     try {
       if (this.#pg) await this.#retryingLock(() => this.#expandPostgres(conn.db, layout, elements));
-      else await conn.db.transaction().execute((trx) => this.#expandSqlite(trx, layout, elements));
+      else await immediate(conn.db, (c) => this.#expandSqlite(c, layout, elements));
     } catch (err) {
       throw toCoreError(err, { layout });
     } finally {
@@ -461,7 +473,7 @@ export class SchemaElementsStore {
       if (this.#pg) {
         await this.#retryingLock(() => this.#contract(conn.db, layout, elements));
       } else {
-        await conn.db.transaction().execute((trx) => this.#contract(trx, layout, elements));
+        await immediate(conn.db, (c) => this.#contract(c, layout, elements));
       }
     } catch (err) {
       throw toCoreError(err, { layout });
