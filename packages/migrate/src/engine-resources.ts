@@ -50,6 +50,10 @@ export const upgradeStateResource = defineResource({
       .nullable()
       .describe('migrate: the last id converted in that version'),
     converted: f.int({ min: 0 }).default(0).describe('migrate: records converted so far'),
+    found: f
+      .int({ min: 0 })
+      .default(0)
+      .describe('migrate: records older than the pin when it moved'),
     runner: f.string({ max: 255 }).nullable().describe('migrate: who holds the runner lease'),
     runnerUntil: f.datetime().nullable().describe('migrate: when that lease lapses'),
   },

@@ -17,6 +17,7 @@ import {
   ConfigError,
   computeResources,
   type OpenStoresOptions,
+  PolystoreError,
   type Stores,
   systemClock,
 } from '@polystore/core';
@@ -417,9 +418,16 @@ class StoreUpgrade implements Upgrade {
           ),
         );
       // A new pin starts a new conversion: the checkpoint and count of the last one are done with.
+      const below = countBelow(await this.#driver(resource).countByVersion(), resource.version);
       await updateState(this.stores, resource.name, (s) =>
         isOlder(s.pin, resource.version)
-          ? { pin: resource.version, converted: 0, checkpointVersion: null, checkpointAfter: null }
+          ? {
+              pin: resource.version,
+              converted: 0,
+              found: below,
+              checkpointVersion: null,
+              checkpointAfter: null,
+            }
           : undefined,
       );
     }
@@ -462,8 +470,12 @@ class StoreUpgrade implements Upgrade {
     const started = Date.now();
     let converted = 0;
     const state = (await readState(this.stores, resource.name))!;
-    const doneBefore = state.converted;
-    let found = doneBefore + countBelow(await driver.countByVersion(), resource.version);
+    const belowNow = countBelow(await driver.countByVersion(), resource.version);
+    // A run killed after rewriting part of a page but before its checkpoint converted
+    // records the checkpoint's count misses: what the version index says was converted
+    // since the pin moved counts too (a lower bound when older writes arrived late).
+    const doneBefore = Math.max(state.converted, state.found - belowNow);
+    let found = doneBefore + belowNow;
     // A pass over every older version; records written meanwhile at an older version by a
     // process that had not seen the pin yet are found by the next pass.
     for (let pass = 0; ; pass++) {
@@ -479,8 +491,10 @@ class StoreUpgrade implements Upgrade {
           resumeAt === version ? (state.checkpointAfter ?? undefined) : undefined;
         do {
           if (options.signal?.aborted) return converted;
-          const page = await driver.scanVersion(version, after, batch);
-          converted += await convertPage(driver, resource, page.records, concurrency);
+          const page = await retrying(() => driver.scanVersion(version, after, batch));
+          converted += await retrying(() =>
+            convertPage(driver, resource, page.records, concurrency),
+          );
           after = page.after;
           await this.#renewLease(resource, {
             checkpointVersion: after === undefined ? null : version,
@@ -624,6 +638,22 @@ async function convertRecord(
   throw new UpgradeBlockedError('migrate', resource.name, [
     `record ${first.id} changed under 50 conversions in a row`,
   ]);
+}
+
+/**
+ * Runs a step again after a retriable error (the store unreachable for a moment, a record
+ * still claimed by a killed writer on FerretDB), up to 5 times with a growing pause: pages
+ * are idempotent, a record converted by the failed attempt is skipped by the next.
+ */
+async function retrying<T>(step: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await step();
+    } catch (err) {
+      if (!(err instanceof PolystoreError && err.retriable) || attempt >= 5) throw err;
+      await sleep(500 * 2 ** attempt);
+    }
+  }
 }
 
 /** Paces a loop to at most `rate` records per second (read again before every wait). */

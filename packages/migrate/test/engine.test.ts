@@ -236,3 +236,53 @@ describe('the write floor on memory', () => {
     expect((await up.status()).resources[0]!.stored).toEqual({ '1.1': 1 });
   });
 });
+
+describe('a migrate that dies mid-page', () => {
+  it('counts the records it converted before its checkpoint, once resumed', async () => {
+    const url = urls.memory();
+    const { openStores } = await import('@polystore/core');
+    const { openBackend } = await import('@polystore/core/adapter');
+    const seed = await openStores(url, { resources: [widgetL] });
+    for (let i = 0; i < 10; i++)
+      await seed.store(widgetL).create(ctx, { serial: `s${i}`, name: `n${i}`, size: i });
+    await seed.close();
+    // The second page's rewrite lands, then the run dies before its checkpoint is written.
+    let rewrites = 0;
+    const dying = await openUpgrade(
+      async (options) => {
+        const opened = await openBackend(url, options);
+        const backend = opened.backend!;
+        const driverOf = backend.driver.bind(backend);
+        backend.driver = (resource) => {
+          const driver = driverOf(resource);
+          if (resource !== widgetM || !driver.rewrite) return driver;
+          const rewrite = driver.rewrite.bind(driver);
+          return new Proxy(driver, {
+            get(target, key) {
+              if (key === 'rewriteMany') return undefined;
+              if (key === 'rewrite')
+                return async (...args: Parameters<typeof rewrite>) => {
+                  const out = await rewrite(...args);
+                  if (++rewrites === 3)
+                    throw new Error('killed between the rewrite and the checkpoint');
+                  return out;
+                };
+              const value = Reflect.get(target, key, target);
+              return typeof value === 'function' ? value.bind(target) : value;
+            },
+          });
+        };
+        return opened;
+      },
+      { resources: [widgetM] },
+    );
+    open.push(dying);
+    await dying.expand();
+    await expect(dying.migrate({ batch: 2, concurrency: 1 })).rejects.toThrow(/killed/);
+    const up = await engine(url, widgetM);
+    await up.migrate({ batch: 2 });
+    const [status] = (await up.status()).resources;
+    expect(status!.stored).toEqual({ '1.1': 10 });
+    expect(status!.converted).toBe(10);
+  });
+});
