@@ -35,6 +35,29 @@ const READ_BATCH = 2_000;
 /** How often an insert or rewrite is tried again after the store's schema or the record changed. */
 const MAX_ATTEMPTS = 50;
 
+/** Records rewritten in one multi by `rewriteMany` (well within the server's 1 MB request limit). */
+const REWRITE_BATCH = 50;
+
+/** How often `rewriteMany` commits one batch again, each time without the records that failed it. */
+const MAX_BATCH_ATTEMPTS = 5;
+
+/**
+ * Index directories with at most this many values are read whole by `rewrite` (a few
+ * requests, and any entry another layout left there is found); a larger one is probed at
+ * the record's own values only, so converting a record costs the same in any store.
+ */
+const SMALL_INDEX = 16;
+
+/** The entry directories of a resource as a rewrite reads them (see `#entryDirs`). */
+interface EntryDirs {
+  /** Every index field: the directories there and those this client maintains. */
+  readonly fields: readonly string[];
+  /** The value directories of the small and unmaintained indexes, read whole. */
+  readonly valueDirs: readonly string[];
+  /** Every unique constraint: the directories there and those this client maintains. */
+  readonly uniques: readonly (readonly string[])[];
+}
+
 /**
  * Internal, not part of the `ResourceDriver` SPI: how the address allocator reaches the
  * `network` and `fixedIp` drivers to build its own multis (reads with znode versions that
@@ -289,7 +312,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
         if (cur.record.revision !== expectedRevision)
           return { status: 'conflict', current: cur.record };
         const next: StoredRecord = structuredClone({ ...record, revision: expectedRevision + 1 });
-        const found = await this.#entriesFound(cur, next);
+        const found = await this.#entriesOf(await this.#entryDirs(), cur, next);
         const ops = [
           ...this.#ops.rewrite(cur, next, found, this.#ops.fields, this.#ops.uniques),
           ...this.#schema.check(),
@@ -319,6 +342,81 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
     });
   }
 
+  /**
+   * `rewrite` of many records, {@link REWRITE_BATCH} records to a multi (the records'
+   * entry directories read once per multi). A record not at its expected revision, gone,
+   * or whose ops fail the multi (a race, a unique clash, a stale unique znode) is left
+   * out and the rest committed again; the ids rewritten are returned, the others are
+   * the caller's to `rewrite` one by one.
+   */
+  async rewriteMany(
+    rewrites: readonly { readonly record: StoredRecord; readonly expectedRevision: number }[],
+  ): Promise<readonly string[]> {
+    const done: string[] = [];
+    for (let i = 0; i < rewrites.length; i += REWRITE_BATCH) {
+      // Each multi has its own deadline: a large page is not one call that must fit failFastMs.
+      const batch = rewrites.slice(i, i + REWRITE_BATCH);
+      done.push(...(await this.#bounded('rewriteMany', () => this.#rewriteBatch(batch))));
+    }
+    return done;
+  }
+
+  /** One multi of `rewriteMany` (tried again without the records whose ops failed it). */
+  async #rewriteBatch(
+    rewrites: readonly { readonly record: StoredRecord; readonly expectedRevision: number }[],
+  ): Promise<string[]> {
+    await this.#schema.load();
+    const left = new Map(rewrites.map((r) => [r.record.id, r]));
+    for (let attempt = 0; attempt < MAX_BATCH_ATTEMPTS && left.size > 0; attempt++) {
+      const [dirs, curs] = await Promise.all([this.#entryDirs(), this.#readMany([...left.keys()])]);
+      const planned = await Promise.all(
+        curs
+          .filter((cur) => cur.record.revision === left.get(cur.record.id)?.expectedRevision)
+          .map(async (cur) => {
+            const { record, expectedRevision } = left.get(cur.record.id)!;
+            const next: StoredRecord = structuredClone({
+              ...record,
+              revision: expectedRevision + 1,
+            });
+            const found = await this.#entriesOf(dirs, cur, next);
+            return {
+              cur,
+              next,
+              ops: this.#ops.rewrite(cur, next, found, this.#ops.fields, this.#ops.uniques),
+            };
+          }),
+      );
+      if (planned.length === 0) return [];
+      const ops = [...planned.flatMap((p) => p.ops), ...this.#schema.check()];
+      try {
+        await this.#client.commit(ops);
+      } catch (err) {
+        if (!(err instanceof ZkOpError) || err.index === undefined) throw err;
+        for (const p of planned) this.#cache.delete(p.cur.record.id);
+        if (this.#schema.failedOn(err, ops)) {
+          await this.#schema.load();
+          continue;
+        }
+        // Leave out the record whose op failed, and those not at their revision any more.
+        const kept = new Set(planned.map((p) => p.cur.record.id));
+        let end = 0;
+        for (const p of planned) {
+          end += p.ops.length;
+          if (end <= err.index) continue;
+          kept.delete(p.cur.record.id);
+          break;
+        }
+        for (const id of [...left.keys()]) if (!kept.has(id)) left.delete(id);
+        continue;
+      }
+      for (const p of planned) {
+        this.#cache.set({ record: p.next, version: p.cur.version + 1, token: p.cur.token });
+      }
+      return planned.map((p) => p.cur.record.id);
+    }
+    return [];
+  }
+
   /** Whether a multi failed on creating a unique znode that was stale, now removed (see `releaseStaleUnique`). */
   async #releasedStale(err: unknown, ops: readonly ZkOp[]): Promise<boolean> {
     if (!(err instanceof ZkOpError) || err.code !== ZK.NODE_EXISTS || err.index === undefined) {
@@ -335,41 +433,64 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
   }
 
   /**
-   * The index and unique znodes of a record that exist now, whatever definition made
-   * them: its membership and version entries, its entry under every value of every index
-   * directory the resource has (this definition's, the applied ones, and those an older
-   * definition left: one probe per stored value), and, for every unique directory, the
-   * znodes of its current and new values that it holds.
+   * What `rewrite` needs to know of the resource's entry directories to find a record's
+   * entries, read in requests that do not grow with the store (see {@link #entriesOf}):
+   * the index fields (the directories there and those this client maintains), the values
+   * of the small or unmaintained ones, and the unique constraints.
    */
-  async #entriesFound(cur: VersionedRecord, next: StoredRecord): Promise<string[]> {
+  async #entryDirs(): Promise<EntryDirs> {
     const layout = this.#layout;
-    const id = cur.record.id;
+    const maintained = new Set(this.#ops.fields);
     const [indexDirs, uniqueDirs] = await Promise.all([
       this.#client.getChildren(layout.index),
       this.#client.getChildren(layout.unique),
     ]);
-    const fields = new Set([...(indexDirs ?? []), ...this.#ops.fields, VERSION_INDEX]);
+    const fields = new Set([...(indexDirs ?? []), ...maintained, VERSION_INDEX]);
     fields.delete(STATE_INDEX);
-    const values = await Promise.all(
-      [...fields].map(async (f) => ({
-        f,
-        values: (await this.#client.getChildren(layout.indexDir(f))) ?? [],
-      })),
+    const listed = await Promise.all(
+      [...fields].map(async (f) => {
+        const dir = layout.indexDir(f);
+        // The object versions are few: read whole like any small directory.
+        if (maintained.has(f)) {
+          const size = await this.#client.countChildren(dir);
+          if (size === undefined || size > SMALL_INDEX) return [];
+        }
+        return ((await this.#client.getChildren(dir)) ?? []).map((v) => `${dir}/${v}`);
+      }),
     );
     const uniques = new Map<string, readonly string[]>();
     for (const name of uniqueDirs ?? []) uniques.set(name, name.split('+'));
     for (const u of this.#ops.uniques) uniques.set(u.join('+'), u);
+    return { fields: [...fields], valueDirs: listed.flat(), uniques: [...uniques.values()] };
+  }
+
+  /**
+   * The index and unique znodes of a record that exist now, whatever definition made
+   * them: its membership and version entries; under every index, its entries at the
+   * record's stored and new values (every write that changes a value moves its entry in
+   * the same multi, fenced by the schema znode, and `expand` enters records at their
+   * stored values, so an entry of an index this client maintains is found there); its
+   * entry under every value of a directory that is small ({@link SMALL_INDEX}) or that no
+   * definition in force maintains (left by another layout: what it holds is unknown);
+   * and, for every unique directory, the znodes of its current and new values that it
+   * holds. The probes are as many as the record has entries, whatever the store's size.
+   */
+  async #entriesOf(dirs: EntryDirs, cur: VersionedRecord, next: StoredRecord): Promise<string[]> {
+    const layout = this.#layout;
+    const id = cur.record.id;
     const paths = [
       `${layout.stateDir(false)}/${id}.${cur.token}`,
       `${layout.stateDir(true)}/${id}.${cur.token}`,
-      ...values.flatMap(({ f, values }) => values.map((v) => `${layout.indexDir(f)}/${v}/${id}`)),
+      ...dirs.valueDirs.map((dir) => `${dir}/${id}`),
     ];
     for (const r of [cur.record, next]) {
+      paths.push(`${layout.versionsDir()}/${r.objectVersion}/${id}`);
+      for (const f of dirs.fields) {
+        if (f !== VERSION_INDEX) paths.push(`${layout.valueDir(f, r[f] ?? null)}/${id}`);
+      }
       // Live or not: a soft-deleted record's entry may have been left by another client.
       paths.push(
-        ...layout
-          .uniqueEntries({ ...r, deletedAt: null }, [...uniques.values()])
-          .map((u) => u.path),
+        ...layout.uniqueEntries({ ...r, deletedAt: null }, dirs.uniques).map((u) => u.path),
       );
     }
     return [...(await presentEntries(this.#client, layout, id, paths))];
