@@ -193,7 +193,8 @@ export class MongoBackend implements Backend {
           })
         : undefined;
       const capabilities = claimed || !ferret ? MONGO_CAPABILITIES : MONGO_UNCLAIMED_CAPABILITIES;
-      const schema = new MongoSchema(db, prefix);
+      // Its `expand` writes markers into records: guarded as the drivers' writes are.
+      const schema = new MongoSchema(db, prefix, { lockScope, claims });
       // A resource with elements recorded keeps its physical schema as it is (`expand` and
       // `contract` change it): its open only reads which fields its unique constraints use
       // (see `MongoLayout`). The claims collection is no resource schema: its one index is

@@ -61,6 +61,21 @@ type Verdict =
 const RECORD_LOCKS = KeyedQueue.shared('mongo-record-locks');
 
 /**
+ * Runs `fn` under the lock of record `id` of `collection` in {@link RECORD_LOCKS}, shared by
+ * every writer of the record in this process (the drivers' conditional writes, the markers
+ * `expand` writes); at once when `lockScope` (the server and database) is `undefined`.
+ */
+export function underRecordLock<T>(
+  lockScope: string | undefined,
+  collection: string,
+  id: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  if (lockScope === undefined) return fn();
+  return RECORD_LOCKS.run(`${lockScope}\u0000${collection}\u0000${id}`, fn);
+}
+
+/**
  * The driver of the `fixedIp` resource as the address allocator sees it. Internal: only
  * `MongoAddressAllocator` uses it, and it is no part of the `ResourceDriver` API.
  */
@@ -156,8 +171,7 @@ export class MongoResourceDriver implements ResourceDriver, EvolutionDriver {
 
   /** Runs a conditional write of record `id`, under its lock when writes are serialised. */
   #exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    if (this.#lockScope === undefined) return fn();
-    return RECORD_LOCKS.run(`${this.#lockScope}\u0000${this.#layout.collection}\u0000${id}`, fn);
+    return underRecordLock(this.#lockScope, this.#layout.collection, id, fn);
   }
 
   /** The layout this driver stores records in. */

@@ -1,4 +1,4 @@
-import { type AnyResource, type Field, f } from '@polystore/core';
+import { type AnyResource, type Field, f, UnavailableError } from '@polystore/core';
 import {
   compareCodePoints,
   elementsMinus,
@@ -14,6 +14,7 @@ import {
 } from '@polystore/core/adapter';
 import type { Collection, Db, Document } from 'mongodb';
 import { isDuplicateKeyError, mapErrors, serverError, toCoreError } from './errors.js';
+import { command } from './fail-fast.js';
 import {
   DEAD,
   type IndexSpec,
@@ -22,6 +23,8 @@ import {
   type StoredDocument,
   uniqueSpec,
 } from './layout.js';
+import { underRecordLock } from './mongo-resource-driver.js';
+import type { RecordClaims } from './record-claims.js';
 
 /**
  * The collection of applied elements after the prefix: one document per resource
@@ -109,6 +112,39 @@ function isUniqueOf(index: Document, fields: readonly string[]): boolean {
   );
 }
 
+/** Schema steps of one process, one at a time per database and collection. */
+const SCHEMA_STEPS = KeyedQueue.shared('mongo schema steps');
+
+/**
+ * How often the markers of one document are written again because a client moved the
+ * record on first (each time a client's write succeeded) before `expand` gives up.
+ */
+const MAX_MARKER_ATTEMPTS = 100;
+
+/** How the markers `expand` writes into records are guarded: as the drivers' writes are. */
+export interface SchemaWrites {
+  /** The server and database, when each record's writes take turns in this process (`serializeWrites`). */
+  readonly lockScope?: string;
+  /** The claims of the drivers' writes (`claimWrites`, see `RecordClaims`). */
+  readonly claims?: RecordClaims;
+}
+
+/**
+ * The `$set` that puts right the markers a unique index over the `nullable` fields needs
+ * in `doc` (liveness, and each field's null marker), as `MongoLayout` writes them;
+ * empty when they are right.
+ */
+function wrongMarkers(doc: Document, nullable: readonly string[]): Document {
+  const set: Document = {};
+  const dead = (doc.deletedAt ?? null) === null ? '' : doc._id;
+  if (doc[DEAD] !== dead) set[DEAD] = dead;
+  for (const name of nullable) {
+    const mark = (doc[name] ?? null) === null ? doc._id : '';
+    if (doc[nullMarkOf(name)] !== mark) set[nullMarkOf(name)] = mark;
+  }
+  return set;
+}
+
 /**
  * The physical schema of the resources of one database and prefix: which elements are
  * applied (one document per resource in `<prefix>_elements`, read by every process and
@@ -117,19 +153,25 @@ function isUniqueOf(index: Document, fields: readonly string[]): boolean {
  * Indexes are compared by key spec, not by name: an index whose name is taken by another
  * key spec (an older definition's) is replaced. A field is no physical element until it
  * is dropped (documents are schemaless): `contract` unsets it in every document.
+ *
+ * @example
+ * ```ts
+ * const schema = new MongoSchema(db, 'ps_', { claims });
+ * await schema.expand(widgetResource, elementsBetween(widgetResource, '1.0', '1.1').expand);
+ * ```
  */
-/** Schema steps of one process, one at a time per database and collection. */
-const SCHEMA_STEPS = KeyedQueue.shared('mongo schema steps');
-
 export class MongoSchema {
   readonly #db: Db;
   readonly #prefix: string;
   readonly #elements: Collection<ElementsDocument>;
+  readonly #writes: SchemaWrites;
 
-  constructor(db: Db, prefix: string) {
+  /** `writes`: how the drivers of the same store guard their writes (the markers `expand` writes are guarded alike). */
+  constructor(db: Db, prefix: string, writes: SchemaWrites = {}) {
     this.#db = db;
     this.#prefix = prefix;
     this.#elements = db.collection<ElementsDocument>(`${prefix}${ELEMENTS}`);
+    this.#writes = Object.freeze({ ...writes });
   }
 
   /** The name of the elements collection. */
@@ -244,9 +286,10 @@ export class MongoSchema {
   /**
    * Adds the elements of `elements`: first every unique constraint is checked against the
    * live records (a clash throws `UniqueViolationError` before anything changes), then the
-   * markers of the new unique indexes are set on every document, the indexes created
-   * (replacing one of the same name and another key spec), and the elements recorded.
-   * An index created by this call is dropped again if a later step of it fails.
+   * markers of the new unique indexes are put right in every document that lacks them
+   * (each such document written as the drivers write: see {@link #setMarkers}), the indexes
+   * created (replacing one of the same name and another key spec), and the elements
+   * recorded. An index created by this call is dropped again if a later step of it fails.
    */
   async expand(resource: AnyResource, elements: SchemaElements): Promise<void> {
     return this.#serial(resource, () => this.#expand(resource, elements));
@@ -271,7 +314,7 @@ export class MongoSchema {
       wanted.some((spec) => spec.unique && spec.name === uniqueSpec(u, nullable).name),
     );
     for (const u of uniques) await this.#refuseClashes(resource, collection, u);
-    for (const u of uniques) await this.#setMarkers(collection, u);
+    for (const u of uniques) await this.#setMarkers(collection, u.filter(nullable));
     const created: IndexSpec[] = [];
     try {
       for (const spec of wanted) {
@@ -400,49 +443,106 @@ export class MongoSchema {
   }
 
   /**
-   * Sets the liveness marker and the null markers of `fields` on every document whose
-   * markers are missing or stale (written by a definition without the constraint).
+   * Puts right, in every document, the markers a new unique index needs: liveness (`''`
+   * while live, the id once deleted) and the null marker of each of its `nullable` fields
+   * (the index has none of the others). Documents written by this adapter carry the
+   * liveness marker already; a field's null marker is missing where an older definition
+   * lacked the field or had it non-null.
+   *
+   * Never one `updateMany`, nor a write by id alone: on FerretDB v1 an update is a read and
+   * then a write of the whole document, so it would put back a document as it was before a
+   * client's acknowledged update or delete. Each document is written at the revision it
+   * was judged at, under the record's lock and claim like the drivers' conditional writes
+   * (see {@link #markAt}), and judged again when a client moved it on first. The markers
+   * change no revision: they are no change of the record.
    */
   async #setMarkers(
     collection: Collection<StoredDocument>,
-    fields: readonly string[],
+    nullable: readonly string[],
   ): Promise<void> {
     const operation = `expand ${collection.collectionName}: set markers`;
-    await mapErrors(operation, () =>
-      collection.updateMany(
-        { deletedAt: { $eq: null }, [DEAD]: { $ne: '' } },
-        { $set: { [DEAD]: '' } },
-      ),
-    );
-    const perDocument: Document[] = [{ deletedAt: { $ne: null } }];
-    for (const name of fields) {
-      await mapErrors(operation, () =>
-        collection.updateMany(
-          { [name]: { $ne: null }, [nullMarkOf(name)]: { $ne: '' } },
-          { $set: { [nullMarkOf(name)]: '' } },
-        ),
-      );
-      perDocument.push({ [name]: { $eq: null } });
+    // Every document whose markers may be wrong; the ones written are judged in
+    // `wrongMarkers`. (A deleted document's marker must be its own id, which no filter can
+    // compare a field with: every deleted document is read.)
+    const candidates: Document[] = [
+      { deletedAt: { $eq: null }, [DEAD]: { $ne: '' } },
+      { deletedAt: { $ne: null } },
+    ];
+    for (const name of nullable) {
+      candidates.push({ [name]: { $ne: null }, [nullMarkOf(name)]: { $ne: '' } });
+      candidates.push({ [name]: { $eq: null } });
     }
-    // Markers that hold the record's own id: one update per document.
+    const projection: Document = { _id: 1, revision: 1, deletedAt: 1, [DEAD]: 1 };
+    for (const name of nullable) {
+      projection[name] = 1;
+      projection[nullMarkOf(name)] = 1;
+    }
     const docs = await mapErrors(operation, () =>
-      collection
-        .find(
-          { $or: perDocument },
-          {
-            projection: { _id: 1, deletedAt: 1, ...Object.fromEntries(fields.map((n) => [n, 1])) },
-          },
-        )
-        .toArray(),
+      collection.find({ $or: candidates }, { projection }).toArray(),
     );
-    for (const d of docs) {
-      const set: Document = {};
-      if ((d.deletedAt ?? null) !== null) set[DEAD] = d._id;
-      for (const name of fields) if ((d[name] ?? null) === null) set[nullMarkOf(name)] = d._id;
-      await mapErrors(operation, () =>
-        collection.updateOne({ _id: { $eq: d._id } }, { $set: set }),
-      );
+    for (const first of docs) {
+      let doc: Document | undefined = first;
+      for (let attempt = 1; doc !== undefined; attempt++) {
+        const set = wrongMarkers(doc, nullable);
+        if (Object.keys(set).length === 0) break;
+        if (attempt > MAX_MARKER_ATTEMPTS) {
+          throw new UnavailableError(
+            `mongo ${operation}: record ${doc._id} kept changing under ${MAX_MARKER_ATTEMPTS} ` +
+              'attempts to mark it; run expand again',
+          );
+        }
+        const judged: Document = doc;
+        doc = await mapErrors(operation, () =>
+          underRecordLock(this.#writes.lockScope, collection.collectionName, judged._id, () =>
+            this.#markAt(collection, judged, set, projection),
+          ),
+        );
+      }
     }
+  }
+
+  /**
+   * Writes the marker `set` into document `doc` if it is still at the revision it was
+   * judged at; returns `undefined` once written (or the record is gone), else the document
+   * as it is now, to be judged again. With claims, the write holds the claim of the
+   * record's next revision, so no client's write can run between its read and its write
+   * on FerretDB; the claim is then released as a step not taken (the revision stays), and
+   * a client waiting for it takes it at its next look at the claims.
+   */
+  async #markAt(
+    collection: Collection<StoredDocument>,
+    doc: Document,
+    set: Document,
+    projection: Document,
+  ): Promise<Document | undefined> {
+    const id = doc._id as string;
+    const revision = doc.revision as number;
+    const look = async (): Promise<Document | null> =>
+      command(() => collection.findOne({ _id: { $eq: id } }, { projection }));
+    const write = () =>
+      command(() =>
+        collection.updateOne({ _id: { $eq: id }, revision: { $eq: revision } }, { $set: set }),
+      );
+    const claims = this.#writes.claims;
+    let matched: number;
+    if (claims === undefined) {
+      matched = (await write()).matchedCount;
+    } else {
+      const got = await claims.acquire(collection.collectionName, id, revision, look, (d) =>
+        d === null ? undefined : (d.revision as number),
+      );
+      if (!('claim' in got)) return got.moved ?? undefined;
+      try {
+        matched = (await write()).matchedCount;
+      } catch (err) {
+        // As in the drivers' claimed writes: a refusal frees the step, an unknown fate keeps it.
+        if (serverError(err) !== undefined) await got.claim.release(false);
+        else got.claim.abandon();
+        throw err;
+      }
+      await got.claim.release(false);
+    }
+    return matched === 1 ? undefined : ((await look()) ?? undefined);
   }
 }
 
