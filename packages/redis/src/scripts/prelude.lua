@@ -490,3 +490,103 @@ local function del_prefixed(prefix)
     for _, k in ipairs(got[2]) do redis.call('DEL', k) end
   until cursor == '0'
 end
+
+-- Every element a rewrite makes a record's entries match: the layout's sort and equality
+-- indexes and unique constraints, and those the schema key (`schema_key`) records as applied.
+local function rewrite_elements(lay, schema_key)
+  local els, seen = { sorts = {}, eqs = {}, uniques = {} }, {}
+  local function add(list, name, v)
+    if not seen[name] then
+      seen[name] = true
+      list[#list + 1] = v
+    end
+  end
+  for _, f in ipairs(lay.s) do add(els.sorts, 's:' .. f, f) end
+  for _, f in ipairs(lay.e) do add(els.eqs, 'e:' .. f, f) end
+  for _, u in ipairs(lay.u) do add(els.uniques, 'u:' .. table.concat(u, ','), u) end
+  local text = redis.call('GET', schema_key)
+  if text then
+    local applied = cjson.decode(text)
+    for _, i in ipairs(applied.indexes or {}) do
+      if i.kind == 'sort' then
+        add(els.sorts, 's:' .. i.field, i.field)
+      elseif i.field ~= 'projectId' then
+        add(els.eqs, 'e:' .. i.field, i.field)
+      end
+    end
+    for _, u in ipairs(applied.uniques or {}) do add(els.uniques, 'u:' .. table.concat(u, ','), u) end
+  end
+  return els
+end
+
+-- The unique constraint (its fields) whose key the new record `n` of `id` would take from
+-- another live record that still holds those values, or nil. A key whose holder is gone,
+-- deleted or holds other values is stale: no clash.
+local function rewrite_clash(T, els, id, n)
+  if (n.deletedAt or 'null') ~= 'null' then return nil end
+  for _, u in ipairs(els.uniques) do
+    local k = unique_key(T, u, n)
+    local holder = k and redis.call('GET', k)
+    if holder and holder ~= id then
+      local h = load(rkey(T, holder))
+      if h and h.deletedAt == 'null' and unique_key(T, u, h) == k then return u end
+    end
+  end
+  return nil
+end
+
+-- Replaces the stored record `r` of `id` (at `key`) with the hash `flat` (`n` as a table),
+-- removing every entry the old record may have (under its old values, under the values
+-- expand or an earlier rewrite entered, in both livenesses) and entering the new one in
+-- every element of `els`. `n` gets the entry fields it was stored with.
+local function rewrite_stored(T, lay, els, key, id, r, flat, n)
+  local p = r.projectId or 'null'
+  for _, lv in ipairs({ 'l', 'd' }) do
+    for _, f in ipairs(els.sorts) do
+      index_sort(T, lay, f, id, r['~s:' .. f], p, lv, false)
+      index_sort(T, lay, f, id, token_of(r[f]), p, lv, false)
+    end
+    for _, f in ipairs(els.eqs) do
+      index_eq(T, lay, f, id, r[f] or 'null', p, lv, false)
+      if r['~e:' .. f] then index_eq(T, lay, f, id, r['~e:' .. f], p, lv, false) end
+    end
+  end
+  for _, u in ipairs(els.uniques) do
+    for _, k in ipairs({ unique_key(T, u, r), r['~u:' .. table.concat(u, ',')] or false }) do
+      if k and redis.call('GET', k) == id then redis.call('DEL', k) end
+    end
+  end
+  if (r.deletedAt or 'null') ~= 'null' then redis.call('ZREM', T .. 'deleted', deleted_member(r, id)) end
+  if r.objectVersion then version_rem(T, r.objectVersion, id) end
+
+  redis.call('DEL', key)
+  redis.call('HSET', key, unpack(flat))
+  local live = (n.deletedAt or 'null') == 'null'
+  local np, lv = n.projectId or 'null', live and 'l' or 'd'
+  for _, f in ipairs(els.sorts) do
+    local tok = n['~s:' .. f] or token_of(n[f])
+    if tok then
+      n['~s:' .. f] = tok
+      redis.call('HSET', key, '~s:' .. f, tok)
+      index_sort(T, lay, f, id, tok, np, lv, true)
+    end
+  end
+  for _, f in ipairs(els.eqs) do
+    local v = n[f] or 'null'
+    n['~e:' .. f] = v
+    redis.call('HSET', key, '~e:' .. f, v)
+    index_eq(T, lay, f, id, v, np, lv, true)
+  end
+  if live then
+    for _, u in ipairs(els.uniques) do
+      local k = unique_key(T, u, n)
+      if k then
+        redis.call('SET', k, id)
+        redis.call('HSET', key, '~u:' .. table.concat(u, ','), k)
+      end
+    end
+  else
+    redis.call('ZADD', T .. 'deleted', 0, deleted_member(n, id))
+  end
+  version_add(T, n.objectVersion, id)
+end
