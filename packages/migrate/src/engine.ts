@@ -22,6 +22,7 @@ import {
   systemClock,
 } from '@polystore/core';
 import {
+  describeElements,
   type EvolutionDriver,
   type EvolvableBackend,
   elementsMinus,
@@ -281,7 +282,7 @@ class StoreUpgrade implements Upgrade {
         await ensureState(this.stores, resource.name, inForce, 'expand');
       }
       const { added } = await expandResource(this.#backend, resource, options);
-      reports.push({ resource: resource.name, elements: describe(added) });
+      reports.push({ resource: resource.name, elements: describeElements(added) });
       if (!options.dryRun) {
         await updateState(this.stores, resource.name, (s) =>
           s.target === resource.version && s.lastStep !== 'join'
@@ -560,7 +561,7 @@ class StoreUpgrade implements Upgrade {
           `${resource.name} needs ${status.next} first`,
           ...status.blockedBy,
         ]);
-      const names = describe(extra);
+      const names = describeElements(extra);
       if (!options.dryRun) {
         await this.#backend.contract(resource, extra);
         await updateState(this.stores, resource.name, (s) => ({
@@ -694,14 +695,6 @@ function countBelow(counts: Readonly<Record<string, number>>, version: string): 
 function newest(versions: readonly string[]): string | undefined {
   const valid = versions.filter((v) => /^\d+\.\d+$/.test(v));
   return valid.sort((a, b) => (isOlder(a, b) ? 1 : -1))[0];
-}
-
-function describe(elements: SchemaElements): string[] {
-  return [
-    ...elements.fields.map((f) => `field ${f.name}`),
-    ...elements.indexes.map((i) => `index ${i.field} (${i.kind})`),
-    ...elements.uniques.map((u) => `unique (${u.join(', ')})`),
-  ];
 }
 
 function summarise(

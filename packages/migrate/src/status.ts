@@ -4,7 +4,13 @@
  * engine's state (pin, checkpoint) and the live fleet; and what it needs next.
  */
 import { type AnyResource, historyOf } from '@polystore/core';
-import { elementsMinus, elementsOf, isOlder, type SchemaElements } from '@polystore/core/adapter';
+import {
+  describeElements,
+  elementsMinus,
+  elementsOf,
+  isOlder,
+  type SchemaElements,
+} from '@polystore/core/adapter';
 import type { ElementState, UpgradeState } from './engine-resources.js';
 
 /** A phase of a live upgrade. */
@@ -115,12 +121,6 @@ export function exitCodeOf(status: UpgradeStatus): number {
   }
 }
 
-const names = (e: SchemaElements): string[] => [
-  ...e.fields.map((f) => `field ${f.name}`),
-  ...e.indexes.map((i) => `index ${i.field} (${i.kind})`),
-  ...e.uniques.map((u) => `unique (${u.join(', ')})`),
-];
-
 /** What {@link statusOfResource} reads. */
 export interface StatusInput {
   readonly resource: AnyResource;
@@ -141,9 +141,9 @@ export function statusOfResource(input: StatusInput): ResourceStatus {
   const missing = elementsMinus(needed, applied);
   const extra = elementsMinus(applied, needed);
   const pending = new Set(applied.pending ?? []);
-  const missingNames = new Set(names(missing));
+  const missingNames = new Set(describeElements(missing));
   const elements: ElementStatus[] = [];
-  for (const name of names(needed)) {
+  for (const name of describeElements(needed)) {
     const field = name.startsWith('field ') ? name.slice(6) : undefined;
     const state: ElementState = missingNames.has(name)
       ? 'absent'
@@ -152,7 +152,7 @@ export function statusOfResource(input: StatusInput): ResourceStatus {
         : 'public';
     elements.push({ name, state: state });
   }
-  for (const name of names(extra)) elements.push({ name, state: 'deprecated' });
+  for (const name of describeElements(extra)) elements.push({ name, state: 'deprecated' });
   for (const name of input.state?.dropped ?? []) {
     if (!elements.some((e) => e.name === name)) elements.push({ name, state: 'dropped' });
   }
@@ -221,7 +221,7 @@ export function statusOfResource(input: StatusInput): ResourceStatus {
     belowCode,
     versions,
     elements,
-    missing: names(missing),
+    missing: describeElements(missing),
     lastStep: state?.lastStep ?? null,
     converted: state?.converted ?? 0,
     checkpoint:
