@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 // The README's first command, `npm run demo`, and `npm start`, run as a user runs them: from
 // the repository root through npm. A signal sent to npm's own PID must stop the server (it
 // used to leave it orphaned, holding the port, behind npm → sh → npm → sh → node), and an
-// up-to-date checkout must not be reinstalled.
+// up-to-date checkout must not be reinstalled. After `npm run demo`, a plain `npx tsx` program
+// importing the packages (no `source` condition) runs: it used to fail with
+// ERR_MODULE_NOT_FOUND …/dist/index.js, as nothing was built.
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
 interface Started {
@@ -42,6 +44,32 @@ async function startThroughNpm(script: 'demo' | 'start', cwd: string): Promise<S
   return { child, base, output: () => out, exited };
 }
 
+/** The README's imports, run as a user's own file with plain `npx tsx` (built output only). */
+const PLAIN_PROGRAM = `
+import { createContext, openStores } from '@polystore/core';
+import { memoryAdapter } from '@polystore/memory';
+import { sqlAdapter } from '@polystore/sql';
+const stores = await openStores('memory:', { adapters: [memoryAdapter, sqlAdapter] });
+const net = await stores.networks.create(createContext({ projectId: 'p1' }), { label: 'lan', cidr: '10.0.0.0/24' });
+console.log('plain tsx:', net.cidr);
+await stores.close();
+`;
+
+function runPlainTsx(dir: string): Promise<string> {
+  writeFileSync(join(dir, 'try.ts'), PLAIN_PROGRAM);
+  // The user's file sits beside the checkout's node_modules in an ESM package, as in the
+  // repository root.
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.NODE_OPTIONS;
+  return new Promise((resolve) => {
+    execFile('npx', ['tsx', 'try.ts'], { cwd: dir, env, timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve(`${stdout}${stderr}${err ? `\n(exit ${err.code})` : ''}`),
+    );
+  });
+}
+
 async function refused(base: string): Promise<boolean> {
   try {
     await fetch(`${base}/v1/networks`, { headers: { 'X-Project-Id': 'demo' } });
@@ -70,6 +98,7 @@ describe('the README first-run commands', () => {
       expect(run.output()).toContain('store sqlite:./.data/polystore.db (backend sqlite)');
       const res = await fetch(`${run.base}/v1/networks`, { headers: { 'X-Project-Id': 'demo' } });
       expect(res.status).toBe(200);
+      if (script === 'demo') expect(await runPlainTsx(cwd)).toContain('plain tsx: 10.0.0.0/24');
 
       run.child.kill('SIGTERM'); // npm's own PID, as a process manager would send it
       expect(await run.exited).not.toBeUndefined();
