@@ -5,7 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freshStoreUrl, type StoreBackend, tempDir } from '@polystore/testing/vitest';
 import { afterAll, describe, expect, it } from 'vitest';
 
-// Every TypeScript/JavaScript block of the READMEs is a complete program (or a complete test
+// Every TypeScript/JavaScript block of the READMEs (and of docs/DESIGN.md) is a complete program (or a complete test
 // file) and is run here as written, so the documentation cannot drift from the code: a
 // reader who pastes a block into a file gets what the block says.
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -22,6 +22,8 @@ const READMES = [
     .filter((p) => exists(p)),
   'conformance/README.md',
   'examples/compute-api/README.md',
+  // The design doc's "Writing an adapter" conformance test: an adapter author's first file.
+  'docs/DESIGN.md',
 ];
 
 function exists(path: string): boolean {
