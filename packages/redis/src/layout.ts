@@ -33,10 +33,12 @@ export type Liveness = 'l' | 'd';
  * | `z:<field>:<l\|d>:<*\|project>` | sorted set (lex) | `<token>\0<id>` of every record of the partition, for each sortable field |
  * | `e:<field>:<l\|d>:<*\|project>:<value>` | set | ids of the partition's records whose field has that value (JSON text; `null` too) |
  * | `u:<f1,f2>:<v1>\0<v2>` | string | id of the live record holding these unique values (none when a value is null) |
- * | `v:<version>` | set | ids of the records stored at an object version |
+ * | `vz:<version>` | sorted set (lex) | ids of the records stored at an object version (score 0: in id order, for `scanVersion` pages) |
+ * | `v:<version>` | set | the same, in a store written before the sorted sets: writes remove ids from it, `scanVersion` moves the rest (`convertVersion`) |
  * | `versions` | set | the object versions that have records |
  * | `deleted` | sorted set (lex) | `<deletedAt>\0<id>` of soft-deleted records, for purge |
- * | `schema` | string | the applied elements (JSON, see applied-elements.ts), for schema evolution |
+ * | `schema` | string | the applied elements (JSON, see applied-elements.ts), for schema evolution; while an expand runs, also its state (`expand`, see expand.lua) |
+ * | `expanding:clash` | set | while an expand runs: `<n>\0<id>` of the live records that share the values of its n-th unique constraint |
  * | `floor` | string | the write floor of a live upgrade (`major.minor`): writes below it are refused (set-floor.lua) |
  *
  * A partition is liveness (`l` live, `d` soft-deleted) times project: `*` holds every
@@ -100,8 +102,16 @@ export class ResourceLayout {
     return `${this.base}u:${fields.join(',')}:`;
   }
 
-  /** The set of ids stored at an object version. */
+  /** The ids stored at an object version: a sorted set (score 0, so in id order). */
   versionKey(version: string): string {
+    return `${this.base}vz:${JSON.stringify(version)}`;
+  }
+
+  /**
+   * The plain set of the ids stored at an object version that stores written before the
+   * sorted sets kept (see `RedisResourceDriver.convertVersion`).
+   */
+  legacyVersionKey(version: string): string {
     return `${this.base}v:${JSON.stringify(version)}`;
   }
 

@@ -38,6 +38,12 @@ export const REDIS_CAPABILITIES: Capabilities = defineCapabilities({
   features: {},
 });
 
+/**
+ * Records one expand step enters (or keys it looks at while undoing a refused one): a few
+ * milliseconds of the server's time per script, like a purge batch.
+ */
+const EXPAND_BATCH = 500;
+
 /** Whether an error says the connection may not write (`READONLY`, `NOPERM`). */
 function mayNotWrite(err: unknown): boolean {
   const reply = err instanceof Error ? err.cause : undefined;
@@ -52,8 +58,9 @@ function mayNotWrite(err: unknown): boolean {
  * first record.
  *
  * Schema evolution: the applied elements of a resource are one string key
- * (`<plural>:schema`); `expand` and `contract` are each one script that changes the
- * entries and that key together, so a refused or failed call changes nothing.
+ * (`<plural>:schema`); `contract` is one script that changes the entries and that key
+ * together; `expand` is a series of bounded scripts whose state is in that key, so a
+ * refused call ends with nothing applied and one cut short goes on at the next call.
  */
 export class RedisBackend implements Backend, EvolutionBackend {
   readonly name = 'redis';
@@ -138,24 +145,36 @@ export class RedisBackend implements Backend, EvolutionBackend {
 
   /**
    * Adds the elements a resource lacks (a field is recorded; an index or unique constraint
-   * gets the entries of every record), in one script. A unique constraint that live records
-   * violate is refused with `UniqueViolationError` before anything changes. Works for any
-   * resource, opened or not.
+   * gets the entries of every record) in steps of one script each, none entering more than
+   * {@link EXPAND_BATCH} records, so the server is never blocked for long (see expand.lua).
+   * From its first step every write keeps the new elements too; they become applied at
+   * once when the last record is entered. A unique constraint that live records violate is
+   * refused with `UniqueViolationError` naming every one of them, after its keys are
+   * removed again, so nothing of the call is applied. The state is in the server: an expand
+   * cut short (a crash, a timeout) goes on from its last step at the next call, and calls
+   * running at once share the work. Works for any resource, opened or not.
    */
   async expand(resource: AnyResource, elements: SchemaElements): Promise<void> {
     const l = new ResourceLayout(resource, this.keyspace);
-    const reply = (await this.connection.script('expand', l.schemaKey, [
+    const args = [
       l.base,
       l.global ? '1' : '0',
       encodeElements(elementsOf(resource)),
       encodeElements(elements),
-    ])) as [string, ...string[]];
-    if (reply[0] === 'violation') {
-      const fields = elements.uniques[Number(reply[1]) - 1] ?? [];
-      const ids = reply.slice(2).map(String).sort(compareCodePoints);
-      throw new UniqueViolationError(resource.name, fields, ids);
-    }
-    if (reply[0] !== 'ok') {
+      EXPAND_BATCH,
+    ];
+    for (;;) {
+      const reply = (await this.connection.script('expand', l.schemaKey, args)) as [
+        string,
+        ...string[],
+      ];
+      if (reply[0] === 'ok') return;
+      if (reply[0] === 'more') continue;
+      if (reply[0] === 'violation') {
+        const fields = String(reply[1]).split(',');
+        const ids = reply.slice(2).map(String).sort(compareCodePoints);
+        throw new UniqueViolationError(resource.name, fields, ids);
+      }
       throw new UnavailableError(
         `redis expand: unexpected script reply ${JSON.stringify(reply[0])}`,
       );

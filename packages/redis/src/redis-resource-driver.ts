@@ -32,6 +32,8 @@ const PURGE_BATCH = 500;
  * other clients' commands wait no longer than that between two scripts.
  */
 const REWRITE_BATCH = 250;
+/** Ids one script moves from an old-layout version set to its sorted set (see `convertVersion`). */
+const CONVERT_BATCH = 2000;
 
 /** A script reply: a status word and its payload. */
 type Reply = [string, ...unknown[]];
@@ -42,8 +44,8 @@ type Reply = [string, ...unknown[]];
  * `get` is one `HGETALL`; a page of `list`, a `count` and a `getMany` are one read-only
  * script over the index keys.
  *
- * For schema evolution, `countByVersion` reads the sizes of the per-version id sets,
- * `scanVersion` pages one of those sets by id, and `rewrite` is one script that replaces
+ * For schema evolution, `countByVersion` reads the sizes of the per-version sorted sets,
+ * `scanVersion` reads a page of one of them from its cursor, and `rewrite` is one script that replaces
  * the record and repairs every index and unique entry of it (see rewrite.lua);
  * `rewriteMany` does the same for a few hundred records per script (rewrite-many.lua).
  */
@@ -221,7 +223,12 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
     return out;
   }
 
-  /** A page of the records stored at `version`, by id in code point order (one read-only script). */
+  /**
+   * A page of the records stored at `version`, by id in code point order: one read-only
+   * script that reads the version's sorted set from `after` (O(log N + page), whatever the
+   * store's size). A version a store written before the sorted sets still keeps in a plain
+   * set is converted first, {@link CONVERT_BATCH} ids per script.
+   */
   async scanVersion(
     version: string,
     after: string | undefined,
@@ -230,17 +237,44 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
     const l = this.#layout;
     const size = Math.max(0, Math.floor(limit));
     if (size === 0) return { records: [], after: undefined };
-    const reply = (await this.#conn.script('scanVersion', l.versionKey(version), [
-      l.base,
-      after ?? '',
-      after === undefined ? '0' : '1',
-      String(size),
-    ])) as string[][];
-    const records = reply
-      .map((hash) => l.decode(hash))
-      .filter((r): r is StoredRecord => r !== undefined)
-      .sort((a, b) => compareCodePoints(a.id, b.id));
-    return { records, after: records.length === size ? records.at(-1)!.id : undefined };
+    for (;;) {
+      const reply = (await this.#conn.script('scanVersion', l.versionKey(version), [
+        l.base,
+        after ?? '',
+        after === undefined ? '0' : '1',
+        String(size),
+        JSON.stringify(version),
+      ])) as [string, ...string[][]];
+      if (reply[0] === 'old') {
+        await this.convertVersion(version);
+        continue;
+      }
+      if (reply[0] !== 'ok') throw this.#unexpected('scanVersion', reply);
+      const records = reply
+        .slice(1)
+        .map((hash) => l.decode(hash as string[]))
+        .filter((r): r is StoredRecord => r !== undefined)
+        .sort((a, b) => compareCodePoints(a.id, b.id));
+      return { records, after: records.length === size ? records.at(-1)!.id : undefined };
+    }
+  }
+
+  /**
+   * Moves the ids of `version` from the plain set a store written before the sorted sets
+   * keeps to its sorted set, {@link CONVERT_BATCH} per script (each atomic: an id is in one
+   * of the two at any time, so counts and writes stay right meanwhile). Idempotent; a
+   * conversion cut short goes on at the next call. {@link scanVersion} calls it.
+   */
+  async convertVersion(version: string): Promise<void> {
+    const l = this.#layout;
+    for (;;) {
+      const left = await this.#conn.script('convertVersion', l.legacyVersionKey(version), [
+        l.base,
+        JSON.stringify(version),
+        CONVERT_BATCH,
+      ]);
+      if (Number(left) === 0) return;
+    }
   }
 
   /**

@@ -38,5 +38,7 @@ for _, u in ipairs(applied.uniques) do
 end
 -- The write-only marks of the fields that remain stay with them.
 kept.pending = pending_after(kept.fields, applied.pending)
+-- An expand in progress (expand.lua) goes on.
+kept.expand = applied.expand
 redis.call('SET', KEYS[1], cjson.encode(kept))
 return { 'ok' }

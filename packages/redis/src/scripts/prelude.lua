@@ -156,15 +156,36 @@ local function unique_keys(T, lay, r)
   return keys
 end
 
+-- The indexes and unique constraints writes keep, from the schema key's JSON (decoded):
+-- those applied and those an expand in progress is building (its 'expand' entry in state
+-- 'build', see expand.lua), so that from the moment an expand begins every write enters
+-- the record it writes in the new elements, and the expand's batches only have to enter
+-- the records nobody wrote meanwhile. Returns indexes ({field, kind}) and uniques.
+local function kept_elements(applied)
+  local indexes, uniques = {}, {}
+  local function append(to, list)
+    for _, v in ipairs(type(list) == 'table' and list or {}) do to[#to + 1] = v end
+  end
+  append(indexes, applied.indexes)
+  append(uniques, applied.uniques)
+  local x = applied.expand
+  if type(x) == 'table' and x.s == 'build' then
+    append(indexes, x.indexes)
+    append(uniques, x.uniques)
+  end
+  return indexes, uniques
+end
+
 -- Adds to the layout the indexes and unique constraints the schema key (T .. 'schema', see
--- schema_load) records as applied and the layout lacks: those a newer definition's expand
--- added, so that every write of a client of an older definition keeps their entries too.
--- A sort index goes to lay.s, an equality index (but projectId's, which partitions) to
--- lay.e, a unique constraint to lay.u, as expand.lua enters them. Returns lay.
+-- schema_load) records as applied or being built (kept_elements) and the layout lacks:
+-- those a newer definition's expand added, so that every write of a client of an older
+-- definition keeps their entries too. A sort index goes to lay.s, an equality index (but
+-- projectId's, which partitions) to lay.e, a unique constraint to lay.u, as expand.lua
+-- enters them. Returns lay.
 local function with_applied(T, lay)
   local text = redis.call('GET', T .. 'schema')
   if not text then return lay end
-  local applied = cjson.decode(text)
+  local indexes, uniques = kept_elements(cjson.decode(text))
   local have = {}
   for _, f in ipairs(lay.s) do have['s:' .. f] = true end
   for _, f in ipairs(lay.e) do have['e:' .. f] = true end
@@ -175,27 +196,37 @@ local function with_applied(T, lay)
       list[#list + 1] = v
     end
   end
-  for _, i in ipairs(type(applied.indexes) == 'table' and applied.indexes or {}) do
+  for _, i in ipairs(indexes) do
     if i.kind == 'sort' then
       add(lay.s, 's:' .. i.field, i.field)
     elseif i.field ~= 'projectId' then
       add(lay.e, 'e:' .. i.field, i.field)
     end
   end
-  for _, u in ipairs(type(applied.uniques) == 'table' and applied.uniques or {}) do
+  for _, u in ipairs(uniques) do
     add(lay.u, 'u:' .. table.concat(u, ','), u)
   end
   return lay
 end
 
+-- Each object version's ids are a sorted set, T .. 'vz:' .. v (score 0, so ordered by the
+-- id's bytes: code point order, as cmp), which scan-version.lua pages from a cursor in
+-- O(log N + page) and versions.lua counts with ZCARD. Stores written before kept a plain
+-- set, T .. 'v:' .. v: a write removes an id from both, adds it to the sorted set only, and
+-- convert-version.lua moves what is left of the old set in batches (see scanVersion).
+local function vkey(T, v) return T .. 'vz:' .. v end
+
 local function version_add(T, v, id)
-  redis.call('SADD', T .. 'v:' .. v, id)
+  redis.call('ZADD', vkey(T, v), 0, id)
   redis.call('SADD', T .. 'versions', v)
 end
 
 local function version_rem(T, v, id)
+  redis.call('ZREM', vkey(T, v), id)
   redis.call('SREM', T .. 'v:' .. v, id)
-  if redis.call('SCARD', T .. 'v:' .. v) == 0 then redis.call('SREM', T .. 'versions', v) end
+  if redis.call('ZCARD', vkey(T, v)) == 0 and redis.call('SCARD', T .. 'v:' .. v) == 0 then
+    redis.call('SREM', T .. 'versions', v)
+  end
 end
 
 local function deleted_member(r, id)
@@ -471,18 +502,25 @@ local function unique_key(T, u, r)
   return T .. 'u:' .. table.concat(u, ',') .. ':' .. table.concat(vals, SEP)
 end
 
--- Every record id of the resource, live and soft-deleted (from the per-version sets).
+-- Every record id of the resource, live and soft-deleted (from the per-version indexes,
+-- and the plain sets of a store written before them).
 local function all_ids(T)
   local ids = {}
   for _, v in ipairs(redis.call('SMEMBERS', T .. 'versions')) do
+    for _, id in ipairs(redis.call('ZRANGE', vkey(T, v), 0, -1)) do ids[#ids + 1] = id end
     for _, id in ipairs(redis.call('SMEMBERS', T .. 'v:' .. v)) do ids[#ids + 1] = id end
   end
   return ids
 end
 
+-- The glob pattern of every key whose name starts with `prefix` (glob characters escaped).
+local function prefix_pattern(prefix)
+  return (string.gsub(prefix, '[%*%?%[%]\\]', '\\%0')) .. '*'
+end
+
 -- Deletes every key whose name starts with `prefix` (glob characters in it escaped).
 local function del_prefixed(prefix)
-  local pattern = string.gsub(prefix, '[%*%?%[%]\\]', '\\%0') .. '*'
+  local pattern = prefix_pattern(prefix)
   local cursor = '0'
   repeat
     local got = redis.call('SCAN', cursor, 'MATCH', pattern, 'COUNT', 1000)
@@ -492,7 +530,8 @@ local function del_prefixed(prefix)
 end
 
 -- Every element a rewrite makes a record's entries match: the layout's sort and equality
--- indexes and unique constraints, and those the schema key (`schema_key`) records as applied.
+-- indexes and unique constraints, and those the schema key (`schema_key`) records as
+-- applied or an expand in progress is building (kept_elements).
 local function rewrite_elements(lay, schema_key)
   local els, seen = { sorts = {}, eqs = {}, uniques = {} }, {}
   local function add(list, name, v)
@@ -506,15 +545,15 @@ local function rewrite_elements(lay, schema_key)
   for _, u in ipairs(lay.u) do add(els.uniques, 'u:' .. table.concat(u, ','), u) end
   local text = redis.call('GET', schema_key)
   if text then
-    local applied = cjson.decode(text)
-    for _, i in ipairs(applied.indexes or {}) do
+    local indexes, uniques = kept_elements(cjson.decode(text))
+    for _, i in ipairs(indexes) do
       if i.kind == 'sort' then
         add(els.sorts, 's:' .. i.field, i.field)
       elseif i.field ~= 'projectId' then
         add(els.eqs, 'e:' .. i.field, i.field)
       end
     end
-    for _, u in ipairs(applied.uniques or {}) do add(els.uniques, 'u:' .. table.concat(u, ','), u) end
+    for _, u in ipairs(uniques) do add(els.uniques, 'u:' .. table.concat(u, ','), u) end
   end
   return els
 end
