@@ -27,6 +27,43 @@ const packages = [
   }))
   .filter(({ manifest }) => manifest.private !== true);
 
+/** Every workspace manifest: the packages, the suite, the example and the bench. */
+const workspaceManifests = [
+  ...['packages', 'examples'].flatMap((parent) =>
+    readdirSync(join(ROOT, parent)).map((d) => join(ROOT, parent, d)),
+  ),
+  join(ROOT, 'conformance'),
+  join(ROOT, 'bench'),
+]
+  .filter((dir) => existsSync(join(dir, 'package.json')))
+  .map((dir) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Manifest & Deps);
+
+interface Deps {
+  readonly version: string;
+  readonly dependencies?: Record<string, string>;
+  readonly devDependencies?: Record<string, string>;
+  readonly peerDependencies?: Record<string, string>;
+}
+
+describe('internal version ranges', () => {
+  // One policy (.changeset/README.md): a caret on the current version, so a user's install
+  // dedupes to one copy of core (two copies break `instanceof` on its errors).
+  it('every @polystore/* dependency is ^<its current version>', () => {
+    const versions = new Map(workspaceManifests.map((m) => [m.name, m.version]));
+    const off: string[] = [];
+    for (const m of workspaceManifests) {
+      for (const deps of [m.dependencies, m.devDependencies, m.peerDependencies]) {
+        for (const [name, range] of Object.entries(deps ?? {})) {
+          if (!name.startsWith('@polystore/')) continue;
+          if (range !== `^${versions.get(name)}`) off.push(`${m.name}: ${name} ${range}`);
+        }
+      }
+    }
+    expect(versions.get('@polystore/core')).toBeDefined();
+    expect(off).toEqual([]);
+  });
+});
+
 describe.concurrent('published packages', () => {
   it('are all found', () => {
     expect(packages.map((p) => p.manifest.name)).toContain('@polystore/core');
