@@ -35,6 +35,7 @@ import {
   type SchemaElements,
   type StoredRecord,
   supportsEvolution,
+  type VersionPage,
 } from '@polystore/core/adapter';
 import { UpgradeBlockedError } from './blocked.js';
 import { engineResources, type UpgradeState } from './engine-resources.js';
@@ -490,13 +491,32 @@ class StoreUpgrade implements Upgrade {
       for (const version of versions) {
         let after: string | undefined =
           resumeAt === version ? (state.checkpointAfter ?? undefined) : undefined;
+        // The next page is read while this one is rewritten (its records lie after this
+        // page's last id, so the rewrite cannot touch them; one written meanwhile fails its
+        // revision check and is converted again from what it became).
+        let reading: ReadAhead | undefined = readAhead(() =>
+          retrying(() => driver.scanVersion(version, after, batch)),
+        );
         do {
-          if (options.signal?.aborted) return converted;
-          const page = await retrying(() => driver.scanVersion(version, after, batch));
-          converted += await retrying(() =>
-            convertPage(driver, resource, page.records, concurrency),
-          );
+          if (options.signal?.aborted) {
+            reading.discard();
+            return converted;
+          }
+          const page: VersionPage = await reading.page;
           after = page.after;
+          const from = after;
+          reading =
+            from === undefined
+              ? undefined
+              : readAhead(() => retrying(() => driver.scanVersion(version, from, batch)));
+          try {
+            converted += await retrying(() =>
+              convertPage(driver, resource, page.records, concurrency),
+            );
+          } catch (err) {
+            reading?.discard();
+            throw err;
+          }
           await this.#renewLease(resource, {
             checkpointVersion: after === undefined ? null : version,
             checkpointAfter: after ?? null,
@@ -513,7 +533,7 @@ class StoreUpgrade implements Upgrade {
             etaMs: rate > 0 ? Math.round((left / rate) * 1000) : null,
           });
           await pace.after(page.records.length);
-        } while (after !== undefined);
+        } while (reading !== undefined);
       }
       if (pass > 1000)
         throw new UpgradeBlockedError('migrate', resource.name, [
@@ -655,6 +675,17 @@ async function retrying<T>(step: () => Promise<T>): Promise<T> {
       await sleep(500 * 2 ** attempt);
     }
   }
+}
+
+/** A page being read ahead; `discard` keeps an unwanted read's failure from going unhandled. */
+interface ReadAhead {
+  readonly page: Promise<VersionPage>;
+  discard(): void;
+}
+
+function readAhead(read: () => Promise<VersionPage>): ReadAhead {
+  const page = read();
+  return { page, discard: () => void page.catch(() => {}) };
 }
 
 /** Paces a loop to at most `rate` records per second (read again before every wait). */
