@@ -48,7 +48,7 @@ const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
  * PostgreSQL:
  * ```sql
  * UPDATE t SET c1 = CAST(v.c1 AS <type>), …, revision = v.expected_revision + 1
- * FROM jsonb_to_recordset($1::jsonb) AS v(id text, expected_revision bigint, c1 text, …)
+ * FROM json_to_recordset($1::json) AS v(id text, expected_revision bigint, c1 text, …)
  * WHERE t.id = v.id AND t.revision = v.expected_revision RETURNING t.id
  * ```
  * SQLite (`UPDATE OR IGNORE`: a row whose new values clash with a unique index is skipped
@@ -84,7 +84,7 @@ export function rewriteManyStatement(
     const keys = ['id', 'expected_revision', ...columns.map((c) => c.column)];
     return CompiledQuery.raw(
       `UPDATE ${target} SET ${set.join(', ')}, revision = v.expected_revision + 1
-       FROM jsonb_to_recordset($1::jsonb) AS v(id text, expected_revision bigint, ${shape.join(', ')})
+       FROM json_to_recordset($1::json) AS v(id text, expected_revision bigint, ${shape.join(', ')})
        WHERE ${table}.id = v.id AND ${table}.revision = v.expected_revision
        RETURNING ${table}.id`,
       [JSON.stringify(rows.map((r) => Object.fromEntries(r.map((x, i) => [keys[i], x]))))],
