@@ -577,55 +577,83 @@ end
 -- Replaces the stored record `r` of `id` (at `key`) with the hash `flat` (`n` as a table),
 -- removing every entry the old record may have (under its old values, under the values
 -- expand or an earlier rewrite entered, in both livenesses) and entering the new one in
--- every element of `els`. `n` gets the entry fields it was stored with.
+-- every element of `els`. `n` gets the entry fields it was stored with. The entries to
+-- remove and to add are gathered first: one both removed and added (what a migrate leaves
+-- as it was: the id, createdAt, unchanged values) is only added, each distinct entry once,
+-- and the hash is written in one HSET, so a rewrite costs about half the commands.
 local function rewrite_stored(T, lay, els, key, id, r, flat, n)
+  local rem, add = {}, {}
+  local function note(t, cmd, k, m)
+    local e = t[k]
+    if not e then
+      e = { cmd = cmd, m = {} }
+      t[k] = e
+    end
+    e.m[m] = true
+  end
   local p = r.projectId or 'null'
   for _, lv in ipairs({ 'l', 'd' }) do
-    for _, f in ipairs(els.sorts) do
-      index_sort(T, lay, f, id, r['~s:' .. f], p, lv, false)
-      index_sort(T, lay, f, id, token_of(r[f]), p, lv, false)
-    end
-    for _, f in ipairs(els.eqs) do
-      index_eq(T, lay, f, id, r[f] or 'null', p, lv, false)
-      if r['~e:' .. f] then index_eq(T, lay, f, id, r['~e:' .. f], p, lv, false) end
-    end
-  end
-  for _, u in ipairs(els.uniques) do
-    for _, k in ipairs({ unique_key(T, u, r), r['~u:' .. table.concat(u, ',')] or false }) do
-      if k and redis.call('GET', k) == id then redis.call('DEL', k) end
+    for _, part in ipairs(parts_of(lay, p, lv)) do
+      for _, f in ipairs(els.sorts) do
+        local tok, entered = token_of(r[f]), r['~s:' .. f]
+        if tok then note(rem, 'ZREM', zkey(T, f, part), tok .. SEP .. id) end
+        if entered then note(rem, 'ZREM', zkey(T, f, part), entered .. SEP .. id) end
+      end
+      for _, f in ipairs(els.eqs) do
+        note(rem, 'SREM', ekey(T, f, part, r[f] or 'null'), id)
+        if r['~e:' .. f] then note(rem, 'SREM', ekey(T, f, part, r['~e:' .. f]), id) end
+      end
     end
   end
-  if (r.deletedAt or 'null') ~= 'null' then redis.call('ZREM', T .. 'deleted', deleted_member(r, id)) end
-  if r.objectVersion then version_rem(T, r.objectVersion, id) end
 
-  redis.call('DEL', key)
-  redis.call('HSET', key, unpack(flat))
   local live = (n.deletedAt or 'null') == 'null'
   local np, lv = n.projectId or 'null', live and 'l' or 'd'
+  local nparts = parts_of(lay, np, lv)
   for _, f in ipairs(els.sorts) do
     local tok = n['~s:' .. f] or token_of(n[f])
     if tok then
       n['~s:' .. f] = tok
-      redis.call('HSET', key, '~s:' .. f, tok)
-      index_sort(T, lay, f, id, tok, np, lv, true)
+      for _, part in ipairs(nparts) do note(add, 'ZADD', zkey(T, f, part), tok .. SEP .. id) end
     end
   end
   for _, f in ipairs(els.eqs) do
     local v = n[f] or 'null'
     n['~e:' .. f] = v
-    redis.call('HSET', key, '~e:' .. f, v)
-    index_eq(T, lay, f, id, v, np, lv, true)
+    for _, part in ipairs(nparts) do note(add, 'SADD', ekey(T, f, part, v), id) end
   end
-  if live then
-    for _, u in ipairs(els.uniques) do
-      local k = unique_key(T, u, n)
-      if k then
-        redis.call('SET', k, id)
-        redis.call('HSET', key, '~u:' .. table.concat(u, ','), k)
-      end
+
+  for k, e in pairs(rem) do
+    local a, ms = add[k], {}
+    for m in pairs(e.m) do
+      if not (a and a.m[m]) then ms[#ms + 1] = m end
     end
-  else
-    redis.call('ZADD', T .. 'deleted', 0, deleted_member(n, id))
+    if #ms > 0 then redis.call(e.cmd, k, unpack(ms)) end
   end
+  for k, e in pairs(add) do
+    local ms = {}
+    for m in pairs(e.m) do
+      if e.cmd == 'ZADD' then ms[#ms + 1] = 0 end
+      ms[#ms + 1] = m
+    end
+    redis.call(e.cmd, k, unpack(ms))
+  end
+
+  for _, u in ipairs(els.uniques) do
+    local name = table.concat(u, ',')
+    local nk = live and unique_key(T, u, n)
+    for _, k in ipairs({ unique_key(T, u, r), r['~u:' .. name] or false }) do
+      if k and k ~= nk and redis.call('GET', k) == id then redis.call('DEL', k) end
+    end
+    if nk then
+      redis.call('SET', nk, id)
+      n['~u:' .. name] = nk
+    end
+  end
+  if (r.deletedAt or 'null') ~= 'null' then redis.call('ZREM', T .. 'deleted', deleted_member(r, id)) end
+  if not live then redis.call('ZADD', T .. 'deleted', 0, deleted_member(n, id)) end
+  if r.objectVersion then version_rem(T, r.objectVersion, id) end
   version_add(T, n.objectVersion, id)
+
+  redis.call('DEL', key)
+  redis.call('HSET', key, unpack(flatten(n)))
 end
