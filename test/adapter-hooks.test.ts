@@ -41,6 +41,13 @@ describe('namespaceUrl of every built-in adapter', () => {
     expect(await namespaced(base, 'ns1')).toBe(expected);
   });
 
+  it('refuses a URL whose opens share no data (an in-memory SQLite database)', async () => {
+    await expect(namespaced('sqlite::memory:', 'ns1')).rejects.toMatchObject({
+      name: 'ConfigError',
+      message: expect.stringContaining('each open is its own private database'),
+    });
+  });
+
   it('leaves the URL it is given unchanged', async () => {
     const adapter = await registry.resolve('redis');
     const url = new URL('redis://h:6379?namespace=app');

@@ -36,7 +36,8 @@ export interface Adapter {
    * Optional: the URL of the namespace `namespace` inside the store `url` names (a table or
    * key prefix, a chroot, a database), isolated from every other namespace; two opens of one
    * namespaced URL share data. The conformance suite and test harnesses use it to open fresh
-   * stores on one server.
+   * stores on one server. Throws `ConfigError` for a URL whose opens share no data (an
+   * in-memory SQLite database): no namespace of it can be opened twice.
    *
    * @example
    * ```ts

@@ -86,8 +86,16 @@ export const sqlAdapter: Adapter = Object.freeze({
   name: 'sql',
   schemes: Object.freeze(['sqlite', 'postgres', 'postgresql']),
   open: (url: URL, options: AdapterOpenOptions) => openSqlBackend(url, options),
-  /** A namespace is a table prefix: `?prefix=app_` + `ns` -> `?prefix=app_ns_`. */
+  /**
+   * A namespace is a table prefix: `?prefix=app_` + `ns` -> `?prefix=app_ns_`. An in-memory
+   * SQLite database has none to share: each open is a private database.
+   */
   namespaceUrl: (url: URL, namespace: string) => {
+    if (url.protocol === 'sqlite:' && sqlitePath(url) === ':memory:') {
+      throw new ConfigError(
+        'sqlite::memory: has no namespace several clients share: each open is its own private database (use sqlite:./file.db)',
+      );
+    }
     const out = new URL(url);
     out.searchParams.set('prefix', `${url.searchParams.get('prefix') ?? ''}${namespace}_`);
     return out;
