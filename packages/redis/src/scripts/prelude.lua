@@ -576,7 +576,7 @@ end
 
 -- Replaces the stored record `r` of `id` (at `key`) with the hash `flat` (`n` as a table),
 -- removing every entry the old record may have (under its old values, under the values
--- expand or an earlier rewrite entered, in both livenesses) and entering the new one in
+-- expand or an earlier rewrite entered, in both livenesses when it is soft-deleted) and entering the new one in
 -- every element of `els`. `n` gets the entry fields it was stored with. The entries to
 -- remove and to add are gathered first: one both removed and added (what a migrate leaves
 -- as it was: the id, createdAt, unchanged values) is only added, each distinct entry once,
@@ -592,7 +592,11 @@ local function rewrite_stored(T, lay, els, key, id, r, flat, n)
     e.m[m] = true
   end
   local p = r.projectId or 'null'
-  for _, lv in ipairs({ 'l', 'd' }) do
+  -- A soft-deleted record may have entries in both livenesses (an older client's soft
+  -- delete left those of the elements it did not know in the live partitions); a live one
+  -- never was in the deleted partitions (nothing undeletes).
+  local was = (r.deletedAt or 'null') == 'null' and { 'l' } or { 'l', 'd' }
+  for _, lv in ipairs(was) do
     for _, part in ipairs(parts_of(lay, p, lv)) do
       for _, f in ipairs(els.sorts) do
         local tok, entered = token_of(r[f]), r['~s:' .. f]

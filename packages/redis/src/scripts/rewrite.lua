@@ -2,7 +2,7 @@
 -- revision, and makes every index and unique entry of it match the new record: those of
 -- the caller's layout and those the schema key records as applied. Entries under the old
 -- values, under the values expand or an earlier rewrite entered ('~e:' and '~u:' fields)
--- and in either liveness are removed first, so entries an older or newer client left stale
+-- and (for a soft-deleted record) in either liveness are removed first, so entries an older or newer client left stale
 -- go. A unique key held by a live record that still holds those values is a clash; one
 -- whose holder is gone, deleted or holds other values is stale and taken over
 -- (rewrite_elements, rewrite_clash and rewrite_stored in prelude.lua).
