@@ -10,3 +10,28 @@ export type AllocateFn = (
   networkScope: ReadScope,
   input: AllocateInput,
 ) => Promise<StoredRecord>;
+
+/**
+ * The network an allocation draws from, if `scope` sees it: its `cidr` and `gateway`
+ * columns. Each dialect runs it its own way (awaited, or inside a synchronous transaction).
+ */
+export function networkQuery({ ctx, networks }: AllocationTables, scope: ReadScope, id: string) {
+  return ctx.db
+    .selectFrom(networks.layout.table)
+    .select(['cidr', 'gateway'])
+    .where((eb) => eb.and([eb('id', '=', id), ...networks.readScope(eb, scope)]));
+}
+
+/** The `address` column of the network's live fixed IPs: only the requested one, if any. */
+export function takenQuery({ ctx, fixedIps }: AllocationTables, input: AllocateInput) {
+  return ctx.db
+    .selectFrom(fixedIps.layout.table)
+    .select('address')
+    .where((eb) =>
+      eb.and([
+        eb('network_id', '=', input.networkId),
+        eb('deleted_at', 'is', null),
+        ...(input.address === undefined ? [] : [eb('address', '=', input.address)]),
+      ]),
+    );
+}

@@ -9,6 +9,7 @@ import {
 import { type RawBuilder, sql } from 'kysely';
 import { toCoreError } from '../errors.js';
 import type { AllocationTables, RowCodec } from '../sql-resource-driver.js';
+import { networkQuery, takenQuery } from './allocation.js';
 
 /** How often an allocation that lost the race for an address is repeated before giving up. */
 const MAX_ATTEMPTS = 100;
@@ -91,28 +92,15 @@ function allocationSql(
 
 /** The network (`NotFoundError` unless visible in `scope`) and its live addresses (only the requested one, if any). */
 async function readNetwork(
-  { ctx, networks, fixedIps }: AllocationTables,
+  tables: AllocationTables,
   scope: ReadScope,
   input: AllocateInput,
 ): Promise<{ net: { cidr: string; gateway: string | null }; taken: Set<string> }> {
+  const { networks, fixedIps } = tables;
   try {
-    const row = await ctx.db
-      .selectFrom(networks.layout.table)
-      .select(['cidr', 'gateway'])
-      .where((eb) => eb.and([eb('id', '=', input.networkId), ...networks.readScope(eb, scope)]))
-      .executeTakeFirst();
+    const row = await networkQuery(tables, scope, input.networkId).executeTakeFirst();
     if (row === undefined) throw new NotFoundError('network', input.networkId);
-    const addresses = await ctx.db
-      .selectFrom(fixedIps.layout.table)
-      .select('address')
-      .where((eb) =>
-        eb.and([
-          eb('network_id', '=', input.networkId),
-          eb('deleted_at', 'is', null),
-          ...(input.address === undefined ? [] : [eb('address', '=', input.address)]),
-        ]),
-      )
-      .execute();
+    const addresses = await takenQuery(tables, input).execute();
     const address = fixedIps.layout.column('address');
     return {
       net: {

@@ -10,7 +10,7 @@ import type { Database } from 'better-sqlite3';
 import type { Compilable } from 'kysely';
 import { toCoreError } from '../errors.js';
 import type { AllocationTables } from '../sql-resource-driver.js';
-import type { AllocateFn } from './allocation.js';
+import { type AllocateFn, networkQuery, takenQuery } from './allocation.js';
 
 /**
  * SQLite allocation over one `better-sqlite3` database: an immediate transaction
@@ -28,35 +28,17 @@ export function sqliteAllocate(database: Database): AllocateFn {
     networkScope: ReadScope,
     input: AllocateInput,
   ): Promise<StoredRecord> => {
-    const { ctx, networks, fixedIps } = tables;
+    const { ctx, fixedIps } = tables;
     const run = (query: Compilable, mode: 'get' | 'all') => {
       const { sql, parameters } = query.compile();
       return database.prepare(sql)[mode](...(parameters as unknown[]));
     };
     const allocate = database.transaction((): StoredRecord => {
-      const net = run(
-        ctx.db
-          .selectFrom(networks.layout.table)
-          .select(['cidr', 'gateway'])
-          .where((eb) =>
-            eb.and([eb('id', '=', input.networkId), ...networks.readScope(eb, networkScope)]),
-          ),
-        'get',
-      ) as { cidr: string; gateway: string | null } | undefined;
+      const net = run(networkQuery(tables, networkScope, input.networkId), 'get') as
+        | { cidr: string; gateway: string | null }
+        | undefined;
       if (net === undefined) throw new NotFoundError('network', input.networkId);
-      const taken = run(
-        ctx.db
-          .selectFrom(fixedIps.layout.table)
-          .select('address')
-          .where((eb) =>
-            eb.and([
-              eb('network_id', '=', input.networkId),
-              eb('deleted_at', 'is', null),
-              ...(input.address === undefined ? [] : [eb('address', '=', input.address)]),
-            ]),
-          ),
-        'all',
-      ) as { address: string }[];
+      const taken = run(takenQuery(tables, input), 'all') as { address: string }[];
       const address = chooseAddress(net, input, new Set(taken.map((t) => t.address)));
       const row = run(
         ctx.db
