@@ -175,7 +175,7 @@ describe('polystore conformance', () => {
     expect(run.stdout).toContain('POLYSTORE_REPLAY=');
   });
 
-  it("namespaces a --adapter module's URLs through its adapter's namespaceUrl hook", async () => {
+  it("registers a --adapter module exporting <x>Adapter, and namespaces its URLs through the adapter's hook", async () => {
     const run = await runPolystore([
       '--adapter',
       HOOK_ONLY_MUTANT,

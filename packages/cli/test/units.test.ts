@@ -1,7 +1,16 @@
+import { fileURLToPath } from 'node:url';
 import { AdapterRegistry, ConfigError } from '@polystore/core';
 import { MemoryBackend } from '@polystore/memory/internal';
 import { describe, expect, it } from 'vitest';
-import { describeBackend, faultsFor, namespacedUrl, redactText, seedCidr } from '../src/index.js';
+import {
+  CliError,
+  describeBackend,
+  faultsFor,
+  loadAdapters,
+  namespacedUrl,
+  redactText,
+  seedCidr,
+} from '../src/index.js';
 import {
   adapter as offByOne,
   namespaceUrl as offByOneNamespaceUrl,
@@ -61,6 +70,26 @@ describe('namespacedUrl', () => {
     expect(() => namespacedUrl('offbyone:', 'ns1', bare)).toThrow(
       /adapter offbyone has no namespaceUrl/,
     );
+  });
+});
+
+describe('loadAdapters', () => {
+  const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+  it('registers an adapter exported under any name (`offByOneAdapter`, `adapter`)', async () => {
+    for (const file of ['off-by-one-hook-only.ts', 'off-by-one-adapter.ts']) {
+      const registry = new AdapterRegistry();
+      const namespacers = await loadAdapters([fixture(file)], registry);
+      expect((await registry.resolve('offbyone')).name, file).toBe('offbyone');
+      // Only the module that exports `namespaceUrl` itself gives one; the hook is the adapter's.
+      expect(namespacers.has('offbyone'), file).toBe(file === 'off-by-one-adapter.ts');
+    }
+  });
+
+  it('refuses a module that exports no adapter, naming it', async () => {
+    const loading = loadAdapters([fixture('widget-l.ts')], new AdapterRegistry());
+    await expect(loading).rejects.toBeInstanceOf(CliError);
+    await expect(loading).rejects.toThrow(/widget-l\.ts: the module exports no adapter/);
   });
 });
 
