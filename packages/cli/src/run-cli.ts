@@ -99,7 +99,7 @@ export async function runCli(
     .addOption(
       new Option(
         '--adapter <module>',
-        'import a third-party adapter module (it exports `adapter`) and register its schemes; repeatable',
+        'import a third-party adapter module and register every adapter it exports (`myKvAdapter`, `adapter`, ...); repeatable',
       )
         .argParser((value: string, previous: string[]) => [...previous, value])
         .default([], 'none'),
