@@ -109,6 +109,7 @@ export {
   expandResource,
   isEvolvable,
   type ResourceSchemaState,
+  rewriteAtCodeVersion,
   schemaStateOf,
 } from './schema/evolve-store.js';
 export {

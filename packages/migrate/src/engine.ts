@@ -15,6 +15,7 @@ import {
   type AnyResource,
   type Clock,
   ConfigError,
+  ConflictError,
   computeResources,
   type OpenStoresOptions,
   PolystoreError,
@@ -32,6 +33,7 @@ import {
   isEvolvable,
   isOlder,
   readAtCodeVersion,
+  rewriteAtCodeVersion,
   type SchemaElements,
   type StoredRecord,
   supportsEvolution,
@@ -639,26 +641,23 @@ async function convertPage(
   return converted;
 }
 
-/** Converts one record to the code's version, reading it again after a conflict; whether it was converted. */
+/** Conflicts in a row after which converting one record gives up. */
+const CONVERT_ATTEMPTS = 50;
+
+/** Converts one record to the code's version (see core's `rewriteAtCodeVersion`); whether it was converted. */
 async function convertRecord(
   driver: EvolutionDriver,
   resource: AnyResource,
-  first: StoredRecord,
+  record: StoredRecord,
 ): Promise<boolean> {
-  let record: StoredRecord | undefined = first;
-  for (let attempt = 0; attempt < 50 && record; attempt++) {
-    const stored = record.objectVersion;
-    // Written meanwhile at the pin (or newer): nothing to do.
-    if (typeof stored !== 'string' || !isOlder(stored, resource.version)) return false;
-    const next = { ...readAtCodeVersion(resource, record), objectVersion: resource.version };
-    const outcome = await driver.rewrite(next, record.revision);
-    if (outcome.status === 'ok') return true;
-    if (outcome.status === 'not-found') return false;
-    record = outcome.current;
+  try {
+    return await rewriteAtCodeVersion(driver, resource, record, CONVERT_ATTEMPTS);
+  } catch (err) {
+    if (!(err instanceof ConflictError)) throw err;
+    throw new UpgradeBlockedError('migrate', resource.name, [
+      `record ${record.id} changed under ${CONVERT_ATTEMPTS} conversions in a row`,
+    ]);
   }
-  throw new UpgradeBlockedError('migrate', resource.name, [
-    `record ${first.id} changed under 50 conversions in a row`,
-  ]);
 }
 
 /**

@@ -163,15 +163,27 @@ export async function backfillResource(
   return { rewritten, remaining, published };
 }
 
-/** Rewrites one record at the code's version, reading it again after a conflict; whether it was rewritten. */
-async function rewriteAtCodeVersion(
+/**
+ * Rewrites one record at the code's version (its fields read at the code's version, its
+ * `objectVersion` set to it) under a revision check, reading it again after each conflict:
+ * `true` when it was rewritten, `false` when there was nothing to do (gone, or written
+ * meanwhile at the code's version or newer). After `attempts` conflicts in a row (another
+ * writer keeps moving the record on) it gives up with `ConflictError`. Shared by
+ * {@link backfillResource} and the live-upgrade engine.
+ *
+ * @example
+ * ```ts
+ * for (const record of page.records) if (await rewriteAtCodeVersion(driver, widget, record)) n++;
+ * ```
+ */
+export async function rewriteAtCodeVersion(
   driver: EvolutionDriver,
   resource: AnyResource,
   first: StoredRecord,
+  attempts = 20,
 ): Promise<boolean> {
   let record: StoredRecord | undefined = first;
-  // Each conflict means another writer moved the record on; after many in a row, give up loudly.
-  for (let attempt = 0; attempt < 20 && record; attempt++) {
+  for (let attempt = 0; attempt < attempts && record; attempt++) {
     const stored = record.objectVersion;
     if (typeof stored !== 'string' || !isOlder(stored, resource.version)) return false;
     const next = { ...readAtCodeVersion(resource, record), objectVersion: resource.version };
