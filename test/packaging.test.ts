@@ -77,6 +77,21 @@ describe.concurrent('published packages', () => {
       expect(messages.map((m) => `${m.type}: ${formatMessage(m, pkg)}`)).toEqual([]);
     });
 
+    it(`${manifest.name}: its tarball carries LICENSE and README.md beside dist/`, () => {
+      // `npm pack --dry-run` runs prepack (which copies the repository's LICENSE in) and
+      // lists what a publish would upload, without writing a tarball.
+      const [packed] = JSON.parse(
+        execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts=false'], {
+          cwd: dir,
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      ) as [{ files: { path: string }[] }];
+      const files = packed.files.map((f) => f.path);
+      expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json']));
+      expect(files.some((f) => f.startsWith('dist/'))).toBe(true);
+    });
+
     it(`${manifest.name}: loads with require() and import from its built output`, () => {
       const script = `
         const viaRequire = require(${JSON.stringify(manifest.name)});
