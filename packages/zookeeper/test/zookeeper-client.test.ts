@@ -1,6 +1,5 @@
-import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { UnavailableError } from '@polystore/core';
-import { startZooKeeper, type ZooKeeperServer } from '@polystore/testing';
+import { startZooKeeper, TcpProxy, type ZooKeeperServer } from '@polystore/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ZK, ZkOpError } from '../src/errors.js';
 import { ZooKeeperClient } from '../src/zookeeper-client.js';
@@ -64,7 +63,7 @@ it('creates missing parent directories inside the multi', async () => {
 it('carries on with a new session when the session expires', async () => {
   // Cut the client off through a loopback proxy for longer than the session timeout:
   // the server (still running) expires the session; the client finds out on reconnect.
-  const proxy = await startProxy(zk.port);
+  const proxy = await TcpProxy.start({ host: '127.0.0.1', port: zk.port });
   const viaProxy = await ZooKeeperClient.connect({
     servers: `127.0.0.1:${proxy.port}`,
     sessionTimeoutMs: 4_000,
@@ -75,10 +74,10 @@ it('carries on with a new session when the session expires', async () => {
   });
   try {
     await viaProxy.create('/before-expiry');
-    proxy.cut(true);
+    proxy.set({ kind: 'close' });
     await expect(viaProxy.getData('/before-expiry')).rejects.toBeInstanceOf(UnavailableError);
     await new Promise((r) => setTimeout(r, 7_000));
-    proxy.cut(false);
+    proxy.heal();
     await viaProxy.waitConnected(20_000);
     expect(viaProxy.sessions).toBe(2);
     expect(await viaProxy.getChildren('/before-expiry')).toEqual([]);
@@ -100,41 +99,3 @@ it('fails fast, without queueing, while disconnected', async () => {
   await client.waitConnected(20_000);
   expect((await client.getData('/v0'))?.data.toString()).toBe('b');
 });
-
-/** A loopback TCP proxy to the server that can cut every connection and refuse new ones. */
-async function startProxy(
-  target: number,
-): Promise<{ port: number; cut(on: boolean): void; close(): Promise<void> }> {
-  let down = false;
-  const sockets = new Set<Socket>();
-  const server = createServer((inbound) => {
-    if (down) {
-      inbound.destroy();
-      return;
-    }
-    const outbound = tcpConnect(target, '127.0.0.1');
-    for (const s of [inbound, outbound]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {});
-    }
-    inbound.pipe(outbound).pipe(inbound);
-    inbound.on('close', () => outbound.destroy());
-    outbound.on('close', () => inbound.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('proxy has no port');
-  return {
-    port: address.port,
-    cut(on) {
-      down = on;
-      if (on) for (const s of sockets) s.destroy();
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
