@@ -31,7 +31,6 @@ import {
   withPending,
 } from '@polystore/core/adapter';
 import { MemoryBackend, MemoryDatabase } from '@polystore/memory/internal';
-import { ConformanceFailure } from './conformance-failure.js';
 import type { OpenDeps, OpenEvolutionFn, OpenedEvolution } from './conformance-options.js';
 import { CONTEXTS } from './contexts.js';
 import {
@@ -49,8 +48,8 @@ import {
   valueFor,
 } from './evolution-commands.js';
 import type { GroupContext, GroupOutcome } from './group.js';
+import { Failure, NoBackend, runOpenerGroup } from './opener-group.js';
 import { diffOutcomes, type Outcome, sameOutcome, settle, show, showOutcome } from './outcome.js';
-import { encodeReplayToken } from './replay-token.js';
 import { CLOCK_EPOCH } from './session.js';
 
 /** The coverage units of the evolution group: one per kind of change. */
@@ -81,11 +80,6 @@ interface Client {
   readonly adapter: OpenedEvolution;
   readonly model: { readonly stores: Stores; readonly backend: MemoryBackend };
 }
-
-class Failure extends Error {}
-
-/** The opener gave no backend: the adapter fronts one elsewhere (a remote server). */
-class NoBackend extends Failure {}
 
 /** Evolution SPI methods of a backend, or a failure naming what is missing. */
 function evolving(
@@ -820,59 +814,25 @@ async function runChain(run: ChainRun, steps: readonly ChainStep[]): Promise<voi
  * way; listings are checked for paging, scope and order, counts against listings, and
  * live records against every applied unique constraint.
  */
-export async function runEvolution(g: GroupContext): Promise<GroupOutcome> {
+export function runEvolution(g: GroupContext): Promise<GroupOutcome> {
   const evolution = g.session.options.evolution;
-  if (evolution === undefined) {
-    return {
-      status: 'passed',
-      runs: 0,
-      notes: ['no `evolution` option: every evolution unit counts as skipped'],
-    };
-  }
-  if ('notApplicable' in evolution) {
-    for (const u of EVOLUTION_UNITS) g.coverage.notApplicable(u, evolution.notApplicable);
-    return { status: 'not-applicable', runs: 0, notes: [`n/a: ${evolution.notApplicable}`] };
-  }
-  const rng = new Rng(g.seed ^ 0x5eed);
-  const chains = planChains(rng, Math.ceil(g.budget.runs / 50));
-  const token = encodeReplayToken({ group: 'evolution', seed: g.seed, path: '' });
-  const notes: string[] = [];
-  for (const [i, steps] of chains.entries()) {
-    const run = new ChainRun(
-      g,
-      evolution.open,
-      g.session.namespace('ev'),
-      new Rng(rng.int(2 ** 31)),
-    );
-    const start = performance.now();
-    try {
-      await runChain(run, steps);
-    } catch (err) {
-      if (err instanceof ConformanceFailure) throw err;
-      const message =
-        err instanceof Failure
-          ? err.message
-          : `the chain threw: ${err instanceof Error ? err.stack : String(err)}`;
-      if (err instanceof NoBackend) {
-        for (const u of EVOLUTION_UNITS) g.coverage.notApplicable(u, message);
-        return { status: 'not-applicable', runs: i, notes: [`n/a: ${message}`] };
-      }
-      throw new ConformanceFailure(
-        'evolution',
-        `chain ${i + 1} of ${chains.length} (${steps.map((s) => s.step).join(' → ')}): ${message}`,
-        {
-          token,
-          snippet: run.log.slice(-60).join('\n'),
-          steps: run.log.length,
-          runs: i + 1,
-        },
-      );
-    } finally {
-      await run.closeAll();
-    }
-    notes.push(
-      `chain ${i + 1}: ${steps.map((s) => s.step).join(' → ')} (${Math.round(performance.now() - start)} ms; ${run.opens} opens ${Math.round(run.openMs)} ms; ${run.log.length} log lines)`,
-    );
-  }
-  return { status: 'passed', runs: chains.length, notes };
+  return runOpenerGroup(g, 'evolution', evolution, EVOLUTION_UNITS, () => {
+    const rng = new Rng(g.seed ^ 0x5eed);
+    const chains = planChains(rng, Math.ceil(g.budget.runs / 50));
+    return chains.map((steps, i) => {
+      const path = steps.map((s) => s.step).join(' → ');
+      return {
+        label: `chain ${i + 1} of ${chains.length} (${path})`,
+        note: `chain ${i + 1}: ${path}`,
+        start: () =>
+          new ChainRun(
+            g,
+            (evolution as { open: OpenEvolutionFn }).open,
+            g.session.namespace('ev'),
+            new Rng(rng.int(2 ** 31)),
+          ),
+        run: (run: ChainRun) => runChain(run, steps),
+      };
+    });
+  });
 }

@@ -48,13 +48,12 @@ import {
   type UpgradeStatus,
 } from '@polystore/migrate';
 import { widgetL, widgetM, widgetN } from '@polystore/testing/upgrade-fixtures';
-import { ConformanceFailure } from './conformance-failure.js';
 import type { OpenUpgradeFn } from './conformance-options.js';
 import { CONTEXTS } from './contexts.js';
 import { Rng } from './evolution-chain.js';
 import type { GroupContext, GroupOutcome } from './group.js';
+import { Failure, NoBackend, runOpenerGroup } from './opener-group.js';
 import { show } from './outcome.js';
-import { encodeReplayToken } from './replay-token.js';
 import { CLOCK_EPOCH } from './session.js';
 
 /** The checks of the upgrade group, one coverage unit each. */
@@ -101,11 +100,6 @@ function shown(t: Try): string {
   const e = t.thrown;
   return e instanceof Error ? `${e.constructor.name}: ${e.message}` : String(e);
 }
-
-class Failure extends Error {}
-
-/** The opener gave no backend: the adapter fronts one elsewhere (a remote server). */
-class NoBackend extends Failure {}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const tail = (id: unknown) => String(id).slice(-4);
@@ -1185,60 +1179,22 @@ const CHECKS: Readonly<Record<UpgradeCheck, (run: UpgradeRun) => Promise<void>>>
  * - resume: a migrate stopped at random pages resumes from its checkpoint to the same end
  *   state, each record rewritten once.
  */
-export async function runUpgrade(g: GroupContext): Promise<GroupOutcome> {
+export function runUpgrade(g: GroupContext): Promise<GroupOutcome> {
   const upgrade = g.session.options.upgrade;
-  if (upgrade === undefined) {
-    return {
-      status: 'passed',
-      runs: 0,
-      notes: ['no `upgrade` option: every upgrade unit counts as skipped'],
-    };
-  }
-  if ('notApplicable' in upgrade) {
-    for (const u of UPGRADE_UNITS) g.coverage.notApplicable(u, upgrade.notApplicable);
-    return { status: 'not-applicable', runs: 0, notes: [`n/a: ${upgrade.notApplicable}`] };
-  }
-  const rng = new Rng(g.seed ^ 0x0b9a4e);
-  const token = encodeReplayToken({ group: 'upgrade', seed: g.seed, path: '' });
-  const notes: string[] = [];
-  for (const [i, check] of UPGRADE_CHECKS.entries()) {
-    const run = new UpgradeRun(
-      g,
-      upgrade.open,
-      g.session.namespace(`up${check[0]}`),
-      new Rng(rng.int(2 ** 31)),
-    );
-    const start = performance.now();
-    try {
-      await CHECKS[check](run);
-    } catch (err) {
-      if (err instanceof ConformanceFailure) throw err;
-      const message =
-        err instanceof Failure
-          ? err.message
-          : `the check threw: ${err instanceof Error ? err.stack : String(err)}`;
-      if (err instanceof NoBackend) {
-        for (const u of UPGRADE_UNITS) g.coverage.notApplicable(u, message);
-        return { status: 'not-applicable', runs: i, notes: [`n/a: ${message}`] };
-      }
-      throw new ConformanceFailure('upgrade', `${check}: ${message}`, {
-        token,
-        snippet: run.log.slice(-60).join('\n'),
-        steps: run.log.length,
-        runs: i + 1,
-      });
-    } finally {
-      await run.closeAll();
-    }
-    g.coverage.tested(`upgrade.${check}`);
-    notes.push(
-      `${check}: ${Math.round(performance.now() - start)} ms; ${run.opens} opens ${Math.round(run.openMs)} ms; ${run.log.length} log lines`,
-    );
-    // Where a slow adapter's time goes: when each step of the check began.
-    if (process.env.CONFORMANCE_TIMING === '1')
-      console.info(
-        `conformance timing ${g.session.options.name} › upgrade › ${notes.at(-1)}\n  ${run.log.filter((l) => l.startsWith('— ') || l.endsWith(' ms)')).join('\n  ')}`,
-      );
-  }
-  return { status: 'passed', runs: UPGRADE_CHECKS.length, notes };
+  return runOpenerGroup(g, 'upgrade', upgrade, UPGRADE_UNITS, () => {
+    const rng = new Rng(g.seed ^ 0x0b9a4e);
+    return UPGRADE_CHECKS.map((check) => ({
+      label: check,
+      note: check,
+      unit: `upgrade.${check}`,
+      start: () =>
+        new UpgradeRun(
+          g,
+          (upgrade as { open: OpenUpgradeFn }).open,
+          g.session.namespace(`up${check[0]}`),
+          new Rng(rng.int(2 ** 31)),
+        ),
+      run: (run: UpgradeRun) => CHECKS[check](run),
+    }));
+  });
 }

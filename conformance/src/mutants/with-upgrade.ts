@@ -7,7 +7,7 @@ import {
 /**
  * The `upgrade` option of the catalogue's memory mutants: their bugs are in the store API,
  * the allocator or the manifest, which the upgrade group does not exercise, and the group
- * runs on memory in its own tests (`upgrade.test.ts`, `upgrade-mutants.test.ts`).
+ * runs on memory in its own tests (`upgrade.test.ts`, `group-mutants.test.ts`).
  */
 const CATALOGUE_UPGRADE = {
   notApplicable:
