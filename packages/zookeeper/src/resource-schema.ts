@@ -11,6 +11,9 @@ import type { ZkOp, ZooKeeperClient } from './zookeeper-client.js';
 /** How often `expand` or `contract` tries one record again after a write of it won the race. */
 const MAX_ATTEMPTS = 50;
 
+/** Records `expand` enters at once (see `enterAll`). */
+const ENTER_IN_FLIGHT = 16;
+
 /** A unique clash `expand` met while entering records: the constraint and the two ids. */
 export interface UniqueClash {
   readonly fields: readonly string[];
@@ -135,55 +138,70 @@ export class ResourceSchema {
    * unique clash met on the way (a live record written since the check), else `undefined`.
    */
   async enterAll(): Promise<UniqueClash | undefined> {
-    const { client, layout, ops: recordOps, cache } = this.#target;
+    const { client, layout } = this.#target;
     const ids = (await client.getChildren(layout.records)) ?? [];
-    for (const id of ids) {
-      for (let attempt = 0; ; attempt++) {
-        if (attempt >= MAX_ATTEMPTS) {
-          throw new UnavailableError(
-            `zookeeper: ${layout.resource.name} ${id}: expand lost ${MAX_ATTEMPTS} races in a row`,
-          );
-        }
-        const cur = await this.#target.read(id);
-        if (!cur) break;
-        const paths = recordOps.entryPaths(cur.record, cur.token);
-        const present = await presentEntries(client, layout, id, paths);
-        const missing = paths.filter((p) => !present.has(p));
-        if (missing.length === 0) break;
-        const unique = `${layout.unique}/`;
-        const ops: ZkOp[] = [
-          {
-            type: 'set',
-            path: layout.record(id),
-            data: recordOps.encode(cur.record, cur.token),
-            version: cur.version,
-          },
-          ...missing.map(
-            (path): ZkOp =>
-              path.startsWith(unique)
-                ? { type: 'create', path, data: Buffer.from(id) }
-                : { type: 'create', path },
-          ),
-        ];
-        try {
-          await client.commit(ops);
-          cache.delete(id);
-          break;
-        } catch (err) {
-          if (!(err instanceof ZkOpError) || err.index === undefined) throw err;
-          cache.delete(id);
-          const path = ops[err.index]?.path ?? '';
-          if (err.code === ZK.NODE_EXISTS && path.startsWith(unique)) {
-            const holder = await client.getData(path);
-            const other = holder?.data.toString('utf8');
-            if (
-              other !== undefined &&
-              other !== id &&
-              !(await this.#target.releasedStale(err, ops))
-            ) {
-              const fields = path.slice(unique.length).split('/')[0]!.split('+');
-              return { fields, ids: [id, other].sort(compareCodePoints) };
-            }
+    // Records are independent (each multi writes one record and its own entries): a few
+    // in flight, so the store's size costs round trips in parallel, not one after another.
+    let next = 0;
+    let clash: UniqueClash | undefined;
+    const worker = async () => {
+      while (clash === undefined && next < ids.length) {
+        const found = await this.#enter(ids[next++]!);
+        clash ??= found;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(ENTER_IN_FLIGHT, ids.length) }, worker));
+    return clash;
+  }
+
+  /** Enters one record in the entries it lacks (see {@link enterAll}); a unique clash met. */
+  async #enter(id: string): Promise<UniqueClash | undefined> {
+    const { client, layout, ops: recordOps, cache } = this.#target;
+    for (let attempt = 0; ; attempt++) {
+      if (attempt >= MAX_ATTEMPTS) {
+        throw new UnavailableError(
+          `zookeeper: ${layout.resource.name} ${id}: expand lost ${MAX_ATTEMPTS} races in a row`,
+        );
+      }
+      const cur = await this.#target.read(id);
+      if (!cur) break;
+      const paths = recordOps.entryPaths(cur.record, cur.token);
+      const present = await presentEntries(client, layout, id, paths);
+      const missing = paths.filter((p) => !present.has(p));
+      if (missing.length === 0) break;
+      const unique = `${layout.unique}/`;
+      const ops: ZkOp[] = [
+        {
+          type: 'set',
+          path: layout.record(id),
+          data: recordOps.encode(cur.record, cur.token),
+          version: cur.version,
+        },
+        ...missing.map(
+          (path): ZkOp =>
+            path.startsWith(unique)
+              ? { type: 'create', path, data: Buffer.from(id) }
+              : { type: 'create', path },
+        ),
+      ];
+      try {
+        await client.commit(ops);
+        cache.delete(id);
+        break;
+      } catch (err) {
+        if (!(err instanceof ZkOpError) || err.index === undefined) throw err;
+        cache.delete(id);
+        const path = ops[err.index]?.path ?? '';
+        if (err.code === ZK.NODE_EXISTS && path.startsWith(unique)) {
+          const holder = await client.getData(path);
+          const other = holder?.data.toString('utf8');
+          if (
+            other !== undefined &&
+            other !== id &&
+            !(await this.#target.releasedStale(err, ops))
+          ) {
+            const fields = path.slice(unique.length).split('/')[0]!.split('+');
+            return { fields, ids: [id, other].sort(compareCodePoints) };
           }
         }
       }

@@ -38,6 +38,9 @@ const MAX_ATTEMPTS = 50;
 /** Records rewritten in one multi by `rewriteMany` (well within the server's 1 MB request limit). */
 const REWRITE_BATCH = 50;
 
+/** Multis of `rewriteMany` planned and committed at once. */
+const REWRITES_IN_FLIGHT = 4;
+
 /** How often `rewriteMany` commits one batch again, each time without the records that failed it. */
 const MAX_BATCH_ATTEMPTS = 5;
 
@@ -344,7 +347,7 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
 
   /**
    * `rewrite` of many records, {@link REWRITE_BATCH} records to a multi (the records'
-   * entry directories read once per multi). A record not at its expected revision, gone,
+   * entry directories read once per multi), {@link REWRITES_IN_FLIGHT} multis at a time. A record not at its expected revision, gone,
    * or whose ops fail the multi (a race, a unique clash, a stale unique znode) is left
    * out and the rest committed again; the ids rewritten are returned, the others are
    * the caller's to `rewrite` one by one.
@@ -352,13 +355,23 @@ export class ZooKeeperResourceDriver implements ResourceDriver, EvolutionDriver 
   async rewriteMany(
     rewrites: readonly { readonly record: StoredRecord; readonly expectedRevision: number }[],
   ): Promise<readonly string[]> {
-    const done: string[] = [];
+    const batches: (typeof rewrites)[] = [];
     for (let i = 0; i < rewrites.length; i += REWRITE_BATCH) {
-      // Each multi has its own deadline: a large page is not one call that must fit failFastMs.
-      const batch = rewrites.slice(i, i + REWRITE_BATCH);
-      done.push(...(await this.#bounded('rewriteMany', () => this.#rewriteBatch(batch))));
+      batches.push(rewrites.slice(i, i + REWRITE_BATCH));
     }
-    return done;
+    // A few multis in flight: the reads that plan one overlap the commit of another (the
+    // batches hold different records, so they are independent). Each has its own deadline:
+    // a large page is not one call that must fit failFastMs.
+    const done: string[][] = batches.map(() => []);
+    let next = 0;
+    const worker = async () => {
+      while (next < batches.length) {
+        const at = next++;
+        done[at] = await this.#bounded('rewriteMany', () => this.#rewriteBatch(batches[at]!));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(REWRITES_IN_FLIGHT, batches.length) }, worker));
+    return done.flat();
   }
 
   /** One multi of `rewriteMany` (tried again without the records whose ops failed it). */
