@@ -4,7 +4,7 @@ import { loadedMongoDriver } from './driver-loader.js';
 import { command } from './fail-fast.js';
 
 /** Server error codes of a broken unique index (E11000 and its legacy update form). */
-const DUPLICATE_CODES: ReadonlySet<number> = new Set([11000, 11001]);
+export const DUPLICATE_CODES: ReadonlySet<number> = new Set([11000, 11001]);
 /**
  * FerretDB v1.24 reports a unique index broken by an update (not an insert) as an
  * `InternalError` (code 1) carrying the SQL error text of its backend.
@@ -39,6 +39,20 @@ export function isDuplicateKeyError(err: unknown): boolean {
   if (server === undefined) return false;
   if (typeof server.code === 'number' && DUPLICATE_CODES.has(server.code)) return true;
   return server.code === 1 && FERRET_DUPLICATE.test(server.message);
+}
+
+/**
+ * The statements a bulk write's server refused, by their index in the batch (a
+ * `MongoBulkWriteError`), else `undefined` (the command as a whole failed, or no bulk write).
+ */
+export function writeErrorsOf(
+  err: unknown,
+): readonly { readonly index: number; readonly code: number }[] | undefined {
+  const driver = loadedMongoDriver();
+  if (driver === undefined || !(err instanceof driver.MongoBulkWriteError)) return undefined;
+  const list = err.writeErrors;
+  const errors = Array.isArray(list) ? list : [list];
+  return errors.map((e) => ({ index: e.index, code: e.code }));
 }
 
 /** Where an error happened, for {@link toCoreError}. */

@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { UnavailableError } from '@polystore/core';
 import type { Collection } from 'mongodb';
-import { isDuplicateKeyError, mapErrors, toCoreError } from './errors.js';
+import {
+  DUPLICATE_CODES,
+  isDuplicateKeyError,
+  mapErrors,
+  toCoreError,
+  writeErrorsOf,
+} from './errors.js';
 import { command } from './fail-fast.js';
 
 /**
@@ -35,6 +41,16 @@ export interface HeldClaim {
    * time the server has answered again, so a late run of that write has had its turn.
    */
   abandon(): void;
+}
+
+/** A claim of {@link RecordClaims.acquireMany}: released in bulk with `releaseMany`. */
+export interface ManyClaim {
+  /** The claim document's `_id` (the step and its epoch). */
+  readonly id: string;
+  /** Every epoch of the step (see {@link ClaimDocument.key}). */
+  readonly key: string;
+  /** This claim's own token. */
+  readonly token: string;
 }
 
 /** Options of {@link RecordClaims}. */
@@ -171,6 +187,71 @@ export class RecordClaims {
         );
       }
     }
+  }
+
+  /**
+   * Claims the steps of many records at once (one insert of every claim), without waiting:
+   * the claims won, by record id. A step another process holds is left out, for the caller
+   * to write that record on its own (through {@link acquire}, which waits). Throws
+   * `UnavailableError` when the insert fails otherwise (any claim it made is dropped later,
+   * as after a write whose fate is unknown).
+   */
+  async acquireMany(
+    collection: string,
+    steps: readonly { readonly id: string; readonly from: number }[],
+  ): Promise<Map<string, ManyClaim>> {
+    await this.#sweep();
+    const docs = steps.map(({ id, from }): ClaimDocument => {
+      const key = JSON.stringify([collection, id, from + 1]);
+      return {
+        _id: JSON.stringify([collection, id, from + 1, 0]),
+        key,
+        epoch: 0,
+        token: randomUUID(),
+      };
+    });
+    const lost = new Set<number>();
+    if (docs.length > 0) {
+      try {
+        await command(() => this.#collection.insertMany(docs, { ordered: false }));
+      } catch (err) {
+        const refused = writeErrorsOf(err);
+        if (refused === undefined || refused.some((e) => !DUPLICATE_CODES.has(e.code))) {
+          for (const d of docs) this.#orphans.set(d._id, d.token);
+          throw toCoreError(err, { operation: 'claim writes' });
+        }
+        for (const e of refused) lost.add(e.index);
+      }
+    }
+    const won = new Map<string, ManyClaim>();
+    docs.forEach((d, i) => {
+      if (!lost.has(i)) won.set(steps[i]!.id, { id: d._id, key: d.key, token: d.token });
+    });
+    return won;
+  }
+
+  /**
+   * Drops claims of {@link acquireMany} in two commands: every claim of each step `written`
+   * (its record moved on), and the others by their own tokens. Never throws: a claim left
+   * behind is dropped before this process's next claimed write, as one whose write's fate
+   * is unknown (`abandon`), and only delays others until then.
+   */
+  async releaseMany(written: readonly ManyClaim[], unwritten: readonly ManyClaim[]): Promise<void> {
+    const drop = async (claims: readonly ManyClaim[], filter: () => object) => {
+      if (claims.length === 0) return;
+      try {
+        await command(() => this.#collection.deleteMany(filter()));
+      } catch {
+        for (const c of claims) this.#orphans.set(c.id, c.token);
+      }
+    };
+    await drop(written, () => ({ key: { $in: written.map((c) => c.key) } }));
+    await drop(unwritten, () => ({ token: { $in: unwritten.map((c) => c.token) } }));
+  }
+
+  /** Keeps claims of {@link acquireMany} held after writes whose fate is unknown (see `abandon`). */
+  abandonMany(claims: readonly ManyClaim[]): void {
+    for (const c of claims) this.#orphans.set(c.id, c.token);
   }
 
   /** Inserts the claim of one epoch of a step; `undefined` when another process has it. */
