@@ -26,14 +26,20 @@ function listOf<T>(value: readonly T[] | Record<string, never> | undefined): rea
   return Array.isArray(value) ? value : [];
 }
 
-/** The elements a schema key's JSON records, as `resource`'s code sees them. */
+/**
+ * The elements a schema key's JSON records, as `resource`'s code sees them. Those of a
+ * contract in progress (its `contract` entry, see contract.lua) count as applied until its
+ * last step: writes no longer keep them, but their keys and values are not all gone, and a
+ * contract cut short must be seen as not done so that it is called again.
+ */
 export function decodeElements(text: string, resource: AnyResource): SchemaElements {
-  const stored = JSON.parse(text) as StoredElements;
+  const stored = JSON.parse(text) as StoredElements & { readonly contract?: StoredElements };
+  const c = stored.contract;
   return elementsFromNames(
     {
-      fields: listOf(stored.fields),
-      indexes: listOf(stored.indexes),
-      uniques: listOf(stored.uniques),
+      fields: [...listOf(stored.fields), ...listOf(c?.fields)],
+      indexes: [...listOf(stored.indexes), ...listOf(c?.indexes)],
+      uniques: [...listOf(stored.uniques), ...listOf(c?.uniques)],
       pending: listOf(stored.pending),
     },
     resource,

@@ -39,10 +39,11 @@ export const REDIS_CAPABILITIES: Capabilities = defineCapabilities({
 });
 
 /**
- * Records one expand step enters (or keys it looks at while undoing a refused one): a few
- * milliseconds of the server's time per script, like a purge batch.
+ * Records one expand or contract step enters or strips (a quarter of the keys it looks at
+ * while unlinking an element's keys): a few milliseconds of the server's time per script,
+ * like a purge batch.
  */
-const EXPAND_BATCH = 500;
+const EVOLVE_BATCH = 500;
 
 /** Whether an error says the connection may not write (`READONLY`, `NOPERM`). */
 function mayNotWrite(err: unknown): boolean {
@@ -58,9 +59,9 @@ function mayNotWrite(err: unknown): boolean {
  * first record.
  *
  * Schema evolution: the applied elements of a resource are one string key
- * (`<plural>:schema`); `contract` is one script that changes the entries and that key
- * together; `expand` is a series of bounded scripts whose state is in that key, so a
- * refused call ends with nothing applied and one cut short goes on at the next call.
+ * (`<plural>:schema`); `expand` and `contract` are each a series of bounded scripts whose
+ * state is in that key, so a refused call ends with nothing applied and one cut short goes
+ * on at the next call.
  */
 export class RedisBackend implements Backend, EvolutionBackend {
   readonly name = 'redis';
@@ -146,7 +147,7 @@ export class RedisBackend implements Backend, EvolutionBackend {
   /**
    * Adds the elements a resource lacks (a field is recorded; an index or unique constraint
    * gets the entries of every record) in steps of one script each, none entering more than
-   * {@link EXPAND_BATCH} records, so the server is never blocked for long (see expand.lua).
+   * {@link EVOLVE_BATCH} records, so the server is never blocked for long (see expand.lua).
    * From its first step every write keeps the new elements too; they become applied at
    * once when the last record is entered. A unique constraint that live records violate is
    * refused with `UniqueViolationError` naming every one of them, after its keys are
@@ -161,7 +162,7 @@ export class RedisBackend implements Backend, EvolutionBackend {
       l.global ? '1' : '0',
       encodeElements(elementsOf(resource)),
       encodeElements(elements),
-      EXPAND_BATCH,
+      EVOLVE_BATCH,
     ];
     for (;;) {
       const reply = (await this.connection.script('expand', l.schemaKey, args)) as [
@@ -170,6 +171,11 @@ export class RedisBackend implements Backend, EvolutionBackend {
       ];
       if (reply[0] === 'ok') return;
       if (reply[0] === 'more') continue;
+      if (reply[0] === 'contracting') {
+        // A contract cut short is finished first (its steps would unlink what this adds).
+        await this.#contractSteps(l, NO_ELEMENTS, resource);
+        continue;
+      }
       if (reply[0] === 'violation') {
         const fields = String(reply[1]).split(',');
         const ids = reply.slice(2).map(String).sort(compareCodePoints);
@@ -182,17 +188,39 @@ export class RedisBackend implements Backend, EvolutionBackend {
   }
 
   /**
-   * Drops the elements a resource has, in one script: every key of a dropped index or
-   * unique constraint goes, and a dropped field's values leave every record (revisions do
-   * not move).
+   * Drops the elements a resource has, in steps of one script each, none walking more than
+   * {@link EVOLVE_BATCH} records or looking at more than four times as many keys (see
+   * contract.lua): a dropped field's values leave every record (revisions do not move),
+   * then every key of a dropped index or unique constraint is unlinked. Writes stop keeping
+   * the dropped elements from the first step; {@link appliedElements} reports them until the
+   * last. The state is in the server: a contract cut short (a crash, a timeout) goes on from
+   * its last step at the next call, by this client or another, and calls running at once
+   * share the work. Works for any resource, opened or not.
    */
   async contract(resource: AnyResource, elements: SchemaElements): Promise<void> {
-    const l = new ResourceLayout(resource, this.keyspace);
-    await this.connection.script('contract', l.schemaKey, [
+    await this.#contractSteps(new ResourceLayout(resource, this.keyspace), elements, resource);
+  }
+
+  async #contractSteps(
+    l: ResourceLayout,
+    elements: SchemaElements,
+    resource: AnyResource,
+  ): Promise<void> {
+    const args = [
       l.base,
       encodeElements(elementsOf(resource)),
       encodeElements(elements),
-    ]);
+      EVOLVE_BATCH,
+    ];
+    for (;;) {
+      const reply = (await this.connection.script('contract', l.schemaKey, args)) as [string];
+      if (reply[0] === 'ok') return;
+      if (reply[0] !== 'more') {
+        throw new UnavailableError(
+          `redis contract: unexpected script reply ${JSON.stringify(reply[0])}`,
+        );
+      }
+    }
   }
 
   /**

@@ -22,7 +22,8 @@
 -- KEYS[1] the schema key. ARGV: T, global '1'/'0', base (the elements JSON recorded when
 -- none are), the elements JSON to add, batch.
 -- Reply: {'ok'} when the elements asked for are applied | {'more'} | {'violation', the
--- constraint's fields joined by ',', ids...} when a constraint asked for is violated.
+-- constraint's fields joined by ',', ids...} when a constraint asked for is violated |
+-- {'contracting'} when a contract is in progress (the caller finishes it first).
 local T, lay = ARGV[1], { g = ARGV[2] == '1' }
 local batch = tonumber(ARGV[5])
 local applied = schema_load(KEYS[1], ARGV[3])
@@ -69,6 +70,10 @@ end
 local function save()
   redis.call('SET', KEYS[1], cjson.encode(applied))
 end
+
+-- A contract in progress (contract.lua) finishes first: its steps unlink the keys of the
+-- elements it drops, which this expand might be adding again.
+if type(applied.contract) == 'table' then return { 'contracting' } end
 
 local x = applied.expand
 if type(x) ~= 'table' then

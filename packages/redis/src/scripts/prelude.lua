@@ -502,31 +502,9 @@ local function unique_key(T, u, r)
   return T .. 'u:' .. table.concat(u, ',') .. ':' .. table.concat(vals, SEP)
 end
 
--- Every record id of the resource, live and soft-deleted (from the per-version indexes,
--- and the plain sets of a store written before them).
-local function all_ids(T)
-  local ids = {}
-  for _, v in ipairs(redis.call('SMEMBERS', T .. 'versions')) do
-    for _, id in ipairs(redis.call('ZRANGE', vkey(T, v), 0, -1)) do ids[#ids + 1] = id end
-    for _, id in ipairs(redis.call('SMEMBERS', T .. 'v:' .. v)) do ids[#ids + 1] = id end
-  end
-  return ids
-end
-
 -- The glob pattern of every key whose name starts with `prefix` (glob characters escaped).
 local function prefix_pattern(prefix)
   return (string.gsub(prefix, '[%*%?%[%]\\]', '\\%0')) .. '*'
-end
-
--- Deletes every key whose name starts with `prefix` (glob characters in it escaped).
-local function del_prefixed(prefix)
-  local pattern = prefix_pattern(prefix)
-  local cursor = '0'
-  repeat
-    local got = redis.call('SCAN', cursor, 'MATCH', pattern, 'COUNT', 1000)
-    cursor = got[1]
-    for _, k in ipairs(got[2]) do redis.call('DEL', k) end
-  until cursor == '0'
 end
 
 -- Every element a rewrite makes a record's entries match: the layout's sort and equality
