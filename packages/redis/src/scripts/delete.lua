@@ -12,18 +12,7 @@ lay = with_applied(T, lay)
 local key = KEYS[1]
 local r = load(key)
 if not r or not writable(r, scope) then return { 'not-found' } end
-local ok = exprev == '' or r.revision == exprev
-local i = 10
-for _ = 1, tonumber(ARGV[9] or '0') do
-  local f, c = ARGV[i], tonumber(ARGV[i + 1])
-  local cur, hit = r[f] or 'null', false
-  for k = i + 2, i + 1 + c do
-    if ARGV[k] == cur then hit = true end
-  end
-  if not hit then ok = false end
-  i = i + 2 + c
-end
-if not ok then return { 'conflict', flatten(r) } end
+if not meets_conditions(r, exprev, 9) then return { 'conflict', flatten(r) } end
 if ARGV[6] ~= '1' then
   remove(T, lay, id, r)
   return { 'ok', flatten(r) }

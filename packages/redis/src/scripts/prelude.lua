@@ -459,6 +459,29 @@ local function best_source(T, parts, preds)
   return best, size
 end
 
+-- Whether record r meets a conditional write's conditions: its revision is `exprev` ('' for
+-- none) and each expected field holds one of its listed values. The expected values are
+-- read from ARGV at `at`: a count (nil for none), then for each field its name, the count of
+-- its values and their JSON texts. Returns the verdict and the ARGV position after them.
+-- This is the Lua twin of core's meetsConditions (packages/core/src/conditions.ts) and must
+-- agree with it: where core compares values with sameValue, this compares the JSON texts
+-- the driver writes both sides as (expectedArgs, layout.ts encode); the conformance suite's
+-- conditional writes check that the two agree.
+local function meets_conditions(r, exprev, at)
+  local ok = exprev == '' or r.revision == exprev
+  local i = at + 1
+  for _ = 1, tonumber(ARGV[at] or '0') do
+    local f, c = ARGV[i], tonumber(ARGV[i + 1])
+    local cur, hit = r[f] or 'null', false
+    for k = i + 2, i + 1 + c do
+      if ARGV[k] == cur then hit = true end
+    end
+    if not hit then ok = false end
+    i = i + 2 + c
+  end
+  return ok, i
+end
+
 -- Schema evolution (expand, contract, rewrite). The applied elements of a resource are one
 -- string key, T .. 'schema': JSON { fields = {names}, indexes = {{field, kind}},
 -- uniques = {{names}} } (see applied-elements.ts). A record also keeps, in hidden fields,

@@ -15,17 +15,7 @@ local key = KEYS[1]
 local r = load(key)
 if not r or not writable(r, scope) then return { 'not-found' } end
 
-local ok = exprev == '' or r.revision == exprev
-local i = 7
-for _ = 1, tonumber(ARGV[6]) do
-  local f, c = ARGV[i], tonumber(ARGV[i + 1])
-  local cur, hit = r[f] or 'null', false
-  for k = i + 2, i + 1 + c do
-    if ARGV[k] == cur then hit = true end
-  end
-  if not hit then ok = false end
-  i = i + 2 + c
-end
+local ok, i = meets_conditions(r, exprev, 6)
 if not ok then return { 'conflict', flatten(r) } end
 
 local n = copy(r)
