@@ -4,7 +4,6 @@
  * no longer defines the dropped elements between and during the steps, and an expand that
  * finds a contract cut short.
  */
-import { defineResource, f } from '@polystore/core';
 import {
   elementsBetween,
   elementsMinus,
@@ -12,7 +11,7 @@ import {
   isEmptyElements,
   type StoredRecord,
 } from '@polystore/core/adapter';
-import { admin, at, gadgetBase, rec } from '@polystore/testing/evolution-fixtures';
+import { admin, at, rec } from '@polystore/testing/evolution-fixtures';
 import { freshNamespace } from '@polystore/testing/vitest';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -21,39 +20,11 @@ import { ResourceLayout } from '../src/layout.js';
 import { openRedisBackend } from '../src/redis-adapter.js';
 import type { RedisBackend } from '../src/redis-backend.js';
 import { redisUrl } from './helpers.js';
-
-const gadgetV10 = defineResource({
-  ...gadgetBase,
-  version: '1.0',
-  history: { '1.0': 'initial version' },
-  fields: { label: f.string().indexed(), shelf: f.string().nullable() },
-});
-
-const gadgetV11 = defineResource({
-  ...gadgetBase,
-  version: '1.1',
-  history: {
-    '1.0': 'initial version',
-    '1.1': {
-      note: 'added color (indexed), shelf indexed, weight sortable, label unique',
-      addIndexes: ['shelf'],
-      addUnique: [['label']],
-    },
-  },
-  fields: {
-    label: f.string().indexed(),
-    shelf: f.string().nullable().indexed(),
-    color: f.string().nullable().indexed().addedIn('1.1'),
-    weight: f.int().sortable().default(0).addedIn('1.1'),
-  },
-  unique: [['label']],
-});
+import { gadgetV10, gadgetV11, records, STEP } from './steps-fixtures.js';
 
 /** What contract drops: color and weight (values, indexes), shelf's index, label's unique. */
 const down = elementsBetween(gadgetV11, '1.1', '1.0').contract;
 const up = elementsBetween(gadgetV11, '1.0', '1.1').expand;
-/** Records one step of backend.contract walks (EVOLVE_BATCH in redis-backend.ts). */
-const STEP = 500;
 /** Key name patterns (after the key base) of the dropped indexes and constraint. */
 const DROPPED_KEYS = ['e:shelf:*', 'e:color:*', 'z:weight:*', 'u:label:*'];
 /** Hash fields a dropped field leaves: its value, sort token and equality mark. */
@@ -160,21 +131,6 @@ async function withDroppedFields(layout: ResourceLayout): Promise<string[]> {
     if (held.some((v) => v !== null)) out.push(key.slice(2));
   }
   return out.sort();
-}
-
-/** Every record, from the version scans. */
-async function records(backend: RedisBackend): Promise<StoredRecord[]> {
-  const driver = backend.driver(gadgetV10);
-  const out: StoredRecord[] = [];
-  for (const v of Object.keys(await driver.countByVersion())) {
-    let after: string | undefined;
-    do {
-      const page = await driver.scanVersion(v, after, 1000);
-      out.push(...page.records);
-      after = page.after;
-    } while (after !== undefined);
-  }
-  return out.sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
 /** The label index's entries (kept by contract) as `key member` lines. */

@@ -4,14 +4,13 @@
  * taken up again, and a clashing unique constraint refused with every id named and nothing
  * left applied.
  */
-import { defineResource, f } from '@polystore/core';
 import {
   elementsBetween,
   elementsOf,
   type StoredRecord,
   UniqueViolationError,
 } from '@polystore/core/adapter';
-import { admin, at, gadgetBase, rec } from '@polystore/testing/evolution-fixtures';
+import { admin, at, rec } from '@polystore/testing/evolution-fixtures';
 import { freshNamespace } from '@polystore/testing/vitest';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -20,37 +19,9 @@ import { ResourceLayout } from '../src/layout.js';
 import { openRedisBackend } from '../src/redis-adapter.js';
 import type { RedisBackend } from '../src/redis-backend.js';
 import { redisUrl } from './helpers.js';
-
-const gadgetV10 = defineResource({
-  ...gadgetBase,
-  version: '1.0',
-  history: { '1.0': 'initial version' },
-  fields: { label: f.string().indexed(), shelf: f.string().nullable() },
-});
-
-const gadgetV11 = defineResource({
-  ...gadgetBase,
-  version: '1.1',
-  history: {
-    '1.0': 'initial version',
-    '1.1': {
-      note: 'added color (indexed), shelf indexed, weight sortable, label unique',
-      addIndexes: ['shelf'],
-      addUnique: [['label']],
-    },
-  },
-  fields: {
-    label: f.string().indexed(),
-    shelf: f.string().nullable().indexed(),
-    color: f.string().nullable().indexed().addedIn('1.1'),
-    weight: f.int().sortable().default(0).addedIn('1.1'),
-  },
-  unique: [['label']],
-});
+import { gadgetV10, gadgetV11, records, STEP } from './steps-fixtures.js';
 
 const up = elementsBetween(gadgetV11, '1.0', '1.1').expand;
-/** Records one step of backend.expand enters (EXPAND_BATCH in redis-backend.ts). */
-const STEP = 500;
 
 let raw: Redis;
 const opened: RedisBackend[] = [];
@@ -107,21 +78,6 @@ async function seeded(n: number, label: (i: number) => string = (i) => `l${i}`) 
     /** The schema key's JSON. */
     schema: async () => JSON.parse((await raw.get(layout.schemaKey)) ?? '{}'),
   };
-}
-
-/** Every record, from the version scans. */
-async function records(backend: RedisBackend): Promise<StoredRecord[]> {
-  const driver = backend.driver(gadgetV10);
-  const out: StoredRecord[] = [];
-  for (const v of Object.keys(await driver.countByVersion())) {
-    let after: string | undefined;
-    do {
-      const page = await driver.scanVersion(v, after, 1000);
-      out.push(...page.records);
-      after = page.after;
-    } while (after !== undefined);
-  }
-  return out;
 }
 
 /** The entries of the new elements (shelf, color, weight, label unique) as `key member` lines. */

@@ -86,47 +86,18 @@ if c.s == 'records' then
     dropped[#dropped + 1] = '~s:' .. f
     dropped[#dropped + 1] = '~e:' .. f
   end
-  local members = redis.call('ZRANGEBYLEX', zkey(T, 'id', c.part .. ':*'), c.at, '+', 'LIMIT', 0, batch)
-  for _, mem in ipairs(members) do
-    -- The id index's members are '<id>\0<id>': the id is the first half (even one with a NUL).
-    redis.call('HDEL', rkey(T, string.sub(mem, 1, (#mem - 1) / 2)), unpack(dropped))
-  end
-  if #members == batch then
-    c.at = '(' .. members[#members]
-  elseif c.part == 'l' then
-    c.part, c.at = 'd', '-'
-  else
-    c.s = 'keys'
-  end
+  local ids, through = id_walk_step(T, c, batch)
+  for _, id in ipairs(ids) do redis.call('HDEL', rkey(T, id), unpack(dropped)) end
+  if through then c.s = 'keys' end
   save()
   return { 'more' }
 end
 
--- Keys: unlink those of the dropped indexes and constraints, 4 x `batch` keys looked at per step.
-local prefixes = {}
-for _, i in ipairs(c.indexes) do
-  prefixes[#prefixes + 1] = T .. (i.kind == 'sort' and 'z:' or 'e:') .. i.field .. ':'
-end
-for _, u in ipairs(c.uniques) do prefixes[#prefixes + 1] = T .. 'u:' .. table.concat(u, ',') .. ':' end
-if #prefixes > 0 then
-  local looked = 0
-  repeat
-    local got = redis.call('SCAN', c.scan, 'MATCH', prefix_pattern(T), 'COUNT', batch)
-    c.scan = got[1]
-    for _, k in ipairs(got[2]) do
-      for _, pre in ipairs(prefixes) do
-        if string.sub(k, 1, #pre) == pre then
-          redis.call('UNLINK', k)
-          break
-        end
-      end
-    end
-    looked = looked + batch
-  until c.scan == '0' or looked >= batch * 4
-  if c.scan ~= '0' then
-    save()
-    return { 'more' }
-  end
+-- Keys: unlink those of the dropped indexes and constraints, a few SCAN calls per step.
+c.scan = unlink_elements_step(T, c.indexes, c.uniques, c.scan, batch)
+if c.scan ~= '0' then
+  save()
+  return { 'more' }
 end
 
 -- Done: the elements were dropped from the applied ones in the first step; now they are gone.

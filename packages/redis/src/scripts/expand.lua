@@ -137,20 +137,14 @@ local function covered()
 end
 
 if x.s == 'build' then
-  local members = redis.call('ZRANGEBYLEX', zkey(T, 'id', x.part .. ':*'), x.at, '+', 'LIMIT', 0, batch)
-  for _, mem in ipairs(members) do
-    -- The id index's members are '<id>\0<id>': the id is the first half (even one with a NUL).
-    local id = string.sub(mem, 1, (#mem - 1) / 2)
+  local ids, through = id_walk_step(T, x, batch)
+  for _, id in ipairs(ids) do
     local r = load(rkey(T, id))
     if r then enter(id, r) end
   end
-  if #members == batch then
-    x.at = '(' .. members[#members]
-  elseif x.part == 'l' then
-    x.part, x.at = 'd', '-'
-  elseif redis.call('EXISTS', clash_key) == 1 then
+  if through and redis.call('EXISTS', clash_key) == 1 then
     x.s = 'undo'
-  else
+  elseif through then
     -- Every record is entered, and writes kept the entries meanwhile: applied at once.
     for _, i in ipairs(x.indexes) do applied.indexes[#applied.indexes + 1] = i end
     for _, u in ipairs(x.uniques) do applied.uniques[#applied.uniques + 1] = u end
@@ -163,26 +157,8 @@ if x.s == 'build' then
   return { 'more' }
 end
 
--- Undo: unlink the keys of the new elements, `batch` keys looked at per step.
-local prefixes = {}
-for _, i in ipairs(x.indexes) do
-  prefixes[#prefixes + 1] = T .. (i.kind == 'sort' and 'z:' or 'e:') .. i.field .. ':'
-end
-for _, u in ipairs(x.uniques) do prefixes[#prefixes + 1] = T .. 'u:' .. table.concat(u, ',') .. ':' end
-local looked = 0
-repeat
-  local got = redis.call('SCAN', x.scan, 'MATCH', prefix_pattern(T), 'COUNT', batch)
-  x.scan = got[1]
-  for _, k in ipairs(got[2]) do
-    for _, pre in ipairs(prefixes) do
-      if string.sub(k, 1, #pre) == pre then
-        redis.call('UNLINK', k)
-        break
-      end
-    end
-  end
-  looked = looked + batch
-until x.scan == '0' or looked >= batch * 4
+-- Undo: unlink the keys of the new elements, a few SCAN calls per step.
+x.scan = unlink_elements_step(T, x.indexes, x.uniques, x.scan, batch)
 if x.scan ~= '0' then
   save()
   return { 'more' }

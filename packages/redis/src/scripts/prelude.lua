@@ -530,6 +530,56 @@ local function prefix_pattern(prefix)
   return (string.gsub(prefix, '[%*%?%[%]\\]', '\\%0')) .. '*'
 end
 
+-- The ids of the next `batch` records of the resource at T, live and soft-deleted, from the
+-- cursor `cur` ({ part = 'l' | 'd', at }: the id index's live partition, then its deleted
+-- one, from `at`, '-' at first), which it moves on. Returns the ids and whether the walk is
+-- through (after these ids). Every record that exists throughout a walk is among its ids at
+-- least once (one soft-deleted meanwhile may come from both partitions).
+local function id_walk_step(T, cur, batch)
+  local members = redis.call('ZRANGEBYLEX', zkey(T, 'id', cur.part .. ':*'), cur.at, '+', 'LIMIT', 0, batch)
+  local ids = {}
+  -- The id index's members are '<id>\0<id>': the id is the first half (even one with a NUL).
+  for _, mem in ipairs(members) do ids[#ids + 1] = string.sub(mem, 1, (#mem - 1) / 2) end
+  if #members == batch then
+    cur.at = '(' .. members[#members]
+  elseif cur.part == 'l' then
+    cur.part, cur.at = 'd', '-'
+  else
+    return ids, true
+  end
+  return ids, false
+end
+
+-- One step of unlinking every key of some indexes ({field, kind}) and unique constraints
+-- (field lists) of the resource at T, stale keys included: SCAN calls from `cursor` over the
+-- keys under T, `batch` at a time and at most 4 x `batch` looked at, and UNLINK of those
+-- under one of the elements' prefixes (a big sorted set is freed off the main thread).
+-- Returns the next cursor, '0' when the scan is through. SCAN returns every key that exists
+-- for the whole scan, so no key is missed that writes stopped adding before it began.
+local function unlink_elements_step(T, indexes, uniques, cursor, batch)
+  local prefixes = {}
+  for _, i in ipairs(indexes) do
+    prefixes[#prefixes + 1] = T .. (i.kind == 'sort' and 'z:' or 'e:') .. i.field .. ':'
+  end
+  for _, u in ipairs(uniques) do prefixes[#prefixes + 1] = T .. 'u:' .. table.concat(u, ',') .. ':' end
+  if #prefixes == 0 then return '0' end
+  local looked = 0
+  repeat
+    local got = redis.call('SCAN', cursor, 'MATCH', prefix_pattern(T), 'COUNT', batch)
+    cursor = got[1]
+    for _, k in ipairs(got[2]) do
+      for _, pre in ipairs(prefixes) do
+        if string.sub(k, 1, #pre) == pre then
+          redis.call('UNLINK', k)
+          break
+        end
+      end
+    end
+    looked = looked + batch
+  until cursor == '0' or looked >= batch * 4
+  return cursor
+end
+
 -- Every element a rewrite makes a record's entries match: the layout's sort and equality
 -- indexes and unique constraints, and those the schema key (`schema_key`) records as
 -- applied or an expand in progress is building (kept_elements).
