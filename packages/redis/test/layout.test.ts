@@ -3,9 +3,9 @@ import { instanceResource, networkResource } from '@polystore/core';
 import { compareCodePoints } from '@polystore/core/adapter';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { gadgetResource } from '../../../test/contract/resources.js';
 import { keyspace, ResourceLayout } from '../src/layout.js';
 import { LUA_BODIES, LUA_PRELUDE } from '../src/scripts/lua-sources.js';
-import { gadgetResource } from './helpers.js';
 
 const layout = new ResourceLayout(gadgetResource, keyspace('polystore:', 'ns'));
 
@@ -13,8 +13,8 @@ describe('layout', () => {
   it('derives every key from the schema, under one hash tag', () => {
     expect(layout.base).toBe('polystore:{ns}:gadgets:');
     expect(layout.sortFields).toEqual(['id', 'createdAt', 'updatedAt', 'name', 'size', 'seenAt']);
-    expect(layout.eqFields).toEqual(['color', 'rank', 'active', 'owner', 'code']);
-    expect(layout.unique).toEqual([['code'], ['color', 'rank']]);
+    expect(layout.eqFields).toEqual(['color', 'rank', 'active', 'owner', 'code', 'zone', 'slot']);
+    expect(layout.unique).toEqual([['code'], ['color', 'rank'], ['zone', 'slot']]);
     expect(new ResourceLayout(instanceResource, 'x{y}:').eqFields).toEqual([
       'host',
       'vmState',

@@ -2,8 +2,9 @@ import { ConfigError, createContext } from '@polystore/core';
 import { freshNamespace } from '@polystore/testing/vitest';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gadgetResource } from '../../../test/contract/resources.js';
 import { openRedisStores } from '../src/index.js';
-import { gadgetResource, redisUrl } from './helpers.js';
+import { redisUrl } from './helpers.js';
 
 const p1 = createContext({ projectId: 'p1' });
 

@@ -16,8 +16,13 @@ import { createStores, recordComparator } from '@polystore/core/adapter';
 import { freshNamespace } from '@polystore/testing/vitest';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CONTRACT_RESOURCES,
+  gadgetResource,
+  widgetResource,
+} from '../../../test/contract/resources.js';
 import { openRedisBackend, openRedisStores } from '../src/redis-adapter.js';
-import { gadgetResource, redisUrl, TEST_RESOURCES, widgetResource } from './helpers.js';
+import { redisUrl } from './helpers.js';
 
 const p1 = createContext({ projectId: 'p1' });
 const p2 = createContext({ projectId: 'p2' });
@@ -36,7 +41,7 @@ async function fresh(): Promise<{ stores: Stores; namespace: string; clock: Manu
   const namespace = freshNamespace('redis_internals');
   const stores = await openRedisStores(redisUrl(), {
     adapter: { namespace },
-    resources: TEST_RESOURCES,
+    resources: CONTRACT_RESOURCES,
     clock,
     ids: sequentialIds(),
   });
@@ -114,7 +119,7 @@ describe('key layout', () => {
     );
     // Only the applied elements of each opened resource stay (written at open).
     expect(await keysOf(namespace)).toEqual(
-      TEST_RESOURCES.map((r) => `polystore:{${namespace}}:${r.plural}:schema`).sort(),
+      CONTRACT_RESOURCES.map((r) => `polystore:{${namespace}}:${r.plural}:schema`).sort(),
     );
     await stores.close();
   });
@@ -172,9 +177,9 @@ describe('version sets', () => {
   it('counts records per object version', async () => {
     const backend = await openRedisBackend(redisUrl(), {
       adapter: { namespace: freshNamespace('redis_versions') },
-      resources: TEST_RESOURCES,
+      resources: CONTRACT_RESOURCES,
     });
-    const stores = createStores(backend, { resources: TEST_RESOURCES });
+    const stores = createStores(backend, { resources: CONTRACT_RESOURCES });
     const g = stores.store(gadgetResource);
     const a = await g.create(p1, {});
     await g.create(p2, {});
