@@ -194,8 +194,7 @@ async function startServer(name: MigrateBackend, work: string): Promise<MigrateS
           const url = `${base}?namespace=${freshNamespace('mig')}`;
           return {
             url,
-            // Expand enters every record in the new indexes in one script.
-            operatorUrl: `${url}&commandTimeoutMs=600000`,
+            operatorUrl: url,
             async drop() {
               // The run's own throwaway server: its namespaces are all this run's.
               const r = new Redis(base);
