@@ -1,5 +1,5 @@
 import { Kysely, PostgresDialect } from 'kysely';
-import { loadDriverLibrary } from '../driver-libraries.js';
+import { loadDriverLibrary } from '../driver-loader.js';
 import { type ResolvedSqlOptions, SQL_OPTION_NAMES } from '../sql-options.js';
 import type { AnyDatabase } from './dialect-support.js';
 

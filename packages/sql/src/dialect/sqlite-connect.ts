@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ConfigError } from '@polystore/core';
 import type { Database } from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { loadDriverLibrary } from '../driver-libraries.js';
+import { loadDriverLibrary } from '../driver-loader.js';
 import { toCoreError } from '../errors.js';
 import type { ResolvedSqlOptions } from '../sql-options.js';
 import type { AnyDatabase } from './dialect-support.js';

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, UnavailableError } from '@polystore/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { setDriverImporter } from '../src/driver-libraries.js';
+import { setDriverImporter } from '../src/driver-loader.js';
 import { openSqlStores } from '../src/index.js';
 import { useBackends } from './support.js';
 
