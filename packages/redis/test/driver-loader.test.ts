@@ -1,6 +1,6 @@
 import { ConfigError } from '@polystore/core';
 import { describe, expect, it } from 'vitest';
-import { importClient, loadIoredis } from '../src/load-ioredis.js';
+import { importClient, loadIoredis } from '../src/driver-loader.js';
 
 describe('the client library, an optional peer dependency', () => {
   it('is loaded on first open, once', async () => {
