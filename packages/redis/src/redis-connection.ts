@@ -1,8 +1,8 @@
 import type { ConnectionOptions } from 'node:tls';
 import { ConfigError, redactUrl } from '@polystore/core';
 import type { Redis } from 'ioredis';
-import { isReplyError, toCoreError } from './errors.js';
 import { loadIoredis } from './driver-loader.js';
+import { isReplyError, toCoreError } from './errors.js';
 import type { ResolvedRedisOptions } from './redis-options.js';
 import { LUA_BODIES, LUA_PRELUDE } from './scripts/lua-sources.js';
 
