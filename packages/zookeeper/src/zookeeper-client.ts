@@ -1,6 +1,7 @@
 import { UnavailableError } from '@polystore/core';
 import type { Client, Transaction } from 'node-zookeeper-client';
 import { ConnectionGuard, setIoTimeout } from './connection-guard.js';
+import { loadZooKeeperDriver, type ZooKeeperDriver } from './driver-loader.js';
 import {
   disconnectedError,
   timeoutError,
@@ -9,7 +10,6 @@ import {
   ZkOpError,
   zkOpErrorOf,
 } from './errors.js';
-import { loadZooKeeperDriver, type ZooKeeperDriver } from './load-zookeeper-driver.js';
 
 /** How often `commit` tries again while learning which parent directories exist. */
 const COMMIT_ATTEMPTS = 10;

@@ -1,6 +1,6 @@
 import { ConfigError, openStores } from '@polystore/core';
 import { afterEach, expect, it } from 'vitest';
-import { loadZooKeeperDriver, setZooKeeperDriverImporter } from '../src/load-zookeeper-driver.js';
+import { loadZooKeeperDriver, setZooKeeperDriverImporter } from '../src/driver-loader.js';
 import { openZooKeeperStores, zookeeperAdapter } from '../src/zookeeper-adapter.js';
 
 // node-zookeeper-client is an optional peer dependency, imported on the first open. Its
