@@ -13,13 +13,12 @@ import {
 } from '@polystore/core/adapter';
 import { admin, at, rec } from '@polystore/testing/evolution-fixtures';
 import { freshNamespace } from '@polystore/testing/vitest';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeElements } from '../src/applied-elements.js';
 import { ResourceLayout } from '../src/layout.js';
 import { openRedisBackend } from '../src/redis-adapter.js';
 import type { RedisBackend } from '../src/redis-backend.js';
-import { redisUrl } from './helpers.js';
+import { redisUrl, useRawRedis } from './helpers.js';
 import { gadgetV10, gadgetV11, records, STEP } from './steps-fixtures.js';
 
 /** What contract drops: color and weight (values, indexes), shelf's index, label's unique. */
@@ -30,17 +29,8 @@ const DROPPED_KEYS = ['e:shelf:*', 'e:color:*', 'z:weight:*', 'u:label:*'];
 /** Hash fields a dropped field leaves: its value, sort token and equality mark. */
 const DROPPED_FIELDS = ['color', 'weight', '~s:weight', '~e:color', '~s:color', '~e:weight'];
 
-let raw: Redis;
 const opened: RedisBackend[] = [];
-beforeAll(() => {
-  raw = new Redis(redisUrl());
-});
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((b) => b.close()));
-});
-afterAll(async () => {
-  await raw.quit();
-});
+const raw = useRawRedis(opened);
 
 const id = (i: number) => `g${String(i).padStart(5, '0')}`;
 
@@ -99,7 +89,7 @@ async function seeded(n: number) {
         batch,
       ]) as Promise<string[]>,
     /** The schema key's JSON. */
-    schema: async () => JSON.parse((await raw.get(layout.schemaKey)) ?? '{}'),
+    schema: async () => JSON.parse((await raw().get(layout.schemaKey)) ?? '{}'),
   };
 }
 
@@ -109,7 +99,7 @@ async function keysOf(layout: ResourceLayout, patterns: readonly string[]): Prom
   for (const pattern of patterns) {
     let cursor = '0';
     do {
-      const [next, keys] = await raw.scan(
+      const [next, keys] = await raw().scan(
         cursor,
         'MATCH',
         `${layout.base}${pattern}`,
@@ -127,7 +117,7 @@ async function keysOf(layout: ResourceLayout, patterns: readonly string[]): Prom
 async function withDroppedFields(layout: ResourceLayout): Promise<string[]> {
   const out: string[] = [];
   for (const key of await keysOf(layout, ['r:*'])) {
-    const held = await raw.hmget(`${layout.base}${key}`, ...DROPPED_FIELDS);
+    const held = await raw().hmget(`${layout.base}${key}`, ...DROPPED_FIELDS);
     if (held.some((v) => v !== null)) out.push(key.slice(2));
   }
   return out.sort();
@@ -137,7 +127,7 @@ async function withDroppedFields(layout: ResourceLayout): Promise<string[]> {
 async function labelEntries(layout: ResourceLayout): Promise<string[]> {
   const lines: string[] = [];
   for (const key of await keysOf(layout, ['e:label:*'])) {
-    for (const m of await raw.smembers(`${layout.base}${key}`)) lines.push(`${key} ${m}`);
+    for (const m of await raw().smembers(`${layout.base}${key}`)) lines.push(`${key} ${m}`);
   }
   return lines.sort();
 }
@@ -162,7 +152,7 @@ async function contractLeft(backend: RedisBackend): Promise<boolean> {
 /** The store after a finished contract: nothing of the dropped elements anywhere. */
 async function expectContracted(backend: RedisBackend, layout: ResourceLayout) {
   expect(await contractLeft(backend)).toBe(false);
-  expect(JSON.parse((await raw.get(layout.schemaKey)) ?? '{}').contract).toBeUndefined();
+  expect(JSON.parse((await raw().get(layout.schemaKey)) ?? '{}').contract).toBeUndefined();
   expect(await keysOf(layout, DROPPED_KEYS)).toEqual([]);
   expect(await withDroppedFields(layout)).toEqual([]);
   const all = await records(backend);
@@ -309,7 +299,7 @@ describe('contract in steps', () => {
     expect(await step(STEP)).toEqual(['more']);
     expect(await step(STEP)).toEqual(['more']);
     await backend.expand(gadgetV11, up);
-    expect((await raw.get(layout.schemaKey)) ?? '').not.toContain('"contract"');
+    expect((await raw().get(layout.schemaKey)) ?? '').not.toContain('"contract"');
     expect(await backend.appliedElements(gadgetV11)).toMatchObject({ uniques: [['label']] });
     // The contract's values are gone (color and weight come back only by a migrate), and
     // the expand entered every record again: one label key per live record.

@@ -30,11 +30,10 @@ import {
 } from '@polystore/core/adapter';
 import { admin, at, gadgetBase, rec } from '@polystore/testing/evolution-fixtures';
 import { freshNamespace } from '@polystore/testing/vitest';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { openRedisBackend, redisAdapter } from '../src/redis-adapter.js';
 import type { RedisBackend } from '../src/redis-backend.js';
-import { HOSTILE_STRINGS, redisUrl } from './helpers.js';
+import { HOSTILE_STRINGS, redisUrl, useRawRedis } from './helpers.js';
 
 /** The first release: an indexed label, a shelf without index, no unique constraint. */
 const gadgetV10 = defineResource({
@@ -89,17 +88,8 @@ const gadgetV12 = defineResource({
 
 const up = elementsBetween(gadgetV11, '1.0', '1.1');
 
-let raw: Redis;
 const opened: RedisBackend[] = [];
-beforeAll(() => {
-  raw = new Redis(redisUrl());
-});
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((b) => b.close()));
-});
-afterAll(async () => {
-  await raw.quit();
-});
+const raw = useRawRedis(opened);
 
 /**
  * Elements as comparable data: a field by name and kind (a declaration read back is taken
@@ -154,13 +144,19 @@ async function fleet() {
       for (const pattern of ['e:label:*', 'e:shelf:*', 'e:color:*', 'u:label:*']) {
         let cursor = '0';
         do {
-          const [next, keys] = await raw.scan(cursor, 'MATCH', `${prefix}${pattern}`, 'COUNT', 500);
+          const [next, keys] = await raw().scan(
+            cursor,
+            'MATCH',
+            `${prefix}${pattern}`,
+            'COUNT',
+            500,
+          );
           cursor = next;
           for (const key of keys) {
             const name = key.slice(prefix.length);
             const ids = name.startsWith('u:')
-              ? [(await raw.get(key)) ?? '']
-              : await raw.smembers(key);
+              ? [(await raw().get(key)) ?? '']
+              : await raw().smembers(key);
             for (const id of ids) lines.push(`${name} ${id}`);
           }
         } while (cursor !== '0');
@@ -325,16 +321,16 @@ describe('rewrite', () => {
     // key, r1's and r5's shelf entries under the values they were entered under, r2's
     // entries still live.
     const T = `polystore:{${namespace}}:gadgets:`;
-    await raw.set(`${T}u:label:"one"`, 'r1');
+    await raw().set(`${T}u:label:"one"`, 'r1');
     for (const part of ['*', '"p1"']) {
-      await raw.smove(`${T}e:shelf:l:${part}:"A"`, `${T}e:shelf:l:${part}:null`, 'r1');
-      await raw.smove(`${T}e:shelf:l:${part}:"T"`, `${T}e:shelf:l:${part}:"S"`, 'r5');
+      await raw().smove(`${T}e:shelf:l:${part}:"A"`, `${T}e:shelf:l:${part}:null`, 'r1');
+      await raw().smove(`${T}e:shelf:l:${part}:"T"`, `${T}e:shelf:l:${part}:"S"`, 'r5');
       for (const field of ['shelf', 'color']) {
-        await raw.smove(`${T}e:${field}:d:${part}:null`, `${T}e:${field}:l:${part}:null`, 'r2');
+        await raw().smove(`${T}e:${field}:d:${part}:null`, `${T}e:${field}:l:${part}:null`, 'r2');
       }
     }
-    await raw.hset(`${T}r:r1`, '~e:shelf', 'null');
-    await raw.hset(`${T}r:r5`, '~e:shelf', '"S"');
+    await raw().hset(`${T}r:r1`, '~e:shelf', 'null');
+    await raw().hset(`${T}r:r5`, '~e:shelf', '"S"');
     const stale = await entries();
     expect(stale).toContain('u:label:"one" r1');
     expect(stale).toContain('e:color:l:*:null r2');
@@ -410,8 +406,8 @@ describe('rewrite', () => {
     const T = `polystore:{${namespace}}:gadgets:`;
     const applied = (await entries()).filter((l) => /^e:(shelf|color):.* r1$/.test(l));
     expect(applied).toHaveLength(4);
-    for (const line of applied) await raw.srem(`${T}${line.slice(0, -' r1'.length)}`, 'r1');
-    await raw.hdel(`${T}r:r1`, '~e:shelf', '~e:color');
+    for (const line of applied) await raw().srem(`${T}${line.slice(0, -' r1'.length)}`, 'r1');
+    await raw().hdel(`${T}r:r1`, '~e:shelf', '~e:color');
     expect((await entries()).filter((l) => l.endsWith(' r1') && !l.startsWith('e:label'))).toEqual([
       'u:label:"one" r1',
     ]);
@@ -561,7 +557,7 @@ describe('expand, contract and appliedElements', () => {
   it('opens as before over a connection that may not write, recording nothing', async () => {
     const namespace = freshNamespace('redis_evolution');
     const user = `ro_${namespace}`;
-    await raw.call('ACL', 'SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-set');
+    await raw().call('ACL', 'SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-set');
     try {
       const url = new URL(redisUrl());
       url.username = user;
@@ -572,9 +568,9 @@ describe('expand, contract and appliedElements', () => {
       });
       opened.push(backend);
       expect(await backend.appliedElements(gadgetV10)).toEqual(NO_ELEMENTS);
-      expect(await raw.keys(`polystore:{${namespace}}:*`)).toEqual([]);
+      expect(await raw().keys(`polystore:{${namespace}}:*`)).toEqual([]);
     } finally {
-      await raw.call('ACL', 'DELUSER', user);
+      await raw().call('ACL', 'DELUSER', user);
     }
   });
 
@@ -583,7 +579,7 @@ describe('expand, contract and appliedElements', () => {
     const backend = await open(namespace, gadgetV10);
     const other = defineResource({ ...gadgetV10, name: 'widget', plural: 'widgets' });
     expect(await backend.appliedElements(other)).toEqual(NO_ELEMENTS);
-    expect(await raw.keys(`polystore:{${namespace}}:*`)).toEqual([
+    expect(await raw().keys(`polystore:{${namespace}}:*`)).toEqual([
       `polystore:{${namespace}}:gadgets:schema`,
     ]);
     await backend.close();
@@ -620,7 +616,7 @@ describe('opening a store another definition created or expanded', () => {
     const out = new Map<string, string>();
     let cursor = '0';
     do {
-      const [next, keys] = await raw.scan(
+      const [next, keys] = await raw().scan(
         cursor,
         'MATCH',
         `polystore:{${namespace}}:*`,
@@ -629,7 +625,7 @@ describe('opening a store another definition created or expanded', () => {
       );
       cursor = next;
       for (const key of keys) {
-        out.set(key, ((await raw.dumpBuffer(key)) ?? Buffer.alloc(0)).toString('hex'));
+        out.set(key, ((await raw().dumpBuffer(key)) ?? Buffer.alloc(0)).toString('hex'));
       }
     } while (cursor !== '0');
     return new Map([...out].sort(([a], [b]) => compareCodePoints(a, b)));
@@ -637,7 +633,7 @@ describe('opening a store another definition created or expanded', () => {
 
   /** The names of the commands that touch the namespace while `fn` runs, seen by `MONITOR`. */
   async function commandsDuring(namespace: string, fn: () => Promise<unknown>): Promise<string[]> {
-    const monitor = await raw.monitor();
+    const monitor = await raw().monitor();
     const sentinel = `polystore:{${namespace}}:~end-of-commands`;
     const seen: string[] = [];
     let resolve: () => void = () => {};
@@ -652,7 +648,7 @@ describe('opening a store another definition created or expanded', () => {
     try {
       await fn();
       // Every command before this one has been seen once the monitor sees it.
-      await raw.get(sentinel);
+      await raw().get(sentinel);
       await ended;
     } finally {
       monitor.disconnect();
@@ -821,8 +817,8 @@ describe('opening a store another definition created or expanded', () => {
     expect(await newer.count(p1, { bin: 'x' })).toBe(0);
     // The soft-deleted and purged records left no entry behind: the sorted sets hold the live ones.
     const prefix = `polystore:{${namespace}}:crates:`;
-    expect(await raw.zcard(`${prefix}z:size:l:*`)).toBe(4);
-    expect(await raw.zcard(`${prefix}z:size:d:*`)).toBe(0);
+    expect(await raw().zcard(`${prefix}z:size:l:*`)).toBe(4);
+    expect(await raw().zcard(`${prefix}z:size:d:*`)).toBe(0);
     // 1.0 code still finds records by its own equality index on tag.
     expect((await older.list(p1, { where: { tag: '😀' } })).items.map((r) => r.id)).toEqual([c.id]);
   });
@@ -868,8 +864,8 @@ describe('opening a store another definition created or expanded', () => {
   it('refuses a store whose keys an older polystore named by the singular, writing nothing', async () => {
     const namespace = freshNamespace('redis_evolution');
     const legacy = `polystore:{${namespace}}:gadget:`;
-    await raw.set(`${legacy}schema`, JSON.stringify({ fields: ['label', 'shelf'] }));
-    await raw.sadd(`${legacy}versions`, '"1.0"');
+    await raw().set(`${legacy}schema`, JSON.stringify({ fields: ['label', 'shelf'] }));
+    await raw().sadd(`${legacy}versions`, '"1.0"');
     const before = await snapshot(namespace);
     const err = await service(namespace, [gadgetV10]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
@@ -877,9 +873,9 @@ describe('opening a store another definition created or expanded', () => {
     expect((err as Error).message).toContain(`polystore:{${namespace}}:gadgets:`);
     expect(await snapshot(namespace)).toEqual(before);
     // Records only (the schema key gone) are found too.
-    await raw.del(`${legacy}schema`);
+    await raw().del(`${legacy}schema`);
     await expect(open(namespace, gadgetV10)).rejects.toBeInstanceOf(ConfigError);
-    expect(await raw.exists(`polystore:{${namespace}}:gadgets:schema`)).toBe(0);
+    expect(await raw().exists(`polystore:{${namespace}}:gadgets:schema`)).toBe(0);
   });
 });
 

@@ -12,28 +12,18 @@ import {
 } from '@polystore/core/adapter';
 import { admin, at, rec } from '@polystore/testing/evolution-fixtures';
 import { freshNamespace } from '@polystore/testing/vitest';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeElements } from '../src/applied-elements.js';
 import { ResourceLayout } from '../src/layout.js';
 import { openRedisBackend } from '../src/redis-adapter.js';
 import type { RedisBackend } from '../src/redis-backend.js';
-import { redisUrl } from './helpers.js';
+import { redisUrl, useRawRedis } from './helpers.js';
 import { gadgetV10, gadgetV11, records, STEP } from './steps-fixtures.js';
 
 const up = elementsBetween(gadgetV11, '1.0', '1.1').expand;
 
-let raw: Redis;
 const opened: RedisBackend[] = [];
-beforeAll(() => {
-  raw = new Redis(redisUrl());
-});
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((b) => b.close()));
-});
-afterAll(async () => {
-  await raw.quit();
-});
+const raw = useRawRedis(opened);
 
 const id = (i: number) => `g${String(i).padStart(5, '0')}`;
 
@@ -76,7 +66,7 @@ async function seeded(n: number, label: (i: number) => string = (i) => `l${i}`) 
         batch,
       ]) as Promise<string[]>,
     /** The schema key's JSON. */
-    schema: async () => JSON.parse((await raw.get(layout.schemaKey)) ?? '{}'),
+    schema: async () => JSON.parse((await raw().get(layout.schemaKey)) ?? '{}'),
   };
 }
 
@@ -86,7 +76,7 @@ async function entries(layout: ResourceLayout): Promise<string[]> {
   for (const pattern of ['e:shelf:*', 'e:color:*', 'z:weight:*', 'u:label:*']) {
     let cursor = '0';
     do {
-      const [next, keys] = await raw.scan(
+      const [next, keys] = await raw().scan(
         cursor,
         'MATCH',
         `${layout.base}${pattern}`,
@@ -96,13 +86,13 @@ async function entries(layout: ResourceLayout): Promise<string[]> {
       cursor = next;
       for (const key of keys) {
         const name = key.slice(layout.base.length);
-        const type = await raw.type(key);
+        const type = await raw().type(key);
         const members =
           type === 'string'
-            ? [(await raw.get(key)) ?? '']
+            ? [(await raw().get(key)) ?? '']
             : type === 'zset'
-              ? await raw.zrange(key, '0', '-1')
-              : await raw.smembers(key);
+              ? await raw().zrange(key, '0', '-1')
+              : await raw().smembers(key);
         for (const m of members) lines.push(`${name} ${m}`);
       }
     } while (cursor !== '0');
@@ -138,7 +128,7 @@ describe('expand in steps', () => {
     expect((await schema()).expand).toMatchObject({ s: 'build', part: 'l' });
     expect(await step(STEP)).toEqual(['more']);
     // One step entered the first STEP ids of the live partition, no more.
-    const liveNull = await raw.scard(`${layout.base}e:color:l:*:null`);
+    const liveNull = await raw().scard(`${layout.base}e:color:l:*:null`);
     expect(liveNull).toBe(STEP);
 
     await backend.expand(gadgetV11, up);
@@ -146,7 +136,7 @@ describe('expand in steps', () => {
     expect(applied.uniques).toEqual([['label']]);
     expect(applied.indexes).toEqual(expect.arrayContaining([...up.indexes]));
     expect((await schema()).expand).toBeUndefined();
-    expect(await raw.exists(`${layout.base}expanding:clash`)).toBe(0);
+    expect(await raw().exists(`${layout.base}expanding:clash`)).toBe(0);
     const all = await records(backend);
     expect(all).toHaveLength(STEP * 2 + 37);
     expect(await entries(layout)).toEqual(expectedEntries(layout, all));
@@ -268,7 +258,7 @@ describe('expand in steps', () => {
       (i) => clashing.get(i) ?? `l${i}`,
     );
     const before = await backend.appliedElements(gadgetV10);
-    const keys = (await raw.keys(`${layout.base}*`)).sort();
+    const keys = (await raw().keys(`${layout.base}*`)).sort();
     const err = await backend.expand(gadgetV11, up).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UniqueViolationError);
     expect(err).toMatchObject({
@@ -278,7 +268,7 @@ describe('expand in steps', () => {
     expect(await backend.appliedElements(gadgetV10)).toEqual(before);
     expect((await schema()).expand).toBeUndefined();
     expect(await entries(layout)).toEqual([]);
-    expect((await raw.keys(`${layout.base}*`)).sort()).toEqual(keys);
+    expect((await raw().keys(`${layout.base}*`)).sort()).toEqual(keys);
     // Writes no longer keep the elements of the refused call.
     await driver.insert(rec('after', { label: 'dup', color: 'red', shelf: 's' }));
     expect(await entries(layout)).toEqual([]);

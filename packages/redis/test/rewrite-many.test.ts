@@ -12,11 +12,10 @@ import {
 } from '@polystore/core/adapter';
 import { at, gadgetBase, rec } from '@polystore/testing/evolution-fixtures';
 import { freshNamespace } from '@polystore/testing/vitest';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openRedisBackend } from '../src/redis-adapter.js';
 import type { RedisBackend } from '../src/redis-backend.js';
-import { redisUrl } from './helpers.js';
+import { redisUrl, useRawRedis } from './helpers.js';
 
 const gadgetV10 = defineResource({
   ...gadgetBase,
@@ -47,17 +46,8 @@ const gadgetV11 = defineResource({
 
 type Driver = ResourceDriver & EvolutionDriver & Required<Pick<EvolutionDriver, 'rewriteMany'>>;
 
-let raw: Redis;
 const opened: RedisBackend[] = [];
-beforeAll(() => {
-  raw = new Redis(redisUrl());
-});
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((b) => b.close()));
-});
-afterAll(async () => {
-  await raw.quit();
-});
+const raw = useRawRedis(opened);
 
 async function driverOf(namespace: string, resource: AnyResource): Promise<Driver> {
   const backend = await openRedisBackend(redisUrl(), {
@@ -76,18 +66,18 @@ async function dump(namespace: string): Promise<string[]> {
   const lines: string[] = [];
   let cursor = '0';
   do {
-    const [next, keys] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    const [next, keys] = await raw().scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
     cursor = next;
     for (const key of keys) {
       const name = key.slice(prefix.length);
-      const type = await raw.type(key);
-      if (type === 'string') lines.push(`${name} = ${await raw.get(key)}`);
+      const type = await raw().type(key);
+      if (type === 'string') lines.push(`${name} = ${await raw().get(key)}`);
       else if (type === 'set')
-        for (const m of await raw.smembers(key)) lines.push(`${name} ∋ ${m}`);
+        for (const m of await raw().smembers(key)) lines.push(`${name} ∋ ${m}`);
       else if (type === 'zset')
-        for (const m of await raw.zrange(key, '0', '-1')) lines.push(`${name} ∋ ${m}`);
+        for (const m of await raw().zrange(key, '0', '-1')) lines.push(`${name} ∋ ${m}`);
       else if (type === 'hash') {
-        for (const [k, v] of Object.entries(await raw.hgetall(key)))
+        for (const [k, v] of Object.entries(await raw().hgetall(key)))
           lines.push(`${name} .${k} = ${v}`);
       } else lines.push(`${name} : ${type}`);
     }
@@ -126,10 +116,10 @@ async function twins(records: readonly StoredRecord[]) {
     for (const r of records) await old.insert(r);
     await oldBackend.expand(gadgetV11, elementsBetween(gadgetV11, '1.0', '1.1').expand);
     const T = `polystore:{${namespace}}:gadgets:`;
-    await raw.set(`${T}u:label:"stale"`, 'r1');
+    await raw().set(`${T}u:label:"stale"`, 'r1');
     for (const part of ['*', '"p1"'])
-      await raw.smove(`${T}e:shelf:l:${part}:null`, `${T}e:shelf:l:${part}:"old"`, 'r1');
-    await raw.hset(`${T}r:r1`, '~e:shelf', '"old"');
+      await raw().smove(`${T}e:shelf:l:${part}:null`, `${T}e:shelf:l:${part}:"old"`, 'r1');
+    await raw().hset(`${T}r:r1`, '~e:shelf', '"old"');
     out.push({ namespace, driver: await driverOf(namespace, gadgetV11) });
   }
   return out as [(typeof out)[0], (typeof out)[0]];

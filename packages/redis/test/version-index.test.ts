@@ -6,28 +6,18 @@
 import { compareCodePoints } from '@polystore/core/adapter';
 import { admin, at, gadgetV10, rec } from '@polystore/testing/evolution-fixtures';
 import { freshNamespace } from '@polystore/testing/vitest';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ResourceLayout } from '../src/layout.js';
 import { openRedisBackend } from '../src/redis-adapter.js';
 import type { RedisBackend } from '../src/redis-backend.js';
 import type { RedisResourceDriver } from '../src/redis-resource-driver.js';
-import { HOSTILE_STRINGS, redisUrl } from './helpers.js';
+import { HOSTILE_STRINGS, redisUrl, useRawRedis } from './helpers.js';
 
 /** Every record, live and soft-deleted, of every project. */
 const everything = { projectId: null, includeShared: true, deleted: 'yes' } as const;
 
-let raw: Redis;
 const opened: RedisBackend[] = [];
-beforeAll(() => {
-  raw = new Redis(redisUrl());
-});
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((b) => b.close()));
-});
-afterAll(async () => {
-  await raw.quit();
-});
+const raw = useRawRedis(opened);
 
 async function open() {
   const namespace = freshNamespace('redis_versions');
@@ -65,9 +55,9 @@ async function pages(driver: RedisResourceDriver, version: string, limit: number
 
 /** Lays a version out as a store written before the sorted sets: its ids in a plain set. */
 async function toOldLayout(layout: ResourceLayout, version: string): Promise<void> {
-  const members = await raw.zrange(layout.versionKey(version), '0', '-1');
-  await raw.del(layout.versionKey(version));
-  if (members.length > 0) await raw.sadd(layout.legacyVersionKey(version), ...members);
+  const members = await raw().zrange(layout.versionKey(version), '0', '-1');
+  await raw().del(layout.versionKey(version));
+  if (members.length > 0) await raw().sadd(layout.legacyVersionKey(version), ...members);
 }
 
 describe('the per-version sorted sets', () => {
@@ -91,7 +81,7 @@ describe('the per-version sorted sets', () => {
         ),
       );
     }
-    expect(await raw.type(layout.versionKey('1.0'))).toBe('zset');
+    expect(await raw().type(layout.versionKey('1.0'))).toBe('zset');
     const older = all.filter((_, i) => i % 3 !== 0).sort(compareCodePoints);
     const newer = all.filter((_, i) => i % 3 === 0).sort(compareCodePoints);
     expect(await driver.countByVersion()).toEqual({ '1.0': older.length, '1.1': newer.length });
@@ -133,7 +123,7 @@ describe('the per-version sorted sets', () => {
     await toOldLayout(layout, '1.1');
     const v10 = all.filter((_, i) => i % 2 === 1);
     const v11 = all.filter((_, i) => i % 2 === 0);
-    expect(await raw.exists(layout.versionKey('1.0'))).toBe(0);
+    expect(await raw().exists(layout.versionKey('1.0'))).toBe(0);
     expect(await driver.countByVersion()).toEqual({ '1.0': v10.length, '1.1': v11.length });
 
     // Writes on the old layout: a rewrite to 1.1, a hard delete, an insert.
@@ -161,10 +151,10 @@ describe('the per-version sorted sets', () => {
     expect(await driver.countByVersion()).toEqual({ '1.0': want10.length, '1.1': want11.length });
 
     expect((await pages(driver, '1.0', 64)).flat()).toEqual(want10);
-    expect(await raw.exists(layout.legacyVersionKey('1.0'))).toBe(0);
-    expect(await raw.zcard(layout.versionKey('1.0'))).toBe(want10.length);
+    expect(await raw().exists(layout.legacyVersionKey('1.0'))).toBe(0);
+    expect(await raw().zcard(layout.versionKey('1.0'))).toBe(want10.length);
     expect((await pages(driver, '1.1', 1000)).flat()).toEqual(want11);
-    expect(await raw.exists(layout.legacyVersionKey('1.1'))).toBe(0);
+    expect(await raw().exists(layout.legacyVersionKey('1.1'))).toBe(0);
 
     // A version whose last id leaves the old set is no longer listed.
     await toOldLayout(layout, '1.1');
@@ -177,6 +167,6 @@ describe('the per-version sorted sets', () => {
       });
     }
     expect(await driver.countByVersion()).toEqual({ '1.0': want10.length });
-    expect(await raw.smembers(layout.versionsKey)).toEqual([JSON.stringify('1.0')]);
+    expect(await raw().smembers(layout.versionsKey)).toEqual([JSON.stringify('1.0')]);
   });
 });

@@ -24,23 +24,13 @@ import {
 import { admin, at, rec } from '@polystore/testing/evolution-fixtures';
 import { widgetL, widgetM } from '@polystore/testing/upgrade-fixtures';
 import { freshNamespace } from '@polystore/testing/vitest';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openRedisBackend, openRedisStores, redisAdapter } from '../src/redis-adapter.js';
 import { REDIS_CAPABILITIES, type RedisBackend } from '../src/redis-backend.js';
-import { redisUrl } from './helpers.js';
+import { redisUrl, useRawRedis } from './helpers.js';
 
-let raw: Redis;
 const opened: { close(): Promise<void> }[] = [];
-beforeAll(() => {
-  raw = new Redis(redisUrl());
-});
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((b) => b.close()));
-});
-afterAll(async () => {
-  await raw.quit();
-});
+const raw = useRawRedis(opened);
 
 /** A backend of widget release `resource` on the namespace (its own connection). */
 async function open(
@@ -77,9 +67,9 @@ async function snapshot(namespace: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   let cursor = '0';
   do {
-    const [next, keys] = await raw.scan(cursor, 'MATCH', `*{${namespace}}*`, 'COUNT', 1000);
+    const [next, keys] = await raw().scan(cursor, 'MATCH', `*{${namespace}}*`, 'COUNT', 1000);
     cursor = next;
-    for (const key of keys) out.set(key, (await raw.dumpBuffer(key))!.toString('base64'));
+    for (const key of keys) out.set(key, (await raw().dumpBuffer(key))!.toString('base64'));
   } while (cursor !== '0');
   return out;
 }
