@@ -496,29 +496,21 @@ class StoreUpgrade implements Upgrade {
         // The next page is read while this one is rewritten (its records lie after this
         // page's last id, so the rewrite cannot touch them; one written meanwhile fails its
         // revision check and is converted again from what it became).
-        let reading: ReadAhead | undefined = readAhead(() =>
+        let reading: Promise<VersionPage> | undefined = readAhead(() =>
           retrying(() => driver.scanVersion(version, after, batch)),
         );
         do {
-          if (options.signal?.aborted) {
-            reading.discard();
-            return converted;
-          }
-          const page: VersionPage = await reading.page;
+          if (options.signal?.aborted) return converted;
+          const page: VersionPage = await reading;
           after = page.after;
           const from = after;
           reading =
             from === undefined
               ? undefined
               : readAhead(() => retrying(() => driver.scanVersion(version, from, batch)));
-          try {
-            converted += await retrying(() =>
-              convertPage(driver, resource, page.records, concurrency),
-            );
-          } catch (err) {
-            reading?.discard();
-            throw err;
-          }
+          converted += await retrying(() =>
+            convertPage(driver, resource, page.records, concurrency),
+          );
           await this.#renewLease(resource, {
             checkpointVersion: after === undefined ? null : version,
             checkpointAfter: after ?? null,
@@ -676,15 +668,15 @@ async function retrying<T>(step: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A page being read ahead; `discard` keeps an unwanted read's failure from going unhandled. */
-interface ReadAhead {
-  readonly page: Promise<VersionPage>;
-  discard(): void;
-}
-
-function readAhead(read: () => Promise<VersionPage>): ReadAhead {
+/**
+ * Starts reading a page ahead. A read the loop leaves behind (it stopped on an abort or a
+ * failure) is not awaited by anyone: its failure is marked handled here, so it cannot
+ * surface as an unhandled rejection; whoever awaits the page still gets the failure.
+ */
+function readAhead(read: () => Promise<VersionPage>): Promise<VersionPage> {
   const page = read();
-  return { page, discard: () => void page.catch(() => {}) };
+  page.catch(() => {});
+  return page;
 }
 
 /** Paces a loop to at most `rate` records per second (read again before every wait). */
