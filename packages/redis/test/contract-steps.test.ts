@@ -12,14 +12,13 @@ import {
   type StoredRecord,
 } from '@polystore/core/adapter';
 import { admin, at, rec } from '@polystore/testing/evolution-fixtures';
-import { freshNamespace } from '@polystore/testing/vitest';
 import { describe, expect, it } from 'vitest';
 import { encodeElements } from '../src/applied-elements.js';
 import { ResourceLayout } from '../src/layout.js';
 import { openRedisBackend } from '../src/redis-adapter.js';
 import type { RedisBackend } from '../src/redis-backend.js';
 import { redisUrl, useRawRedis } from './helpers.js';
-import { gadgetV10, gadgetV11, records, STEP } from './steps-fixtures.js';
+import { gadgetId, gadgetV10, gadgetV11, records, STEP, seedGadgets } from './steps-fixtures.js';
 
 /** What contract drops: color and weight (values, indexes), shelf's index, label's unique. */
 const down = elementsBetween(gadgetV11, '1.1', '1.0').contract;
@@ -32,40 +31,16 @@ const DROPPED_FIELDS = ['color', 'weight', '~s:weight', '~e:color', '~s:color', 
 const opened: RedisBackend[] = [];
 const raw = useRawRedis(opened);
 
-const id = (i: number) => `g${String(i).padStart(5, '0')}`;
+const id = gadgetId;
 
 /** A 1.1 store with `n` records a 1.1 client wrote (every 7th soft-deleted, three projects). */
 async function seeded(n: number) {
-  const namespace = freshNamespace('redis_contract');
-  const backend = await openRedisBackend(redisUrl(), {
-    resources: [gadgetV11],
-    adapter: { namespace },
-  });
-  opened.push(backend);
-  const driver11 = backend.driver(gadgetV11);
-  for (let i = 0; i < n; i += 200) {
-    await Promise.all(
-      Array.from({ length: Math.min(200, n - i) }, (_, k) => {
-        const j = i + k;
-        return driver11.insert(
-          rec(
-            id(j),
-            {
-              label: `l${j}`,
-              shelf: j % 3 === 0 ? null : `s${j % 5}`,
-              color: j % 2 === 0 ? 'red' : null,
-              weight: j,
-            },
-            {
-              projectId: `p${j % 3}`,
-              objectVersion: '1.1',
-              ...(j % 7 === 6 ? { deletedAt: at, revision: 2 } : {}),
-            },
-          ),
-        );
-      }),
-    );
-  }
+  const { namespace, backend } = await seedGadgets(opened, 'redis_contract', gadgetV11, n, (j) => ({
+    label: `l${j}`,
+    shelf: j % 3 === 0 ? null : `s${j % 5}`,
+    color: j % 2 === 0 ? 'red' : null,
+    weight: j,
+  }));
   // The fleet now runs 1.0 code (no member defines what contract drops): its writes.
   const older = await openRedisBackend(redisUrl(), {
     resources: [gadgetV10],

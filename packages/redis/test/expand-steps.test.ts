@@ -11,45 +11,28 @@ import {
   UniqueViolationError,
 } from '@polystore/core/adapter';
 import { admin, at, rec } from '@polystore/testing/evolution-fixtures';
-import { freshNamespace } from '@polystore/testing/vitest';
 import { describe, expect, it } from 'vitest';
 import { encodeElements } from '../src/applied-elements.js';
 import { ResourceLayout } from '../src/layout.js';
 import { openRedisBackend } from '../src/redis-adapter.js';
 import type { RedisBackend } from '../src/redis-backend.js';
 import { redisUrl, useRawRedis } from './helpers.js';
-import { gadgetV10, gadgetV11, records, STEP } from './steps-fixtures.js';
+import { gadgetId, gadgetV10, gadgetV11, records, STEP, seedGadgets } from './steps-fixtures.js';
 
 const up = elementsBetween(gadgetV11, '1.0', '1.1').expand;
 
 const opened: RedisBackend[] = [];
 const raw = useRawRedis(opened);
 
-const id = (i: number) => `g${String(i).padStart(5, '0')}`;
+const id = gadgetId;
 
 /** A namespace with `n` records a 1.0 client wrote (every 7th soft-deleted, three projects). */
 async function seeded(n: number, label: (i: number) => string = (i) => `l${i}`) {
-  const namespace = freshNamespace('redis_expand');
-  const backend = await openRedisBackend(redisUrl(), {
-    resources: [gadgetV10],
-    adapter: { namespace },
-  });
-  opened.push(backend);
+  const { namespace, backend } = await seedGadgets(opened, 'redis_expand', gadgetV10, n, (j) => ({
+    label: label(j),
+    shelf: j % 3 === 0 ? null : `s${j % 5}`,
+  }));
   const driver = backend.driver(gadgetV10);
-  for (let i = 0; i < n; i += 200) {
-    await Promise.all(
-      Array.from({ length: Math.min(200, n - i) }, (_, k) => {
-        const j = i + k;
-        return driver.insert(
-          rec(
-            id(j),
-            { label: label(j), shelf: j % 3 === 0 ? null : `s${j % 5}` },
-            { projectId: `p${j % 3}`, ...(j % 7 === 6 ? { deletedAt: at, revision: 2 } : {}) },
-          ),
-        );
-      }),
-    );
-  }
   const layout = new ResourceLayout(gadgetV11, backend.keyspace);
   return {
     namespace,

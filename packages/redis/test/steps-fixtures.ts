@@ -3,10 +3,13 @@
  * gadget at 1.0 and at 1.1 (which adds indexes, a sortable field and a unique constraint),
  * and every record of a store read through the version scans.
  */
-import { defineResource, f } from '@polystore/core';
+import { type AnyResource, defineResource, f } from '@polystore/core';
 import type { StoredRecord } from '@polystore/core/adapter';
-import { gadgetBase } from '@polystore/testing/evolution-fixtures';
+import { at, gadgetBase, rec } from '@polystore/testing/evolution-fixtures';
+import { freshNamespace } from '@polystore/testing/vitest';
+import { openRedisBackend } from '../src/redis-adapter.js';
 import type { RedisBackend } from '../src/redis-backend.js';
+import { redisUrl } from './helpers.js';
 
 /** Records one step of backend.expand or backend.contract takes (EVOLVE_BATCH in redis-backend.ts). */
 export const STEP = 500;
@@ -53,4 +56,43 @@ export async function records(backend: RedisBackend): Promise<StoredRecord[]> {
     } while (after !== undefined);
   }
   return out.sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
+/** The id of the `i`th seeded gadget (zero-padded, so id order is number order). */
+export const gadgetId = (i: number) => `g${String(i).padStart(5, '0')}`;
+
+/**
+ * A fresh namespace holding `n` gadgets written by a client of `resource` (the fields of
+ * gadget `j` from `fields(j)`; every 7th soft-deleted, three projects), inserted 200 at a
+ * time. The backend is pushed on `opened` (closed after the test).
+ */
+export async function seedGadgets(
+  opened: RedisBackend[],
+  prefix: string,
+  resource: AnyResource,
+  n: number,
+  fields: (j: number) => Record<string, unknown>,
+): Promise<{ namespace: string; backend: RedisBackend }> {
+  const namespace = freshNamespace(prefix);
+  const backend = await openRedisBackend(redisUrl(), {
+    resources: [resource],
+    adapter: { namespace },
+  });
+  opened.push(backend);
+  const driver = backend.driver(resource);
+  for (let i = 0; i < n; i += 200) {
+    await Promise.all(
+      Array.from({ length: Math.min(200, n - i) }, (_, k) => {
+        const j = i + k;
+        return driver.insert(
+          rec(gadgetId(j), fields(j), {
+            projectId: `p${j % 3}`,
+            objectVersion: resource.version,
+            ...(j % 7 === 6 ? { deletedAt: at, revision: 2 } : {}),
+          }),
+        );
+      }),
+    );
+  }
+  return { namespace, backend };
 }
