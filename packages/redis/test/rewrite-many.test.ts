@@ -3,46 +3,20 @@
  * (revision check, unique clash skipped and unchanged, every index and unique entry made to
  * match), checked against separate `rewrite` calls on a twin namespace.
  */
-import { type AnyResource, defineResource, f } from '@polystore/core';
+import type { AnyResource } from '@polystore/core';
 import {
   type EvolutionDriver,
   elementsBetween,
   type ResourceDriver,
   type StoredRecord,
 } from '@polystore/core/adapter';
-import { at, gadgetBase, rec } from '@polystore/testing/evolution-fixtures';
+import { at, rec } from '@polystore/testing/evolution-fixtures';
 import { freshNamespace } from '@polystore/testing/vitest';
 import { describe, expect, it } from 'vitest';
 import { openRedisBackend } from '../src/redis-adapter.js';
 import type { RedisBackend } from '../src/redis-backend.js';
 import { redisUrl, useRawRedis } from './helpers.js';
-
-const gadgetV10 = defineResource({
-  ...gadgetBase,
-  version: '1.0',
-  history: { '1.0': 'initial version' },
-  fields: { label: f.string().indexed(), shelf: f.string().nullable() },
-});
-
-const gadgetV11 = defineResource({
-  ...gadgetBase,
-  version: '1.1',
-  history: {
-    '1.0': 'initial version',
-    '1.1': {
-      note: 'added color (indexed), shelf indexed, weight sortable, label unique',
-      addIndexes: ['shelf'],
-      addUnique: [['label']],
-    },
-  },
-  fields: {
-    label: f.string().indexed(),
-    shelf: f.string().nullable().indexed(),
-    color: f.string().nullable().indexed().addedIn('1.1'),
-    weight: f.int().sortable().default(0).addedIn('1.1'),
-  },
-  unique: [['label']],
-});
+import { gadgetV10, gadgetV11 } from './steps-fixtures.js';
 
 type Driver = ResourceDriver & EvolutionDriver & Required<Pick<EvolutionDriver, 'rewriteMany'>>;
 

@@ -1,5 +1,6 @@
 /**
- * What the tests of expand and contract in steps (expand-steps, contract-steps) share: the
+ * What the tests of expand and contract in steps (expand-steps, contract-steps) and of
+ * rewriteMany share: the
  * gadget at 1.0 and at 1.1 (which adds indexes, a sortable field and a unique constraint),
  * and every record of a store read through the version scans.
  */
