@@ -1,8 +1,8 @@
 /**
  * What the tests of expand and contract in steps (expand-steps, contract-steps) and of
- * rewriteMany share: the
- * gadget at 1.0 and at 1.1 (which adds indexes, a sortable field and a unique constraint),
- * and every record of a store read through the version scans.
+ * rewriteMany share: the gadget at 1.0 and at 1.1 (which adds indexes, a sortable field
+ * and a unique constraint), a seeded store, and every record of a store read through the
+ * version scans.
  */
 import { type AnyResource, defineResource, f } from '@polystore/core';
 import type { StoredRecord } from '@polystore/core/adapter';
