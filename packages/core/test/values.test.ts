@@ -80,6 +80,30 @@ describe('normaliseIp and normaliseCidr', () => {
     expect(normaliseIp('fe80::1%eth0')).toBeUndefined();
   });
 
+  it('reads a dotted IPv4 tail as the last 32 bits of the IPv6 address it ends', () => {
+    // PostgreSQL prints inet '::1:0' as '::0.1.0.0'; ipaddr.js alone reads that as ::ffff:1:0.
+    expect(normaliseIp('::0.1.0.0')).toBe('::1:0');
+    expect(normaliseIp('::1.2.3.4')).toBe('::102:304');
+    expect(normaliseIp('::ffff:1.2.3.4')).toBe('::ffff:102:304');
+    expect(normaliseIp('64:ff9b::10.0.0.1')).toBe('64:ff9b::a00:1');
+    expect(normaliseIp('1:2:3:4:5:6:1.2.3.4')).toBe('1:2:3:4:5:6:102:304');
+    expect(normaliseCidr('::0.1.0.0/112')).toBe('::1:0/112');
+    // The tail must be four decimal octets.
+    expect(normaliseIp('::0x1.2.3.4')).toBeUndefined();
+    expect(normaliseIp('::01.2.3.4')).toBeUndefined();
+    expect(normaliseIp('::1.2.3')).toBeUndefined();
+  });
+
+  it('gives every IPv6 address a canonical text that it keeps', () => {
+    fc.assert(
+      fc.property(fc.ipV6(), (ip) => {
+        const canonical = normaliseIp(ip);
+        expect(canonical).toBeDefined();
+        expect(normaliseIp(canonical!)).toBe(canonical);
+      }),
+    );
+  });
+
   it('wants host bits zero', () => {
     expect(normaliseCidr('10.0.0.0/24')).toBe('10.0.0.0/24');
     expect(normaliseCidr('10.0.0.1/24')).toBeUndefined();

@@ -59,14 +59,26 @@ export function normaliseDatetime(s: string): string | undefined {
   return out;
 }
 
-/** Canonical text of an IP address (dotted IPv4, RFC 5952 IPv6); `undefined` if invalid. */
+/**
+ * Canonical text of an IP address (dotted IPv4, RFC 5952 IPv6); `undefined` if invalid.
+ * An IPv6 address may end in a dotted IPv4 part (RFC 4291 2.2: `::ffff:10.0.0.1`,
+ * `64:ff9b::10.0.0.1`, and `::0.1.0.0`, which is how PostgreSQL prints `::1:0`): that
+ * part must be four decimal octets, and it is read as the last 32 bits, whatever comes
+ * before it (ipaddr.js reads `::a.b.c.d` as `::ffff:a.b.c.d`, another address).
+ */
 export function normaliseIp(s: string): string | undefined {
   if (ipaddr.IPv4.isValidFourPartDecimal(s)) {
     const a = ipaddr.IPv4.parse(s);
     return a.toString();
   }
   if (s.includes('%') || !ipaddr.IPv6.isValid(s)) return undefined;
-  return ipaddr.IPv6.parse(s).toRFC5952String();
+  const colon = s.lastIndexOf(':');
+  const tail = s.slice(colon + 1);
+  if (!tail.includes('.')) return ipaddr.IPv6.parse(s).toRFC5952String();
+  if (!ipaddr.IPv4.isValidFourPartDecimal(tail)) return undefined;
+  const [a, b, c, d] = ipaddr.IPv4.parse(tail).octets as [number, number, number, number];
+  const hex = `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  return ipaddr.IPv6.parse(`${s.slice(0, colon + 1)}${hex}`).toRFC5952String();
 }
 
 /** Canonical `address/prefix` of a network with host bits zero; `undefined` if invalid. */
