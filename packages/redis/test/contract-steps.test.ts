@@ -18,7 +18,15 @@ import { ResourceLayout } from '../src/layout.js';
 import { openRedisBackend } from '../src/redis-adapter.js';
 import type { RedisBackend } from '../src/redis-backend.js';
 import { redisUrl, useRawRedis } from './helpers.js';
-import { gadgetId, gadgetV10, gadgetV11, records, STEP, seedGadgets } from './steps-fixtures.js';
+import {
+  gadgetId,
+  gadgetV10,
+  gadgetV11,
+  plainWrites,
+  records,
+  STEP,
+  seedGadgets,
+} from './steps-fixtures.js';
 
 /** What contract drops: color and weight (values, indexes), shelf's index, label's unique. */
 const down = elementsBetween(gadgetV11, '1.1', '1.0').contract;
@@ -192,16 +200,7 @@ describe('contract in steps', () => {
 
   it('keeps the writes of 1.0 code made between its steps, and no longer enforces the dropped unique', async () => {
     const { older, driver, layout, step } = await seeded(300);
-    const update = (i: number, set: Record<string, unknown>) =>
-      driver.update(admin, id(i), {
-        set,
-        updatedAt: at,
-        objectVersion: '1.1',
-        expectedRevision: undefined,
-        expected: undefined,
-      });
-    const remove = (i: number, soft: boolean) =>
-      driver.delete(admin, id(i), { soft, at, expectedRevision: undefined, expected: undefined });
+    const { update, remove } = plainWrites(driver, '1.1');
     expect(await step(40)).toEqual(['more']);
     const wrote = new Map<string, string>();
     let made = 0;

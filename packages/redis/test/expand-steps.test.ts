@@ -17,7 +17,15 @@ import { ResourceLayout } from '../src/layout.js';
 import { openRedisBackend } from '../src/redis-adapter.js';
 import type { RedisBackend } from '../src/redis-backend.js';
 import { redisUrl, useRawRedis } from './helpers.js';
-import { gadgetId, gadgetV10, gadgetV11, records, STEP, seedGadgets } from './steps-fixtures.js';
+import {
+  gadgetId,
+  gadgetV10,
+  gadgetV11,
+  plainWrites,
+  records,
+  STEP,
+  seedGadgets,
+} from './steps-fixtures.js';
 
 const up = elementsBetween(gadgetV11, '1.0', '1.1').expand;
 
@@ -131,16 +139,7 @@ describe('expand in steps', () => {
 
   it('keeps the writes of an older client made between its steps, ahead of and behind its cursor', async () => {
     const { backend, driver, layout, step } = await seeded(300);
-    const update = (i: number, set: Record<string, unknown>) =>
-      driver.update(admin, id(i), {
-        set,
-        updatedAt: at,
-        objectVersion: '1.0',
-        expectedRevision: undefined,
-        expected: undefined,
-      });
-    const remove = (i: number, soft: boolean) =>
-      driver.delete(admin, id(i), { soft, at, expectedRevision: undefined, expected: undefined });
+    const { update, remove } = plainWrites(driver, '1.0');
     expect(await step(40)).toEqual(['more']);
     let made = 0;
     for (let round = 0; ; round++) {

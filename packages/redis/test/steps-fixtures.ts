@@ -5,8 +5,8 @@
  * version scans.
  */
 import { type AnyResource, defineResource, f } from '@polystore/core';
-import type { StoredRecord } from '@polystore/core/adapter';
-import { at, gadgetBase, rec } from '@polystore/testing/evolution-fixtures';
+import type { ResourceDriver, StoredRecord } from '@polystore/core/adapter';
+import { admin, at, gadgetBase, rec } from '@polystore/testing/evolution-fixtures';
 import { freshNamespace } from '@polystore/testing/vitest';
 import { openRedisBackend } from '../src/redis-adapter.js';
 import type { RedisBackend } from '../src/redis-backend.js';
@@ -96,4 +96,28 @@ export async function seedGadgets(
     );
   }
   return { namespace, backend };
+}
+
+/**
+ * Unconditional writes of one client at `objectVersion`, by gadget number: what another
+ * process does to the store between the steps of an expand or a contract.
+ */
+export function plainWrites(driver: ResourceDriver, objectVersion: string) {
+  return {
+    update: (i: number, set: Record<string, unknown>) =>
+      driver.update(admin, gadgetId(i), {
+        set,
+        updatedAt: at,
+        objectVersion,
+        expectedRevision: undefined,
+        expected: undefined,
+      }),
+    remove: (i: number, soft: boolean) =>
+      driver.delete(admin, gadgetId(i), {
+        soft,
+        at,
+        expectedRevision: undefined,
+        expected: undefined,
+      }),
+  };
 }
