@@ -144,8 +144,10 @@ export class MemoryBackend implements Backend, EvolutionBackend {
     });
   }
 
-  /** Makes write-only fields of the table public; idempotent. */
+  /** Makes write-only fields of the table public; idempotent. A table never created stays so. */
   async publish(resource: AnyResource, fields: readonly string[]): Promise<void> {
+    this.#guard.check('publish');
+    if (!this.#db.tableNames().includes(tableName(resource))) return;
     this.#evolve('publish', resource, (_table, schema) => schema.publish(fields));
   }
 
@@ -154,8 +156,10 @@ export class MemoryBackend implements Backend, EvolutionBackend {
     this.#evolve('setWriteFloor', resource, (_table, schema) => schema.raiseFloor(floor));
   }
 
-  /** The table's write floor, if one was set. */
+  /** The table's write floor, if one was set (none for a table never created, which stays so). */
   async writeFloor(resource: AnyResource): Promise<string | undefined> {
+    this.#guard.check('writeFloor');
+    if (!this.#db.tableNames().includes(tableName(resource))) return undefined;
     return this.#evolve('writeFloor', resource, (_table, schema) => schema.floor());
   }
 
