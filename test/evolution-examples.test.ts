@@ -11,6 +11,7 @@ import { describe } from 'vitest';
 import { addedIndexExamples } from './evolution/added-index.js';
 import { addedUniqueExamples } from './evolution/added-unique.js';
 import { backfilledQueryExamples } from './evolution/backfilled-queries.js';
+import { driverSpiExamples } from './evolution/driver-spi.js';
 import { objectVersionExamples } from './evolution/object-version.js';
 import { olderCodeExamples } from './evolution/older-code.js';
 import { schemaBehindExamples } from './evolution/schema-behind.js';
@@ -29,6 +30,7 @@ for (const backend of STORE_BACKENDS) {
       backfilledQueryExamples(backend);
       addedIndexExamples(backend);
       objectVersionExamples(backend);
+      driverSpiExamples(backend);
     });
   });
 }

@@ -75,75 +75,7 @@ function expectedLines(schema: MemorySchema, records: Iterable<StoredRecord>): s
   return [...records].flatMap((r) => keys.map((k) => `${k} ${r.id}=${entryValue(r, k)}`)).sort();
 }
 
-describe('countByVersion and scanVersion', () => {
-  async function seeded() {
-    const { newDriver: driver } = fleet();
-    await driver.insert(rec('a3', { label: 'a3' }));
-    await driver.insert(rec('a1', { label: 'a1' }, { projectId: 'p2' }));
-    await driver.insert(rec('a5', { label: 'a5' }, { deletedAt: at, revision: 2 }));
-    await driver.insert(rec('a2', { label: 'a2' }, { projectId: 'p3' }));
-    await driver.insert(rec('a4', { label: 'a4' }));
-    await driver.insert(rec('b1', { label: 'b1', color: 'red' }, { objectVersion: '1.1' }));
-    await driver.insert(rec('b2', { label: 'b2', color: null }, { objectVersion: '1.1' }));
-    return driver;
-  }
-
-  it('counts every record by objectVersion, in every project, live and soft-deleted', async () => {
-    const driver = await seeded();
-    expect(await driver.countByVersion()).toEqual({ '1.0': 5, '1.1': 2 });
-    await driver.delete(admin, 'b1', { soft: false, at, expectedRevision: undefined });
-    expect(await driver.countByVersion()).toEqual({ '1.0': 5, '1.1': 1 });
-  });
-
-  it('pages one version by id, every project, live and soft-deleted', async () => {
-    const driver = await seeded();
-    const pages: string[][] = [];
-    let after: string | undefined;
-    do {
-      const page = await driver.scanVersion('1.0', after, 2);
-      pages.push(page.records.map((r) => r.id));
-      after = page.after;
-    } while (after !== undefined);
-    expect(pages).toEqual([['a1', 'a2'], ['a3', 'a4'], ['a5']]);
-    const full = await driver.scanVersion('1.1', undefined, 2);
-    expect(full.records.map((r) => r.id)).toEqual(['b1', 'b2']);
-    expect(full.after).toBe('b2');
-    expect(await driver.scanVersion('1.1', 'b2', 2)).toEqual({ records: [], after: undefined });
-    expect(await driver.scanVersion('9.9', undefined, 10)).toEqual({
-      records: [],
-      after: undefined,
-    });
-    expect((await driver.scanVersion('1.0', 'a4', 10)).records.map((r) => r.id)).toEqual(['a5']);
-  });
-});
-
 describe('rewrite', () => {
-  it('replaces the whole record at revision + 1, in any project, live or soft-deleted', async () => {
-    const { newDriver: driver } = fleet();
-    await driver.insert(rec('x', { label: 'x' }, { projectId: 'p9', deletedAt: at, revision: 4 }));
-    const next = rec(
-      'x',
-      { label: 'x', color: 'blue' },
-      { projectId: 'p9', deletedAt: at, objectVersion: '1.1', revision: 999 },
-    );
-    const out = await driver.rewrite(next, 4);
-    expect(out).toEqual({ status: 'ok', record: { ...next, revision: 5 } });
-    expect(await driver.scanVersion('1.1', undefined, 5)).toEqual({
-      records: [{ ...next, revision: 5 }],
-      after: undefined,
-    });
-  });
-
-  it('is a conflict at another revision and not-found for an unknown id, changing nothing', async () => {
-    const { newDriver: driver } = fleet();
-    const stored = await driver.insert(rec('x', { label: 'x' }));
-    const outcome = await driver.rewrite(rec('x', { label: 'y', color: null }), 2);
-    expect(outcome).toEqual({ status: 'conflict', current: stored });
-    expect(await driver.rewrite(rec('nope', { label: 'n' }), 1)).toEqual({ status: 'not-found' });
-    expect(await driver.countByVersion()).toEqual({ '1.0': 1 });
-    expect((await driver.scanVersion('1.0', undefined, 5)).records).toEqual([stored]);
-  });
-
   it('refuses a unique clash with another live record with DuplicateError, changing nothing', async () => {
     const { newDriver: driver, schema } = fleet();
     await driver.insert(rec('x', { label: 'taken' }));

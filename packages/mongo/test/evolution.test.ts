@@ -3,7 +3,6 @@ import {
   DuplicateError,
   defineResource,
   f,
-  IncompatibleVersionError,
   openStores,
   SchemaBehindError,
   type Stores,
@@ -133,99 +132,7 @@ async function fleet() {
   };
 }
 
-describe('countByVersion and scanVersion', () => {
-  async function seeded() {
-    const url = freshUrl('mongo_evolution');
-    opened.urls.push(url);
-    const { driver } = await open(url, gadgetV11);
-    await driver.insert(rec('a3', { label: 'a3', color: null }));
-    await driver.insert(rec('a1', { label: 'a1', color: null }, { projectId: 'p2' }));
-    await driver.insert(rec('a5', { label: 'a5', color: null }, { deletedAt: at, revision: 2 }));
-    await driver.insert(rec('a2', { label: 'a2', color: null }, { projectId: 'p3' }));
-    await driver.insert(rec('a4', { label: 'a4', color: null }));
-    await driver.insert(rec('b1', { label: 'b1', color: 'red' }, { objectVersion: '1.1' }));
-    await driver.insert(rec('b2', { label: 'b2', color: null }, { objectVersion: '1.1' }));
-    return driver;
-  }
-
-  it('counts every record by objectVersion, in every project, live and soft-deleted', async () => {
-    const driver = await seeded();
-    expect(await driver.countByVersion()).toEqual({ '1.0': 5, '1.1': 2 });
-    await driver.delete(admin, 'b1', { soft: false, at, expectedRevision: undefined });
-    expect(await driver.countByVersion()).toEqual({ '1.0': 5, '1.1': 1 });
-  });
-
-  it('pages one version by id, every project, live and soft-deleted', async () => {
-    const driver = await seeded();
-    const pages: string[][] = [];
-    let after: string | undefined;
-    do {
-      const page = await driver.scanVersion('1.0', after, 2);
-      pages.push(page.records.map((r) => r.id));
-      after = page.after;
-    } while (after !== undefined);
-    expect(pages).toEqual([['a1', 'a2'], ['a3', 'a4'], ['a5']]);
-    const full = await driver.scanVersion('1.1', undefined, 2);
-    expect(full.records.map((r) => r.id)).toEqual(['b1', 'b2']);
-    expect(full.after).toBe('b2');
-    expect(await driver.scanVersion('1.1', 'b2', 2)).toEqual({ records: [], after: undefined });
-    expect(await driver.scanVersion('9.9', undefined, 10)).toEqual({
-      records: [],
-      after: undefined,
-    });
-    expect((await driver.scanVersion('1.0', 'a4', 10)).records.map((r) => r.id)).toEqual(['a5']);
-    expect((await driver.scanVersion('1.0', 'a4', 10)).records[0]).toEqual(
-      rec('a5', { label: 'a5', color: null }, { deletedAt: at, revision: 2 }),
-    );
-  });
-
-  it('pages ids in code point order', async () => {
-    const url = freshUrl('mongo_evolution');
-    opened.urls.push(url);
-    const { driver } = await open(url, gadgetV10);
-    // UTF-16 order would put the astral character before U+FF5E.
-    const ids = ['Z', 'a', '\u00e9', '\uff5e', '\u{1f600}'];
-    for (const id of [...ids].reverse()) await driver.insert(rec(id, { label: id }));
-    const first = await driver.scanVersion('1.0', undefined, 3);
-    const rest = await driver.scanVersion('1.0', first.after, 3);
-    expect([...first.records, ...rest.records].map((r) => r.id)).toEqual(ids);
-    expect(rest.after).toBeUndefined();
-  });
-});
-
 describe('rewrite', () => {
-  it('replaces the whole record at revision + 1, in any project, live or soft-deleted', async () => {
-    const { newer } = await fleet();
-    const { driver } = await newer();
-    await driver.insert(
-      rec('x', { label: 'x', color: null }, { projectId: 'p9', deletedAt: at, revision: 4 }),
-    );
-    const next = rec(
-      'x',
-      { label: 'x', color: 'blue' },
-      { projectId: 'p9', deletedAt: at, objectVersion: '1.1', revision: 999 },
-    );
-    const out = await driver.rewrite(next, 4);
-    expect(out).toEqual({ status: 'ok', record: { ...next, revision: 5 } });
-    expect(await driver.scanVersion('1.1', undefined, 5)).toEqual({
-      records: [{ ...next, revision: 5 }],
-      after: undefined,
-    });
-  });
-
-  it('is a conflict at another revision and not-found for an unknown id, changing nothing', async () => {
-    const { newer } = await fleet();
-    const { driver } = await newer();
-    const stored = await driver.insert(rec('x', { label: 'x', color: null }));
-    const outcome = await driver.rewrite(rec('x', { label: 'y', color: null }), 2);
-    expect(outcome).toEqual({ status: 'conflict', current: stored });
-    expect(await driver.rewrite(rec('nope', { label: 'n', color: null }), 1)).toEqual({
-      status: 'not-found',
-    });
-    expect(await driver.countByVersion()).toEqual({ '1.0': 1 });
-    expect((await driver.scanVersion('1.0', undefined, 5)).records).toEqual([stored]);
-  });
-
   it('refuses a unique clash with another live record with DuplicateError, changing nothing', async () => {
     const { oldBackend, newer, docs } = await fleet();
     await oldBackend.expand(gadgetV11, up.expand);
@@ -643,60 +550,7 @@ describe('opening a store another definition created or expanded', () => {
   });
 });
 
-describe('delete under a version condition', () => {
-  it('deletes only at an expected objectVersion, and core refuses a record it cannot read', async () => {
-    const url = freshUrl('mongo_evolution');
-    opened.urls.push(url);
-    const { backend, driver } = await open(url, gadgetV10);
-    const id = '018f0000-0000-7000-8000-0000000000aa';
-    await driver.insert(rec(id, { label: 'newer' }, { objectVersion: '2.0' }));
-    const refused = await driver.delete(admin, id, {
-      soft: true,
-      at,
-      expectedRevision: undefined,
-      expected: { objectVersion: ['1.0'] },
-    });
-    expect(refused).toMatchObject({ status: 'conflict', current: { id, objectVersion: '2.0' } });
-    const gadgets = createStores(backend, { resources: [gadgetV10] }).store(gadgetV10);
-    const p1 = createContext({ projectId: 'p1' });
-    await expect(gadgets.delete(p1, id)).rejects.toBeInstanceOf(IncompatibleVersionError);
-    expect(await driver.countByVersion()).toEqual({ '2.0': 1 });
-    expect((await driver.scanVersion('2.0', undefined, 5)).records[0]).toMatchObject({
-      deletedAt: null,
-      revision: 1,
-    });
-    const done = await driver.delete(admin, id, {
-      soft: false,
-      at,
-      expectedRevision: undefined,
-      expected: { objectVersion: ['2.0'] },
-    });
-    expect(done.status).toBe('ok');
-    expect(await driver.countByVersion()).toEqual({});
-  });
-});
-
 describe('write-only fields', () => {
-  it('records the pending fields expand is given, and publish makes them public', async () => {
-    const { oldBackend: backend } = await fleet();
-    await backend.expand(gadgetV11, { ...up.expand, pending: ['color'] });
-    expect((await backend.appliedElements(gadgetV11)).pending).toEqual(['color']);
-    // Expanding again (without marks) keeps the mark; publishing an unknown field is ignored.
-    await backend.expand(gadgetV11, up.expand);
-    await backend.publish(gadgetV11, ['label', 'nope']);
-    expect((await backend.appliedElements(gadgetV11)).pending).toEqual(['color']);
-    await backend.publish(gadgetV11, ['color']);
-    await backend.publish(gadgetV11, ['color']);
-    const applied = await backend.appliedElements(gadgetV11);
-    expect(applied.pending).toBeUndefined();
-    expect(applied.fields.map((x) => x.name)).toEqual(['label', 'color']);
-    // A contract of a marked field forgets its mark.
-    await backend.expand(gadgetV11, { ...NO_ELEMENTS, pending: ['color'] });
-    expect((await backend.appliedElements(gadgetV11)).pending).toEqual(['color']);
-    await backend.contract(gadgetV11, elementsBetween(gadgetV11, '1.1', '1.0').contract);
-    expect((await backend.appliedElements(gadgetV11)).pending).toBeUndefined();
-  });
-
   it('keeps both of two concurrent publishes of one process (FerretDB updates read then write)', async () => {
     for (let round = 0; round < 4; round++) {
       const { oldBackend: a, newer } = await fleet();

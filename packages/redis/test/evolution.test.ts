@@ -1,8 +1,9 @@
 /**
- * The evolution SPI on a real Redis server (the memory adapter's evolution.test.ts is the
- * reference): countByVersion from the per-version sets, scanVersion paging by code point,
- * rewrite repairing every index and unique entry an older client left stale, and
- * expand/contract/appliedElements over the resource's schema key.
+ * The evolution SPI on a real Redis server, where only Redis can show it: rewrite repairing
+ * every index and unique entry an older client left stale, and expand/contract/
+ * appliedElements over the resource's schema key. The cases every backend shares (version
+ * counts and pages, rewrite outcomes, version-conditional deletes, write-only marks) are in
+ * test/evolution/driver-spi.ts.
  */
 import {
   type AnyResource,
@@ -12,7 +13,6 @@ import {
   DuplicateError,
   defineResource,
   f,
-  IncompatibleVersionError,
   openStores,
   SchemaBehindError,
   type Stores,
@@ -181,83 +181,7 @@ function expectedEntries(records: readonly StoredRecord[]): string[] {
   return lines.sort();
 }
 
-describe('countByVersion and scanVersion', () => {
-  async function seeded() {
-    const { newDriver: driver } = await fleet();
-    await driver.insert(rec('a3', { label: 'a3' }));
-    await driver.insert(rec('a1', { label: 'a1' }, { projectId: 'p2' }));
-    await driver.insert(rec('a5', { label: 'a5' }, { deletedAt: at, revision: 2 }));
-    await driver.insert(rec('a2', { label: 'a2' }, { projectId: 'p3' }));
-    await driver.insert(rec('a4', { label: 'a4' }));
-    await driver.insert(rec('b😀', { label: 'b1', color: 'red' }, { objectVersion: '1.1' }));
-    await driver.insert(rec('b\uffff', { label: 'b2', color: null }, { objectVersion: '1.1' }));
-    return driver;
-  }
-
-  it('counts every record by objectVersion, in every project, live and soft-deleted', async () => {
-    const driver = await seeded();
-    expect(await driver.countByVersion()).toEqual({ '1.0': 5, '1.1': 2 });
-    await driver.delete(admin, 'b😀', { soft: false, at, expectedRevision: undefined });
-    expect(await driver.countByVersion()).toEqual({ '1.0': 5, '1.1': 1 });
-    await driver.delete(admin, 'b\uffff', { soft: false, at, expectedRevision: undefined });
-    expect(await driver.countByVersion()).toEqual({ '1.0': 5 });
-  });
-
-  it('pages one version by id in code point order, every project, live and soft-deleted', async () => {
-    const driver = await seeded();
-    const pages: string[][] = [];
-    let after: string | undefined;
-    do {
-      const page = await driver.scanVersion('1.0', after, 2);
-      pages.push(page.records.map((r) => r.id));
-      after = page.after;
-    } while (after !== undefined);
-    expect(pages).toEqual([['a1', 'a2'], ['a3', 'a4'], ['a5']]);
-    // U+FFFF sorts before U+1F600 by code point (not by UTF-16 unit).
-    const full = await driver.scanVersion('1.1', undefined, 2);
-    expect(full.records.map((r) => r.id)).toEqual(['b\uffff', 'b😀']);
-    expect(full.after).toBe('b😀');
-    expect(full.records[1]).toEqual(
-      rec('b😀', { label: 'b1', color: 'red' }, { objectVersion: '1.1' }),
-    );
-    expect(await driver.scanVersion('1.1', 'b😀', 2)).toEqual({ records: [], after: undefined });
-    expect(await driver.scanVersion('9.9', undefined, 10)).toEqual({
-      records: [],
-      after: undefined,
-    });
-    expect((await driver.scanVersion('1.0', 'a4', 10)).records.map((r) => r.id)).toEqual(['a5']);
-    expect((await driver.scanVersion('1.0', 'a5', 10)).after).toBeUndefined();
-  });
-});
-
 describe('rewrite', () => {
-  it('replaces the whole record at revision + 1, in any project, live or soft-deleted', async () => {
-    const { newDriver: driver } = await fleet();
-    await driver.insert(rec('x', { label: 'x' }, { projectId: 'p9', deletedAt: at, revision: 4 }));
-    const next = rec(
-      'x',
-      { label: 'x', color: 'blue' },
-      { projectId: 'p9', deletedAt: at, objectVersion: '1.1', revision: 999 },
-    );
-    const out = await driver.rewrite(next, 4);
-    expect(out).toEqual({ status: 'ok', record: { ...next, revision: 5 } });
-    expect(await driver.scanVersion('1.1', undefined, 5)).toEqual({
-      records: [{ ...next, revision: 5 }],
-      after: undefined,
-    });
-    expect(await driver.countByVersion()).toEqual({ '1.1': 1 });
-  });
-
-  it('is a conflict at another revision and not-found for an unknown id, changing nothing', async () => {
-    const { newDriver: driver } = await fleet();
-    const stored = await driver.insert(rec('x', { label: 'x' }));
-    const outcome = await driver.rewrite(rec('x', { label: 'y', color: null }), 2);
-    expect(outcome).toEqual({ status: 'conflict', current: stored });
-    expect(await driver.rewrite(rec('nope', { label: 'n' }), 1)).toEqual({ status: 'not-found' });
-    expect(await driver.countByVersion()).toEqual({ '1.0': 1 });
-    expect((await driver.scanVersion('1.0', undefined, 5)).records).toEqual([stored]);
-  });
-
   it('refuses a unique clash with another live record with DuplicateError, changing nothing', async () => {
     const { newDriver: driver, newBackend, entries } = await fleet();
     await newBackend.expand(gadgetV11, up.expand);
@@ -876,63 +800,5 @@ describe('opening a store another definition created or expanded', () => {
     await raw().del(`${legacy}schema`);
     await expect(open(namespace, gadgetV10)).rejects.toBeInstanceOf(ConfigError);
     expect(await raw().exists(`polystore:{${namespace}}:gadgets:schema`)).toBe(0);
-  });
-});
-
-describe('delete under a version condition', () => {
-  it('deletes only at an expected objectVersion, and core refuses a record it cannot read', async () => {
-    const namespace = freshNamespace('redis_evolution');
-    const backend = await open(namespace, gadgetV10);
-    const driver = backend.driver(gadgetV10);
-    const id = '018f0000-0000-7000-8000-0000000000aa';
-    await driver.insert(rec(id, { label: 'newer' }, { objectVersion: '2.0' }));
-    const refused = await driver.delete(admin, id, {
-      soft: true,
-      at,
-      expectedRevision: undefined,
-      expected: { objectVersion: ['1.0'] },
-    });
-    expect(refused).toMatchObject({ status: 'conflict', current: { id, objectVersion: '2.0' } });
-    const gadgets = createStores(backend, { resources: [gadgetV10] }).store(gadgetV10);
-    const p1 = createContext({ projectId: 'p1' });
-    await expect(gadgets.delete(p1, id)).rejects.toBeInstanceOf(IncompatibleVersionError);
-    expect(await driver.countByVersion()).toEqual({ '2.0': 1 });
-    expect((await driver.scanVersion('2.0', undefined, 5)).records[0]).toMatchObject({
-      deletedAt: null,
-      revision: 1,
-    });
-    const done = await driver.delete(admin, id, {
-      soft: false,
-      at,
-      expectedRevision: undefined,
-      expected: { objectVersion: ['2.0'] },
-    });
-    expect(done.status).toBe('ok');
-    expect(await driver.countByVersion()).toEqual({});
-  });
-});
-
-describe('write-only fields', () => {
-  it('records the pending fields expand is given, and publish makes them public', async () => {
-    const { oldBackend: backend } = await fleet();
-    await backend.expand(gadgetV11, { ...up.expand, pending: ['color'] });
-    expect((await backend.appliedElements(gadgetV11)).pending).toEqual(['color']);
-    // Expanding again (without marks) keeps the mark; publishing an unknown field is ignored.
-    await backend.expand(gadgetV11, up.expand);
-    await backend.publish(gadgetV11, ['label', 'nope']);
-    expect((await backend.appliedElements(gadgetV11)).pending).toEqual(['color']);
-    await backend.publish(gadgetV11, ['color']);
-    await backend.publish(gadgetV11, ['color']);
-    const applied = await backend.appliedElements(gadgetV11);
-    expect(applied.pending).toBeUndefined();
-    expect(applied.fields.map((x) => x.name)).toEqual(['label', 'shelf', 'color']);
-    // A contract of a marked field forgets its mark; a resource never created stays so.
-    await backend.expand(gadgetV11, { ...NO_ELEMENTS, pending: ['color'] });
-    expect((await backend.appliedElements(gadgetV11)).pending).toEqual(['color']);
-    await backend.contract(gadgetV11, elementsBetween(gadgetV11, '1.1', '1.0').contract);
-    expect((await backend.appliedElements(gadgetV11)).pending).toBeUndefined();
-    const other = defineResource({ ...gadgetV10, name: 'widget', plural: 'widgets' });
-    await backend.publish(other, ['label']);
-    expect(await backend.appliedElements(other)).toEqual(NO_ELEMENTS);
   });
 });

@@ -1,15 +1,10 @@
 import {
   type AnyResource,
-  createContext,
   DuplicateError,
   defineResource,
-  f,
-  IncompatibleVersionError,
   UnavailableError,
 } from '@polystore/core';
 import {
-  compareCodePoints,
-  createStores,
   type EvolutionDriver,
   elementsBetween,
   elementsOf,
@@ -154,7 +149,7 @@ describe.each(DIALECTS)('%s evolution', (dialect) => {
     current = undefined;
   });
 
-  describe('countByVersion and scanVersion', () => {
+  describe('countByVersion', () => {
     async function seeded() {
       const backend = await fresh().open(gadgetV11);
       const driver = evolving(backend.driver(gadgetV11));
@@ -167,13 +162,6 @@ describe.each(DIALECTS)('%s evolution', (dialect) => {
       await driver.insert(rec('b2', { label: 'b2', color: null }, { objectVersion: '1.1' }));
       return driver;
     }
-
-    it('counts every record by objectVersion, in every project, live and soft-deleted', async () => {
-      const driver = await seeded();
-      expect(await driver.countByVersion()).toEqual({ '1.0': 5, '1.1': 2 });
-      await driver.delete(admin, 'b1', { soft: false, at, expectedRevision: undefined });
-      expect(await driver.countByVersion()).toEqual({ '1.0': 5, '1.1': 1 });
-    });
 
     it('counts with one GROUP BY over the object_version index, reading no record', async () => {
       await seeded();
@@ -198,105 +186,9 @@ describe.each(DIALECTS)('%s evolution', (dialect) => {
         await client.end();
       }
     });
-
-    it('pages one version by id, every project, live and soft-deleted', async () => {
-      const driver = await seeded();
-      const pages: string[][] = [];
-      let after: string | undefined;
-      do {
-        const page = await driver.scanVersion('1.0', after, 2);
-        pages.push(page.records.map((r) => r.id));
-        after = page.after;
-      } while (after !== undefined);
-      expect(pages).toEqual([['a1', 'a2'], ['a3', 'a4'], ['a5']]);
-      const full = await driver.scanVersion('1.1', undefined, 2);
-      expect(full.records.map((r) => r.id)).toEqual(['b1', 'b2']);
-      expect(full.records[0]).toEqual(
-        rec('b1', { label: 'b1', color: 'red' }, { objectVersion: '1.1' }),
-      );
-      expect(full.after).toBe('b2');
-      expect(await driver.scanVersion('1.1', 'b2', 2)).toEqual({ records: [], after: undefined });
-      expect(await driver.scanVersion('9.9', undefined, 10)).toEqual({
-        records: [],
-        after: undefined,
-      });
-      expect((await driver.scanVersion('1.0', 'a4', 10)).records.map((r) => r.id)).toEqual(['a5']);
-    });
-
-    it('pages in code point order', async () => {
-      const backend = await fresh().open(gadgetV10);
-      const driver = evolving(backend.driver(gadgetV10));
-      const ids = ['b', 'B', 'a', 'é', 'Z', '_', '😀', 'ﬀ'];
-      for (const id of ids) await driver.insert(rec(id, { label: id }));
-      const seen: string[] = [];
-      let after: string | undefined;
-      do {
-        const page = await driver.scanVersion('1.0', after, 3);
-        seen.push(...page.records.map((r) => r.id));
-        after = page.after;
-      } while (after !== undefined);
-      expect(seen).toEqual([...ids].sort(compareCodePoints));
-      expect(seen.slice(-2)).toEqual(['ﬀ', '😀']);
-    });
   });
 
   describe('rewrite', () => {
-    it('replaces the whole record at revision + 1, in any project, live or soft-deleted', async () => {
-      const backend = await fresh().open(gadgetV11);
-      const driver = evolving(backend.driver(gadgetV11));
-      await driver.insert(
-        rec('x', { label: 'x', color: null }, { projectId: 'p9', deletedAt: at, revision: 4 }),
-      );
-      const next = rec(
-        'x',
-        { label: 'x2', color: 'blue' },
-        {
-          projectId: 'p9',
-          deletedAt: at,
-          objectVersion: '1.1',
-          revision: 999,
-          updatedAt: '2026-02-02T00:00:00.000Z',
-        },
-      );
-      const out = await driver.rewrite(next, 4);
-      expect(out).toEqual({ status: 'ok', record: { ...next, revision: 5 } });
-      expect(await driver.scanVersion('1.1', undefined, 5)).toEqual({
-        records: [{ ...next, revision: 5 }],
-        after: undefined,
-      });
-      expect(await driver.get(everything, 'x')).toEqual({ ...next, revision: 5 });
-    });
-
-    it('is a conflict at another revision and not-found for an unknown id, changing nothing', async () => {
-      const backend = await fresh().open(gadgetV11);
-      const driver = evolving(backend.driver(gadgetV11));
-      const stored = await driver.insert(rec('x', { label: 'x', color: null }));
-      const outcome = await driver.rewrite(rec('x', { label: 'y', color: null }), 2);
-      expect(outcome).toEqual({ status: 'conflict', current: stored });
-      expect(await driver.rewrite(rec('nope', { label: 'n', color: null }), 1)).toEqual({
-        status: 'not-found',
-      });
-      expect(await driver.countByVersion()).toEqual({ '1.0': 1 });
-      expect((await driver.scanVersion('1.0', undefined, 5)).records).toEqual([stored]);
-    });
-
-    it('refuses a unique clash with another live record with DuplicateError, changing nothing', async () => {
-      const backend = await fresh().open(gadgetV11);
-      const driver = evolving(backend.driver(gadgetV11));
-      await driver.insert(rec('x', { label: 'taken', color: null }));
-      await driver.insert(rec('gone', { label: 'free', color: null }, { deletedAt: at }));
-      const y = await driver.insert(rec('y', { label: 'y', color: null }));
-      const err = await driver
-        .rewrite(rec('y', { label: 'taken', color: 'red' }), 1)
-        .catch((e) => e);
-      expect(err).toBeInstanceOf(DuplicateError);
-      expect(err.fields).toEqual(['label']);
-      expect((await driver.scanVersion('1.0', 'x', 5)).records).toEqual([y]);
-      // A soft-deleted record holds no unique value.
-      const ok = await driver.rewrite(rec('y', { label: 'free', color: null }), 1);
-      expect(ok.status).toBe('ok');
-    });
-
     it('leaves every index matching after a 1.0 client wrote, 1.1 expanded and rewrote', async () => {
       const space = fresh();
       const oldBackend = await space.open(gadgetV10);
@@ -367,114 +259,6 @@ describe.each(DIALECTS)('%s evolution', (dialect) => {
         newDriver.insert(rec('r5', { label: 'tres', color: null }, { objectVersion: '1.1' })),
       ).rejects.toBeInstanceOf(DuplicateError);
     });
-  });
-
-  describe('conditional delete (DeleteChange.expected)', () => {
-    for (const soft of [true, false]) {
-      const kind = soft ? 'soft' : 'hard';
-      it(`a ${kind} delete expecting another objectVersion is a conflict and changes nothing`, async () => {
-        const backend = await fresh().open(gadgetV11);
-        const driver = evolving(backend.driver(gadgetV11));
-        const stored = await driver.insert(
-          rec('x', { label: 'x', color: 'red' }, { objectVersion: '1.1' }),
-        );
-        const refused = await driver.delete(admin, 'x', {
-          soft,
-          at,
-          expectedRevision: undefined,
-          expected: { objectVersion: ['1.0'] },
-        });
-        expect(refused).toEqual({ status: 'conflict', current: stored });
-        expect(await driver.get(everything, 'x')).toEqual(stored);
-        // With the revision right too, the version still decides; an unknown id is not-found.
-        expect(
-          await driver.delete(admin, 'x', {
-            soft,
-            at,
-            expectedRevision: 1,
-            expected: { objectVersion: ['1.0'] },
-          }),
-        ).toEqual({ status: 'conflict', current: stored });
-        expect(
-          await driver.delete(admin, 'nope', {
-            soft,
-            at,
-            expectedRevision: undefined,
-            expected: { objectVersion: ['1.1'] },
-          }),
-        ).toEqual({ status: 'not-found' });
-        // At its own version (one of the listed ones), the record is deleted.
-        const done = await driver.delete(admin, 'x', {
-          soft,
-          at,
-          expectedRevision: undefined,
-          expected: { objectVersion: ['1.0', '1.1'] },
-        });
-        expect(done).toMatchObject({ status: 'ok', record: { id: 'x', objectVersion: '1.1' } });
-        expect(await driver.countByVersion()).toEqual(soft ? { '1.1': 1 } : {});
-      });
-
-      /** A resource whose 1.1 adds the state `broken`, which 1.0 code cannot hold. */
-      const widget = {
-        name: 'widget',
-        plural: 'widgets',
-        scope: 'project',
-        softDelete: soft,
-      } as const;
-      const widgetV10 = defineResource({
-        ...widget,
-        version: '1.0',
-        history: { '1.0': 'initial version' },
-        fields: {
-          label: f.string().indexed(),
-          state: f.enum(['new', 'used']).indexed().default('new'),
-        },
-      });
-      const widgetV11 = defineResource({
-        ...widget,
-        version: '1.1',
-        history: {
-          '1.0': 'initial version',
-          '1.1': { note: 'state broken', enumValues: { state: { added: ['broken'] } } },
-        },
-        fields: {
-          label: f.string().indexed(),
-          state: f.enum(['new', 'used', 'broken']).indexed().default('new'),
-        },
-      });
-
-      it(`1.0 code deleting (${kind}) a 1.1 record it cannot hold gets IncompatibleVersionError, and the record stays`, async () => {
-        const space = fresh();
-        const older = createStores(await space.open(widgetV10), { resources: [widgetV10] });
-        const newer = createStores(await space.open(widgetV11), { resources: [widgetV11] });
-        const ctx = createContext({ projectId: 'p1' });
-        const broken = await newer.store(widgetV11).create(ctx, { label: 'b', state: 'broken' });
-        const used = await newer.store(widgetV11).create(ctx, { label: 'u', state: 'used' });
-        expect(broken.objectVersion).toBe('1.1');
-
-        await expect(older.store(widgetV10).delete(ctx, broken.id)).rejects.toThrow(
-          IncompatibleVersionError,
-        );
-        await expect(
-          older.store(widgetV10).delete(ctx, broken.id, { expectedRevision: 1 }),
-        ).rejects.toMatchObject({ storedVersion: '1.1', knownVersion: '1.0' });
-        expect(await newer.store(widgetV11).get(ctx, broken.id)).toEqual(broken);
-        expect(await newer.store(widgetV11).count(ctx, { state: 'broken' })).toBe(1);
-
-        // A 1.1 record 1.0 code can hold is deleted at its version; 1.1 code deletes its own.
-        expect(await older.store(widgetV10).delete(ctx, used.id)).toMatchObject({
-          id: used.id,
-          state: 'used',
-          objectVersion: '1.1',
-        });
-        expect(await newer.store(widgetV11).delete(ctx, broken.id)).toMatchObject({
-          id: broken.id,
-          state: 'broken',
-        });
-        const all = createContext({ isAdmin: true, readDeleted: 'yes' });
-        expect(await newer.store(widgetV11).count(all, {})).toBe(soft ? 2 : 0);
-      });
-    }
   });
 
   describe('expand, contract and appliedElements', () => {

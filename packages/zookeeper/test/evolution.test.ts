@@ -5,8 +5,6 @@ import {
   createContext,
   DuplicateError,
   defineResource,
-  f,
-  IncompatibleVersionError,
   instanceResource,
   networkResource,
   SchemaBehindError,
@@ -145,93 +143,7 @@ async function allRecords(driver: EvolutionDriver): Promise<StoredRecord[]> {
   return out;
 }
 
-describe('countByVersion and scanVersion', () => {
-  async function seeded() {
-    const { newDriver: driver } = await fleet();
-    await driver.insert(rec('a3', { label: 'a3' }));
-    await driver.insert(rec('a1', { label: 'a1' }, { projectId: 'p2' }));
-    await driver.insert(rec('a5', { label: 'a5' }, { deletedAt: at, revision: 2 }));
-    await driver.insert(rec('a2', { label: 'a2' }, { projectId: 'p3' }));
-    await driver.insert(rec('a4', { label: 'a4' }));
-    await driver.insert(rec('b1', { label: 'b1', color: 'red' }, { objectVersion: '1.1' }));
-    await driver.insert(rec('b2', { label: 'b2', color: null }, { objectVersion: '1.1' }));
-    return driver;
-  }
-
-  it('counts every record by objectVersion, in every project, live and soft-deleted', async () => {
-    const driver = await seeded();
-    expect(await driver.countByVersion()).toEqual({ '1.0': 5, '1.1': 2 });
-    await driver.delete(admin, 'b1', { soft: false, at, expectedRevision: undefined });
-    expect(await driver.countByVersion()).toEqual({ '1.0': 5, '1.1': 1 });
-    await driver.delete(admin, 'b2', { soft: false, at, expectedRevision: undefined });
-    expect(await driver.countByVersion()).toEqual({ '1.0': 5 });
-  });
-
-  it('pages one version by id, every project, live and soft-deleted', async () => {
-    const driver = await seeded();
-    const pages: string[][] = [];
-    let after: string | undefined;
-    do {
-      const page = await driver.scanVersion('1.0', after, 2);
-      pages.push(page.records.map((r) => r.id));
-      after = page.after;
-    } while (after !== undefined);
-    expect(pages).toEqual([['a1', 'a2'], ['a3', 'a4'], ['a5']]);
-    const full = await driver.scanVersion('1.1', undefined, 2);
-    expect(full.records.map((r) => r.id)).toEqual(['b1', 'b2']);
-    expect(full.records[0]).toEqual(
-      rec('b1', { label: 'b1', color: 'red' }, { objectVersion: '1.1' }),
-    );
-    expect(full.after).toBe('b2');
-    expect(await driver.scanVersion('1.1', 'b2', 2)).toEqual({ records: [], after: undefined });
-    expect(await driver.scanVersion('9.9', undefined, 10)).toEqual({
-      records: [],
-      after: undefined,
-    });
-    expect((await driver.scanVersion('1.0', 'a4', 10)).records.map((r) => r.id)).toEqual(['a5']);
-  });
-
-  it('orders ids by code point, not by locale', async () => {
-    const { newDriver: driver } = await fleet();
-    for (const id of ['b', 'B', '_', 'a', '\u00e9']) await driver.insert(rec(id, { label: id }));
-    const page = await driver.scanVersion('1.0', undefined, 10);
-    expect(page.records.map((r) => r.id)).toEqual(['B', '_', 'a', 'b', '\u00e9']);
-  });
-});
-
 describe('rewrite', () => {
-  it('replaces the whole record at revision + 1, in any project, live or soft-deleted', async () => {
-    const { newDriver: driver } = await fleet();
-    await driver.insert(rec('x', { label: 'x' }, { projectId: 'p9', deletedAt: at, revision: 4 }));
-    const next = rec(
-      'x',
-      { label: 'x', color: 'blue' },
-      { projectId: 'p9', deletedAt: at, objectVersion: '1.1', revision: 999 },
-    );
-    const out = await driver.rewrite(next, 4);
-    expect(out).toEqual({ status: 'ok', record: { ...next, revision: 5 } });
-    expect(await driver.scanVersion('1.1', undefined, 5)).toEqual({
-      records: [{ ...next, revision: 5 }],
-      after: undefined,
-    });
-    expect(await driver.countByVersion()).toEqual({ '1.1': 1 });
-    // Its entries are the rewritten state's: a purge removes it whole.
-    expect(await driver.purge('2100-01-01T00:00:00.000Z')).toBe(1);
-    expect(await driver.countByVersion()).toEqual({});
-  });
-
-  it('is a conflict at another revision and not-found for an unknown id, changing nothing', async () => {
-    const { newDriver: driver, chroot } = await fleet();
-    const stored = await driver.insert(rec('x', { label: 'x' }));
-    const before = await entryLines(chroot);
-    const outcome = await driver.rewrite(rec('x', { label: 'y', color: null }), 2);
-    expect(outcome).toEqual({ status: 'conflict', current: stored });
-    expect(await driver.rewrite(rec('nope', { label: 'n' }), 1)).toEqual({ status: 'not-found' });
-    expect(await driver.countByVersion()).toEqual({ '1.0': 1 });
-    expect((await driver.scanVersion('1.0', undefined, 5)).records).toEqual([stored]);
-    expect(await entryLines(chroot)).toEqual(before);
-  });
-
   it('refuses a unique clash with another live record with DuplicateError, changing nothing', async () => {
     const { newDriver: driver, chroot } = await fleet();
     await driver.insert(rec('x', { label: 'taken' }));
@@ -536,65 +448,6 @@ describe('conditional deletes (DeleteChange.expected)', () => {
     expect(await newDriver.countByVersion()).toEqual({ '1.1': 1 });
     expect((await entryLines(chroot)).filter((l) => l.includes('c2'))).toEqual([]);
   });
-
-  for (const softDelete of [true, false]) {
-    const kind = softDelete ? 'soft' : 'hard';
-    /** A resource whose 1.1 adds the state `broken`, which 1.0 code cannot hold. */
-    const widget = { name: 'widget', plural: 'widgets', scope: 'project', softDelete } as const;
-    const widgetV10 = defineResource({
-      ...widget,
-      version: '1.0',
-      history: { '1.0': 'initial version' },
-      fields: {
-        label: f.string().indexed(),
-        state: f.enum(['new', 'used']).indexed().default('new'),
-      },
-    });
-    const widgetV11 = defineResource({
-      ...widget,
-      version: '1.1',
-      history: {
-        '1.0': 'initial version',
-        '1.1': { note: 'state broken', enumValues: { state: { added: ['broken'] } } },
-      },
-      fields: {
-        label: f.string().indexed(),
-        state: f.enum(['new', 'used', 'broken']).indexed().default('new'),
-      },
-    });
-
-    it(`1.0 code deleting (${kind}) a 1.1 record it cannot hold gets IncompatibleVersionError, and the record stays`, async () => {
-      const chroot = `/${freshNamespace('zkevo')}`;
-      const older = createStores(await open(widgetV10, chroot), { resources: [widgetV10] });
-      const newer = createStores(await open(widgetV11, chroot), { resources: [widgetV11] });
-      const ctx = createContext({ projectId: 'p1' });
-      const broken = await newer.store(widgetV11).create(ctx, { label: 'b', state: 'broken' });
-      const used = await newer.store(widgetV11).create(ctx, { label: 'u', state: 'used' });
-      expect(broken.objectVersion).toBe('1.1');
-
-      await expect(older.store(widgetV10).delete(ctx, broken.id)).rejects.toThrow(
-        IncompatibleVersionError,
-      );
-      await expect(
-        older.store(widgetV10).delete(ctx, broken.id, { expectedRevision: 1 }),
-      ).rejects.toMatchObject({ storedVersion: '1.1', knownVersion: '1.0' });
-      expect(await newer.store(widgetV11).get(ctx, broken.id)).toEqual(broken);
-      expect(await newer.store(widgetV11).count(ctx, { state: 'broken' })).toBe(1);
-
-      // A 1.1 record 1.0 code can hold is deleted at its version; 1.1 code deletes its own.
-      expect(await older.store(widgetV10).delete(ctx, used.id)).toMatchObject({
-        id: used.id,
-        state: 'used',
-        objectVersion: '1.1',
-      });
-      expect(await newer.store(widgetV11).delete(ctx, broken.id)).toMatchObject({
-        id: broken.id,
-        state: 'broken',
-      });
-      const all = createContext({ isAdmin: true, readDeleted: 'yes' });
-      expect(await newer.store(widgetV11).count(all, {})).toBe(softDelete ? 2 : 0);
-    });
-  }
 });
 
 it('releases fixed IPs whatever index entries they have', async () => {
