@@ -48,7 +48,7 @@ export async function openSqlBackend(
       });
     }
     if (scheme === 'postgres' || scheme === 'postgresql') {
-      const db = await connectPostgres(url, resolved);
+      const { db, pool } = await connectPostgres(url, resolved);
       const generous = {
         ...resolved,
         poolSize: 1,
@@ -61,7 +61,8 @@ export async function openSqlBackend(
         allocate: postgresAllocate,
         options: resolved,
         resources,
-        connectDdl: () => connectPostgres(url, generous),
+        pool,
+        connectDdl: async () => (await connectPostgres(url, generous)).db,
       });
     }
   } catch (err) {

@@ -14,8 +14,12 @@ import type {
   SchemaElements,
 } from '@polystore/core/adapter';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
+import type { Pool } from 'pg';
 import type { AllocateFn } from './dialect/allocation.js';
 import type { DialectSupport, SqlDb } from './dialect/dialect-support.js';
+import { PostgresRunner } from './dialect/postgres-runner.js';
+import { SqliteRunner } from './dialect/sqlite-runner.js';
+import type { StatementRunner } from './dialect/statement-runner.js';
 import { toCoreError } from './errors.js';
 import { type TableLayout, tableLayout } from './layout.js';
 import { type DdlConnection, SchemaElementsStore } from './schema-elements.js';
@@ -42,6 +46,8 @@ export interface SqlBackendSpec {
   readonly connectDdl?: () => Promise<SqlDb>;
   /** SQLite: the better-sqlite3 handle under `db` (a brand-new store is created synchronously on it). */
   readonly sqlite?: SqliteDatabase;
+  /** PostgreSQL: the `pg` pool under `db`, on which the hot statements run as named statements. */
+  readonly pool?: Pool;
 }
 
 const notOpened = (): never => {
@@ -94,6 +100,7 @@ export class SqlBackend implements Backend, EvolutionBackend {
       schema,
       maxRetries: spec.options.maxRetries,
       failFastMs: spec.support.name === 'postgres' ? spec.options.failFastMs : undefined,
+      runner: SqlBackend.#runners(spec),
     };
     this.#drivers = new Map(layouts.map((l) => [l.resource, new SqlResourceDriver(ctx, l)]));
     const codec = (r: AnyResource) => {
@@ -134,6 +141,14 @@ export class SqlBackend implements Backend, EvolutionBackend {
       ...(spec.sqlite ? { sqlite: spec.sqlite } : {}),
       connect: SqlBackend.#connector(spec),
     });
+  }
+
+  /** How each driver gets its runner of prepared hot statements, on the handle or pool under `db`. */
+  static #runners(spec: SqlBackendSpec): () => StatementRunner {
+    const { sqlite, pool, db } = spec;
+    if (sqlite) return () => new SqliteRunner(sqlite, db);
+    if (pool) return () => new PostgresRunner(pool);
+    throw new ConfigError(`sql: ${spec.support.name} was opened without its driver's handle`);
   }
 
   /** How evolution DDL gets its connection: PostgreSQL's own with the open bounds, SQLite's one. */

@@ -12,23 +12,17 @@ import type {
   WriteOutcome,
   WriteScope,
 } from '@polystore/core/adapter';
-import {
-  type CompiledQuery,
-  type Expression,
-  type ExpressionBuilder,
-  type SqlBool,
-  sql,
-} from 'kysely';
+import { CompiledQuery, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { AnyDatabase, DialectSupport, SqlDb } from './dialect/dialect-support.js';
+import type { StatementRunner } from './dialect/statement-runner.js';
 import { withDeadline, withRetries } from './errors.js';
 import type { ColumnLayout, TableLayout } from './layout.js';
 import { type RecordRewrite, rewriteManyStatement, statementPlan } from './sql-rewrite-many.js';
+import { SqlStatements, type Statement } from './sql-statements.js';
 
 type Eb = ExpressionBuilder<AnyDatabase, string>;
 type Cond = Expression<SqlBool>;
 type Row = Record<string, unknown>;
-
-const NOTHING = sql<SqlBool>`1 = 0`;
 
 /** What a driver shares with the other drivers and the allocator of one backend. */
 export interface SqlDriverContext {
@@ -41,6 +35,8 @@ export interface SqlDriverContext {
   readonly maxRetries: number;
   /** The bound of every call in ms (PostgreSQL `failFastMs`; `undefined` on SQLite). */
   readonly failFastMs: number | undefined;
+  /** A runner of prepared hot statements for one driver (each driver keeps its own). */
+  readonly runner: () => StatementRunner;
 }
 
 /**
@@ -55,8 +51,10 @@ export interface AllocationTables {
 }
 
 /**
- * Converts between records and rows of one table, and builds the conditions every
- * statement shares. Used by the resource driver and the address allocator.
+ * Converts between records and rows of one table, and builds the kysely conditions of
+ * read and write scopes (for the address allocator's statements; the driver's hot
+ * statements write theirs in {@link SqlStatements}). Used by the resource driver and the
+ * address allocator.
  */
 export class RowCodec {
   readonly layout: TableLayout;
@@ -119,38 +117,14 @@ export class RowCodec {
     if (scope.projectId !== null) out.push(eb('project_id', '=', scope.projectId));
     return out;
   }
-
-  /** `column` holds one of `values` (`null` matches NULL). */
-  oneOf(eb: Eb, column: ColumnLayout, values: readonly unknown[]): Cond {
-    const present = values.filter((v) => v !== null).map((v) => this.encode(column, v));
-    const parts: Cond[] = [];
-    if (present.length === 1) parts.push(eb(column.column, '=', present[0]));
-    else if (present.length > 1) parts.push(eb(column.column, 'in', present));
-    if (values.includes(null)) parts.push(eb(column.column, 'is', null));
-    if (parts.length === 0) return NOTHING;
-    return parts.length === 1 ? parts[0]! : eb.or(parts);
-  }
-
-  /** A normalised predicate as a condition. */
-  predicate(eb: Eb, p: Predicate): Cond {
-    const column = this.layout.column(p.field);
-    switch (p.op) {
-      case 'eq':
-        return this.oneOf(eb, column, [p.value]);
-      case 'in':
-        return this.oneOf(eb, column, p.value as readonly unknown[]);
-      default: {
-        const op = p.op === 'gt' ? '>' : p.op === 'gte' ? '>=' : p.op === 'lt' ? '<' : '<=';
-        return eb(column.column, op, this.encode(column, p.value));
-      }
-    }
-  }
 }
 
 /**
  * The generic driver of one resource over SQL: every operation is one statement (a
  * second query only explains a refused conditional write). Works for any resource the
- * layout was derived from.
+ * layout was derived from. The hot operations (insert, get, getMany, list, count, update,
+ * delete) run {@link SqlStatements}' texts through the backend's prepared-statement runner;
+ * the evolution operations and `purge` are built with kysely, as DDL is.
  *
  * The evolution operations (`countByVersion`, `scanVersion`, `rewrite`, `rewriteMany`) ignore scopes.
  * Indexes and unique indexes are the database's own, so every write keeps every index
@@ -162,11 +136,15 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
   readonly #ctx: SqlDriverContext;
   readonly #codec: RowCodec;
   readonly #table: string;
+  readonly #statements: SqlStatements;
+  readonly #runner: StatementRunner;
 
   constructor(ctx: SqlDriverContext, layout: TableLayout) {
     this.#ctx = ctx;
     this.#codec = new RowCodec(layout, ctx.support);
     this.#table = layout.table;
+    this.#statements = new SqlStatements(this.#codec, ctx.support.name, ctx.schema);
+    this.#runner = ctx.runner();
   }
 
   #run<T>(fn: () => Promise<T>): Promise<T> {
@@ -175,18 +153,15 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
     );
   }
 
+  /** The rows of a hot statement, run prepared (see {@link SqlStatements}). */
+  #rows(statement: Statement): Promise<Record<string, unknown>[]> {
+    return this.#run(() => this.#runner.rows(statement.text, statement.params));
+  }
+
   async insert(record: StoredRecord): Promise<StoredRecord> {
-    const row = this.#codec.toRow(record);
     try {
-      return await this.#run(async () =>
-        this.#codec.fromRow(
-          await this.#ctx.db
-            .insertInto(this.#table)
-            .values(row)
-            .returningAll()
-            .executeTakeFirstOrThrow(),
-        ),
-      );
+      const [row] = await this.#rows(this.#statements.insert(record));
+      return this.#codec.fromRow(row!);
     } catch (err) {
       // When the id and another unique field are both taken, the database names whichever
       // index it checked first (SQLite and PostgreSQL: the other one); the contract reports
@@ -203,109 +178,39 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
 
   /** Whether a row (deleted ones included) holds `id`. */
   async #idTaken(id: string): Promise<boolean> {
-    const row = await this.#run(() =>
-      this.#ctx.db.selectFrom(this.#table).select('id').where('id', '=', id).executeTakeFirst(),
-    );
-    return row !== undefined;
+    const rows = await this.#rows(this.#statements.idTaken(id));
+    return rows.length > 0;
   }
 
   async get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
-    const row = await this.#run(() =>
-      this.#ctx.db
-        .selectFrom(this.#table)
-        .selectAll()
-        .where((eb) => eb.and([eb('id', '=', id), ...this.#codec.readScope(eb, scope)]))
-        .executeTakeFirst(),
-    );
+    const [row] = await this.#rows(this.#statements.get(scope, id));
     return row === undefined ? undefined : this.#codec.fromRow(row);
   }
 
   async getMany(scope: ReadScope, ids: readonly string[]): Promise<StoredRecord[]> {
     if (ids.length === 0) return [];
-    const rows = await this.#run(() =>
-      this.#ctx.db
-        .selectFrom(this.#table)
-        .selectAll()
-        .where((eb) => eb.and([eb('id', 'in', [...ids]), ...this.#codec.readScope(eb, scope)]))
-        .execute(),
-    );
+    const rows = await this.#rows(this.#statements.getMany(scope, ids));
     return rows.map((r) => this.#codec.fromRow(r));
-  }
-
-  #listQuery(scope: ReadScope, query: ListQuery) {
-    const { field, direction } = query.orderBy;
-    const column = this.#codec.layout.column(field);
-    const after = query.after;
-    let q = this.#ctx.db
-      .selectFrom(this.#table)
-      .selectAll()
-      .where((eb) => {
-        const conds = [
-          ...this.#codec.readScope(eb, scope),
-          ...query.where.map((p) => this.#codec.predicate(eb, p)),
-        ];
-        if (after !== null) {
-          const op = direction === 'asc' ? '>' : '<';
-          conds.push(
-            field === 'id'
-              ? eb('id', op, after.id)
-              : eb(
-                  eb.refTuple(column.column, 'id'),
-                  op,
-                  eb.tuple(this.#codec.encode(column, after.value), after.id),
-                ),
-          );
-        }
-        return eb.and(conds);
-      })
-      .orderBy(column.column, direction);
-    if (field !== 'id') q = q.orderBy('id', direction);
-    return q.limit(query.limit);
   }
 
   /** The SQL `list` runs for a query (for plans and tests). */
   compileList(scope: ReadScope, query: ListQuery): CompiledQuery {
-    return this.#listQuery(scope, query).compile();
+    const { text, params } = this.#statements.list(scope, query);
+    return CompiledQuery.raw(text, params);
   }
 
   async list(scope: ReadScope, query: ListQuery): Promise<StoredRecord[]> {
-    const rows = await this.#run(() => this.#listQuery(scope, query).execute());
+    const rows = await this.#rows(this.#statements.list(scope, query));
     return rows.map((r) => this.#codec.fromRow(r));
   }
 
   async count(scope: ReadScope, where: readonly Predicate[]): Promise<number> {
-    const row = await this.#run(() =>
-      this.#ctx.db
-        .selectFrom(this.#table)
-        .select((eb) => eb.fn.countAll().as('n'))
-        .where((eb) =>
-          eb.and([
-            ...this.#codec.readScope(eb, scope),
-            ...where.map((p) => this.#codec.predicate(eb, p)),
-          ]),
-        )
-        .executeTakeFirstOrThrow(),
-    );
-    return Number(row.n);
+    const [row] = await this.#rows(this.#statements.count(scope, where));
+    return Number(row!.n);
   }
 
   async update(scope: WriteScope, id: string, change: UpdateChange): Promise<WriteOutcome> {
-    const set: Row = {};
-    for (const [field, value] of Object.entries(change.set)) {
-      const column = this.#codec.layout.column(field);
-      set[column.column] = this.#codec.encode(column, value);
-    }
-    set.revision = sql`${sql.ref('revision')} + 1`;
-    set.updated_at = change.updatedAt;
-    set.object_version = change.objectVersion;
-    const row = await this.#run(() =>
-      this.#ctx.db
-        .updateTable(this.#table)
-        .set(set)
-        .where((eb) => this.#writable(eb, scope, id, change))
-        .returningAll()
-        .executeTakeFirst(),
-    );
+    const [row] = await this.#rows(this.#statements.update(scope, id, change));
     return row === undefined
       ? this.#refused(scope, id)
       : { status: 'ok', record: this.#codec.fromRow(row) };
@@ -314,55 +219,15 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
   async delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
     // The conditions are part of the statement: a record at another revision or holding
     // another value of an `expected` field (core: another objectVersion) is left untouched.
-    const where = (eb: Eb) => this.#writable(eb, scope, id, change);
-    const row = await this.#run(() =>
-      change.soft
-        ? this.#ctx.db
-            .updateTable(this.#table)
-            .set({
-              deleted_at: change.at,
-              updated_at: change.at,
-              revision: sql`${sql.ref('revision')} + 1`,
-            })
-            .where(where)
-            .returningAll()
-            .executeTakeFirst()
-        : this.#ctx.db.deleteFrom(this.#table).where(where).returningAll().executeTakeFirst(),
-    );
+    const [row] = await this.#rows(this.#statements.delete(scope, id, change));
     return row === undefined
       ? this.#refused(scope, id)
       : { status: 'ok', record: this.#codec.fromRow(row) };
   }
 
-  /**
-   * The `WHERE` of a conditional write (update or delete): the live record `id` in the
-   * scope, at `expectedRevision` if given, with each `expected` field holding one of its
-   * listed values.
-   */
-  #writable(
-    eb: Eb,
-    scope: WriteScope,
-    id: string,
-    change: Pick<UpdateChange, 'expectedRevision'> & Pick<DeleteChange, 'expected'>,
-  ): Cond {
-    const conds = [eb('id', '=', id), ...this.#codec.writeScope(eb, scope)];
-    if (change.expectedRevision !== undefined)
-      conds.push(eb('revision', '=', change.expectedRevision));
-    for (const [field, values] of Object.entries(change.expected ?? {})) {
-      conds.push(this.#codec.oneOf(eb, this.#codec.layout.column(field), values));
-    }
-    return eb.and(conds);
-  }
-
   /** Why a conditional write matched no row: the record is not writable, or a condition failed. */
   async #refused(scope: WriteScope, id: string): Promise<WriteOutcome> {
-    const row = await this.#run(() =>
-      this.#ctx.db
-        .selectFrom(this.#table)
-        .selectAll()
-        .where((eb) => eb.and([eb('id', '=', id), ...this.#codec.writeScope(eb, scope)]))
-        .executeTakeFirst(),
-    );
+    const [row] = await this.#rows(this.#statements.current(scope, id));
     return row === undefined
       ? { status: 'not-found' }
       : { status: 'conflict', current: this.#codec.fromRow(row) };

@@ -1,4 +1,5 @@
 import { Kysely, PostgresDialect } from 'kysely';
+import type { Pool } from 'pg';
 import { loadDriverLibrary } from '../driver-loader.js';
 import { type ResolvedSqlOptions, SQL_OPTION_NAMES } from '../sql-options.js';
 import type { AnyDatabase } from './dialect-support.js';
@@ -7,12 +8,13 @@ const INT8_OID = 20;
 
 /**
  * Opens a `pg` pool for a `postgres://` URL (the adapter's own parameters removed) behind
- * kysely. `pg` is imported on first use, so SQLite users never load it (nor install it).
+ * kysely; the pool itself too, on which the hot statements run prepared. `pg` is imported
+ * on first use, so SQLite users never load it (nor install it).
  */
 export async function connectPostgres(
   url: URL,
   options: ResolvedSqlOptions,
-): Promise<Kysely<AnyDatabase>> {
+): Promise<{ db: Kysely<AnyDatabase>; pool: Pool }> {
   const { default: pg } = await loadDriverLibrary('pg');
   const conn = new URL(url.href);
   for (const key of SQL_OPTION_NAMES) conn.searchParams.delete(key);
@@ -44,7 +46,7 @@ export async function connectPostgres(
     client.on('error', () => {});
     dropOnReadTimeout(client);
   });
-  return new Kysely<AnyDatabase>({ dialect: new PostgresDialect({ pool }) });
+  return { db: new Kysely<AnyDatabase>({ dialect: new PostgresDialect({ pool }) }), pool };
 }
 
 /** The part of a `pg.Client` that {@link dropOnReadTimeout} uses. */

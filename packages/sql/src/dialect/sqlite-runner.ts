@@ -1,0 +1,44 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { CompiledQuery } from 'kysely';
+import type { SqlDb } from './dialect-support.js';
+import { type Row, STATEMENT_CACHE_SIZE, type StatementRunner } from './statement-runner.js';
+
+/**
+ * Runs a table's hot statements on the backend's better-sqlite3 handle, each text
+ * prepared once (kysely's driver prepares every statement it runs, which costs more than
+ * running it). SQLite re-prepares a kept statement itself when the schema changed (an
+ * `expand` added a column: a kept `SELECT *` then returns it too).
+ *
+ * Evolution (`expand`, `contract`, the write floor) runs async `BEGIN IMMEDIATE`
+ * transactions holding kysely's one connection; a statement run on the handle meanwhile
+ * would run inside that transaction. While one is open the statement goes through kysely
+ * instead, which queues it behind the connection until the transaction ends.
+ *
+ * @example
+ * ```ts
+ * const runner = new SqliteRunner(database, db);
+ * const rows = await runner.rows('SELECT * FROM "widgets" WHERE "id" = ?', [id]);
+ * ```
+ */
+export class SqliteRunner implements StatementRunner {
+  readonly #database: Database;
+  readonly #db: SqlDb;
+  readonly #prepared = new Map<string, Statement>();
+
+  constructor(database: Database, db: SqlDb) {
+    this.#database = database;
+    this.#db = db;
+  }
+
+  async rows(text: string, params: readonly unknown[]): Promise<Row[]> {
+    if (this.#database.inTransaction) {
+      return (await this.#db.executeQuery<Row>(CompiledQuery.raw(text, [...params]))).rows;
+    }
+    let statement = this.#prepared.get(text);
+    if (statement === undefined) {
+      statement = this.#database.prepare(text);
+      if (this.#prepared.size < STATEMENT_CACHE_SIZE) this.#prepared.set(text, statement);
+    }
+    return statement.all(params) as Row[];
+  }
+}

@@ -1,0 +1,19 @@
+/** A row as the driver returns it, by column name. */
+export type Row = Record<string, unknown>;
+
+/**
+ * Runs the hot statements of one table: each text is prepared once and kept, and every
+ * call binds its own parameters. One runner per resource driver, each with its own cache.
+ */
+export interface StatementRunner {
+  /** The rows `text` returns with `params` bound (every hot statement returns rows). */
+  rows(text: string, params: readonly unknown[]): Promise<Row[]>;
+}
+
+/**
+ * How many texts a runner keeps prepared. A table's calls come in few shapes (scope,
+ * filtered fields, order, fields set); past the bound a new shape runs without being kept
+ * (PostgreSQL: unnamed; SQLite: prepared for the call), so neither this process nor the
+ * server holds more than this many statements per table and connection.
+ */
+export const STATEMENT_CACHE_SIZE = 256;

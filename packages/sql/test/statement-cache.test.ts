@@ -1,0 +1,203 @@
+import { elementsBetween } from '@polystore/core/adapter';
+import { freshNamespace } from '@polystore/testing';
+import { admin, at, gadgetV10, gadgetV11, rec } from '@polystore/testing/evolution-fixtures';
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PostgresRunner } from '../src/dialect/postgres-runner.js';
+import { SqliteRunner } from '../src/dialect/sqlite-runner.js';
+import { STATEMENT_CACHE_SIZE } from '../src/dialect/statement-runner.js';
+import { openSqlBackend } from '../src/sql-adapter.js';
+import type { SqlBackend } from '../src/sql-backend.js';
+import { DIALECTS, useBackends } from './support.js';
+
+// The hot statements run prepared and are kept (see sql-statements.ts and the runners):
+// these tests check what keeping them must not change.
+
+const backends = useBackends();
+const everything = { projectId: null, includeShared: true, deleted: 'yes' } as const;
+const byId = { field: 'id', direction: 'asc' } as const;
+
+const opened: SqlBackend[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((b) => b.close()));
+});
+
+for (const dialect of DIALECTS) {
+  describe(`statement cache: ${dialect}`, () => {
+    // One connection on PostgreSQL, so that the expand certainly changes the table under
+    // statements that connection has prepared.
+    const open = async (url: string, resource: typeof gadgetV10 | typeof gadgetV11) => {
+      const backend = await openSqlBackend(new URL(url), {
+        resources: [resource],
+        adapter: { poolSize: 1 },
+      });
+      opened.push(backend);
+      return backend;
+    };
+
+    it('reads and writes through an expand and a contract that change the columns under kept statements', async () => {
+      const url = backends.url(dialect, freshNamespace('sc'));
+      // A 1.0 store, then a client of 1.1 on it before the expand (its open adds nothing).
+      await (await open(url, gadgetV10)).close();
+      const backend = await open(url, gadgetV11);
+      const driver = backend.driver(gadgetV11);
+      const oldBackend = await open(url, gadgetV10);
+      const oldDriver = oldBackend.driver(gadgetV10);
+      await oldDriver.insert(rec('r1', { label: 'one' }));
+      await oldDriver.insert(rec('r2', { label: 'two' }));
+      const change = (set: Record<string, unknown>, expectedRevision: number) => ({
+        set,
+        updatedAt: at,
+        objectVersion: '1.0',
+        expectedRevision,
+        expected: undefined,
+      });
+      // Each hot statement runs once before the expand.
+      // The column is not there yet: a nullable field reads as null.
+      expect(await driver.get(everything, 'r1')).toMatchObject({ label: 'one', color: null });
+      await driver.getMany(everything, ['r1', 'r2']);
+      await driver.list(everything, { where: [], orderBy: byId, limit: 10, after: null });
+      await driver.count(everything, []);
+      expect(await oldDriver.update(admin, 'r1', change({ label: 'uno' }, 1))).toMatchObject({
+        status: 'ok',
+      });
+      expect(await oldDriver.update(admin, 'r1', change({ label: 'x' }, 1))).toMatchObject({
+        status: 'conflict',
+      });
+
+      await backend.expand(gadgetV11, elementsBetween(gadgetV11, '1.0', '1.1').expand);
+
+      // The 1.1 driver writes and reads the new column with statements kept from before.
+      const colored = await driver.update(admin, 'r1', {
+        ...change({ color: 'red' }, 2),
+        objectVersion: '1.1',
+      });
+      expect(colored).toMatchObject({ status: 'ok', record: { color: 'red', revision: 3 } });
+      expect(await driver.get(everything, 'r1')).toMatchObject({ label: 'uno', color: 'red' });
+      expect(await driver.getMany(everything, ['r1', 'r2'])).toEqual(
+        expect.arrayContaining([expect.objectContaining({ id: 'r1', color: 'red' })]),
+      );
+      const page = await driver.list(everything, {
+        where: [],
+        orderBy: byId,
+        limit: 10,
+        after: null,
+      });
+      expect(page.map((r) => [r.id, r.color])).toEqual([
+        ['r1', 'red'],
+        ['r2', null],
+      ]);
+      expect(await driver.count(everything, [])).toBe(2);
+      // The 1.0 driver's kept insert, update and refused-write read return one more column now.
+      await oldDriver.insert(rec('r3', { label: 'three' }));
+      expect(await oldDriver.update(admin, 'r2', change({ label: 'dos' }, 1))).toMatchObject({
+        status: 'ok',
+        record: { label: 'dos', revision: 2 },
+      });
+      expect(await oldDriver.update(admin, 'r2', change({ label: 'x' }, 1))).toMatchObject({
+        status: 'conflict',
+        current: { label: 'dos' },
+      });
+      expect(await oldDriver.get(everything, 'r1')).toMatchObject({ label: 'uno' });
+
+      // The contract drops the column again under statements kept since.
+      await backend.contract(gadgetV11, elementsBetween(gadgetV11, '1.1', '1.0').contract);
+      expect(await oldDriver.get(everything, 'r1')).toMatchObject({ label: 'uno', revision: 3 });
+      expect(await oldDriver.count(everything, [])).toBe(3);
+      expect(await oldDriver.update(admin, 'r3', change({ label: 'tres' }, 1))).toMatchObject({
+        status: 'ok',
+      });
+    });
+
+    it('keeps answering once more shapes than it keeps were run', async () => {
+      const backend = await open(backends.url(dialect), gadgetV10);
+      const driver = backend.driver(gadgetV10);
+      const ids = Array.from({ length: STATEMENT_CACHE_SIZE + 20 }, (_, i) => `g${i}`);
+      for (const id of ids.slice(0, 30)) await driver.insert(rec(id, { label: id }));
+      // SQLite writes a placeholder per id: every length is another statement.
+      for (let n = 1; n <= ids.length; n++) {
+        const got = await driver.getMany(everything, ids.slice(0, n));
+        expect(got).toHaveLength(Math.min(n, 30));
+      }
+      expect(await driver.get(everything, 'g7')).toMatchObject({ label: 'g7' });
+    });
+  });
+}
+
+describe('PostgresRunner', () => {
+  it('prepares a text once per connection, under one name, and keeps at most the bound', async () => {
+    const pool = new pg.Pool({ connectionString: backends.postgresUrl, max: 1 });
+    try {
+      const runner = new PostgresRunner(pool);
+      const prepared = async () =>
+        (await pool.query('SELECT name, statement FROM pg_prepared_statements')).rows;
+      for (let i = 0; i < 3; i++) {
+        expect(await runner.rows('SELECT $1::int + 1 AS "n"', [i])).toEqual([{ n: i + 1 }]);
+      }
+      expect(await prepared()).toEqual([
+        {
+          name: expect.stringMatching(/^ps0_[0-9a-f]{32}$/),
+          statement: 'SELECT $1::int + 1 AS "n"',
+        },
+      ]);
+      for (let i = 0; i < STATEMENT_CACHE_SIZE + 10; i++) {
+        expect(await runner.rows(`SELECT $1::int + ${i} AS "n"`, [1])).toEqual([{ n: i + 1 }]);
+      }
+      expect(await prepared()).toHaveLength(STATEMENT_CACHE_SIZE);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('prepares again, once, a statement whose result columns an ALTER TABLE changed', async () => {
+    const pool = new pg.Pool({ connectionString: backends.postgresUrl, max: 3 });
+    const table = `sc_${freshNamespace('t')}`;
+    try {
+      await pool.query(`CREATE TABLE "${table}" (id text PRIMARY KEY)`);
+      await pool.query(`INSERT INTO "${table}" VALUES ('a')`);
+      const runner = new PostgresRunner(pool);
+      const text = `SELECT * FROM "${table}" WHERE "id" = $1`;
+      // Every connection of the pool prepares it.
+      await Promise.all(Array.from({ length: 6 }, () => runner.rows(text, ['a'])));
+      await pool.query(`ALTER TABLE "${table}" ADD COLUMN extra text DEFAULT 'x'`);
+      const rows = await Promise.all(Array.from({ length: 6 }, () => runner.rows(text, ['a'])));
+      expect(rows.flat()).toEqual(Array(6).fill({ id: 'a', extra: 'x' }));
+    } finally {
+      await pool.end();
+    }
+  });
+});
+
+describe('SqliteRunner', () => {
+  it('runs a statement behind an open kysely transaction, not inside it', async () => {
+    const database = new Database(':memory:');
+    const db = new Kysely({ dialect: new SqliteDialect({ database }) });
+    try {
+      database.exec('CREATE TABLE t (id text PRIMARY KEY)');
+      const runner = new SqliteRunner(database, db);
+      const insert = 'INSERT INTO "t" VALUES (?) RETURNING *';
+      await runner.rows(insert, ['before']);
+      let pending: Promise<unknown> | undefined;
+      let settled = false;
+      await db.connection().execute(async (c) => {
+        await sql`BEGIN IMMEDIATE`.execute(c);
+        pending = runner.rows(insert, ['during']).finally(() => {
+          settled = true;
+        });
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(settled).toBe(false);
+        await sql`ROLLBACK`.execute(c);
+      });
+      // Run after the transaction: its rollback did not take the row with it.
+      expect(await pending).toEqual([{ id: 'during' }]);
+      expect(database.prepare('SELECT id FROM t ORDER BY id').all()).toEqual([
+        { id: 'before' },
+        { id: 'during' },
+      ]);
+    } finally {
+      await db.destroy();
+    }
+  });
+});
