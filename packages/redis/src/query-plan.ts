@@ -16,12 +16,27 @@ export interface MemberRange {
   readonly hi: Bound | null;
 }
 
+/**
+ * A predicate of a plan as the driver sees it: an equality on JSON texts (`e`) or sort tokens
+ * (`v`), or a member range (`r`), and whether its own index can yield its records.
+ */
+export interface PlannedPredicate {
+  readonly kind: 'e' | 'v' | 'r';
+  readonly field: string;
+  /** Whether the field's own index holds the matching records (not so for `projectId`). */
+  readonly indexed: boolean;
+  /** The JSON texts (`e`) or sort tokens (`v`) it accepts; empty for a range. */
+  readonly values: readonly string[];
+}
+
 /** What the list and count scripts get for a `where` within a scope. */
 export interface QueryPlan {
   /** The partitions (`<l|d>:<*|project>`) to read. */
   readonly partitions: readonly string[];
   /** The encoded predicates, starting with their count (see `read_preds` in prelude.lua). */
   readonly predicates: readonly (string | Buffer)[];
+  /** The same predicates, each as one object (so a count of one index can skip the script). */
+  readonly conditions: readonly PlannedPredicate[];
   /** Ranges on the order field, which bound the walk of its index instead of being checked. */
   readonly order: MemberRange;
 }
@@ -103,7 +118,7 @@ export function planQuery(
       ? null
       : new Set([JSON.stringify(scope.projectId), ...(scope.includeShared ? ['null'] : [])]);
   const preds: (string | Buffer)[] = [];
-  let count = 0;
+  const conditions: PlannedPredicate[] = [];
   const ranges = new Map<string, MemberRange>();
 
   for (const p of where) {
@@ -120,7 +135,7 @@ export function planQuery(
           .map((v) => layout.sortToken(p.field, v as string | number));
         if (tokens.length === 0) return undefined;
         preds.push('v', p.field, '1', String(tokens.length), ...tokens);
-        count++;
+        conditions.push({ kind: 'v', field: p.field, indexed: true, values: tokens });
       } else {
         const r = rangeOf(layout.sortToken(p.field, p.value as string | number), p.op);
         const had = ranges.get(p.field) ?? { lo: null, hi: null };
@@ -130,7 +145,7 @@ export function planQuery(
     }
     const texts = values(p).map((v) => layout.valueJson(v));
     preds.push('e', p.field, '1', String(texts.length), ...texts);
-    count++;
+    conditions.push({ kind: 'e', field: p.field, indexed: true, values: texts });
   }
 
   let order: MemberRange = { lo: null, hi: null };
@@ -139,7 +154,7 @@ export function planQuery(
       order = range;
     } else {
       preds.push('r', field, '1', lexArg(range.lo, '-'), lexArg(range.hi, '+'));
-      count++;
+      conditions.push({ kind: 'r', field, indexed: true, values: [] });
     }
   }
 
@@ -150,9 +165,9 @@ export function planQuery(
       projectParts = [...projects];
     } else {
       preds.push('e', 'projectId', '0', String(projects.size), ...projects);
-      count++;
+      conditions.push({ kind: 'e', field: 'projectId', indexed: false, values: [...projects] });
     }
   }
   const partitions = liveness.flatMap((l) => projectParts.map((p) => `${l}:${p}`));
-  return { partitions, predicates: [String(count), ...preds], order };
+  return { partitions, predicates: [String(conditions.length), ...preds], conditions, order };
 }

@@ -162,12 +162,21 @@ export class RedisConnection {
     }
   }
 
-  /** The fields of a hash as a flat field/value list (empty when the key is missing). */
-  async hashFields(key: string): Promise<string[]> {
+  /** The values of some fields of a hash, in their order (`null` where missing, all when the key is). */
+  async hashValues(key: string, fields: readonly string[]): Promise<(string | null)[]> {
     try {
-      return (await this.client.call('HGETALL', key)) as string[];
+      return (await this.client.call('HMGET', key, ...fields)) as (string | null)[];
     } catch (err) {
       throw toCoreError(err, 'get');
+    }
+  }
+
+  /** The size of a set (`SCARD`) or sorted set (`ZCARD`); 0 when the key is missing. */
+  async cardinality(command: 'SCARD' | 'ZCARD', key: string, operation: string): Promise<number> {
+    try {
+      return (await this.client.call(command, key)) as number;
+    } catch (err) {
+      throw toCoreError(err, operation);
     }
   }
 

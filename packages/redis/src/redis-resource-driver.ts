@@ -1,7 +1,10 @@
 import {
+  ConfigError,
   compareVersions,
   DuplicateError,
+  historyOf,
   InvalidQueryError,
+  SYSTEM_FIELDS,
   UnavailableError,
 } from '@polystore/core';
 import {
@@ -19,8 +22,8 @@ import {
   type WriteOutcome,
   type WriteScope,
 } from '@polystore/core/adapter';
-import type { ResourceLayout } from './layout.js';
-import { lexArg, maxLower, memberOf, minUpper, planQuery } from './query-plan.js';
+import { MEMBER_SEPARATOR, type ResourceLayout } from './layout.js';
+import { lexArg, maxLower, memberOf, minUpper, planQuery, type QueryPlan } from './query-plan.js';
 import type { RedisConnection } from './redis-connection.js';
 
 /** Most partitions a `list` merges; beyond, it reads all projects and checks `projectId`. */
@@ -41,8 +44,11 @@ type Reply = [string, ...unknown[]];
 /**
  * The generic driver of any resource over Redis. Every mutation is one Lua script that
  * checks its conditions and changes the record and all its index entries atomically; a
- * `get` is one `HGETALL`; a page of `list`, a `count` and a `getMany` are one read-only
- * script over the index keys.
+ * `get` is one `HMGET` of the record's fields; a page of `list`, a `count` and a `getMany`
+ * are one read-only script over the index keys (a `count` that is the size of one index,
+ * one `SCARD` or `ZCARD`). Reads fetch the fields by name ({@link readFields}), so the
+ * hidden `~` fields of the indexes never travel, and the scripts return each record as one
+ * string of its JSON texts (see record_row in prelude.lua).
  *
  * For schema evolution, `countByVersion` reads the sizes of the per-version sorted sets,
  * `scanVersion` reads a page of one of them from its cursor, and `rewrite` is one script that replaces
@@ -52,10 +58,16 @@ type Reply = [string, ...unknown[]];
 export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
   readonly #conn: RedisConnection;
   readonly #layout: ResourceLayout;
+  /** The fields reads fetch ({@link readFields}), `id` first. */
+  readonly #fields: readonly string[];
+  /** The same as script arguments: their count, then the names (see read_names). */
+  readonly #fieldArgs: readonly string[];
 
   constructor(connection: RedisConnection, layout: ResourceLayout) {
     this.#conn = connection;
     this.#layout = layout;
+    this.#fields = readFields(layout);
+    this.#fieldArgs = [String(this.#fields.length), ...this.#fields];
   }
 
   async insert(record: StoredRecord): Promise<StoredRecord> {
@@ -71,18 +83,25 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
   }
 
   async get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
-    const record = this.#layout.decode(await this.#conn.hashFields(this.#layout.recordKey(id)));
-    return record && inReadScope(record, scope) ? record : undefined;
+    const values = await this.#conn.hashValues(this.#layout.recordKey(id), this.#fields);
+    // `id` is the first field: a record always has it, a missing key has none.
+    if (values[0] === null || values[0] === undefined) return undefined;
+    const record = this.#record(values);
+    return inReadScope(record, scope) ? record : undefined;
   }
 
   async getMany(scope: ReadScope, ids: readonly string[]): Promise<StoredRecord[]> {
     if (ids.length === 0) return [];
     const l = this.#layout;
-    const reply = (await this.#conn.script('fetch', l.versionsKey, [l.base, ...ids])) as string[][];
+    const reply = (await this.#conn.script('fetch', l.versionsKey, [
+      l.base,
+      ...this.#fieldArgs,
+      ...ids,
+    ])) as string[];
     const out: StoredRecord[] = [];
-    for (const hash of reply) {
-      const record = l.decode(hash);
-      if (record && inReadScope(record, scope)) out.push(record);
+    for (const row of reply) {
+      const record = this.#row(row);
+      if (inReadScope(record, scope)) out.push(record);
     }
     return out;
   }
@@ -117,14 +136,17 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       String(plan.partitions.length),
       ...plan.partitions,
       ...plan.predicates,
-    ])) as string[][];
-    return reply.map((hash) => l.decode(hash)!);
+      ...this.#fieldArgs,
+    ])) as string[];
+    return reply.map((row) => this.#row(row));
   }
 
   async count(scope: ReadScope, where: readonly Predicate[]): Promise<number> {
     const l = this.#layout;
     const plan = planQuery(l, scope, where, { maxPartitions: Number.POSITIVE_INFINITY });
     if (!plan) return 0;
+    const one = this.#singleIndex(plan);
+    if (one) return this.#conn.cardinality(one.command, one.key, 'count');
     // A range on a sortable field is a predicate of count (no order field absorbs it).
     const reply = await this.#conn.script('count', l.versionsKey, [
       l.base,
@@ -339,6 +361,54 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
     return n;
   }
 
+  /**
+   * The one index whose size is the count of a plan, when there is one: the id index of
+   * the partition without predicates, the equality set of the value with one equality
+   * predicate on an indexed field. Its size is what count.lua would return (see there),
+   * read with one command instead of a script.
+   */
+  #singleIndex(plan: QueryPlan): { command: 'SCARD' | 'ZCARD'; key: string } | undefined {
+    if (plan.partitions.length !== 1) return undefined;
+    const part = plan.partitions[0]!;
+    const [only, ...rest] = plan.conditions;
+    if (only === undefined) return { command: 'ZCARD', key: this.#layout.sortKey('id', part) };
+    if (rest.length > 0 || only.kind !== 'e' || !only.indexed || only.values.length !== 1) {
+      return undefined;
+    }
+    return { command: 'SCARD', key: this.#layout.eqKey(only.field, part, only.values[0]!) };
+  }
+
+  /** A record from a script's row: the JSON texts of {@link readFields} joined by NUL ('' where absent). */
+  #row(row: string): StoredRecord {
+    const texts = row.split(MEMBER_SEPARATOR);
+    if (texts.length !== this.#fields.length) {
+      throw new ConfigError(
+        `redis: a ${this.#layout.resource.name} record under ${this.#layout.base} holds a NUL outside JSON: the namespace holds foreign data`,
+      );
+    }
+    return this.#record(texts.map((t) => (t === '' ? null : t)));
+  }
+
+  /** A record from the JSON texts of {@link readFields}, in order (`null` where absent). */
+  #record(texts: readonly (string | null | undefined)[]): StoredRecord {
+    const record: Record<string, unknown> = {};
+    for (let i = 0; i < this.#fields.length; i++) {
+      const text = texts[i];
+      if (text === null || text === undefined) continue;
+      const name = this.#fields[i]!;
+      try {
+        record[name] = JSON.parse(text);
+      } catch (err) {
+        // Only another program writing into the namespace can leave a value that is not JSON.
+        throw new ConfigError(
+          `redis: ${this.#layout.resource.name} field ${name} under ${this.#layout.base} is not JSON: the namespace holds foreign data`,
+          { cause: err },
+        );
+      }
+    }
+    return record as StoredRecord;
+  }
+
   #outcome(operation: string, raw: unknown): WriteOutcome {
     const reply = raw as Reply;
     switch (reply[0]) {
@@ -365,6 +435,22 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       `redis ${operation}: unexpected script reply ${JSON.stringify(reply[0])}`,
     );
   }
+}
+
+/**
+ * The fields a read fetches: the system fields (`id` first), then every field any version
+ * of the resource's history has, so a record stored at an older version comes with the
+ * fields core's upgrade reads (a field a later version removed included). A field only a
+ * newer definition has is left out: core would drop it (a record newer than the code is
+ * read with the code's fields).
+ */
+function readFields(layout: ResourceLayout): readonly string[] {
+  const names = new Set<string>(SYSTEM_FIELDS);
+  for (const v of historyOf(layout.resource).versions) {
+    for (const name of v.fieldNames) names.add(name);
+  }
+  for (const name of layout.resource.fieldNames) names.add(name);
+  return Object.freeze([...names]);
 }
 
 /** The write scope as a script argument: `''` for any project, else the project's JSON text. */

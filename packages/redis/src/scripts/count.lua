@@ -14,10 +14,10 @@ end
 local best, m = best_source(T, parts, preds)
 if best and #preds == 1 then return m end
 if best and m == 0 then return 0 end
-local cols, pos = columns(preds, nil)
+local cols, pos = columns(preds, nil, best)
 local n = 0
 local function consider(id)
-  if matches(preds, best, redis.call('HMGET', rkey(T, id), unpack(cols)), pos, id) then n = n + 1 end
+  if matches(preds, best, read_columns(T, id, cols), pos, id) then n = n + 1 end
 end
 if best then
   for _, id in ipairs(source_ids(T, parts, best)) do consider(id) end

@@ -1,22 +1,19 @@
 -- One page of records in the total order (order field, id), from the index keys only.
 -- KEYS[1] routes the call. ARGV: T, layout, order field, 'asc'|'desc', lo and hi bounds
 -- of the order index (cursor and ranges on the order field, ZRANGEBYLEX syntax), limit,
--- partitions (see read_parts), predicates (see read_preds).
+-- partitions (see read_parts), predicates (see read_preds), the fields of the reply (see
+-- read_names).
 --
 -- Plan: walking the order index from the cursor stops after `limit` matches, which costs
 -- about limit * n / m entries when m of the n walked entries match. A predicate's own
 -- index (an equality set, or a range of another sorted index) yields its m candidates,
 -- which are filtered and sorted here. The script takes that index when m * m <= limit * n.
--- Reply: one field/value list per record, in order.
+-- Reply: one row per record (see record_row), in order.
 local T, order, desc, lo, hi, limit = ARGV[1], ARGV[3], ARGV[4] == 'desc', ARGV[5], ARGV[6], tonumber(ARGV[7])
 local parts, i = read_parts(8)
-local preds = read_preds(i)
-
-local function fetch(ids)
-  local out = {}
-  for k, id in ipairs(ids) do out[k] = redis.call('HGETALL', rkey(T, id)) end
-  return out
-end
+local preds
+preds, i = read_preds(i)
+local names = read_names(i)
 
 local n = 0
 for _, part in ipairs(parts) do n = n + redis.call('ZLEXCOUNT', zkey(T, order, part), lo, hi) end
@@ -25,32 +22,36 @@ local best, m = best_source(T, parts, preds)
 if best and m == 0 then return {} end
 
 if best and m < n and m * m <= limit * n then
-  local ocol = '~s:' .. order
-  local cols, pos = columns(preds, ocol)
+  -- The order index's member of a record is '<token>\0<id>'. By id the token is the id
+  -- itself, so a candidate needs no read unless another predicate checks it; else its
+  -- token is read with the columns the other predicates check.
+  local byid = order == 'id'
+  local ocol = not byid and ('~s:' .. order) or nil
+  local cols, pos = columns(preds, ocol, best)
   local rows, seen = {}, {}
   for _, id in ipairs(source_ids(T, parts, best)) do
     if not seen[id] then
       seen[id] = true
-      local vals = redis.call('HMGET', rkey(T, id), unpack(cols))
-      local tok = vals[pos[ocol]]
+      local vals = #cols > 0 and read_columns(T, id, cols)
+      local tok = byid and id or vals[pos[ocol]]
       if tok then
         local mem = tok .. SEP .. id
-        if within(mem, lo, hi) and matches(preds, best, vals, pos, id) then rows[#rows + 1] = mem end
+        if within(mem, lo, hi) and (not vals or matches(preds, best, vals, pos, id)) then rows[#rows + 1] = mem end
       end
     end
   end
-  if desc then
-    table.sort(rows, function(a, b) return cmp(a, b) > 0 end)
-  else
-    table.sort(rows, function(a, b) return cmp(a, b) < 0 end)
+  sort_members(rows, desc)
+  -- A candidate whose record is gone (an entry nothing removed) is passed over.
+  local out = {}
+  for k = 1, #rows do
+    if #out >= limit then break end
+    out[#out + 1] = record_row(T, member_id(rows[k]), names)
   end
-  local ids = {}
-  for k = 1, math.min(limit, #rows) do ids[k] = member_id(rows[k]) end
-  return fetch(ids)
+  return out
 end
 
 -- Walk: a k-way merge of the order index of each partition, in batches.
-local cols, pos = columns(preds, nil)
+local cols, pos = columns(preds, nil, nil)
 local streams = {}
 for k, part in ipairs(parts) do
   streams[k] = { key = zkey(T, order, part), lo = lo, hi = hi, buf = {}, pos = 1, done = false, batch = math.max(limit, 16) }
@@ -72,18 +73,28 @@ local function head(s)
   end
   return s.buf[s.pos]
 end
-local ids = {}
-while #ids < limit do
+-- Which of two heads comes first: Lua's '<' where it is byte order (see lt_is_bytewise).
+local bytewise = #streams > 1 and lt_is_bytewise()
+local function first(a, b)
+  if bytewise then
+    if desc then return a > b end
+    return a < b
+  end
+  if desc then return cmp(a, b) > 0 end
+  return cmp(a, b) < 0
+end
+local out = {}
+while #out < limit do
   local pick, pm = nil, nil
   for _, s in ipairs(streams) do
     local h = head(s)
-    if h and (pm == nil or (desc and cmp(h, pm) > 0) or (not desc and cmp(h, pm) < 0)) then pick, pm = s, h end
+    if h and (pm == nil or first(h, pm)) then pick, pm = s, h end
   end
   if not pick then break end
   pick.pos = pick.pos + 1
   local id = member_id(pm)
-  if #preds == 0 or matches(preds, nil, redis.call('HMGET', rkey(T, id), unpack(cols)), pos, id) then
-    ids[#ids + 1] = id
+  if #preds == 0 or matches(preds, nil, read_columns(T, id, cols), pos, id) then
+    out[#out + 1] = record_row(T, id, names)
   end
 end
-return fetch(ids)
+return out

@@ -414,8 +414,9 @@ local function source_ids(T, parts, p)
   return ids
 end
 
--- The columns (hash fields) the predicates read, in a list and by name -> position.
-local function columns(preds, extra)
+-- The columns (hash fields) the predicates but `skip` read (and `extra`), in a list and by
+-- name -> position. The predicate a script takes its candidates from needs no check.
+local function columns(preds, extra, skip)
   local cols, pos = {}, {}
   local function add(c)
     if not pos[c] then
@@ -424,8 +425,17 @@ local function columns(preds, extra)
     end
   end
   if extra then add(extra) end
-  for _, p in ipairs(preds) do add(p.col) end
+  for _, p in ipairs(preds) do
+    if p ~= skip then add(p.col) end
+  end
   return cols, pos
+end
+
+-- The values of the columns `cols` of record `id` (false where missing). HGET where there
+-- is one column: its reply is a string, not a table, which costs less to build.
+local function read_columns(T, id, cols)
+  if #cols == 1 then return { redis.call('HGET', rkey(T, id), cols[1]) } end
+  return redis.call('HMGET', rkey(T, id), unpack(cols))
 end
 
 -- Whether a record's column values (from HMGET) satisfy every predicate but `skip`.
@@ -445,6 +455,59 @@ local function matches(preds, skip, vals, pos, id)
     end
   end
   return true
+end
+
+-- Reads the names of the fields a reply carries from ARGV at i: count, then each ('id'
+-- first). Returns names, next i.
+local function read_names(i)
+  local n = tonumber(ARGV[i])
+  local names = {}
+  for k = 1, n do names[k] = ARGV[i + k] end
+  return names, i + n + 1
+end
+
+-- The reply form of record `id`: the JSON texts of its fields `names` (from read_names), in
+-- that order, joined by NUL ('' for a field the record lacks); nil when there is no record.
+-- Only what the caller decodes: the hidden '~' fields stay on the server, and one string
+-- per record costs the server and the client far less than a list of name/value strings
+-- (the driver splits it). A JSON text never holds a NUL (JSON escapes it), and is never ''.
+local function record_row(T, id, names)
+  local v = redis.call('HMGET', rkey(T, id), unpack(names))
+  if not v[1] then return nil end
+  for k = 2, #names do
+    if not v[k] then v[k] = '' end
+  end
+  return table.concat(v, SEP)
+end
+
+-- Whether Lua's '<' orders strings by their bytes, as cmp does. Lua 5.1 compares strings
+-- with strcoll (and goes on past each NUL), in the collation Redis takes from its
+-- environment when it starts (setlocale(LC_COLLATE, '')): byte order in the C and POSIX
+-- locales and in C.UTF-8 (code point order, which is the byte order of UTF-8), another
+-- order in most others (en_US.UTF-8 puts 'a' before 'B', ignores '-' at first and sorts
+-- 'é' next to 'e'). These pairs tell those apart; where one fails, sorts use cmp.
+local function lt_is_bytewise()
+  return 'B' < 'a' and 'a-c' < 'ab' and 'z' < '\195\169' and '\195\169' < '\240\159\152\128'
+    and 'a\0z' < 'a\0\195\169' and 'a' < 'a\0' and 'a\0\255' < 'a0'
+end
+
+-- Sorts sorted-set members in place by their bytes, descending when `desc`: with Lua's own
+-- '<' (in C, no comparator call per comparison) when it is byte order, else with cmp.
+local function sort_members(rows, desc)
+  if lt_is_bytewise() then
+    table.sort(rows)
+    if desc then
+      local i, j = 1, #rows
+      while i < j do
+        rows[i], rows[j] = rows[j], rows[i]
+        i, j = i + 1, j - 1
+      end
+    end
+  elseif desc then
+    table.sort(rows, function(a, b) return cmp(a, b) > 0 end)
+  else
+    table.sort(rows, function(a, b) return cmp(a, b) < 0 end)
+  end
 end
 
 -- The smallest predicate index for the partitions, and its size (nil when none has one).

@@ -1,0 +1,210 @@
+/**
+ * The read paths' shortcuts: list.lua sorts its candidates with Lua's own '<' where that is
+ * byte order (lt_is_bytewise in prelude.lua), and get, getMany and list bring back only the
+ * record's fields, each record one string of JSON texts (record_row).
+ */
+import { createContext, sequentialIds } from '@polystore/core';
+import { createStores, type ReadScope } from '@polystore/core/adapter';
+import { freshNamespace } from '@polystore/testing/vitest';
+import fc from 'fast-check';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CONTRACT_RESOURCES, gadgetResource } from '../../../test/contract/resources.js';
+import { openRedisBackend } from '../src/redis-adapter.js';
+import type { RedisBackend } from '../src/redis-backend.js';
+import { LUA_PRELUDE } from '../src/scripts/lua-sources.js';
+import { redisUrl } from './helpers.js';
+
+const p1 = createContext({ projectId: 'p1' });
+const scopeP1: ReadScope = { projectId: 'p1', includeShared: false, deleted: 'no' };
+
+let raw: Redis;
+const opened: RedisBackend[] = [];
+beforeAll(() => {
+  raw = new Redis(redisUrl());
+});
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((b) => b.close()));
+});
+afterAll(async () => {
+  await raw.quit();
+});
+
+/** Runs `body` after the prelude on the test server, with byte-string arguments. */
+async function lua(body: string, args: readonly Buffer[]): Promise<unknown> {
+  return raw.callBuffer('EVAL', `${LUA_PRELUDE}\n${body}`, '0', ...args);
+}
+
+const hex = (bs: readonly Buffer[]) => bs.map((b) => b.toString('hex'));
+
+describe("Lua's string order on the server", () => {
+  // Sorts the arguments three ways: Lua's '<', cmp, and sort_members descending.
+  const SORTS = `
+local function copy() local t = {} for i = 1, #ARGV do t[i] = ARGV[i] end return t end
+local native, bycmp, desc = copy(), copy(), copy()
+table.sort(native)
+table.sort(bycmp, function(a, b) return cmp(a, b) < 0 end)
+sort_members(desc, true)
+return { lt_is_bytewise() and 1 or 0, native, bycmp, desc }`;
+
+  /** A sort token: text with multi-byte UTF-8 (two to four bytes), case, punctuation and NULs. */
+  const token = fc
+    .array(
+      fc.oneof(
+        fc.constantFrom('a', 'B', 'b', 'z', 'Z', '-', ' ', '0', '9', '~', '\u0000', '\u0001'),
+        fc.constantFrom('é', 'e\u0301', 'ß', '\u007f', '\u0080', '\u07ff', '\u0800', '\uffff'),
+        fc.constantFrom('😀', '\u{10000}', '\u{10ffff}', 'ｱ', '\ufb01'),
+        fc.string({ unit: 'binary', maxLength: 3 }),
+      ),
+      { maxLength: 8 },
+    )
+    .map((parts) => parts.join(''));
+  /** A sorted-set member as list.lua sorts them: '<token>\0<id>'. */
+  const member = fc
+    .tuple(token, fc.constantFrom('id-1', 'id-2', 'ID', '00000000-0000-7000-8000-00000000000a'))
+    .map(([t, id]) => Buffer.from(`${t}\u0000${id}`, 'utf8'));
+
+  it("is byte order here, so list.lua's table.sort agrees with cmp and with Buffer.compare", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(member, { maxLength: 60 }), async (members) => {
+        const [bytewise, native, bycmp, desc] = (await lua(SORTS, members)) as [
+          number,
+          Buffer[],
+          Buffer[],
+          Buffer[],
+        ];
+        const expected = [...members].sort(Buffer.compare);
+        expect(bytewise).toBe(1);
+        expect(hex(native)).toEqual(hex(expected));
+        expect(hex(bycmp)).toEqual(hex(expected));
+        expect(hex(desc)).toEqual(hex([...expected].reverse()));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('tells apart the collations of other locales, whose order is not byte order', () => {
+    // The pairs lt_is_bytewise checks, each in byte order (first < second).
+    const pairs: [string, string][] = [
+      ['B', 'a'],
+      ['a-c', 'ab'],
+      ['z', 'é'],
+      ['é', '😀'],
+      ['a\u0000z', 'a\u0000é'],
+      ['a', 'a\u0000'],
+    ];
+    for (const [a, b] of pairs) {
+      expect(Buffer.compare(Buffer.from(a), Buffer.from(b)), `${a} < ${b}`).toBe(-1);
+    }
+    // Collations as a locale other than C or C.UTF-8 gives strcoll (ICU's here, glibc's
+    // alike at the first level): each gets at least one pair the other way round.
+    for (const locale of ['en-US', 'de-DE', 'fr-FR', 'sv-SE', 'ja-JP']) {
+      const collator = new Intl.Collator(locale);
+      const wrong = pairs.filter(([a, b]) => collator.compare(a, b) >= 0);
+      expect(wrong.length, locale).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('read replies', () => {
+  async function fresh() {
+    const namespace = freshNamespace('read_paths');
+    const backend = await openRedisBackend(redisUrl(), {
+      adapter: { namespace },
+      resources: CONTRACT_RESOURCES,
+    });
+    opened.push(backend);
+    const stores = createStores(backend, {
+      resources: CONTRACT_RESOURCES,
+      ids: sequentialIds(),
+    });
+    return { backend, gadgets: stores.store(gadgetResource), namespace };
+  }
+
+  // Names whose code point order differs from a locale's: case, punctuation, accents,
+  // astral characters, a control character.
+  const NAMES = ['a', 'B', 'b', 'a-c', 'ab', 'é', 'e', 'z', 'Z', '😀', 'ｱ', 'c\u0001tl'];
+
+  it('a filtered list sorts its candidates in code point order, both ways, page by page', async () => {
+    const { gadgets } = await fresh();
+    // 12 red among 40: a page of 3 asks for 4, and 12 * 12 <= 4 * 40, so list.lua takes
+    // the candidates from the equality set of color and sorts them.
+    for (const name of NAMES) await gadgets.create(p1, { name, color: 'red' });
+    for (let i = 0; i < 28; i++) await gadgets.create(p1, { name: `f${i}`, color: 'blue' });
+    const red = (await gadgets.list(p1, { where: { color: 'red' }, limit: 100 })).items;
+    const byName = [...red].sort(
+      (x, y) =>
+        Buffer.compare(Buffer.from(x.name), Buffer.from(y.name)) ||
+        Buffer.compare(Buffer.from(x.id), Buffer.from(y.id)),
+    );
+    for (const direction of ['asc', 'desc'] as const) {
+      const seen: string[] = [];
+      let after: string | null = null;
+      do {
+        const page: Awaited<ReturnType<typeof gadgets.list>> = await gadgets.list(p1, {
+          where: { color: 'red' },
+          orderBy: { field: 'name', direction },
+          limit: 3,
+          ...(after === null ? {} : { after }),
+        });
+        seen.push(...page.items.map((g) => g.name));
+        after = page.next;
+      } while (after !== null);
+      const want = byName.map((g) => g.name);
+      expect(seen, direction).toEqual(direction === 'asc' ? want : want.reverse());
+    }
+  });
+
+  it('get, getMany and list carry the fields only: no hidden or foreign field, absent stays absent', async () => {
+    const { backend, gadgets, namespace } = await fresh();
+    // Values whose JSON texts hold escapes (an empty string in a list, the text '\u0000').
+    const made = await gadgets.create(p1, {
+      name: 'c\u0001tl',
+      color: 'red',
+      zone: null,
+      labels: ['', '\\u0000'],
+    });
+    const key = `polystore:{${namespace}}:gadgets:r:${made.id}`;
+    // A field the record lacks (written by a definition without it) and one no version
+    // of the resource has.
+    await raw.hdel(key, 'spec');
+    await raw.hset(key, 'foreign', '"x"');
+    const driver = backend.driver(gadgetResource);
+    const where = [{ field: 'color', op: 'eq' as const, value: 'red' }];
+    const reads = [
+      await driver.get(scopeP1, made.id),
+      ...(await driver.getMany(scopeP1, [made.id])),
+      ...(await driver.list(scopeP1, {
+        where,
+        orderBy: { field: 'id', direction: 'asc' },
+        limit: 10,
+        after: null,
+      })),
+    ];
+    expect(reads).toHaveLength(3);
+    for (const r of reads) {
+      expect(Object.keys(r ?? {}).filter((k) => k.startsWith('~') || k === 'foreign')).toEqual([]);
+      expect(r).not.toHaveProperty('spec');
+      expect(r).toMatchObject({ id: made.id, name: 'c\u0001tl', zone: null, revision: 1 });
+      expect(r).toMatchObject({ labels: ['', '\\u0000'] });
+    }
+    expect(await gadgets.get(p1, made.id)).toMatchObject({ spec: null });
+  });
+
+  it('passes over an index entry whose record is gone: the page is still full', async () => {
+    const { gadgets, namespace } = await fresh();
+    for (let i = 0; i < 6; i++) await gadgets.create(p1, { name: `r${i}`, color: 'red' });
+    for (let i = 0; i < 20; i++) await gadgets.create(p1, { name: `b${i}`, color: 'blue' });
+    // An id that sorts first, in the equality set and the id index of the partition, with
+    // no record (what a crash between two commands of another program could leave).
+    const ghost = '00000000-0000-7000-8000-000000000000';
+    const base = `polystore:{${namespace}}:gadgets:`;
+    await raw.sadd(`${base}e:color:l:"p1":"red"`, ghost);
+    await raw.zadd(`${base}z:id:l:"p1"`, 0, `${ghost}\u0000${ghost}`);
+    const filtered = await gadgets.list(p1, { where: { color: 'red' }, limit: 4 });
+    expect(filtered.items.map((g) => g.name)).toEqual(['r0', 'r1', 'r2', 'r3']);
+    const walked = await gadgets.list(p1, { limit: 4 });
+    expect(walked.items.map((g) => g.name)).toEqual(['r0', 'r1', 'r2', 'r3']);
+    expect(await gadgets.getMany(p1, [ghost])).toEqual([]);
+  });
+});
