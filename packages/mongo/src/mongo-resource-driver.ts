@@ -17,6 +17,7 @@ import {
   type WriteScope,
 } from '@polystore/core/adapter';
 import type { Collection, Document, Filter } from 'mongodb';
+import pMap from 'p-map';
 import { isDuplicateKeyError, mapErrors, serverError, toCoreError } from './errors.js';
 import { bounded, command } from './fail-fast.js';
 import { DEAD, type MongoLayout, type StoredDocument } from './layout.js';
@@ -563,22 +564,17 @@ export class MongoResourceDriver implements ResourceDriver, EvolutionDriver {
     const claims = this.#claims;
     const done: string[] = [];
     if (claims === undefined) {
-      let next = 0;
-      const worker = async () => {
-        while (next < rewrites.length) {
-          const { record, expectedRevision } = rewrites[next++]!;
-          const outcome = await this.rewrite(record, expectedRevision).catch((err: unknown) => {
+      const outcomes = await pMap(
+        rewrites,
+        ({ record, expectedRevision }) =>
+          this.rewrite(record, expectedRevision).catch((err: unknown) => {
             // A unique clash: left for the caller's own rewrite, which reports it.
             if (err instanceof DuplicateError) return undefined;
             throw err;
-          });
-          if (outcome?.status === 'ok') done.push(record.id);
-        }
-      };
-      await Promise.all(
-        Array.from({ length: Math.min(REWRITES_IN_FLIGHT, rewrites.length) }, worker),
+          }),
+        { concurrency: REWRITES_IN_FLIGHT },
       );
-      return done;
+      return rewrites.filter((_, i) => outcomes[i]?.status === 'ok').map((r) => r.record.id);
     }
     for (let i = 0; i < rewrites.length; i += REWRITE_BATCH) {
       const batch = rewrites.slice(i, i + REWRITE_BATCH);

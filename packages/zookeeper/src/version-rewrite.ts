@@ -6,6 +6,7 @@ import {
   type VersionPage,
   type WriteOutcome,
 } from '@polystore/core/adapter';
+import pMap from 'p-map';
 import { presentEntries } from './entry-probe.js';
 import { toCoreError, ZK, ZkOpError } from './errors.js';
 import { type ResourceLayout, STATE_INDEX, VERSION_INDEX } from './layout.js';
@@ -184,15 +185,11 @@ export class VersionRewrite {
     // A few multis in flight: the reads that plan one overlap the commit of another (the
     // batches hold different records, so they are independent). Each has its own deadline:
     // a large page is not one call that must fit failFastMs.
-    const done: string[][] = batches.map(() => []);
-    let next = 0;
-    const worker = async () => {
-      while (next < batches.length) {
-        const at = next++;
-        done[at] = await this.#deps.bounded('rewriteMany', () => this.#rewriteBatch(batches[at]!));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(REWRITES_IN_FLIGHT, batches.length) }, worker));
+    const done = await pMap(
+      batches,
+      (batch) => this.#deps.bounded('rewriteMany', () => this.#rewriteBatch(batch)),
+      { concurrency: REWRITES_IN_FLIGHT },
+    );
     return done.flat();
   }
 
