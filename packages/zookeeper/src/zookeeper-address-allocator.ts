@@ -10,6 +10,7 @@ import {
   type StoredRecord,
   type WriteScope,
 } from '@polystore/core/adapter';
+import { nextFreeAfter } from './allocation-hint.js';
 import { presentEntries } from './entry-probe.js';
 import { toCoreError, ZkOpError } from './errors.js';
 import { decodeString } from './layout.js';
@@ -20,20 +21,34 @@ import type { RecordAccess } from './zookeeper-resource-driver.js';
 const MAX_ATTEMPTS = 50;
 /** The unique constraint that makes an address taken. */
 const ADDRESS_UNIQUE = ['networkId', 'address'] as const;
+/** Networks whose next address is remembered at most (forgotten all at once when full). */
+const MAX_HINTS = 10_000;
 
 /**
- * Address allocation with ZooKeeper: read the network and the children of the network's
- * `(networkId, address)` unique directory (one round trip, two pipelined requests), pick
- * the lowest free address, then one multi that checks the network's znode version,
- * creates the fixed IP with its index and unique znodes and ends with the check of the
- * fixed IPs' schema znode (their applied elements and write floor, as the driver's writes
- * do). A race on the address, the network or the schema fails the multi as a whole and the
- * allocation is tried again.
+ * Address allocation with ZooKeeper, two round trips when nothing races it: one pipelined
+ * read of the network, the children of the network's `(networkId, address)` unique
+ * directory and whether the index directory of the address it will most likely take
+ * exists; pick the lowest free address; then one multi that checks the network's znode
+ * version, creates the fixed IP with its index and unique znodes and ends with the check of
+ * the fixed IPs' schema znode (their applied elements and write floor, as the driver's
+ * writes do). A race on the address, the network or the schema fails the multi as a whole
+ * and the allocation is tried again.
+ *
+ * The probe is what keeps it at two: `commit` creates in the multi the parent directories
+ * it does not know to exist, and a multi refused on one that does exist costs two more
+ * round trips (learn which exist, commit again). The address's index directory is new to
+ * the process at every allocation, and exists already whenever another network holds the
+ * same address (networks of the same range), so the probe asks about the address the
+ * allocation will most likely take: the one asked for, or the next free one after the last
+ * address this process chose in the network, remembered per network. The guess only
+ * decides what is probed; the address is always chosen from the read.
  */
 export class ZooKeeperAddressAllocator implements AddressAllocator {
   readonly #client: ZooKeeperClient;
   readonly #networks: RecordAccess;
   readonly #fixedIps: RecordAccess;
+  /** Per network id: the address its next allocation most likely takes ({@link nextFreeAfter}). */
+  readonly #hints = new Map<string, string>();
 
   constructor(client: ZooKeeperClient, networks: RecordAccess, fixedIps: RecordAccess) {
     this.#client = client;
@@ -54,20 +69,28 @@ export class ZooKeeperAddressAllocator implements AddressAllocator {
   async #allocate(networkScope: ReadScope, input: AllocateInput): Promise<StoredRecord> {
     const takenDir = this.#fixedIps.layout.uniquePrefixDir(ADDRESS_UNIQUE, [input.networkId]);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const [network, children] = await Promise.all([
+      const probed = this.#dirsToProbe(input);
+      // All sent before any answer: one round trip.
+      const [network, children, found] = await Promise.all([
         this.#networks.read(input.networkId),
         this.#client.getChildren(takenDir),
+        Promise.all(probed.map((dir) => this.#client.countChildren(dir))),
+      ]);
+      this.#client.rememberDirs([
+        ...probed.filter((_, i) => found[i] !== undefined),
+        ...(children === undefined ? [] : [takenDir]),
       ]);
       if (!network || !inReadScope(network.record, networkScope))
         throw new NotFoundError('network', input.networkId);
       const taken = new Set(
         (children ?? []).map(decodeString).filter((a): a is string => a !== undefined),
       );
-      const address = chooseAddress(
-        { cidr: network.record.cidr as string, gateway: network.record.gateway as string | null },
-        input,
-        taken,
-      );
+      const net = {
+        cidr: network.record.cidr as string,
+        gateway: network.record.gateway as string | null,
+      };
+      const address = chooseAddress(net, input, taken);
+      if (input.address === undefined) this.#remember(input.networkId, net, address, taken);
       const record: StoredRecord = allocatedRecord(input, address);
       const ops: ZkOp[] = [
         {
@@ -108,6 +131,35 @@ export class ZooKeeperAddressAllocator implements AddressAllocator {
     throw new UnavailableError(
       `zookeeper: allocation in network ${input.networkId} lost ${MAX_ATTEMPTS} races in a row`,
     );
+  }
+
+  /**
+   * The address's index directory, when `commit` does not know it exists: for the address
+   * asked for, or else the one remembered for the network (nothing before the network's
+   * first allocation in this process). The other directories the fixed IP needs are new to
+   * the process once per value (the network, the instance), which the multi learns itself.
+   */
+  #dirsToProbe(input: AllocateInput): string[] {
+    const address = input.address ?? this.#hints.get(input.networkId);
+    if (address === undefined) return [];
+    const dir = this.#fixedIps.layout.valueDir('address', address);
+    return this.#client.unknownParents([{ type: 'create', path: `${dir}/${input.id}` }]);
+  }
+
+  /** Remembers the address after `chosen` as the network's likely next one. */
+  #remember(
+    networkId: string,
+    network: { readonly cidr: string; readonly gateway: string | null },
+    chosen: string,
+    taken: ReadonlySet<string>,
+  ): void {
+    const next = nextFreeAfter(network, chosen, taken);
+    if (next === undefined) {
+      this.#hints.delete(networkId);
+      return;
+    }
+    if (this.#hints.size >= MAX_HINTS && !this.#hints.has(networkId)) this.#hints.clear();
+    this.#hints.set(networkId, next);
   }
 
   async #releaseAllForInstance(

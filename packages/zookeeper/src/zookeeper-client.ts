@@ -285,6 +285,20 @@ export class ZooKeeperClient {
     );
   }
 
+  /**
+   * The parent directories `commit` would create along with `ops` (not known to exist),
+   * outermost first: a caller that probes them in a read it sends anyway and passes those
+   * found to {@link rememberDirs} spares the multi refused on a directory that exists.
+   */
+  unknownParents(ops: readonly ZkOp[]): string[] {
+    return this.#unknownParents(ops);
+  }
+
+  /** Records directories seen to exist, so `commit` does not create them. */
+  rememberDirs(dirs: readonly string[]): void {
+    this.#remember(dirs);
+  }
+
   /** The ancestors of the created paths not known to exist, outermost first. */
   #unknownParents(ops: readonly ZkOp[]): string[] {
     const created = new Set(ops.filter((o) => o.type === 'create').map((o) => o.path));

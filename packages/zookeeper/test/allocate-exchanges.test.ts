@@ -1,0 +1,136 @@
+import { createContext, type Stores } from '@polystore/core';
+import { startZooKeeper, TcpProxy, type ZooKeeperServer } from '@polystore/testing';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nextFreeAfter, successor } from '../src/allocation-hint.js';
+import { openFresh } from './zookeeper-fixture.js';
+
+let zk: ZooKeeperServer;
+let proxy: TcpProxy;
+/** A client straight to the server: the other processes of the deployment. */
+let direct: Stores;
+/** A client through the counting proxy, opened on the same chroot after `direct` wrote. */
+let proxied: Stores;
+
+const ctx = createContext({ projectId: 'p1' });
+const CIDR = '10.0.0.0/16';
+
+beforeAll(async () => {
+  zk = await startZooKeeper({ fast: true });
+  proxy = await TcpProxy.start({ host: '127.0.0.1', port: zk.port });
+  let chroot: string;
+  ({ stores: direct, chroot } = await openFresh(zk.url));
+  // Another network of the same range already holds the first addresses: their index
+  // directories exist, which a process that just opened the store does not know.
+  const other = await direct.networks.create(ctx, { label: 'other', cidr: CIDR });
+  for (let i = 0; i < 40; i++)
+    await direct.fixedIps.allocate(ctx, { networkId: other.id, instanceId: null });
+  ({ stores: proxied } = await openFresh(`zookeeper://${proxy.address}`, { chroot }));
+});
+afterAll(async () => {
+  await proxied?.close();
+  await direct?.close();
+  await proxy?.close();
+  await zk?.stop();
+});
+
+/** The request/response exchanges the proxy saw while `run` ran, and what it returned. */
+async function exchanges<T>(run: () => Promise<T>): Promise<{ value: T; exchanges: number }> {
+  proxy.resetCounts();
+  const value = await run();
+  return { value, exchanges: proxy.exchanges };
+}
+
+describe('allocate without contention', () => {
+  it('takes two round trips: one pipelined read, one multi', async () => {
+    const net = await proxied.networks.create(ctx, { label: 'n1', cidr: CIDR });
+    // The first allocation in a network has nothing remembered to probe for its address.
+    const first = await proxied.fixedIps.allocate(ctx, { networkId: net.id, instanceId: null });
+    expect(first.address).toBe('10.0.0.1');
+    const counts: number[] = [];
+    for (let i = 2; i <= 30; i++) {
+      const { value, exchanges: n } = await exchanges(() =>
+        proxied.fixedIps.allocate(ctx, { networkId: net.id, instanceId: null }),
+      );
+      expect(value.address).toBe(`10.0.0.${i}`);
+      counts.push(n);
+    }
+    expect(Math.max(...counts)).toBeLessThanOrEqual(2);
+  });
+
+  it('takes two round trips for a new instance and for an address asked for', async () => {
+    const net = await proxied.networks.create(ctx, { label: 'n2', cidr: CIDR });
+    await proxied.fixedIps.allocate(ctx, { networkId: net.id, instanceId: null });
+    const flavor = { vcpus: 1, memoryMb: 512, rootGb: 1 };
+    for (let i = 0; i < 5; i++) {
+      const vm = (await proxied.instances.create(ctx, { flavor })).id;
+      const byInstance = await exchanges(() =>
+        proxied.fixedIps.allocate(ctx, { networkId: net.id, instanceId: vm }),
+      );
+      expect(byInstance.value.address).toBe(`10.0.0.${i + 2}`);
+      expect(byInstance.exchanges).toBeLessThanOrEqual(2);
+      // An address only the other network holds: its index directory exists, unknown here.
+      const address = `10.0.0.${35 + i}`;
+      const asked = await exchanges(() =>
+        proxied.fixedIps.allocate(ctx, { networkId: net.id, instanceId: vm, address }),
+      );
+      expect(asked.value.address).toBe(address);
+      expect(asked.exchanges).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('still takes the lowest free address when another client released one', async () => {
+    const net = await proxied.networks.create(ctx, { label: 'n3', cidr: CIDR });
+    const ips = [];
+    for (let i = 0; i < 5; i++)
+      ips.push(await proxied.fixedIps.allocate(ctx, { networkId: net.id, instanceId: null }));
+    // Remembered next: 10.0.0.6. Another process frees 10.0.0.2: it is the one taken.
+    await direct.fixedIps.release(ctx, ips[1]!.id);
+    const again = await proxied.fixedIps.allocate(ctx, { networkId: net.id, instanceId: null });
+    expect(again.address).toBe('10.0.0.2');
+    const next = await proxied.fixedIps.allocate(ctx, { networkId: net.id, instanceId: null });
+    expect(next.address).toBe('10.0.0.6');
+  });
+});
+
+describe('the address remembered as the next one', () => {
+  const v4 = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+  const full6 = (n: bigint) =>
+    Array.from({ length: 8 }, (_, i) => ((n >> BigInt(112 - 16 * i)) & 0xffffn).toString(16)).join(
+      ':',
+    );
+  // The WHATWG URL parser writes IPv6 hosts as RFC 5952 does (core's form).
+  const canonical6 = (full: string) => new URL(`http://[${full}]`).hostname.slice(1, -1);
+
+  it('is the next IPv4 address, none past the last', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffff_fffe }), (n) => {
+        expect(successor(v4(n))).toBe(v4(n + 1));
+      }),
+    );
+    expect(successor('255.255.255.255')).toBeUndefined();
+  });
+
+  it('is the next IPv6 address, written as core writes addresses', () => {
+    const words = fc.array(fc.constantFrom<bigint>(0n, 1n, 0xfffen, 0xffffn, 0x1234n), {
+      minLength: 8,
+      maxLength: 8,
+    });
+    fc.assert(
+      fc.property(words, (ws) => {
+        const n = ws.reduce((acc, w) => (acc << 16n) | w, 0n);
+        if (n === (1n << 128n) - 1n) return;
+        expect(successor(canonical6(full6(n)))).toBe(canonical6(full6(n + 1n)));
+      }),
+    );
+    expect(successor('2001:db8::ffff')).toBe('2001:db8::1:0');
+    expect(successor('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff')).toBeUndefined();
+    expect(successor('::ffff:10.0.0.1')).toBeUndefined();
+  });
+
+  it('skips taken, gateway and broadcast addresses and stops at the end of the network', () => {
+    const net = { cidr: '10.0.0.0/29', gateway: '10.0.0.3' };
+    expect(nextFreeAfter(net, '10.0.0.1', new Set(['10.0.0.1', '10.0.0.2']))).toBe('10.0.0.4');
+    expect(nextFreeAfter(net, '10.0.0.6', new Set())).toBeUndefined();
+  });
+});
