@@ -16,4 +16,4 @@ export interface StatementRunner {
  * (PostgreSQL: unnamed; SQLite: prepared for the call), so neither this process nor the
  * server holds more than this many statements per table and connection.
  */
-export const STATEMENT_CACHE_SIZE = 256;
+export const STATEMENT_CACHE_SIZE = 128;
