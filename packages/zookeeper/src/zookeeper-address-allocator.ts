@@ -6,6 +6,7 @@ import {
   chooseAddress,
   inReadScope,
   inWriteScope,
+  KeyedQueue,
   type ReadScope,
   type StoredRecord,
   type WriteScope,
@@ -49,6 +50,8 @@ export class ZooKeeperAddressAllocator implements AddressAllocator {
   readonly #fixedIps: RecordAccess;
   /** Per network id: the address its next allocation most likely takes ({@link nextFreeAfter}). */
   readonly #hints = new Map<string, string>();
+  /** One network's allocations from this process, one after another. */
+  readonly #queue = new KeyedQueue();
 
   constructor(client: ZooKeeperClient, networks: RecordAccess, fixedIps: RecordAccess) {
     this.#client = client;
@@ -57,7 +60,13 @@ export class ZooKeeperAddressAllocator implements AddressAllocator {
   }
 
   allocate(networkScope: ReadScope, input: AllocateInput): Promise<StoredRecord> {
-    return this.#client.bounded('allocate', () => this.#allocate(networkScope, input));
+    // Allocations of one network from this process take turns: concurrent ones would pick
+    // the same lowest address and all but one read and try again, round after round (64 at
+    // once ran past failFastMs). Other processes still race safely, on the multi. The
+    // bound covers the wait for this process's earlier allocations too.
+    return this.#client.bounded('allocate', () =>
+      this.#queue.run(input.networkId, () => this.#allocate(networkScope, input)),
+    );
   }
 
   releaseAllForInstance(scope: WriteScope, instanceId: string, at: string): Promise<number> {
