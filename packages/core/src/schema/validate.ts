@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type FieldIssue, InvalidInputError } from '../errors.js';
 import { type DataShape, findPlainDataIssue } from '../plain-data.js';
+import { acceptCreate, acceptPatch, acceptValue, REFUSED } from './accept.js';
 import type { Field } from './field.js';
 import { isScalarKind } from './field.js';
 import type { AnyResource } from './resource.js';
@@ -265,6 +266,20 @@ export function checkValue(
   name: string,
   issues: FieldIssue[],
 ): unknown {
+  const valid = value === undefined ? REFUSED : acceptValue(field, value);
+  return valid === REFUSED ? exactValue(field, value, name, issues) : valid;
+}
+
+/**
+ * {@link checkValue} without the fast path: the plain-data pass, then the parse that words
+ * each issue. Exported for the tests that hold the fast path to it.
+ */
+export function exactValue(
+  field: Field,
+  value: unknown,
+  name: string,
+  issues: FieldIssue[],
+): unknown {
   const odd = plainDataIssue(value, name, shapeOf(field));
   if (odd) {
     issues.push(odd);
@@ -321,6 +336,12 @@ export interface ValidCreate {
  * `InvalidInputError` naming every bad field.
  */
 export function validateCreate(resource: AnyResource, input: unknown): ValidCreate {
+  // Not valid, or not simply so: the exact path finds and words every issue.
+  return acceptCreate(resource, input) ?? exactCreate(resource, input);
+}
+
+/** {@link validateCreate} without the fast path. Exported for the tests that hold the fast path to it. */
+export function exactCreate(resource: AnyResource, input: unknown): ValidCreate {
   const obj = requirePlain(resource, input, 'values', recordShape(resource));
   const issues: FieldIssue[] = [];
   const values: Record<string, unknown> = {};
@@ -361,6 +382,11 @@ export function validateCreate(resource: AnyResource, input: unknown): ValidCrea
 
 /** Validates an update patch: a subset of the resource's own fields. Returns normalised values. */
 export function validatePatch(resource: AnyResource, patch: unknown): Record<string, unknown> {
+  return acceptPatch(resource, patch) ?? exactPatch(resource, patch);
+}
+
+/** {@link validatePatch} without the fast path. Exported for the tests that hold the fast path to it. */
+export function exactPatch(resource: AnyResource, patch: unknown): Record<string, unknown> {
   const obj = requirePlain(resource, patch, 'patch', recordShape(resource));
   const issues: FieldIssue[] = [];
   const out: Record<string, unknown> = {};
