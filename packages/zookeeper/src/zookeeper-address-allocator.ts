@@ -63,10 +63,24 @@ export class ZooKeeperAddressAllocator implements AddressAllocator {
     // Allocations of one network from this process take turns: concurrent ones would pick
     // the same lowest address and all but one read and try again, round after round (64 at
     // once ran past failFastMs). Other processes still race safely, on the multi. The
-    // bound covers the wait for this process's earlier allocations too.
-    return this.#client.bounded('allocate', () =>
-      this.#queue.run(input.networkId, () => this.#allocate(networkScope, input)),
+    // bound covers the wait for this process's earlier allocations too; one whose caller
+    // was already told it failed (its wait ran past failFastMs) is dropped when its turn
+    // comes, so a stall does not leave a queue of allocations nobody will learn about.
+    let answered = false;
+    const out = this.#client.bounded('allocate', () =>
+      this.#queue.run(input.networkId, () =>
+        answered
+          ? Promise.reject(new UnavailableError('zookeeper: allocate: abandoned while queued'))
+          : this.#allocate(networkScope, input),
+      ),
     );
+    out.then(
+      () => {},
+      () => {
+        answered = true;
+      },
+    );
+    return out;
   }
 
   releaseAllForInstance(scope: WriteScope, instanceId: string, at: string): Promise<number> {

@@ -1,4 +1,4 @@
-import { createContext, type Stores } from '@polystore/core';
+import { createContext, type Stores, UnavailableError } from '@polystore/core';
 import { startZooKeeper, TcpProxy, type ZooKeeperServer } from '@polystore/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,8 @@ let proxy: TcpProxy;
 let direct: Stores;
 /** A client through the counting proxy, opened on the same chroot after `direct` wrote. */
 let proxied: Stores;
+/** The chroot both are opened on. */
+let chroot: string;
 
 const ctx = createContext({ projectId: 'p1' });
 const CIDR = '10.0.0.0/16';
@@ -18,7 +20,6 @@ const CIDR = '10.0.0.0/16';
 beforeAll(async () => {
   zk = await startZooKeeper({ fast: true });
   proxy = await TcpProxy.start({ host: '127.0.0.1', port: zk.port });
-  let chroot: string;
   ({ stores: direct, chroot } = await openFresh(zk.url));
   // Another network of the same range already holds the first addresses: their index
   // directories exist, which a process that just opened the store does not know.
@@ -33,6 +34,15 @@ afterAll(async () => {
   await proxy?.close();
   await zk?.stop();
 });
+
+/** Polls `condition` until it holds; fails with `what` after `ms`. */
+async function until(condition: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`still waiting after ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
 
 /** The request/response exchanges the proxy saw while `run` ran, and what it returned. */
 async function exchanges<T>(run: () => Promise<T>): Promise<{ value: T; exchanges: number }> {
@@ -92,6 +102,39 @@ describe('allocate without contention', () => {
     expect(next.address).toBe('10.0.0.6');
   });
 });
+
+it('drops the queued allocations whose callers were told they failed', async () => {
+  const slow = await TcpProxy.start({ host: '127.0.0.1', port: zk.port });
+  const { stores } = await openFresh(`zookeeper://${slow.address}`, {
+    chroot,
+    failFastMs: 1_000,
+    requestTimeoutMs: 10_000,
+  });
+  try {
+    const net = await stores.networks.create(ctx, { label: 'slow', cidr: CIDR });
+    const inNetwork = () => direct.fixedIps.count(ctx, { networkId: net.id });
+    // Each way takes 1.5 s: the first allocation runs past failFastMs, and so do the ones
+    // queued behind it in this process.
+    slow.set({ kind: 'latency', ms: 1_500 });
+    const calls = Array.from({ length: 4 }, () =>
+      stores.fixedIps.allocate(ctx, { networkId: net.id, instanceId: null }).then(
+        () => 'allocated',
+        (err: unknown) => (err instanceof UnavailableError ? 'unavailable' : String(err)),
+      ),
+    );
+    expect(await Promise.all(calls)).toEqual(Array(4).fill('unavailable'));
+    slow.set({ kind: 'pass' });
+    // The first one was sent and may take effect; wait for it, then queue one more behind
+    // the three that never started.
+    await until(async () => (await inNetwork()) === 1, 'the first allocation');
+    const last = await stores.fixedIps.allocate(ctx, { networkId: net.id, instanceId: null });
+    expect(last.address).toBe('10.0.0.2');
+    expect(await inNetwork()).toBe(2);
+  } finally {
+    await stores.close();
+    await slow.close();
+  }
+}, 60_000);
 
 describe('the address remembered as the next one', () => {
   const v4 = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
