@@ -5,12 +5,17 @@ import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { postgresSupport } from '../src/dialect/postgres-dialect-support.js';
 import { PostgresRunner } from '../src/dialect/postgres-runner.js';
+import { sqliteSupport } from '../src/dialect/sqlite-dialect-support.js';
 import { SqliteRunner } from '../src/dialect/sqlite-runner.js';
 import { STATEMENT_CACHE_SIZE } from '../src/dialect/statement-runner.js';
+import { tableLayout } from '../src/layout.js';
 import { openSqlBackend } from '../src/sql-adapter.js';
 import type { SqlBackend } from '../src/sql-backend.js';
-import { DIALECTS, useBackends } from './support.js';
+import { RowCodec } from '../src/sql-resource-driver.js';
+import { SqlStatements } from '../src/sql-statements.js';
+import { DIALECTS, type Dialect, useBackends } from './support.js';
 
 // The hot statements run prepared and are kept (see sql-statements.ts and the runners):
 // these tests check what keeping them must not change.
@@ -199,5 +204,59 @@ describe('SqliteRunner', () => {
     } finally {
       await db.destroy();
     }
+  });
+});
+
+describe('SqlStatements', () => {
+  const layout = tableLayout(gadgetV11, 'p_');
+  const scope = { projectId: 'p1', includeShared: false, deleted: 'no' } as const;
+  const statements = (dialect: Dialect) =>
+    new SqlStatements(
+      new RowCodec(layout, dialect === 'sqlite' ? sqliteSupport : postgresSupport),
+      dialect,
+      dialect === 'postgres' ? 'app' : undefined,
+    );
+
+  it('writes one text per shape, values only as parameters', () => {
+    const pg = statements('postgres');
+    const two = pg.getMany(scope, ['a', 'b']);
+    const five = pg.getMany(scope, ['a', 'b', 'c', 'd', "e' OR 1=1"]);
+    expect(five.text).toBe(two.text);
+    expect(five.text).toBe(
+      'SELECT * FROM "app"."p_gadgets" WHERE "id" = ANY($1) AND "project_id" = $2 AND "deleted_at" IS NULL',
+    );
+    expect(five.params).toEqual([['a', 'b', 'c', 'd', "e' OR 1=1"], 'p1']);
+    const lite = statements('sqlite');
+    expect(lite.getMany(scope, ['a', 'b']).text).toBe(
+      'SELECT * FROM "p_gadgets" WHERE "id" IN (?, ?) AND "project_id" = ? AND "deleted_at" IS NULL',
+    );
+    // Another scope, filter or cursor is another text; other values are the same text.
+    const page = (label: string | null, after: boolean) =>
+      pg.list(scope, {
+        where: [{ field: 'label', op: 'eq', value: label }],
+        orderBy: { field: 'label', direction: 'desc' },
+        limit: 51,
+        after: after ? { id: 'x', value: 'y' } : null,
+      });
+    expect(page('a', false).text).toBe(page('b', false).text);
+    expect(page(null, false).text).not.toBe(page('a', false).text);
+    expect(page('a', true)).toEqual({
+      text: 'SELECT * FROM "app"."p_gadgets" WHERE "project_id" = $1 AND "deleted_at" IS NULL AND "label" = $2 AND ("label", "id") < ($3, $4) ORDER BY "label" desc, "id" desc LIMIT 51',
+      params: ['p1', 'a', 'y', 'x'],
+    });
+  });
+
+  it('writes an update setting the fields given, in their order, then the system columns', () => {
+    const change = {
+      set: { color: 'red', label: 'l' },
+      updatedAt: at,
+      objectVersion: '1.1',
+      expectedRevision: 4,
+      expected: { color: [null, 'blue', 'green'] },
+    };
+    expect(statements('postgres').update({ projectId: null }, 'r1', change)).toEqual({
+      text: 'UPDATE "app"."p_gadgets" SET "color" = $1, "label" = $2, "revision" = "revision" + 1, "updated_at" = $3, "object_version" = $4 WHERE "id" = $5 AND "deleted_at" IS NULL AND "revision" = $6 AND ("color" = ANY($7) OR "color" IS NULL) RETURNING *',
+      params: ['red', 'l', at, '1.1', 'r1', 4, ['blue', 'green']],
+    });
   });
 });
