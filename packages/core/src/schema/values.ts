@@ -179,3 +179,101 @@ export function canonicalFieldValue(field: Field, value: unknown): unknown {
       return value;
   }
 }
+
+/**
+ * {@link canonicalFieldValue}, deeply frozen: the copies it makes are frozen as they are
+ * built, and only what it passes through as it is (lists of scalars, keys an object's
+ * schema does not declare) is walked by {@link deepFreeze}, so a record is frozen without
+ * a second walk over it.
+ */
+export function frozenFieldValue(field: Field, value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (!hasKeyOrder(field)) return deepFreeze(value);
+  switch (field.kind) {
+    case 'list': {
+      if (!Array.isArray(value)) return deepFreeze(value);
+      const out: unknown[] = [];
+      for (const v of value) out.push(frozenFieldValue(field.of!, v));
+      return Object.freeze(out);
+    }
+    case 'dict': {
+      const out: Record<string, unknown> = {};
+      const dict = value as Record<string, unknown>;
+      for (const key of Object.keys(dict).sort(compareCodePoints))
+        setOwn(out, key, frozenFieldValue(field.of!, dict[key]));
+      return Object.freeze(out);
+    }
+    case 'object': {
+      const out: Record<string, unknown> = {};
+      const obj = value as Record<string, unknown>;
+      const shape = field.shape!;
+      for (const name of Object.keys(shape)) {
+        if (Object.hasOwn(obj, name)) setOwn(out, name, frozenFieldValue(shape[name]!, obj[name]));
+      }
+      for (const key of Object.keys(obj)) {
+        if (!Object.hasOwn(out, key)) setOwn(out, key, deepFreeze(obj[key]));
+      }
+      return Object.freeze(out);
+    }
+    default:
+      return deepFreeze(value);
+  }
+}
+
+/** The most bytes a number takes in JSON (`-1.7976931348623157e+308`). */
+const MAX_NUMBER_JSON = 24;
+
+/**
+ * An upper bound on the UTF-8 length of `JSON.stringify(value)` for plain data, or
+ * `Infinity` once it passes `limit` or meets anything else (whose JSON only encoding can
+ * tell). A UTF-16 unit takes at most 6 bytes in JSON (`\u001f`, a lone surrogate), so a
+ * record far below a backend's limit is known to fit without being encoded.
+ */
+export function jsonBytesBound(value: unknown, limit: number): number {
+  return boundFrom(value, 0, limit, 0);
+}
+
+/** {@link jsonBytesBound} of `v` added to `total`. */
+function boundFrom(v: unknown, total: number, limit: number, depth: number): number {
+  switch (typeof v) {
+    case 'string':
+      total += 2 + 6 * v.length;
+      break;
+    case 'number':
+      total += MAX_NUMBER_JSON;
+      break;
+    case 'boolean':
+    case 'undefined':
+      total += 5;
+      break;
+    case 'object': {
+      if (v === null) {
+        total += 4;
+        break;
+      }
+      // Validated data nests far less: anything deeper (a cycle, say) is left to the
+      // encoder, and so is a Proxy, whose prototype is its trap's to say.
+      if (depth > 64 || types.isProxy(v)) return Number.POSITIVE_INFINITY;
+      const proto = Object.getPrototypeOf(v);
+      if (Array.isArray(v)) {
+        if (proto !== Array.prototype) return Number.POSITIVE_INFINITY;
+        total += 2 + v.length;
+        for (let i = 0; i < v.length && total <= limit; i++)
+          total = boundFrom(v[i], total, limit, depth + 1);
+      } else {
+        if (proto !== Object.prototype && proto !== null) return Number.POSITIVE_INFINITY;
+        total += 2;
+        const obj = v as Record<string, unknown>;
+        for (const key in obj) {
+          if (total > limit) break;
+          // The key, its quotes, the colon and the comma.
+          total = boundFrom(obj[key], total + 4 + 6 * key.length, limit, depth + 1);
+        }
+      }
+      break;
+    }
+    default:
+      return Number.POSITIVE_INFINITY;
+  }
+  return total > limit ? Number.POSITIVE_INFINITY : total;
+}
