@@ -40,7 +40,9 @@ if best and m < n and m * m <= limit * n then
       end
     end
   end
-  sort_members(rows, desc)
+  -- The members of one token in one sorted index come in id order: by id, candidates of an
+  -- equality on one sortable value in one partition need no sort.
+  sort_members(rows, desc, byid and #parts == 1 and best.kind == 'v' and #best.values == 1)
   -- A candidate whose record is gone (an entry nothing removed) is passed over.
   local out = {}
   for k = 1, #rows do

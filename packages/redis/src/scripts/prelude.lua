@@ -493,9 +493,10 @@ end
 
 -- Sorts sorted-set members in place by their bytes, descending when `desc`: with Lua's own
 -- '<' (in C, no comparator call per comparison) when it is byte order, else with cmp.
-local function sort_members(rows, desc)
-  if lt_is_bytewise() then
-    table.sort(rows)
+-- Members already in ascending order (`ascending`) are only reversed for `desc`.
+local function sort_members(rows, desc, ascending)
+  if ascending or lt_is_bytewise() then
+    if not ascending then table.sort(rows) end
     if desc then
       local i, j = 1, #rows
       while i < j do
