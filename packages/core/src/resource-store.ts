@@ -91,6 +91,8 @@ export interface WritePolicy {
 }
 
 const MAX_IDS = 1000;
+/** Contexts that passed `assertContext` and are frozen, so cannot stop passing it. */
+const CHECKED_CONTEXTS = new WeakSet<object>();
 const LIST_KEYS = new Set(['where', 'orderBy', 'limit', 'after']);
 
 /**
@@ -154,24 +156,29 @@ export class StoreKernel<R extends AnyResource> {
 
   /** The owning project of a new record, by the resource's scope and the context. */
   ownerOf(ctx: RequestContext, given: string | null | undefined): string | null {
-    const bad = (message: string): never => {
-      throw new InvalidInputError(this.resource.name, [{ field: 'projectId', message }]);
-    };
     if (this.resource.scope === 'global') return null;
     if (!ctx.isAdmin) {
       if (given !== undefined && given !== ctx.projectId)
-        bad('only admins may create records for another project or shared ones');
+        this.#badOwner('only admins may create records for another project or shared ones');
       return ctx.projectId;
     }
     const owner = given === undefined ? ctx.projectId : given;
     if (owner === null && this.resource.scope === 'project')
-      bad('is required: the admin context has no project');
+      this.#badOwner('is required: the admin context has no project');
     return owner;
+  }
+
+  #badOwner(message: string): never {
+    throw new InvalidInputError(this.resource.name, [{ field: 'projectId', message }]);
   }
 
   /** Refuses writes the context may not make. */
   checkWrite(ctx: RequestContext): void {
-    assertContext(ctx);
+    if (!CHECKED_CONTEXTS.has(ctx)) {
+      assertContext(ctx);
+      // A frozen context (as createContext makes) passes every later check too.
+      if (Object.isFrozen(ctx)) CHECKED_CONTEXTS.add(ctx);
+    }
     if (this.resource.scope === 'global' && !ctx.isAdmin) {
       throw new ForbiddenError(`${this.resource.name}: writes need an admin context`);
     }
@@ -184,9 +191,18 @@ export class StoreKernel<R extends AnyResource> {
     return pin === undefined ? this.resource.version : pin;
   }
 
+  #lastMs: number | undefined;
+  #lastTime = '';
+
   /** The clock's time as a record timestamp. */
   now(): string {
-    return new Date(this.deps.clock.now()).toISOString();
+    const ms = this.deps.clock.now();
+    // Writes in a burst share a millisecond: the text of the last one is kept.
+    if (ms !== this.#lastMs) {
+      this.#lastTime = new Date(ms).toISOString();
+      this.#lastMs = ms;
+    }
+    return this.#lastTime;
   }
 
   /** Refuses records larger than the backend's declared limit. */
