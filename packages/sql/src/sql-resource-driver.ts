@@ -154,13 +154,18 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
   }
 
   /** The rows of a hot statement, run prepared (see {@link SqlStatements}). */
-  #rows(statement: Statement): Promise<Record<string, unknown>[]> {
+  #rows(statement: Statement): Promise<Row[]> {
     return this.#run(() => this.#runner.rows(statement.text, statement.params));
+  }
+
+  /** The one row (or none) of a hot statement of at most one row. */
+  #row(statement: Statement): Promise<Row | undefined> {
+    return this.#run(() => this.#runner.row(statement.text, statement.params));
   }
 
   async insert(record: StoredRecord): Promise<StoredRecord> {
     try {
-      const [row] = await this.#rows(this.#statements.insert(record));
+      const row = await this.#row(this.#statements.insert(record));
       return this.#codec.fromRow(row!);
     } catch (err) {
       // When the id and another unique field are both taken, the database names whichever
@@ -178,12 +183,11 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
 
   /** Whether a row (deleted ones included) holds `id`. */
   async #idTaken(id: string): Promise<boolean> {
-    const rows = await this.#rows(this.#statements.idTaken(id));
-    return rows.length > 0;
+    return (await this.#row(this.#statements.idTaken(id))) !== undefined;
   }
 
   async get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
-    const [row] = await this.#rows(this.#statements.get(scope, id));
+    const row = await this.#row(this.#statements.get(scope, id));
     return row === undefined ? undefined : this.#codec.fromRow(row);
   }
 
@@ -205,12 +209,12 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
   }
 
   async count(scope: ReadScope, where: readonly Predicate[]): Promise<number> {
-    const [row] = await this.#rows(this.#statements.count(scope, where));
+    const row = await this.#row(this.#statements.count(scope, where));
     return Number(row!.n);
   }
 
   async update(scope: WriteScope, id: string, change: UpdateChange): Promise<WriteOutcome> {
-    const [row] = await this.#rows(this.#statements.update(scope, id, change));
+    const row = await this.#row(this.#statements.update(scope, id, change));
     return row === undefined
       ? this.#refused(scope, id)
       : { status: 'ok', record: this.#codec.fromRow(row) };
@@ -219,7 +223,7 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
   async delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
     // The conditions are part of the statement: a record at another revision or holding
     // another value of an `expected` field (core: another objectVersion) is left untouched.
-    const [row] = await this.#rows(this.#statements.delete(scope, id, change));
+    const row = await this.#row(this.#statements.delete(scope, id, change));
     return row === undefined
       ? this.#refused(scope, id)
       : { status: 'ok', record: this.#codec.fromRow(row) };
@@ -227,7 +231,7 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
 
   /** Why a conditional write matched no row: the record is not writable, or a condition failed. */
   async #refused(scope: WriteScope, id: string): Promise<WriteOutcome> {
-    const [row] = await this.#rows(this.#statements.current(scope, id));
+    const row = await this.#row(this.#statements.current(scope, id));
     return row === undefined
       ? { status: 'not-found' }
       : { status: 'conflict', current: this.#codec.fromRow(row) };

@@ -37,6 +37,10 @@ export class PostgresRunner implements StatementRunner {
     this.#pool = pool;
   }
 
+  async row(text: string, params: readonly unknown[]): Promise<Row | undefined> {
+    return (await this.rows(text, params))[0];
+  }
+
   async rows(text: string, params: readonly unknown[]): Promise<Row[]> {
     const hash = this.#hash(text);
     for (let retried = false; ; retried = true) {

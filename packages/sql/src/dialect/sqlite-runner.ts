@@ -31,14 +31,27 @@ export class SqliteRunner implements StatementRunner {
   }
 
   async rows(text: string, params: readonly unknown[]): Promise<Row[]> {
-    if (this.#database.inTransaction) {
-      return (await this.#db.executeQuery<Row>(CompiledQuery.raw(text, [...params]))).rows;
-    }
+    if (this.#database.inTransaction) return this.#queued(text, params);
+    return this.#statement(text).all(params) as Row[];
+  }
+
+  async row(text: string, params: readonly unknown[]): Promise<Row | undefined> {
+    if (this.#database.inTransaction) return (await this.#queued(text, params))[0];
+    return this.#statement(text).get(params) as Row | undefined;
+  }
+
+  /** Through kysely, behind the transaction that holds its connection. */
+  async #queued(text: string, params: readonly unknown[]): Promise<Row[]> {
+    return (await this.#db.executeQuery<Row>(CompiledQuery.raw(text, [...params]))).rows;
+  }
+
+  /** The kept statement of `text`, prepared now if it is not kept (yet, or past the bound). */
+  #statement(text: string): Statement {
     let statement = this.#prepared.get(text);
     if (statement === undefined) {
       statement = this.#database.prepare(text);
       if (this.#prepared.size < STATEMENT_CACHE_SIZE) this.#prepared.set(text, statement);
     }
-    return statement.all(params) as Row[];
+    return statement;
   }
 }

@@ -8,6 +8,12 @@ export type Row = Record<string, unknown>;
 export interface StatementRunner {
   /** The rows `text` returns with `params` bound (every hot statement returns rows). */
   rows(text: string, params: readonly unknown[]): Promise<Row[]>;
+  /**
+   * The first row `text` returns, for a statement of at most one row (one id, a count).
+   * A write's changes are all made by then: SQLite makes every change of an `INSERT`,
+   * `UPDATE` or `DELETE … RETURNING` at its first step.
+   */
+  row(text: string, params: readonly unknown[]): Promise<Row | undefined>;
 }
 
 /**
