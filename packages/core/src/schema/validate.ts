@@ -432,9 +432,12 @@ export function validateExpected(
       issues.push({ field: `expected.${key}`, message: 'must list 1 to 100 values' });
       continue;
     }
-    out[key] = list.map((v, i) =>
-      parseValue(field, v, Array.isArray(raw) ? `expected.${key}.${i}` : `expected.${key}`, issues),
-    );
+    out[key] = list.map((v, i) => {
+      const valid = v === undefined ? REFUSED : acceptValue(field, v);
+      if (valid !== REFUSED) return valid;
+      const name = Array.isArray(raw) ? `expected.${key}.${i}` : `expected.${key}`;
+      return parseValue(field, v, name, issues);
+    });
   }
   if (issues.length > 0) throw new InvalidInputError(resource.name, issues);
   return out;

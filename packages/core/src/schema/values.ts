@@ -110,7 +110,7 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 /** Deeply freezes a plain JSON value and returns it. */
 export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const v of Object.values(value)) deepFreeze(v);
+    for (const v of Object.values(value)) if (typeof v === 'object' && v !== null) deepFreeze(v);
     Object.freeze(value);
   }
   return value;
