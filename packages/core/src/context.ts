@@ -71,8 +71,18 @@ export function adminContext(
   return createContext({ ...init, isAdmin: true });
 }
 
-/** Throws `InvalidInputError` (resource `context`) unless `ctx` is a well-formed context. */
+/**
+ * Contexts that passed {@link assertContext} and are frozen (as `createContext` makes
+ * them): plain data that cannot change, so they pass every later check too.
+ */
+const CHECKED = new WeakSet<object>();
+
+/**
+ * Throws `InvalidInputError` (resource `context`) unless `ctx` is a well-formed context.
+ * A frozen context is checked once (every store call asserts its context).
+ */
 export function assertContext(ctx: unknown): asserts ctx is RequestContext {
+  if (typeof ctx === 'object' && ctx !== null && CHECKED.has(ctx)) return;
   const issues: { field: string; message: string }[] = [];
   if (typeof ctx !== 'object' || ctx === null) {
     throw new InvalidInputError('context', [
@@ -104,4 +114,6 @@ export function assertContext(ctx: unknown): asserts ctx is RequestContext {
     issues.push({ field: 'projectId', message: 'a non-admin context needs a project' });
   }
   if (issues.length > 0) throw new InvalidInputError('context', issues);
+  // Plain data (no Proxy, no getter: checked above), so frozen means it cannot change.
+  if (Object.isFrozen(ctx)) CHECKED.add(ctx);
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defineCapabilities, type ResourceDriver } from '../src/adapter.js';
 import {
+  assertContext,
   createContext,
   InvalidInputError,
   instanceResource,
@@ -48,5 +49,21 @@ describe('the write path between calls', () => {
     ]);
     clock.set(Number.NaN);
     expect(() => kernel.now()).toThrow(RangeError);
+  });
+});
+
+describe('assertContext between calls (every read and write asserts its context)', () => {
+  it('checks a context that can change at every call, and a frozen one once', () => {
+    const ctx = { projectId: 'p1', userId: null, isAdmin: false, readDeleted: 'no' };
+    assertContext(ctx);
+    ctx.readDeleted = 'sometimes';
+    expect(() => assertContext(ctx)).toThrow(InvalidInputError);
+    const frozen = Object.freeze({ ...ctx, readDeleted: 'yes' });
+    assertContext(frozen);
+    assertContext(frozen);
+    // A frozen context that never passed is refused every time.
+    const bad = Object.freeze({ ...ctx, projectId: null });
+    expect(() => assertContext(bad)).toThrow(InvalidInputError);
+    expect(() => assertContext(bad)).toThrow(InvalidInputError);
   });
 });
