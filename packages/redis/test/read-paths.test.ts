@@ -38,14 +38,21 @@ async function lua(body: string, args: readonly Buffer[]): Promise<unknown> {
 const hex = (bs: readonly Buffer[]) => bs.map((b) => b.toString('hex'));
 
 describe("Lua's string order on the server", () => {
-  // Sorts the arguments three ways: Lua's '<', cmp, and sort_members descending.
+  // Sorts the arguments three ways (Lua's '<', cmp, sort_members descending) and counts
+  // the pairs on which cmp_fast (what within compares with) and cmp disagree.
   const SORTS = `
 local function copy() local t = {} for i = 1, #ARGV do t[i] = ARGV[i] end return t end
 local native, bycmp, desc = copy(), copy(), copy()
 table.sort(native)
 table.sort(bycmp, function(a, b) return cmp(a, b) < 0 end)
 sort_members(desc, true)
-return { lt_is_bytewise() and 1 or 0, native, bycmp, desc }`;
+local differ = 0
+for _, a in ipairs(ARGV) do
+  for _, b in ipairs(ARGV) do
+    if cmp_fast(a, b) ~= cmp(a, b) then differ = differ + 1 end
+  end
+end
+return { lt_is_bytewise() and 1 or 0, native, bycmp, desc, differ }`;
 
   /** A sort token: text with multi-byte UTF-8 (two to four bytes), case, punctuation and NULs. */
   const token = fc
@@ -59,25 +66,33 @@ return { lt_is_bytewise() and 1 or 0, native, bycmp, desc }`;
       { maxLength: 8 },
     )
     .map((parts) => parts.join(''));
-  /** A sorted-set member as list.lua sorts them: '<token>\0<id>'. */
-  const member = fc
-    .tuple(token, fc.constantFrom('id-1', 'id-2', 'ID', '00000000-0000-7000-8000-00000000000a'))
-    .map(([t, id]) => Buffer.from(`${t}\u0000${id}`, 'utf8'));
+  /**
+   * A sorted-set member as list.lua sorts them, '<token>\0<id>', or a bound above every
+   * member of a token, '<token>\0\xff' (not UTF-8), as within compares members with.
+   */
+  const member = fc.oneof(
+    fc
+      .tuple(token, fc.constantFrom('id-1', 'id-2', 'ID', '00000000-0000-7000-8000-00000000000a'))
+      .map(([t, id]) => Buffer.from(`${t}\u0000${id}`, 'utf8')),
+    token.map((t) => Buffer.concat([Buffer.from(t, 'utf8'), Buffer.from([0, 0xff])])),
+  );
 
-  it("is byte order here, so list.lua's table.sort agrees with cmp and with Buffer.compare", async () => {
+  it("is byte order here, so list.lua's table.sort and within agree with cmp and Buffer.compare", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(member, { maxLength: 60 }), async (members) => {
-        const [bytewise, native, bycmp, desc] = (await lua(SORTS, members)) as [
+        const [bytewise, native, bycmp, desc, differ] = (await lua(SORTS, members)) as [
           number,
           Buffer[],
           Buffer[],
           Buffer[],
+          number,
         ];
         const expected = [...members].sort(Buffer.compare);
         expect(bytewise).toBe(1);
         expect(hex(native)).toEqual(hex(expected));
         expect(hex(bycmp)).toEqual(hex(expected));
         expect(hex(desc)).toEqual(hex([...expected].reverse()));
+        expect(differ).toBe(0);
       }),
       { numRuns: 150 },
     );

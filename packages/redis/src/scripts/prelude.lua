@@ -28,14 +28,40 @@ local function cmp(a, b)
   return la < lb and -1 or 1
 end
 
+-- Whether Lua's '<' orders strings by their bytes, as cmp does. Lua 5.1 compares strings
+-- with strcoll (and goes on past each NUL), in the collation Redis takes from its
+-- environment when it starts (setlocale(LC_COLLATE, '')): byte order in the C and POSIX
+-- locales and in C.UTF-8 (code point order, which is the byte order of UTF-8), another
+-- order in most others (en_US.UTF-8 puts 'a' before 'B', ignores '-' at first and sorts
+-- 'é' next to 'e'). These pairs tell those apart, and check the byte 255 of the bounds
+-- above every member of a token ('<token>\0\255', not UTF-8) sorts last; where one fails,
+-- the read helpers use cmp. Probed once per script run, at the first comparison.
+local bytewise_lt
+local function lt_is_bytewise()
+  if bytewise_lt == nil then
+    bytewise_lt = 'B' < 'a' and 'a-c' < 'ab' and 'z' < '\195\169' and '\195\169' < '\240\159\152\128'
+      and 'a\0z' < 'a\0\195\169' and 'a' < 'a\0' and 'a\0\255' < 'a0' and 'a\0z' < 'a\0\255'
+      and '\240\159\152\128' < '\255'
+  end
+  return bytewise_lt
+end
+
+-- cmp, with Lua's own '<' (in C, no loop here) where that is byte order: what the read
+-- helpers compare every candidate with.
+local function cmp_fast(a, b)
+  if a == b then return 0 end
+  if lt_is_bytewise() then return a < b and -1 or 1 end
+  return cmp(a, b)
+end
+
 -- Whether a sorted-set member lies within ZRANGEBYLEX-style bounds ('-', '+', '[x', '(x').
 local function within(m, lo, hi)
   if lo ~= '-' then
-    local c = cmp(m, string.sub(lo, 2))
+    local c = cmp_fast(m, string.sub(lo, 2))
     if c < 0 or (c == 0 and string.sub(lo, 1, 1) == '(') then return false end
   end
   if hi ~= '+' then
-    local c = cmp(m, string.sub(hi, 2))
+    local c = cmp_fast(m, string.sub(hi, 2))
     if c > 0 or (c == 0 and string.sub(hi, 1, 1) == '(') then return false end
   end
   return true
@@ -478,17 +504,6 @@ local function record_row(T, id, names)
     if not v[k] then v[k] = '' end
   end
   return table.concat(v, SEP)
-end
-
--- Whether Lua's '<' orders strings by their bytes, as cmp does. Lua 5.1 compares strings
--- with strcoll (and goes on past each NUL), in the collation Redis takes from its
--- environment when it starts (setlocale(LC_COLLATE, '')): byte order in the C and POSIX
--- locales and in C.UTF-8 (code point order, which is the byte order of UTF-8), another
--- order in most others (en_US.UTF-8 puts 'a' before 'B', ignores '-' at first and sorts
--- 'é' next to 'e'). These pairs tell those apart; where one fails, sorts use cmp.
-local function lt_is_bytewise()
-  return 'B' < 'a' and 'a-c' < 'ab' and 'z' < '\195\169' and '\195\169' < '\240\159\152\128'
-    and 'a\0z' < 'a\0\195\169' and 'a' < 'a\0' and 'a\0\255' < 'a0'
 end
 
 -- Sorts sorted-set members in place by their bytes, descending when `desc`: with Lua's own
