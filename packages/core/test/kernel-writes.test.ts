@@ -54,10 +54,16 @@ describe('the write path between calls', () => {
 
 describe('assertContext between calls (every read and write asserts its context)', () => {
   it('checks a context that can change at every call, and a frozen one once', () => {
-    const ctx = { projectId: 'p1', userId: null, isAdmin: false, readDeleted: 'no' };
-    assertContext(ctx);
+    const ctx: Record<string, unknown> = {
+      projectId: 'p1',
+      userId: null,
+      isAdmin: false,
+      readDeleted: 'no',
+    };
+    const check = (c: unknown) => assertContext(c);
+    check(ctx);
     ctx.readDeleted = 'sometimes';
-    expect(() => assertContext(ctx)).toThrow(InvalidInputError);
+    expect(() => check(ctx)).toThrow(InvalidInputError);
     const frozen = Object.freeze({ ...ctx, readDeleted: 'yes' });
     assertContext(frozen);
     assertContext(frozen);

@@ -1,7 +1,7 @@
 import type { CursorKey } from '../cursor-key.js';
 import { type FieldIssue, InvalidQueryError } from '../errors.js';
 import type { AnyResource } from '../schema/resource.js';
-import { checkValue, isUuid } from '../schema/validate.js';
+import { checkValue, isUuid, notNull } from '../schema/validate.js';
 import { type After, MAX_CURSOR, type NormalOrder, type Predicate } from './query.js';
 
 const PREFIX = 'c2.';
@@ -109,12 +109,7 @@ export function decodeCursor(key: CursorKey, binding: CursorBinding, cursor: unk
     : undefined;
   if (!q) return bad(`${order.field} is not a sortable field`);
   const issues: FieldIssue[] = [];
-  const normal = checkValue(
-    { ...q.field, isNullable: false } as typeof q.field,
-    value,
-    'value',
-    issues,
-  );
+  const normal = checkValue(notNull(q.field), value, 'value', issues);
   if (
     issues.length > 0 ||
     normal !== value ||

@@ -1,7 +1,7 @@
 import { type FieldIssue, InvalidQueryError } from '../errors.js';
 import { type DataShape, findPlainDataIssue } from '../plain-data.js';
 import type { AnyResource } from '../schema/resource.js';
-import { checkValue, shapeOf } from '../schema/validate.js';
+import { checkValue, notNull, shapeOf } from '../schema/validate.js';
 import { isPlainObject } from '../schema/values.js';
 
 /** A comparison operator of the query language. */
@@ -156,7 +156,7 @@ function checkOperand(
     return null;
   }
   const issues: FieldIssue[] = [];
-  const out = checkValue({ ...q.field, isNullable: false } as typeof q.field, value, field, issues);
+  const out = checkValue(notNull(q.field), value, field, issues);
   if (issues.length > 0)
     fail(resource, `where.${field}: ${issues.map((i) => i.message).join('; ')}`);
   return out as FilterValue;

@@ -259,6 +259,24 @@ export function assertPlainInput(
   if (issue) throw new InvalidInputError(resource.name, [issue]);
 }
 
+/** The non-nullable twin of each field, made once (its checkers are cached per field object). */
+const NOT_NULL = new WeakMap<Field, Field>();
+
+/**
+ * `field` with `null` refused: a filter operand, a cursor value or a host name, whose
+ * `null` means something else or nothing. The same object for every call with one field,
+ * so what validation caches per field is built once.
+ */
+export function notNull<F extends Field>(field: F): F {
+  if (!field.isNullable) return field;
+  let twin = NOT_NULL.get(field);
+  if (twin === undefined) {
+    twin = { ...field, isNullable: false } as F;
+    NOT_NULL.set(field, twin);
+  }
+  return twin as F;
+}
+
 /** Validates one value against a field; returns the normalised value or pushes issues under `name`. */
 export function checkValue(
   field: Field,

@@ -9,7 +9,7 @@ import {
   type MigrationStore,
   type migrationResource,
 } from '../resources/migration.js';
-import { checkValue } from '../schema/validate.js';
+import { checkValue, notNull } from '../schema/validate.js';
 import { readScope } from '../scope.js';
 
 const MAX = 1000;
@@ -30,7 +30,7 @@ export class CoreMigrationStore
     assertContext(ctx);
     const issues: FieldIssue[] = [];
     const field = this.#k.resource.fields.sourceCompute;
-    checkValue({ ...field, isNullable: false } as typeof field, host, 'host', issues);
+    checkValue(notNull(field), host, 'host', issues);
     if (issues.length > 0) throw new InvalidInputError('migration', issues);
     const scope = { ...readScope(this.#k.resource, ctx), deleted: 'no' as const };
     const status = { field: 'status', op: 'in' as const, value: [...IN_PROGRESS_STATUSES] };
