@@ -13,6 +13,7 @@ import type {
   WriteScope,
 } from '@polystore/core/adapter';
 import { CompiledQuery, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import pMap from 'p-map';
 import type { AnyDatabase, DialectSupport, SqlDb } from './dialect/dialect-support.js';
 import type { StatementRunner } from './dialect/statement-runner.js';
 import { withDeadline, withRetries } from './errors.js';
@@ -335,15 +336,9 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
     for (let i = 0; i < unique.length; i += perStatement) {
       chunks.push(unique.slice(i, i + perStatement));
     }
-    const done: string[][] = chunks.map(() => []);
-    let next = 0;
-    const worker = async () => {
-      while (next < chunks.length) {
-        const i = next++;
-        done[i] = await this.#rewriteChunk(chunks[i]!);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(parallel, chunks.length) }, worker));
+    const done = await pMap(chunks, (chunk) => this.#rewriteChunk(chunk), {
+      concurrency: parallel,
+    });
     return done.flat();
   }
 
