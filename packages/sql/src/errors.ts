@@ -217,20 +217,26 @@ export function toCoreError(err: unknown, context: ErrorContext = {}): Polystore
   return new UnavailableError(`sql backend failed: ${message}`, { cause: err });
 }
 
+/** {@link withRetries} without a failed first attempt. */
+const NOT_FAILED = Symbol('not failed');
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs `fn`, retrying it when it lost a serialization failure or deadlock (at most
  * `maxRetries` times, with jittered exponential backoff from 5 ms), and maps every error
- * with {@link toCoreError}.
+ * with {@link toCoreError}. `failed`: the error of a first attempt the caller already made
+ * itself (then `fn` is a retry, or the error is mapped and thrown).
  */
 export async function withRetries<T>(
   fn: () => Promise<T>,
   maxRetries: number,
   layout?: TableLayout,
+  failed: unknown = NOT_FAILED,
 ): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
+      if (attempt === 0 && failed !== NOT_FAILED) throw failed;
       return await fn();
     } catch (err) {
       if (attempt < maxRetries && isTransient(err)) {

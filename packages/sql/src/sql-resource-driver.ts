@@ -25,6 +25,16 @@ type Eb = ExpressionBuilder<AnyDatabase, string>;
 type Cond = Expression<SqlBool>;
 type Row = Record<string, unknown>;
 
+/** How one column of a row becomes a record value. */
+interface ColumnRead {
+  readonly column: string;
+  readonly field: string;
+  /** Whether a `NULL` is kept as `null` (else the field is left out). */
+  readonly keepNull: boolean;
+  /** The conversion of a non-null value; `undefined`: the value as the driver returned it. */
+  readonly decode: ((raw: unknown) => unknown) | undefined;
+}
+
 /** What a driver shares with the other drivers and the allocator of one backend. */
 export interface SqlDriverContext {
   /** The kysely instance, already bound to the PostgreSQL schema. */
@@ -61,9 +71,18 @@ export class RowCodec {
   readonly layout: TableLayout;
   readonly #support: DialectSupport;
 
+  /** How {@link fromRow} reads each column, worked out once. */
+  readonly #plan: readonly ColumnRead[];
+
   constructor(layout: TableLayout, support: DialectSupport) {
     this.layout = layout;
     this.#support = support;
+    this.#plan = layout.columns.map((c) => ({
+      column: c.column,
+      field: c.field,
+      keepNull: c.nullable || c.system,
+      decode: support.decoder(c.kind),
+    }));
   }
 
   /** A record value as the driver binds it. */
@@ -86,12 +105,14 @@ export class RowCodec {
   /** A row read back as a record; a field column added after the row was written is left out. */
   fromRow(row: Row): StoredRecord {
     const out: Record<string, unknown> = {};
-    for (const c of this.layout.columns) {
-      const raw = row[c.column];
+    const plan = this.#plan;
+    for (let i = 0; i < plan.length; i++) {
+      const { column, field, keepNull, decode } = plan[i]!;
+      const raw = row[column];
       if (raw === null || raw === undefined) {
-        if (c.nullable || c.system) out[c.field] = null;
+        if (keepNull) out[field] = null;
       } else {
-        out[c.field] = this.decode(c, raw);
+        out[field] = decode === undefined ? raw : decode(raw);
       }
     }
     return out as StoredRecord;
@@ -155,13 +176,34 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
   }
 
   /** The rows of a hot statement, run prepared (see {@link SqlStatements}). */
-  #rows(statement: Statement): Promise<Row[]> {
+  async #rows(statement: Statement): Promise<Row[]> {
+    // Without a deadline (SQLite) the first attempt runs bare: no closures, no wrapper
+    // promises; only a failure goes the way of every statement (retries, error mapping).
+    if (this.#ctx.failFastMs === undefined) {
+      try {
+        return await this.#runner.rows(statement.text, statement.params);
+      } catch (err) {
+        return this.#failed(err, () => this.#runner.rows(statement.text, statement.params));
+      }
+    }
     return this.#run(() => this.#runner.rows(statement.text, statement.params));
   }
 
   /** The one row (or none) of a hot statement of at most one row. */
-  #row(statement: Statement): Promise<Row | undefined> {
+  async #row(statement: Statement): Promise<Row | undefined> {
+    if (this.#ctx.failFastMs === undefined) {
+      try {
+        return await this.#runner.row(statement.text, statement.params);
+      } catch (err) {
+        return this.#failed(err, () => this.#runner.row(statement.text, statement.params));
+      }
+    }
     return this.#run(() => this.#runner.row(statement.text, statement.params));
+  }
+
+  /** After a bare first attempt failed with `err`: what {@link withRetries} does from there. */
+  #failed<T>(err: unknown, again: () => Promise<T>): Promise<T> {
+    return withRetries(again, this.#ctx.maxRetries, this.#codec.layout, err);
   }
 
   async insert(record: StoredRecord): Promise<StoredRecord> {

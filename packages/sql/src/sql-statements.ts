@@ -49,6 +49,13 @@ class Params {
  * it (PostgreSQL: a named statement; SQLite: a prepared statement). Building the text is
  * a few string joins, where kysely's builder and compiler cost some 20 µs per call.
  *
+ * A call does not build its text: it writes a short key of its shape (which scope
+ * conditions, fields, operators, how many values) and its parameters, and the text of a
+ * shape is built once and kept (the statement caches then find it by a string they have
+ * hashed before). Each method's parameters are written by its builder (on the first call
+ * of a shape) and by its fast path (on every later one) in the same order; the tests hold
+ * the two to the same lists.
+ *
  * The table is qualified with the PostgreSQL schema in the text, so no statement depends
  * on `search_path` or kysely's `withSchema`. A `LIMIT` is written as a literal, so that a
  * plan PostgreSQL keeps for the statement is made for that limit.
@@ -67,6 +74,8 @@ export class SqlStatements {
   readonly #table: string;
   readonly #quoted = new Map<ColumnLayout, string>();
   readonly #insert: string;
+  /** The text of each shape seen (at most {@link MAX_SHAPES}), by its key. */
+  readonly #texts = new Map<string, string>();
 
   constructor(codec: RowCodec, dialect: DialectName, schema: string | undefined) {
     this.#codec = codec;
@@ -86,16 +95,39 @@ export class SqlStatements {
     return { column, quoted: this.#quoted.get(column)! };
   }
 
+  /** The kept text of the shape `key`, or `undefined` (then the caller builds it). */
+  #text(key: string): string | undefined {
+    return this.#texts.get(key);
+  }
+
+  /** Keeps the text of a shape just built (unless as many shapes are kept as allowed). */
+  #keep(key: string, statement: Statement): Statement {
+    if (this.#texts.size < MAX_SHAPES) this.#texts.set(key, statement.text);
+    return statement;
+  }
+
   /** `INSERT … RETURNING *` of every column of the layout. */
   insert(record: StoredRecord): Statement {
-    return {
-      text: this.#insert,
-      params: this.#codec.layout.columns.map((c) => this.#codec.encode(c, record[c.field])),
-    };
+    const columns = this.#codec.layout.columns;
+    const params = new Array<unknown>(columns.length);
+    for (let i = 0; i < columns.length; i++) {
+      const c = columns[i]!;
+      params[i] = this.#codec.encode(c, record[c.field]);
+    }
+    return { text: this.#insert, params };
   }
 
   /** The live-or-not record `id` in a read scope. */
   get(scope: ReadScope, id: string): Statement {
+    const key = `g${readKey(scope)}`;
+    const text = this.#text(key);
+    if (text === undefined) return this.#keep(key, this.#buildGet(scope, id));
+    const params: unknown[] = [id];
+    readParams(scope, params);
+    return { text, params };
+  }
+
+  #buildGet(scope: ReadScope, id: string): Statement {
     const p = new Params(this.#numbered);
     const conds = [`"id" = ${p.add(id)}`];
     this.#readScope(p, scope, conds);
@@ -104,6 +136,16 @@ export class SqlStatements {
 
   /** The records of `ids` (at least one) in a read scope. */
   getMany(scope: ReadScope, ids: readonly string[]): Statement {
+    const key = `m${readKey(scope)}|${this.#arrays ? 'a' : ids.length}`;
+    const text = this.#text(key);
+    if (text === undefined) return this.#keep(key, this.#buildGetMany(scope, ids));
+    const params: unknown[] = [];
+    this.#inParams(ids, params);
+    readParams(scope, params);
+    return { text, params };
+  }
+
+  #buildGetMany(scope: ReadScope, ids: readonly string[]): Statement {
     const p = new Params(this.#numbered);
     const conds = [this.#in(p, '"id"', ids)];
     this.#readScope(p, scope, conds);
@@ -112,6 +154,25 @@ export class SqlStatements {
 
   /** One keyset page: the filters, the order (then `id`), after the cursor, at most `limit` rows. */
   list(scope: ReadScope, query: ListQuery): Statement {
+    const { field, direction } = query.orderBy;
+    const after = query.after;
+    const literal = Number.isSafeInteger(query.limit);
+    const key = `l${readKey(scope)}|${this.#predicatesKey(query.where)}|${field}|${direction}|${after === null ? 0 : 1}|${literal ? query.limit : 'p'}`;
+    const text = this.#text(key);
+    if (text === undefined) return this.#keep(key, this.#buildList(scope, query));
+    const params: unknown[] = [];
+    readParams(scope, params);
+    for (const w of query.where) this.#predicateParams(w, params);
+    if (after !== null) {
+      if (field !== 'id')
+        params.push(this.#codec.encode(this.#codec.layout.column(field), after.value));
+      params.push(after.id);
+    }
+    if (!literal) params.push(query.limit);
+    return { text, params };
+  }
+
+  #buildList(scope: ReadScope, query: ListQuery): Statement {
     const p = new Params(this.#numbered);
     const conds: string[] = [];
     this.#readScope(p, scope, conds);
@@ -139,6 +200,16 @@ export class SqlStatements {
 
   /** How many records match the filters in a read scope, as column `n`. */
   count(scope: ReadScope, filters: readonly Predicate[]): Statement {
+    const key = `c${readKey(scope)}|${this.#predicatesKey(filters)}`;
+    const text = this.#text(key);
+    if (text === undefined) return this.#keep(key, this.#buildCount(scope, filters));
+    const params: unknown[] = [];
+    readParams(scope, params);
+    for (const w of filters) this.#predicateParams(w, params);
+    return { text, params };
+  }
+
+  #buildCount(scope: ReadScope, filters: readonly Predicate[]): Statement {
     const p = new Params(this.#numbered);
     const conds: string[] = [];
     this.#readScope(p, scope, conds);
@@ -148,6 +219,23 @@ export class SqlStatements {
 
   /** The conditional update of `id`, returning the row written. */
   update(scope: WriteScope, id: string, change: UpdateChange): Statement {
+    const fields = Object.keys(change.set);
+    let key = `u${scope.projectId === null ? 0 : 1}|${change.expectedRevision === undefined ? 0 : 1}|${this.#expectedKey(change.expected)}|`;
+    for (let i = 0; i < fields.length; i++) key += `${fields[i]},`;
+    const text = this.#text(key);
+    if (text === undefined) return this.#keep(key, this.#buildUpdate(scope, id, change));
+    const params: unknown[] = [];
+    const layout = this.#codec.layout;
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i]!;
+      params.push(this.#codec.encode(layout.column(field), change.set[field]));
+    }
+    params.push(change.updatedAt, change.objectVersion);
+    this.#writableParams(scope, id, change, params);
+    return { text, params };
+  }
+
+  #buildUpdate(scope: WriteScope, id: string, change: UpdateChange): Statement {
     const p = new Params(this.#numbered);
     // Column by column in the order given, a later assignment of a column replacing an
     // earlier one in its place (as an object's keys would).
@@ -169,6 +257,15 @@ export class SqlStatements {
 
   /** The conditional soft (an update of `deleted_at`) or hard delete of `id`, returning the row. */
   delete(scope: WriteScope, id: string, change: DeleteChange): Statement {
+    const key = `d${change.soft ? 's' : 'h'}${scope.projectId === null ? 0 : 1}|${change.expectedRevision === undefined ? 0 : 1}|${this.#expectedKey(change.expected)}`;
+    const text = this.#text(key);
+    if (text === undefined) return this.#keep(key, this.#buildDelete(scope, id, change));
+    const params: unknown[] = change.soft ? [change.at, change.at] : [];
+    this.#writableParams(scope, id, change, params);
+    return { text, params };
+  }
+
+  #buildDelete(scope: WriteScope, id: string, change: DeleteChange): Statement {
     const p = new Params(this.#numbered);
     if (!change.soft) {
       const conds = this.#writable(p, scope, id, change);
@@ -184,6 +281,13 @@ export class SqlStatements {
 
   /** The live record `id` in a write scope (why a conditional write matched no row). */
   current(scope: WriteScope, id: string): Statement {
+    const key = `r${scope.projectId === null ? 0 : 1}`;
+    const text = this.#text(key);
+    if (text === undefined) return this.#keep(key, this.#buildCurrent(scope, id));
+    return { text, params: scope.projectId === null ? [id] : [id, scope.projectId] };
+  }
+
+  #buildCurrent(scope: WriteScope, id: string): Statement {
     const p = new Params(this.#numbered);
     const conds = [`"id" = ${p.add(id)}`];
     this.#writeScope(p, scope, conds);
@@ -194,6 +298,83 @@ export class SqlStatements {
   idTaken(id: string): Statement {
     const p = new Params(this.#numbered);
     return { text: `SELECT "id" FROM ${this.#table} WHERE "id" = ${p.add(id)}`, params: p.list };
+  }
+
+  /** The shape of a list of filters: per predicate its field, operator and values' shape. */
+  #predicatesKey(filters: readonly Predicate[]): string {
+    let key = '';
+    for (let i = 0; i < filters.length; i++) {
+      const w = filters[i]!;
+      key += `${w.field}:${w.op}`;
+      if (w.op === 'eq') key += w.value === null ? '0;' : '1;';
+      else if (w.op === 'in') key += `${this.#oneOfKey(w.value as readonly unknown[])};`;
+      else key += ';';
+    }
+    return key;
+  }
+
+  /** The shape of an `expected` condition: per field, its values' shape. */
+  #expectedKey(expected: Readonly<Record<string, readonly unknown[]>> | undefined): string {
+    if (expected === undefined) return '';
+    let key = '';
+    for (const field of Object.keys(expected))
+      key += `${field}:${this.#oneOfKey(expected[field]!)};`;
+    return key;
+  }
+
+  /**
+   * The shape {@link #oneOf} writes for `values`: how many are not `null` (on PostgreSQL
+   * only none, one or more: more are one array) and whether one is `null`.
+   */
+  #oneOfKey(values: readonly unknown[]): string {
+    let present = 0;
+    let hasNull = false;
+    for (let i = 0; i < values.length; i++) {
+      if (values[i] === null) hasNull = true;
+      else present++;
+    }
+    if (this.#arrays && present > 2) present = 2;
+    return hasNull ? `${present}n` : String(present);
+  }
+
+  /** The parameters of a predicate, as {@link #predicate} binds them. */
+  #predicateParams(w: Predicate, out: unknown[]): void {
+    if (w.op === 'in') this.#oneOfParams(w.field, w.value as readonly unknown[], out);
+    else if (w.op !== 'eq' || w.value !== null)
+      out.push(this.#codec.encode(this.#codec.layout.column(w.field), w.value));
+  }
+
+  /** The parameters of {@link #writable}. */
+  #writableParams(
+    scope: WriteScope,
+    id: string,
+    change: Pick<UpdateChange, 'expectedRevision'> & Pick<DeleteChange, 'expected'>,
+    out: unknown[],
+  ): void {
+    out.push(id);
+    if (scope.projectId !== null) out.push(scope.projectId);
+    if (change.expectedRevision !== undefined) out.push(change.expectedRevision);
+    const expected = change.expected;
+    if (expected !== undefined)
+      for (const field of Object.keys(expected)) this.#oneOfParams(field, expected[field]!, out);
+  }
+
+  /** The parameters of {@link #oneOf}. */
+  #oneOfParams(field: string, values: readonly unknown[], out: unknown[]): void {
+    const column = this.#codec.layout.column(field);
+    const present: unknown[] = [];
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (v !== null) present.push(this.#codec.encode(column, v));
+    }
+    if (present.length === 1) out.push(present[0]);
+    else if (present.length > 1) this.#inParams(present, out);
+  }
+
+  /** The parameters of {@link #in}: one array on PostgreSQL, one per value on SQLite. */
+  #inParams(values: readonly unknown[], out: unknown[]): void {
+    if (this.#arrays) out.push([...values]);
+    else for (let i = 0; i < values.length; i++) out.push(values[i]);
   }
 
   #select(conds: readonly string[], p: Params): Statement {
@@ -277,6 +458,24 @@ export class SqlStatements {
     if (this.#arrays) return `${column} = ANY(${p.add([...values])})`;
     return `${column} IN (${values.map((v) => p.add(v)).join(', ')})`;
   }
+}
+
+/**
+ * How many shapes' texts one table keeps. A table's calls come in few shapes; past the
+ * bound a new shape's text is built at each call (and the runners do not keep it either).
+ */
+const MAX_SHAPES = 256;
+
+/** The shape of a read scope's conditions, 0 to 8. */
+function readKey(scope: ReadScope): number {
+  const project = scope.projectId === null ? 0 : scope.includeShared ? 2 : 1;
+  const deleted = scope.deleted === 'no' ? 0 : scope.deleted === 'only' ? 1 : 2;
+  return project * 3 + deleted;
+}
+
+/** The parameters of a read scope's conditions: its project, if any. */
+function readParams(scope: ReadScope, out: unknown[]): void {
+  if (scope.projectId !== null) out.push(scope.projectId);
 }
 
 function where(conds: readonly string[]): string {

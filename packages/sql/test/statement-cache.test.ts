@@ -259,4 +259,64 @@ describe('SqlStatements', () => {
       params: ['red', 'l', at, '1.1', 'r1', 4, ['blue', 'green']],
     });
   });
+
+  it('binds the same parameters in the same text whether it builds a shape or finds it kept', () => {
+    const scopes = [
+      scope,
+      everything,
+      { projectId: 'p1', includeShared: true, deleted: 'only' },
+      { projectId: null, includeShared: false, deleted: 'no' },
+    ] as const;
+    const filters = [
+      [],
+      [{ field: 'label', op: 'eq', value: 'a' }],
+      [{ field: 'color', op: 'eq', value: null }],
+      [{ field: 'color', op: 'in', value: ['a'] }],
+      [{ field: 'color', op: 'in', value: ['a', null, 'b', 'c'] }],
+      [{ field: 'color', op: 'in', value: [null] }],
+      [{ field: 'color', op: 'in', value: [] }],
+      [
+        { field: 'label', op: 'gte', value: 'a' },
+        { field: 'label', op: 'lt', value: 'm' },
+        { field: 'color', op: 'eq', value: 'x' },
+      ],
+    ] as const;
+    const expecteds = [undefined, { color: ['blue'] }, { color: [null, 'b', 'c'], label: ['l'] }];
+    for (const dialect of DIALECTS) {
+      // Every call of `kept` after its first finds the shape kept; `fresh` builds each text.
+      const kept = statements(dialect);
+      const same = (call: (s: SqlStatements, n: number) => unknown) => {
+        call(kept, 0);
+        expect(call(kept, 1)).toEqual(call(statements(dialect), 1));
+      };
+      for (const s of scopes) {
+        same((t, n) => t.get(s, `id${n}`));
+        same((t, n) => t.getMany(s, [`a${n}`, `b${n}`, `c${n}`]));
+        same((t, n) => t.getMany(s, [`a${n}`]));
+        for (const where of filters) {
+          same((t) => t.count(s, where));
+          for (const after of [null, { id: 'x', value: 'y' }])
+            for (const orderBy of [byId, { field: 'label', direction: 'desc' } as const])
+              same((t, n) => t.list(s, { where, orderBy, limit: 10 + n, after }));
+        }
+      }
+      for (const projectId of [null, 'p1'])
+        for (const expected of expecteds)
+          for (const expectedRevision of [undefined, 3]) {
+            const w = { projectId };
+            same((t, n) =>
+              t.update(w, `r${n}`, {
+                set: { color: `c${n}`, label: `l${n}` },
+                updatedAt: at,
+                objectVersion: '1.1',
+                expectedRevision,
+                expected,
+              }),
+            );
+            for (const soft of [true, false])
+              same((t, n) => t.delete(w, `r${n}`, { soft, at, expectedRevision, expected }));
+            same((t, n) => t.current(w, `r${n}`));
+          }
+    }
+  });
 });

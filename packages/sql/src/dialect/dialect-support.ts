@@ -24,6 +24,11 @@ export interface DialectSupport {
   encode(kind: ColumnKind, value: unknown): unknown;
   /** A value the driver returned, as the record holds it (never `null`: callers handle it). */
   decode(kind: ColumnKind, raw: unknown): unknown;
+  /**
+   * {@link decode} of `kind` as one function, for a row decoder worked out once per table;
+   * `undefined` where `decode` returns the value as it is.
+   */
+  decoder(kind: ColumnKind): ((raw: unknown) => unknown) | undefined;
 }
 
 /** Whether values of `kind` are stored as JSON. */

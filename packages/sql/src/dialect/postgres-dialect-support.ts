@@ -34,17 +34,28 @@ export const postgresSupport: DialectSupport = Object.freeze({
     return isJsonKind(kind) ? JSON.stringify(value) : value;
   },
   decode(kind: ColumnKind, raw: unknown): unknown {
-    switch (kind) {
-      case 'int':
-      case 'revision':
-        return typeof raw === 'string' ? Number(raw) : raw;
-      case 'ip':
-        return normaliseIp(String(raw)) ?? raw;
-      case 'cidr':
-        return normaliseCidr(String(raw)) ?? raw;
-      default:
-        // jsonb arrives parsed by pg's type parser.
-        return raw;
-    }
+    const decode = decoder(kind);
+    return decode === undefined ? raw : decode(raw);
   },
+  decoder,
 });
+
+function decoder(kind: ColumnKind): ((raw: unknown) => unknown) | undefined {
+  switch (kind) {
+    case 'int':
+    case 'revision':
+      // bigint arrives as text.
+      return int;
+    case 'ip':
+      return ip;
+    case 'cidr':
+      return cidr;
+    default:
+      // jsonb arrives parsed by pg's type parser.
+      return undefined;
+  }
+}
+
+const int = (raw: unknown): unknown => (typeof raw === 'string' ? Number(raw) : raw);
+const ip = (raw: unknown): unknown => normaliseIp(String(raw)) ?? raw;
+const cidr = (raw: unknown): unknown => normaliseCidr(String(raw)) ?? raw;

@@ -25,8 +25,17 @@ export const sqliteSupport: DialectSupport = Object.freeze({
     return value;
   },
   decode(kind: ColumnKind, raw: unknown): unknown {
-    if (isJsonKind(kind)) return JSON.parse(raw as string);
-    if (kind === 'bool') return raw !== 0;
-    return raw;
+    const decode = decoder(kind);
+    return decode === undefined ? raw : decode(raw);
   },
+  decoder,
 });
+
+function decoder(kind: ColumnKind): ((raw: unknown) => unknown) | undefined {
+  if (isJsonKind(kind)) return parseJson;
+  if (kind === 'bool') return bool;
+  return undefined;
+}
+
+const parseJson = (raw: unknown): unknown => JSON.parse(raw as string);
+const bool = (raw: unknown): boolean => raw !== 0;
