@@ -14,14 +14,14 @@ function toBig(addr: ipaddr.IPv4 | ipaddr.IPv6): bigint {
   return n;
 }
 
-function fromBig(n: bigint, v4: boolean): string {
+/** An IPv6 address from its number, in RFC 5952 text. */
+function v6FromBig(n: bigint): string {
   const bytes: number[] = [];
-  for (let i = 0; i < (v4 ? 4 : 16); i++) {
+  for (let i = 0; i < 16; i++) {
     bytes.unshift(Number(n & 0xffn));
     n >>= 8n;
   }
-  const addr = ipaddr.fromByteArray(bytes);
-  return v4 ? addr.toString() : (addr as ipaddr.IPv6).toRFC5952String();
+  return (ipaddr.fromByteArray(bytes) as ipaddr.IPv6).toRFC5952String();
 }
 
 function parseNet(cidr: string): Net {
@@ -57,9 +57,20 @@ export function lowestFreeAddress(
   taken: ReadonlySet<string>,
 ): string | undefined {
   const net = parseNet(cidr);
-  const last = net.base + net.size - (net.v4 ? 2n : 1n);
+  if (net.v4) {
+    // Plain numbers: an IPv4 address fits a double exactly, and allocation walks every
+    // candidate below the address it picks.
+    const base = Number(net.base);
+    const last = base + Number(net.size) - 2;
+    for (let x = base + 1; x <= last; x++) {
+      const candidate = `${x >>> 24}.${(x >>> 16) & 255}.${(x >>> 8) & 255}.${x & 255}`;
+      if (candidate !== gateway && !taken.has(candidate)) return candidate;
+    }
+    return undefined;
+  }
+  const last = net.base + net.size - 1n;
   for (let n = net.base + 1n; n <= last; n++) {
-    const candidate = fromBig(n, net.v4);
+    const candidate = v6FromBig(n);
     if (candidate !== gateway && !taken.has(candidate)) return candidate;
   }
   return undefined;

@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import { checkRequestedAddress, isUsableAddress, lowestFreeAddress } from '../src/adapter.js';
 import { InvalidInputError } from '../src/index.js';
@@ -13,6 +15,37 @@ describe('address allocation helpers', () => {
       taken.add(a);
     }
     expect(got).toEqual(['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6']);
+  });
+
+  it('picks in IPv4 what a walk over ipaddr.js text picks: the lowest usable address not taken', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.integer({ min: 0, max: 8 }),
+        fc.uniqueArray(fc.nat(300), { maxLength: 40 }),
+        fc.option(fc.nat(300)),
+        (start, hostBits, takenOffsets, gatewayOffset) => {
+          const prefix = 32 - hostBits;
+          const base = (start >>> hostBits) * 2 ** hostBits;
+          const text = (n: number) =>
+            ipaddr.fromByteArray([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]).toString();
+          const cidr = `${text(base)}/${prefix}`;
+          const size = 2 ** hostBits;
+          const taken = new Set(takenOffsets.filter((o) => o < size).map((o) => text(base + o)));
+          const gateway = gatewayOffset === null ? null : text(base + (gatewayOffset % size));
+          let want: string | undefined;
+          for (let o = 1; o <= size - 2 && want === undefined; o++) {
+            const a = text(base + o);
+            if (a !== gateway && !taken.has(a)) want = a;
+          }
+          expect(lowestFreeAddress(cidr, gateway, taken)).toBe(want);
+        },
+      ),
+    );
+    // The last usable address of the whole space, and a full /30.
+    const all = lowestFreeAddress('255.255.255.252/30', null, new Set(['255.255.255.253']));
+    expect(all).toBe('255.255.255.254');
+    expect(lowestFreeAddress('10.0.0.0/30', '10.0.0.1', new Set(['10.0.0.2']))).toBeUndefined();
   });
 
   it('works for IPv6 and skips only the subnet-router address and gateway', () => {
