@@ -8,15 +8,20 @@ import {
   type FieldIssue,
   f,
   InvalidInputError,
+  InvalidQueryError,
   instanceResource,
 } from '../src/index.js';
+import { exactWhere, normaliseWhere } from '../src/query/query.js';
 import { acceptCreate, acceptPatch } from '../src/schema/accept.js';
+import { isScalarKind } from '../src/schema/field.js';
 import {
   checkValue,
   exactCreate,
+  exactExpected,
   exactPatch,
   exactValue,
   validateCreate,
+  validateExpected,
   validatePatch,
 } from '../src/schema/validate.js';
 import { invalidValue, validValue } from './arbitraries.js';
@@ -174,6 +179,7 @@ function outcome(call: () => unknown): unknown {
     return { value: call() };
   } catch (e) {
     if (e instanceof InvalidInputError) return { issues: e.issues };
+    if (e instanceof InvalidQueryError) return { query: e.message };
     throw e;
   }
 }
@@ -330,4 +336,67 @@ describe('the fast path of validation', () => {
     expect(Object.keys(out.labels as object)).toEqual(['a', 'b']);
     expect(out.grid).not.toBe(kitchen.fields.grid!.defaultValue);
   });
+});
+
+describe("the fast paths of an update's expected values and of a filter", () => {
+  /** An object of up to three entries from `entry`, or something else altogether. */
+  const objectOf = (entry: fc.Arbitrary<readonly [string, unknown]>) =>
+    fc.oneof(
+      { weight: 4, arbitrary: fc.array(entry, { maxLength: 3 }).map((e) => Object.fromEntries(e)) },
+      {
+        weight: 1,
+        arbitrary: fc.array(entry, { maxLength: 3 }).chain((e) => twisted(Object.fromEntries(e))),
+      },
+      { weight: 1, arbitrary: fc.anything() },
+    );
+
+  for (const resource of resources) {
+    it(`${resource.name}: answers every expected as the exact path does`, () => {
+      const names = [...resource.fieldNames, 'bogus'];
+      const entry = fc.constantFrom(...names).chain((n) => {
+        const field = Object.hasOwn(resource.fields, n) ? resource.fields[n] : undefined;
+        const one = field && isScalarKind(field.kind) ? someValue(field) : fc.anything();
+        return fc
+          .oneof(
+            one,
+            fc.array(one, { maxLength: 4 }),
+            fc.array(one, { maxLength: 4 }).chain(twisted),
+          )
+          .map((v) => [n, v] as const);
+      });
+      fc.assert(
+        fc.property(objectOf(entry), (expected) => {
+          expect(outcome(() => validateExpected(resource, expected))).toEqual(
+            outcome(() => exactExpected(resource, expected)),
+          );
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    const queryable = Object.keys(resource.queryable);
+    if (queryable.length === 0) continue;
+    it(`${resource.name}: normalises every filter as the exact path does`, () => {
+      const entry = fc.constantFrom(...queryable, 'bogus').chain((n) => {
+        const q = Object.hasOwn(resource.queryable, n) ? resource.queryable[n] : undefined;
+        const one = q ? someValue(q.field) : fc.anything();
+        return fc
+          .oneof(
+            { weight: 4, arbitrary: one },
+            { weight: 1, arbitrary: fc.constant(null) },
+            { weight: 1, arbitrary: one.map((v) => ({ eq: v })) },
+            { weight: 1, arbitrary: fc.array(one, { maxLength: 3 }).map((v) => ({ in: v })) },
+          )
+          .map((v) => [n, v] as const);
+      });
+      fc.assert(
+        fc.property(objectOf(entry), (where) => {
+          expect(outcome(() => normaliseWhere(resource, where))).toEqual(
+            outcome(() => exactWhere(resource, where)),
+          );
+        }),
+        { numRuns: 300 },
+      );
+    });
+  }
 });

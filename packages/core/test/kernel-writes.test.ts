@@ -50,6 +50,25 @@ describe('the write path between calls', () => {
     clock.set(Number.NaN);
     expect(() => kernel.now()).toThrow(RangeError);
   });
+
+  it('writes each millisecond as toISOString does, within a second and across seconds', () => {
+    const steps = [
+      Date.parse('2026-01-02T03:04:05.998Z'),
+      ...[1, 1, 1, 7, 90, 900, 3, 0, 1000, -1, -5000, 1],
+      -1 - Date.parse('2026-01-02T03:04:06.000Z'),
+      ...[-1, 1, 1, 999],
+      8.64e15 - 2,
+      ...[1, 1],
+    ];
+    let ms = 0;
+    for (const step of steps) {
+      ms += step;
+      clock.set(ms);
+      expect(kernel.now()).toBe(new Date(ms).toISOString());
+    }
+    clock.set(Date.parse('2026-01-02T03:04:05.000Z') + 0.5);
+    expect(kernel.now()).toBe('2026-01-02T03:04:05.000Z');
+  });
 });
 
 describe('assertContext between calls (every read and write asserts its context)', () => {

@@ -1,5 +1,6 @@
 import { type FieldIssue, InvalidQueryError } from '../errors.js';
 import { type DataShape, findPlainDataIssue } from '../plain-data.js';
+import { acceptValue, REFUSED, rootKeys } from '../schema/accept.js';
 import type { AnyResource } from '../schema/resource.js';
 import { checkValue, notNull, shapeOf } from '../schema/validate.js';
 import { isPlainObject } from '../schema/values.js';
@@ -141,6 +142,41 @@ function queryShape(resource: AnyResource): DataShape {
   };
 }
 
+const LIST_OPTIONS = new Set(['where', 'orderBy', 'limit', 'after']);
+
+/**
+ * The fast path of the checks of `list` options before each is normalised: for options
+ * that are plain data, name only known options and filter by plain values (as most do),
+ * the normalised `where`; `undefined` for any other (then the exact checks run: the
+ * plain-data pass of the whole, the option names, {@link normaliseWhere}).
+ */
+export function acceptListOptions(
+  resource: AnyResource,
+  options: unknown,
+): Predicate[] | undefined {
+  const keys = rootKeys(options, LIST_OPTIONS.size);
+  if (!keys) return undefined;
+  const given = options as Record<string, unknown>;
+  for (const key of keys) if (!LIST_OPTIONS.has(key)) return undefined;
+  const { orderBy, limit, after } = given;
+  if (limit !== undefined && typeof limit !== 'number') return undefined;
+  if (
+    after !== undefined &&
+    after !== null &&
+    !(typeof after === 'string' && after.length <= MAX_CURSOR)
+  )
+    return undefined;
+  if (orderBy !== undefined) {
+    const orderKeys = rootKeys(orderBy, 2);
+    if (!orderKeys) return undefined;
+    for (const key of orderKeys) {
+      const v = (orderBy as Record<string, unknown>)[key];
+      if (typeof v !== 'string' || v.length > 255) return undefined;
+    }
+  }
+  return given.where === undefined ? [] : acceptWhere(resource, given.where);
+}
+
 /** Longest cursor string `list` accepts. */
 export const MAX_CURSOR = 4096;
 
@@ -168,6 +204,50 @@ function checkOperand(
  * so no backend ever silently scans.
  */
 export function normaliseWhere(resource: AnyResource, where: unknown): Predicate[] {
+  if (where === undefined) return [];
+  return acceptWhere(resource, where) ?? exactWhere(resource, where);
+}
+
+/**
+ * The fast path of {@link normaliseWhere}: its answer for a filter of plain values (each
+ * field equal to one value or `null`), as most are, read in one walk; `undefined` for any
+ * other (operators, anything invalid), which the exact path handles.
+ */
+function acceptWhere(resource: AnyResource, where: unknown): Predicate[] | undefined {
+  const queryable = resource.queryable;
+  const keys = rootKeys(where, queryableCount(resource));
+  if (!keys) return undefined;
+  const given = where as Record<string, unknown>;
+  const out: Predicate[] = [];
+  for (const field of keys) {
+    if (!Object.hasOwn(queryable, field)) return undefined;
+    const v = given[field];
+    if (v === null) {
+      out.push({ field, op: 'eq', value: null });
+      continue;
+    }
+    if (v === undefined || typeof v === 'object') return undefined;
+    const x = acceptValue(notNull(queryable[field]!.field), v);
+    if (x === REFUSED) return undefined;
+    out.push({ field, op: 'eq', value: x as FilterValue });
+  }
+  return out;
+}
+
+const queryableCounts = new WeakMap<AnyResource, number>();
+
+/** How many indexed fields a resource has (the most a filter may name). */
+function queryableCount(resource: AnyResource): number {
+  let n = queryableCounts.get(resource);
+  if (n === undefined) {
+    n = Object.keys(resource.queryable).length;
+    queryableCounts.set(resource, n);
+  }
+  return n;
+}
+
+/** {@link normaliseWhere} without the fast path. Exported for the tests that hold the fast path to it. */
+export function exactWhere(resource: AnyResource, where: unknown): Predicate[] {
   if (where === undefined) return [];
   assertPlainQuery(resource, where, 'where', whereShape(resource));
   if (!isPlainObject(where)) fail(resource, 'where must be a plain object');

@@ -1,6 +1,6 @@
 import { types } from 'node:util';
 import { PLAIN_DATA_LIMITS } from '../plain-data.js';
-import type { Field } from './field.js';
+import { type Field, isScalarKind } from './field.js';
 import type { AnyResource } from './resource.js';
 import type { ValidCreate } from './validate.js';
 import {
@@ -330,8 +330,47 @@ export function acceptPatch(
   return out;
 }
 
-/** The keys of a create input or patch, as {@link plainKeys}, starting the budget of values. */
-function rootKeys(input: unknown, maxKeys: number): string[] | undefined {
+/**
+ * The fast path of `validateExpected` (an update's `expected` option): its result for a
+ * valid input, `undefined` for any other (then the exact path says why).
+ */
+export function acceptExpected(
+  resource: AnyResource,
+  expected: unknown,
+): Record<string, readonly unknown[]> | undefined {
+  const keys = rootKeys(expected, resource.fieldNames.length);
+  if (!keys) return undefined;
+  const given = expected as Record<string, unknown>;
+  const out: Record<string, readonly unknown[]> = {};
+  for (const key of keys) {
+    const field = Object.hasOwn(resource.fields, key) ? resource.fields[key]! : undefined;
+    if (!field || !isScalarKind(field.kind)) return undefined;
+    const accept = acceptorFor(field);
+    const raw = given[key];
+    if (!Array.isArray(raw)) {
+      const x = raw === undefined ? REFUSED : accept(raw);
+      if (x === REFUSED) return undefined;
+      out[key] = [x];
+      continue;
+    }
+    if (raw.length === 0 || !isPlainArray(raw, 100)) return undefined;
+    const list: unknown[] = [];
+    for (let i = 0; i < raw.length; i++) {
+      const v = raw[i];
+      const x = v === undefined ? REFUSED : accept(v);
+      if (x === REFUSED) return undefined;
+      list.push(x);
+    }
+    out[key] = list;
+  }
+  return out;
+}
+
+/**
+ * The keys of a create input, patch or other plain input of at most `maxKeys` keys, as
+ * {@link plainKeys}, starting the budget of values.
+ */
+export function rootKeys(input: unknown, maxKeys: number): string[] | undefined {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return undefined;
   budget = PLAIN_DATA_LIMITS.maxNodes - 1;
   return plainKeys(input, maxKeys);
