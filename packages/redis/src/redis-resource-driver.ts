@@ -48,7 +48,9 @@ type Reply = [string, ...unknown[]];
  * are one read-only script over the index keys (a `count` that is the size of one index,
  * one `SCARD` or `ZCARD`). Reads fetch the fields by name ({@link readFields}), so the
  * hidden `~` fields of the indexes never travel, and the scripts return each record as one
- * string of its JSON texts (see record_row in prelude.lua).
+ * string of its JSON texts (see record_row in prelude.lua). The write scripts reply in the
+ * same form (record_text): an update or delete with the record written, a conflict with the
+ * current one; an insert or rewrite only with 'ok', the record being the one sent.
  *
  * For schema evolution, `countByVersion` reads the sizes of the per-version sorted sets,
  * `scanVersion` reads a page of one of them from its cursor, and `rewrite` is one script that replaces
@@ -166,6 +168,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       id,
       scopeArg(scope),
       change.expectedRevision === undefined ? '' : String(change.expectedRevision),
+      ...this.#fieldArgs,
     ];
     args.push(...expectedArgs(change.expected));
     const set = Object.entries(change.set);
@@ -198,6 +201,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       change.soft ? '1' : '0',
       JSON.stringify(change.at),
       change.at,
+      ...this.#fieldArgs,
       ...expectedArgs(change.expected),
     ]);
     return this.#outcome('delete', reply);
@@ -313,8 +317,11 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       l.schemaKey,
       record.id,
       String(expectedRevision),
+      ...this.#fieldArgs,
       ...l.encode(next),
     ])) as Reply;
+    // The script replies only 'ok': the record it stored is the one sent (as insert's).
+    if (reply[0] === 'ok') return { status: 'ok', record: next };
     if (reply[0] === 'duplicate') {
       throw new DuplicateError(l.resource.name, String(reply[1]).split(','));
     }
@@ -409,15 +416,19 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
     return record as StoredRecord;
   }
 
+  /**
+   * The outcome of a write script's reply, whose record (the one written, or the current
+   * one of a conflict) is one string of the fields of {@link readFields}, as reads get it.
+   */
   #outcome(operation: string, raw: unknown): WriteOutcome {
     const reply = raw as Reply;
     switch (reply[0]) {
       case 'ok':
-        return { status: 'ok', record: this.#layout.decode(reply[1] as string[])! };
+        return { status: 'ok', record: this.#row(reply[1] as string) };
       case 'not-found':
         return { status: 'not-found' };
       case 'conflict':
-        return { status: 'conflict', current: this.#layout.decode(reply[1] as string[])! };
+        return { status: 'conflict', current: this.#row(reply[1] as string) };
       default:
         throw this.#unexpected(operation, reply);
     }

@@ -85,7 +85,7 @@ local function load(key)
   return r
 end
 
--- A record table as a flat field/value list (the reply form of a record).
+-- A record table as a flat field/value list (the arguments of the HSET that writes it).
 local function flatten(r)
   local out = {}
   for k, v in pairs(r) do
@@ -503,6 +503,16 @@ local function record_row(T, id, names)
   for k = 2, #names do
     if not v[k] then v[k] = '' end
   end
+  return table.concat(v, SEP)
+end
+
+-- The reply form of a record a write script holds as a table (see record_row): the JSON
+-- texts of its fields `names` (from read_names), in that order, joined by NUL ('' for a
+-- field it lacks). The script has the record already, so no read; the hidden '~' fields
+-- stay on the server.
+local function record_text(r, names)
+  local v = {}
+  for k = 1, #names do v[k] = r[names[k]] or '' end
   return table.concat(v, SEP)
 end
 
