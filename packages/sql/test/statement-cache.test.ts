@@ -281,7 +281,11 @@ describe('SqlStatements', () => {
         { field: 'color', op: 'eq', value: 'x' },
       ],
     ] as const;
-    const expecteds = [undefined, { color: ['blue'] }, { color: [null, 'b', 'c'], label: ['l'] }];
+    const expecteds: (Record<string, readonly unknown[]> | undefined)[] = [
+      undefined,
+      { color: ['blue'] },
+      { color: [null, 'b', 'c'], label: ['l'] },
+    ];
     for (const dialect of DIALECTS) {
       // Every call of `kept` after its first finds the shape kept; `fresh` builds each text.
       const kept = statements(dialect);
