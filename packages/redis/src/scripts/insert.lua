@@ -4,9 +4,10 @@
 -- Reply: {'ok'} | {'duplicate', 'id' | the constraint's fields as 'f1,f2'}, or the error
 -- reply 'BELOWPIN …' when its objectVersion is below the write floor (below_floor).
 local T, lay, id = ARGV[1], cjson.decode(ARGV[2]), ARGV[3]
-lay = with_applied(T, lay)
+local schema, floor = schema_and_floor(T)
+lay = with_applied(T, lay, schema)
 local flat = {}
 for i = 4, #ARGV do flat[#flat + 1] = ARGV[i] end
-local err = insert(T, lay, id, flat)
+local err = insert(T, lay, id, flat, floor)
 if err then return err end
 return { 'ok' }

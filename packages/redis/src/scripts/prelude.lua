@@ -207,9 +207,10 @@ end
 -- those a newer definition's expand added, so that every write of a client of an older
 -- definition keeps their entries too. A sort index goes to lay.s, an equality index (but
 -- projectId's, which partitions) to lay.e, a unique constraint to lay.u, as expand.lua
--- enters them. Returns lay.
-local function with_applied(T, lay)
-  local text = redis.call('GET', T .. 'schema')
+-- enters them. Returns lay. `text` is the schema key's text when the caller read it already
+-- (false when there is none, see schema_and_floor); nil reads it here.
+local function with_applied(T, lay, text)
+  if text == nil then text = redis.call('GET', T .. 'schema') end
   if not text then return lay end
   local indexes, uniques = kept_elements(cjson.decode(text))
   local have = {}
@@ -301,22 +302,33 @@ end
 -- below it. Read in the writing script itself, so the check and the write are one atomic
 -- step and a floor raised meanwhile is never missed. The reply is
 -- 'BELOWPIN <resource> <floor> <version>' (errors.ts maps it to WriteBelowPinError).
-local function below_floor(T, lay, version)
-  local floor = redis.call('GET', T .. 'floor')
+-- `floor` is the floor's text when the caller read it already (false when there is none,
+-- see schema_and_floor); nil reads it here.
+local function below_floor(T, lay, version, floor)
+  if floor == nil then floor = redis.call('GET', T .. 'floor') end
   if not floor or not version then return nil end
   local v = cjson.decode(version)
   if type(v) ~= 'string' or not version_older(v, floor) then return nil end
   return redis.error_reply('BELOWPIN ' .. tostring(lay.n or T) .. ' ' .. floor .. ' ' .. v)
 end
 
+-- The texts of the schema key and of the write floor (false where missing), in one MGET
+-- instead of a GET each: what insert and update read before they write (with_applied,
+-- below_floor).
+local function schema_and_floor(T)
+  local v = redis.call('MGET', T .. 'schema', T .. 'floor')
+  return v[1], v[2]
+end
+
 -- Inserts a record given as a flat field/value list. Returns nil, or an error reply
--- (a refusal below the write floor, see below_floor, is an error reply too).
-local function insert(T, lay, id, flat)
+-- (a refusal below the write floor, see below_floor, is an error reply too). `floor` as
+-- below_floor's.
+local function insert(T, lay, id, flat, floor)
   local key = rkey(T, id)
   if redis.call('EXISTS', key) == 1 then return { 'duplicate', 'id' } end
   local r = {}
   for i = 1, #flat, 2 do r[flat[i]] = flat[i + 1] end
-  local refused = below_floor(T, lay, r.objectVersion)
+  local refused = below_floor(T, lay, r.objectVersion, floor)
   if refused then return refused end
   -- A sort field of the applied indexes the caller does not sort by comes without its
   -- token: it gets the one its value has (token_of, layout.ts sortToken's encoding).

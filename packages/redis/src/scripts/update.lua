@@ -18,8 +18,10 @@ if not r or not writable(r, scope) then return { 'not-found' } end
 
 local ok, i = meets_conditions(r, exprev, at)
 if not ok then return { 'conflict', record_text(r, names) } end
--- The layout (and the schema key it is completed from) is only needed for a write.
-local lay = with_applied(T, cjson.decode(ARGV[2]))
+-- The layout (and the schema key it is completed from) and the floor are only needed for
+-- a write.
+local schema, floor = schema_and_floor(T)
+local lay = with_applied(T, cjson.decode(ARGV[2]), schema)
 
 local n = copy(r)
 local writes = {}
@@ -45,7 +47,7 @@ put('~s:updatedAt', ARGV[i + 1])
 put('objectVersion', ARGV[i + 2])
 put('revision', string.format('%d', tonumber(r.revision) + 1))
 -- A write at an object version below the write floor is refused before anything changes.
-local refused = below_floor(T, lay, ARGV[i + 2])
+local refused = below_floor(T, lay, ARGV[i + 2], floor)
 if refused then return refused end
 
 local oldk, newk = unique_keys(T, lay, r), unique_keys(T, lay, n)
