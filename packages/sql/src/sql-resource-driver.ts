@@ -15,7 +15,7 @@ import type {
 import { CompiledQuery, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import pMap from 'p-map';
 import type { AnyDatabase, DialectSupport, SqlDb } from './dialect/dialect-support.js';
-import type { StatementRunner } from './dialect/statement-runner.js';
+import type { RowArrays, StatementRunner } from './dialect/statement-runner.js';
 import { withDeadline, withRetries } from './errors.js';
 import type { ColumnLayout, TableLayout } from './layout.js';
 import { type RecordRewrite, rewriteManyStatement, statementPlan } from './sql-rewrite-many.js';
@@ -24,6 +24,13 @@ import { SqlStatements, type Statement } from './sql-statements.js';
 type Eb = ExpressionBuilder<AnyDatabase, string>;
 type Cond = Expression<SqlBool>;
 type Row = Record<string, unknown>;
+
+/** Whether two lists of column names are the same, in the same order. */
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** How one column of a row becomes a record value. */
 interface ColumnRead {
@@ -118,6 +125,41 @@ export class RowCodec {
     return out as StoredRecord;
   }
 
+  /** The columns of the last {@link fromArrays} result, and where each column of the plan is in it. */
+  #arrayColumns: readonly string[] | undefined;
+  #arrayIndex: readonly number[] = [];
+
+  /**
+   * Rows as arrays read back as records, as {@link fromRow} reads them: a column the
+   * result lacks (added after the statement's rows were written) is left out or `null`.
+   */
+  fromArrays(result: RowArrays): StoredRecord[] {
+    const { columns, rows } = result;
+    if (this.#arrayColumns === undefined || !sameNames(columns, this.#arrayColumns)) {
+      this.#arrayIndex = this.#plan.map((c) => columns.indexOf(c.column));
+      this.#arrayColumns = columns;
+    }
+    const index = this.#arrayIndex;
+    const plan = this.#plan;
+    const out = new Array<StoredRecord>(rows.length);
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r]!;
+      const record: Record<string, unknown> = {};
+      for (let i = 0; i < plan.length; i++) {
+        const { field, keepNull, decode } = plan[i]!;
+        const at = index[i]!;
+        const raw = at < 0 ? undefined : row[at];
+        if (raw === null || raw === undefined) {
+          if (keepNull) record[field] = null;
+        } else {
+          record[field] = decode === undefined ? raw : decode(raw);
+        }
+      }
+      out[r] = record as StoredRecord;
+    }
+    return out;
+  }
+
   /** The conditions of a read scope (project, shared records, soft-deleted ones). */
   readScope(eb: Eb, scope: ReadScope): Cond[] {
     const out: Cond[] = [];
@@ -189,6 +231,26 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
     return this.#run(() => this.#runner.rows(statement.text, statement.params));
   }
 
+  /**
+   * The records of a hot statement of many rows: as arrays where the runner returns them
+   * for less (SQLite), else as objects.
+   */
+  async #records(statement: Statement): Promise<StoredRecord[]> {
+    const runner = this.#runner;
+    if (runner.rowArrays === undefined)
+      return (await this.#rows(statement)).map((r) => this.#codec.fromRow(r));
+    const run = () => runner.rowArrays!(statement.text, statement.params);
+    let result: RowArrays;
+    if (this.#ctx.failFastMs === undefined) {
+      try {
+        result = await run();
+      } catch (err) {
+        result = await this.#failed(err, run);
+      }
+    } else result = await this.#run(run);
+    return this.#codec.fromArrays(result);
+  }
+
   /** The one row (or none) of a hot statement of at most one row. */
   async #row(statement: Statement): Promise<Row | undefined> {
     if (this.#ctx.failFastMs === undefined) {
@@ -236,8 +298,7 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
 
   async getMany(scope: ReadScope, ids: readonly string[]): Promise<StoredRecord[]> {
     if (ids.length === 0) return [];
-    const rows = await this.#rows(this.#statements.getMany(scope, ids));
-    return rows.map((r) => this.#codec.fromRow(r));
+    return this.#records(this.#statements.getMany(scope, ids));
   }
 
   /** The SQL `list` runs for a query (for plans and tests). */
@@ -247,8 +308,7 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
   }
 
   async list(scope: ReadScope, query: ListQuery): Promise<StoredRecord[]> {
-    const rows = await this.#rows(this.#statements.list(scope, query));
-    return rows.map((r) => this.#codec.fromRow(r));
+    return this.#records(this.#statements.list(scope, query));
   }
 
   async count(scope: ReadScope, where: readonly Predicate[]): Promise<number> {

@@ -207,6 +207,44 @@ describe('SqliteRunner', () => {
   });
 });
 
+describe('SqliteRunner rowArrays', () => {
+  it('names the columns of each run, also after the table changed under the kept statement and behind a transaction', async () => {
+    const database = new Database(':memory:');
+    const db = new Kysely({ dialect: new SqliteDialect({ database }) });
+    try {
+      database.exec(
+        "CREATE TABLE t (id text PRIMARY KEY, a text); INSERT INTO t VALUES ('x', 'one')",
+      );
+      const runner = new SqliteRunner(database, db);
+      const text = 'SELECT * FROM "t" WHERE "id" = ?';
+      expect(await runner.rowArrays(text, ['x'])).toEqual({
+        columns: ['id', 'a'],
+        rows: [['x', 'one']],
+      });
+      database.exec("ALTER TABLE t ADD COLUMN b text DEFAULT 'two'");
+      expect(await runner.rowArrays(text, ['x'])).toEqual({
+        columns: ['id', 'a', 'b'],
+        rows: [['x', 'one', 'two']],
+      });
+      database.exec('ALTER TABLE t DROP COLUMN a');
+      expect(await runner.rowArrays(text, ['x'])).toEqual({
+        columns: ['id', 'b'],
+        rows: [['x', 'two']],
+      });
+      let pending: Promise<unknown> | undefined;
+      await db.connection().execute(async (c) => {
+        await sql`BEGIN IMMEDIATE`.execute(c);
+        pending = runner.rowArrays(text, ['x']);
+        await sql`ROLLBACK`.execute(c);
+      });
+      // Run through kysely once the transaction ended: the names come from the row.
+      expect(await pending).toEqual({ columns: ['id', 'b'], rows: [['x', 'two']] });
+    } finally {
+      await db.destroy();
+    }
+  });
+});
+
 describe('SqlStatements', () => {
   const layout = tableLayout(gadgetV11, 'p_');
   const scope = { projectId: 'p1', includeShared: false, deleted: 'no' } as const;

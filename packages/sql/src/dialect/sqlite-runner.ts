@@ -1,7 +1,12 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { CompiledQuery } from 'kysely';
 import type { SqlDb } from './dialect-support.js';
-import { type Row, STATEMENT_CACHE_SIZE, type StatementRunner } from './statement-runner.js';
+import {
+  type Row,
+  type RowArrays,
+  STATEMENT_CACHE_SIZE,
+  type StatementRunner,
+} from './statement-runner.js';
 
 /**
  * Runs a table's hot statements on the backend's better-sqlite3 handle, each text
@@ -24,6 +29,8 @@ export class SqliteRunner implements StatementRunner {
   readonly #database: Database;
   readonly #db: SqlDb;
   readonly #prepared = new Map<string, Statement>();
+  /** The kept statements that return rows as arrays (see {@link rowArrays}). */
+  readonly #preparedRaw = new Map<string, Statement>();
 
   constructor(database: Database, db: SqlDb) {
     this.#database = database;
@@ -40,17 +47,37 @@ export class SqliteRunner implements StatementRunner {
     return this.#statement(text).get(params) as Row | undefined;
   }
 
+  async rowArrays(text: string, params: readonly unknown[]): Promise<RowArrays> {
+    if (this.#database.inTransaction) {
+      const rows = await this.#queued(text, params);
+      const columns = rows.length === 0 ? [] : Object.keys(rows[0]!);
+      return { columns, rows: rows.map((r) => columns.map((c) => r[c])) };
+    }
+    const statement = this.#statement(text, this.#preparedRaw, true);
+    const rows = statement.all(params) as unknown[][];
+    // The names after the run: SQLite prepares a kept statement again when the schema
+    // changed (a `SELECT *` then has other columns), and the names are those of the new one.
+    const info = statement.columns();
+    const columns = new Array<string>(info.length);
+    for (let i = 0; i < info.length; i++) columns[i] = info[i]!.name;
+    return { columns, rows };
+  }
+
   /** Through kysely, behind the transaction that holds its connection. */
   async #queued(text: string, params: readonly unknown[]): Promise<Row[]> {
     return (await this.#db.executeQuery<Row>(CompiledQuery.raw(text, [...params]))).rows;
   }
 
-  /** The kept statement of `text`, prepared now if it is not kept (yet, or past the bound). */
-  #statement(text: string): Statement {
-    let statement = this.#prepared.get(text);
+  /**
+   * The kept statement of `text` (in `prepared`: the statements returning objects, or
+   * those returning arrays), prepared now if it is not kept (yet, or past the bound).
+   */
+  #statement(text: string, prepared = this.#prepared, raw = false): Statement {
+    let statement = prepared.get(text);
     if (statement === undefined) {
       statement = this.#database.prepare(text);
-      if (this.#prepared.size < STATEMENT_CACHE_SIZE) this.#prepared.set(text, statement);
+      if (raw) statement.raw(true);
+      if (prepared.size < STATEMENT_CACHE_SIZE) prepared.set(text, statement);
     }
     return statement;
   }

@@ -1,6 +1,12 @@
 /** A row as the driver returns it, by column name. */
 export type Row = Record<string, unknown>;
 
+/** Rows as arrays of column values, in the order of `columns` (the result's column names). */
+export interface RowArrays {
+  readonly columns: readonly string[];
+  readonly rows: readonly (readonly unknown[])[];
+}
+
 /**
  * Runs the hot statements of one table: each text is prepared once and kept, and every
  * call binds its own parameters. One runner per resource driver, each with its own cache.
@@ -14,6 +20,12 @@ export interface StatementRunner {
    * `UPDATE` or `DELETE … RETURNING` at its first step.
    */
   row(text: string, params: readonly unknown[]): Promise<Row | undefined>;
+  /**
+   * {@link rows} as arrays of values, where the driver builds those for much less than
+   * objects (better-sqlite3 makes each column's name again for every row of an object);
+   * absent where it does not.
+   */
+  rowArrays?(text: string, params: readonly unknown[]): Promise<RowArrays>;
 }
 
 /**
