@@ -213,25 +213,36 @@ local function with_applied(T, lay, text)
   if text == nil then text = redis.call('GET', T .. 'schema') end
   if not text then return lay end
   local indexes, uniques = kept_elements(cjson.decode(text))
-  local have = {}
-  for _, f in ipairs(lay.s) do have['s:' .. f] = true end
-  for _, f in ipairs(lay.e) do have['e:' .. f] = true end
-  for _, u in ipairs(lay.u) do have['u:' .. table.concat(u, ',')] = true end
-  local function add(list, name, v)
-    if not have[name] then
-      have[name] = true
-      list[#list + 1] = v
+  -- Each element is looked for in the layout's short lists by name (interned strings, so
+  -- each comparison is one pointer compare), not by a name built per element.
+  local function has(list, f)
+    for _, x in ipairs(list) do
+      if x == f then return true end
     end
+    return false
   end
   for _, i in ipairs(indexes) do
     if i.kind == 'sort' then
-      add(lay.s, 's:' .. i.field, i.field)
-    elseif i.field ~= 'projectId' then
-      add(lay.e, 'e:' .. i.field, i.field)
+      if not has(lay.s, i.field) then lay.s[#lay.s + 1] = i.field end
+    elseif i.field ~= 'projectId' and not has(lay.e, i.field) then
+      lay.e[#lay.e + 1] = i.field
     end
   end
   for _, u in ipairs(uniques) do
-    add(lay.u, 'u:' .. table.concat(u, ','), u)
+    local found = false
+    for _, w in ipairs(lay.u) do
+      if #w == #u then
+        found = true
+        for k = 1, #u do
+          if w[k] ~= u[k] then
+            found = false
+            break
+          end
+        end
+        if found then break end
+      end
+    end
+    if not found then lay.u[#lay.u + 1] = u end
   end
   return lay
 end
