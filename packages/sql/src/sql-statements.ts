@@ -220,7 +220,8 @@ export class SqlStatements {
   /** The conditional update of `id`, returning the row written. */
   update(scope: WriteScope, id: string, change: UpdateChange): Statement {
     const fields = Object.keys(change.set);
-    let key = `u${scope.projectId === null ? 0 : 1}|${change.expectedRevision === undefined ? 0 : 1}|${this.#expectedKey(change.expected)}|`;
+    const keeps = keepsVersion(change);
+    let key = `u${scope.projectId === null ? 0 : 1}${keeps ? 'k' : ''}|${change.expectedRevision === undefined ? 0 : 1}|${this.#expectedKey(change.expected)}|`;
     for (let i = 0; i < fields.length; i++) key += `${fields[i]},`;
     const text = this.#text(key);
     if (text === undefined) return this.#keep(key, this.#buildUpdate(scope, id, change));
@@ -230,7 +231,8 @@ export class SqlStatements {
       const field = fields[i]!;
       params.push(this.#codec.encode(layout.column(field), change.set[field]));
     }
-    params.push(change.updatedAt, change.objectVersion);
+    params.push(change.updatedAt);
+    if (!keeps) params.push(change.objectVersion);
     this.#writableParams(scope, id, change, params);
     return { text, params };
   }
@@ -246,7 +248,7 @@ export class SqlStatements {
     }
     set.set('"revision"', '"revision" + 1');
     set.set('"updated_at"', p.add(change.updatedAt));
-    set.set('"object_version"', p.add(change.objectVersion));
+    if (!keepsVersion(change)) set.set('"object_version"', p.add(change.objectVersion));
     const assignments = [...set].map(([column, value]) => `${column} = ${value}`).join(', ');
     const conds = this.#writable(p, scope, id, change);
     return {
@@ -465,6 +467,17 @@ export class SqlStatements {
  * bound a new shape's text is built at each call (and the runners do not keep it either).
  */
 const MAX_SHAPES = 256;
+
+/**
+ * Whether an update's conditions hold `object_version` at the version it writes (core's
+ * usual update: the record must be at the version it is written at). Then the statement
+ * leaves the column out of its `SET`: the value could not change, and SQLite updates the
+ * entries of every index over a column that is set, changed or not.
+ */
+function keepsVersion(change: UpdateChange): boolean {
+  const v = change.expected?.objectVersion;
+  return v !== undefined && v.length === 1 && v[0] === change.objectVersion;
+}
 
 /** The shape of a read scope's conditions, 0 to 8. */
 function readKey(scope: ReadScope): number {

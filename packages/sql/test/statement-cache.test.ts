@@ -284,6 +284,24 @@ describe('SqlStatements', () => {
     });
   });
 
+  it('leaves object_version out of an update whose conditions hold it at the version written', () => {
+    const change = (objectVersion: string) => ({
+      set: { label: 'l' },
+      updatedAt: at,
+      objectVersion,
+      expectedRevision: undefined,
+      expected: { objectVersion: ['1.1'] },
+    });
+    expect(statements('sqlite').update({ projectId: 'p1' }, 'r1', change('1.1'))).toEqual({
+      text: 'UPDATE "p_gadgets" SET "label" = ?, "revision" = "revision" + 1, "updated_at" = ? WHERE "id" = ? AND "deleted_at" IS NULL AND "project_id" = ? AND "object_version" = ? RETURNING *',
+      params: ['l', at, 'r1', 'p1', '1.1'],
+    });
+    expect(statements('sqlite').update({ projectId: 'p1' }, 'r1', change('1.0'))).toEqual({
+      text: 'UPDATE "p_gadgets" SET "label" = ?, "revision" = "revision" + 1, "updated_at" = ?, "object_version" = ? WHERE "id" = ? AND "deleted_at" IS NULL AND "project_id" = ? AND "object_version" = ? RETURNING *',
+      params: ['l', at, '1.0', 'r1', 'p1', '1.1'],
+    });
+  });
+
   it('writes an update setting the fields given, in their order, then the system columns', () => {
     const change = {
       set: { color: 'red', label: 'l' },
@@ -323,6 +341,9 @@ describe('SqlStatements', () => {
       undefined,
       { color: ['blue'] },
       { color: [null, 'b', 'c'], label: ['l'] },
+      // At the version written (its SET leaves object_version out), and at another.
+      { objectVersion: ['1.1'] },
+      { color: ['blue'], objectVersion: ['1.0'] },
     ];
     for (const dialect of DIALECTS) {
       // Every call of `kept` after its first finds the shape kept; `fresh` builds each text.
