@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { loadIoredis } from './driver-loader.js';
 import { isReplyError, toCoreError } from './errors.js';
 import type { ResolvedRedisOptions } from './redis-options.js';
-import { LUA_BODIES, LUA_PRELUDE } from './scripts/lua-sources.js';
+import { LUA_SCRIPTS } from './scripts/lua-sources.js';
 
 /** Where to connect, from a `redis:` or `rediss:` URL. */
 export interface RedisEndpoint {
@@ -43,7 +43,7 @@ export function redisEndpoint(url: URL): RedisEndpoint {
 }
 
 /** The name of a Lua script (its file name in camel case). */
-export type ScriptName = keyof typeof LUA_BODIES;
+export type ScriptName = keyof typeof LUA_SCRIPTS;
 
 /** An argument of a script: text, raw bytes (bounds with NUL and 0xFF) or a number. */
 export type ScriptArg = string | Buffer | number;
@@ -87,9 +87,9 @@ export class RedisConnection {
   ): Promise<RedisConnection> {
     const config = { ...endpoint, ...options };
     const scripts: Record<string, { lua: string; numberOfKeys: number; readOnly: boolean }> = {};
-    for (const [name, body] of Object.entries(LUA_BODIES)) {
+    for (const [name, lua] of Object.entries(LUA_SCRIPTS)) {
       scripts[commandName(name as ScriptName)] = {
-        lua: `${LUA_PRELUDE}\n${body}`,
+        lua,
         numberOfKeys: 1,
         readOnly: READ_ONLY.has(name as ScriptName),
       };

@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { gadgetResource } from '../../../test/contract/resources.js';
 import { keyspace, ResourceLayout } from '../src/layout.js';
-import { LUA_BODIES, LUA_PRELUDE } from '../src/scripts/lua-sources.js';
+import { LUA_SCRIPTS } from '../src/scripts/lua-sources.js';
+import { shakeScript } from '../tools/shake-lua.mjs';
 
 const layout = new ResourceLayout(gadgetResource, keyspace('polystore:', 'ns'));
 
@@ -56,11 +57,14 @@ describe('layout', () => {
     const dir = new URL('../src/scripts/', import.meta.url);
     const camel = (n: string) => n.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
     const files = readdirSync(dir).filter((f) => f.endsWith('.lua'));
-    const bodies: Record<string, string> = {};
+    const prelude = readFileSync(new URL('prelude.lua', dir), 'utf8');
+    const scripts: Record<string, string> = {};
     for (const f of files)
       if (f !== 'prelude.lua')
-        bodies[camel(f.slice(0, -4))] = readFileSync(new URL(f, dir), 'utf8');
-    expect(LUA_PRELUDE).toBe(readFileSync(new URL('prelude.lua', dir), 'utf8'));
-    expect({ ...LUA_BODIES }).toEqual(bodies);
+        scripts[camel(f.slice(0, -4))] = shakeScript(
+          prelude,
+          readFileSync(new URL(f, dir), 'utf8'),
+        );
+    expect({ ...LUA_SCRIPTS }).toEqual(scripts);
   });
 });

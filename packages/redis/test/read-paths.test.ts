@@ -3,6 +3,7 @@
  * byte order (lt_is_bytewise in prelude.lua), and get, getMany and list bring back only the
  * record's fields, each record one string of JSON texts (record_row).
  */
+import { readFileSync } from 'node:fs';
 import { createContext, sequentialIds } from '@polystore/core';
 import { createStores, type ReadScope } from '@polystore/core/adapter';
 import { freshNamespace } from '@polystore/testing/vitest';
@@ -12,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_RESOURCES, gadgetResource } from '../../../test/contract/resources.js';
 import { openRedisBackend } from '../src/redis-adapter.js';
 import type { RedisBackend } from '../src/redis-backend.js';
-import { LUA_PRELUDE } from '../src/scripts/lua-sources.js';
+import { shakeScript } from '../tools/shake-lua.mjs';
 import { redisUrl } from './helpers.js';
 
 const p1 = createContext({ projectId: 'p1' });
@@ -30,9 +31,11 @@ afterAll(async () => {
   await raw.quit();
 });
 
-/** Runs `body` after the prelude on the test server, with byte-string arguments. */
+const PRELUDE = readFileSync(new URL('../src/scripts/prelude.lua', import.meta.url), 'utf8');
+
+/** Runs `body` after the prelude's definitions it uses on the test server, with byte-string arguments. */
 async function lua(body: string, args: readonly Buffer[]): Promise<unknown> {
-  return raw.callBuffer('EVAL', `${LUA_PRELUDE}\n${body}`, '0', ...args);
+  return raw.callBuffer('EVAL', shakeScript(PRELUDE, body), '0', ...args);
 }
 
 const hex = (bs: readonly Buffer[]) => bs.map((b) => b.toString('hex'));

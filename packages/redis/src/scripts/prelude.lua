@@ -1,5 +1,11 @@
--- polystore: helpers shared by every script. Each script is this prelude followed by its
--- own body (see lua-sources.ts), so every script is self-contained for EVALSHA.
+-- polystore: helpers shared by the scripts. Each script is this header, then those of the
+-- definitions below that its body uses (directly or through other definitions, in this
+-- file's order), then its body: self-contained for EVALSHA, and making on each call only
+-- the closures it needs (tools/shake-lua.mjs; tools/embed-lua.mjs writes lua-sources.ts).
+-- So that the shaking can read this file, its top level holds only this header and
+-- definitions: `local function name(...)` blocks closed by an `end` in column 0 (or on
+-- their first line) and `local name = ...` statements (further lines indented), each with
+-- the comment lines right above it, which go with it.
 --
 -- Conventions (see layout.ts, which is the TypeScript side of the same layout):
 --   T            the resource's key base, '<prefix>{<namespace>}:<plural>:'
@@ -599,7 +605,7 @@ end
 -- uniques = {{names}} } (see applied-elements.ts). A record also keeps, in hidden fields,
 -- what expand and rewrite entered it under: '~e:<field>' (an equality set's value) and
 -- '~u:<f1,f2>' (a unique key), so a later rewrite finds entries an older client left stale.
-
+--
 -- The applied elements recorded at skey, or `base` (a JSON text) when none are.
 local function schema_load(skey, base)
   local a = cjson.decode(redis.call('GET', skey) or base)
