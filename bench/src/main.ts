@@ -49,7 +49,7 @@ const outDir = resolve(
   values.out ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'results'),
 );
 /** A backend's process is killed after this long (its servers are cleaned up by the harness). */
-const CHILD_LIMIT_MS = { quick: 180_000, full: 420_000 } as const;
+const CHILD_LIMIT_MS = { quick: 300_000, full: 600_000 } as const;
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 const startedAt = new Date();
