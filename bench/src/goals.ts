@@ -50,7 +50,9 @@ export const SINGLE_RECORD: readonly Operation[] = [
 /** The round-trip floor of an operation on a backend. */
 export function roundTripFloor(backend: BackendName, op: Operation): number | undefined {
   if (!SINGLE_RECORD.includes(op)) return undefined;
-  return backend === 'zookeeper' && op === 'updateExpected' ? 2 : 1;
+  // ZooKeeper has no conditional write on a value: an expected-value update reads first.
+  // Its allocate reads the network and its taken addresses, then commits one multi.
+  return backend === 'zookeeper' && (op === 'updateExpected' || op === 'allocate') ? 2 : 1;
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
