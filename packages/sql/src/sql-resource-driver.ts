@@ -217,55 +217,36 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
     );
   }
 
-  /** The rows of a hot statement, run prepared (see {@link SqlStatements}). */
-  async #rows(statement: Statement): Promise<Row[]> {
-    // Without a deadline (SQLite) the first attempt runs bare: no closures, no wrapper
-    // promises; only a failure goes the way of every statement (retries, error mapping).
-    if (this.#ctx.failFastMs === undefined) {
-      try {
-        return await this.#runner.rows(statement.text, statement.params);
-      } catch (err) {
-        return this.#failed(err, () => this.#runner.rows(statement.text, statement.params));
-      }
+  /**
+   * Runs a hot statement's call. Without a deadline (SQLite) the first attempt runs bare,
+   * with no wrapper promises; only a failure goes the way of every statement (retries,
+   * error mapping).
+   */
+  async #attempt<T>(call: () => Promise<T>): Promise<T> {
+    if (this.#ctx.failFastMs !== undefined) return this.#run(call);
+    try {
+      return await call();
+    } catch (err) {
+      return withRetries(call, this.#ctx.maxRetries, this.#codec.layout, err);
     }
-    return this.#run(() => this.#runner.rows(statement.text, statement.params));
   }
 
   /**
    * The records of a hot statement of many rows: as arrays where the runner returns them
    * for less (SQLite), else as objects.
    */
-  async #records(statement: Statement): Promise<StoredRecord[]> {
+  async #records({ text, params }: Statement): Promise<StoredRecord[]> {
     const runner = this.#runner;
-    if (runner.rowArrays === undefined)
-      return (await this.#rows(statement)).map((r) => this.#codec.fromRow(r));
-    const run = () => runner.rowArrays!(statement.text, statement.params);
-    let result: RowArrays;
-    if (this.#ctx.failFastMs === undefined) {
-      try {
-        result = await run();
-      } catch (err) {
-        result = await this.#failed(err, run);
-      }
-    } else result = await this.#run(run);
-    return this.#codec.fromArrays(result);
+    if (runner.rowArrays === undefined) {
+      const rows = await this.#attempt(() => runner.rows(text, params));
+      return rows.map((r) => this.#codec.fromRow(r));
+    }
+    return this.#codec.fromArrays(await this.#attempt(() => runner.rowArrays!(text, params)));
   }
 
   /** The one row (or none) of a hot statement of at most one row. */
-  async #row(statement: Statement): Promise<Row | undefined> {
-    if (this.#ctx.failFastMs === undefined) {
-      try {
-        return await this.#runner.row(statement.text, statement.params);
-      } catch (err) {
-        return this.#failed(err, () => this.#runner.row(statement.text, statement.params));
-      }
-    }
-    return this.#run(() => this.#runner.row(statement.text, statement.params));
-  }
-
-  /** After a bare first attempt failed with `err`: what {@link withRetries} does from there. */
-  #failed<T>(err: unknown, again: () => Promise<T>): Promise<T> {
-    return withRetries(again, this.#ctx.maxRetries, this.#codec.layout, err);
+  #row({ text, params }: Statement): Promise<Row | undefined> {
+    return this.#attempt(() => this.#runner.row(text, params));
   }
 
   async insert(record: StoredRecord): Promise<StoredRecord> {
