@@ -49,27 +49,36 @@ export function isUsableAddress(cidr: string, gateway: string | null, address: s
 
 /**
  * The lowest usable address of `cidr` not in `taken`, or `undefined` when the network is
- * full. Every adapter picks the same address for the same state.
+ * full. Every adapter picks the same address for the same state. With `after`, the lowest
+ * such address above it (`undefined` when `after` is not an address of the network's
+ * family): what the next allocation most likely takes once `after` was chosen.
  */
 export function lowestFreeAddress(
   cidr: string,
   gateway: string | null,
   taken: ReadonlySet<string>,
+  after?: string,
 ): string | undefined {
   const net = parseNet(cidr);
+  let from = net.base + 1n;
+  if (after !== undefined) {
+    const a = ipaddr.isValid(after) ? ipaddr.parse(after) : undefined;
+    if (a === undefined || (a.kind() === 'ipv4') !== net.v4) return undefined;
+    const n = toBig(a) + 1n;
+    if (n > from) from = n;
+  }
   if (net.v4) {
     // Plain numbers: an IPv4 address fits a double exactly, and allocation walks every
     // candidate below the address it picks.
-    const base = Number(net.base);
-    const last = base + Number(net.size) - 2;
-    for (let x = base + 1; x <= last; x++) {
+    const last = Number(net.base) + Number(net.size) - 2;
+    for (let x = Number(from); x <= last; x++) {
       const candidate = `${x >>> 24}.${(x >>> 16) & 255}.${(x >>> 8) & 255}.${x & 255}`;
       if (candidate !== gateway && !taken.has(candidate)) return candidate;
     }
     return undefined;
   }
   const last = net.base + net.size - 1n;
-  for (let n = net.base + 1n; n <= last; n++) {
+  for (let n = from; n <= last; n++) {
     const candidate = v6FromBig(n);
     if (candidate !== gateway && !taken.has(candidate)) return candidate;
   }

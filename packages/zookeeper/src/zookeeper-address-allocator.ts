@@ -7,11 +7,11 @@ import {
   inReadScope,
   inWriteScope,
   KeyedQueue,
+  lowestFreeAddress,
   type ReadScope,
   type StoredRecord,
   type WriteScope,
 } from '@polystore/core/adapter';
-import { nextFreeAfter } from './allocation-hint.js';
 import { presentEntries } from './entry-probe.js';
 import { toCoreError, ZkOpError } from './errors.js';
 import { decodeString } from './layout.js';
@@ -48,7 +48,7 @@ export class ZooKeeperAddressAllocator implements AddressAllocator {
   readonly #client: ZooKeeperClient;
   readonly #networks: RecordAccess;
   readonly #fixedIps: RecordAccess;
-  /** Per network id: the address its next allocation most likely takes ({@link nextFreeAfter}). */
+  /** Per network id: the address its next allocation most likely takes (the lowest free one after the last chosen). */
   readonly #hints = new Map<string, string>();
   /** One network's allocations from this process, one after another. */
   readonly #queue = new KeyedQueue();
@@ -176,7 +176,7 @@ export class ZooKeeperAddressAllocator implements AddressAllocator {
     chosen: string,
     taken: ReadonlySet<string>,
   ): void {
-    const next = nextFreeAfter(network, chosen, taken);
+    const next = lowestFreeAddress(network.cidr, network.gateway, taken, chosen);
     if (next === undefined) {
       this.#hints.delete(networkId);
       return;

@@ -1,8 +1,6 @@
 import { createContext, type Stores, UnavailableError } from '@polystore/core';
 import { startZooKeeper, TcpProxy, type ZooKeeperServer } from '@polystore/testing';
-import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextFreeAfter, successor } from '../src/allocation-hint.js';
 import { openFresh } from './zookeeper-fixture.js';
 
 let zk: ZooKeeperServer;
@@ -135,45 +133,3 @@ it('drops the queued allocations whose callers were told they failed', async () 
     await slow.close();
   }
 }, 60_000);
-
-describe('the address remembered as the next one', () => {
-  const v4 = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-  const full6 = (n: bigint) =>
-    Array.from({ length: 8 }, (_, i) => ((n >> BigInt(112 - 16 * i)) & 0xffffn).toString(16)).join(
-      ':',
-    );
-  // The WHATWG URL parser writes IPv6 hosts as RFC 5952 does (core's form).
-  const canonical6 = (full: string) => new URL(`http://[${full}]`).hostname.slice(1, -1);
-
-  it('is the next IPv4 address, none past the last', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: 0xffff_fffe }), (n) => {
-        expect(successor(v4(n))).toBe(v4(n + 1));
-      }),
-    );
-    expect(successor('255.255.255.255')).toBeUndefined();
-  });
-
-  it('is the next IPv6 address, written as core writes addresses', () => {
-    const words = fc.array(fc.constantFrom<bigint>(0n, 1n, 0xfffen, 0xffffn, 0x1234n), {
-      minLength: 8,
-      maxLength: 8,
-    });
-    fc.assert(
-      fc.property(words, (ws) => {
-        const n = ws.reduce((acc, w) => (acc << 16n) | w, 0n);
-        if (n === (1n << 128n) - 1n) return;
-        expect(successor(canonical6(full6(n)))).toBe(canonical6(full6(n + 1n)));
-      }),
-    );
-    expect(successor('2001:db8::ffff')).toBe('2001:db8::1:0');
-    expect(successor('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff')).toBeUndefined();
-    expect(successor('::ffff:10.0.0.1')).toBeUndefined();
-  });
-
-  it('skips taken, gateway and broadcast addresses and stops at the end of the network', () => {
-    const net = { cidr: '10.0.0.0/29', gateway: '10.0.0.3' };
-    expect(nextFreeAfter(net, '10.0.0.1', new Set(['10.0.0.1', '10.0.0.2']))).toBe('10.0.0.4');
-    expect(nextFreeAfter(net, '10.0.0.6', new Set())).toBeUndefined();
-  });
-});
