@@ -19,9 +19,10 @@ export {
   chooseAddress,
   isUsableAddress,
   lowestFreeAddress,
+  unopenedAllocator,
 } from './address.js';
 export { defineCapabilities } from './capabilities.js';
-export { meetsConditions } from './conditions.js';
+export { failedCondition, meetsConditions } from './conditions.js';
 export { cursorKeyOf } from './cursor-key.js';
 export type {
   AddressAllocator,

@@ -1,6 +1,6 @@
 import ipaddr from 'ipaddr.js';
-import type { AllocateInput, StoredRecord } from './driver.js';
-import { DuplicateError, ExhaustedError, InvalidInputError } from './errors.js';
+import type { AddressAllocator, AllocateInput, StoredRecord } from './driver.js';
+import { ConfigError, DuplicateError, ExhaustedError, InvalidInputError } from './errors.js';
 
 interface Net {
   readonly v4: boolean;
@@ -145,4 +145,19 @@ export function chooseAddress(
   if (address === undefined)
     throw new ExhaustedError(`network ${input.networkId} has no free address`);
   return address;
+}
+
+/**
+ * The allocator of a backend that did not open the `fixedIp` resource: core never calls
+ * it (no `fixedIps` store exists), and a tool that does is told why with a `ConfigError`.
+ *
+ * @example
+ * ```ts
+ * const allocator = opened.has('fixedIp') ? new MyAddressAllocator(...) : unopenedAllocator('myKv');
+ * ```
+ */
+export function unopenedAllocator(adapterName: string): AddressAllocator {
+  const refuse = () =>
+    Promise.reject(new ConfigError(`${adapterName}: resource fixedIp was not opened`));
+  return Object.freeze({ allocate: refuse, releaseAllForInstance: refuse });
 }

@@ -20,9 +20,26 @@ export function meetsConditions(
   expectedRevision: number | undefined,
   expected: Readonly<Record<string, readonly unknown[]>> | undefined,
 ): boolean {
-  if (expectedRevision !== undefined && record.revision !== expectedRevision) return false;
+  return failedCondition(record, expectedRevision, expected) === undefined;
+}
+
+/**
+ * Which of a conditional write's conditions a stored record fails: `'revision'`, the first
+ * field of `expected` whose value is none of the listed ones, or `undefined` when it meets
+ * them all ({@link meetsConditions}). Core words a `ConflictError` with it.
+ */
+export function failedCondition(
+  record: StoredRecord,
+  expectedRevision: number | undefined,
+  expected: Readonly<Record<string, readonly unknown[]>> | undefined,
+):
+  | { readonly kind: 'revision' }
+  | { readonly kind: 'expected'; readonly field: string }
+  | undefined {
+  if (expectedRevision !== undefined && record.revision !== expectedRevision)
+    return { kind: 'revision' };
   for (const [field, allowed] of Object.entries(expected ?? {})) {
-    if (!allowed.some((v) => sameValue(record[field], v))) return false;
+    if (!allowed.some((v) => sameValue(record[field], v))) return { kind: 'expected', field };
   }
-  return true;
+  return undefined;
 }

@@ -1,6 +1,6 @@
 import type { Capabilities } from './capabilities.js';
 import type { Clock } from './clock.js';
-import { meetsConditions } from './conditions.js';
+import { failedCondition, meetsConditions } from './conditions.js';
 import { assertContext, type RequestContext } from './context.js';
 import { CursorKey } from './cursor-key.js';
 import type {
@@ -246,13 +246,12 @@ export class StoreKernel<R extends AnyResource> {
     if (outcome.status === 'ok') return this.finish(outcome.record);
     if (outcome.status === 'not-found') throw new NotFoundError(this.resource.name, id);
     const current = outcome.current;
-    if (expectedRevision !== undefined && current.revision !== expectedRevision) {
+    const failed = failedCondition(current, expectedRevision, expected);
+    if (failed?.kind === 'revision')
       throw new ConflictError(this.resource.name, id, current.revision, 'revision');
-    }
-    const field =
-      Object.entries(expected ?? {}).find(
-        ([name, allowed]) => !allowed.some((v) => sameValue(current[name], v)),
-      )?.[0] ?? Object.keys(expected ?? {})[0];
+    // A conflict whose record now meets every condition (it changed back meanwhile) names
+    // the first expected field, as before.
+    const field = failed?.field ?? Object.keys(expected ?? {})[0];
     throw new ConflictError(this.resource.name, id, current.revision, 'expected', field);
   }
 

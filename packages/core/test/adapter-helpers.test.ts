@@ -3,10 +3,12 @@ import {
   type Backend,
   chooseAddress,
   defineCapabilities,
+  failedCondition,
   KeyedQueue,
   meetsConditions,
   resourcesOf,
   type StoredRecord,
+  unopenedAllocator,
 } from '../src/adapter.js';
 import {
   type Adapter,
@@ -42,6 +44,27 @@ describe('meetsConditions', () => {
     expect(meetsConditions(record(), 3, { state: ['down', 'up'] })).toBe(true);
     expect(meetsConditions(record(), 3, { state: ['down'] })).toBe(false);
     expect(meetsConditions(record({ state: null }), undefined, { state: [null] })).toBe(true);
+  });
+
+  it('failedCondition names what failed: the revision first, then the first field', () => {
+    expect(failedCondition(record(), 3, { state: ['up'] })).toBeUndefined();
+    expect(failedCondition(record(), 2, { state: ['down'] })).toEqual({ kind: 'revision' });
+    expect(failedCondition(record({ host: 'h' }), 3, { host: ['h'], state: ['down'] })).toEqual({
+      kind: 'expected',
+      field: 'state',
+    });
+  });
+});
+
+describe('unopenedAllocator', () => {
+  it('refuses both calls with a ConfigError naming the adapter', async () => {
+    const allocator = unopenedAllocator('myKv');
+    await expect(allocator.releaseAllForInstance({} as never, 'i', 'now')).rejects.toThrow(
+      ConfigError,
+    );
+    await expect(allocator.allocate({} as never, {} as never)).rejects.toThrow(
+      'myKv: resource fixedIp was not opened',
+    );
   });
 });
 

@@ -19,6 +19,7 @@ import {
   type SchemaElements,
   type StoredRecord,
   UniqueViolationError,
+  unopenedAllocator,
 } from '@polystore/core/adapter';
 import { ClosedGuard } from './closed-guard.js';
 import { toCoreError } from './errors.js';
@@ -43,16 +44,6 @@ export interface MemoryBackendOptions extends StoresOptions {
   readonly name?: string;
 }
 
-/** The allocator of a backend that did not open fixed IPs: core never calls it, a tool that does is told why. */
-const NO_FIXED_IPS: AddressAllocator = Object.freeze({
-  async allocate(): Promise<never> {
-    throw new ConfigError('memory: resource fixedIp was not opened');
-  },
-  async releaseAllForInstance(): Promise<never> {
-    throw new ConfigError('memory: resource fixedIp was not opened');
-  },
-});
-
 /**
  * An in-memory backend. Records live in a {@link MemoryDatabase}, one table per opened
  * resource and no other; several backends over one database behave like several clients
@@ -76,7 +67,7 @@ export class MemoryBackend implements Backend, EvolutionBackend {
   constructor(database: MemoryDatabase = new MemoryDatabase(), options: MemoryBackendOptions = {}) {
     this.#database = options.name || undefined;
     this.#db = database;
-    let allocator = NO_FIXED_IPS;
+    let allocator = unopenedAllocator('memory');
     for (const resource of resourcesOf(options)) {
       const table = database.table(tableName(resource));
       // A brand-new table gets the elements of the opening definition; an existing one keeps its own.
