@@ -1,7 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import { ConfigError, redactUrl } from '@polystore/core';
 import type { Redis } from 'ioredis';
-import { loadIoredis } from './driver-loader.js';
+import { loadDriver } from './driver-loader.js';
 import { isReplyError, toCoreError } from './errors.js';
 import type { ResolvedRedisOptions } from './redis-options.js';
 import { LUA_SCRIPTS } from './scripts/lua-sources.js';
@@ -94,7 +94,7 @@ export class RedisConnection {
         readOnly: READ_ONLY.has(name as ScriptName),
       };
     }
-    const { Redis } = await loadIoredis();
+    const { Redis } = await loadDriver();
     const client = new Redis({
       host: config.host,
       port: config.port,
