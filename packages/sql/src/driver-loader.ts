@@ -40,12 +40,10 @@ const loaded = new Map<DriverLibraryName, Promise<unknown>>();
  *
  * @example
  * ```ts
- * const { default: pg } = await loadDriverLibrary('pg');
+ * const { default: pg } = await loadDriver('pg');
  * ```
  */
-export function loadDriverLibrary<K extends DriverLibraryName>(
-  name: K,
-): Promise<DriverLibraries[K]> {
+export function loadDriver<K extends DriverLibraryName>(name: K): Promise<DriverLibraries[K]> {
   let library = loaded.get(name);
   if (library === undefined) {
     library = importers[name]().catch((err: unknown) => {

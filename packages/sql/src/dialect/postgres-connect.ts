@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import type { Pool } from 'pg';
-import { loadDriverLibrary } from '../driver-loader.js';
+import { loadDriver } from '../driver-loader.js';
 import { type ResolvedSqlOptions, SQL_OPTION_NAMES } from '../sql-options.js';
 import type { AnyDatabase } from './dialect-support.js';
 
@@ -15,7 +15,7 @@ export async function connectPostgres(
   url: URL,
   options: ResolvedSqlOptions,
 ): Promise<{ db: Kysely<AnyDatabase>; pool: Pool }> {
-  const { default: pg } = await loadDriverLibrary('pg');
+  const { default: pg } = await loadDriver('pg');
   const conn = new URL(url.href);
   for (const key of SQL_OPTION_NAMES) conn.searchParams.delete(key);
   const pool = new pg.Pool({

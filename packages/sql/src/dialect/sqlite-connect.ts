@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ConfigError } from '@polystore/core';
 import type { Database } from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { loadDriverLibrary } from '../driver-loader.js';
+import { loadDriver } from '../driver-loader.js';
 import { toCoreError } from '../errors.js';
 import type { ResolvedSqlOptions } from '../sql-options.js';
 import type { AnyDatabase } from './dialect-support.js';
@@ -31,7 +31,7 @@ export async function connectSqlite(
   options: ResolvedSqlOptions,
 ): Promise<{ db: Kysely<AnyDatabase>; database: Database }> {
   const path = sqlitePath(url);
-  const { default: SqliteDatabase } = await loadDriverLibrary('better-sqlite3');
+  const { default: SqliteDatabase } = await loadDriver('better-sqlite3');
   if (path !== ':memory:') preparePath(path);
   let database: Database;
   try {
