@@ -22,11 +22,11 @@ let loaded: Promise<ZooKeeperDriver> | undefined;
  *
  * @example
  * ```ts
- * const zookeeper = await loadZooKeeperDriver();
+ * const zookeeper = await loadDriver();
  * const client = zookeeper.createClient('127.0.0.1:2181');
  * ```
  */
-export function loadZooKeeperDriver(): Promise<ZooKeeperDriver> {
+export function loadDriver(): Promise<ZooKeeperDriver> {
   loaded ??= importer().then(
     (mod) => {
       // A CommonJS package: its exports object is the ES module's default export.
@@ -59,7 +59,7 @@ function notLoaded(err: unknown): ConfigError {
  * Internal, for tests: replaces how the package is imported (`undefined` restores the
  * real import) and forgets it if it was loaded, so the next open imports it again.
  */
-export function setZooKeeperDriverImporter(replacement: Importer | undefined): void {
+export function setDriverImporter(replacement: Importer | undefined): void {
   importer = replacement ?? IMPORT;
   loaded = undefined;
 }

@@ -1,7 +1,7 @@
 import { UnavailableError } from '@polystore/core';
 import type { Client, Transaction } from 'node-zookeeper-client';
 import { ConnectionGuard, setIoTimeout } from './connection-guard.js';
-import { loadZooKeeperDriver, type ZooKeeperDriver } from './driver-loader.js';
+import { loadDriver, type ZooKeeperDriver } from './driver-loader.js';
 import {
   disconnectedError,
   timeoutError,
@@ -86,7 +86,7 @@ export class ZooKeeperClient {
    * or fails with `UnavailableError` after `connectTimeoutMs`.
    */
   static async connect(config: ZooKeeperClientConfig): Promise<ZooKeeperClient> {
-    const c = new ZooKeeperClient(config, await loadZooKeeperDriver());
+    const c = new ZooKeeperClient(config, await loadDriver());
     try {
       await c.waitConnected(config.connectTimeoutMs);
     } catch (err) {

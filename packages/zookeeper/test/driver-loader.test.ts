@@ -1,6 +1,6 @@
 import { ConfigError, openStores } from '@polystore/core';
 import { afterEach, expect, it } from 'vitest';
-import { loadZooKeeperDriver, setZooKeeperDriverImporter } from '../src/driver-loader.js';
+import { loadDriver, setDriverImporter } from '../src/driver-loader.js';
 import { openZooKeeperStores, zookeeperAdapter } from '../src/zookeeper-adapter.js';
 
 // node-zookeeper-client is an optional peer dependency, imported on the first open. Its
@@ -8,16 +8,16 @@ import { openZooKeeperStores, zookeeperAdapter } from '../src/zookeeper-adapter.
 
 const MISSING = 'node-zookeeper-client-not-installed';
 
-afterEach(() => setZooKeeperDriverImporter(undefined));
+afterEach(() => setDriverImporter(undefined));
 
 it('loads the driver once, on demand', async () => {
-  const driver = await loadZooKeeperDriver();
+  const driver = await loadDriver();
   expect(typeof driver.createClient).toBe('function');
-  expect(loadZooKeeperDriver()).toBe(loadZooKeeperDriver());
+  expect(loadDriver()).toBe(loadDriver());
 });
 
 it('fails to open with a ConfigError naming the package and its install command when it is missing', async () => {
-  setZooKeeperDriverImporter(() => import(/* @vite-ignore */ MISSING));
+  setDriverImporter(() => import(/* @vite-ignore */ MISSING));
   // No server is needed: the driver is loaded before any connection is made.
   for (const open of [
     () => openZooKeeperStores('zookeeper://127.0.0.1:9/missing'),
@@ -32,13 +32,13 @@ it('fails to open with a ConfigError naming the package and its install command 
     expect((err as Error).message).toContain('is not installed: npm install node-zookeeper-client');
   }
   // A failed import is tried again on the next open.
-  setZooKeeperDriverImporter(undefined);
-  expect(typeof (await loadZooKeeperDriver()).createClient).toBe('function');
+  setDriverImporter(undefined);
+  expect(typeof (await loadDriver()).createClient).toBe('function');
 });
 
 it('reports a package that fails to load for another reason, with that reason', async () => {
-  setZooKeeperDriverImporter(() => Promise.reject(new Error('bad binary')));
-  await expect(loadZooKeeperDriver()).rejects.toThrow(
+  setDriverImporter(() => Promise.reject(new Error('bad binary')));
+  await expect(loadDriver()).rejects.toThrow(
     /node-zookeeper-client package .* failed to load \(bad binary\): npm install node-zookeeper-client/,
   );
 });
