@@ -28,6 +28,7 @@ import {
   type SchemaElements,
   UniqueViolationError,
   uniqueKey,
+  unopenedAllocator,
   withPending,
 } from '@polystore/core/adapter';
 import { decodeElements, decodeFloor, encodeElements } from './applied-elements.js';
@@ -56,16 +57,6 @@ export const ZOOKEEPER_CAPABILITIES: Capabilities = defineCapabilities({
 
 /** How often `expand` or `contract` reads the schema znode again after another client changed it. */
 const MAX_SCHEMA_ATTEMPTS = 50;
-
-/** The allocator of a backend that did not open fixed IPs: core never calls it, a tool that does is told why. */
-const NO_FIXED_IPS: AddressAllocator = Object.freeze({
-  async allocate(): Promise<never> {
-    throw new ConfigError('zookeeper: resource fixedIp was not opened');
-  },
-  async releaseAllForInstance(): Promise<never> {
-    throw new ConfigError('zookeeper: resource fixedIp was not opened');
-  },
-});
 
 /**
  * A backend over one ZooKeeper session: a generic driver per opened resource (and znodes
@@ -110,7 +101,7 @@ export class ZooKeeperBackend implements Backend, EvolutionBackend {
     this.allocator =
       networks && fixedIps
         ? new ZooKeeperAddressAllocator(client, networks.access, fixedIps.access)
-        : NO_FIXED_IPS;
+        : unopenedAllocator('zookeeper');
   }
 
   /**
