@@ -82,7 +82,10 @@ export async function openBackend(
   }
   const stores = await createCheckedStores(
     backend,
-    { ...options, cursorKey: options.cursorKey ?? defaultCursorKey(parsed, url, options) },
+    {
+      ...options,
+      cursorKey: options.cursorKey ?? defaultCursorKey(adapter, parsed, url, adapterOptions),
+    },
     url,
   );
   return { url: parsed, adapter, backend, stores };
@@ -180,20 +183,17 @@ async function readWriteOnly(
  * URL, so a key derived from it lets a page fetched from one replica continue on another
  * with no setup; it includes the URL's credentials where it has them, so a client that does
  * not know the URL cannot sign a cursor. A URL without a secret in it (a SQLite path, a
- * password-less Redis) is guessable: give such stores an explicit `cursorKey`. An unnamed
- * `memory:` store is private to this open, so its key is random: a cursor of one such
- * store is refused by every other.
+ * password-less Redis) is guessable: give such stores an explicit `cursorKey`. An adapter
+ * names its stores otherwise through `Adapter.storeIdentity` (memory: the database's name,
+ * or none for a private `memory:` store, whose key is then random so that a cursor of one
+ * such store is refused by every other).
  */
-function defaultCursorKey(url: URL, raw: string, options: OpenStoresOptions): CursorKey {
-  const named =
-    url.pathname !== '' ||
-    url.searchParams.has('name') ||
-    (typeof options.adapter?.name === 'string' && options.adapter.name !== '');
-  if (url.protocol === 'memory:' && !named) return CursorKey.random();
-  // A shared memory database named by option, not in the URL: the name goes into the key.
-  return CursorKey.fromStoreUrl(
-    url.protocol === 'memory:' && url.pathname === '' && !url.searchParams.has('name')
-      ? `memory:${String(options.adapter?.name)}`
-      : raw,
-  );
+function defaultCursorKey(
+  adapter: Adapter,
+  url: URL,
+  raw: string,
+  options: AdapterOpenOptions,
+): CursorKey {
+  const identity = adapter.storeIdentity ? adapter.storeIdentity(url, options) : raw;
+  return identity === undefined ? CursorKey.random() : CursorKey.fromStoreUrl(identity);
 }

@@ -50,6 +50,22 @@ export interface Adapter {
    * ```
    */
   namespaceUrl?(url: URL, namespace: string): URL;
+  /**
+   * Optional: what names the store that `url` (with `options`) opens, for the cursor key
+   * `openStores` derives when given none: two opens that share data must give the same
+   * text. `undefined` says the store is private to this open (its key is then random).
+   * Without the hook the URL as given names the store.
+   *
+   * @example
+   * ```ts
+   * // An in-process store named by option or URL; unnamed ones are private.
+   * storeIdentity: (url, options) => {
+   *   const name = url.pathname || String(options.adapter?.name ?? '');
+   *   return name === '' ? undefined : `mykv:${name}`;
+   * },
+   * ```
+   */
+  storeIdentity?(url: URL, options: AdapterOpenOptions): string | undefined;
 }
 
 /** Built-in schemes, the package that serves each and the name it exports its adapter under. */

@@ -98,6 +98,11 @@ export const memoryAdapter: Adapter = {
     const { name } = resolveMemoryOptions(url, options.adapter);
     return new MemoryBackend(databaseFor(name), { ...options, name });
   },
+  /** A named database is one store however it was named (URL or option); `memory:` alone is private. */
+  storeIdentity(url, options) {
+    const { name } = resolveMemoryOptions(url, options.adapter);
+    return name === '' ? undefined : `memory:${name}`;
+  },
   /** A namespace is a named database: `memory:` + `ns` -> `memory:ns`, `memory:app` -> `memory:app_ns`. */
   namespaceUrl(url, namespace) {
     // `memory:<name>` has an opaque path that URL cannot set: rebuild it.

@@ -4,6 +4,7 @@ import {
   createContext,
   defineResource,
   f,
+  InvalidQueryError,
   instanceResource,
   NotFoundError,
   networkResource,
@@ -78,6 +79,28 @@ describe('memoryAdapter', () => {
     expect(ns('memory:', 'ns1')).toBe('memory:ns1');
     expect(ns('memory:app', 'ns1')).toBe('memory:app_ns1');
     expect(ns('memory:?name=app', 'ns1')).toBe('memory:app_ns1');
+  });
+
+  it('signs cursors one named database accepts however it was opened; a private one its own only', async () => {
+    const adapters = [memoryAdapter];
+    const byUrl = await openStores('memory:cursors', { adapters });
+    const byOption = await openStores('memory:', { adapters, adapter: { name: 'cursors' } });
+    for (let i = 0; i < 3; i++) await byUrl.instances.create(p1, { flavor });
+    const first = await byUrl.instances.list(p1, { limit: 1 });
+    expect(first.next).not.toBeNull();
+    const rest = await byOption.instances.list(p1, { limit: 5, after: first.next });
+    expect(rest.items.map((r) => r.id)).toEqual(
+      (await byUrl.instances.list(p1, { limit: 5 })).items.slice(1).map((r) => r.id),
+    );
+    // Two private stores: a cursor of one is refused by the other (its key is random).
+    const own = await openStores('memory:', { adapters });
+    const other = await openStores('memory:', { adapters });
+    for (let i = 0; i < 2; i++) await own.instances.create(p1, { flavor });
+    const page = await own.instances.list(p1, { limit: 1 });
+    expect((await own.instances.list(p1, { limit: 1, after: page.next })).items).toHaveLength(1);
+    await expect(other.instances.list(p1, { limit: 1, after: page.next })).rejects.toThrow(
+      InvalidQueryError,
+    );
   });
 
   it('describes the database it opened', async () => {
