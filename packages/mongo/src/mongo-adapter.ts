@@ -1,7 +1,14 @@
-import type { Adapter, Stores } from '@polystore/core';
+import type { Adapter, Stores, StoresOptions } from '@polystore/core';
 import { type AdapterOpenOptions, createStores } from '@polystore/core/adapter';
 import { MongoBackend } from './mongo-backend.js';
-import type { MongoOptions, OpenMongoStoresOptions } from './mongo-options.js';
+import type { MongoOptions } from './mongo-options.js';
+
+/**
+ * The options of `openMongoStores` and `MongoBackend.open`: the store options of core
+ * (`resources`, `clock`, `ids`, `cursorKey`) and this adapter's own under `adapter`, the
+ * same shape as `openStores(url, { adapter: { ... } })`.
+ */
+export type OpenMongoStoresOptions = StoresOptions & { readonly adapter?: MongoOptions };
 
 /** The URL `openMongoStores` opens when given none: a local server, database `polystore`. */
 const DEFAULT_URL = 'mongodb://127.0.0.1:27017/polystore';
@@ -36,10 +43,17 @@ export const mongoAdapter: Adapter = Object.freeze({
       ...options,
       adapter: options.adapter as MongoOptions | undefined,
     }),
-  /** A namespace is a collection prefix: `?prefix=app_` + `ns` -> `?prefix=app_ns_`. */
+  /**
+   * In a URL that names a database, a namespace is a collection prefix in it:
+   * `/db?prefix=app_` + `ns` -> `/db?prefix=app_ns_`. In one that names none (`mongodb://h/`),
+   * it is a database of its own: `ns` -> `mongodb://h/ns`, so namespaces that share nothing
+   * share no FerretDB file either (it keeps a database in one file: no contention for its
+   * lock, no DDL slowed by thousands of other stores' tables).
+   */
   namespaceUrl: (url: URL, namespace: string) => {
     const out = new URL(url);
-    out.searchParams.set('prefix', `${url.searchParams.get('prefix') ?? ''}${namespace}_`);
+    if (url.pathname === '' || url.pathname === '/') out.pathname = `/${namespace}`;
+    else out.searchParams.set('prefix', `${url.searchParams.get('prefix') ?? ''}${namespace}_`);
     return out;
   },
 });

@@ -55,10 +55,10 @@ async function namespaced(serverUrl: string, prefix: string): Promise<string> {
 
 /**
  * The URL of an empty store that no other test uses, on the run's shared servers:
- * a new SQLite file, PostgreSQL or MongoDB database, or a fresh namespace (Redis key
- * namespace, ZooKeeper chroot) put in the URL by the adapter's
- * `namespaceUrl` hook. A backend whose shared server did not start throws
- * {@link BackendUnavailableError}, so its tests fail, never pass.
+ * a new SQLite file or PostgreSQL database, or a fresh namespace (Redis key namespace,
+ * ZooKeeper chroot, MongoDB database) put in the URL by the adapter's `namespaceUrl` hook.
+ * A backend whose shared server did not start throws {@link BackendUnavailableError}, so
+ * its tests fail, never pass.
  *
  * @example
  * ```ts
@@ -82,13 +82,9 @@ export async function freshStoreUrl(backend: StoreBackend, prefix = 'ps'): Promi
       return namespaced(sharedServerUrl('redis'), prefix);
     case 'zookeeper':
       return namespaced(sharedServerUrl('zookeeper'), prefix);
-    case 'mongo': {
-      // A database per store, like PostgreSQL's: FerretDB keeps each database in a file of
-      // its own, so concurrent test files do not contend for one file's lock.
-      const url = new URL(sharedServerUrl('ferretdb'));
-      url.pathname = `/${freshNamespace(prefix)}`;
-      return url.toString();
-    }
+    case 'mongo':
+      // The shared server's URL names no database: the hook gives the store one of its own.
+      return namespaced(sharedServerUrl('ferretdb'), prefix);
     default:
       throw new TypeError(
         `unknown backend ${JSON.stringify(backend)}; one of ${STORE_BACKENDS.join(', ')}`,
