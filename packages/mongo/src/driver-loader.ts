@@ -23,10 +23,10 @@ let loaded: MongoDriver | undefined;
  *
  * @example
  * ```ts
- * const { MongoClient } = await loadMongoDriver();
+ * const { MongoClient } = await loadDriver();
  * ```
  */
-export function loadMongoDriver(): Promise<MongoDriver> {
+export function loadDriver(): Promise<MongoDriver> {
   loading ??= load().then(
     (driver) => {
       loaded = driver;
@@ -52,7 +52,7 @@ export function loadMongoDriver(): Promise<MongoDriver> {
 }
 
 /** The driver if it has been imported: a driver error can only exist once it has. */
-export function loadedMongoDriver(): MongoDriver | undefined {
+export function loadedDriver(): MongoDriver | undefined {
   return loaded;
 }
 
@@ -60,7 +60,7 @@ export function loadedMongoDriver(): MongoDriver | undefined {
  * Points the driver import elsewhere (`undefined`: back to `import('mongodb')`) and forgets
  * the driver imported so far. For tests of a missing driver only.
  */
-export function setDriverImport(importer: (() => Promise<MongoDriver>) | undefined): void {
+export function setDriverImporter(importer: (() => Promise<MongoDriver>) | undefined): void {
   load = importer ?? importDriver;
   loading = undefined;
   loaded = undefined;

@@ -1,6 +1,6 @@
 import { ConfigError, PolystoreError, UnavailableError } from '@polystore/core';
 import type { MongoServerError } from 'mongodb';
-import { loadedMongoDriver } from './driver-loader.js';
+import { loadedDriver } from './driver-loader.js';
 import { command } from './fail-fast.js';
 
 /** Server error codes of a broken unique index (E11000 and its legacy update form). */
@@ -29,7 +29,7 @@ const FERRET_AUTH = /SQLSTATE 28(?:000|P01)\b|password authentication failed/;
  * error can exist.
  */
 export function serverError(err: unknown): MongoServerError | undefined {
-  const driver = loadedMongoDriver();
+  const driver = loadedDriver();
   return driver !== undefined && err instanceof driver.MongoServerError ? err : undefined;
 }
 
@@ -48,7 +48,7 @@ export function isDuplicateKeyError(err: unknown): boolean {
 export function writeErrorsOf(
   err: unknown,
 ): readonly { readonly index: number; readonly code: number }[] | undefined {
-  const driver = loadedMongoDriver();
+  const driver = loadedDriver();
   if (driver === undefined || !(err instanceof driver.MongoBulkWriteError)) return undefined;
   const list = err.writeErrors;
   const errors = Array.isArray(list) ? list : [list];
@@ -77,7 +77,7 @@ export interface ErrorContext {
 export function toCoreError(err: unknown, context: ErrorContext = {}): PolystoreError {
   if (err instanceof PolystoreError) return err;
   const operation = context.operation ?? 'call';
-  const driver = loadedMongoDriver();
+  const driver = loadedDriver();
   const server = serverError(err);
   const config =
     context.configuring === true ||

@@ -9,5 +9,9 @@
  *
  * @packageDocumentation
  */
-export { mongoAdapter, openMongoStores } from './mongo-adapter.js';
-export type { MongoOptions, OpenMongoStoresOptions } from './mongo-options.js';
+export {
+  mongoAdapter,
+  type OpenMongoStoresOptions,
+  openMongoStores,
+} from './mongo-adapter.js';
+export type { MongoOptions } from './mongo-options.js';

@@ -15,16 +15,17 @@ import {
   type ResourceDriver,
   resourcesOf,
   type SchemaElements,
+  unopenedAllocator,
 } from '@polystore/core/adapter';
 import type { Db, MongoClient, MongoClientOptions } from 'mongodb';
-import { loadMongoDriver } from './driver-loader.js';
+import { loadDriver } from './driver-loader.js';
 import { mapErrors, serverError, toCoreError } from './errors.js';
 import { type IndexSpec, MongoLayout, type StoredDocument } from './layout.js';
+import type { OpenMongoStoresOptions } from './mongo-adapter.js';
 import { MongoAddressAllocator } from './mongo-address-allocator.js';
-import { type OpenMongoStoresOptions, resolveMongoOptions } from './mongo-options.js';
+import { checkNamespace, parseMongoUrl, resolveMongoOptions } from './mongo-options.js';
 import { MongoResourceDriver } from './mongo-resource-driver.js';
 import { ELEMENTS, MongoSchema } from './mongo-schema.js';
-import { checkNamespace, parseMongoUrl } from './mongo-url.js';
 import { CLAIM_INDEXES, type ClaimDocument, RecordClaims } from './record-claims.js';
 
 /**
@@ -32,13 +33,6 @@ import { CLAIM_INDEXES, type ClaimDocument, RecordClaims } from './record-claims
  * letter, so it never clashes with a resource's collection.
  */
 const CLAIMS = '_claims';
-
-/** The allocator of a backend that did not open fixed IPs: core never calls it, a tool that does is told why. */
-const NO_FIXED_IPS: AddressAllocator = Object.freeze({
-  allocate: () => Promise.reject(new ConfigError('mongo: resource fixedIp was not opened')),
-  releaseAllForInstance: () =>
-    Promise.reject(new ConfigError('mongo: resource fixedIp was not opened')),
-});
 
 /**
  * The MongoDB adapter's capability manifest, on MongoDB or on FerretDB with claimed writes
@@ -114,7 +108,7 @@ export class MongoBackend implements Backend {
       claimWrites: writes.claims !== undefined,
     });
     const drivers = new Map<AnyResource, MongoResourceDriver>();
-    let allocator: AddressAllocator = NO_FIXED_IPS;
+    let allocator: AddressAllocator = unopenedAllocator('mongo');
     for (const [resource, marked] of resources) {
       const layout = new MongoLayout(resource, prefix, marked);
       const collection = db.collection<StoredDocument>(layout.collection);
@@ -171,7 +165,7 @@ export class MongoBackend implements Backend {
     // that no command can hang whatever the server does.
     clientOptions.waitQueueTimeoutMS ??= failFastMs;
     // Imported on first open: `mongodb` is an optional peer dependency.
-    const driver = await loadMongoDriver();
+    const driver = await loadDriver();
     let client: MongoClient;
     try {
       client = new driver.MongoClient(parsed.clientUrl, clientOptions);

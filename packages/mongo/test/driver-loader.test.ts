@@ -1,30 +1,30 @@
 import { ConfigError } from '@polystore/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadMongoDriver, type MongoDriver, setDriverImport } from '../src/driver-loader.js';
+import { loadDriver, type MongoDriver, setDriverImporter } from '../src/driver-loader.js';
 import { openMongoStores } from '../src/mongo-adapter.js';
 import { dropDatabase, freshUrl } from './mongo-server.js';
 
 /** A package name that no registry or workspace holds. */
 const MISSING = '@polystore/no-such-driver-for-this-test';
 
-afterEach(() => setDriverImport(undefined));
+afterEach(() => setDriverImporter(undefined));
 
 describe('the mongodb driver, an optional peer dependency', () => {
   it('is imported on first use and shared', async () => {
-    const a = await loadMongoDriver();
+    const a = await loadDriver();
     expect(typeof a.MongoClient).toBe('function');
-    expect(await loadMongoDriver()).toBe(a);
+    expect(await loadDriver()).toBe(a);
   });
 
   it('missing, open fails with a ConfigError naming the package and how to install it', async () => {
-    setDriverImport(() => import(/* @vite-ignore */ MISSING) as Promise<MongoDriver>);
+    setDriverImporter(() => import(/* @vite-ignore */ MISSING) as Promise<MongoDriver>);
     const err = await openMongoStores(freshUrl('mongo_no_driver')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).retriable).toBe(false);
     expect((err as Error).message).toContain('"mongodb" is not installed');
     expect((err as Error).message).toContain('npm install mongodb');
     // Not cached: once the package is there, the same process opens.
-    setDriverImport(undefined);
+    setDriverImporter(undefined);
     const url = freshUrl('mongo_no_driver');
     const stores = await openMongoStores(url, { resources: [] });
     await stores.close();

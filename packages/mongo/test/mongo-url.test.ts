@@ -1,9 +1,9 @@
 import { ConfigError, UnavailableError } from '@polystore/core';
 import { MongoInvalidArgumentError, MongoServerError } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadMongoDriver } from '../src/driver-loader.js';
+import { loadDriver } from '../src/driver-loader.js';
 import { toCoreError } from '../src/errors.js';
-import { checkNamespace, parseMongoUrl } from '../src/mongo-url.js';
+import { checkNamespace, parseMongoUrl } from '../src/mongo-options.js';
 
 describe('parseMongoUrl', () => {
   it("takes the adapter's own parameters out and keeps the rest for the driver", () => {
@@ -74,7 +74,7 @@ describe('checkNamespace', () => {
 describe('toCoreError', () => {
   // The driver is imported on first open; its error classes are known from then on.
   beforeAll(async () => {
-    await loadMongoDriver();
+    await loadDriver();
   });
 
   it('makes refused names and logins ConfigError, not a retriable UnavailableError', () => {
