@@ -1,4 +1,11 @@
-import type { AnyResource, Clock, IdGenerator, OpenStoresOptions, Stores } from '@polystore/core';
+import type {
+  Adapter,
+  AnyResource,
+  Clock,
+  IdGenerator,
+  OpenStoresOptions,
+  Stores,
+} from '@polystore/core';
 import type { Backend } from '@polystore/core/adapter';
 
 /** What the suite hands to `open`: the injected clock and id generator, and the fault proxy's URL rewrite. */
@@ -167,3 +174,48 @@ export interface ConformanceOptions {
   /** Fixed seed (default random; `POLYSTORE_REPLAY` replays one failure). */
   readonly seed?: number;
 }
+
+/** Options of the short form, shared by its two ways of naming the store. */
+interface AdapterConformanceBase {
+  /** The name in test titles and the report (default: the adapter's `name`). */
+  readonly name?: string;
+  /** The adapter under test; every open goes through core's `openBackend` with it. */
+  readonly adapter: Adapter;
+  /**
+   * How to inject faults (default: from the URL: the suite's proxy in front of its
+   * `host:port`, or in-process for a URL without a host). Give it to add `server` control.
+   */
+  readonly faults?: FaultOptions;
+  /** Closes a bag (default: `stores.close()`). */
+  readonly close?: (stores: Stores) => Promise<void>;
+  /** Depth of the run (default: `CONFORMANCE_RUNS` or 100 runs per property). */
+  readonly budget?: Budget;
+  /** Fixed seed (default random; `POLYSTORE_REPLAY` replays one failure). */
+  readonly seed?: number;
+}
+
+/**
+ * The short form of {@link describeConformance} and {@link runConformance}: an adapter and
+ * the store a URL names. The suite builds `open`, `faults`, `evolution` and `upgrade` from
+ * them (`conformanceOptionsFor`), each check in a fresh namespace of that store.
+ */
+export type AdapterConformanceOptions = AdapterConformanceBase &
+  (
+    | {
+        /**
+         * The store, with the server's port if it has a server (`redis://127.0.0.1:6379`,
+         * `memory:`); each namespace is `adapter.namespaceUrl(url, namespace)`.
+         */
+        readonly url: string;
+        /** The URL of a fresh namespace, for an adapter without a `namespaceUrl` hook (wins over it). */
+        readonly urlOf?: (namespace: string) => string;
+      }
+    | {
+        readonly url?: undefined;
+        /**
+         * The URL of a fresh, isolated namespace (two opens of one namespace share data);
+         * the fault proxy's target is the `host:port` these URLs name.
+         */
+        readonly urlOf: (namespace: string) => string;
+      }
+  );

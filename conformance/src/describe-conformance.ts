@@ -1,5 +1,6 @@
 import { describe, it } from 'vitest';
-import type { ConformanceOptions } from './conformance-options.js';
+import type { AdapterConformanceOptions, ConformanceOptions } from './conformance-options.js';
+import { explicitOptions } from './conformance-options-for.js';
 import { ConformanceRun } from './conformance-run.js';
 import { coverageLine } from './coverage.js';
 import { formatReport } from './format-report.js';
@@ -35,21 +36,21 @@ function failureText(name: string, g: GroupReport): string {
 
 /**
  * Registers the conformance suite as vitest tests: one test per group, then the coverage
- * check (nothing skipped, no declared-off feature answering, manifest unchanged).
+ * check (nothing skipped, no declared-off feature answering, manifest unchanged). Give it
+ * an adapter and a store URL (the short form: the suite opens fresh namespaces of that
+ * store through the adapter), or the explicit `open`, `faults`, `evolution` and `upgrade`.
  *
  * @example
  * ```ts
  * import { describeConformance } from '@polystore/conformance';
- * import { openMemoryStores } from '@polystore/memory';
+ * import { memoryAdapter } from '@polystore/memory';
  *
- * describeConformance({
- *   name: 'memory',
- *   open: (namespace, { clock, ids }) => openMemoryStores({ name: namespace, clock, ids }),
- *   faults: { inProcess: 'the memory adapter has no network' },
- * });
+ * describeConformance({ adapter: memoryAdapter, url: 'memory:' });
  * ```
  */
-export function describeConformance(options: ConformanceOptions): void {
+export function describeConformance(given: ConformanceOptions | AdapterConformanceOptions): void {
+  // The short form is resolved here, so a store it cannot namespace fails the file at once.
+  const options = explicitOptions(given);
   describe(`conformance: ${options.name}`, () => {
     const run = new ConformanceRun(options);
     for (const group of GROUP_NAMES) {

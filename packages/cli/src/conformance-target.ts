@@ -1,10 +1,21 @@
-import type { EvolutionOptions, FaultOptions, UpgradeOptions } from '@polystore/conformance';
-import { type Adapter, type AdapterRegistry, ConfigError } from '@polystore/core';
-import { openBackend } from '@polystore/core/adapter';
+import { faultsFor, namespacedUrl as hookNamespacedUrl } from '@polystore/conformance';
+import type { Adapter } from '@polystore/core';
 import type { NamespaceUrlFn } from './load-adapters.js';
 
-function schemeOf(url: URL): string {
-  return url.protocol.slice(0, -1).toLowerCase();
+// The suite builds its opens from an adapter and a URL itself (`conformanceOptionsFor`);
+// what stays here is the CLI's own convention, an `--adapter` module's `namespaceUrl`.
+export { faultsFor };
+
+/**
+ * The `urlOf(namespace)` the suite's short form takes for `polystore conformance`: the
+ * `namespaceUrl` export of an `--adapter` module (the older convention, which wins over
+ * the adapter's own hook), or none, and the suite namespaces through the hook.
+ */
+export function pluginUrlOf(
+  base: string,
+  plugin: NamespaceUrlFn | undefined,
+): ((namespace: string) => string) | undefined {
+  return plugin && ((namespace) => plugin(base, namespace));
 }
 
 /**
@@ -18,14 +29,7 @@ export function namespacedUrl(
   adapter: Adapter,
   plugin?: NamespaceUrlFn,
 ): string {
-  if (plugin) return plugin(base, namespace);
-  const url = new URL(base);
-  if (!adapter.namespaceUrl) {
-    throw new ConfigError(
-      `conformance cannot namespace ${url.protocol} URLs: adapter ${adapter.name} has no namespaceUrl(url, namespace) hook`,
-    );
-  }
-  return adapter.namespaceUrl(url, namespace).toString();
+  return plugin ? plugin(base, namespace) : hookNamespacedUrl(base, namespace, adapter);
 }
 
 /**
@@ -35,76 +39,4 @@ export function namespacedUrl(
  */
 export function checkConformanceUrl(base: string, adapter: Adapter, plugin?: NamespaceUrlFn): void {
   namespacedUrl(base, 'check', adapter, plugin);
-}
-
-/**
- * How the fault group reaches the store: through the suite's TCP proxy for a URL that names
- * a server (`host:port`), not applicable for an in-process one (no host: a file, memory).
- */
-export function faultsFor(base: string): FaultOptions {
-  const url = new URL(base);
-  if (url.hostname === '') {
-    return {
-      inProcess: `${schemeOf(url)}: runs in the process, no network between client and data`,
-    };
-  }
-  if (url.port === '') {
-    // Default ports are the adapter's knowledge; the proxy needs the real one.
-    throw new ConfigError(
-      `conformance: give the server's port in the URL (${url.protocol}//${url.hostname}:PORT/…), so the fault group can put its proxy in front of it`,
-    );
-  }
-  return { proxy: { target: `${url.hostname}:${url.port}` } };
-}
-
-/**
- * How the evolution group reaches the store a URL names: each open is a fresh client of the
- * namespace with the given resource definitions, through core's `openBackend` (which hands
- * the backend back, or none for an adapter that opens a ready Stores bag: the group then
- * reports itself not applicable).
- */
-export function evolutionFor(
-  base: string,
-  registry: AdapterRegistry,
-  adapter: Adapter,
-  plugin?: NamespaceUrlFn,
-): EvolutionOptions {
-  return {
-    open: async (namespace, deps, resources) => {
-      const opened = await openBackend(
-        deps.route(namespacedUrl(base, namespace, adapter, plugin)),
-        {
-          registry,
-          clock: deps.clock,
-          ids: deps.ids,
-          resources,
-        },
-      );
-      return { stores: opened.stores, backend: opened.backend };
-    },
-  };
-}
-
-/**
- * How the upgrade group reaches the store a URL names: each open is another process of the
- * namespace (a fleet member or the live-upgrade engine), opened with the options
- * `@polystore/migrate` passes, through core's `openBackend` (which hands the backend back,
- * or none for an adapter that opens a ready Stores bag: the group then reports itself not
- * applicable).
- */
-export function upgradeFor(
-  base: string,
-  registry: AdapterRegistry,
-  adapter: Adapter,
-  plugin?: NamespaceUrlFn,
-): UpgradeOptions {
-  return {
-    open: async (namespace, options) => {
-      const opened = await openBackend(namespacedUrl(base, namespace, adapter, plugin), {
-        ...options,
-        registry,
-      });
-      return { stores: opened.stores, backend: opened.backend };
-    },
-  };
 }
