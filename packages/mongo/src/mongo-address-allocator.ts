@@ -10,9 +10,9 @@ import {
 } from '@polystore/core/adapter';
 import type { Collection } from 'mongodb';
 import { mapErrors } from './errors.js';
+import type { FixedIpWriter } from './fixed-ip-writer.js';
 import type { StoredDocument } from './layout.js';
 import { allOf, readScopeClauses } from './mongo-filter.js';
-import type { FixedIpWriter } from './mongo-resource-driver.js';
 
 /** How many candidate addresses one allocation tries before giving up under contention. */
 const MAX_CANDIDATES = 64;

@@ -13,6 +13,7 @@ import {
   withPending,
 } from '@polystore/core/adapter';
 import type { Collection, Db, Document } from 'mongodb';
+import { underRecordLock } from './conditional-write.js';
 import { isDuplicateKeyError, mapErrors, serverError, toCoreError } from './errors.js';
 import { command } from './fail-fast.js';
 import {
@@ -23,7 +24,6 @@ import {
   type StoredDocument,
   uniqueSpec,
 } from './layout.js';
-import { underRecordLock } from './mongo-resource-driver.js';
 import type { RecordClaims } from './record-claims.js';
 
 /**
