@@ -141,6 +141,7 @@ describe('the public entry points', () => {
     conformance: [
       'FEATURES',
       'GROUP_NAMES',
+      'conformanceOptionsFor',
       'describeConformance',
       'formatReport',
       'listAllPages',

@@ -13,7 +13,7 @@ export type {
   ServerControl,
   UpgradeOptions,
 } from './conformance-options.js';
-export { conformanceOptionsFor, faultsFor, namespacedUrl } from './conformance-options-for.js';
+export { conformanceOptionsFor } from './conformance-options-for.js';
 export type { CoverageSummary } from './coverage.js';
 export { describeConformance } from './describe-conformance.js';
 export { FEATURES } from './features.js';

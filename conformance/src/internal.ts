@@ -23,6 +23,7 @@ export {
 } from './check-history.js';
 export { checkShape, type ShapeReport, STORE_METHODS } from './check-shape.js';
 export { ConformanceFailure } from './conformance-failure.js';
+export { faultsFor, namespacedUrl } from './conformance-options-for.js';
 export { CONTEXTS, type ContextName } from './contexts.js';
 export { Coverage, coverageLine } from './coverage.js';
 export {

@@ -1,4 +1,4 @@
-import { faultsFor, namespacedUrl as hookNamespacedUrl } from '@polystore/conformance';
+import { faultsFor, namespacedUrl as hookNamespacedUrl } from '@polystore/conformance/internal';
 import type { Adapter } from '@polystore/core';
 import type { NamespaceUrlFn } from './load-adapters.js';
 
