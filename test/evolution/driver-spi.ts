@@ -14,6 +14,8 @@ import {
   defineResource,
   f,
   IncompatibleVersionError,
+  InvalidInputError,
+  type Stores,
 } from '@polystore/core';
 import {
   compareCodePoints,
@@ -269,6 +271,26 @@ export function driverSpiExamples(backend: StoreBackend): void {
       await b.publish(other, ['label']);
       expect(await b.appliedElements(other)).toEqual(NO_ELEMENTS);
     });
+
+    it('refuses a write floor that is not a major.minor version, in the same words, setting none', async () => {
+      const { backend: b, stores } = await driverOf(gadgetV11);
+      if (b.setWriteFloor === undefined) {
+        // A backend without the atomic fence says so in its manifest (Mongo on FerretDB).
+        expect(stores.capabilities.fencing ?? 'process').toBe('process');
+        return;
+      }
+      for (const floor of ['1', '1.1.1', "1.1'; DROP TABLE gadgets; --", '', 'x.1']) {
+        const error = await b.setWriteFloor(gadgetV11, floor).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect(error, floor).toBeInstanceOf(InvalidInputError);
+        expect((error as InvalidInputError).message).toContain('must be a "major.minor" version');
+      }
+      expect(await b.writeFloor?.(gadgetV11)).toBeUndefined();
+      await b.setWriteFloor(gadgetV11, '1.1');
+      expect(await b.writeFloor?.(gadgetV11)).toBe('1.1');
+    });
   });
 }
 
@@ -315,6 +337,7 @@ function evolving(driver: ResourceDriver): ResourceDriver & EvolutionDriver {
 /** A backend on a store, and the store's URL (to open it again, as other code). */
 interface Opened {
   readonly backend: EvolvableBackend;
+  readonly stores: Stores;
   readonly url: string;
 }
 
@@ -340,6 +363,6 @@ function useFreshBackends(
     });
     opened.push(o.stores);
     if (!isEvolvable(o.backend)) throw new Error(`${backend}: no backend with the evolution SPI`);
-    return { backend: o.backend, url };
+    return { backend: o.backend, stores: o.stores, url };
   };
 }

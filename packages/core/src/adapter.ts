@@ -186,3 +186,4 @@ export {
   STORE_METHODS,
   STORE_NAMES,
 } from './stores.js';
+export { checkWriteFloor } from './write-floor.js';

@@ -9,6 +9,7 @@ import {
 import {
   type AddressAllocator,
   type Backend,
+  checkWriteFloor,
   deepFreeze,
   defineCapabilities,
   type EvolutionBackend,
@@ -144,6 +145,7 @@ export class MemoryBackend implements Backend, EvolutionBackend {
 
   /** Raises the table's write floor: writes below `floor` are refused with `WriteBelowPinError`. */
   async setWriteFloor(resource: AnyResource, floor: string): Promise<void> {
+    checkWriteFloor(resource, floor);
     this.#evolve('setWriteFloor', resource, (_table, schema) => schema.raiseFloor(floor));
   }
 

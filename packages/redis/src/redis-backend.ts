@@ -3,13 +3,12 @@ import {
   type Capabilities,
   ConfigError,
   fixedIpResource,
-  InvalidInputError,
   networkResource,
-  parseVersion,
   UnavailableError,
 } from '@polystore/core';
 import {
   type Backend,
+  checkWriteFloor,
   compareCodePoints,
   defineCapabilities,
   type EvolutionBackend,
@@ -248,7 +247,7 @@ export class RedisBackend implements Backend, EvolutionBackend {
    * ```
    */
   async setWriteFloor(resource: AnyResource, floor: string): Promise<void> {
-    checkFloor(resource, floor);
+    checkWriteFloor(resource, floor);
     const l = new ResourceLayout(resource, this.keyspace);
     await this.connection.script('setFloor', l.floorKey, [floor]);
   }
@@ -285,16 +284,5 @@ export class RedisBackend implements Backend, EvolutionBackend {
       );
     }
     return new ResourceLayout(resource, this.keyspace);
-  }
-}
-
-/** Refuses a write floor that is not a `major.minor` version, before anything is written. */
-function checkFloor(resource: AnyResource, floor: string): void {
-  try {
-    parseVersion(floor);
-  } catch {
-    throw new InvalidInputError(resource.name, [
-      { field: 'floor', message: `must be a "major.minor" version, got ${JSON.stringify(floor)}` },
-    ]);
   }
 }

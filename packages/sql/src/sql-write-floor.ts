@@ -1,4 +1,5 @@
-import { ConfigError, compareVersions, InvalidInputError } from '@polystore/core';
+import { ConfigError, compareVersions } from '@polystore/core';
+import { checkWriteFloor } from '@polystore/core/adapter';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { type RawBuilder, sql } from 'kysely';
 import type { DialectSupport, SqlDb } from './dialect/dialect-support.js';
@@ -25,8 +26,6 @@ export interface SqlWriteFloorSpec {
 const DDL_ATTEMPTS = 5;
 /** The `lock_timeout` of the trigger DDL on PostgreSQL, as for `expand`: never queue long behind writers. */
 const LOCK_TIMEOUT = '5s';
-
-const VERSION = /^(\d+)\.(\d+)$/;
 
 /** The floor recorded in a SQLite trigger's text: the literal head of its `RAISE` message. */
 const SQLITE_FLOOR = new RegExp(`${WRITE_BELOW_PIN}:[^:']*:(\\d+\\.\\d+):`);
@@ -107,17 +106,7 @@ export class SqlWriteFloor {
    * 5 times, as `expand` does.
    */
   async raise(layout: TableLayout, floor: string): Promise<void> {
-    const parsed = VERSION.exec(floor);
-    if (!parsed) {
-      throw new InvalidInputError(layout.resource.name, [
-        {
-          field: 'floor',
-          message: `must be an object version "major.minor", got ${JSON.stringify(floor)}`,
-        },
-      ]);
-    }
-    const major = parsed[1]!;
-    const minor = parsed[2]!;
+    const [major, minor] = checkWriteFloor(layout.resource, floor).map(String) as [string, string];
     try {
       if (this.#pg) await this.#raisePostgres(layout, floor, major, minor);
       else await this.#raiseSqlite(layout, floor, major, minor);

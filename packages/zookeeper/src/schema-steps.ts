@@ -1,12 +1,7 @@
-import {
-  type AnyResource,
-  compareVersions,
-  InvalidInputError,
-  parseVersion,
-  UnavailableError,
-} from '@polystore/core';
+import { type AnyResource, compareVersions, UnavailableError } from '@polystore/core';
 import {
   canonicalJson,
+  checkWriteFloor,
   compareCodePoints,
   elementsMinus,
   elementsUnion,
@@ -195,7 +190,7 @@ export class SchemaSteps {
    * round trip, and a client opened earlier learns it at its next write without reopening.
    */
   async setWriteFloor(resource: AnyResource, floor: string): Promise<void> {
-    checkFloor(resource, floor);
+    checkWriteFloor(resource, floor);
     return this.#evolve('setWriteFloor', resource, async (driver, layout) => {
       for (let attempt = 0; ; attempt++) {
         const read = await this.#readApplied(layout);
@@ -335,15 +330,4 @@ interface AppliedRead {
   readonly version: number;
   /** The write floor (`setWriteFloor`), if one is set. */
   readonly floor: string | undefined;
-}
-
-/** Refuses a write floor that is not a `major.minor` version, before anything is written. */
-function checkFloor(resource: AnyResource, floor: string): void {
-  try {
-    parseVersion(floor);
-  } catch {
-    throw new InvalidInputError(resource.name, [
-      { field: 'floor', message: `must be a "major.minor" version, got ${JSON.stringify(floor)}` },
-    ]);
-  }
 }
