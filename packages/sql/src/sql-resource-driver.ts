@@ -218,17 +218,31 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
   }
 
   /**
-   * Runs a hot statement's call. Without a deadline (SQLite) the first attempt runs bare,
-   * with no wrapper promises; only a failure goes the way of every statement (retries,
-   * error mapping).
+   * Runs a hot statement's call: the first attempt bare, only a failure going the way of
+   * every statement (retries, error mapping), within the deadline where there is one. The
+   * same as {@link #run}, with fewer promises and closures per call: no `withRetries`
+   * frame around a first attempt that succeeds, and no wrapper at all without a deadline
+   * (SQLite).
    */
-  async #attempt<T>(call: () => Promise<T>): Promise<T> {
-    if (this.#ctx.failFastMs !== undefined) return this.#run(call);
+  #attempt<T>(call: () => Promise<T>): Promise<T> {
+    const ms = this.#ctx.failFastMs;
+    if (ms === undefined) return this.#bare(call);
+    return withDeadline(ms, this.#table, () =>
+      call().catch((err: unknown) => this.#retried(call, err)),
+    );
+  }
+
+  async #bare<T>(call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (err) {
-      return withRetries(call, this.#ctx.maxRetries, this.#codec.layout, err);
+      return this.#retried(call, err);
     }
+  }
+
+  /** A hot statement's call after its first attempt failed with `err`. */
+  #retried<T>(call: () => Promise<T>, err: unknown): Promise<T> {
+    return withRetries(call, this.#ctx.maxRetries, this.#codec.layout, err);
   }
 
   /**

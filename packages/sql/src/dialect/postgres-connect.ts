@@ -63,16 +63,26 @@ interface QueryableClient {
  * the pool, seeing it ended, replaces it on release with a fresh connection.
  */
 function dropOnReadTimeout(client: QueryableClient): void {
+  const drop = (err: unknown) => {
+    if (err instanceof Error && err.message === 'Query read timeout') client.end().catch(() => {});
+  };
   client.query = ((...args: never[]) => {
     // The class's method, looked up on each call (not bound once), so that instrumentation
     // of `pg.Client.prototype.query` still sees every query.
-    const result = (Object.getPrototypeOf(client) as QueryableClient).query.apply(client, args);
-    if (result instanceof Promise) {
-      result.catch((err: unknown) => {
-        if (err instanceof Error && err.message === 'Query read timeout')
-          client.end().catch(() => {});
-      });
+    const query = (Object.getPrototypeOf(client) as QueryableClient).query;
+    const last = args.length - 1;
+    const callback = args[last] as unknown;
+    if (typeof callback === 'function') {
+      // The callback form (the hot statements'): dropped before the caller sees the error
+      // (and releases the client to the pool, which then discards it).
+      args[last] = ((err: unknown, result: unknown) => {
+        if (err) drop(err);
+        callback(err, result);
+      }) as never;
+      return query.apply(client, args);
     }
+    const result = query.apply(client, args);
+    if (result instanceof Promise) result.catch(drop);
     return result;
   }) as QueryableClient['query'];
 }
