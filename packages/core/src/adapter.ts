@@ -50,6 +50,7 @@ export {
   type OpenedBackend,
   openBackend,
 } from './open-backend.js';
+export { type OptionalPeer, type OptionalPeerOptions, optionalPeer } from './optional-peer.js';
 export {
   type DataShape,
   findPlainDataIssue,

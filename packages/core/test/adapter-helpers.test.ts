@@ -6,6 +6,7 @@ import {
   failedCondition,
   KeyedQueue,
   meetsConditions,
+  optionalPeer,
   resourcesOf,
   type StoredRecord,
   unopenedAllocator,
@@ -166,5 +167,48 @@ describe('resources are opt-in', () => {
     expect(() => stores.networks).toThrow(/resource network was not opened/);
     expect(() => stores.store(fixedIpResource)).toThrow(ConfigError);
     await stores.close();
+  });
+});
+
+describe('optionalPeer', () => {
+  it('imports once, picks the library, and is tried again after a failed import', async () => {
+    let imports = 0;
+    const peer = optionalPeer<{ readonly ok: true }>({
+      adapter: 'mykv',
+      package: 'mykv-client',
+      import: async () => {
+        imports += 1;
+        return { default: { ok: true } };
+      },
+      pick: (m) => (m as { default: { ok: true } }).default,
+    });
+    expect(peer.loaded()).toBeUndefined();
+    expect(await peer.load()).toEqual({ ok: true });
+    expect(await peer.load()).toBe(peer.loaded());
+    expect(imports).toBe(1);
+    peer.setImporter(() => import('@polystore-test/no-such-client' as string));
+    const error = await peer.load().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toBe(
+      'mykv: the adapter needs the mykv-client package (an optional peer dependency), which is not installed: npm install mykv-client',
+    );
+    peer.setImporter(undefined);
+    expect(await peer.load()).toEqual({ ok: true });
+    expect(imports).toBe(2);
+  });
+
+  it('words a library that fails to load otherwise with its reason, and who needs it', async () => {
+    const peer = optionalPeer({
+      adapter: 'sql',
+      package: 'native-db',
+      neededBy: 'nativedb: URLs',
+      import: () => Promise.reject(new Error('bad binary')),
+    });
+    await expect(peer.load()).rejects.toThrow(
+      'sql: nativedb: URLs need the native-db package (an optional peer dependency), which failed to load (bad binary): npm install native-db',
+    );
   });
 });

@@ -21,7 +21,9 @@ describe('the mongodb driver, an optional peer dependency', () => {
     const err = await openMongoStores(freshUrl('mongo_no_driver')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).retriable).toBe(false);
-    expect((err as Error).message).toContain('"mongodb" is not installed');
+    expect((err as Error).message).toContain(
+      'the mongodb package (an optional peer dependency), which is not installed',
+    );
     expect((err as Error).message).toContain('npm install mongodb');
     // Not cached: once the package is there, the same process opens.
     setDriverImporter(undefined);

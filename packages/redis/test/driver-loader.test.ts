@@ -21,7 +21,7 @@ describe('the client library, an optional peer dependency', () => {
     );
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).toContain(
-      'the Redis client library ioredis is not installed',
+      'the ioredis package (an optional peer dependency), which is not installed',
     );
     expect((error as ConfigError).message).toContain('npm install ioredis');
     expect((error as ConfigError).retriable).toBe(false);

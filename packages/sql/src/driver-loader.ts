@@ -1,4 +1,4 @@
-import { ConfigError } from '@polystore/core';
+import { type OptionalPeer, optionalPeer } from '@polystore/core/adapter';
 import type BetterSqlite3 from 'better-sqlite3';
 import type Pg from 'pg';
 
@@ -17,26 +17,25 @@ export interface DriverLibraries {
 /** The npm name of a driver library. */
 export type DriverLibraryName = keyof DriverLibraries;
 
-type Importers = { [K in DriverLibraryName]: () => Promise<DriverLibraries[K]> };
-
-const IMPORTS: Importers = Object.freeze({
-  pg: () => import('pg'),
-  'better-sqlite3': () => import('better-sqlite3'),
-});
-
-const SCHEMES: Readonly<Record<DriverLibraryName, string>> = Object.freeze({
-  pg: 'postgres: and postgresql:',
-  'better-sqlite3': 'sqlite:',
-});
-
-let importers: Importers = { ...IMPORTS };
-const loaded = new Map<DriverLibraryName, Promise<unknown>>();
+const PEERS: { readonly [K in DriverLibraryName]: OptionalPeer<DriverLibraries[K]> } = {
+  pg: optionalPeer({
+    adapter: 'sql',
+    package: 'pg',
+    neededBy: 'postgres: and postgresql: URLs',
+    import: () => import('pg'),
+  }),
+  'better-sqlite3': optionalPeer({
+    adapter: 'sql',
+    package: 'better-sqlite3',
+    neededBy: 'sqlite: URLs',
+    import: () => import('better-sqlite3'),
+  }),
+};
 
 /**
- * The driver library `name`, imported once per process. A library that is not installed
- * (or fails to load, e.g. a native binding built for another Node) is a `ConfigError`
- * naming the package and the `npm install` command; a failed import is tried again on the
- * next open.
+ * The driver library `name`, imported once per process; missing or failing to load (a
+ * native binding built for another Node), a `ConfigError` naming `npm install <name>`
+ * (core's `optionalPeer`), tried again on the next open.
  *
  * @example
  * ```ts
@@ -44,30 +43,7 @@ const loaded = new Map<DriverLibraryName, Promise<unknown>>();
  * ```
  */
 export function loadDriver<K extends DriverLibraryName>(name: K): Promise<DriverLibraries[K]> {
-  let library = loaded.get(name);
-  if (library === undefined) {
-    library = importers[name]().catch((err: unknown) => {
-      loaded.delete(name);
-      throw notLoaded(name, err);
-    });
-    loaded.set(name, library);
-  }
-  return library as Promise<DriverLibraries[K]>;
-}
-
-function notLoaded(name: DriverLibraryName, err: unknown): ConfigError {
-  const code = (err as { code?: unknown } | null)?.code;
-  const missing =
-    code === 'ERR_MODULE_NOT_FOUND' ||
-    code === 'MODULE_NOT_FOUND' ||
-    /Cannot find (module|package)|Failed to load url/.test(String((err as Error)?.message));
-  const why = missing
-    ? 'is not installed'
-    : `failed to load (${String((err as Error)?.message ?? err)})`;
-  return new ConfigError(
-    `sql: ${SCHEMES[name]} URLs need the ${name} package, which ${why}: npm install ${name}`,
-    { cause: err },
-  );
+  return PEERS[name].load();
 }
 
 /**
@@ -78,6 +54,5 @@ export function setDriverImporter<K extends DriverLibraryName>(
   name: K,
   importer: (() => Promise<DriverLibraries[K]>) | undefined,
 ): void {
-  importers = { ...importers, [name]: importer ?? IMPORTS[name] };
-  loaded.delete(name);
+  PEERS[name].setImporter(importer);
 }

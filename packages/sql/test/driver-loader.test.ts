@@ -22,7 +22,9 @@ describe('driver libraries are optional peers, loaded for the dialect the URL ne
     for (const url of ['postgres://127.0.0.1:1/x', 'postgresql://127.0.0.1:1/x?prefix=a_']) {
       const err = await openSqlStores(url).catch((e: unknown) => e);
       expect(err, url).toBeInstanceOf(ConfigError);
-      expect((err as Error).message).toMatch(/needs? the pg package, which is not installed/);
+      expect((err as Error).message).toMatch(
+        /needs? the pg package \(an optional peer dependency\), which is not installed/,
+      );
       expect((err as Error).message).toContain('npm install pg');
     }
   });
@@ -33,7 +35,9 @@ describe('driver libraries are optional peers, loaded for the dialect the URL ne
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as Error).message).toContain('better-sqlite3 package, which is not installed');
+    expect((err as Error).message).toContain(
+      'better-sqlite3 package (an optional peer dependency), which is not installed',
+    );
     expect((err as Error).message).toContain('npm install better-sqlite3');
     expect(readdirSync(backends.dir)).toEqual([]);
   });
