@@ -24,19 +24,19 @@ export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-/** Collects parameters and writes their placeholders (`$n` on PostgreSQL, `?` on SQLite). */
-class Params {
-  readonly list: unknown[] = [];
+/** Writes the placeholders of a text in order (`$n` on PostgreSQL, `?` on SQLite). */
+class Placeholders {
+  #count = 0;
   readonly #numbered: boolean;
 
   constructor(numbered: boolean) {
     this.#numbered = numbered;
   }
 
-  /** The placeholder of `value`, bound in this position. */
-  add(value: unknown): string {
-    this.list.push(value);
-    return this.#numbered ? `$${this.list.length}` : '?';
+  /** The placeholder of the next parameter. */
+  next(): string {
+    this.#count++;
+    return this.#numbered ? `$${this.#count}` : '?';
   }
 }
 
@@ -52,9 +52,9 @@ class Params {
  * A call does not build its text: it writes a short key of its shape (which scope
  * conditions, fields, operators, how many values) and its parameters, and the text of a
  * shape is built once and kept (the statement caches then find it by a string they have
- * hashed before). Each method's parameters are written by its builder (on the first call
- * of a shape) and by its fast path (on every later one) in the same order; the tests hold
- * the two to the same lists.
+ * hashed before). Each method has one writer of its parameters, used on every call, and
+ * a builder of its text, which writes the placeholders in the order the writer binds the
+ * values (the builder reads only the shape of the call, never a value).
  *
  * The table is qualified with the PostgreSQL schema in the text, so no statement depends
  * on `search_path` or kysely's `withSchema`. A `LIMIT` is written as a literal, so that a
@@ -84,26 +84,28 @@ export class SqlStatements {
     const table = quoteIdent(codec.layout.table);
     this.#table = schema === undefined ? table : `${quoteIdent(schema)}.${table}`;
     for (const c of codec.layout.columns) this.#quoted.set(c, quoteIdent(c.column));
-    const params = new Params(this.#numbered);
+    const p = this.#placeholders();
     const names = codec.layout.columns.map((c) => this.#quoted.get(c));
-    const values = codec.layout.columns.map(() => params.add(null));
+    const values = codec.layout.columns.map(() => p.next());
     this.#insert = `INSERT INTO ${this.#table} (${names.join(', ')}) VALUES (${values.join(', ')}) RETURNING *`;
   }
 
-  #col(field: string): { column: ColumnLayout; quoted: string } {
-    const column = this.#codec.layout.column(field);
-    return { column, quoted: this.#quoted.get(column)! };
+  #placeholders(): Placeholders {
+    return new Placeholders(this.#numbered);
   }
 
-  /** The kept text of the shape `key`, or `undefined` (then the caller builds it). */
-  #text(key: string): string | undefined {
-    return this.#texts.get(key);
+  #quote(field: string): string {
+    return this.#quoted.get(this.#codec.layout.column(field))!;
   }
 
-  /** Keeps the text of a shape just built (unless as many shapes are kept as allowed). */
-  #keep(key: string, statement: Statement): Statement {
-    if (this.#texts.size < MAX_SHAPES) this.#texts.set(key, statement.text);
-    return statement;
+  /** The text of the shape `key`: kept, else built by `build` (and kept if there is room). */
+  #text(key: string, build: () => string): string {
+    let text = this.#texts.get(key);
+    if (text === undefined) {
+      text = build();
+      if (this.#texts.size < MAX_SHAPES) this.#texts.set(key, text);
+    }
+    return text;
   }
 
   /** `INSERT … RETURNING *` of every column of the layout. */
@@ -119,37 +121,30 @@ export class SqlStatements {
 
   /** The live-or-not record `id` in a read scope. */
   get(scope: ReadScope, id: string): Statement {
-    const key = `g${readKey(scope)}`;
-    const text = this.#text(key);
-    if (text === undefined) return this.#keep(key, this.#buildGet(scope, id));
+    const text = this.#text(`g${readKey(scope)}`, () => {
+      const p = this.#placeholders();
+      const conds = [`"id" = ${p.next()}`];
+      this.#readScope(p, scope, conds);
+      return this.#select(conds);
+    });
     const params: unknown[] = [id];
     readParams(scope, params);
     return { text, params };
   }
 
-  #buildGet(scope: ReadScope, id: string): Statement {
-    const p = new Params(this.#numbered);
-    const conds = [`"id" = ${p.add(id)}`];
-    this.#readScope(p, scope, conds);
-    return this.#select(conds, p);
-  }
-
   /** The records of `ids` (at least one) in a read scope. */
   getMany(scope: ReadScope, ids: readonly string[]): Statement {
     const key = `m${readKey(scope)}|${this.#arrays ? 'a' : ids.length}`;
-    const text = this.#text(key);
-    if (text === undefined) return this.#keep(key, this.#buildGetMany(scope, ids));
+    const text = this.#text(key, () => {
+      const p = this.#placeholders();
+      const conds = [this.#in(p, '"id"', ids.length)];
+      this.#readScope(p, scope, conds);
+      return this.#select(conds);
+    });
     const params: unknown[] = [];
     this.#inParams(ids, params);
     readParams(scope, params);
     return { text, params };
-  }
-
-  #buildGetMany(scope: ReadScope, ids: readonly string[]): Statement {
-    const p = new Params(this.#numbered);
-    const conds = [this.#in(p, '"id"', ids)];
-    this.#readScope(p, scope, conds);
-    return this.#select(conds, p);
   }
 
   /** One keyset page: the filters, the order (then `id`), after the cursor, at most `limit` rows. */
@@ -158,8 +153,7 @@ export class SqlStatements {
     const after = query.after;
     const literal = Number.isSafeInteger(query.limit);
     const key = `l${readKey(scope)}|${this.#predicatesKey(query.where)}|${field}|${direction}|${after === null ? 0 : 1}|${literal ? query.limit : 'p'}`;
-    const text = this.#text(key);
-    if (text === undefined) return this.#keep(key, this.#buildList(scope, query));
+    const text = this.#text(key, () => this.#listText(scope, query));
     const params: unknown[] = [];
     readParams(scope, params);
     for (const w of query.where) this.#predicateParams(w, params);
@@ -172,49 +166,41 @@ export class SqlStatements {
     return { text, params };
   }
 
-  #buildList(scope: ReadScope, query: ListQuery): Statement {
-    const p = new Params(this.#numbered);
+  #listText(scope: ReadScope, query: ListQuery): string {
+    const p = this.#placeholders();
     const conds: string[] = [];
     this.#readScope(p, scope, conds);
     for (const w of query.where) conds.push(this.#predicate(p, w));
     const { field, direction } = query.orderBy;
-    const { column, quoted } = this.#col(field);
-    const after = query.after;
-    if (after !== null) {
+    const quoted = this.#quote(field);
+    if (query.after !== null) {
       const op = direction === 'asc' ? '>' : '<';
-      conds.push(
-        field === 'id'
-          ? `"id" ${op} ${p.add(after.id)}`
-          : `(${quoted}, "id") ${op} (${p.add(this.#codec.encode(column, after.value))}, ${p.add(after.id)})`,
-      );
+      if (field === 'id') conds.push(`"id" ${op} ${p.next()}`);
+      else {
+        const value = p.next();
+        conds.push(`(${quoted}, "id") ${op} (${value}, ${p.next()})`);
+      }
     }
     const order =
       field === 'id' ? `"id" ${direction}` : `${quoted} ${direction}, "id" ${direction}`;
     // An integer as a literal (core checks the limit); anything else stays a parameter.
-    const limit = Number.isSafeInteger(query.limit) ? String(query.limit) : p.add(query.limit);
-    return {
-      text: `SELECT * FROM ${this.#table}${where(conds)} ORDER BY ${order} LIMIT ${limit}`,
-      params: p.list,
-    };
+    const limit = Number.isSafeInteger(query.limit) ? String(query.limit) : p.next();
+    return `SELECT * FROM ${this.#table}${where(conds)} ORDER BY ${order} LIMIT ${limit}`;
   }
 
   /** How many records match the filters in a read scope, as column `n`. */
   count(scope: ReadScope, filters: readonly Predicate[]): Statement {
-    const key = `c${readKey(scope)}|${this.#predicatesKey(filters)}`;
-    const text = this.#text(key);
-    if (text === undefined) return this.#keep(key, this.#buildCount(scope, filters));
+    const text = this.#text(`c${readKey(scope)}|${this.#predicatesKey(filters)}`, () => {
+      const p = this.#placeholders();
+      const conds: string[] = [];
+      this.#readScope(p, scope, conds);
+      for (const w of filters) conds.push(this.#predicate(p, w));
+      return `SELECT count(*) AS "n" FROM ${this.#table}${where(conds)}`;
+    });
     const params: unknown[] = [];
     readParams(scope, params);
     for (const w of filters) this.#predicateParams(w, params);
     return { text, params };
-  }
-
-  #buildCount(scope: ReadScope, filters: readonly Predicate[]): Statement {
-    const p = new Params(this.#numbered);
-    const conds: string[] = [];
-    this.#readScope(p, scope, conds);
-    for (const w of filters) conds.push(this.#predicate(p, w));
-    return { text: `SELECT count(*) AS "n" FROM ${this.#table}${where(conds)}`, params: p.list };
   }
 
   /** The conditional update of `id`, returning the row written. */
@@ -223,8 +209,7 @@ export class SqlStatements {
     const keeps = keepsVersion(change);
     let key = `u${scope.projectId === null ? 0 : 1}${keeps ? 'k' : ''}|${change.expectedRevision === undefined ? 0 : 1}|${this.#expectedKey(change.expected)}|`;
     for (let i = 0; i < fields.length; i++) key += `${fields[i]},`;
-    const text = this.#text(key);
-    if (text === undefined) return this.#keep(key, this.#buildUpdate(scope, id, change));
+    const text = this.#text(key, () => this.#updateText(scope, fields, keeps, change));
     const params: unknown[] = [];
     const layout = this.#codec.layout;
     for (let i = 0; i < fields.length; i++) {
@@ -237,69 +222,58 @@ export class SqlStatements {
     return { text, params };
   }
 
-  #buildUpdate(scope: WriteScope, id: string, change: UpdateChange): Statement {
-    const p = new Params(this.#numbered);
+  #updateText(
+    scope: WriteScope,
+    fields: readonly string[],
+    keeps: boolean,
+    change: UpdateChange,
+  ): string {
+    const p = this.#placeholders();
     // Column by column in the order given, a later assignment of a column replacing an
     // earlier one in its place (as an object's keys would).
     const set = new Map<string, string>();
-    for (const [field, value] of Object.entries(change.set)) {
-      const { column, quoted } = this.#col(field);
-      set.set(quoted, p.add(this.#codec.encode(column, value)));
-    }
+    for (const field of fields) set.set(this.#quote(field), p.next());
     set.set('"revision"', '"revision" + 1');
-    set.set('"updated_at"', p.add(change.updatedAt));
-    if (!keepsVersion(change)) set.set('"object_version"', p.add(change.objectVersion));
+    set.set('"updated_at"', p.next());
+    if (!keeps) set.set('"object_version"', p.next());
     const assignments = [...set].map(([column, value]) => `${column} = ${value}`).join(', ');
-    const conds = this.#writable(p, scope, id, change);
-    return {
-      text: `UPDATE ${this.#table} SET ${assignments}${where(conds)} RETURNING *`,
-      params: p.list,
-    };
+    const conds = this.#writable(p, scope, change);
+    return `UPDATE ${this.#table} SET ${assignments}${where(conds)} RETURNING *`;
   }
 
   /** The conditional soft (an update of `deleted_at`) or hard delete of `id`, returning the row. */
   delete(scope: WriteScope, id: string, change: DeleteChange): Statement {
     const key = `d${change.soft ? 's' : 'h'}${scope.projectId === null ? 0 : 1}|${change.expectedRevision === undefined ? 0 : 1}|${this.#expectedKey(change.expected)}`;
-    const text = this.#text(key);
-    if (text === undefined) return this.#keep(key, this.#buildDelete(scope, id, change));
+    const text = this.#text(key, () => {
+      const p = this.#placeholders();
+      if (!change.soft) {
+        const conds = this.#writable(p, scope, change);
+        return `DELETE FROM ${this.#table}${where(conds)} RETURNING *`;
+      }
+      const set = `"deleted_at" = ${p.next()}, "updated_at" = ${p.next()}, "revision" = "revision" + 1`;
+      const conds = this.#writable(p, scope, change);
+      return `UPDATE ${this.#table} SET ${set}${where(conds)} RETURNING *`;
+    });
     const params: unknown[] = change.soft ? [change.at, change.at] : [];
     this.#writableParams(scope, id, change, params);
     return { text, params };
   }
 
-  #buildDelete(scope: WriteScope, id: string, change: DeleteChange): Statement {
-    const p = new Params(this.#numbered);
-    if (!change.soft) {
-      const conds = this.#writable(p, scope, id, change);
-      return { text: `DELETE FROM ${this.#table}${where(conds)} RETURNING *`, params: p.list };
-    }
-    const set = `"deleted_at" = ${p.add(change.at)}, "updated_at" = ${p.add(change.at)}, "revision" = "revision" + 1`;
-    const conds = this.#writable(p, scope, id, change);
-    return {
-      text: `UPDATE ${this.#table} SET ${set}${where(conds)} RETURNING *`,
-      params: p.list,
-    };
-  }
-
   /** The live record `id` in a write scope (why a conditional write matched no row). */
   current(scope: WriteScope, id: string): Statement {
-    const key = `r${scope.projectId === null ? 0 : 1}`;
-    const text = this.#text(key);
-    if (text === undefined) return this.#keep(key, this.#buildCurrent(scope, id));
+    const text = this.#text(`r${scope.projectId === null ? 0 : 1}`, () => {
+      const p = this.#placeholders();
+      const conds = [`"id" = ${p.next()}`];
+      this.#writeScope(p, scope, conds);
+      return this.#select(conds);
+    });
     return { text, params: scope.projectId === null ? [id] : [id, scope.projectId] };
-  }
-
-  #buildCurrent(scope: WriteScope, id: string): Statement {
-    const p = new Params(this.#numbered);
-    const conds = [`"id" = ${p.add(id)}`];
-    this.#writeScope(p, scope, conds);
-    return this.#select(conds, p);
   }
 
   /** The `id` of a row holding `id`, deleted or not. */
   idTaken(id: string): Statement {
-    const p = new Params(this.#numbered);
-    return { text: `SELECT "id" FROM ${this.#table} WHERE "id" = ${p.add(id)}`, params: p.list };
+    const p = this.#placeholders();
+    return { text: `SELECT "id" FROM ${this.#table} WHERE "id" = ${p.next()}`, params: [id] };
   }
 
   /** The shape of a list of filters: per predicate its field, operator and values' shape. */
@@ -339,14 +313,14 @@ export class SqlStatements {
     return hasNull ? `${present}n` : String(present);
   }
 
-  /** The parameters of a predicate, as {@link #predicate} binds them. */
+  /** The parameters of a predicate, as {@link #predicate} writes their placeholders. */
   #predicateParams(w: Predicate, out: unknown[]): void {
     if (w.op === 'in') this.#oneOfParams(w.field, w.value as readonly unknown[], out);
     else if (w.op !== 'eq' || w.value !== null)
       out.push(this.#codec.encode(this.#codec.layout.column(w.field), w.value));
   }
 
-  /** The parameters of {@link #writable}. */
+  /** The parameters of {@link #writable}: `id`, then as its conditions come. */
   #writableParams(
     scope: WriteScope,
     id: string,
@@ -361,7 +335,7 @@ export class SqlStatements {
       for (const field of Object.keys(expected)) this.#oneOfParams(field, expected[field]!, out);
   }
 
-  /** The parameters of {@link #oneOf}. */
+  /** The parameters of {@link #oneOf}: the values not `null`, encoded. */
   #oneOfParams(field: string, values: readonly unknown[], out: unknown[]): void {
     const column = this.#codec.layout.column(field);
     const present: unknown[] = [];
@@ -379,14 +353,14 @@ export class SqlStatements {
     else for (let i = 0; i < values.length; i++) out.push(values[i]);
   }
 
-  #select(conds: readonly string[], p: Params): Statement {
-    return { text: `SELECT * FROM ${this.#table}${where(conds)}`, params: p.list };
+  #select(conds: readonly string[]): string {
+    return `SELECT * FROM ${this.#table}${where(conds)}`;
   }
 
   /** The conditions of a read scope (project, shared records, soft-deleted ones). */
-  #readScope(p: Params, scope: ReadScope, out: string[]): void {
+  #readScope(p: Placeholders, scope: ReadScope, out: string[]): void {
     if (scope.projectId !== null) {
-      const project = p.add(scope.projectId);
+      const project = p.next();
       out.push(
         scope.includeShared
           ? `("project_id" = ${project} OR "project_id" IS NULL)`
@@ -398,9 +372,9 @@ export class SqlStatements {
   }
 
   /** The conditions of a write scope: live, and in the project unless unscoped. */
-  #writeScope(p: Params, scope: WriteScope, out: string[]): void {
+  #writeScope(p: Placeholders, scope: WriteScope, out: string[]): void {
     out.push('"deleted_at" IS NULL');
-    if (scope.projectId !== null) out.push(`"project_id" = ${p.add(scope.projectId)}`);
+    if (scope.projectId !== null) out.push(`"project_id" = ${p.next()}`);
   }
 
   /**
@@ -408,15 +382,13 @@ export class SqlStatements {
    * `expectedRevision` if given, with each `expected` field holding one of its values.
    */
   #writable(
-    p: Params,
+    p: Placeholders,
     scope: WriteScope,
-    id: string,
     change: Pick<UpdateChange, 'expectedRevision'> & Pick<DeleteChange, 'expected'>,
   ): string[] {
-    const conds = [`"id" = ${p.add(id)}`];
+    const conds = [`"id" = ${p.next()}`];
     this.#writeScope(p, scope, conds);
-    if (change.expectedRevision !== undefined)
-      conds.push(`"revision" = ${p.add(change.expectedRevision)}`);
+    if (change.expectedRevision !== undefined) conds.push(`"revision" = ${p.next()}`);
     for (const [field, values] of Object.entries(change.expected ?? {})) {
       conds.push(this.#oneOf(p, field, values));
     }
@@ -424,7 +396,7 @@ export class SqlStatements {
   }
 
   /** A normalised predicate as a condition. */
-  #predicate(p: Params, w: Predicate): string {
+  #predicate(p: Placeholders, w: Predicate): string {
     switch (w.op) {
       case 'eq':
         return this.#oneOf(p, w.field, [w.value]);
@@ -432,33 +404,35 @@ export class SqlStatements {
         return this.#oneOf(p, w.field, w.value as readonly unknown[]);
       default: {
         const op = w.op === 'gt' ? '>' : w.op === 'gte' ? '>=' : w.op === 'lt' ? '<' : '<=';
-        const { column, quoted } = this.#col(w.field);
-        return `${quoted} ${op} ${p.add(this.#codec.encode(column, w.value))}`;
+        return `${this.#quote(w.field)} ${op} ${p.next()}`;
       }
     }
   }
 
   /** The field holds one of `values` (`null` matches NULL; none: no row). */
-  #oneOf(p: Params, field: string, values: readonly unknown[]): string {
-    const { column, quoted } = this.#col(field);
-    const present = values.filter((v) => v !== null).map((v) => this.#codec.encode(column, v));
+  #oneOf(p: Placeholders, field: string, values: readonly unknown[]): string {
+    const quoted = this.#quote(field);
+    let present = 0;
+    for (let i = 0; i < values.length; i++) if (values[i] !== null) present++;
     const parts: string[] = [];
-    if (present.length === 1) parts.push(`${quoted} = ${p.add(present[0])}`);
-    else if (present.length > 1) parts.push(this.#in(p, quoted, present));
+    if (present === 1) parts.push(`${quoted} = ${p.next()}`);
+    else if (present > 1) parts.push(this.#in(p, quoted, present));
     if (values.includes(null)) parts.push(`${quoted} IS NULL`);
     if (parts.length === 0) return '1 = 0';
     return parts.length === 1 ? parts[0]! : `(${parts.join(' OR ')})`;
   }
 
   /**
-   * `column` holds one of `values` (encoded, none `null`). PostgreSQL binds them as one
+   * `column` holds one of `count` values (none `null`). PostgreSQL binds them as one
    * array (`= ANY($n)`, which the planner treats as `IN`), so the text is the same for any
    * number of values and the server keeps one statement; SQLite has no arrays and gets a
    * placeholder per value.
    */
-  #in(p: Params, column: string, values: readonly unknown[]): string {
-    if (this.#arrays) return `${column} = ANY(${p.add([...values])})`;
-    return `${column} IN (${values.map((v) => p.add(v)).join(', ')})`;
+  #in(p: Placeholders, column: string, count: number): string {
+    if (this.#arrays) return `${column} = ANY(${p.next()})`;
+    const marks: string[] = [];
+    for (let i = 0; i < count; i++) marks.push(p.next());
+    return `${column} IN (${marks.join(', ')})`;
   }
 }
 
