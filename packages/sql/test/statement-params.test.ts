@@ -51,7 +51,7 @@ const filters: Predicate[][] = [
     { field: 'color', op: 'in', value: ['x'] },
   ],
 ];
-const expecteds = [
+const expecteds: (Record<string, readonly unknown[]> | undefined)[] = [
   undefined,
   { color: ['blue'] },
   { color: [null, 'b', 'c'], label: ['l'] },
