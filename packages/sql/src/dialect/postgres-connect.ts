@@ -5,6 +5,7 @@ import { type ResolvedSqlOptions, SQL_OPTION_NAMES } from '../sql-options.js';
 import type { AnyDatabase } from './dialect-support.js';
 
 const INT8_OID = 20;
+const parseInt8 = (v: string): number => Number(v);
 
 /**
  * Opens a `pg` pool for a `postgres://` URL (the adapter's own parameters removed) behind
@@ -31,10 +32,9 @@ export async function connectPostgres(
     application_name: 'polystore',
     types: {
       // bigint columns hold safe integers only (core validates), so a number is exact.
+      // pg asks for the parser of every column of every result: one function, not a new one each time.
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === INT8_OID
-          ? (v: string) => Number(v)
-          : pg.types.getTypeParser(oid, format as 'text')) as never,
+        oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format as 'text')) as never,
     },
   });
   // A client losing its server must not crash the process with an unhandled 'error' event:
