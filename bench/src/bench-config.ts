@@ -87,3 +87,17 @@ export function withScale(config: BenchConfig, spec: string | undefined): BenchC
     scaleLarge,
   });
 }
+
+/**
+ * `config` whose scale test may spend `seconds` loading each size (from `--scale-budget`):
+ * a backend loaded through the adapter (Redis, 128 inserts in flight) needs about two
+ * minutes for 1M records on a 2-core machine, past the default 60 s.
+ */
+export function withScaleBudget(config: BenchConfig, seconds: string | undefined): BenchConfig {
+  if (seconds === undefined) return config;
+  const s = Number(seconds);
+  if (!Number.isFinite(s) || s <= 0) {
+    throw new RangeError(`--scale-budget wants a number of seconds above 0, got ${seconds}`);
+  }
+  return Object.freeze({ ...config, scaleLoadBudgetMs: Math.round(s * 1000) });
+}

@@ -6,16 +6,17 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BACKENDS, type BackendName } from './backend-target.js';
-import { FULL, QUICK, withScale } from './bench-config.js';
+import { FULL, QUICK, withScale, withScaleBudget } from './bench-config.js';
 import { checkGoals, missingCells } from './goals.js';
 import { type BenchReport, renderMarkdown } from './report.js';
 import type { BackendResult } from './run-backend.js';
 
-const USAGE = `usage: npm run bench -w @polystore/bench -- [--quick] [--backends memory,sqlite,...] [--scale SMALL,LARGE] [--out DIR]
+const USAGE = `usage: npm run bench -w @polystore/bench -- [--quick] [--backends memory,sqlite,...] [--scale SMALL,LARGE] [--scale-budget S] [--out DIR]
 
   --quick      CI smoke run (< 2 min): small sizes, short timings; exits 1 unless every cell was measured
   --backends   comma-separated subset of ${BACKENDS.join(',')} (default: all)
   --scale      record counts of the scale test for every backend (default 10000,1000000; ZooKeeper 100000)
+  --scale-budget  seconds the scale test may spend loading each size (default 60; --quick 20)
   --out        directory of the report files (default: bench/results)`;
 
 const { values } = parseArgs({
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     backends: { type: 'string' },
     out: { type: 'string' },
     scale: { type: 'string' },
+    'scale-budget': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -33,7 +35,7 @@ if (values.help) {
 }
 let config = values.quick ? QUICK : FULL;
 try {
-  config = withScale(config, values.scale);
+  config = withScaleBudget(withScale(config, values.scale), values['scale-budget']);
 } catch (err) {
   console.error(`${(err as Error).message}\n${USAGE}`);
   process.exit(2);
@@ -88,6 +90,7 @@ async function runInChild(name: BackendName): Promise<BackendResult> {
       '--result',
       file,
       ...(values.scale === undefined ? [] : ['--scale', values.scale]),
+      ...(values['scale-budget'] === undefined ? [] : ['--scale-budget', values['scale-budget']]),
     ],
     { stdio: ['ignore', 'inherit', 'pipe'] },
   );

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BACKENDS, type BackendName } from './backend-target.js';
-import { FULL, QUICK, withScale } from './bench-config.js';
+import { FULL, QUICK, withScale, withScaleBudget } from './bench-config.js';
 import { runBackend } from './run-backend.js';
 import { TARGETS } from './targets.js';
 
@@ -14,6 +14,7 @@ const { values } = parseArgs({
     work: { type: 'string' },
     result: { type: 'string' },
     scale: { type: 'string' },
+    'scale-budget': { type: 'string' },
   },
 });
 const name = values.backend as BackendName;
@@ -21,7 +22,10 @@ if (!BACKENDS.includes(name) || !values.work || !values.result) {
   console.error('usage: run-one.ts --backend NAME --mode quick|full --work DIR --result FILE');
   process.exit(2);
 }
-const config = withScale(values.mode === 'quick' ? QUICK : FULL, values.scale);
+const config = withScaleBudget(
+  withScale(values.mode === 'quick' ? QUICK : FULL, values.scale),
+  values['scale-budget'],
+);
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 const result = await runBackend(TARGETS[name], config, values.work, log);
 writeFileSync(values.result, JSON.stringify(result));
