@@ -703,7 +703,7 @@ function invariantFailure(
   const snippet = [
     `import { createContext, ManualClock, sequentialIds } from '@polystore/core';`,
     `import { it } from 'vitest';`,
-    `import { open } from './open.js'; // the open(namespace, deps) you gave describeConformance`,
+    `import { open } from './open.js'; // your open(namespace, deps); with { adapter, url }: export const { open } = conformanceOptionsFor({ adapter, url })`,
     '',
     `// POLYSTORE_REPLAY=${token}`,
     `it('conformance invariant counterexample', async () => {`,

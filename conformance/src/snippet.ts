@@ -35,7 +35,7 @@ export function buildSnippet(
     `import { createContext, ManualClock, sequentialIds } from '@polystore/core';`,
     pages ? `import { listAllPages } from '@polystore/conformance';` : undefined,
     `import { expect, it } from 'vitest';`,
-    `import { open } from './open.js'; // the open(namespace, deps) you gave describeConformance`,
+    `import { open } from './open.js'; // your open(namespace, deps); with { adapter, url }: export const { open } = conformanceOptionsFor({ adapter, url })`,
     '',
     `// POLYSTORE_REPLAY=${token}`,
     `it('conformance counterexample', async () => {`,
