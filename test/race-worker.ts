@@ -43,7 +43,7 @@ export interface RaceReport {
   readonly updatesById?: Readonly<Record<string, number>>;
   /** For `deleteRace` (deleter only): the ids whose delete was acknowledged. */
   readonly deleted?: readonly string[];
-  /** For `deleteRace`: ids this process could still update after {@link MAX_UPDATES} writes. */
+  /** For `deleteRace`: ids this process could still update {@link MAX_WAIT_MS} after it began. */
   readonly neverGone?: readonly string[];
   /** A failure that is not part of the expected race (the parent fails the test on it). */
   readonly error?: string;
@@ -52,8 +52,13 @@ export interface RaceReport {
 const ctx = createContext({ projectId: 'race' });
 /** Writes after a `NotFoundError` that probe whether the record comes back. */
 const PROBES_AFTER_NOT_FOUND = 3;
-/** Most updates of one record by one process in `deleteRace` before it gives up waiting for the delete. */
-const MAX_UPDATES = 200;
+/**
+ * How long a process of `deleteRace` keeps updating one record while it waits for the
+ * delete. A bound in time, not in updates: on a busy machine the deleting process may start
+ * late, and 200 quick SQLite updates (~20 ms) once let a writer run ahead of the deleter on
+ * every record. An undone delete leaves the record live for ever, so any bound finds it.
+ */
+const MAX_WAIT_MS = 30_000;
 
 async function casRevision(stores: Stores, id: string, n: number): Promise<RaceReport> {
   const acked: number[] = [];
@@ -194,9 +199,13 @@ async function deleteRace(
     } else {
       // Keep writing until the record is reported gone; a delete that was undone would
       // leave the record live for ever, hence the bound.
-      let i = 0;
-      while (i < MAX_UPDATES && (await update(id, i))) i++;
-      if (i >= MAX_UPDATES) neverGone.push(id);
+      const until = Date.now() + MAX_WAIT_MS;
+      let gone = false;
+      for (let i = 0; !gone && Date.now() <= until; i++) gone = !(await update(id, i));
+      if (!gone) {
+        neverGone.push(id);
+        continue; // never told it is gone: nothing to probe after
+      }
     }
     for (let p = 0; p < PROBES_AFTER_NOT_FOUND; p++) {
       if (await update(id, -1 - p)) updatesAfterNotFound++;
