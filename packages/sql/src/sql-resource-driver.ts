@@ -247,7 +247,7 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
 
   /**
    * The records of a hot statement of many rows: as arrays where the runner returns them
-   * for less (SQLite), else as objects.
+   * for less (both dialects' runners do), else as objects.
    */
   async #records({ text, params }: Statement): Promise<StoredRecord[]> {
     const runner = this.#runner;

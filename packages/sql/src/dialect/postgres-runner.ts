@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { Pool, PoolClient, QueryResult } from 'pg';
-import { type Row, STATEMENT_CACHE_SIZE, type StatementRunner } from './statement-runner.js';
+import type { Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
+import {
+  type Row,
+  type RowArrays,
+  STATEMENT_CACHE_SIZE,
+  type StatementRunner,
+} from './statement-runner.js';
 
 /**
  * SQLSTATE `feature_not_supported`, which the server answers when a named statement's
@@ -50,13 +55,35 @@ export class PostgresRunner implements StatementRunner {
 
   row(text: string, params: readonly unknown[]): Promise<Row | undefined> {
     return new Promise((resolve, reject) => {
-      this.#send(text, params as unknown[], false, (rows) => resolve(rows[0]), reject);
+      this.#send(text, params as unknown[], false, false, (r) => resolve(r.rows[0]), reject);
     });
   }
 
   rows(text: string, params: readonly unknown[]): Promise<Row[]> {
     return new Promise((resolve, reject) => {
-      this.#send(text, params as unknown[], false, resolve, reject);
+      this.#send(text, params as unknown[], false, false, (r) => resolve(r.rows), reject);
+    });
+  }
+
+  /**
+   * {@link rows} as arrays (`pg`'s `rowMode: 'array'`): `pg` then makes no object per row,
+   * which a page's caller copies into a record anyway.
+   */
+  rowArrays(text: string, params: readonly unknown[]): Promise<RowArrays> {
+    return new Promise((resolve, reject) => {
+      this.#send(
+        text,
+        params as unknown[],
+        false,
+        true,
+        (r) => {
+          const { fields } = r;
+          const columns = new Array<string>(fields.length);
+          for (let i = 0; i < fields.length; i++) columns[i] = fields[i]!.name;
+          resolve({ columns, rows: r.rows as unknown as unknown[][] });
+        },
+        reject,
+      );
     });
   }
 
@@ -65,7 +92,8 @@ export class PostgresRunner implements StatementRunner {
     text: string,
     values: unknown[],
     retried: boolean,
-    resolve: (rows: Row[]) => void,
+    arrays: boolean,
+    resolve: (result: QueryResult<Row>) => void,
     reject: (err: unknown) => void,
   ): void {
     const generation = this.#generation;
@@ -82,7 +110,7 @@ export class PostgresRunner implements StatementRunner {
       const done = (failure: Error | null, result: QueryResult | undefined) => {
         c.release();
         if (failure === null || failure === undefined) {
-          resolve(result!.rows as Row[]);
+          resolve(result as QueryResult<Row>);
           return;
         }
         const code = (failure as { code?: unknown }).code;
@@ -92,10 +120,12 @@ export class PostgresRunner implements StatementRunner {
         }
         // Another call may have moved on already: one new generation per change.
         if (this.#generation === generation) this.#generation++;
-        this.#send(text, values, true, resolve, reject);
+        this.#send(text, values, true, arrays, resolve, reject);
       };
       try {
-        c.query(name === undefined ? { text, values } : { name, text, values }, done);
+        const config: QueryConfig = name === undefined ? { text, values } : { name, text, values };
+        if (arrays) (config as { rowMode?: 'array' }).rowMode = 'array';
+        c.query(config, done);
       } catch (thrown) {
         c.release();
         reject(thrown);

@@ -21,9 +21,9 @@ export interface StatementRunner {
    */
   row(text: string, params: readonly unknown[]): Promise<Row | undefined>;
   /**
-   * {@link rows} as arrays of values, where the driver builds those for much less than
-   * objects (better-sqlite3 makes each column's name again for every row of an object);
-   * absent where it does not.
+   * {@link rows} as arrays of values, where the driver builds those for less than objects
+   * (better-sqlite3 makes each column's name again for every row of an object, `pg` defines
+   * each property of each row); absent where it does not.
    */
   rowArrays?(text: string, params: readonly unknown[]): Promise<RowArrays>;
 }
