@@ -187,4 +187,5 @@ export {
   STORE_METHODS,
   STORE_NAMES,
 } from './stores.js';
+export { keepTimerList, keptTimerLists } from './timer-lists.js';
 export { checkWriteFloor } from './write-floor.js';

@@ -1,5 +1,6 @@
 import type { ConnectionOptions } from 'node:tls';
 import { ConfigError, redactUrl } from '@polystore/core';
+import { keepTimerList } from '@polystore/core/adapter';
 import type { Redis } from 'ioredis';
 import { loadDriver } from './driver-loader.js';
 import { isReplyError, toCoreError } from './errors.js';
@@ -74,10 +75,13 @@ export class RedisConnection {
   readonly client: Redis;
   readonly #options: ResolvedRedisOptions;
   #closed: Promise<void> | undefined;
+  /** Releases the timer list every command's `commandTimeout` timer goes in (keepTimerList). */
+  readonly #releaseTimers: () => void;
 
   private constructor(client: Redis, options: ResolvedRedisOptions) {
     this.client = client;
     this.#options = options;
+    this.#releaseTimers = keepTimerList(options.commandTimeoutMs);
   }
 
   /** Connects, failing with `UnavailableError` when the server cannot be reached in time. */
@@ -223,6 +227,7 @@ export class RedisConnection {
       } finally {
         clearTimeout(timer);
         this.client.disconnect();
+        this.#releaseTimers();
       }
     })();
     return this.#closed;

@@ -1,5 +1,6 @@
 import { ConfigError, createContext, type Stores } from '@polystore/core';
 import { type RedisServer, startRedis } from '@polystore/testing';
+import { keptTimerLists } from '@polystore/core/adapter';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRedisStores } from '../src/index.js';
@@ -72,5 +73,20 @@ describe('open refuses a configuration the server does not accept', () => {
     } finally {
       await ok.close();
     }
+  });
+});
+
+describe('per-call timers', () => {
+  it("keep the timer list of every command's commandTimeout while open, and let it go at close", async () => {
+    const stores = await openRedisStores(`${server.url}/0?commandTimeoutMs=1777`, {
+      adapter: { namespace: 'timers' },
+    });
+    try {
+      await stores.instances.create(p1, { displayName: 'a', hostname: 'a', flavor });
+      expect(keptTimerLists()).toContain(1777);
+    } finally {
+      await stores.close();
+    }
+    expect(keptTimerLists()).not.toContain(1777);
   });
 });

@@ -3,11 +3,12 @@ import {
   type AdapterOpenOptions,
   createCheckedStores,
   KeyedQueue,
+  keepTimerList,
   parseStoreUrl,
   resourcesOf,
 } from '@polystore/core/adapter';
 import { postgresAllocate } from './dialect/postgres-allocate.js';
-import { connectPostgres } from './dialect/postgres-connect.js';
+import { connectPostgres, POOL_IDLE_MS } from './dialect/postgres-connect.js';
 import { postgresSupport } from './dialect/postgres-dialect-support.js';
 import { sqliteAllocate } from './dialect/sqlite-allocate.js';
 import { connectSqlite, sqlitePath } from './dialect/sqlite-connect.js';
@@ -49,11 +50,17 @@ export async function openSqlBackend(
     }
     if (scheme === 'postgres' || scheme === 'postgresql') {
       const { db, pool } = await connectPostgres(url, resolved);
+      // pg arms a query_timeout timer per query and pg-pool an idle timer per release: kept
+      // lists make each an append instead of a new list per call (see keepTimerList).
+      const timers = [keepTimerList(resolved.failFastMs), keepTimerList(POOL_IDLE_MS)];
       const generous = {
         ...resolved,
         poolSize: 1,
         statementTimeoutMs: resolved.openTimeoutMs,
         failFastMs: resolved.openTimeoutMs,
+      };
+      const release = () => {
+        for (const r of timers) r();
       };
       return await SqlBackend.open({
         db,
@@ -63,6 +70,10 @@ export async function openSqlBackend(
         resources,
         pool,
         connectDdl: async () => (await connectPostgres(url, generous)).db,
+        onClose: release,
+      }).catch((err: unknown) => {
+        release();
+        throw err;
       });
     }
   } catch (err) {

@@ -48,6 +48,8 @@ export interface SqlBackendSpec {
   readonly sqlite?: SqliteDatabase;
   /** PostgreSQL: the `pg` pool under `db`, on which the hot statements run as named statements. */
   readonly pool?: Pool;
+  /** Called once when the backend closes (or fails to open), after `db` is destroyed. */
+  readonly onClose?: () => void;
 }
 
 const notOpened = (): never => {
@@ -74,6 +76,7 @@ export class SqlBackend implements Backend, EvolutionBackend {
   readonly #options: ResolvedSqlOptions;
   readonly #elements: SchemaElementsStore;
   readonly #floor: SqlWriteFloor;
+  readonly #onClose: (() => void) | undefined;
   #closed: Promise<void> | undefined;
 
   private constructor(
@@ -83,6 +86,7 @@ export class SqlBackend implements Backend, EvolutionBackend {
   ) {
     this.name = spec.support.name;
     this.#base = spec.db;
+    this.#onClose = spec.onClose;
     this.#options = spec.options;
     this.#elements = elements;
     const schema = spec.support.name === 'postgres' ? spec.options.schema : undefined;
@@ -126,6 +130,7 @@ export class SqlBackend implements Backend, EvolutionBackend {
       await elements.open(layouts);
     } catch (err) {
       await spec.db.destroy().catch(() => {});
+      spec.onClose?.();
       throw toCoreError(err);
     }
     return new SqlBackend(spec, layouts, elements);
@@ -262,7 +267,10 @@ export class SqlBackend implements Backend, EvolutionBackend {
   }
 
   close(): Promise<void> {
-    this.#closed ??= this.#base.destroy().catch(() => {});
+    this.#closed ??= this.#base
+      .destroy()
+      .catch(() => {})
+      .then(() => this.#onClose?.());
     return this.#closed;
   }
 }

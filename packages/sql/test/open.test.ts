@@ -15,7 +15,7 @@ import {
   SchemaBehindError,
   UnavailableError,
 } from '@polystore/core';
-import { elementsBetween, openBackend } from '@polystore/core/adapter';
+import { elementsBetween, keptTimerLists, openBackend } from '@polystore/core/adapter';
 import { freshNamespace } from '@polystore/testing';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
@@ -236,6 +236,19 @@ describe('options', () => {
     expect(() => resolveSqlOptions(url, { poolSize: 21 })).toThrow(ConfigError);
     expect(() => resolveSqlOptions(url, { pool: 3 } as never)).toThrow(/unknown option pool/);
     expect(() => resolveSqlOptions(new URL('sqlite:x.db?maxRetries=-1'))).toThrow(ConfigError);
+  });
+});
+
+describe('postgres per-call timers', () => {
+  it("keep the timer lists of pg's query_timeout and pg-pool's idle timer while open, and let them go at close", async () => {
+    const stores = await openStores(`${backends.url('postgres')}&failFastMs=3377`);
+    try {
+      await stores.instances.create(ctx, { displayName: 'a', hostname: 'a', flavor: FLAVOR });
+      expect(keptTimerLists()).toEqual(expect.arrayContaining([3377, 10_000]));
+    } finally {
+      await stores.close();
+    }
+    expect(keptTimerLists()).not.toContain(3377);
   });
 });
 

@@ -5,6 +5,8 @@ import { type ResolvedSqlOptions, SQL_OPTION_NAMES } from '../sql-options.js';
 import type { AnyDatabase } from './dialect-support.js';
 
 const INT8_OID = 20;
+/** How long an idle pooled connection stays open (pg-pool's default, named so it can be kept: keepTimerList). */
+export const POOL_IDLE_MS = 10_000;
 const parseInt8 = (v: string): number => Number(v);
 
 /**
@@ -28,6 +30,7 @@ export async function connectPostgres(
     // connection, whose reply would otherwise hold up every later query on it).
     query_timeout: options.failFastMs,
     connectionTimeoutMillis: options.connectTimeoutMs,
+    idleTimeoutMillis: POOL_IDLE_MS,
     keepAlive: true,
     application_name: 'polystore',
     types: {
