@@ -157,6 +157,11 @@ async function closeAll(subjects: readonly Subject[]): Promise<void> {
     await withDeadline(s.close(), CLOSE_MS, `closing ${s.name}`).catch(() => {});
 }
 
+/** How long the scale test of a backend may take before it is given up: its load budget and four steps. */
+export function scaleDeadlineMs(config: BenchConfig): number {
+  return config.scaleLoadBudgetMs + 4 * STEP_MS;
+}
+
 /**
  * Runs one backend: starts its server, opens polystore, the raw baseline and the peers,
  * measures every operation, then counts round trips with clients opened again through a
@@ -265,7 +270,7 @@ export async function runBackend(
             config,
             log,
           ),
-          config.scaleLoadBudgetMs + 4 * STEP_MS,
+          scaleDeadlineMs(config),
           'scale test',
         ),
       };
