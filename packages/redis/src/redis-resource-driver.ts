@@ -22,7 +22,7 @@ import {
   type WriteOutcome,
   type WriteScope,
 } from '@polystore/core/adapter';
-import type { ResourceLayout } from './layout.js';
+import { MEMBER_SEPARATOR, type ResourceLayout } from './layout.js';
 import { lexArg, maxLower, memberOf, minUpper, planQuery, type QueryPlan } from './query-plan.js';
 import type { RedisConnection } from './redis-connection.js';
 
@@ -37,8 +37,6 @@ const PURGE_BATCH = 500;
 const REWRITE_BATCH = 250;
 /** Ids one script moves from an old-layout version set to its sorted set (see `convertVersion`). */
 const CONVERT_BATCH = 2000;
-/** What `get` reads of a record hash: its JSON text, the revision that is the text of, and its revision. */
-const STAMP_FIELDS: readonly string[] = ['~j', '~jr', 'revision'];
 
 /** A script reply: a status word and its payload. */
 type Reply = [string, ...unknown[]];
@@ -46,16 +44,13 @@ type Reply = [string, ...unknown[]];
 /**
  * The generic driver of any resource over Redis. Every mutation is one Lua script that
  * checks its conditions and changes the record and all its index entries atomically; a
- * record hash keeps each field's JSON text (what the scripts check and index) and, in `~j`,
- * the whole record as one JSON text, which every write script rebuilds (stamp in
- * prelude.lua): a `get` is one `HMGET` of `~j` with the revision it was built at and the
- * record's (a record an older client wrote last, whose `~j` is stale, is built from its
- * fields by a script); a page of `list`, a `count` and a `getMany` are one read-only script
- * over the index keys (a `count` that is the size of one index, one `SCARD` or `ZCARD`)
- * that returns each record as its JSON text (record_row), so a client parses one string per
- * record and the hidden `~` fields never travel. The write scripts reply in the same form:
- * an update or delete with the record written, a conflict with the current one; an insert
- * or rewrite only with 'ok', the record being the one sent.
+ * `get` is one `HMGET` of the record's fields; a page of `list`, a `count` and a `getMany`
+ * are one read-only script over the index keys (a `count` that is the size of one index,
+ * one `SCARD` or `ZCARD`). Reads fetch the fields by name ({@link readFields}), so the
+ * hidden `~` fields of the indexes never travel, and the scripts return each record as one
+ * string of its JSON texts (see record_row in prelude.lua). The write scripts reply in the
+ * same form (record_text): an update or delete with the record written, a conflict with the
+ * current one; an insert or rewrite only with 'ok', the record being the one sent.
  *
  * For schema evolution, `countByVersion` reads the sizes of the per-version sorted sets,
  * `scanVersion` reads a page of one of them from its cursor, and `rewrite` is one script that replaces
@@ -65,13 +60,16 @@ type Reply = [string, ...unknown[]];
 export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
   readonly #conn: RedisConnection;
   readonly #layout: ResourceLayout;
-  /** The fields a record read keeps ({@link readFields}); any other the hash holds is left out. */
-  readonly #fields: ReadonlySet<string>;
+  /** The fields reads fetch ({@link readFields}), `id` first. */
+  readonly #fields: readonly string[];
+  /** The same as script arguments: their count, then the names (see read_names). */
+  readonly #fieldArgs: readonly string[];
 
   constructor(connection: RedisConnection, layout: ResourceLayout) {
     this.#conn = connection;
     this.#layout = layout;
-    this.#fields = new Set(readFields(layout));
+    this.#fields = readFields(layout);
+    this.#fieldArgs = [String(this.#fields.length), ...this.#fields];
   }
 
   async insert(record: StoredRecord): Promise<StoredRecord> {
@@ -87,35 +85,27 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
   }
 
   async get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
-    const [json, at, revision] = await this.#conn.hashValues(
-      this.#layout.recordKey(id),
-      STAMP_FIELDS,
-    );
-    // Every record has a revision; a missing key has none.
-    if (revision === null || revision === undefined) return undefined;
-    // '~j' is the record's text while '~jr' is its revision (see stamp in prelude.lua); a
-    // record an older client wrote last is read as a script builds it from its fields.
-    const record =
-      json !== null && json !== undefined && at === revision
-        ? this.#row(json)
-        : (await this.#fetch([id]))[0];
-    return record && inReadScope(record, scope) ? record : undefined;
+    const values = await this.#conn.hashValues(this.#layout.recordKey(id), this.#fields);
+    // `id` is the first field: a record always has it, a missing key has none.
+    if (values[0] === null || values[0] === undefined) return undefined;
+    const record = this.#record(values);
+    return inReadScope(record, scope) ? record : undefined;
   }
 
   async getMany(scope: ReadScope, ids: readonly string[]): Promise<StoredRecord[]> {
     if (ids.length === 0) return [];
+    const l = this.#layout;
+    const reply = (await this.#conn.script('fetch', l.versionsKey, [
+      l.base,
+      ...this.#fieldArgs,
+      ...ids,
+    ])) as string[];
     const out: StoredRecord[] = [];
-    for (const record of await this.#fetch(ids)) {
+    for (const row of reply) {
+      const record = this.#row(row);
       if (inReadScope(record, scope)) out.push(record);
     }
     return out;
-  }
-
-  /** The records of `ids` that exist, in that order, read by one script (fetch.lua). */
-  async #fetch(ids: readonly string[]): Promise<StoredRecord[]> {
-    const l = this.#layout;
-    const reply = (await this.#conn.script('fetch', l.versionsKey, [l.base, ...ids])) as string[];
-    return reply.map((row) => this.#row(row));
   }
 
   async list(scope: ReadScope, query: ListQuery): Promise<StoredRecord[]> {
@@ -148,6 +138,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       String(plan.partitions.length),
       ...plan.partitions,
       ...plan.predicates,
+      ...this.#fieldArgs,
     ])) as string[];
     return reply.map((row) => this.#row(row));
   }
@@ -177,6 +168,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       id,
       scopeArg(scope),
       change.expectedRevision === undefined ? '' : String(change.expectedRevision),
+      ...this.#fieldArgs,
     ];
     args.push(...expectedArgs(change.expected));
     const set = Object.entries(change.set);
@@ -209,6 +201,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       change.soft ? '1' : '0',
       JSON.stringify(change.at),
       change.at,
+      ...this.#fieldArgs,
       ...expectedArgs(change.expected),
     ]);
     return this.#outcome('delete', reply);
@@ -324,6 +317,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       l.schemaKey,
       record.id,
       String(expectedRevision),
+      ...this.#fieldArgs,
       ...l.encode(next),
     ])) as Reply;
     // The script replies only 'ok': the record it stored is the one sent (as insert's).
@@ -391,44 +385,40 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
     return { command: 'SCARD', key: this.#layout.eqKey(only.field, part, only.values[0]!) };
   }
 
-  /**
-   * A record from its JSON text (the '~j' field, or a script's reply: see record_json in
-   * prelude.lua), without the fields this code does not read ({@link readFields}).
-   */
-  #row(text: string): StoredRecord {
-    let record: unknown;
-    try {
-      record = JSON.parse(text);
-    } catch (err) {
-      // Only another program writing into the namespace can leave a value that is not JSON.
-      throw this.#foreign(err);
+  /** A record from a script's row: the JSON texts of {@link readFields} joined by NUL ('' where absent). */
+  #row(row: string): StoredRecord {
+    const texts = row.split(MEMBER_SEPARATOR);
+    if (texts.length !== this.#fields.length) {
+      throw new ConfigError(
+        `redis: a ${this.#layout.resource.name} record under ${this.#layout.base} holds a NUL outside JSON: the namespace holds foreign data`,
+      );
     }
-    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-      throw this.#foreign(undefined);
-    }
-    for (const name in record) {
-      if (!this.#fields.has(name)) return this.#known(record as Record<string, unknown>);
+    return this.#record(texts.map((t) => (t === '' ? null : t)));
+  }
+
+  /** A record from the JSON texts of {@link readFields}, in order (`null` where absent). */
+  #record(texts: readonly (string | null | undefined)[]): StoredRecord {
+    const record: Record<string, unknown> = {};
+    for (let i = 0; i < this.#fields.length; i++) {
+      const text = texts[i];
+      if (text === null || text === undefined) continue;
+      const name = this.#fields[i]!;
+      try {
+        record[name] = JSON.parse(text);
+      } catch (err) {
+        // Only another program writing into the namespace can leave a value that is not JSON.
+        throw new ConfigError(
+          `redis: ${this.#layout.resource.name} field ${name} under ${this.#layout.base} is not JSON: the namespace holds foreign data`,
+          { cause: err },
+        );
+      }
     }
     return record as StoredRecord;
   }
 
-  /** The fields of `record` this code reads: a newer definition's are left out (core would drop them). */
-  #known(record: Readonly<Record<string, unknown>>): StoredRecord {
-    const out: Record<string, unknown> = {};
-    for (const name in record) if (this.#fields.has(name)) out[name] = record[name];
-    return out as StoredRecord;
-  }
-
-  #foreign(cause: unknown): ConfigError {
-    return new ConfigError(
-      `redis: a ${this.#layout.resource.name} record under ${this.#layout.base} is not JSON: the namespace holds foreign data`,
-      cause === undefined ? undefined : { cause },
-    );
-  }
-
   /**
    * The outcome of a write script's reply, whose record (the one written, or the current
-   * one of a conflict) is its JSON text, as reads get it.
+   * one of a conflict) is one string of the fields of {@link readFields}, as reads get it.
    */
   #outcome(operation: string, raw: unknown): WriteOutcome {
     const reply = raw as Reply;

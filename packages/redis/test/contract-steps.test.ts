@@ -100,10 +100,8 @@ async function keysOf(layout: ResourceLayout, patterns: readonly string[]): Prom
 async function withDroppedFields(layout: ResourceLayout): Promise<string[]> {
   const out: string[] = [];
   for (const key of await keysOf(layout, ['r:*'])) {
-    const [json, ...held] = await raw().hmget(`${layout.base}${key}`, '~j', ...DROPPED_FIELDS);
-    // The record's JSON text ('~j', see stamp in prelude.lua) is rebuilt without them too.
-    const inText = Object.keys(JSON.parse(json ?? '{}')).some((f) => DROPPED_FIELDS.includes(f));
-    if (inText || held.some((v) => v !== null)) out.push(key.slice(2));
+    const held = await raw().hmget(`${layout.base}${key}`, ...DROPPED_FIELDS);
+    if (held.some((v) => v !== null)) out.push(key.slice(2));
   }
   return out.sort();
 }

@@ -211,8 +211,8 @@ describe('read replies', () => {
     });
     const key = `polystore:{${namespace}}:gadgets:r:${made.id}`;
     // A field the record lacks (written by a definition without it) and one no version
-    // of the resource has, as a client before '~j' (the record's JSON text) left it.
-    await raw.hdel(key, 'spec', '~j', '~jr');
+    // of the resource has.
+    await raw.hdel(key, 'spec');
     await raw.hset(key, 'foreign', '"x"');
     const driver = backend.driver(gadgetResource);
     const where = [{ field: 'color', op: 'eq' as const, value: 'red' }];
@@ -234,41 +234,6 @@ describe('read replies', () => {
       expect(r).toMatchObject({ labels: ['', '\\u0000'] });
     }
     expect(await gadgets.get(p1, made.id)).toMatchObject({ spec: null });
-  });
-
-  it("reads '~j' only while it is the text of the record's revision: a stale one is not read", async () => {
-    const { backend, gadgets, namespace } = await fresh();
-    const made = await gadgets.create(p1, { name: 'first', color: 'red', labels: ['a'] });
-    const key = `polystore:{${namespace}}:gadgets:r:${made.id}`;
-    const driver = backend.driver(gadgetResource);
-    const where = [{ field: 'color', op: 'eq' as const, value: 'red' }];
-    const reads = async () => [
-      await driver.get(scopeP1, made.id),
-      ...(await driver.getMany(scopeP1, [made.id])),
-      ...(await driver.list(scopeP1, {
-        where,
-        orderBy: { field: 'id', direction: 'asc' },
-        limit: 10,
-        after: null,
-      })),
-    ];
-    // As written: '~j' holds the record at its revision, and it is what the reads return.
-    const [json, at, revision] = await raw.hmget(key, '~j', '~jr', 'revision');
-    expect(at).toBe(revision);
-    const stamped = JSON.parse(json!);
-    expect(stamped).toMatchObject({ id: made.id, name: 'first', revision: 1 });
-    expect(Object.keys(stamped).filter((k) => k.startsWith('~'))).toEqual([]);
-    for (const r of await reads()) expect(r).toEqual(stamped);
-
-    // An older client's update writes the fields and a new revision and leaves '~j' as it was.
-    await raw.hset(key, 'name', '"second"', 'revision', '2');
-    for (const r of await reads()) expect(r).toMatchObject({ name: 'second', revision: 2 });
-    // The next write of this code stamps the record again.
-    await gadgets.update(p1, made.id, { name: 'third' });
-    const [json3, at3] = await raw.hmget(key, '~j', '~jr');
-    expect(at3).toBe('3');
-    expect(JSON.parse(json3!)).toMatchObject({ name: 'third', revision: 3 });
-    for (const r of await reads()) expect(r).toMatchObject({ name: 'third', revision: 3 });
   });
 
   it('passes over an index entry whose record is gone: the page is still full', async () => {

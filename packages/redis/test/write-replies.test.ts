@@ -1,6 +1,6 @@
 /**
  * The write scripts' replies: an update, a delete and a conflict bring back the record as
- * the reads do (its JSON text, record_json in prelude.lua), never the
+ * the reads do (one string of the record's fields, record_text in prelude.lua), never the
  * hidden `~` fields nor a field no version of the resource has; a rewrite replies only
  * 'ok' and the driver returns the record it sent.
  */
@@ -37,8 +37,7 @@ async function fresh() {
     labels: ['', '\\u0000'],
   });
   const key = `polystore:{${namespace}}:gadgets:r:${made.id}`;
-  // As a client before '~j' (the record's JSON text, see stamp in prelude.lua) left it.
-  await raw().hdel(key, 'spec', '~j', '~jr');
+  await raw().hdel(key, 'spec');
   await raw().hset(key, 'foreign', '"x"');
   return { driver: backend.driver(gadgetResource), id: made.id, key };
 }

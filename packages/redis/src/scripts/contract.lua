@@ -87,13 +87,7 @@ if c.s == 'records' then
     dropped[#dropped + 1] = '~e:' .. f
   end
   local ids, through = id_walk_step(T, c, batch)
-  for _, id in ipairs(ids) do
-    local key = rkey(T, id)
-    redis.call('HDEL', key, unpack(dropped))
-    -- The record's JSON text without the dropped fields (stamp): its revision stays.
-    local r = load(key)
-    if r and r.revision then redis.call('HSET', key, '~j', stamp(r), '~jr', r.revision) end
-  end
+  for _, id in ipairs(ids) do redis.call('HDEL', rkey(T, id), unpack(dropped)) end
   if through then c.s = 'keys' end
   save()
   return { 'more' }

@@ -2,22 +2,22 @@
 -- sets deletedAt = updatedAt = at, bumps the revision, frees the unique values and moves
 -- the index entries to the deleted partitions; a hard delete removes everything.
 -- KEYS[1] the record key. ARGV: T, layout, id, scope ('' or project JSON), expected
--- revision ('' for none), soft '1'/'0', at JSON, at token, expected values (count; each:
--- field, count, JSON texts; as update.lua).
+-- revision ('' for none), soft '1'/'0', at JSON, at token, the fields of the reply (see
+-- read_names), expected values (count; each: field, count, JSON texts; as update.lua).
 -- Reply: {'ok', record (the last state)} | {'not-found'} | {'conflict', record}, a record
--- as its JSON text (record_json), as the reads return it.
+-- as one string of the reply fields (record_text), as the reads return it.
 local T, id, scope, exprev = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
-local at = 9
+local names, at = read_names(9)
 local key = KEYS[1]
 local r = load(key)
 if not r or not writable(r, scope) then return { 'not-found' } end
-if not meets_conditions(r, exprev, at) then return { 'conflict', record_json(r) } end
+if not meets_conditions(r, exprev, at) then return { 'conflict', record_text(r, names) } end
 -- The index entries it moves and the unique values it frees include those of the indexes
 -- and constraints a newer definition applied.
 local lay = with_applied(T, cjson.decode(ARGV[2]))
 if ARGV[6] ~= '1' then
   remove(T, lay, id, r)
-  return { 'ok', record_json(r) }
+  return { 'ok', record_text(r, names) }
 end
 
 index_all(T, lay, id, r, 'l', false)
@@ -36,6 +36,5 @@ for _, f in ipairs(lay.e) do
   writes[#writes + 1] = '~e:' .. f
   writes[#writes + 1] = n['~e:' .. f]
 end
-local json = stamp(n, writes)
 redis.call('HSET', key, unpack(writes))
-return { 'ok', json }
+return { 'ok', record_text(n, names) }

@@ -1,7 +1,8 @@
 -- One page of records in the total order (order field, id), from the index keys only.
 -- KEYS[1] routes the call. ARGV: T, layout, order field, 'asc'|'desc', lo and hi bounds
 -- of the order index (cursor and ranges on the order field, ZRANGEBYLEX syntax), limit,
--- partitions (see read_parts), predicates (see read_preds).
+-- partitions (see read_parts), predicates (see read_preds), the fields of the reply (see
+-- read_names).
 --
 -- Plan: walking the order index from the cursor stops after `limit` matches, which costs
 -- about limit * n / m entries when m of the n walked entries match. A predicate's own
@@ -11,7 +12,8 @@
 local T, order, desc, lo, hi, limit = ARGV[1], ARGV[3], ARGV[4] == 'desc', ARGV[5], ARGV[6], tonumber(ARGV[7])
 local parts, i = read_parts(8)
 local preds
-preds = read_preds(i)
+preds, i = read_preds(i)
+local names = read_names(i)
 
 local n = 0
 for _, part in ipairs(parts) do n = n + redis.call('ZLEXCOUNT', zkey(T, order, part), lo, hi) end
@@ -45,7 +47,7 @@ if best and m < n and m * m <= limit * n then
   local out = {}
   for k = 1, #rows do
     if #out >= limit then break end
-    out[#out + 1] = record_row(T, member_id(rows[k]))
+    out[#out + 1] = record_row(T, member_id(rows[k]), names)
   end
   return out
 end
@@ -94,7 +96,7 @@ while #out < limit do
   pick.pos = pick.pos + 1
   local id = member_id(pm)
   if #preds == 0 or matches(preds, nil, read_columns(T, id, cols), pos, id) then
-    out[#out + 1] = record_row(T, id)
+    out[#out + 1] = record_row(T, id, names)
   end
 end
 return out

@@ -13,7 +13,6 @@
 --                e = equality fields, u = unique constraints, g = global resource }
 --                (cjson-decoded ARGV[2])
 --   a record     a hash: '<field>' -> JSON text of the value, '~s:<field>' -> sort token
---                (and '~j' -> the whole record as one JSON text, '~jr' -> its revision then)
 --   partitions   '<l|d>:<*|projectJson>': live/deleted x all projects/one project
 -- Values are compared as JSON texts or sort tokens, never re-encoded here: cjson would
 -- change numbers above 1e14 and escape '/', and Lua's '<' on strings follows the locale.
@@ -90,38 +89,6 @@ local function load(key)
   local r = {}
   for i = 1, #flat, 2 do r[flat[i]] = flat[i + 1] end
   return r
-end
-
--- The record `r` (a table of JSON texts) as one JSON object text: every field but the
--- hidden '~' ones, the values as they are (no cjson, see the header). What a read returns
--- and what '~j' keeps. The core orders the keys; field names are identifiers, no escaping.
-local function record_json(r)
-  local out, n = {}, 0
-  for k, v in pairs(r) do
-    if string.byte(k, 1) ~= 126 then
-      n = n + 1
-      out[n] = '"' .. k .. '":' .. v
-    end
-  end
-  return '{' .. table.concat(out, ',') .. '}'
-end
-
--- Keeps the record `n` (a table, every field) as one JSON text in '~j', with the revision it
--- is the text of in '~jr', and returns that text. A read takes '~j' only while '~jr' is the
--- record's revision: a client that predates '~j' writes the fields and a new revision and
--- leaves '~j' behind, and the read then builds the text from the fields (record_row).
--- Appends both fields to `writes` (an HSET's field/value list) when given.
-local function stamp(n, writes)
-  n['~j'], n['~jr'] = nil, nil
-  local json = record_json(n)
-  n['~j'], n['~jr'] = json, n.revision
-  if writes then
-    writes[#writes + 1] = '~j'
-    writes[#writes + 1] = json
-    writes[#writes + 1] = '~jr'
-    writes[#writes + 1] = n.revision
-  end
-  return json
 end
 
 -- A record table as a flat field/value list (the arguments of the HSET that writes it).
@@ -409,7 +376,6 @@ local function insert(T, lay, id, flat, floor)
       flat[#flat + 1] = k
     end
   end
-  stamp(r, flat)
   redis.call('HSET', key, unpack(flat))
   index_all(T, lay, id, r, live and 'l' or 'd', true)
   for _, k in ipairs(uk) do
@@ -546,16 +512,37 @@ local function matches(preds, skip, vals, pos, id)
   return true
 end
 
--- The reply form of record `id`: its JSON text (see stamp), built from the hash when '~j' is
--- missing or stale (an older client wrote the record last); nil when there is no record.
--- The hidden '~' fields stay on the server, and one JSON text per record is what costs the
--- server and the client least: a client parses it once.
-local function record_row(T, id)
-  local key = rkey(T, id)
-  local v = redis.call('HMGET', key, '~j', '~jr', 'revision')
-  if v[1] and v[2] == v[3] then return v[1] end
-  if not v[3] then return nil end
-  return record_json(load(key))
+-- Reads the names of the fields a reply carries from ARGV at i: count, then each ('id'
+-- first). Returns names, next i.
+local function read_names(i)
+  local n = tonumber(ARGV[i])
+  local names = {}
+  for k = 1, n do names[k] = ARGV[i + k] end
+  return names, i + n + 1
+end
+
+-- The reply form of record `id`: the JSON texts of its fields `names` (from read_names), in
+-- that order, joined by NUL ('' for a field the record lacks); nil when there is no record.
+-- Only what the caller decodes: the hidden '~' fields stay on the server, and one string
+-- per record costs the server and the client far less than a list of name/value strings
+-- (the driver splits it). A JSON text never holds a NUL (JSON escapes it), and is never ''.
+local function record_row(T, id, names)
+  local v = redis.call('HMGET', rkey(T, id), unpack(names))
+  if not v[1] then return nil end
+  for k = 2, #names do
+    if not v[k] then v[k] = '' end
+  end
+  return table.concat(v, SEP)
+end
+
+-- The reply form of a record a write script holds as a table (see record_row): the JSON
+-- texts of its fields `names` (from read_names), in that order, joined by NUL ('' for a
+-- field it lacks). The script has the record already, so no read; the hidden '~' fields
+-- stay on the server.
+local function record_text(r, names)
+  local v = {}
+  for k = 1, #names do v[k] = r[names[k]] or '' end
+  return table.concat(v, SEP)
 end
 
 -- Sorts sorted-set members in place by their bytes, descending when `desc`: with Lua's own
@@ -840,7 +827,6 @@ local function rewrite_stored(T, lay, els, key, id, r, flat, n)
   if r.objectVersion then version_rem(T, r.objectVersion, id) end
   version_add(T, n.objectVersion, id)
 
-  stamp(n)
   redis.call('DEL', key)
   redis.call('HSET', key, unpack(flatten(n)))
 end

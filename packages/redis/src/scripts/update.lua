@@ -3,21 +3,21 @@
 -- next revision, updatedAt and objectVersion, and moves the changed index entries (and
 -- the '~e:'/'~u:' fields that remember them, see rewrite.lua).
 -- KEYS[1] the record key. ARGV: T, layout, id, scope ('' or project JSON), expected
--- revision ('' for none), expected values
+-- revision ('' for none), the fields of the reply (see read_names), expected values
 -- (count; each: field, count, JSON texts), set fields (count; each: field, JSON text, has
 -- token '1'/'0', sort token), updatedAt JSON, updatedAt token, objectVersion JSON.
 -- Reply: {'ok', record} | {'not-found'} | {'conflict', record} | {'duplicate', 'f1,f2'}, or
 -- the error reply 'BELOWPIN …' when objectVersion is below the write floor (below_floor).
--- A record is its JSON text (record_json), as the reads return it; '~j' keeps it (stamp).
+-- A record is one string of the reply fields (record_text), as the reads return it.
 -- The unique constraints are the layout's and the applied ones (with_applied).
 local T, id, scope, exprev = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
-local at = 6
+local names, at = read_names(6)
 local key = KEYS[1]
 local r = load(key)
 if not r or not writable(r, scope) then return { 'not-found' } end
 
 local ok, i = meets_conditions(r, exprev, at)
-if not ok then return { 'conflict', record_json(r) } end
+if not ok then return { 'conflict', record_text(r, names) } end
 -- The layout (and the schema key it is completed from) and the floor are only needed for
 -- a write.
 local schema, floor = schema_and_floor(T)
@@ -103,6 +103,5 @@ if r.objectVersion ~= n.objectVersion then
   if r.objectVersion then version_rem(T, r.objectVersion, id) end
   version_add(T, n.objectVersion, id)
 end
-local json = stamp(n, writes)
 redis.call('HSET', key, unpack(writes))
-return { 'ok', json }
+return { 'ok', record_text(n, names) }
