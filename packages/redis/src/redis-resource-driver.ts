@@ -22,7 +22,7 @@ import {
   type WriteOutcome,
   type WriteScope,
 } from '@polystore/core/adapter';
-import type { ResourceLayout } from './layout.js';
+import { MEMBER_SEPARATOR, type ResourceLayout } from './layout.js';
 import { lexArg, maxLower, memberOf, minUpper, planQuery, type QueryPlan } from './query-plan.js';
 import type { RedisConnection } from './redis-connection.js';
 
@@ -48,10 +48,9 @@ type Reply = [string, ...unknown[]];
  * are one read-only script over the index keys (a `count` that is the size of one index,
  * one `SCARD` or `ZCARD`). Reads fetch the fields by name ({@link readFields}), so the
  * hidden `~` fields of the indexes never travel, and the scripts return each record as one
- * JSON object of those fields (see record_row in prelude.lua), which the client parses once.
- * The write scripts reply in the same form (record_text): an update or delete with the
- * record written, a conflict with the current one; an insert or rewrite only with 'ok', the
- * record being the one sent.
+ * string of its JSON texts (see record_row in prelude.lua). The write scripts reply in the
+ * same form (record_text): an update or delete with the record written, a conflict with the
+ * current one; an insert or rewrite only with 'ok', the record being the one sent.
  *
  * For schema evolution, `countByVersion` reads the sizes of the per-version sorted sets,
  * `scanVersion` reads a page of one of them from its cursor, and `rewrite` is one script that replaces
@@ -386,19 +385,15 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
     return { command: 'SCARD', key: this.#layout.eqKey(only.field, part, only.values[0]!) };
   }
 
-  /** A record from a script's row: the JSON object of its fields of {@link readFields} (record_text in prelude.lua). */
+  /** A record from a script's row: the JSON texts of {@link readFields} joined by NUL ('' where absent). */
   #row(row: string): StoredRecord {
-    let record: unknown;
-    try {
-      record = JSON.parse(row);
-    } catch (err) {
-      // Only another program writing into the namespace can leave a value that is not JSON.
+    const texts = row.split(MEMBER_SEPARATOR);
+    if (texts.length !== this.#fields.length) {
       throw new ConfigError(
-        `redis: a ${this.#layout.resource.name} record under ${this.#layout.base} is not JSON: the namespace holds foreign data`,
-        { cause: err },
+        `redis: a ${this.#layout.resource.name} record under ${this.#layout.base} holds a NUL outside JSON: the namespace holds foreign data`,
       );
     }
-    return record as StoredRecord;
+    return this.#record(texts.map((t) => (t === '' ? null : t)));
   }
 
   /** A record from the JSON texts of {@link readFields}, in order (`null` where absent). */
@@ -423,7 +418,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
 
   /**
    * The outcome of a write script's reply, whose record (the one written, or the current
-   * one of a conflict) is the JSON object of the fields of {@link readFields}, as reads get it.
+   * one of a conflict) is one string of the fields of {@link readFields}, as reads get it.
    */
   #outcome(operation: string, raw: unknown): WriteOutcome {
     const reply = raw as Reply;

@@ -1,7 +1,7 @@
 /**
  * The read paths' shortcuts: list.lua sorts its candidates with Lua's own '<' where that is
  * byte order (lt_is_bytewise in prelude.lua), and get, getMany and list bring back only the
- * record's fields, each record one JSON object of them (record_row).
+ * record's fields, each record one string of JSON texts (record_row).
  */
 import { readFileSync } from 'node:fs';
 import { createContext, sequentialIds } from '@polystore/core';

@@ -1,6 +1,6 @@
 /**
  * The write scripts' replies: an update, a delete and a conflict bring back the record as
- * the reads do (the JSON object of the record's fields, record_text in prelude.lua), never the
+ * the reads do (one string of the record's fields, record_text in prelude.lua), never the
  * hidden `~` fields nor a field no version of the resource has; a rewrite replies only
  * 'ok' and the driver returns the record it sent.
  */

@@ -5,7 +5,7 @@
 -- revision ('' for none), soft '1'/'0', at JSON, at token, the fields of the reply (see
 -- read_names), expected values (count; each: field, count, JSON texts; as update.lua).
 -- Reply: {'ok', record (the last state)} | {'not-found'} | {'conflict', record}, a record
--- as the JSON text of the reply fields (record_text), as the reads return it.
+-- as one string of the reply fields (record_text), as the reads return it.
 local T, id, scope, exprev = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
 local names, at = read_names(9)
 local key = KEYS[1]

@@ -521,36 +521,28 @@ local function read_names(i)
   return names, i + n + 1
 end
 
--- One JSON object of the fields `names` with the JSON texts `v` (aligned with `names`; a
--- missing field nil or false, and left out), the texts as they are (no cjson, see the
--- header). Field names are identifiers: no escaping.
-local function json_object(names, v)
-  local out, n = {}, 0
-  for k = 1, #names do
-    if v[k] then
-      n = n + 1
-      out[n] = '"' .. names[k] .. '":' .. v[k]
-    end
-  end
-  return '{' .. table.concat(out, ',') .. '}'
-end
-
--- The reply form of a record a script holds as a table: the JSON object of its fields
--- `names` (from read_names; json_object). Only what the caller reads: the hidden '~'
--- fields stay on the server, and one JSON text per record is what the client parses for
--- least (once, where a text per field took a parse each).
-local function record_text(r, names)
-  local v = {}
-  for k = 1, #names do v[k] = r[names[k]] or false end
-  return json_object(names, v)
-end
-
--- The reply form of record `id` (see record_text), read with one HMGET of `names` ('id'
--- first); nil when there is no record.
+-- The reply form of record `id`: the JSON texts of its fields `names` (from read_names), in
+-- that order, joined by NUL ('' for a field the record lacks); nil when there is no record.
+-- Only what the caller decodes: the hidden '~' fields stay on the server, and one string
+-- per record costs the server and the client far less than a list of name/value strings
+-- (the driver splits it). A JSON text never holds a NUL (JSON escapes it), and is never ''.
 local function record_row(T, id, names)
   local v = redis.call('HMGET', rkey(T, id), unpack(names))
   if not v[1] then return nil end
-  return json_object(names, v)
+  for k = 2, #names do
+    if not v[k] then v[k] = '' end
+  end
+  return table.concat(v, SEP)
+end
+
+-- The reply form of a record a write script holds as a table (see record_row): the JSON
+-- texts of its fields `names` (from read_names), in that order, joined by NUL ('' for a
+-- field it lacks). The script has the record already, so no read; the hidden '~' fields
+-- stay on the server.
+local function record_text(r, names)
+  local v = {}
+  for k = 1, #names do v[k] = r[names[k]] or '' end
+  return table.concat(v, SEP)
 end
 
 -- Sorts sorted-set members in place by their bytes, descending when `desc`: with Lua's own

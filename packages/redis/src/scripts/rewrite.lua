@@ -10,7 +10,7 @@
 -- of a conflict's reply (see read_names), then the new record hash as field/value pairs
 -- (with the sort tokens of the layout's fields).
 -- Reply: {'ok'} (the record is the one sent) | {'not-found'} | {'conflict', record (one
--- JSON text of the reply fields, record_text)} | {'duplicate', 'f1,f2'}.
+-- string of the reply fields, record_text)} | {'duplicate', 'f1,f2'}.
 local T, lay, id = ARGV[1], cjson.decode(ARGV[2]), ARGV[4]
 local key = KEYS[1]
 local r = load(key)

@@ -8,7 +8,7 @@
 -- token '1'/'0', sort token), updatedAt JSON, updatedAt token, objectVersion JSON.
 -- Reply: {'ok', record} | {'not-found'} | {'conflict', record} | {'duplicate', 'f1,f2'}, or
 -- the error reply 'BELOWPIN …' when objectVersion is below the write floor (below_floor).
--- A record is the JSON text of the reply fields (record_text), as the reads return it.
+-- A record is one string of the reply fields (record_text), as the reads return it.
 -- The unique constraints are the layout's and the applied ones (with_applied).
 local T, id, scope, exprev = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
 local names, at = read_names(6)
