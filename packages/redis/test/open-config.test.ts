@@ -1,6 +1,6 @@
 import { ConfigError, createContext, type Stores } from '@polystore/core';
-import { type RedisServer, startRedis } from '@polystore/testing';
 import { keptTimerLists } from '@polystore/core/adapter';
+import { type RedisServer, startRedis } from '@polystore/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRedisStores } from '../src/index.js';
