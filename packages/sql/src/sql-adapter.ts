@@ -53,14 +53,14 @@ export async function openSqlBackend(
       // pg arms a query_timeout timer per query and pg-pool an idle timer per release: kept
       // lists make each an append instead of a new list per call (see keepTimerList).
       const timers = [keepTimerList(resolved.failFastMs), keepTimerList(POOL_IDLE_MS)];
+      const release = () => {
+        for (const r of timers) r();
+      };
       const generous = {
         ...resolved,
         poolSize: 1,
         statementTimeoutMs: resolved.openTimeoutMs,
         failFastMs: resolved.openTimeoutMs,
-      };
-      const release = () => {
-        for (const r of timers) r();
       };
       return await SqlBackend.open({
         db,

@@ -48,7 +48,7 @@ export interface SqlBackendSpec {
   readonly sqlite?: SqliteDatabase;
   /** PostgreSQL: the `pg` pool under `db`, on which the hot statements run as named statements. */
   readonly pool?: Pool;
-  /** Called once when the backend closes (or fails to open), after `db` is destroyed. */
+  /** Called once when the backend closes, after `db` is destroyed (the opener cleans up a failed open). */
   readonly onClose?: () => void;
 }
 
@@ -130,7 +130,6 @@ export class SqlBackend implements Backend, EvolutionBackend {
       await elements.open(layouts);
     } catch (err) {
       await spec.db.destroy().catch(() => {});
-      spec.onClose?.();
       throw toCoreError(err);
     }
     return new SqlBackend(spec, layouts, elements);
