@@ -202,6 +202,22 @@ export interface RoundsOptions extends MeasureOptions {
   readonly rounds: number;
   /** Latency blocks only (the throughput figures are then missing). */
   readonly latencyOnly?: boolean;
+  /**
+   * Slices each task's latency block is cut into (default {@link latencySlices}): the
+   * tasks' slices alternate in a new random order per slice, so tasks compared within a
+   * round are measured over the same stretch of time, not seconds apart.
+   */
+  readonly slices?: number;
+}
+
+/** The shortest latency slice: long enough that the switch between tasks is noise. */
+const MIN_SLICE_MS = 10;
+/** Slices per latency block at most. */
+const MAX_SLICES = 10;
+
+/** Slices of a latency block of `timeMs`: one per 10 ms, 10 at most, at least one. */
+export function latencySlices(timeMs: number): number {
+  return Math.max(1, Math.min(MAX_SLICES, Math.floor(timeMs / MIN_SLICE_MS)));
 }
 
 interface TaskRounds {
@@ -229,12 +245,12 @@ async function sequentialBlock(fn: OpFn, ms: number, minCalls: number): Promise<
   return out;
 }
 
-/** `width` callers in a loop for `ms`: completed calls per second and their latency p50. */
+/** `width` callers in a loop for `ms`: each completed call's latency and the wall time, in ms. */
 async function concurrentBlock(
   fn: OpFn,
   ms: number,
   width: number,
-): Promise<{ opsPerSecond: number; p50: number }> {
+): Promise<{ latencies: number[]; wallMs: number }> {
   const latencies: number[] = [];
   const t0 = performance.now();
   const end = t0 + ms;
@@ -246,19 +262,26 @@ async function concurrentBlock(
     }
   };
   await Promise.all(Array.from({ length: width }, worker));
-  const wall = performance.now() - t0;
-  latencies.sort((a, b) => a - b);
-  return { opsPerSecond: (latencies.length * 1000) / wall, p50: quantile(latencies, 0.5) };
+  return { latencies, wallMs: performance.now() - t0 };
+}
+
+/** The shortest throughput slice: each slice ends with its calls in flight draining. */
+const MIN_THROUGHPUT_SLICE_MS = 100;
+
+/** Slices of a throughput block of `timeMs`: one per 100 ms, 3 at most, at least one. */
+export function throughputSlices(timeMs: number): number {
+  return Math.max(1, Math.min(3, Math.floor(timeMs / MIN_THROUGHPUT_SLICE_MS)));
 }
 
 /**
  * Latency and throughput of several implementations of one operation, measured in
- * `rounds` rounds: each round runs every task's latency block (calls one at a time), then
- * every task's throughput block (`concurrency` in flight), each time in a new random order,
+ * `rounds` rounds: each round runs every task's latency block (calls one at a time), cut
+ * into `slices` slices that alternate between the tasks in a new random order per slice,
+ * then every task's throughput block (`concurrency` in flight) in a new random order, each
  * after a short warmup of that task. Drift in the machine's load (other processes share its
- * cores) thus falls on every task alike, and the per-round figures give a spread: a ratio
- * is taken between tasks of the same round. A task that throws stops being measured and
- * reports the error.
+ * cores) thus falls on every task alike (on the latency blocks within ~10 ms), and the
+ * per-round figures give a spread: a ratio is taken between tasks of the same round. A task
+ * that throws stops being measured and reports the error.
  */
 export async function measureRounds(
   tasks: readonly NamedFn[],
@@ -287,32 +310,77 @@ export async function measureRounds(
       f[kind] = reasonOf(err);
     }
   };
+  const slices = options.slices ?? latencySlices(options.timeMs);
+  const sliceMs = options.timeMs / slices;
+  const sliceMin = Math.ceil(options.minIterations / slices);
   for (let round = 0; round < options.rounds; round++) {
+    // The latency blocks, interleaved: every task warms up, then each slice runs one piece
+    // of every task's block, in a new random order. A task's round figures are those of
+    // its slices together (p50 over their calls; CPU and server time summed over them).
+    const block = new Map<string, { lat: number[]; cpuUs: number; serverUs: number | undefined }>(
+      tasks.map((t) => [t.name, { lat: [], cpuUs: 0, serverUs: undefined }]),
+    );
     for (const t of shuffled(tasks)) {
-      await guarded(t, 'latencyError', async (f) => {
+      await guarded(t, 'latencyError', async () => {
         await sequentialBlock(t.fn, options.warmupMs, Math.min(3, options.minIterations));
-        await clock?.reset();
-        const cpu0 = process.cpuUsage();
-        const lat = await sequentialBlock(t.fn, options.timeMs, options.minIterations);
-        const cpu = process.cpuUsage(cpu0);
-        const server = await clock?.elapsedUs();
-        if (server !== undefined) f.server.push(server / lat.length);
-        f.cpu.push((cpu.user + cpu.system) / lat.length);
-        // One block of a fast embedded call holds more samples than a call may take arguments.
-        const pool = pooled.get(t.name);
-        if (pool) for (const v of lat) pool.push(v);
-        lat.sort((a, b) => a - b);
-        f.p50.push(quantile(lat, 0.5));
-        f.samples.push(lat.length);
       });
     }
-    for (const t of options.latencyOnly ? [] : shuffled(tasks)) {
-      await guarded(t, 'throughputError', async (f) => {
+    for (let s = 0; s < slices; s++) {
+      for (const t of shuffled(tasks)) {
+        await guarded(t, 'latencyError', async () => {
+          const b = block.get(t.name) as NonNullable<ReturnType<typeof block.get>>;
+          await clock?.reset();
+          const cpu0 = process.cpuUsage();
+          const lat = await sequentialBlock(t.fn, sliceMs, sliceMin);
+          const cpu = process.cpuUsage(cpu0);
+          const server = await clock?.elapsedUs();
+          if (server !== undefined) b.serverUs = (b.serverUs ?? 0) + server;
+          b.cpuUs += cpu.user + cpu.system;
+          // One block of a fast embedded call holds more samples than a call may take arguments.
+          for (const v of lat) b.lat.push(v);
+        });
+      }
+    }
+    for (const t of tasks) {
+      const f = figures.get(t.name) as TaskRounds;
+      const b = block.get(t.name);
+      if (f.latencyError !== undefined || b === undefined || b.lat.length === 0) continue;
+      if (b.serverUs !== undefined) f.server.push(b.serverUs / b.lat.length);
+      f.cpu.push(b.cpuUs / b.lat.length);
+      const pool = pooled.get(t.name);
+      if (pool) for (const v of b.lat) pool.push(v);
+      b.lat.sort((x, y) => x - y);
+      f.p50.push(quantile(b.lat, 0.5));
+      f.samples.push(b.lat.length);
+    }
+    // The throughput blocks, interleaved the same way in fewer, longer slices.
+    if (options.latencyOnly) continue;
+    const wave = new Map<string, { latencies: number[]; wallMs: number }>(
+      tasks.map((t) => [t.name, { latencies: [], wallMs: 0 }]),
+    );
+    for (const t of shuffled(tasks)) {
+      await guarded(t, 'throughputError', async () => {
         await concurrentBlock(t.fn, options.warmupMs, options.concurrency);
-        const c = await concurrentBlock(t.fn, options.timeMs, options.concurrency);
-        f.ops.push(c.opsPerSecond);
-        f.concP50.push(c.p50);
       });
+    }
+    const waves = throughputSlices(options.timeMs);
+    for (let s = 0; s < waves; s++) {
+      for (const t of shuffled(tasks)) {
+        await guarded(t, 'throughputError', async () => {
+          const w = wave.get(t.name) as { latencies: number[]; wallMs: number };
+          const c = await concurrentBlock(t.fn, options.timeMs / waves, options.concurrency);
+          for (const v of c.latencies) w.latencies.push(v);
+          w.wallMs += c.wallMs;
+        });
+      }
+    }
+    for (const t of tasks) {
+      const f = figures.get(t.name) as TaskRounds;
+      const w = wave.get(t.name);
+      if (f.throughputError !== undefined || w === undefined || w.wallMs === 0) continue;
+      w.latencies.sort((x, y) => x - y);
+      f.ops.push((w.latencies.length * 1000) / w.wallMs);
+      f.concP50.push(quantile(w.latencies, 0.5));
     }
   }
   const latency = new Map<string, Outcome<Latency>>();
