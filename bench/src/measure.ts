@@ -202,12 +202,6 @@ export interface RoundsOptions extends MeasureOptions {
   readonly rounds: number;
   /** Latency blocks only (the throughput figures are then missing). */
   readonly latencyOnly?: boolean;
-  /**
-   * Slices each task's latency block is cut into (default {@link latencySlices}): the
-   * tasks' slices alternate in a new random order per slice, so tasks compared within a
-   * round are measured over the same stretch of time, not seconds apart.
-   */
-  readonly slices?: number;
 }
 
 /** The shortest latency slice: long enough that the switch between tasks is noise. */
@@ -275,11 +269,11 @@ export function throughputSlices(timeMs: number): number {
 
 /**
  * Latency and throughput of several implementations of one operation, measured in
- * `rounds` rounds: each round runs every task's latency block (calls one at a time), cut
- * into `slices` slices that alternate between the tasks in a new random order per slice,
- * then every task's throughput block (`concurrency` in flight) in a new random order, each
- * after a short warmup of that task. Drift in the machine's load (other processes share its
- * cores) thus falls on every task alike (on the latency blocks within ~10 ms), and the
+ * `rounds` rounds: each round warms every task up and runs its latency block (calls one at
+ * a time) cut into slices ({@link latencySlices}) that alternate between the tasks in a new
+ * random order per slice, then does the same for the throughput blocks (`concurrency` in
+ * flight, {@link throughputSlices}). Drift in the machine's load (other processes share its
+ * cores) thus falls on every task alike, within tens of milliseconds, and the
  * per-round figures give a spread: a ratio is taken between tasks of the same round. A task
  * that throws stops being measured and reports the error.
  */
@@ -300,17 +294,17 @@ export async function measureRounds(
   const guarded = async (
     t: NamedFn,
     kind: 'latencyError' | 'throughputError',
-    block: (f: TaskRounds) => Promise<void>,
+    block: () => Promise<void>,
   ) => {
     const f = figures.get(t.name) as TaskRounds;
     if (f[kind] !== undefined) return;
     try {
-      await block(f);
+      await block();
     } catch (err) {
       f[kind] = reasonOf(err);
     }
   };
-  const slices = options.slices ?? latencySlices(options.timeMs);
+  const slices = latencySlices(options.timeMs);
   const sliceMs = options.timeMs / slices;
   const sliceMin = Math.ceil(options.minIterations / slices);
   for (let round = 0; round < options.rounds; round++) {
