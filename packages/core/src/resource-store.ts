@@ -47,7 +47,8 @@ import {
 } from './schema/validate.js';
 import {
   deepFreeze,
-  frozenFieldValue,
+  type FieldFreezer,
+  fieldFreezer,
   isPlainObject,
   jsonBytesBound,
   normaliseDatetime,
@@ -255,6 +256,11 @@ export class StoreKernel<R extends AnyResource> {
     throw new ConflictError(this.resource.name, id, current.revision, 'expected', field);
   }
 
+  /** Each field of {@link finish}'s records: its name, its freezer and its value when absent. */
+  #finishPlan:
+    | readonly { readonly name: string; readonly freeze: FieldFreezer; readonly absent: unknown }[]
+    | undefined;
+
   /**
    * A stored record as the frozen public record, keys in canonical order, its fields at
    * the code's version (an older record upgraded; a newer one projected or refused with
@@ -263,13 +269,15 @@ export class StoreKernel<R extends AnyResource> {
   finish(stored: StoredRecord): RecordOf<R> {
     const raw = readAtCodeVersion(this.resource, stored);
     const out: Record<string, unknown> = { id: raw.id, projectId: raw.projectId ?? null };
-    for (const name of this.resource.fieldNames) {
-      const v = raw[name];
+    this.#finishPlan ??= this.resource.fieldNames.map((name) => {
       const field = this.resource.fields[name]!;
+      return { name, freeze: fieldFreezer(field), absent: deepFreeze(field.defaultValue ?? null) };
+    });
+    for (const { name, freeze, absent } of this.#finishPlan) {
+      const v = raw[name];
       // One key order for dicts and objects on every backend (jsonb, for one, keeps its own),
-      // frozen as it is copied.
-      out[name] =
-        v === undefined ? deepFreeze(field.defaultValue ?? null) : frozenFieldValue(field, v);
+      // frozen as it is copied; a scalar is its own public form.
+      out[name] = v === undefined ? absent : v === null || typeof v !== 'object' ? v : freeze(v);
     }
     out.revision = raw.revision;
     out.createdAt = raw.createdAt;

@@ -12,7 +12,7 @@ import {
   sequentialIds,
 } from '../src/index.js';
 import { StoreKernel } from '../src/resource-store.js';
-import { canonicalFieldValue, frozenFieldValue, jsonBytesBound } from '../src/schema/values.js';
+import { canonicalFieldValue, fieldFreezer, jsonBytesBound } from '../src/schema/values.js';
 import { validValue } from './arbitraries.js';
 
 /** Every object reachable from `v` is frozen. */
@@ -28,7 +28,7 @@ const fields: Field[] = [
   f.dict(f.object({ a: f.list(f.int()), b: f.dict(f.string()).nullable() })),
 ];
 
-describe('frozenFieldValue', () => {
+describe('fieldFreezer', () => {
   it('is canonicalFieldValue, deeply frozen', () => {
     fc.assert(
       fc.property(
@@ -37,7 +37,7 @@ describe('frozenFieldValue', () => {
           .chain((field) => validValue(field).map((v) => [field, v] as const)),
         ([field, v]) => {
           const expected = canonicalFieldValue(field, structuredClone(v));
-          const out = frozenFieldValue(field, v);
+          const out = fieldFreezer(field)(v);
           expect(out).toEqual(expected);
           expect(JSON.stringify(out)).toBe(JSON.stringify(expected));
           expect(isDeepFrozen(out)).toBe(true);
@@ -49,10 +49,10 @@ describe('frozenFieldValue', () => {
 
   it('freezes what it passes through: undeclared keys, stray objects in scalar fields', () => {
     const obj = f.object({ a: f.int() });
-    const out = frozenFieldValue(obj, { extra: { deep: [1] }, a: 1 }) as Record<string, unknown>;
+    const out = fieldFreezer(obj)({ extra: { deep: [1] }, a: 1 }) as Record<string, unknown>;
     expect(Object.keys(out)).toEqual(['a', 'extra']);
     expect(isDeepFrozen(out)).toBe(true);
-    expect(isDeepFrozen(frozenFieldValue(f.string(), { odd: [{}] }))).toBe(true);
+    expect(isDeepFrozen(fieldFreezer(f.string())({ odd: [{}] }))).toBe(true);
   });
 });
 

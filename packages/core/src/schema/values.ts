@@ -180,43 +180,84 @@ export function canonicalFieldValue(field: Field, value: unknown): unknown {
   }
 }
 
+/** Copies a field's stored value into its frozen public form (see {@link fieldFreezer}). */
+export type FieldFreezer = (value: unknown) => unknown;
+
+const freezers = new WeakMap<Field, FieldFreezer>();
+
+/** What a field with no key order does with a value: an object is deeply frozen in place. */
+const freezeInPlace: FieldFreezer = (value) =>
+  value === null || typeof value !== 'object' ? value : deepFreeze(value);
+
 /**
- * {@link canonicalFieldValue}, deeply frozen: the copies it makes are frozen as they are
- * built, and only what it passes through as it is (lists of scalars, keys an object's
- * schema does not declare) is walked by {@link deepFreeze}, so a record is frozen without
- * a second walk over it.
+ * {@link canonicalFieldValue}, deeply frozen, as a function worked out once per field: the
+ * copies it makes are frozen as they are built, and only what it passes through as it is
+ * (lists of scalars, keys an object's schema does not declare) is walked by
+ * {@link deepFreeze}, so a record is frozen without a second walk over it. The field's
+ * shape is read when the function is built, not per value: core calls it for every field of
+ * every record it returns.
  */
-export function frozenFieldValue(field: Field, value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (!hasKeyOrder(field)) return deepFreeze(value);
+export function fieldFreezer(field: Field): FieldFreezer {
+  let freezer = freezers.get(field);
+  if (freezer === undefined) {
+    freezer = buildFreezer(field);
+    freezers.set(field, freezer);
+  }
+  return freezer;
+}
+
+function buildFreezer(field: Field): FieldFreezer {
+  if (!hasKeyOrder(field)) return freezeInPlace;
   switch (field.kind) {
     case 'list': {
-      if (!Array.isArray(value)) return deepFreeze(value);
-      const out: unknown[] = [];
-      for (const v of value) out.push(frozenFieldValue(field.of!, v));
-      return Object.freeze(out);
+      const item = fieldFreezer(field.of!);
+      return (value) => {
+        if (value === null || typeof value !== 'object') return value;
+        if (!Array.isArray(value)) return deepFreeze(value);
+        const out: unknown[] = [];
+        for (const v of value) out.push(item(v));
+        return Object.freeze(out);
+      };
     }
     case 'dict': {
-      const out: Record<string, unknown> = {};
-      const dict = value as Record<string, unknown>;
-      for (const key of Object.keys(dict).sort(compareCodePoints))
-        setOwn(out, key, frozenFieldValue(field.of!, dict[key]));
-      return Object.freeze(out);
+      const item = fieldFreezer(field.of!);
+      return (value) => {
+        if (value === null || typeof value !== 'object') return value;
+        const out: Record<string, unknown> = {};
+        const dict = value as Record<string, unknown>;
+        const keys = Object.keys(dict);
+        if (keys.length > 1) keys.sort(compareCodePoints);
+        for (const key of keys) setOwn(out, key, item(dict[key]));
+        return Object.freeze(out);
+      };
     }
     case 'object': {
-      const out: Record<string, unknown> = {};
-      const obj = value as Record<string, unknown>;
       const shape = field.shape!;
-      for (const name of Object.keys(shape)) {
-        if (Object.hasOwn(obj, name)) setOwn(out, name, frozenFieldValue(shape[name]!, obj[name]));
-      }
-      for (const key of Object.keys(obj)) {
-        if (!Object.hasOwn(out, key)) setOwn(out, key, deepFreeze(obj[key]));
-      }
-      return Object.freeze(out);
+      const names = Object.keys(shape);
+      const items = names.map((name) => fieldFreezer(shape[name]!));
+      return (value) => {
+        if (value === null || typeof value !== 'object') return value;
+        const out: Record<string, unknown> = {};
+        const obj = value as Record<string, unknown>;
+        let declared = 0;
+        for (let i = 0; i < names.length; i++) {
+          const name = names[i]!;
+          if (Object.hasOwn(obj, name)) {
+            setOwn(out, name, items[i]!(obj[name]));
+            declared++;
+          }
+        }
+        // Keys the schema does not declare (written by another version) keep their place after.
+        const keys = Object.keys(obj);
+        if (keys.length > declared) {
+          for (const key of keys)
+            if (!Object.hasOwn(out, key)) setOwn(out, key, deepFreeze(obj[key]));
+        }
+        return Object.freeze(out);
+      };
     }
     default:
-      return deepFreeze(value);
+      return freezeInPlace;
   }
 }
 
