@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import Database, { type Statement } from 'better-sqlite3';
 import { FIXTURE } from '../fixture.js';
 import type { Subject } from '../operation.js';
 import { cycle, RecordPool } from '../record-pool.js';
@@ -57,6 +57,15 @@ function decode(row: Record<string, unknown> | undefined) {
 const LIVE = 'project_id = ? AND deleted_at IS NULL';
 
 /**
+ * The row a write returns (`… RETURNING`), the statement run to its end as the adapter runs
+ * it: SQLite checkpoints the WAL only after a statement that ran to its end, so a write read
+ * with `get` would never checkpoint and do less work than polystore's.
+ */
+function written(statement: Statement, ...args: unknown[]): Record<string, unknown> | undefined {
+  return (statement.all(...args) as Record<string, unknown>[])[0];
+}
+
+/**
  * The raw SQLite baseline: one prepared better-sqlite3 statement per operation, in a
  * file of its own with the adapter's pragmas (WAL, synchronous=NORMAL).
  */
@@ -105,21 +114,21 @@ export async function rawSqlite(path: string): Promise<Subject> {
         const next = cycle(seed(FIXTURE.coldHost, FIXTURE.readRecords));
         return async () => decode(get.get(p, next()) as Record<string, unknown> | undefined);
       },
-      create: async () => async () =>
-        decode(create.get(params(rawInstance('new', n++))) as Record<string, unknown> | undefined),
+      create: async () => async () => decode(written(create, params(rawInstance('new', n++)))),
       updateRevision: async () => {
         const records = new RecordPool(
           seed(FIXTURE.coldHost, FIXTURE.updateRecords).map((id) => ({ id, revision: 1 })),
         );
         return () =>
           records.use(async (r) => {
-            const row = updateRevision.get(
+            const row = written(
+              updateRevision,
               `vm-${n++}`,
               new Date().toISOString(),
               p,
               r.id,
               r.revision,
-            ) as Record<string, unknown> | undefined;
+            );
             r.revision++;
             return decode(row);
           });
@@ -134,9 +143,14 @@ export async function rawSqlite(path: string): Promise<Subject> {
         return () =>
           records.use(async (r) => {
             const next = r.taskState === null ? 'spawning' : null;
-            const row = updateExpected.get(next, new Date().toISOString(), p, r.id, r.taskState) as
-              | Record<string, unknown>
-              | undefined;
+            const row = written(
+              updateExpected,
+              next,
+              new Date().toISOString(),
+              p,
+              r.id,
+              r.taskState,
+            );
             r.taskState = next;
             return decode(row);
           });
