@@ -4,7 +4,13 @@ import { type Backend, createStores, parseStoreUrl } from '@polystore/core/adapt
 import type { BackendName } from './backend-target.js';
 import type { BenchConfig } from './bench-config.js';
 import { type Latency, measureRounds, type Outcome, reasonOf } from './measure.js';
-import { driverLoader, postgresLoader, type ScaleLoader, sqliteLoader } from './scale-loader.js';
+import {
+  driverLoader,
+  postgresLoader,
+  redisLoader,
+  type ScaleLoader,
+  sqliteLoader,
+} from './scale-loader.js';
 import { SCALE_HOT, SCALE_PROJECT } from './scale-record.js';
 
 /** How long one call takes, in ms. */
@@ -45,6 +51,7 @@ async function openBackend(url: string): Promise<Backend> {
 function loaderFor(name: BackendName, backend: Backend, url: string, hot: number): ScaleLoader {
   if (name === 'postgres') return postgresLoader(backend, url, hot);
   if (name === 'sqlite') return sqliteLoader(backend, parseStoreUrl(url).pathname, hot);
+  if (name === 'redis') return redisLoader(backend, url, hot);
   // A ZooKeeper multi is heavier for the server (a JVM with a small heap): fewer in flight.
   return driverLoader(backend, hot, name === 'memory' ? 1 : name === 'zookeeper' ? 32 : 128);
 }
