@@ -59,7 +59,7 @@ export const FULL: BenchConfig = Object.freeze({
     mongo: 1_000_000,
   },
   scaleTimeMs: 1_000,
-  // Redis loads about 10,000 records/s through its adapter's insert on the 2-core VM.
+  // Redis loads about 10,000 records/s through its adapter's insert on the 2-core AMD VM.
   scaleLoadBudgetMs: 150_000,
   scaleProbeLimitMs: 1_000,
 });

@@ -3,9 +3,6 @@ import type { Backend } from '@polystore/core/adapter';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-// The Redis adapter's own layout and scripts: the loader runs its insert on the server.
-import { ResourceLayout } from '../../packages/redis/src/layout.js';
-import { LUA_SCRIPTS } from '../../packages/redis/src/scripts/lua-sources.js';
 import { SCALE_COLD_HOSTS, SCALE_HOT, SCALE_PROJECT, scaleRecord } from './scale-record.js';
 
 /** Puts the scale test's records into a backend. */
@@ -157,104 +154,17 @@ export function sqliteLoader(backend: Backend, path: string, hot: number): Scale
   };
 }
 
-/** Where the body of the Redis adapter's insert script starts, after the prelude definitions. */
-const INSERT_BODY = 'local T, lay, id = ARGV[1], cjson.decode(ARGV[2]), ARGV[3]';
-
 /**
- * The Redis loader's script: the adapter's insert script with its body replaced by a loop
- * that calls the same `insert` (prelude.lua) for records `from` to `to - 1`, each the
- * template's public fields with id, host, displayName and hostname computed from `g`; the
- * hidden `~` fields are left to `insert`, which derives them as it does for any record.
- * ARGV: T, layout descriptor, from, to, hot, cold hosts, then the template's field/value pairs.
- */
-function redisLoadScript(): string {
-  const insert = LUA_SCRIPTS.insert;
-  const at = insert.indexOf(INSERT_BODY);
-  if (at < 0)
-    throw new Error('scale loader: the Redis insert script changed; update redisLoadScript');
-  return `${insert.slice(0, at)}
-local T, lay = ARGV[1], cjson.decode(ARGV[2])
-local from, to, hot, cold = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local schema, floor = schema_and_floor(T)
-lay = with_applied(T, lay, schema)
-for g = from, to - 1 do
-  local id = string.format('00000000-0000-7000-8000-%012x', g)
-  local host = g < hot and '${SCALE_HOT}' or ('scale-cold-' .. (g % cold))
-  local flat = {}
-  for i = 7, #ARGV, 2 do
-    local f, v = ARGV[i], ARGV[i + 1]
-    if f == 'id' then v = '"' .. id .. '"'
-    elseif f == 'host' then v = '"' .. host .. '"'
-    elseif f == 'displayName' or f == 'hostname' then v = '"vm-' .. g .. '"' end
-    if string.sub(f, 1, 1) ~= '~' then
-      flat[#flat + 1] = f
-      flat[#flat + 1] = v
-    end
-  end
-  local err = insert(T, lay, id, flat, floor)
-  if err then return err end
-end
-return 'ok'`;
-}
-
-/** Records per script call of {@link redisLoader}: Redis serves nothing else while one runs. */
-const REDIS_SCRIPT_RECORDS = 2_000;
-
-/**
- * Redis: record 0 through the adapter, then a script that runs the adapter's own `insert`
- * (prelude.lua) in a loop on the server, copying that record's fields, so each record and its
- * index entries are exactly what the adapter writes for a `create`, without a round trip and
- * the client's encoding per record (the client shares the machine's two cores with Redis).
+ * Redis: the adapter's own `insert` ({@link driverLoader}, 128 in flight), and before each
+ * measurement a wait until Redis rewrites no append-only file. The load grows that file many
+ * times over, and Redis rewrites it in a forked child (a copy of a 1.5 GB process at 1M
+ * records) that would share the two cores with the measurement.
  */
 export function redisLoader(backend: Backend, url: string, hot: number): ScaleLoader {
+  const loader = driverLoader(backend, hot, 128);
   const redis = new Redis(url.replace(/^(redis:\/\/[^/?]+).*$/, '$1'), { lazyConnect: true });
-  const layout = new ResourceLayout(instanceResource, '');
-  let sha: string | undefined;
-  let base = '';
-  let template: string[] = [];
   return {
-    method:
-      "the adapter's insert (prelude.lua) in a server-side loop, copying a record the adapter wrote",
-    step: 20_000,
-    async load(from, to) {
-      if (sha === undefined) {
-        await redis.connect();
-        const r = scaleRecord(0, hot);
-        await backend.driver(instanceResource).insert(r);
-        from = Math.max(from, 1);
-        const suffix = `${instanceResource.plural}:r:${r.id}`;
-        let cursor = '0';
-        let key: string | undefined;
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `*${suffix}`, 'COUNT', 1000);
-          key = keys[0];
-          cursor = next;
-        } while (key === undefined && cursor !== '0');
-        if (key === undefined) throw new Error(`scale loader: no Redis key ends with ${suffix}`);
-        base = key.slice(0, key.length - `r:${r.id}`.length);
-        template = await redis.hgetall(key).then((h) => Object.entries(h).flat());
-        sha = (await redis.script('LOAD', redisLoadScript())) as string;
-      }
-      for (let at = from; at < to; at += REDIS_SCRIPT_RECORDS) {
-        const end = Math.min(to, at + REDIS_SCRIPT_RECORDS);
-        const reply = await redis.evalsha(
-          sha,
-          1,
-          `${base}versions`,
-          base,
-          layout.descriptor,
-          at,
-          end,
-          hot,
-          SCALE_COLD_HOSTS,
-          ...template,
-        );
-        if (reply !== 'ok') throw new Error(`scale loader: insert refused: ${String(reply)}`);
-      }
-    },
-    // The load grew the append-only file many times over, and Redis rewrites it in a forked
-    // child (a copy of a 1.5 GB process at 1M records) that shares the two cores with the
-    // measurement: wait until no rewrite (or snapshot) runs or is scheduled.
+    ...loader,
     settle: async () => {
       const deadline = performance.now() + 300_000;
       while (performance.now() < deadline) {
@@ -268,6 +178,7 @@ export function redisLoader(backend: Backend, url: string, hot: number): ScaleLo
     },
     close: async () => {
       redis.disconnect();
+      await loader.close();
     },
   };
 }
