@@ -156,6 +156,55 @@ describe('PostgresRunner', () => {
     }
   });
 
+  it('describes a statement once per connection: later calls send no Describe and read the same rows', async () => {
+    const pool = new pg.Pool({ connectionString: backends.postgresUrl, max: 1 });
+    const table = `sc_${freshNamespace('d')}`;
+    try {
+      await pool.query(
+        `CREATE TABLE "${table}" (id text PRIMARY KEY, n bigint, doc jsonb, at timestamptz)`,
+      );
+      await pool.query(
+        `INSERT INTO "${table}" VALUES ('a', 1, '{"k":[1,2]}', '2026-01-01Z'), ('b', NULL, 'null', NULL)`,
+      );
+      const runner = new PostgresRunner(pool);
+      // The pool's one connection: count the result descriptions it receives.
+      const client = await pool.connect();
+      let descriptions = 0;
+      (client as unknown as { connection: NodeJS.EventEmitter }).connection.on(
+        'rowDescription',
+        () => descriptions++,
+      );
+      client.release();
+      const text = `SELECT * FROM "${table}" WHERE "id" = ANY($1) ORDER BY "id"`;
+      const first = await runner.rows(text, [['a', 'b']]);
+      expect(descriptions).toBe(1);
+      const again = [await runner.rows(text, [['a', 'b']]), await runner.rows(text, [['a', 'b']])];
+      const arrays = await runner.rowArrays(text, [['b']]);
+      expect(descriptions).toBe(1);
+      expect(first).toEqual([
+        { id: 'a', n: '1', doc: { k: [1, 2] }, at: new Date('2026-01-01Z') },
+        { id: 'b', n: null, doc: null, at: null },
+      ]);
+      expect(again).toEqual([first, first]);
+      expect(arrays).toEqual({
+        columns: ['id', 'n', 'doc', 'at'],
+        rows: [['b', null, null, null]],
+      });
+      // A value pg cannot bind fails that call alone (pg closes the statement on the
+      // server then, so the connection is dropped): the next call answers.
+      const circular: Record<string, unknown> = {};
+      circular.self = circular;
+      await expect(runner.rows(text, [circular])).rejects.toThrow(/circular/);
+      expect(await runner.rows(text, [['a']])).toEqual([first[0]]);
+      expect(await runner.rowArrays(text, [['a']])).toEqual({
+        columns: ['id', 'n', 'doc', 'at'],
+        rows: [['a', '1', { k: [1, 2] }, new Date('2026-01-01Z')]],
+      });
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('prepares again, once, a statement whose result columns an ALTER TABLE changed', async () => {
     const pool = new pg.Pool({ connectionString: backends.postgresUrl, max: 3 });
     const table = `sc_${freshNamespace('t')}`;
@@ -169,6 +218,10 @@ describe('PostgresRunner', () => {
       await pool.query(`ALTER TABLE "${table}" ADD COLUMN extra text DEFAULT 'x'`);
       const rows = await Promise.all(Array.from({ length: 6 }, () => runner.rows(text, ['a'])));
       expect(rows.flat()).toEqual(Array(6).fill({ id: 'a', extra: 'x' }));
+      expect(await runner.rowArrays(text, ['a'])).toEqual({
+        columns: ['id', 'extra'],
+        rows: [['a', 'x']],
+      });
     } finally {
       await pool.end();
     }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
+import { describedQueryClass } from './postgres-described-query.js';
 import {
   type Row,
   type RowArrays,
@@ -33,6 +34,9 @@ interface Named {
  * generation of names (every text is prepared again, under its new name, on each
  * connection as it is used) and runs the call once more.
  *
+ * A named statement's result is described once per connection (describedQueryClass): `pg`
+ * would ask the server for the description and build its parsers from it on every call.
+ *
  * A call takes the pool's client and runs its query with callbacks, settling one promise
  * of its own (the promises of `connect()`, `query()` and two async functions cost a few µs
  * per call, against a statement whose client side is some 60 µs).
@@ -48,9 +52,12 @@ export class PostgresRunner implements StatementRunner {
   /** The name of each text kept (at most {@link STATEMENT_CACHE_SIZE}). */
   readonly #names = new Map<string, Named>();
   #generation = 0;
+  /** pg's `Query` without the Describe of a statement already described on its connection. */
+  readonly #Query: ReturnType<typeof describedQueryClass>;
 
   constructor(pool: Pool) {
     this.#pool = pool;
+    this.#Query = describedQueryClass((pool as { Client?: { Query?: unknown } }).Client?.Query);
   }
 
   row(text: string, params: readonly unknown[]): Promise<Row | undefined> {
@@ -107,8 +114,17 @@ export class PostgresRunner implements StatementRunner {
         return;
       }
       const c = client!;
+      // pg calls a query back twice when it cannot bind its values: with the error, and
+      // again at the server's ReadyForQuery. Only the first call counts.
+      let settled = false;
       const done = (failure: Error | null, result: QueryResult | undefined) => {
-        c.release();
+        if (settled) return;
+        settled = true;
+        // A failure the server did not answer (no severity): the connection is dropped, not
+        // pooled. After a value it could not bind, for one, pg has closed the statement on
+        // the server but still counts it prepared, and every later call of it there fails.
+        const local = failure && (failure as { severity?: unknown }).severity === undefined;
+        c.release(local ? failure : undefined);
         if (failure === null || failure === undefined) {
           resolve(result as QueryResult<Row>);
           return;
@@ -125,7 +141,9 @@ export class PostgresRunner implements StatementRunner {
       try {
         const config: QueryConfig = name === undefined ? { text, values } : { name, text, values };
         if (arrays) (config as { rowMode?: 'array' }).rowMode = 'array';
-        c.query(config, done);
+        const Query = this.#Query;
+        if (name === undefined || Query === undefined) c.query(config, done);
+        else c.query(new Query(config) as never, done);
       } catch (thrown) {
         c.release();
         reject(thrown);
