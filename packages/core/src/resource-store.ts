@@ -35,6 +35,7 @@ import {
   readAtCodeVersion,
   versionedWrite,
 } from './schema/history-records.js';
+import { compileRecordBuilder, type FinishField } from './schema/literal-builders.js';
 import type { AnyResource, CreateOf, PatchOf, RecordOf } from './schema/resource.js';
 import { historyOf } from './schema/resource.js';
 import {
@@ -47,7 +48,6 @@ import {
 } from './schema/validate.js';
 import {
   deepFreeze,
-  type FieldFreezer,
   fieldFreezer,
   isPlainObject,
   jsonBytesBound,
@@ -257,9 +257,9 @@ export class StoreKernel<R extends AnyResource> {
   }
 
   /** Each field of {@link finish}'s records: its name, its freezer and its value when absent. */
-  #finishPlan:
-    | readonly { readonly name: string; readonly freeze: FieldFreezer; readonly absent: unknown }[]
-    | undefined;
+  #finishPlan: readonly FinishField[] | undefined;
+  /** {@link finish}'s record as one literal (compileRecordBuilder), where it compiles. */
+  #buildRecord: ((raw: Record<string, unknown>) => Readonly<Record<string, unknown>>) | undefined;
 
   /**
    * A stored record as the frozen public record, keys in canonical order, its fields at
@@ -268,11 +268,20 @@ export class StoreKernel<R extends AnyResource> {
    */
   finish(stored: StoredRecord): RecordOf<R> {
     const raw = readAtCodeVersion(this.resource, stored);
+    if (this.#finishPlan === undefined) {
+      this.#finishPlan = this.resource.fieldNames.map((name) => {
+        const field = this.resource.fields[name]!;
+        return {
+          name,
+          freeze: fieldFreezer(field),
+          absent: deepFreeze(field.defaultValue ?? null),
+        };
+      });
+      this.#buildRecord = compileRecordBuilder(this.#finishPlan);
+    }
+    // The same record as the loop below, written as one object literal where it compiles.
+    if (this.#buildRecord !== undefined) return this.#buildRecord(raw) as RecordOf<R>;
     const out: Record<string, unknown> = { id: raw.id, projectId: raw.projectId ?? null };
-    this.#finishPlan ??= this.resource.fieldNames.map((name) => {
-      const field = this.resource.fields[name]!;
-      return { name, freeze: fieldFreezer(field), absent: deepFreeze(field.defaultValue ?? null) };
-    });
     for (const { name, freeze, absent } of this.#finishPlan) {
       const v = raw[name];
       // One key order for dicts and objects on every backend (jsonb, for one, keeps its own),

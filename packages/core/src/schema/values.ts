@@ -1,6 +1,7 @@
 import { types } from 'node:util';
 import ipaddr from 'ipaddr.js';
 import type { Field } from './field.js';
+import { compileShapeBuilder } from './literal-builders.js';
 
 /** Length of a string in Unicode code points. */
 export function codePointLength(s: string): number {
@@ -235,10 +236,8 @@ function buildFreezer(field: Field): FieldFreezer {
       const shape = field.shape!;
       const names = Object.keys(shape);
       const items = names.map((name) => fieldFreezer(shape[name]!));
-      return (value) => {
-        if (value === null || typeof value !== 'object') return value;
+      const copy = (obj: Record<string, unknown>): unknown => {
         const out: Record<string, unknown> = {};
-        const obj = value as Record<string, unknown>;
         let declared = 0;
         for (let i = 0; i < names.length; i++) {
           const name = names[i]!;
@@ -255,6 +254,12 @@ function buildFreezer(field: Field): FieldFreezer {
         }
         return Object.freeze(out);
       };
+      // The usual value, with exactly the declared keys, as one literal; the loop above for the rest.
+      const build = compileShapeBuilder(names, items, copy) ?? copy;
+      return (value) =>
+        value === null || typeof value !== 'object'
+          ? value
+          : build(value as Record<string, unknown>);
     }
     default:
       return freezeInPlace;
