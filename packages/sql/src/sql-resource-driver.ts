@@ -18,6 +18,7 @@ import type { AnyDatabase, DialectSupport, SqlDb } from './dialect/dialect-suppo
 import type { RowArrays, StatementRunner } from './dialect/statement-runner.js';
 import { withDeadline, withRetries } from './errors.js';
 import type { ColumnLayout, TableLayout } from './layout.js';
+import { type ColumnRead, compileRowReader, type RowReader } from './row-reader.js';
 import { type RecordRewrite, rewriteManyStatement, statementPlan } from './sql-rewrite-many.js';
 import { SqlStatements, type Statement } from './sql-statements.js';
 
@@ -30,16 +31,6 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/** How one column of a row becomes a record value. */
-interface ColumnRead {
-  readonly column: string;
-  readonly field: string;
-  /** Whether a `NULL` is kept as `null` (else the field is left out). */
-  readonly keepNull: boolean;
-  /** The conversion of a non-null value; `undefined`: the value as the driver returned it. */
-  readonly decode: ((raw: unknown) => unknown) | undefined;
 }
 
 /** What a driver shares with the other drivers and the allocator of one backend. */
@@ -80,6 +71,8 @@ export class RowCodec {
 
   /** How {@link fromRow} reads each column, worked out once. */
   readonly #plan: readonly ColumnRead[];
+  /** {@link fromArrays}' reading of one row, compiled from the plan where it can be. */
+  readonly #readRow: RowReader | undefined;
 
   constructor(layout: TableLayout, support: DialectSupport) {
     this.layout = layout;
@@ -90,6 +83,7 @@ export class RowCodec {
       keepNull: c.nullable || c.system,
       decode: support.decoder(c.kind),
     }));
+    this.#readRow = compileRowReader(this.#plan);
   }
 
   /** A record value as the driver binds it. */
@@ -142,6 +136,11 @@ export class RowCodec {
     const index = this.#arrayIndex;
     const plan = this.#plan;
     const out = new Array<StoredRecord>(rows.length);
+    const read = this.#readRow;
+    if (read !== undefined) {
+      for (let r = 0; r < rows.length; r++) out[r] = read(rows[r]!, index) as StoredRecord;
+      return out;
+    }
     for (let r = 0; r < rows.length; r++) {
       const row = rows[r]!;
       const record: Record<string, unknown> = {};
