@@ -24,6 +24,7 @@ import {
 } from '@polystore/core/adapter';
 import { MEMBER_SEPARATOR, type ResourceLayout } from './layout.js';
 import { lexArg, maxLower, memberOf, minUpper, planQuery, type QueryPlan } from './query-plan.js';
+import { compileTextsReader, jsonValue, type TextsReader } from './record-reader.js';
 import type { RedisConnection } from './redis-connection.js';
 
 /** Most partitions a `list` merges; beyond, it reads all projects and checks `projectId`. */
@@ -64,12 +65,15 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
   readonly #fields: readonly string[];
   /** The same as script arguments: their count, then the names (see read_names). */
   readonly #fieldArgs: readonly string[];
+  /** {@link #record}'s reading, compiled from the fields where it can be. */
+  readonly #readTexts: TextsReader | undefined;
 
   constructor(connection: RedisConnection, layout: ResourceLayout) {
     this.#conn = connection;
     this.#layout = layout;
     this.#fields = readFields(layout);
     this.#fieldArgs = [String(this.#fields.length), ...this.#fields];
+    this.#readTexts = compileTextsReader(this.#fields);
   }
 
   async insert(record: StoredRecord): Promise<StoredRecord> {
@@ -393,18 +397,26 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
         `redis: a ${this.#layout.resource.name} record under ${this.#layout.base} holds a NUL outside JSON: the namespace holds foreign data`,
       );
     }
-    return this.#record(texts.map((t) => (t === '' ? null : t)));
+    return this.#record(texts);
   }
 
   /** A record from the JSON texts of {@link readFields}, in order (`null` where absent). */
   #record(texts: readonly (string | null | undefined)[]): StoredRecord {
+    const read = this.#readTexts;
+    if (read !== undefined) {
+      try {
+        return read(texts) as StoredRecord;
+      } catch {
+        // A text that is not JSON: the loop below says which field holds it.
+      }
+    }
     const record: Record<string, unknown> = {};
     for (let i = 0; i < this.#fields.length; i++) {
       const text = texts[i];
-      if (text === null || text === undefined) continue;
+      if (text === null || text === undefined || text === '') continue;
       const name = this.#fields[i]!;
       try {
-        record[name] = JSON.parse(text);
+        record[name] = jsonValue(text);
       } catch (err) {
         // Only another program writing into the namespace can leave a value that is not JSON.
         throw new ConfigError(

@@ -236,6 +236,31 @@ describe('read replies', () => {
     expect(await gadgets.get(p1, made.id)).toMatchObject({ spec: null });
   });
 
+  it('reads field values another program wrote: JSON texts of every kind, else a typed error naming the field', async () => {
+    const { backend, gadgets, namespace } = await fresh();
+    const made = await gadgets.create(p1, { name: 'plain', color: 'red', zone: null, labels: [] });
+    const key = `polystore:{${namespace}}:gadgets:r:${made.id}`;
+    const driver = backend.driver(gadgetResource);
+    // JSON all the same, though JSON.stringify would not write them so: escapes, whitespace.
+    const json: [string, unknown][] = [
+      ['"\\u00e9t\\u00e9"', 'été'],
+      ['"a\\"b"', 'a"b'],
+      ['"tab\\there"', 'tab\there'],
+      [' "spaced" ', 'spaced'],
+      ['""', ''],
+    ];
+    for (const [text, value] of json) {
+      await raw.hset(key, 'name', text);
+      expect((await driver.get(scopeP1, made.id))?.name).toBe(value);
+      expect((await driver.getMany(scopeP1, [made.id]))[0]?.name).toBe(value);
+    }
+    // Not JSON: a raw control character in a string, an unclosed string, a bare word.
+    for (const text of ['"tab\there"', '"open', 'plain']) {
+      await raw.hset(key, 'name', text);
+      await expect(driver.get(scopeP1, made.id)).rejects.toThrow(/field name under .* is not JSON/);
+    }
+  });
+
   it('passes over an index entry whose record is gone: the page is still full', async () => {
     const { gadgets, namespace } = await fresh();
     for (let i = 0; i < 6; i++) await gadgets.create(p1, { name: `r${i}`, color: 'red' });
