@@ -150,6 +150,7 @@ export {
   type VersionSnapshot,
   wireKeys,
 } from './schema/history-snapshot.js';
+export { bareKeys, compileFunction } from './schema/literal-builders.js';
 export {
   assertPlainInput,
   checkValue,

@@ -1,5 +1,11 @@
 import type { AnyResource } from '@polystore/core';
-import { type IndexElement, isScalarKind, type StoredRecord } from '@polystore/core/adapter';
+import {
+  bareKeys,
+  compileFunction,
+  type IndexElement,
+  isScalarKind,
+  type StoredRecord,
+} from '@polystore/core/adapter';
 import type { Document } from 'mongodb';
 import { decodeValue, encodeField } from './value-codec.js';
 
@@ -126,8 +132,40 @@ export class MongoLayout {
     return doc;
   }
 
+  /**
+   * {@link fromDocument} as one function with a store site per field, compiled on first use
+   * where the field names allow (`compileFunction`): the loop's one store site sees every
+   * name, which V8 then looks up on each store. `null`: not compiled, the loop reads.
+   */
+  #readDocument: ((doc: Document) => StoredRecord) | null | undefined;
+
+  #compileReader(): ((doc: Document) => StoredRecord) | null {
+    const names = this.resource.fieldNames;
+    if (!bareKeys(names)) return null;
+    const steps = names.map(
+      (n) =>
+        `  v = doc.${n};\n  if (v !== undefined) out.${n} = ${this.#json.has(n) ? 'decode(v)' : 'v'};`,
+    );
+    const source = `return function fromDocument(doc) {
+  const out = { id: doc._id, projectId: doc.projectId ?? null };
+  let v;
+${steps.join('\n')}
+  out.revision = doc.revision;
+  out.createdAt = doc.createdAt;
+  out.updatedAt = doc.updatedAt;
+  out.deletedAt = doc.deletedAt ?? null;
+  out.objectVersion = doc.objectVersion;
+  return out;
+};`;
+    return (
+      compileFunction<(doc: Document) => StoredRecord>(['decode'], source, [decodeValue]) ?? null
+    );
+  }
+
   /** The record of a stored document (hidden markers left out). */
   fromDocument(doc: Document): StoredRecord {
+    if (this.#readDocument === undefined) this.#readDocument = this.#compileReader();
+    if (this.#readDocument !== null) return this.#readDocument(doc);
     const out: Record<string, unknown> = {
       id: doc._id,
       projectId: doc.projectId ?? null,

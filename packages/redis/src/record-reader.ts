@@ -1,3 +1,5 @@
+import { bareKeys, compileFunction } from '@polystore/core/adapter';
+
 /** A JSON string with nothing to unescape: no quote, backslash or control character inside. */
 const PLAIN_STRING = /^"[^"\\\u0000-\u001f]*"$/;
 
@@ -16,9 +18,6 @@ export type TextsReader = (
   texts: readonly (string | null | undefined)[],
 ) => Record<string, unknown>;
 
-/** A field name that can be written bare in generated code (never `__proto__`). */
-const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-
 /**
  * {@link TextsReader} for the fields `names`, as one function with a store site per field
  * (`new Function`): a loop setting `record[name]` for name after name makes one store site
@@ -28,7 +27,7 @@ const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
  * A text that is not JSON makes the reader throw `SyntaxError`.
  */
 export function compileTextsReader(names: readonly string[]): TextsReader | undefined {
-  if (!names.every((n) => IDENTIFIER.test(n) && n !== '__proto__')) return undefined;
+  if (!bareKeys(names)) return undefined;
   const steps = names.map(
     (n, i) => `  t = texts[${i}];
   if (t !== null && t !== undefined && t !== '') r.${n} = value(t);`,
@@ -39,9 +38,5 @@ export function compileTextsReader(names: readonly string[]): TextsReader | unde
 ${steps.join('\n')}
   return r;
 };`;
-  try {
-    return new Function('value', source)(jsonValue) as TextsReader;
-  } catch {
-    return undefined;
-  }
+  return compileFunction<TextsReader>(['value'], source, [jsonValue]);
 }

@@ -1,3 +1,5 @@
+import { bareKeys, compileFunction } from '@polystore/core/adapter';
+
 /** How one column of a row becomes a record value. */
 export interface ColumnRead {
   readonly column: string;
@@ -14,9 +16,6 @@ export interface ColumnRead {
  */
 export type RowReader = (row: readonly unknown[], at: readonly number[]) => Record<string, unknown>;
 
-/** A field name that can be written bare in generated code (never `__proto__`). */
-const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-
 /**
  * {@link RowReader} for `plan`, as one function with a store site per field (`new
  * Function`): a loop setting `record[field]` for field after field makes one store site see
@@ -25,7 +24,7 @@ const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
  * reads the same record (a `NULL` kept as `null` or left out, per {@link ColumnRead.keepNull}).
  */
 export function compileRowReader(plan: readonly ColumnRead[]): RowReader | undefined {
-  if (!plan.every((c) => IDENTIFIER.test(c.field) && c.field !== '__proto__')) return undefined;
+  if (!bareKeys(plan.map((c) => c.field))) return undefined;
   const steps = plan.map(({ field, keepNull, decode }, i) => {
     const value = decode === undefined ? 'v' : `D[${i}](v)`;
     const nil = keepNull ? `r.${field} = null;` : '';
@@ -38,9 +37,5 @@ export function compileRowReader(plan: readonly ColumnRead[]): RowReader | undef
 ${steps.join('\n')}
   return r;
 };`;
-  try {
-    return new Function('D', source)(plan.map((c) => c.decode)) as RowReader;
-  } catch {
-    return undefined;
-  }
+  return compileFunction<RowReader>(['D'], source, [plan.map((c) => c.decode)]);
 }

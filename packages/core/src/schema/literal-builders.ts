@@ -16,13 +16,34 @@
 /** A key that can be written bare in a literal and read as `.key` (never `__proto__`). */
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
-/** Whether every key can be written bare in generated code. */
-function plainKeys(keys: readonly string[]): boolean {
+/**
+ * Whether every key can be written bare in generated code: as `{ key: … }` in a literal
+ * and read as `o.key` (an identifier, and not `__proto__`, which a literal would take for
+ * the prototype).
+ */
+export function bareKeys(keys: readonly string[]): boolean {
   return keys.every((k) => IDENTIFIER.test(k) && k !== '__proto__');
 }
 
-/** `factory(...args)` of the code `source` (a function taking `params`), or `undefined`. */
-function compile<T>(
+/**
+ * What the code `source` returns, run as the body of a function of `params` given `args`
+ * (`new Function(...params, source)(...args)`); `undefined` where the runtime refuses
+ * `new Function` (a Content Security Policy without `unsafe-eval`). For builders written
+ * once per resource, whose caller keeps a plain loop for `undefined`. Only names checked
+ * with {@link bareKeys} and numbers may go into `source`.
+ *
+ * @example
+ * ```ts
+ * const pick = bareKeys(names)
+ *   ? compileFunction<(o: Record<string, unknown>) => object>(
+ *       [],
+ *       `return (o) => ({ ${names.map((n) => `${n}: o.${n}`).join(', ')} });`,
+ *       [],
+ *     )
+ *   : undefined;
+ * ```
+ */
+export function compileFunction<T>(
   params: readonly string[],
   source: string,
   args: readonly unknown[],
@@ -61,7 +82,7 @@ export function compileRecordBuilder(
     'deletedAt',
     'objectVersion',
   ];
-  if (!plainKeys(names) || names.some((n) => system.includes(n))) return undefined;
+  if (!bareKeys(names) || names.some((n) => system.includes(n))) return undefined;
   const value = (n: string, i: number) =>
     `${n}: (v = raw.${n}) === undefined ? A[${i}] : v === null || typeof v !== 'object' ? v : F[${i}](v)`;
   const source = `return function buildRecord(raw) {
@@ -77,7 +98,7 @@ export function compileRecordBuilder(
     objectVersion: raw.objectVersion,
   });
 };`;
-  return compile(['F', 'A', 'freeze'], source, [
+  return compileFunction(['F', 'A', 'freeze'], source, [
     fields.map((f) => f.freeze),
     fields.map((f) => f.absent),
     Object.freeze,
@@ -94,12 +115,12 @@ export function compileShapeBuilder(
   items: readonly ((value: unknown) => unknown)[],
   otherwise: (value: Record<string, unknown>) => unknown,
 ): ((value: Record<string, unknown>) => unknown) | undefined {
-  if (names.length === 0 || !plainKeys(names)) return undefined;
+  if (names.length === 0 || !bareKeys(names)) return undefined;
   const source = `return function buildShape(o) {
   if (!(${names.map((n) => `hasOwn(o, '${n}')`).join(' && ')}) || keys(o).length !== ${names.length}) return otherwise(o);
   return freeze({ ${names.map((n, i) => `${n}: I[${i}](o.${n})`).join(', ')} });
 };`;
-  return compile(['I', 'otherwise', 'hasOwn', 'keys', 'freeze'], source, [
+  return compileFunction(['I', 'otherwise', 'hasOwn', 'keys', 'freeze'], source, [
     items,
     otherwise,
     Object.hasOwn,
