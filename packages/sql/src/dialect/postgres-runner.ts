@@ -94,6 +94,11 @@ export class PostgresRunner implements StatementRunner {
     });
   }
 
+  /** {@link rowArrays}: a statement of one row or none costs no more as arrays. */
+  rowArray(text: string, params: readonly unknown[]): Promise<RowArrays> {
+    return this.rowArrays(text, params);
+  }
+
   /** Runs `text` once (and once more after a cached plan changed), on a client of the pool. */
   #send(
     text: string,

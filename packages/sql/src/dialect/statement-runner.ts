@@ -26,6 +26,12 @@ export interface StatementRunner {
    * each property of each row); absent where it does not.
    */
   rowArrays?(text: string, params: readonly unknown[]): Promise<RowArrays>;
+  /**
+   * {@link row} as an array of values (in {@link RowArrays}, no row or one), where the
+   * driver builds that for less than an object even for one row (`pg`, whose object rows
+   * copy an empty row and set each column by name); absent where it does not.
+   */
+  rowArray?(text: string, params: readonly unknown[]): Promise<RowArrays>;
 }
 
 /**
