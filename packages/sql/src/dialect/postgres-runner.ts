@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
-import { describedQueryClass } from './postgres-described-query.js';
+import { type DescribedQueryFactory, describedQueries } from './postgres-described-query.js';
 import {
   type Row,
   type RowArrays,
@@ -34,7 +34,7 @@ interface Named {
  * generation of names (every text is prepared again, under its new name, on each
  * connection as it is used) and runs the call once more.
  *
- * A named statement's result is described once per connection (describedQueryClass): `pg`
+ * A named statement's result is described once per connection (describedQueries): `pg`
  * would ask the server for the description and build its parsers from it on every call.
  *
  * A call takes the pool's client and runs its query with callbacks, settling one promise
@@ -53,11 +53,11 @@ export class PostgresRunner implements StatementRunner {
   readonly #names = new Map<string, Named>();
   #generation = 0;
   /** pg's `Query` without the Describe of a statement already described on its connection. */
-  readonly #Query: ReturnType<typeof describedQueryClass>;
+  readonly #query: DescribedQueryFactory | undefined;
 
   constructor(pool: Pool) {
     this.#pool = pool;
-    this.#Query = describedQueryClass((pool as { Client?: { Query?: unknown } }).Client?.Query);
+    this.#query = describedQueries((pool as { Client?: { Query?: unknown } }).Client?.Query);
   }
 
   row(text: string, params: readonly unknown[]): Promise<Row | undefined> {
@@ -144,11 +144,15 @@ export class PostgresRunner implements StatementRunner {
         this.#send(text, values, true, arrays, resolve, reject);
       };
       try {
-        const config: QueryConfig = name === undefined ? { text, values } : { name, text, values };
-        if (arrays) (config as { rowMode?: 'array' }).rowMode = 'array';
-        const Query = this.#Query;
-        if (name === undefined || Query === undefined) c.query(config, done);
-        else c.query(new Query(config) as never, done);
+        const query = this.#query;
+        if (name !== undefined && query !== undefined) {
+          c.query(query(name, text, values, arrays) as never, done);
+        } else {
+          const config: QueryConfig =
+            name === undefined ? { text, values } : { name, text, values };
+          if (arrays) (config as { rowMode?: 'array' }).rowMode = 'array';
+          c.query(config, done);
+        }
       } catch (thrown) {
         c.release();
         reject(thrown);
