@@ -13,6 +13,8 @@
  * caller keeps its loop: the result is the same object either way.
  */
 
+import { SYSTEM_FIELDS } from './resource.js';
+
 /** A key that can be written bare in a literal and read as `.key` (never `__proto__`). */
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
@@ -73,15 +75,7 @@ export function compileRecordBuilder(
   fields: readonly FinishField[],
 ): ((raw: Record<string, unknown>) => Readonly<Record<string, unknown>>) | undefined {
   const names = fields.map((f) => f.name);
-  const system = [
-    'id',
-    'projectId',
-    'revision',
-    'createdAt',
-    'updatedAt',
-    'deletedAt',
-    'objectVersion',
-  ];
+  const system: readonly string[] = SYSTEM_FIELDS;
   if (!bareKeys(names) || names.some((n) => system.includes(n))) return undefined;
   const value = (n: string, i: number) =>
     `${n}: (v = raw.${n}) === undefined ? A[${i}] : v === null || typeof v !== 'object' ? v : F[${i}](v)`;
