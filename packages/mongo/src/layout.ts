@@ -69,6 +69,7 @@ export class MongoLayout {
     this.#json = new Set(
       resource.fieldNames.filter((n) => !isScalarKind(resource.fields[n]!.kind)),
     );
+    this.#readDocument = this.#compileReader();
     this.#nullable = [
       ...new Set([
         ...resource.fieldNames.filter((n) => resource.fields[n]!.isNullable),
@@ -133,15 +134,15 @@ export class MongoLayout {
   }
 
   /**
-   * {@link fromDocument} as one function with a store site per field, compiled on first use
-   * where the field names allow (`compileFunction`): the loop's one store site sees every
-   * name, which V8 then looks up on each store. `null`: not compiled, the loop reads.
+   * {@link fromDocument} as one function with a store site per field (`compileFunction`):
+   * the loop's one store site sees every name, which V8 then looks up on each store.
+   * `undefined` where the names or the runtime do not allow it: the loop reads.
    */
-  #readDocument: ((doc: Document) => StoredRecord) | null | undefined;
+  readonly #readDocument: ((doc: Document) => StoredRecord) | undefined;
 
-  #compileReader(): ((doc: Document) => StoredRecord) | null {
+  #compileReader(): ((doc: Document) => StoredRecord) | undefined {
     const names = this.resource.fieldNames;
-    if (!bareKeys(names)) return null;
+    if (!bareKeys(names)) return undefined;
     const steps = names.map(
       (n) =>
         `  v = doc.${n};\n  if (v !== undefined) out.${n} = ${this.#json.has(n) ? 'decode(v)' : 'v'};`,
@@ -157,15 +158,12 @@ ${steps.join('\n')}
   out.objectVersion = doc.objectVersion;
   return out;
 };`;
-    return (
-      compileFunction<(doc: Document) => StoredRecord>(['decode'], source, [decodeValue]) ?? null
-    );
+    return compileFunction<(doc: Document) => StoredRecord>(['decode'], source, [decodeValue]);
   }
 
   /** The record of a stored document (hidden markers left out). */
   fromDocument(doc: Document): StoredRecord {
-    if (this.#readDocument === undefined) this.#readDocument = this.#compileReader();
-    if (this.#readDocument !== null) return this.#readDocument(doc);
+    if (this.#readDocument !== undefined) return this.#readDocument(doc);
     const out: Record<string, unknown> = {
       id: doc._id,
       projectId: doc.projectId ?? null,
