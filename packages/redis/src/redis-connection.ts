@@ -51,6 +51,7 @@ export type ScriptArg = string | Buffer | number;
 
 /** Scripts that only read; ioredis may send them to replicas. */
 const READ_ONLY: ReadonlySet<ScriptName> = new Set([
+  'get',
   'list',
   'count',
   'fetch',
@@ -65,6 +66,25 @@ function commandName(name: ScriptName): string {
 
 type ScriptCommand = (...args: ScriptArg[]) => Promise<unknown>;
 
+/** A script with the reply's field names bound in it: called with its key and arguments. */
+export type BoundScript = (key: string, args: readonly ScriptArg[]) => Promise<unknown>;
+
+/** The line of the shared scripts that {@link RedisConnection.bind} replaces (prelude.lua). */
+const UNBOUND_NAMES = 'local BOUND_NAMES = nil';
+
+/**
+ * A string as a Lua literal: every byte but letters, digits and `_` as a decimal escape, so
+ * no name can end the literal or hide code.
+ */
+function luaString(text: string): string {
+  let out = "'";
+  for (const byte of Buffer.from(text, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += /[A-Za-z0-9_]/.test(c) ? c : `\\${String(byte).padStart(3, '0')}`;
+  }
+  return `${out}'`;
+}
+
 /**
  * One ioredis client with the polystore scripts defined on it (ioredis sends EVALSHA,
  * and EVAL once per connection or after `NOSCRIPT`), and every failure mapped to a core
@@ -75,6 +95,8 @@ export class RedisConnection {
   readonly client: Redis;
   readonly #options: ResolvedRedisOptions;
   #closed: Promise<void> | undefined;
+  /** The scripts {@link bind} defined, by script name and names. */
+  readonly #bound = new Map<string, BoundScript>();
   /** Releases the timer list every command's `commandTimeout` timer goes in (keepTimerList). */
   readonly #releaseTimers: () => void;
 
@@ -166,13 +188,46 @@ export class RedisConnection {
     }
   }
 
-  /** The values of some fields of a hash, in their order (`null` where missing, all when the key is). */
-  async hashValues(key: string, fields: readonly string[]): Promise<(string | null)[]> {
-    try {
-      return (await this.client.call('HMGET', key, ...fields)) as (string | null)[];
-    } catch (err) {
-      throw toCoreError(err, 'get');
+  /**
+   * The script `name` with the field names of its replies bound in it (prelude.lua's
+   * BOUND_NAMES): its calls send `'-'` where the shared script takes the names. One
+   * command is defined per script and names, however many drivers ask; ioredis sends
+   * EVALSHA, and EVAL after `NOSCRIPT`, as for the shared scripts.
+   *
+   * @example
+   * ```ts
+   * const get = connection.bind('get', ['id', 'projectId', 'name']);
+   * const row = await get(layout.recordKey(id), [layout.base, id, '-']);
+   * ```
+   */
+  bind(name: ScriptName, names: readonly string[]): BoundScript {
+    const cacheKey = `${name}\0${names.join('\0')}`;
+    const known = this.#bound.get(cacheKey);
+    if (known) return known;
+    const shared = LUA_SCRIPTS[name];
+    if (!shared.includes(UNBOUND_NAMES)) {
+      throw new ConfigError(`redis: the ${name} script reads no bound field names`);
     }
+    const lua = shared.replace(
+      UNBOUND_NAMES,
+      () => `local BOUND_NAMES = { ${names.map(luaString).join(', ')} }`,
+    );
+    const command = `${commandName(name)}_bound${this.#bound.size}`;
+    this.client.defineCommand(command, {
+      lua,
+      numberOfKeys: 1,
+      readOnly: READ_ONLY.has(name),
+    });
+    const fn = (this.client as unknown as Record<string, ScriptCommand>)[command]!;
+    const bound: BoundScript = async (key, args) => {
+      try {
+        return await fn.call(this.client, key, ...args);
+      } catch (err) {
+        throw toCoreError(err, name);
+      }
+    };
+    this.#bound.set(cacheKey, bound);
+    return bound;
   }
 
   /** The size of a set (`SCARD`) or sorted set (`ZCARD`); 0 when the key is missing. */

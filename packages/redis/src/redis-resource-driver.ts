@@ -25,7 +25,7 @@ import {
 import { MEMBER_SEPARATOR, type ResourceLayout } from './layout.js';
 import { lexArg, maxLower, memberOf, minUpper, planQuery, type QueryPlan } from './query-plan.js';
 import { compileTextsReader, jsonValue, type TextsReader } from './record-reader.js';
-import type { RedisConnection } from './redis-connection.js';
+import type { BoundScript, RedisConnection } from './redis-connection.js';
 
 /** Most partitions a `list` merges; beyond, it reads all projects and checks `projectId`. */
 const MAX_LIST_PARTITIONS = 16;
@@ -42,16 +42,26 @@ const CONVERT_BATCH = 2000;
 /** A script reply: a status word and its payload. */
 type Reply = [string, ...unknown[]];
 
+/** The scripts whose replies carry records: the driver loads them with its fields bound. */
+const BOUND_SCRIPTS = ['get', 'fetch', 'list', 'update', 'delete', 'rewrite'] as const;
+
+/** Where a bound script takes the names of the reply's fields (see read_names). */
+const BOUND = '-';
+
 /**
  * The generic driver of any resource over Redis. Every mutation is one Lua script that
  * checks its conditions and changes the record and all its index entries atomically; a
- * `get` is one `HMGET` of the record's fields; a page of `list`, a `count` and a `getMany`
- * are one read-only script over the index keys (a `count` that is the size of one index,
- * one `SCARD` or `ZCARD`). Reads fetch the fields by name ({@link readFields}), so the
- * hidden `~` fields of the indexes never travel, and the scripts return each record as one
- * string of its JSON texts (see record_row in prelude.lua). The write scripts reply in the
- * same form (record_text): an update or delete with the record written, a conflict with the
- * current one; an insert or rewrite only with 'ok', the record being the one sent.
+ * `get` is one read-only script (an `HMGET` of the record's fields), and so are a page of
+ * `list`, a `count` and a `getMany` over the index keys (a `count` that is the size of one
+ * index is one `SCARD` or `ZCARD`). Reads fetch the fields by name ({@link readFields}), so
+ * the hidden `~` fields of the indexes never travel, and the scripts return each record as
+ * one string of its JSON texts (see record_row in prelude.lua). The write scripts reply in
+ * the same form (record_text): an update or delete with the record written, a conflict with
+ * the current one; an insert or rewrite only with 'ok', the record being the one sent.
+ *
+ * The scripts that reply with records are loaded with those field names bound in them
+ * ({@link RedisConnection.bind}), so that a call does not send them: as arguments, the 15
+ * names of an instance cost the client more than the rest of a get.
  *
  * For schema evolution, `countByVersion` reads the sizes of the per-version sorted sets,
  * `scanVersion` reads a page of one of them from its cursor, and `rewrite` is one script that replaces
@@ -63,8 +73,8 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
   readonly #layout: ResourceLayout;
   /** The fields reads fetch ({@link readFields}), `id` first. */
   readonly #fields: readonly string[];
-  /** The same as script arguments: their count, then the names (see read_names). */
-  readonly #fieldArgs: readonly string[];
+  /** The scripts that reply with records, with {@link #fields} bound in them. */
+  readonly #bound: Readonly<Record<(typeof BOUND_SCRIPTS)[number], BoundScript>>;
   /** {@link #record}'s reading, compiled from the fields where it can be. */
   readonly #readTexts: TextsReader | undefined;
 
@@ -72,7 +82,9 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
     this.#conn = connection;
     this.#layout = layout;
     this.#fields = readFields(layout);
-    this.#fieldArgs = [String(this.#fields.length), ...this.#fields];
+    const bound: Partial<Record<(typeof BOUND_SCRIPTS)[number], BoundScript>> = {};
+    for (const name of BOUND_SCRIPTS) bound[name] = connection.bind(name, this.#fields);
+    this.#bound = bound as Record<(typeof BOUND_SCRIPTS)[number], BoundScript>;
     this.#readTexts = compileTextsReader(this.#fields);
   }
 
@@ -89,21 +101,17 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
   }
 
   async get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
-    const values = await this.#conn.hashValues(this.#layout.recordKey(id), this.#fields);
-    // `id` is the first field: a record always has it, a missing key has none.
-    if (values[0] === null || values[0] === undefined) return undefined;
-    const record = this.#record(values);
+    const l = this.#layout;
+    const row = (await this.#bound.get(l.recordKey(id), [l.base, id, BOUND])) as string | null;
+    if (row === null) return undefined;
+    const record = this.#row(row);
     return inReadScope(record, scope) ? record : undefined;
   }
 
   async getMany(scope: ReadScope, ids: readonly string[]): Promise<StoredRecord[]> {
     if (ids.length === 0) return [];
     const l = this.#layout;
-    const reply = (await this.#conn.script('fetch', l.versionsKey, [
-      l.base,
-      ...this.#fieldArgs,
-      ...ids,
-    ])) as string[];
+    const reply = (await this.#bound.fetch(l.versionsKey, [l.base, BOUND, ...ids])) as string[];
     const out: StoredRecord[] = [];
     for (const row of reply) {
       const record = this.#row(row);
@@ -131,7 +139,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       if (direction === 'asc') lo = maxLower(lo, bound);
       else hi = minUpper(hi, bound);
     }
-    const reply = (await this.#conn.script('list', l.versionsKey, [
+    const reply = (await this.#bound.list(l.versionsKey, [
       l.base,
       l.descriptor,
       field,
@@ -142,7 +150,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       String(plan.partitions.length),
       ...plan.partitions,
       ...plan.predicates,
-      ...this.#fieldArgs,
+      BOUND,
     ])) as string[];
     return reply.map((row) => this.#row(row));
   }
@@ -172,7 +180,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       id,
       scopeArg(scope),
       change.expectedRevision === undefined ? '' : String(change.expectedRevision),
-      ...this.#fieldArgs,
+      BOUND,
     ];
     args.push(...expectedArgs(change.expected));
     const set = Object.entries(change.set);
@@ -191,12 +199,12 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       l.sortToken('updatedAt', change.updatedAt),
       JSON.stringify(change.objectVersion),
     );
-    return this.#outcome('update', await this.#conn.script('update', l.recordKey(id), args));
+    return this.#outcome('update', await this.#bound.update(l.recordKey(id), args));
   }
 
   async delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
     const l = this.#layout;
-    const reply = await this.#conn.script('delete', l.recordKey(id), [
+    const reply = await this.#bound.delete(l.recordKey(id), [
       l.base,
       l.descriptor,
       id,
@@ -205,7 +213,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       change.soft ? '1' : '0',
       JSON.stringify(change.at),
       change.at,
-      ...this.#fieldArgs,
+      BOUND,
       ...expectedArgs(change.expected),
     ]);
     return this.#outcome('delete', reply);
@@ -315,13 +323,13 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
   async rewrite(record: StoredRecord, expectedRevision: number): Promise<WriteOutcome> {
     const l = this.#layout;
     const next = { ...record, revision: expectedRevision + 1 } as StoredRecord;
-    const reply = (await this.#conn.script('rewrite', l.recordKey(record.id), [
+    const reply = (await this.#bound.rewrite(l.recordKey(record.id), [
       l.base,
       l.descriptor,
       l.schemaKey,
       record.id,
       String(expectedRevision),
-      ...this.#fieldArgs,
+      BOUND,
       ...l.encode(next),
     ])) as Reply;
     // The script replies only 'ok': the record it stored is the one sent (as insert's).

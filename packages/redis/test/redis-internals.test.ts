@@ -6,6 +6,7 @@
  */
 import {
   adminContext,
+  ConfigError,
   createContext,
   ManualClock,
   type Stores,
@@ -22,6 +23,8 @@ import {
   widgetResource,
 } from '../../../test/contract/resources.js';
 import { openRedisBackend, openRedisStores } from '../src/redis-adapter.js';
+import { RedisConnection, redisEndpoint } from '../src/redis-connection.js';
+import { resolveRedisOptions } from '../src/redis-options.js';
 import { redisUrl } from './helpers.js';
 
 const p1 = createContext({ projectId: 'p1' });
@@ -191,5 +194,38 @@ describe('version sets', () => {
     expect(await backend.driver(gadgetResource).versionCounts()).toEqual(new Map([['1.0', 1]]));
     expect(await backend.driver(widgetResource).versionCounts()).toEqual(new Map());
     await stores.close();
+  });
+});
+
+describe('scripts with bound field names', () => {
+  it('reads fields by any name, quotes, brackets, NUL and non-ASCII included, with nothing of a name run as code', async () => {
+    const url = new URL(redisUrl());
+    const connection = await RedisConnection.open(redisEndpoint(url), resolveRedisOptions(url));
+    try {
+      const names = ['id', "it's", ']]..error("x")..[[', 'a\0b', 'é😀', '\\', '10'];
+      const base = `${freshNamespace('redis_bound')}:`;
+      const values = names.map((_, i) => JSON.stringify(`value ${i}`));
+      await raw.hset(`${base}r:one`, ...names.flatMap((n, i) => [n, values[i]!]));
+      const get = connection.bind('get', names);
+      // The same script and names: one definition, whichever driver asks.
+      expect(connection.bind('get', names)).toBe(get);
+      expect(await get(`${base}r:one`, [base, 'one', '-'])).toBe(values.join('\0'));
+      expect(await get(`${base}r:none`, [base, 'none', '-'])).toBeNull();
+      const fewer = connection.bind('get', ['id', '10']);
+      expect(fewer).not.toBe(get);
+      expect(await fewer(`${base}r:one`, [base, 'one', '-'])).toBe(`${values[0]}\0${values[6]}`);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('refuses to bind names in a script that reads none', async () => {
+    const url = new URL(redisUrl());
+    const connection = await RedisConnection.open(redisEndpoint(url), resolveRedisOptions(url));
+    try {
+      expect(() => connection.bind('count', ['id'])).toThrow(ConfigError);
+    } finally {
+      await connection.close();
+    }
   });
 });

@@ -67,13 +67,20 @@ describe('faults', () => {
     expect(await stores.instances.count(p1, { host: 'h' })).toBe(now.revision === 2 ? 1 : 0);
   });
 
-  it('reloads its scripts after SCRIPT FLUSH (NOSCRIPT)', async () => {
+  it('reloads its scripts after SCRIPT FLUSH (NOSCRIPT), the shared ones and those with bound names', async () => {
     const raw = new Redis(server.url);
     try {
       await stores.instances.create(p1, { flavor });
       await raw.script('FLUSH');
       const vm = await stores.instances.create(p1, { flavor });
       expect((await stores.instances.get(p1, vm.id)).id).toBe(vm.id);
+      await raw.script('FLUSH');
+      expect((await stores.instances.get(p1, vm.id)).id).toBe(vm.id);
+      await raw.script('FLUSH');
+      const named = await stores.instances.update(p1, vm.id, { displayName: 'after-flush' });
+      expect(named.displayName).toBe('after-flush');
+      await raw.script('FLUSH');
+      expect((await stores.instances.getMany(p1, [vm.id]))[0]?.displayName).toBe('after-flush');
       await raw.script('FLUSH');
       expect((await stores.instances.list(p1, { limit: 1 })).items).toHaveLength(1);
     } finally {

@@ -512,9 +512,19 @@ local function matches(preds, skip, vals, pos, id)
   return true
 end
 
--- Reads the names of the fields a reply carries from ARGV at i: count, then each ('id'
--- first). Returns names, next i.
+-- The fields of the replies, in a script the driver loaded for one resource with them
+-- bound here (RedisConnection.bind replaces this line with their list, 'id' first); nil in
+-- the shared scripts. A bound script's call sends '-' in their place (see read_names):
+-- sending 15 names with every call cost the client more than the server's whole get.
+local BOUND_NAMES = nil
+
+-- Reads the names of the fields a reply carries from ARGV at i: '-' for BOUND_NAMES, else
+-- count, then each ('id' first). Returns names, next i.
 local function read_names(i)
+  if ARGV[i] == '-' then
+    if not BOUND_NAMES then error({ err = 'ERR polystore: no field names are bound in this script' }) end
+    return BOUND_NAMES, i + 1
+  end
   local n = tonumber(ARGV[i])
   local names = {}
   for k = 1, n do names[k] = ARGV[i + k] end
