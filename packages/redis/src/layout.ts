@@ -1,5 +1,6 @@
 import { type AnyResource, ConfigError, type FilterValue } from '@polystore/core';
 import type { StoredRecord } from '@polystore/core/adapter';
+import type { RecordForm } from './redis-options.js';
 
 /**
  * Separator between a sort token and the id in a sorted-set member. NUL sorts below every
@@ -29,7 +30,7 @@ export type Liveness = 'l' | 'd';
  *
  * | key | type | holds |
  * |---|---|---|
- * | `r:<id>` | hash | the record: `<field>` → JSON text, `~s:<field>` → sort token of each sortable field, `~e:<field>` / `~u:<f1,f2>` → the equality value / unique key it was last entered under (for rewrite) |
+ * | `r:<id>` | hash, or string | the record: `<field>` → JSON text, `~s:<field>` → sort token of each sortable field, `~e:<field>` / `~u:<f1,f2>` → the equality value / unique key it was last entered under (for rewrite); as a hash, or as one string holding the JSON object of the same pairs (the `json` {@link RecordForm}) |
  * | `z:<field>:<l\|d>:<*\|project>` | sorted set (lex) | `<token>\0<id>` of every record of the partition, for each sortable field |
  * | `e:<field>:<l\|d>:<*\|project>:<value>` | set | ids of the partition's records whose field has that value (JSON text; `null` too) |
  * | `u:<f1,f2>:<v1>\0<v2>` | string | id of the live record holding these unique values (none when a value is null) |
@@ -62,7 +63,10 @@ export class ResourceLayout {
   readonly descriptor: string;
   readonly #intFields: ReadonlySet<string>;
 
-  constructor(resource: AnyResource, keyspace: string) {
+  /** The form this client writes records in (see {@link RecordForm}). */
+  readonly recordForm: RecordForm;
+
+  constructor(resource: AnyResource, keyspace: string, recordForm: RecordForm = 'hash') {
     this.resource = resource;
     this.base = `${keyspace}${resource.plural}:`;
     const q = Object.entries(resource.queryable);
@@ -73,12 +77,14 @@ export class ResourceLayout {
     this.unique = resource.unique;
     this.global = resource.scope === 'global';
     this.#intFields = new Set(q.filter(([, d]) => d.field.kind === 'int').map(([n]) => n));
+    this.recordForm = recordForm;
     this.descriptor = JSON.stringify({
       n: resource.name,
       s: this.sortFields,
       e: this.eqFields,
       u: this.unique,
       g: this.global,
+      ...(recordForm === 'json' ? { f: 'j' } : {}),
     });
   }
 
@@ -184,6 +190,33 @@ export class ResourceLayout {
       out.push(`${TOKEN_FIELD}${field}`, this.sortToken(field, record[field] as string | number));
     }
     return out;
+  }
+
+  /**
+   * The field/value pairs of a record string of the json form (see {@link RecordForm}), for
+   * {@link decode}. Throws `ConfigError` for a string polystore did not write.
+   */
+  parseStored(text: string): Readonly<Record<string, string>> {
+    let stored: unknown;
+    try {
+      stored = JSON.parse(text);
+    } catch (err) {
+      throw this.foreign(err);
+    }
+    if (typeof stored !== 'object' || stored === null || Array.isArray(stored))
+      throw this.foreign();
+    for (const value of Object.values(stored)) {
+      if (typeof value !== 'string') throw this.foreign();
+    }
+    return stored as Readonly<Record<string, string>>;
+  }
+
+  /** The error of a record string polystore did not write. */
+  foreign(cause?: unknown): ConfigError {
+    return new ConfigError(
+      `redis: a ${this.resource.name} record string under ${this.base} is not a record's JSON object: the namespace holds foreign data`,
+      cause === undefined ? undefined : { cause },
+    );
   }
 
   /** A record from its hash (a flat field/value list or an object); `undefined` when empty. */

@@ -45,13 +45,17 @@ type Reply = [string, ...unknown[]];
 /** The scripts whose replies carry records: the driver loads them with its fields bound. */
 const BOUND_SCRIPTS = ['get', 'fetch', 'list', 'update', 'delete', 'rewrite'] as const;
 
+/** `{`, the first character of a record string of the json form (a row's is `"`). */
+const OPEN_BRACE = 0x7b;
+
 /** Where a bound script takes the names of the reply's fields (see read_names). */
 const BOUND = '-';
 
 /**
  * The generic driver of any resource over Redis. Every mutation is one Lua script that
  * checks its conditions and changes the record and all its index entries atomically; a
- * `get` is one read-only script (an `HMGET` of the record's fields), and so are a page of
+ * `get` is one read-only script (an `HMGET` of the record's fields, or a `GET` of its
+ * string), and so are a page of
  * `list`, a `count` and a `getMany` over the index keys (a `count` that is the size of one
  * index is one `SCARD` or `ZCARD`). Reads fetch the fields by name ({@link readFields}), so
  * the hidden `~` fields of the indexes never travel, and the scripts return each record as
@@ -282,7 +286,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
         after === undefined ? '0' : '1',
         String(size),
         JSON.stringify(version),
-      ])) as [string, ...string[][]];
+      ])) as [string, ...(string[] | string)[]];
       if (reply[0] === 'old') {
         await this.convertVersion(version);
         continue;
@@ -290,7 +294,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       if (reply[0] !== 'ok') throw this.#unexpected('scanVersion', reply);
       const records = reply
         .slice(1)
-        .map((hash) => l.decode(hash as string[]))
+        .map((stored) => l.decode(typeof stored === 'string' ? l.parseStored(stored) : stored))
         .filter((r): r is StoredRecord => r !== undefined)
         .sort((a, b) => compareCodePoints(a.id, b.id));
       return { records, after: records.length === size ? records.at(-1)!.id : undefined };
@@ -397,8 +401,14 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
     return { command: 'SCARD', key: this.#layout.eqKey(only.field, part, only.values[0]!) };
   }
 
-  /** A record from a script's row: the JSON texts of {@link readFields} joined by NUL ('' where absent). */
+  /**
+   * A record from a script's row: the JSON texts of {@link readFields} joined by NUL (''
+   * where absent), or, for a record stored in the json form, its stored string (the JSON
+   * object of its fields' texts and the hidden `~` fields, see record_row in prelude.lua),
+   * which begins with `{` where a row begins with the id's text.
+   */
   #row(row: string): StoredRecord {
+    if (row.charCodeAt(0) === OPEN_BRACE) return this.#record(this.#stored(row));
     const texts = row.split(MEMBER_SEPARATOR);
     if (texts.length !== this.#fields.length) {
       throw new ConfigError(
@@ -406,6 +416,13 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       );
     }
     return this.#record(texts);
+  }
+
+  /** The texts of {@link readFields} in a record string of the json form. */
+  #stored(text: string): (string | undefined)[] {
+    const pairs = this.#layout.parseStored(text);
+    if (pairs.id === undefined) throw this.#layout.foreign();
+    return this.#fields.map((name) => pairs[name]);
   }
 
   /** A record from the JSON texts of {@link readFields}, in order (`null` where absent). */

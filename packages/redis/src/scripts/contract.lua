@@ -87,7 +87,17 @@ if c.s == 'records' then
     dropped[#dropped + 1] = '~e:' .. f
   end
   local ids, through = id_walk_step(T, c, batch)
-  for _, id in ipairs(ids) do redis.call('HDEL', rkey(T, id), unpack(dropped)) end
+  for _, id in ipairs(ids) do
+    -- A hash loses the fields; a record in the json form is written again without them.
+    local key = rkey(T, id)
+    if record_type(key) == 'string' then
+      local r = decode_record(key, redis.call('GET', key))
+      for _, f in ipairs(dropped) do r[f] = nil end
+      redis.call('SET', key, cjson.encode(r))
+    else
+      redis.call('HDEL', key, unpack(dropped))
+    end
+  end
   if through then c.s = 'keys' end
   save()
   return { 'more' }

@@ -12,10 +12,14 @@
 --   lay          the resource's layout descriptor { n = resource name, s = sort fields,
 --                e = equality fields, u = unique constraints, g = global resource }
 --                (cjson-decoded ARGV[2])
---   a record     a hash: '<field>' -> JSON text of the value, '~s:<field>' -> sort token
+--   a record     '<field>' -> JSON text of the value, '~s:<field>' -> sort token, ... as a
+--                hash, or as one string holding the JSON object of the same pairs (the
+--                'json' form, lay.f == 'j'; see record_type)
 --   partitions   '<l|d>:<*|projectJson>': live/deleted x all projects/one project
 -- Values are compared as JSON texts or sort tokens, never re-encoded here: cjson would
 -- change numbers above 1e14 and escape '/', and Lua's '<' on strings follows the locale.
+-- (A record string is cjson's encoding of a table of strings only, which its decoding
+-- gives back byte for byte.)
 
 local SEP = '\0'
 
@@ -82,13 +86,41 @@ local function rkey(T, id) return T .. 'r:' .. id end
 local function zkey(T, f, part) return T .. 'z:' .. f .. ':' .. part end
 local function ekey(T, f, part, v) return T .. 'e:' .. f .. ':' .. part .. ':' .. v end
 
--- A record hash as a table, or nil.
+-- What record key `key` holds: 'hash', 'string' (a record in the json form) or 'none'.
+-- Records are stored in one of two forms (layout.ts RecordForm): a hash, read field by
+-- field, or one string, the JSON object of the same field -> text pairs, which a read
+-- returns with one GET and nothing to assemble (a get or a list page costs the server a
+-- third of the hash's). Every script reads both, so a store may hold both; a write stores
+-- the layout's form (store_record). Any other type is another program's key.
+local function record_type(key)
+  local t = redis.call('TYPE', key).ok
+  if t == 'hash' or t == 'string' or t == 'none' then return t end
+  return error({ err = 'WRONGTYPE polystore: ' .. key .. ' holds a ' .. t .. ', not a record' })
+end
+
+-- The table of a record string: its JSON object, whose every value is a string. Anything
+-- else is another program's string.
+local function decode_record(key, s)
+  local ok, r = pcall(cjson.decode, s)
+  if ok and type(r) == 'table' and next(r) ~= nil then
+    for k, v in pairs(r) do
+      if type(k) ~= 'string' or type(v) ~= 'string' then ok = false end
+    end
+    if ok then return r end
+  end
+  return error({ err = 'WRONGTYPE polystore: ' .. key .. ' holds a string that is not a record' })
+end
+
+-- A record as a table and the form it is stored in ('hash' or 'string'), or nil.
 local function load(key)
+  local t = record_type(key)
+  if t == 'none' then return nil end
+  if t == 'string' then return decode_record(key, redis.call('GET', key)), t end
   local flat = redis.call('HGETALL', key)
   if #flat == 0 then return nil end
   local r = {}
   for i = 1, #flat, 2 do r[flat[i]] = flat[i + 1] end
-  return r
+  return r, t
 end
 
 -- A record table as a flat field/value list (the arguments of the HSET that writes it).
@@ -99,6 +131,30 @@ local function flatten(r)
     out[#out + 1] = v
   end
   return out
+end
+
+-- The form the layout stores records in: 'string' for the json form (lay.f == 'j'), else
+-- 'hash'.
+local function layout_form(lay)
+  return lay.f == 'j' and 'string' or 'hash'
+end
+
+-- Stores record `n` (a table) at `key`, which holds a record in `form` ('hash', 'string',
+-- or 'none' for a new one), in the form `to`: a string is one SET of the whole record; a
+-- hash that stays a hash gets only `writes` (a flat field/value list of what changed; nil
+-- for all of n) and loses the fields `gone`; a record changing form is written whole.
+local function store_record(key, form, to, n, writes, gone)
+  if to == 'string' then
+    redis.call('SET', key, cjson.encode(n))
+    return
+  end
+  if form ~= 'hash' or not writes then
+    if form ~= 'none' then redis.call('DEL', key) end
+    redis.call('HSET', key, unpack(flatten(n)))
+    return
+  end
+  if gone and #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
+  if #writes > 0 then redis.call('HSET', key, unpack(writes)) end
 end
 
 local function copy(r)
@@ -376,7 +432,13 @@ local function insert(T, lay, id, flat, floor)
       flat[#flat + 1] = k
     end
   end
-  redis.call('HSET', key, unpack(flat))
+  if layout_form(lay) == 'string' then
+    local t = {}
+    for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+    redis.call('SET', key, cjson.encode(t))
+  else
+    redis.call('HSET', key, unpack(flat))
+  end
   index_all(T, lay, id, r, live and 'l' or 'd', true)
   for _, k in ipairs(uk) do
     if k then redis.call('SET', k, id) end
@@ -489,8 +551,15 @@ end
 -- The values of the columns `cols` of record `id` (false where missing). HGET where there
 -- is one column: its reply is a string, not a table, which costs less to build.
 local function read_columns(T, id, cols)
-  if #cols == 1 then return { redis.call('HGET', rkey(T, id), cols[1]) } end
-  return redis.call('HMGET', rkey(T, id), unpack(cols))
+  local key = rkey(T, id)
+  local t = record_type(key)
+  if t == 'string' then
+    local r, v = decode_record(key, redis.call('GET', key)), {}
+    for k = 1, #cols do v[k] = r[cols[k]] or false end
+    return v
+  end
+  if #cols == 1 then return { redis.call('HGET', key, cols[1]) } end
+  return redis.call('HMGET', key, unpack(cols))
 end
 
 -- Whether a record's column values (from HMGET) satisfy every predicate but `skip`.
@@ -532,12 +601,18 @@ local function read_names(i)
 end
 
 -- The reply form of record `id`: the JSON texts of its fields `names` (from read_names), in
--- that order, joined by NUL ('' for a field the record lacks); nil when there is no record.
+-- that order, joined by NUL ('' for a field the record lacks); nil when there is none.
 -- Only what the caller decodes: the hidden '~' fields stay on the server, and one string
 -- per record costs the server and the client far less than a list of name/value strings
 -- (the driver splits it). A JSON text never holds a NUL (JSON escapes it), and is never ''.
+-- A record in the json form replies its string as it is stored, hidden fields and all: it
+-- begins with '{', where a row begins with the text of the id, a JSON string.
 local function record_row(T, id, names)
-  local v = redis.call('HMGET', rkey(T, id), unpack(names))
+  local key = rkey(T, id)
+  local t = record_type(key)
+  if t == 'string' then return redis.call('GET', key) end
+  if t == 'none' then return nil end
+  local v = redis.call('HMGET', key, unpack(names))
   if not v[1] then return nil end
   for k = 2, #names do
     if not v[k] then v[k] = '' end
@@ -753,14 +828,14 @@ local function rewrite_clash(T, els, id, n)
   return nil
 end
 
--- Replaces the stored record `r` of `id` (at `key`) with the hash `flat` (`n` as a table),
+-- Replaces the stored record `r` of `id` (at `key`, in `form`) with `n`, in the layout's form,
 -- removing every entry the old record may have (under its old values, under the values
 -- expand or an earlier rewrite entered, in both livenesses when it is soft-deleted) and entering the new one in
 -- every element of `els`. `n` gets the entry fields it was stored with. The entries to
 -- remove and to add are gathered first: one both removed and added (what a migrate leaves
 -- as it was: the id, createdAt, unchanged values) is only added, each distinct entry once,
--- and the hash is written in one HSET, so a rewrite costs about half the commands.
-local function rewrite_stored(T, lay, els, key, id, r, flat, n)
+-- and the record is written in one command, so a rewrite costs about half the commands.
+local function rewrite_stored(T, lay, els, key, id, r, form, n)
   local rem, add = {}, {}
   local function note(t, cmd, k, m)
     local e = t[k]
@@ -837,6 +912,5 @@ local function rewrite_stored(T, lay, els, key, id, r, flat, n)
   if r.objectVersion then version_rem(T, r.objectVersion, id) end
   version_add(T, n.objectVersion, id)
 
-  redis.call('DEL', key)
-  redis.call('HSET', key, unpack(flatten(n)))
+  store_record(key, form, layout_form(lay), n)
 end

@@ -12,14 +12,12 @@ local els = rewrite_elements(lay, ARGV[3])
 -- Rewrites one record (ARGV[first .. last] its new hash); whether it did.
 local function rewrite_one(id, expected, first, last)
   local key = rkey(T, id)
-  local r = load(key)
+  local r, form = load(key)
   if not r or r.revision ~= expected then return false end
-  local flat = {}
-  for i = first, last do flat[#flat + 1] = ARGV[i] end
   local n = {}
-  for i = 1, #flat, 2 do n[flat[i]] = flat[i + 1] end
+  for i = first, last - 1, 2 do n[ARGV[i]] = ARGV[i + 1] end
   if rewrite_clash(T, els, id, n) then return false end
-  rewrite_stored(T, lay, els, key, id, r, flat, n)
+  rewrite_stored(T, lay, els, key, id, r, form, n)
   return true
 end
 

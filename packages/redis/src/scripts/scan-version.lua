@@ -4,10 +4,19 @@
 -- '1'/'0', limit, the version (JSON).
 -- Reply: {'old'} while the version still has a plain set of a store written before the
 -- sorted sets (the caller converts it, convert-version.lua, and asks again), else {'ok',
--- then one field/value list per record, in ascending id order}.
+-- then per record its field/value list (a hash) or its string (the json form), in
+-- ascending id order}.
 local T, after, from, limit = ARGV[1], ARGV[2], ARGV[3] == '1', tonumber(ARGV[4])
 if redis.call('EXISTS', T .. 'v:' .. ARGV[5]) == 1 then return { 'old' } end
 local ids = redis.call('ZRANGEBYLEX', KEYS[1], from and ('(' .. after) or '-', '+', 'LIMIT', 0, limit)
 local out = { 'ok' }
-for k, id in ipairs(ids) do out[k + 1] = redis.call('HGETALL', rkey(T, id)) end
+for k, id in ipairs(ids) do
+  local key = rkey(T, id)
+  -- A record in the json form is its string; a hash its field/value list (empty when gone).
+  if record_type(key) == 'string' then
+    out[k + 1] = redis.call('GET', key)
+  else
+    out[k + 1] = redis.call('HGETALL', key)
+  end
+end
 return out

@@ -13,7 +13,7 @@
 local T, id, scope, exprev = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
 local names, at = read_names(6)
 local key = KEYS[1]
-local r = load(key)
+local r, form = load(key)
 if not r or not writable(r, scope) then return { 'not-found' } end
 
 local ok, i = meets_conditions(r, exprev, at)
@@ -24,7 +24,8 @@ local schema, floor = schema_and_floor(T)
 local lay = with_applied(T, cjson.decode(ARGV[2]), schema)
 
 local n = copy(r)
-local writes = {}
+-- What changes, for a hash that stays one (store_record): the fields set and removed.
+local writes, gone = {}, {}
 local function put(f, v)
   n[f] = v
   writes[#writes + 1] = f
@@ -71,7 +72,7 @@ for _, f in ipairs(lay.s) do
       put('~s:' .. f, b)
     elseif a then
       n['~s:' .. f] = nil
-      redis.call('HDEL', key, '~s:' .. f)
+      gone[#gone + 1] = '~s:' .. f
     end
   end
   if a ~= b then
@@ -103,5 +104,5 @@ if r.objectVersion ~= n.objectVersion then
   if r.objectVersion then version_rem(T, r.objectVersion, id) end
   version_add(T, n.objectVersion, id)
 end
-redis.call('HSET', key, unpack(writes))
+store_record(key, form, layout_form(lay), n, writes, gone)
 return { 'ok', record_text(n, names) }
