@@ -30,7 +30,8 @@ export type Liveness = 'l' | 'd';
  *
  * | key | type | holds |
  * |---|---|---|
- * | `r:<id>` | hash, or string | the record: `<field>` → JSON text, `~s:<field>` → sort token of each sortable field, `~e:<field>` / `~u:<f1,f2>` → the equality value / unique key it was last entered under (for rewrite); as a hash, or as one string holding the JSON object of the same pairs (the `json` {@link RecordForm}) |
+ * | `r:<id>` | hash | the record: `<field>` → JSON text, `~s:<field>` → sort token of each sortable field, `~e:<field>` / `~u:<f1,f2>` → the equality value / unique key it was last entered under (for rewrite) |
+ * | `j:<id>` | string | the record in the `json` {@link RecordForm} instead: the JSON object of the same pairs (a record is under one of `r:` and `j:`) |
  * | `z:<field>:<l\|d>:<*\|project>` | sorted set (lex) | `<token>\0<id>` of every record of the partition, for each sortable field |
  * | `e:<field>:<l\|d>:<*\|project>:<value>` | set | ids of the partition's records whose field has that value (JSON text; `null` too) |
  * | `u:<f1,f2>:<v1>\0<v2>` | string | id of the live record holding these unique values (none when a value is null) |
@@ -88,7 +89,7 @@ export class ResourceLayout {
     });
   }
 
-  /** The hash of a record. */
+  /** The hash of a record (the `json` form keeps it at `j:<id>` instead). */
   recordKey(id: string): string {
     return `${this.base}r:${id}`;
   }
@@ -193,10 +194,11 @@ export class ResourceLayout {
   }
 
   /**
-   * The field/value pairs of a record string of the json form (see {@link RecordForm}), for
-   * {@link decode}. Throws `ConfigError` for a string polystore did not write.
+   * The field/value pairs of a record string of the json form (see {@link RecordForm}).
+   * Throws `ConfigError` for a string that is not a JSON object; the caller checks that
+   * the values it reads are strings.
    */
-  parseStored(text: string): Readonly<Record<string, string>> {
+  parseStored(text: string): Readonly<Record<string, unknown>> {
     let stored: unknown;
     try {
       stored = JSON.parse(text);
@@ -205,10 +207,7 @@ export class ResourceLayout {
     }
     if (typeof stored !== 'object' || stored === null || Array.isArray(stored))
       throw this.foreign();
-    for (const value of Object.values(stored)) {
-      if (typeof value !== 'string') throw this.foreign();
-    }
-    return stored as Readonly<Record<string, string>>;
+    return stored as Readonly<Record<string, unknown>>;
   }
 
   /** The error of a record string polystore did not write. */
@@ -219,19 +218,23 @@ export class ResourceLayout {
     );
   }
 
-  /** A record from its hash (a flat field/value list or an object); `undefined` when empty. */
-  decode(hash: readonly string[] | Readonly<Record<string, string>>): StoredRecord | undefined {
-    const entries: [string, string][] = [];
+  /**
+   * A record from its hash (a flat field/value list or an object, as {@link parseStored}
+   * gives for the json form); `undefined` when empty.
+   */
+  decode(hash: readonly string[] | Readonly<Record<string, unknown>>): StoredRecord | undefined {
+    const entries: [string, unknown][] = [];
     if (Array.isArray(hash)) {
       const flat = hash as readonly string[];
       for (let i = 0; i + 1 < flat.length; i += 2) entries.push([flat[i]!, flat[i + 1]!]);
     } else {
-      entries.push(...Object.entries(hash as Readonly<Record<string, string>>));
+      entries.push(...Object.entries(hash as Readonly<Record<string, unknown>>));
     }
     if (entries.length === 0) return undefined;
     const record: Record<string, unknown> = {};
     for (const [name, text] of entries) {
       if (name.startsWith('~')) continue;
+      if (typeof text !== 'string') throw this.foreign();
       try {
         record[name] = JSON.parse(text);
       } catch (err) {

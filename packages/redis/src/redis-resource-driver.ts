@@ -24,8 +24,9 @@ import {
 } from '@polystore/core/adapter';
 import { MEMBER_SEPARATOR, type ResourceLayout } from './layout.js';
 import { lexArg, maxLower, memberOf, minUpper, planQuery, type QueryPlan } from './query-plan.js';
-import { compileTextsReader, jsonValue, type TextsReader } from './record-reader.js';
+import { RowError, RowReader } from './record-reader.js';
 import type { BoundScript, RedisConnection } from './redis-connection.js';
+import type { RecordForm } from './redis-options.js';
 
 /** Most partitions a `list` merges; beyond, it reads all projects and checks `projectId`. */
 const MAX_LIST_PARTITIONS = 16;
@@ -45,11 +46,14 @@ type Reply = [string, ...unknown[]];
 /** The scripts whose replies carry records: the driver loads them with its fields bound. */
 const BOUND_SCRIPTS = ['get', 'fetch', 'list', 'update', 'delete', 'rewrite'] as const;
 
-/** `{`, the first character of a record string of the json form (a row's is `"`). */
+/** `{`, the first character of a record string of the json form (a row's is `[`). */
 const OPEN_BRACE = 0x7b;
 
-/** Where a bound script takes the names of the reply's fields (see read_names). */
-const BOUND = '-';
+/**
+ * Where a bound script takes the names of the reply's fields (see read_names): `-`, or `=`
+ * from a client that writes the json form, whose reads then look for strings first.
+ */
+const BOUND: Readonly<Record<RecordForm, string>> = { hash: '-', json: '=' };
 
 /**
  * The generic driver of any resource over Redis. Every mutation is one Lua script that
@@ -79,8 +83,10 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
   readonly #fields: readonly string[];
   /** The scripts that reply with records, with {@link #fields} bound in them. */
   readonly #bound: Readonly<Record<(typeof BOUND_SCRIPTS)[number], BoundScript>>;
-  /** {@link #record}'s reading, compiled from the fields where it can be. */
-  readonly #readTexts: TextsReader | undefined;
+  /** What the bound scripts take for the names of the reply's fields ({@link BOUND}). */
+  readonly #names: string;
+  /** Reads the rows of the scripts' replies (of {@link #fields}). */
+  readonly #rows: RowReader;
 
   constructor(connection: RedisConnection, layout: ResourceLayout) {
     this.#conn = connection;
@@ -89,7 +95,8 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
     const bound: Partial<Record<(typeof BOUND_SCRIPTS)[number], BoundScript>> = {};
     for (const name of BOUND_SCRIPTS) bound[name] = connection.bind(name, this.#fields);
     this.#bound = bound as Record<(typeof BOUND_SCRIPTS)[number], BoundScript>;
-    this.#readTexts = compileTextsReader(this.#fields);
+    this.#rows = new RowReader(this.#fields);
+    this.#names = BOUND[layout.recordForm];
   }
 
   async insert(record: StoredRecord): Promise<StoredRecord> {
@@ -106,7 +113,9 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
 
   async get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
     const l = this.#layout;
-    const row = (await this.#bound.get(l.recordKey(id), [l.base, id, BOUND])) as string | null;
+    const row = (await this.#bound.get(l.recordKey(id), [l.base, id, this.#names])) as
+      | string
+      | null;
     if (row === null) return undefined;
     const record = this.#row(row);
     return inReadScope(record, scope) ? record : undefined;
@@ -115,7 +124,11 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
   async getMany(scope: ReadScope, ids: readonly string[]): Promise<StoredRecord[]> {
     if (ids.length === 0) return [];
     const l = this.#layout;
-    const reply = (await this.#bound.fetch(l.versionsKey, [l.base, BOUND, ...ids])) as string[];
+    const reply = (await this.#bound.fetch(l.versionsKey, [
+      l.base,
+      this.#names,
+      ...ids,
+    ])) as string[];
     const out: StoredRecord[] = [];
     for (const row of reply) {
       const record = this.#row(row);
@@ -154,7 +167,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       String(plan.partitions.length),
       ...plan.partitions,
       ...plan.predicates,
-      BOUND,
+      this.#names,
     ])) as string[];
     return reply.map((row) => this.#row(row));
   }
@@ -184,7 +197,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       id,
       scopeArg(scope),
       change.expectedRevision === undefined ? '' : String(change.expectedRevision),
-      BOUND,
+      this.#names,
     ];
     args.push(...expectedArgs(change.expected));
     const set = Object.entries(change.set);
@@ -217,7 +230,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       change.soft ? '1' : '0',
       JSON.stringify(change.at),
       change.at,
-      BOUND,
+      this.#names,
       ...expectedArgs(change.expected),
     ]);
     return this.#outcome('delete', reply);
@@ -333,7 +346,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       l.schemaKey,
       record.id,
       String(expectedRevision),
-      BOUND,
+      this.#names,
       ...l.encode(next),
     ])) as Reply;
     // The script replies only 'ok': the record it stored is the one sent (as insert's).
@@ -402,55 +415,31 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
   }
 
   /**
-   * A record from a script's row: the JSON texts of {@link readFields} joined by NUL (''
-   * where absent), or, for a record stored in the json form, its stored string (the JSON
-   * object of its fields' texts and the hidden `~` fields, see record_row in prelude.lua),
-   * which begins with `{` where a row begins with the id's text.
+   * A record from a script's row: the JSON array of the texts of {@link readFields} (see
+   * record_row in prelude.lua), or, for a record stored in the json form, its stored string
+   * (the JSON object of its fields' texts and the hidden `~` fields), which begins with `{`
+   * where a row begins with `[`.
    */
   #row(row: string): StoredRecord {
-    if (row.charCodeAt(0) === OPEN_BRACE) return this.#record(this.#stored(row));
-    const texts = row.split(MEMBER_SEPARATOR);
-    if (texts.length !== this.#fields.length) {
+    const l = this.#layout;
+    try {
+      if (row.charCodeAt(0) !== OPEN_BRACE) return this.#rows.read(row) as StoredRecord;
+      const pairs = l.parseStored(row);
+      const texts = this.#fields.map((name) => pairs[name]);
+      if (texts[0] === undefined || !texts.every((t) => t === undefined || typeof t === 'string')) {
+        throw l.foreign();
+      }
+      return this.#rows.read(this.#rows.row(texts as (string | undefined)[])) as StoredRecord;
+    } catch (err) {
+      if (!(err instanceof RowError)) throw err;
+      // Only another program writing into the namespace can leave a value that is not JSON.
       throw new ConfigError(
-        `redis: a ${this.#layout.resource.name} record under ${this.#layout.base} holds a NUL outside JSON: the namespace holds foreign data`,
+        err.field === undefined
+          ? `redis: a ${l.resource.name} record under ${l.base} is not one polystore wrote: the namespace holds foreign data`
+          : `redis: ${l.resource.name} field ${err.field} under ${l.base} is not JSON: the namespace holds foreign data`,
+        { cause: err },
       );
     }
-    return this.#record(texts);
-  }
-
-  /** The texts of {@link readFields} in a record string of the json form. */
-  #stored(text: string): (string | undefined)[] {
-    const pairs = this.#layout.parseStored(text);
-    if (pairs.id === undefined) throw this.#layout.foreign();
-    return this.#fields.map((name) => pairs[name]);
-  }
-
-  /** A record from the JSON texts of {@link readFields}, in order (`null` where absent). */
-  #record(texts: readonly (string | null | undefined)[]): StoredRecord {
-    const read = this.#readTexts;
-    if (read !== undefined) {
-      try {
-        return read(texts) as StoredRecord;
-      } catch {
-        // A text that is not JSON: the loop below says which field holds it.
-      }
-    }
-    const record: Record<string, unknown> = {};
-    for (let i = 0; i < this.#fields.length; i++) {
-      const text = texts[i];
-      if (text === null || text === undefined || text === '') continue;
-      const name = this.#fields[i]!;
-      try {
-        record[name] = jsonValue(text);
-      } catch (err) {
-        // Only another program writing into the namespace can leave a value that is not JSON.
-        throw new ConfigError(
-          `redis: ${this.#layout.resource.name} field ${name} under ${this.#layout.base} is not JSON: the namespace holds foreign data`,
-          { cause: err },
-        );
-      }
-    }
-    return record as StoredRecord;
   }
 
   /**

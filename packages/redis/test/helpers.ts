@@ -39,7 +39,7 @@ export function useRawRedis(opened: { close(): Promise<void> }[]): () => Redis {
 
 /**
  * Every key of a namespace with its content, as sorted lines: the whole stored state. A
- * record in the json form (a string under `:r:`) shows as the hash of the same pairs
+ * record in the json form (a string at `<plural>:j:<id>`) shows as its hash at `r:<id>`
  * would, so two stores that differ only in their records' forms dump the same.
  */
 export async function dumpNamespace(raw: Redis, namespace: string): Promise<string[]> {
@@ -55,8 +55,9 @@ export async function dumpNamespace(raw: Redis, namespace: string): Promise<stri
     for (const key of keys) {
       const name = key.slice(prefix.length);
       const type = await raw.type(key);
-      if (type === 'string' && /^[^:]+:r:/.test(name)) {
-        pairs(name, JSON.parse((await raw.get(key)) ?? '{}') as Record<string, string>);
+      if (type === 'string' && /^[^:]+:j:/.test(name)) {
+        const hashName = name.replace(/^([^:]+):j:/, '$1:r:');
+        pairs(hashName, JSON.parse((await raw.get(key)) ?? '{}') as Record<string, string>);
       } else if (type === 'string') lines.push(`${name} = ${await raw.get(key)}`);
       else if (type === 'set')
         for (const m of await raw.smembers(key)) lines.push(`${name} ∋ ${m}`);

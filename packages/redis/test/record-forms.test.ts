@@ -32,20 +32,32 @@ async function pair() {
     opened.push(backend);
     return createStores(backend, { resources: CONTRACT_RESOURCES, ids }).store(gadgetResource);
   };
-  const key = (id: string) => `polystore:{${namespace}}:gadgets:r:${id}`;
-  return { hash: await open('hash'), json: await open('json'), key };
+  const key = (id: string, form: RecordForm = 'json') =>
+    `polystore:{${namespace}}:gadgets:${form === 'json' ? 'j' : 'r'}:${id}`;
+  return { hash: await open('hash'), json: await open('json'), key, formOf: formOf(namespace) };
 }
 
-/** The Redis type of a form's record key. */
-const TYPE_OF: Record<RecordForm, string> = { hash: 'hash', json: 'string' };
+/**
+ * The form a record of a namespace is stored in: its hash at `r:<id>` or its string at
+ * `j:<id>`, and never both; `none` when there is neither.
+ */
+function formOf(namespace: string) {
+  return async (id: string): Promise<RecordForm | 'none' | 'both'> => {
+    const T = `polystore:{${namespace}}:gadgets:`;
+    const [hash, json] = await Promise.all([raw().type(`${T}r:${id}`), raw().type(`${T}j:${id}`)]);
+    if (hash === 'hash' && json === 'none') return 'hash';
+    if (hash === 'none' && json === 'string') return 'json';
+    return hash === 'none' && json === 'none' ? 'none' : 'both';
+  };
+}
 
 describe('record forms', () => {
   it('stores a record in the form of the client that writes it, which any client reads', async () => {
-    const { hash, json, key } = await pair();
+    const { hash, json, key, formOf } = await pair();
     const a = await hash.create(p1, { name: 'a', color: 'red', labels: ['x'], meta: { k: 'v' } });
     const b = await json.create(p1, { name: 'b', color: 'red', labels: ['y'], meta: { k: 'w' } });
-    expect(await raw().type(key(a.id))).toBe('hash');
-    expect(await raw().type(key(b.id))).toBe('string');
+    expect(await formOf(a.id)).toBe('hash');
+    expect(await formOf(b.id)).toBe('json');
     // The string is the JSON object of the fields' JSON texts and the hidden entries.
     const stored = JSON.parse((await raw().get(key(b.id))) ?? 'null') as Record<string, string>;
     expect(stored).toMatchObject({ id: JSON.stringify(b.id), name: '"b"', labels: '["y"]' });
@@ -61,13 +73,13 @@ describe('record forms', () => {
   });
 
   it('moves a record to the writer’s form on update and soft delete, values and indexes intact', async () => {
-    const { hash, json, key } = await pair();
+    const { hash, json, formOf } = await pair();
     const made = await hash.create(p1, { name: 'm', color: 'red', size: 3 });
     const moved = await json.update(p1, made.id, { color: 'blue', size: 4 });
-    expect(await raw().type(key(made.id))).toBe('string');
+    expect(await formOf(made.id)).toBe('json');
     expect(await hash.get(p1, made.id)).toEqual(moved);
     const back = await hash.update(p1, made.id, { name: 'n' }, { expectedRevision: 2 });
-    expect(await raw().type(key(made.id))).toBe('hash');
+    expect(await formOf(made.id)).toBe('hash');
     expect(back).toMatchObject({ name: 'n', color: 'blue', size: 4, revision: 3 });
     for (const store of [hash, json]) {
       expect((await store.list(p1, { where: { color: 'blue' } })).items).toEqual([back]);
@@ -77,7 +89,7 @@ describe('record forms', () => {
       ).toEqual([back]);
     }
     const gone = await json.delete(p1, made.id);
-    expect(await raw().type(key(made.id))).toBe('string');
+    expect(await formOf(made.id)).toBe('json');
     expect(gone.deletedAt).not.toBeNull();
     expect(await hash.count(p1, { color: 'blue' })).toBe(0);
     // The unique value a soft delete frees is free for either client.
@@ -106,7 +118,7 @@ describe('record forms', () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 14 }), async (ops) => {
-        const { hash, json, key } = await pair();
+        const { hash, json, formOf } = await pair();
         const stores = { hash, json };
         // The model: the live records, as the writes returned them.
         const live = new Map<string, Awaited<ReturnType<typeof hash.create>>>();
@@ -135,7 +147,7 @@ describe('record forms', () => {
             writer.set(id, o.by);
           }
         }
-        for (const [id, form] of writer) expect(await raw().type(key(id))).toBe(TYPE_OF[form]);
+        for (const [id, form] of writer) expect(await formOf(id)).toBe(form);
         const byNameThenId = [...live.values()].sort(
           (a, b) =>
             Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)) ||
@@ -176,7 +188,7 @@ describe('record forms', () => {
     const b = await hash.create(p1, { name: 'b', color: 'red' });
     const foreign = ['not json', '[1,2]', '{"id":1}', '{}'];
     for (const text of foreign) {
-      await raw().set(key(a.id), text);
+      await raw().set(key(a.id, 'json'), text);
       for (const store of [hash, json]) {
         await expect(store.get(p1, a.id), text).rejects.toBeInstanceOf(ConfigError);
         await expect(store.list(p1, { where: { color: 'red' } }), text).rejects.toBeInstanceOf(
@@ -184,10 +196,10 @@ describe('record forms', () => {
         );
         await expect(store.update(p1, a.id, { size: 1 }), text).rejects.toBeInstanceOf(ConfigError);
       }
-      expect(await raw().get(key(a.id))).toBe(text);
+      expect(await raw().get(key(a.id, 'json'))).toBe(text);
     }
-    await raw().del(key(b.id));
-    await raw().rpush(key(b.id), 'x');
+    await raw().del(key(b.id, 'hash'));
+    await raw().rpush(key(b.id, 'hash'), 'x');
     for (const store of [hash, json]) {
       await expect(store.get(p1, b.id)).rejects.toBeInstanceOf(ConfigError);
       await expect(store.update(p1, b.id, { size: 1 })).rejects.toBeInstanceOf(ConfigError);
@@ -266,10 +278,8 @@ describe('record forms', () => {
       rename(await dumpNamespace(raw(), hashes.namespace), hashes.namespace),
     );
     // The mix is a mix: the last writer's form of each record.
-    const types = new Set<string>();
-    for (const id of ['r1', 'r2', 'r3', 'r4', 'r5']) {
-      types.add(await raw().type(`polystore:{${mixed.namespace}}:gadgets:r:${id}`));
-    }
-    expect([...types].sort()).toEqual(['hash', 'string']);
+    const forms = new Set<string>();
+    for (const id of ['r1', 'r2', 'r3', 'r4', 'r5']) forms.add(await formOf(mixed.namespace)(id));
+    expect([...forms].sort()).toEqual(['hash', 'json']);
   });
 });

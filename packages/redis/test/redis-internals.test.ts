@@ -209,11 +209,11 @@ describe('scripts with bound field names', () => {
       const get = connection.bind('get', names);
       // The same script and names: one definition, whichever driver asks.
       expect(connection.bind('get', names)).toBe(get);
-      expect(await get(`${base}r:one`, [base, 'one', '-'])).toBe(values.join('\0'));
+      expect(await get(`${base}r:one`, [base, 'one', '-'])).toBe(`[${values.join('\n,')}]`);
       expect(await get(`${base}r:none`, [base, 'none', '-'])).toBeNull();
       const fewer = connection.bind('get', ['id', '10']);
       expect(fewer).not.toBe(get);
-      expect(await fewer(`${base}r:one`, [base, 'one', '-'])).toBe(`${values[0]}\0${values[6]}`);
+      expect(await fewer(`${base}r:one`, [base, 'one', '-'])).toBe(`[${values[0]}\n,${values[6]}]`);
     } finally {
       await connection.close();
     }

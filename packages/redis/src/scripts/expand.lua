@@ -125,7 +125,7 @@ local function enter(id, r, form)
       local k = unique_key(T, u, r)
       if k then
         local holder = redis.call('GET', k)
-        local h = holder and holder ~= id and load(rkey(T, holder))
+        local h = holder and holder ~= id and load(T, holder)
         if h and h.deletedAt == 'null' and unique_key(T, u, h) == k then
           redis.call('SADD', clash_key, n .. SEP .. holder, n .. SEP .. id)
         else
@@ -135,7 +135,7 @@ local function enter(id, r, form)
       end
     end
   end
-  if form == 'string' then redis.call('SET', key, cjson.encode(r)) end
+  if form == 'string' then redis.call('SET', jkey(T, id), cjson.encode(r)) end
 end
 
 -- Whether the call's elements are all applied now (after the expand in progress ended).
@@ -147,7 +147,7 @@ end
 if x.s == 'build' then
   local ids, through = id_walk_step(T, x, batch)
   for _, id in ipairs(ids) do
-    local r, form = load(rkey(T, id))
+    local r, form = load(T, id)
     if r then enter(id, r, form) end
   end
   if through and redis.call('EXISTS', clash_key) == 1 then

@@ -13,8 +13,8 @@
 --                e = equality fields, u = unique constraints, g = global resource }
 --                (cjson-decoded ARGV[2])
 --   a record     '<field>' -> JSON text of the value, '~s:<field>' -> sort token, ... as a
---                hash, or as one string holding the JSON object of the same pairs (the
---                'json' form, lay.f == 'j'; see record_type)
+--                hash at rkey, or as one string at jkey holding the JSON object of the same
+--                pairs (the 'json' form, lay.f == 'j'; see load)
 --   partitions   '<l|d>:<*|projectJson>': live/deleted x all projects/one project
 -- Values are compared as JSON texts or sort tokens, never re-encoded here: cjson would
 -- change numbers above 1e14 and escape '/', and Lua's '<' on strings follows the locale.
@@ -83,19 +83,25 @@ local function member_id(m)
 end
 
 local function rkey(T, id) return T .. 'r:' .. id end
+local function jkey(T, id) return T .. 'j:' .. id end
 local function zkey(T, f, part) return T .. 'z:' .. f .. ':' .. part end
 local function ekey(T, f, part, v) return T .. 'e:' .. f .. ':' .. part .. ':' .. v end
 
--- What record key `key` holds: 'hash', 'string' (a record in the json form) or 'none'.
--- Records are stored in one of two forms (layout.ts RecordForm): a hash, read field by
--- field, or one string, the JSON object of the same field -> text pairs, which a read
--- returns with one GET and nothing to assemble (a get or a list page costs the server a
--- third of the hash's). Every script reads both, so a store may hold both; a write stores
--- the layout's form (store_record). Any other type is another program's key.
-local function record_type(key)
-  local t = redis.call('TYPE', key).ok
-  if t == 'hash' or t == 'string' or t == 'none' then return t end
-  return error({ err = 'WRONGTYPE polystore: ' .. key .. ' holds a ' .. t .. ', not a record' })
+-- Where a read looks for a record first: 'j', its string (jkey, the json form), or 'r', its
+-- hash (rkey). Records are stored in one of two forms (layout.ts RecordForm): a hash, read
+-- field by field, or one string, the JSON object of the same field -> text pairs, which a
+-- read returns with one GET and nothing to assemble (a list page costs the server about
+-- half the hash's). Every script reads both, so a store may hold both, each record under
+-- one key of the two; a write stores the layout's form (store_record). A read tries the
+-- form the caller writes first (read_names, prefer) and goes on from the form it last
+-- found, so a store of one form costs one command per record read, as one of hashes
+-- always did.
+local first = 'r'
+
+-- Makes reads look for the form a caller writes first (see first): layout form 'string'
+-- for the json form, else 'hash'.
+local function prefer(form)
+  first = form == 'string' and 'j' or 'r'
 end
 
 -- The table of a record string: its JSON object, whose every value is a string. Anything
@@ -111,16 +117,24 @@ local function decode_record(key, s)
   return error({ err = 'WRONGTYPE polystore: ' .. key .. ' holds a string that is not a record' })
 end
 
--- A record as a table and the form it is stored in ('hash' or 'string'), or nil.
-local function load(key)
-  local t = record_type(key)
-  if t == 'none' then return nil end
-  if t == 'string' then return decode_record(key, redis.call('GET', key)), t end
-  local flat = redis.call('HGETALL', key)
-  if #flat == 0 then return nil end
-  local r = {}
-  for i = 1, #flat, 2 do r[flat[i]] = flat[i + 1] end
-  return r, t
+-- Record `id` as a table and the form it is stored in ('hash' or 'string'), or nil.
+local function load(T, id)
+  for _ = 1, 2 do
+    if first == 'j' then
+      local key = jkey(T, id)
+      local s = redis.call('GET', key)
+      if s then return decode_record(key, s), 'string' end
+    else
+      local flat = redis.call('HGETALL', rkey(T, id))
+      if #flat > 0 then
+        local r = {}
+        for i = 1, #flat, 2 do r[flat[i]] = flat[i + 1] end
+        return r, 'hash'
+      end
+    end
+    first = first == 'j' and 'r' or 'j'
+  end
+  return nil
 end
 
 -- A record table as a flat field/value list (the arguments of the HSET that writes it).
@@ -139,18 +153,21 @@ local function layout_form(lay)
   return lay.f == 'j' and 'string' or 'hash'
 end
 
--- Stores record `n` (a table) at `key`, which holds a record in `form` ('hash', 'string',
--- or 'none' for a new one), in the form `to`: a string is one SET of the whole record; a
--- hash that stays a hash gets only `writes` (a flat field/value list of what changed; nil
--- for all of n) and loses the fields `gone`; a record changing form is written whole.
-local function store_record(key, form, to, n, writes, gone)
+-- Stores record `n` (a table) of `id`, stored in `form` ('hash', 'string', or 'none' for a
+-- new one), in the form `to`: a string is one SET of the whole record; a hash that stays a
+-- hash gets only `writes` (a flat field/value list of what changed; nil for all of n) and
+-- loses the fields `gone`; a record changing form is written whole, and its other key goes.
+local function store_record(T, id, form, to, n, writes, gone)
   if to == 'string' then
-    redis.call('SET', key, cjson.encode(n))
+    redis.call('SET', jkey(T, id), cjson.encode(n))
+    if form == 'hash' then redis.call('DEL', rkey(T, id)) end
     return
   end
+  local key = rkey(T, id)
   if form ~= 'hash' or not writes then
-    if form ~= 'none' then redis.call('DEL', key) end
+    if form == 'hash' then redis.call('DEL', key) end
     redis.call('HSET', key, unpack(flatten(n)))
+    if form == 'string' then redis.call('DEL', jkey(T, id)) end
     return
   end
   if gone and #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
@@ -345,7 +362,7 @@ local function remove(T, lay, id, r)
     redis.call('ZREM', T .. 'deleted', deleted_member(r, id))
   end
   if r.objectVersion then version_rem(T, r.objectVersion, id) end
-  redis.call('DEL', rkey(T, id))
+  redis.call('DEL', rkey(T, id), jkey(T, id))
 end
 
 -- Whether object version a is older than b: compared part by part ('major.minor') as
@@ -397,8 +414,7 @@ end
 -- (a refusal below the write floor, see below_floor, is an error reply too). `floor` as
 -- below_floor's.
 local function insert(T, lay, id, flat, floor)
-  local key = rkey(T, id)
-  if redis.call('EXISTS', key) == 1 then return { 'duplicate', 'id' } end
+  if redis.call('EXISTS', rkey(T, id), jkey(T, id)) > 0 then return { 'duplicate', 'id' } end
   local r = {}
   for i = 1, #flat, 2 do r[flat[i]] = flat[i + 1] end
   local refused = below_floor(T, lay, r.objectVersion, floor)
@@ -435,9 +451,9 @@ local function insert(T, lay, id, flat, floor)
   if layout_form(lay) == 'string' then
     local t = {}
     for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
-    redis.call('SET', key, cjson.encode(t))
+    redis.call('SET', jkey(T, id), cjson.encode(t))
   else
-    redis.call('HSET', key, unpack(flat))
+    redis.call('HSET', rkey(T, id), unpack(flat))
   end
   index_all(T, lay, id, r, live and 'l' or 'd', true)
   for _, k in ipairs(uk) do
@@ -549,17 +565,32 @@ local function columns(preds, extra, skip)
 end
 
 -- The values of the columns `cols` of record `id` (false where missing). HGET where there
--- is one column: its reply is a string, not a table, which costs less to build.
+-- is one column: its reply is a string, not a table, which costs less to build. A hash
+-- with none of them may be no hash at all: then the record's string is looked for.
 local function read_columns(T, id, cols)
-  local key = rkey(T, id)
-  local t = record_type(key)
-  if t == 'string' then
-    local r, v = decode_record(key, redis.call('GET', key)), {}
-    for k = 1, #cols do v[k] = r[cols[k]] or false end
-    return v
+  for _ = 1, 2 do
+    if first == 'j' then
+      local key = jkey(T, id)
+      local s = redis.call('GET', key)
+      if s then
+        local r, v = decode_record(key, s), {}
+        for k = 1, #cols do v[k] = r[cols[k]] or false end
+        return v
+      end
+    else
+      local v
+      if #cols == 1 then
+        v = { redis.call('HGET', rkey(T, id), cols[1]) }
+      else
+        v = redis.call('HMGET', rkey(T, id), unpack(cols))
+      end
+      for k = 1, #cols do
+        if v[k] then return v end
+      end
+    end
+    first = first == 'j' and 'r' or 'j'
   end
-  if #cols == 1 then return { redis.call('HGET', key, cols[1]) } end
-  return redis.call('HMGET', key, unpack(cols))
+  return {}
 end
 
 -- Whether a record's column values (from HMGET) satisfy every predicate but `skip`.
@@ -587,11 +618,13 @@ end
 -- sending 15 names with every call cost the client more than the server's whole get.
 local BOUND_NAMES = nil
 
--- Reads the names of the fields a reply carries from ARGV at i: '-' for BOUND_NAMES, else
--- count, then each ('id' first). Returns names, next i.
+-- Reads the names of the fields a reply carries from ARGV at i: '-' for BOUND_NAMES, or '='
+-- for BOUND_NAMES from a caller that writes the json form (whose reads then look for
+-- strings first, see first), else count, then each ('id' first). Returns names, next i.
 local function read_names(i)
-  if ARGV[i] == '-' then
+  if ARGV[i] == '-' or ARGV[i] == '=' then
     if not BOUND_NAMES then error({ err = 'ERR polystore: no field names are bound in this script' }) end
+    prefer(ARGV[i] == '=' and 'string' or 'hash')
     return BOUND_NAMES, i + 1
   end
   local n = tonumber(ARGV[i])
@@ -600,34 +633,48 @@ local function read_names(i)
   return names, i + n + 1
 end
 
--- The reply form of record `id`: the JSON texts of its fields `names` (from read_names), in
--- that order, joined by NUL ('' for a field the record lacks); nil when there is none.
--- Only what the caller decodes: the hidden '~' fields stay on the server, and one string
--- per record costs the server and the client far less than a list of name/value strings
--- (the driver splits it). A JSON text never holds a NUL (JSON escapes it), and is never ''.
--- A record in the json form replies its string as it is stored, hidden fields and all: it
--- begins with '{', where a row begins with the text of the id, a JSON string.
-local function record_row(T, id, names)
-  local key = rkey(T, id)
-  local t = record_type(key)
-  if t == 'string' then return redis.call('GET', key) end
-  if t == 'none' then return nil end
-  local v = redis.call('HMGET', key, unpack(names))
-  if not v[1] then return nil end
-  for k = 2, #names do
-    if not v[k] then v[k] = '' end
+-- A record's reply form, a row: the JSON array of the texts `v` of its fields `names`
+-- (from read_names), in that order, joined by '\n,' (JSON whitespace and a comma, which no
+-- text polystore writes holds: record-reader.ts); a field it lacks (false in v) is 'null'
+-- there, and the array then ends with one more element, the list of those positions (from
+-- 0). Only what the caller decodes, the hidden '~' fields stay on the server; and the
+-- client reads a row with one JSON.parse, half the time of parsing each text alone.
+local function row_of(v, names)
+  local absent
+  for k = 1, #names do
+    if not v[k] then
+      v[k] = 'null'
+      absent = absent or {}
+      absent[#absent + 1] = k - 1
+    end
   end
-  return table.concat(v, SEP)
+  if absent then v[#names + 1] = '[' .. table.concat(absent, ',') .. ']' end
+  return '[' .. table.concat(v, '\n,') .. ']'
 end
 
--- The reply form of a record a write script holds as a table (see record_row): the JSON
--- texts of its fields `names` (from read_names), in that order, joined by NUL ('' for a
--- field it lacks). The script has the record already, so no read; the hidden '~' fields
--- stay on the server.
+-- The reply form of record `id` (see row_of), or nil when there is none. A record in the
+-- json form replies its string as it is stored, hidden fields and all: it begins with '{'
+-- where a row begins with '[', and the client reads it as such.
+local function record_row(T, id, names)
+  for _ = 1, 2 do
+    if first == 'j' then
+      local s = redis.call('GET', jkey(T, id))
+      if s then return s end
+    else
+      local v = redis.call('HMGET', rkey(T, id), unpack(names))
+      if v[1] then return row_of(v, names) end
+    end
+    first = first == 'j' and 'r' or 'j'
+  end
+  return nil
+end
+
+-- The reply form of a record a write script holds as a table (see row_of). The script has
+-- the record already, so no read; the hidden '~' fields stay on the server.
 local function record_text(r, names)
   local v = {}
-  for k = 1, #names do v[k] = r[names[k]] or '' end
-  return table.concat(v, SEP)
+  for k = 1, #names do v[k] = r[names[k]] or false end
+  return row_of(v, names)
 end
 
 -- Sorts sorted-set members in place by their bytes, descending when `desc`: with Lua's own
@@ -821,21 +868,21 @@ local function rewrite_clash(T, els, id, n)
     local k = unique_key(T, u, n)
     local holder = k and redis.call('GET', k)
     if holder and holder ~= id then
-      local h = load(rkey(T, holder))
+      local h = load(T, holder)
       if h and h.deletedAt == 'null' and unique_key(T, u, h) == k then return u end
     end
   end
   return nil
 end
 
--- Replaces the stored record `r` of `id` (at `key`, in `form`) with `n`, in the layout's form,
+-- Replaces the stored record `r` of `id` (stored in `form`) with `n`, in the layout's form,
 -- removing every entry the old record may have (under its old values, under the values
 -- expand or an earlier rewrite entered, in both livenesses when it is soft-deleted) and entering the new one in
 -- every element of `els`. `n` gets the entry fields it was stored with. The entries to
 -- remove and to add are gathered first: one both removed and added (what a migrate leaves
 -- as it was: the id, createdAt, unchanged values) is only added, each distinct entry once,
 -- and the record is written in one command, so a rewrite costs about half the commands.
-local function rewrite_stored(T, lay, els, key, id, r, form, n)
+local function rewrite_stored(T, lay, els, id, r, form, n)
   local rem, add = {}, {}
   local function note(t, cmd, k, m)
     local e = t[k]
@@ -912,5 +959,5 @@ local function rewrite_stored(T, lay, els, key, id, r, form, n)
   if r.objectVersion then version_rem(T, r.objectVersion, id) end
   version_add(T, n.objectVersion, id)
 
-  store_record(key, form, layout_form(lay), n)
+  store_record(T, id, form, layout_form(lay), n)
 end

@@ -8,16 +8,16 @@
 -- Reply: the ids rewritten, in the order given.
 local T, lay = ARGV[1], cjson.decode(ARGV[2])
 local els = rewrite_elements(lay, ARGV[3])
+prefer(layout_form(lay))
 
 -- Rewrites one record (ARGV[first .. last] its new hash); whether it did.
 local function rewrite_one(id, expected, first, last)
-  local key = rkey(T, id)
-  local r, form = load(key)
+  local r, form = load(T, id)
   if not r or r.revision ~= expected then return false end
   local n = {}
   for i = first, last - 1, 2 do n[ARGV[i]] = ARGV[i + 1] end
   if rewrite_clash(T, els, id, n) then return false end
-  rewrite_stored(T, lay, els, key, id, r, form, n)
+  rewrite_stored(T, lay, els, id, r, form, n)
   return true
 end
 

@@ -12,8 +12,8 @@
 -- Reply: {'ok'} (the record is the one sent) | {'not-found'} | {'conflict', record (one
 -- string of the reply fields, record_text)} | {'duplicate', 'f1,f2'}.
 local T, lay, id = ARGV[1], cjson.decode(ARGV[2]), ARGV[4]
-local key = KEYS[1]
-local r, form = load(key)
+prefer(layout_form(lay))
+local r, form = load(T, id)
 if not r then return { 'not-found' } end
 local names, at = read_names(6)
 if r.revision ~= ARGV[5] then return { 'conflict', record_text(r, names) } end
@@ -23,5 +23,5 @@ for i = at, #ARGV - 1, 2 do n[ARGV[i]] = ARGV[i + 1] end
 local els = rewrite_elements(lay, ARGV[3])
 local clash = rewrite_clash(T, els, id, n)
 if clash then return { 'duplicate', table.concat(clash, ',') } end
-rewrite_stored(T, lay, els, key, id, r, form, n)
+rewrite_stored(T, lay, els, id, r, form, n)
 return { 'ok' }

@@ -11,12 +11,8 @@ if redis.call('EXISTS', T .. 'v:' .. ARGV[5]) == 1 then return { 'old' } end
 local ids = redis.call('ZRANGEBYLEX', KEYS[1], from and ('(' .. after) or '-', '+', 'LIMIT', 0, limit)
 local out = { 'ok' }
 for k, id in ipairs(ids) do
-  local key = rkey(T, id)
-  -- A record in the json form is its string; a hash its field/value list (empty when gone).
-  if record_type(key) == 'string' then
-    out[k + 1] = redis.call('GET', key)
-  else
-    out[k + 1] = redis.call('HGETALL', key)
-  end
+  -- A hash is its field/value list; a record in the json form its string; a gone one {}.
+  local flat = redis.call('HGETALL', rkey(T, id))
+  out[k + 1] = #flat > 0 and flat or redis.call('GET', jkey(T, id)) or {}
 end
 return out

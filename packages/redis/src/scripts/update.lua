@@ -12,8 +12,7 @@
 -- The unique constraints are the layout's and the applied ones (with_applied).
 local T, id, scope, exprev = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
 local names, at = read_names(6)
-local key = KEYS[1]
-local r, form = load(key)
+local r, form = load(T, id)
 if not r or not writable(r, scope) then return { 'not-found' } end
 
 local ok, i = meets_conditions(r, exprev, at)
@@ -104,5 +103,5 @@ if r.objectVersion ~= n.objectVersion then
   if r.objectVersion then version_rem(T, r.objectVersion, id) end
   version_add(T, n.objectVersion, id)
 end
-store_record(key, form, layout_form(lay), n, writes, gone)
+store_record(T, id, form, layout_form(lay), n, writes, gone)
 return { 'ok', record_text(n, names) }
