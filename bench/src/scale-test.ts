@@ -167,11 +167,8 @@ export function scaleUrl(name: BackendName, storeUrl: string, workDir: string): 
       return `sqlite:${join(workDir, 'scale.db')}`;
     case 'postgres':
       return storeUrl.replace(/\/bench$/, '/bench_scale');
-    case 'redis': {
-      const url = new URL(storeUrl);
-      url.searchParams.set('namespace', 'scale');
-      return url.href;
-    }
+    case 'redis':
+      return `${storeUrl}?namespace=scale`;
     case 'zookeeper':
       return storeUrl.replace(/\/bench$/, '/bench_scale');
     case 'mongo':

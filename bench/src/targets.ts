@@ -25,12 +25,6 @@ const pgUrl = (a: Address | undefined) =>
 const mongoUrl = (a: Address | undefined) =>
   `mongodb://${need(a).host}:${need(a).port}/${DATABASE}?directConnection=true&heartbeatFrequencyMS=60000`;
 const redisUrl = (a: Address | undefined) => `redis://${need(a).host}:${need(a).port}`;
-/**
- * The record form polystore's Redis stores write (RedisOptions.recordForm): `hash`, the
- * default, unless BENCH_REDIS_RECORD_FORM says `json` (to measure one against the other:
- * the json form halves the server's time of a read and costs this one client more).
- */
-const REDIS_RECORD_FORM = process.env.BENCH_REDIS_RECORD_FORM === 'json' ? 'json' : 'hash';
 
 /** A harness server handle as a {@link StartedServer}. */
 function started(
@@ -87,11 +81,8 @@ export const TARGETS: Readonly<Record<BackendName, BackendTarget>> = {
     name: 'redis',
     embedded: false,
     start: async () =>
-      started(
-        await startRedis({ appendfsync: 'no' }),
-        `Redis (harness, appendfsync no); polystore's records in the ${REDIS_RECORD_FORM} form`,
-      ),
-    storeUrl: (a) => `${redisUrl(a)}?recordForm=${REDIS_RECORD_FORM}`,
+      started(await startRedis({ appendfsync: 'no' }), 'Redis (harness, appendfsync no)'),
+    storeUrl: redisUrl,
     raw: (a) => rawRedis(redisUrl(a)),
     peers: [keyvFactory('redis', redisUrl)],
     serverClock: (a) => redisClock(redisUrl(a)),

@@ -6,4 +6,4 @@
  * @packageDocumentation
  */
 export { type OpenRedisStoresOptions, openRedisStores, redisAdapter } from './redis-adapter.js';
-export type { RecordForm, RedisOptions } from './redis-options.js';
+export type { RedisOptions } from './redis-options.js';

@@ -1,6 +1,5 @@
 import { type AnyResource, ConfigError, type FilterValue } from '@polystore/core';
 import type { StoredRecord } from '@polystore/core/adapter';
-import type { RecordForm } from './redis-options.js';
 
 /**
  * Separator between a sort token and the id in a sorted-set member. NUL sorts below every
@@ -31,7 +30,6 @@ export type Liveness = 'l' | 'd';
  * | key | type | holds |
  * |---|---|---|
  * | `r:<id>` | hash | the record: `<field>` → JSON text, `~s:<field>` → sort token of each sortable field, `~e:<field>` / `~u:<f1,f2>` → the equality value / unique key it was last entered under (for rewrite) |
- * | `j:<id>` | string | the record in the `json` {@link RecordForm} instead: the JSON object of the same pairs (a record is under one of `r:` and `j:`) |
  * | `z:<field>:<l\|d>:<*\|project>` | sorted set (lex) | `<token>\0<id>` of every record of the partition, for each sortable field |
  * | `e:<field>:<l\|d>:<*\|project>:<value>` | set | ids of the partition's records whose field has that value (JSON text; `null` too) |
  * | `u:<f1,f2>:<v1>\0<v2>` | string | id of the live record holding these unique values (none when a value is null) |
@@ -64,10 +62,7 @@ export class ResourceLayout {
   readonly descriptor: string;
   readonly #intFields: ReadonlySet<string>;
 
-  /** The form this client writes records in (see {@link RecordForm}). */
-  readonly recordForm: RecordForm;
-
-  constructor(resource: AnyResource, keyspace: string, recordForm: RecordForm = 'hash') {
+  constructor(resource: AnyResource, keyspace: string) {
     this.resource = resource;
     this.base = `${keyspace}${resource.plural}:`;
     const q = Object.entries(resource.queryable);
@@ -78,18 +73,16 @@ export class ResourceLayout {
     this.unique = resource.unique;
     this.global = resource.scope === 'global';
     this.#intFields = new Set(q.filter(([, d]) => d.field.kind === 'int').map(([n]) => n));
-    this.recordForm = recordForm;
     this.descriptor = JSON.stringify({
       n: resource.name,
       s: this.sortFields,
       e: this.eqFields,
       u: this.unique,
       g: this.global,
-      ...(recordForm === 'json' ? { f: 'j' } : {}),
     });
   }
 
-  /** The hash of a record (the `json` form keeps it at `j:<id>` instead). */
+  /** The hash of a record. */
   recordKey(id: string): string {
     return `${this.base}r:${id}`;
   }
@@ -193,48 +186,19 @@ export class ResourceLayout {
     return out;
   }
 
-  /**
-   * The field/value pairs of a record string of the json form (see {@link RecordForm}).
-   * Throws `ConfigError` for a string that is not a JSON object; the caller checks that
-   * the values it reads are strings.
-   */
-  parseStored(text: string): Readonly<Record<string, unknown>> {
-    let stored: unknown;
-    try {
-      stored = JSON.parse(text);
-    } catch (err) {
-      throw this.foreign(err);
-    }
-    if (typeof stored !== 'object' || stored === null || Array.isArray(stored))
-      throw this.foreign();
-    return stored as Readonly<Record<string, unknown>>;
-  }
-
-  /** The error of a record string polystore did not write. */
-  foreign(cause?: unknown): ConfigError {
-    return new ConfigError(
-      `redis: a ${this.resource.name} record string under ${this.base} is not a record's JSON object: the namespace holds foreign data`,
-      cause === undefined ? undefined : { cause },
-    );
-  }
-
-  /**
-   * A record from its hash (a flat field/value list or an object, as {@link parseStored}
-   * gives for the json form); `undefined` when empty.
-   */
-  decode(hash: readonly string[] | Readonly<Record<string, unknown>>): StoredRecord | undefined {
-    const entries: [string, unknown][] = [];
+  /** A record from its hash (a flat field/value list or an object); `undefined` when empty. */
+  decode(hash: readonly string[] | Readonly<Record<string, string>>): StoredRecord | undefined {
+    const entries: [string, string][] = [];
     if (Array.isArray(hash)) {
       const flat = hash as readonly string[];
       for (let i = 0; i + 1 < flat.length; i += 2) entries.push([flat[i]!, flat[i + 1]!]);
     } else {
-      entries.push(...Object.entries(hash as Readonly<Record<string, unknown>>));
+      entries.push(...Object.entries(hash as Readonly<Record<string, string>>));
     }
     if (entries.length === 0) return undefined;
     const record: Record<string, unknown> = {};
     for (const [name, text] of entries) {
       if (name.startsWith('~')) continue;
-      if (typeof text !== 'string') throw this.foreign();
       try {
         record[name] = JSON.parse(text);
       } catch (err) {

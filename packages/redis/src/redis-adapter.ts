@@ -26,13 +26,7 @@ export async function openRedisBackend(
   const endpoint = redisEndpoint(parsed);
   const resolved = resolveRedisOptions(parsed, options.adapter as RedisOptions | undefined);
   const connection = await RedisConnection.open(endpoint, resolved);
-  const backend = new RedisBackend(
-    connection,
-    resolved.prefix,
-    resolved.namespace,
-    resources,
-    resolved.recordForm,
-  );
+  const backend = new RedisBackend(connection, resolved.prefix, resolved.namespace, resources);
   try {
     await backend.recordNewSchemas();
   } catch (err) {

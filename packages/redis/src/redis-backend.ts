@@ -22,7 +22,6 @@ import { isReplyError } from './errors.js';
 import { keyspace, ResourceLayout } from './layout.js';
 import { RedisAddressAllocator } from './redis-address-allocator.js';
 import type { RedisConnection } from './redis-connection.js';
-import type { RecordForm } from './redis-options.js';
 import { RedisResourceDriver } from './redis-resource-driver.js';
 
 /** The Redis adapter's capability manifest. */
@@ -73,20 +72,16 @@ export class RedisBackend implements Backend, EvolutionBackend {
   readonly #resources: readonly AnyResource[];
   readonly #drivers = new Map<AnyResource, RedisResourceDriver>();
   #allocator: RedisAddressAllocator | undefined;
-  /** The form this client writes records in. */
-  readonly #recordForm: RecordForm;
 
   constructor(
     connection: RedisConnection,
     prefix: string,
     namespace: string,
     resources: readonly AnyResource[],
-    recordForm: RecordForm = 'hash',
   ) {
     this.connection = connection;
     this.keyspace = keyspace(prefix, namespace);
     this.#resources = resources;
-    this.#recordForm = recordForm;
   }
 
   /** The key prefix every record of this store lives under. */
@@ -127,7 +122,7 @@ export class RedisBackend implements Backend, EvolutionBackend {
   }
 
   async #recordNewSchema(resource: AnyResource): Promise<void> {
-    const l = new ResourceLayout(resource, this.keyspace, this.#recordForm);
+    const l = new ResourceLayout(resource, this.keyspace);
     if ((await this.connection.text(l.schemaKey, 'open')) !== undefined) return;
     if (resource.name !== resource.plural) {
       const legacy = `${this.keyspace}${resource.name}:`;
@@ -160,7 +155,7 @@ export class RedisBackend implements Backend, EvolutionBackend {
    * running at once share the work. Works for any resource, opened or not.
    */
   async expand(resource: AnyResource, elements: SchemaElements): Promise<void> {
-    const l = new ResourceLayout(resource, this.keyspace, this.#recordForm);
+    const l = new ResourceLayout(resource, this.keyspace);
     const args = [
       l.base,
       l.global ? '1' : '0',
@@ -202,11 +197,7 @@ export class RedisBackend implements Backend, EvolutionBackend {
    * share the work. Works for any resource, opened or not.
    */
   async contract(resource: AnyResource, elements: SchemaElements): Promise<void> {
-    await this.#contractSteps(
-      new ResourceLayout(resource, this.keyspace, this.#recordForm),
-      elements,
-      resource,
-    );
+    await this.#contractSteps(new ResourceLayout(resource, this.keyspace), elements, resource);
   }
 
   async #contractSteps(
@@ -236,7 +227,7 @@ export class RedisBackend implements Backend, EvolutionBackend {
    * one script; fields that are public already or not applied are ignored. Idempotent.
    */
   async publish(resource: AnyResource, fields: readonly string[]): Promise<void> {
-    const l = new ResourceLayout(resource, this.keyspace, this.#recordForm);
+    const l = new ResourceLayout(resource, this.keyspace);
     await this.connection.script('publish', l.schemaKey, [...fields]);
   }
 
@@ -257,19 +248,19 @@ export class RedisBackend implements Backend, EvolutionBackend {
    */
   async setWriteFloor(resource: AnyResource, floor: string): Promise<void> {
     checkWriteFloor(resource, floor);
-    const l = new ResourceLayout(resource, this.keyspace, this.#recordForm);
+    const l = new ResourceLayout(resource, this.keyspace);
     await this.connection.script('setFloor', l.floorKey, [floor]);
   }
 
   /** The write floor {@link setWriteFloor} recorded for `resource`, or `undefined`. */
   async writeFloor(resource: AnyResource): Promise<string | undefined> {
-    const l = new ResourceLayout(resource, this.keyspace, this.#recordForm);
+    const l = new ResourceLayout(resource, this.keyspace);
     return this.connection.text(l.floorKey, 'writeFloor');
   }
 
   /** The elements the resource's schema key records as applied (none when it has no key). */
   async appliedElements(resource: AnyResource): Promise<SchemaElements> {
-    const l = new ResourceLayout(resource, this.keyspace, this.#recordForm);
+    const l = new ResourceLayout(resource, this.keyspace);
     const text = await this.connection.text(l.schemaKey, 'appliedElements');
     if (text === undefined) return NO_ELEMENTS;
     try {
@@ -292,6 +283,6 @@ export class RedisBackend implements Backend, EvolutionBackend {
         `redis: resource ${resource.name} was not opened; open it with openStores(url, { resources: [...] })`,
       );
     }
-    return new ResourceLayout(resource, this.keyspace, this.#recordForm);
+    return new ResourceLayout(resource, this.keyspace);
   }
 }

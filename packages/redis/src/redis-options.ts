@@ -40,25 +40,11 @@ export interface RedisOptions {
   /** The client name shown by `CLIENT LIST`. Default `polystore`. */
   readonly connectionName?: string;
   /**
-   * The form this client writes records in: `hash` (a Redis hash, a field per field) or
-   * `json` (one string, the JSON object of the same fields), which a read returns with one
-   * `GET` instead of assembling a hash: a get or a list page costs the server about a third.
-   * Every client reads both forms, and a store may hold both: an insert and every write
-   * of a whole record (an update, a delete, a migration's rewrite) store it in this form,
-   * so records move to it as they are written. Switch a fleet to `json` only once every
-   * client runs a release that reads it (this one or later; older releases read hashes
-   * only), and back the same way. Default `hash`. See the README's "Record forms".
-   */
-  readonly recordForm?: RecordForm;
-  /**
    * TLS options for `rediss:` URLs (https://nodejs.org/api/tls.html#tlsconnectoptions-callback);
    * ignored for `redis:` URLs. Not a URL parameter. Default `{}`.
    */
   readonly tls?: ConnectionOptions;
 }
-
-/** How records are stored: see {@link RedisOptions.recordForm}. */
-export type RecordForm = 'hash' | 'json';
 
 /** {@link RedisOptions} with every default applied. */
 export type ResolvedRedisOptions = Required<RedisOptions>;
@@ -72,7 +58,6 @@ export const REDIS_DEFAULTS: ResolvedRedisOptions = Object.freeze({
   retryDelayMs: 50,
   maxRetryDelayMs: 1000,
   connectionName: 'polystore',
-  recordForm: 'hash',
   tls: Object.freeze({}),
 });
 
@@ -134,11 +119,6 @@ export function resolveRedisOptions(url: URL, options: RedisOptions = {}): Resol
   }
   for (const key of STRING_KEYS) {
     if (typeof out[key] !== 'string') throw new ConfigError(`redis: ${key} must be a string`);
-  }
-  if (out.recordForm !== 'hash' && out.recordForm !== 'json') {
-    throw new ConfigError(
-      `redis: recordForm must be hash or json, not ${JSON.stringify(out.recordForm)}`,
-    );
   }
   if (typeof out.tls !== 'object' || out.tls === null) {
     throw new ConfigError('redis: tls must be an object of TLS options');

@@ -26,7 +26,6 @@ import { MEMBER_SEPARATOR, type ResourceLayout } from './layout.js';
 import { lexArg, maxLower, memberOf, minUpper, planQuery, type QueryPlan } from './query-plan.js';
 import { RowError, RowReader } from './record-reader.js';
 import type { BoundScript, RedisConnection } from './redis-connection.js';
-import type { RecordForm } from './redis-options.js';
 
 /** Most partitions a `list` merges; beyond, it reads all projects and checks `projectId`. */
 const MAX_LIST_PARTITIONS = 16;
@@ -46,20 +45,13 @@ type Reply = [string, ...unknown[]];
 /** The scripts whose replies carry records: the driver loads them with its fields bound. */
 const BOUND_SCRIPTS = ['get', 'fetch', 'list', 'update', 'delete', 'rewrite'] as const;
 
-/** `{`, the first character of a record string of the json form (a row's is `[`). */
-const OPEN_BRACE = 0x7b;
-
-/**
- * Where a bound script takes the names of the reply's fields (see read_names): `-`, or `=`
- * from a client that writes the json form, whose reads then look for strings first.
- */
-const BOUND: Readonly<Record<RecordForm, string>> = { hash: '-', json: '=' };
+/** Where a bound script takes the names of the reply's fields (see read_names). */
+const BOUND = '-';
 
 /**
  * The generic driver of any resource over Redis. Every mutation is one Lua script that
  * checks its conditions and changes the record and all its index entries atomically; a
- * `get` is one read-only script (an `HMGET` of the record's fields, or a `GET` of its
- * string), and so are a page of
+ * `get` is one read-only script (an `HMGET` of the record's fields), and so are a page of
  * `list`, a `count` and a `getMany` over the index keys (a `count` that is the size of one
  * index is one `SCARD` or `ZCARD`). Reads fetch the fields by name ({@link readFields}), so
  * the hidden `~` fields of the indexes never travel, and the scripts return each record as
@@ -83,8 +75,6 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
   readonly #fields: readonly string[];
   /** The scripts that reply with records, with {@link #fields} bound in them. */
   readonly #bound: Readonly<Record<(typeof BOUND_SCRIPTS)[number], BoundScript>>;
-  /** What the bound scripts take for the names of the reply's fields ({@link BOUND}). */
-  readonly #names: string;
   /** Reads the rows of the scripts' replies (of {@link #fields}). */
   readonly #rows: RowReader;
 
@@ -96,7 +86,6 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
     for (const name of BOUND_SCRIPTS) bound[name] = connection.bind(name, this.#fields);
     this.#bound = bound as Record<(typeof BOUND_SCRIPTS)[number], BoundScript>;
     this.#rows = new RowReader(this.#fields);
-    this.#names = BOUND[layout.recordForm];
   }
 
   async insert(record: StoredRecord): Promise<StoredRecord> {
@@ -113,9 +102,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
 
   async get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
     const l = this.#layout;
-    const row = (await this.#bound.get(l.recordKey(id), [l.base, id, this.#names])) as
-      | string
-      | null;
+    const row = (await this.#bound.get(l.recordKey(id), [l.base, id, BOUND])) as string | null;
     if (row === null) return undefined;
     const record = this.#row(row);
     return inReadScope(record, scope) ? record : undefined;
@@ -124,11 +111,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
   async getMany(scope: ReadScope, ids: readonly string[]): Promise<StoredRecord[]> {
     if (ids.length === 0) return [];
     const l = this.#layout;
-    const reply = (await this.#bound.fetch(l.versionsKey, [
-      l.base,
-      this.#names,
-      ...ids,
-    ])) as string[];
+    const reply = (await this.#bound.fetch(l.versionsKey, [l.base, BOUND, ...ids])) as string[];
     const out: StoredRecord[] = [];
     for (const row of reply) {
       const record = this.#row(row);
@@ -167,7 +150,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       String(plan.partitions.length),
       ...plan.partitions,
       ...plan.predicates,
-      this.#names,
+      BOUND,
     ])) as string[];
     return reply.map((row) => this.#row(row));
   }
@@ -197,7 +180,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       id,
       scopeArg(scope),
       change.expectedRevision === undefined ? '' : String(change.expectedRevision),
-      this.#names,
+      BOUND,
     ];
     args.push(...expectedArgs(change.expected));
     const set = Object.entries(change.set);
@@ -230,7 +213,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       change.soft ? '1' : '0',
       JSON.stringify(change.at),
       change.at,
-      this.#names,
+      BOUND,
       ...expectedArgs(change.expected),
     ]);
     return this.#outcome('delete', reply);
@@ -299,7 +282,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
         after === undefined ? '0' : '1',
         String(size),
         JSON.stringify(version),
-      ])) as [string, ...(string[] | string)[]];
+      ])) as [string, ...string[][]];
       if (reply[0] === 'old') {
         await this.convertVersion(version);
         continue;
@@ -307,7 +290,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       if (reply[0] !== 'ok') throw this.#unexpected('scanVersion', reply);
       const records = reply
         .slice(1)
-        .map((stored) => l.decode(typeof stored === 'string' ? l.parseStored(stored) : stored))
+        .map((hash) => l.decode(hash as string[]))
         .filter((r): r is StoredRecord => r !== undefined)
         .sort((a, b) => compareCodePoints(a.id, b.id));
       return { records, after: records.length === size ? records.at(-1)!.id : undefined };
@@ -346,7 +329,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       l.schemaKey,
       record.id,
       String(expectedRevision),
-      this.#names,
+      BOUND,
       ...l.encode(next),
     ])) as Reply;
     // The script replies only 'ok': the record it stored is the one sent (as insert's).
@@ -416,23 +399,15 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
 
   /**
    * A record from a script's row: the JSON array of the texts of {@link readFields} (see
-   * record_row in prelude.lua), or, for a record stored in the json form, its stored string
-   * (the JSON object of its fields' texts and the hidden `~` fields), which begins with `{`
-   * where a row begins with `[`.
+   * row_of in prelude.lua).
    */
   #row(row: string): StoredRecord {
-    const l = this.#layout;
     try {
-      if (row.charCodeAt(0) !== OPEN_BRACE) return this.#rows.read(row) as StoredRecord;
-      const pairs = l.parseStored(row);
-      const texts = this.#fields.map((name) => pairs[name]);
-      if (texts[0] === undefined || !texts.every((t) => t === undefined || typeof t === 'string')) {
-        throw l.foreign();
-      }
-      return this.#rows.read(this.#rows.row(texts as (string | undefined)[])) as StoredRecord;
+      return this.#rows.read(row) as StoredRecord;
     } catch (err) {
       if (!(err instanceof RowError)) throw err;
       // Only another program writing into the namespace can leave a value that is not JSON.
+      const l = this.#layout;
       throw new ConfigError(
         err.field === undefined
           ? `redis: a ${l.resource.name} record under ${l.base} is not one polystore wrote: the namespace holds foreign data`

@@ -37,39 +37,6 @@ export function useRawRedis(opened: { close(): Promise<void> }[]): () => Redis {
   };
 }
 
-/**
- * Every key of a namespace with its content, as sorted lines: the whole stored state. A
- * record in the json form (a string at `<plural>:j:<id>`) shows as its hash at `r:<id>`
- * would, so two stores that differ only in their records' forms dump the same.
- */
-export async function dumpNamespace(raw: Redis, namespace: string): Promise<string[]> {
-  const prefix = `polystore:{${namespace}}:`;
-  const lines: string[] = [];
-  const pairs = (name: string, hash: Record<string, string>) => {
-    for (const [k, v] of Object.entries(hash)) lines.push(`${name} .${k} = ${v}`);
-  };
-  let cursor = '0';
-  do {
-    const [next, keys] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) {
-      const name = key.slice(prefix.length);
-      const type = await raw.type(key);
-      if (type === 'string' && /^[^:]+:j:/.test(name)) {
-        const hashName = name.replace(/^([^:]+):j:/, '$1:r:');
-        pairs(hashName, JSON.parse((await raw.get(key)) ?? '{}') as Record<string, string>);
-      } else if (type === 'string') lines.push(`${name} = ${await raw.get(key)}`);
-      else if (type === 'set')
-        for (const m of await raw.smembers(key)) lines.push(`${name} ∋ ${m}`);
-      else if (type === 'zset')
-        for (const m of await raw.zrange(key, '0', '-1')) lines.push(`${name} ∋ ${m}`);
-      else if (type === 'hash') pairs(name, await raw.hgetall(key));
-      else lines.push(`${name} : ${type}`);
-    }
-  } while (cursor !== '0');
-  return lines.sort();
-}
-
 /** Hostile strings: Lua and Redis specials, glob characters, quotes, non-BMP, controls. */
 export const HOSTILE_STRINGS = [
   '',

@@ -33,7 +33,7 @@ describe('URL and options', () => {
 
   it('takes every option but tls from URL parameters of the same name', () => {
     const url = new URL(
-      'redis://h/0?prefix=app:&namespace=ns1&commandTimeoutMs=900&connectTimeoutMs=700&retryDelayMs=5&maxRetryDelayMs=60&connectionName=svc&recordForm=json',
+      'redis://h/0?prefix=app:&namespace=ns1&commandTimeoutMs=900&connectTimeoutMs=700&retryDelayMs=5&maxRetryDelayMs=60&connectionName=svc',
     );
     expect(resolveRedisOptions(url)).toEqual({
       prefix: 'app:',
@@ -43,7 +43,6 @@ describe('URL and options', () => {
       retryDelayMs: 5,
       maxRetryDelayMs: 60,
       connectionName: 'svc',
-      recordForm: 'json',
       tls: {},
     });
     // The older spellings of the two timeouts still work.

@@ -15,7 +15,7 @@ import { freshNamespace } from '@polystore/testing/vitest';
 import { describe, expect, it } from 'vitest';
 import { openRedisBackend } from '../src/redis-adapter.js';
 import type { RedisBackend } from '../src/redis-backend.js';
-import { dumpNamespace, redisUrl, useRawRedis } from './helpers.js';
+import { redisUrl, useRawRedis } from './helpers.js';
 import { gadgetV10, gadgetV11 } from './steps-fixtures.js';
 
 type Driver = ResourceDriver & EvolutionDriver & Required<Pick<EvolutionDriver, 'rewriteMany'>>;
@@ -34,7 +34,30 @@ async function driverOf(namespace: string, resource: AnyResource): Promise<Drive
   return driver as Driver;
 }
 
-const dump = (namespace: string) => dumpNamespace(raw(), namespace);
+/** Every key of a namespace with its content, as sorted lines (the whole stored state). */
+async function dump(namespace: string): Promise<string[]> {
+  const prefix = `polystore:{${namespace}}:`;
+  const lines: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await raw().scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) {
+      const name = key.slice(prefix.length);
+      const type = await raw().type(key);
+      if (type === 'string') lines.push(`${name} = ${await raw().get(key)}`);
+      else if (type === 'set')
+        for (const m of await raw().smembers(key)) lines.push(`${name} ∋ ${m}`);
+      else if (type === 'zset')
+        for (const m of await raw().zrange(key, '0', '-1')) lines.push(`${name} ∋ ${m}`);
+      else if (type === 'hash') {
+        for (const [k, v] of Object.entries(await raw().hgetall(key)))
+          lines.push(`${name} .${k} = ${v}`);
+      } else lines.push(`${name} : ${type}`);
+    }
+  } while (cursor !== '0');
+  return lines.sort();
+}
 
 /** `r` as the 1.1 runner writes it (the fields 1.1 added at their defaults unless given). */
 function upgraded(r: StoredRecord, fields: Record<string, unknown>): StoredRecord {

@@ -17,7 +17,7 @@ local np = tonumber(ARGV[9])
 local i = 10 + np
 local id = ARGV[i]
 
-local net = load(TN, netId)
+local net = load(rkey(TN, netId))
 if not net then return { 'network-not-found' } end
 local dead = net.deletedAt ~= 'null'
 if (deleted == 'no' and dead) or (deleted == 'only' and not dead) then return { 'network-not-found' } end

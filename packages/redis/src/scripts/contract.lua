@@ -87,18 +87,7 @@ if c.s == 'records' then
     dropped[#dropped + 1] = '~e:' .. f
   end
   local ids, through = id_walk_step(T, c, batch)
-  for _, id in ipairs(ids) do
-    -- A hash loses the fields; a record in the json form is written again without them.
-    local key = jkey(T, id)
-    local s = redis.call('GET', key)
-    if s then
-      local r = decode_record(key, s)
-      for _, f in ipairs(dropped) do r[f] = nil end
-      redis.call('SET', key, cjson.encode(r))
-    else
-      redis.call('HDEL', rkey(T, id), unpack(dropped))
-    end
-  end
+  for _, id in ipairs(ids) do redis.call('HDEL', rkey(T, id), unpack(dropped)) end
   if through then c.s = 'keys' end
   save()
   return { 'more' }

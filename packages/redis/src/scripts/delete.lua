@@ -8,7 +8,8 @@
 -- as one string of the reply fields (record_text), as the reads return it.
 local T, id, scope, exprev = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
 local names, at = read_names(9)
-local r, form = load(T, id)
+local key = KEYS[1]
+local r = load(key)
 if not r or not writable(r, scope) then return { 'not-found' } end
 if not meets_conditions(r, exprev, at) then return { 'conflict', record_text(r, names) } end
 -- The index entries it moves and the unique values it frees include those of the indexes
@@ -35,5 +36,5 @@ for _, f in ipairs(lay.e) do
   writes[#writes + 1] = '~e:' .. f
   writes[#writes + 1] = n['~e:' .. f]
 end
-store_record(T, id, form, layout_form(lay), n, writes)
+redis.call('HSET', key, unpack(writes))
 return { 'ok', record_text(n, names) }

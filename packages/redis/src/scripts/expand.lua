@@ -94,15 +94,9 @@ if type(x) ~= 'table' then
   return { 'more' }
 end
 
--- Enters record r (id, stored in `form`) in the new elements; notes the clashes of its
--- unique keys. The fields that remember its entries are written into the record in its
--- own form: a field at a time into a hash, the whole string once at the end.
-local function enter(id, r, form)
+-- Enters record r (id) in the new elements; notes the clashes of its unique keys.
+local function enter(id, r)
   local key = rkey(T, id)
-  local function mark(f, v)
-    r[f] = v
-    if form == 'hash' then redis.call('HSET', key, f, v) end
-  end
   local p, lv = r.projectId or 'null', r.deletedAt == 'null' and 'l' or 'd'
   for _, i in ipairs(x.indexes) do
     local f = i.field
@@ -110,32 +104,30 @@ local function enter(id, r, form)
       local tok = token_of(r[f])
       if r['~s:' .. f] ~= tok then index_sort(T, lay, f, id, r['~s:' .. f], p, lv, false) end
       if tok then
-        mark('~s:' .. f, tok)
+        redis.call('HSET', key, '~s:' .. f, tok)
         index_sort(T, lay, f, id, tok, p, lv, true)
       end
     elseif f ~= 'projectId' then
       local v = r[f] or 'null'
       if r['~e:' .. f] and r['~e:' .. f] ~= v then index_eq(T, lay, f, id, r['~e:' .. f], p, lv, false) end
-      mark('~e:' .. f, v)
+      redis.call('HSET', key, '~e:' .. f, v)
       index_eq(T, lay, f, id, v, p, lv, true)
     end
   end
-  if lv == 'l' then
-    for n, u in ipairs(x.uniques) do
-      local k = unique_key(T, u, r)
-      if k then
-        local holder = redis.call('GET', k)
-        local h = holder and holder ~= id and load(T, holder)
-        if h and h.deletedAt == 'null' and unique_key(T, u, h) == k then
-          redis.call('SADD', clash_key, n .. SEP .. holder, n .. SEP .. id)
-        else
-          if holder ~= id then redis.call('SET', k, id) end
-          mark('~u:' .. table.concat(u, ','), k)
-        end
+  if lv ~= 'l' then return end
+  for n, u in ipairs(x.uniques) do
+    local k = unique_key(T, u, r)
+    if k then
+      local holder = redis.call('GET', k)
+      local h = holder and holder ~= id and load(rkey(T, holder))
+      if h and h.deletedAt == 'null' and unique_key(T, u, h) == k then
+        redis.call('SADD', clash_key, n .. SEP .. holder, n .. SEP .. id)
+      else
+        if holder ~= id then redis.call('SET', k, id) end
+        redis.call('HSET', key, '~u:' .. table.concat(u, ','), k)
       end
     end
   end
-  if form == 'string' then redis.call('SET', jkey(T, id), cjson.encode(r)) end
 end
 
 -- Whether the call's elements are all applied now (after the expand in progress ended).
@@ -147,8 +139,8 @@ end
 if x.s == 'build' then
   local ids, through = id_walk_step(T, x, batch)
   for _, id in ipairs(ids) do
-    local r, form = load(T, id)
-    if r then enter(id, r, form) end
+    local r = load(rkey(T, id))
+    if r then enter(id, r) end
   end
   if through and redis.call('EXISTS', clash_key) == 1 then
     x.s = 'undo'

@@ -12,14 +12,10 @@
 --   lay          the resource's layout descriptor { n = resource name, s = sort fields,
 --                e = equality fields, u = unique constraints, g = global resource }
 --                (cjson-decoded ARGV[2])
---   a record     '<field>' -> JSON text of the value, '~s:<field>' -> sort token, ... as a
---                hash at rkey, or as one string at jkey holding the JSON object of the same
---                pairs (the 'json' form, lay.f == 'j'; see load)
+--   a record     a hash: '<field>' -> JSON text of the value, '~s:<field>' -> sort token
 --   partitions   '<l|d>:<*|projectJson>': live/deleted x all projects/one project
 -- Values are compared as JSON texts or sort tokens, never re-encoded here: cjson would
 -- change numbers above 1e14 and escape '/', and Lua's '<' on strings follows the locale.
--- (A record string is cjson's encoding of a table of strings only, which its decoding
--- gives back byte for byte.)
 
 local SEP = '\0'
 
@@ -83,58 +79,16 @@ local function member_id(m)
 end
 
 local function rkey(T, id) return T .. 'r:' .. id end
-local function jkey(T, id) return T .. 'j:' .. id end
 local function zkey(T, f, part) return T .. 'z:' .. f .. ':' .. part end
 local function ekey(T, f, part, v) return T .. 'e:' .. f .. ':' .. part .. ':' .. v end
 
--- Where a read looks for a record first: 'j', its string (jkey, the json form), or 'r', its
--- hash (rkey). Records are stored in one of two forms (layout.ts RecordForm): a hash, read
--- field by field, or one string, the JSON object of the same field -> text pairs, which a
--- read returns with one GET and nothing to assemble (a list page costs the server about
--- half the hash's). Every script reads both, so a store may hold both, each record under
--- one key of the two; a write stores the layout's form (store_record). A read tries the
--- form the caller writes first (read_names, prefer) and goes on from the form it last
--- found, so a store of one form costs one command per record read, as one of hashes
--- always did.
-local first = 'r'
-
--- Makes reads look for the form a caller writes first (see first): layout form 'string'
--- for the json form, else 'hash'.
-local function prefer(form)
-  first = form == 'string' and 'j' or 'r'
-end
-
--- The table of a record string: its JSON object, whose every value is a string. Anything
--- else is another program's string.
-local function decode_record(key, s)
-  local ok, r = pcall(cjson.decode, s)
-  if ok and type(r) == 'table' and next(r) ~= nil then
-    for k, v in pairs(r) do
-      if type(k) ~= 'string' or type(v) ~= 'string' then ok = false end
-    end
-    if ok then return r end
-  end
-  return error({ err = 'WRONGTYPE polystore: ' .. key .. ' holds a string that is not a record' })
-end
-
--- Record `id` as a table and the form it is stored in ('hash' or 'string'), or nil.
-local function load(T, id)
-  for _ = 1, 2 do
-    if first == 'j' then
-      local key = jkey(T, id)
-      local s = redis.call('GET', key)
-      if s then return decode_record(key, s), 'string' end
-    else
-      local flat = redis.call('HGETALL', rkey(T, id))
-      if #flat > 0 then
-        local r = {}
-        for i = 1, #flat, 2 do r[flat[i]] = flat[i + 1] end
-        return r, 'hash'
-      end
-    end
-    first = first == 'j' and 'r' or 'j'
-  end
-  return nil
+-- A record hash as a table, or nil.
+local function load(key)
+  local flat = redis.call('HGETALL', key)
+  if #flat == 0 then return nil end
+  local r = {}
+  for i = 1, #flat, 2 do r[flat[i]] = flat[i + 1] end
+  return r
 end
 
 -- A record table as a flat field/value list (the arguments of the HSET that writes it).
@@ -145,33 +99,6 @@ local function flatten(r)
     out[#out + 1] = v
   end
   return out
-end
-
--- The form the layout stores records in: 'string' for the json form (lay.f == 'j'), else
--- 'hash'.
-local function layout_form(lay)
-  return lay.f == 'j' and 'string' or 'hash'
-end
-
--- Stores record `n` (a table) of `id`, stored in `form` ('hash', 'string', or 'none' for a
--- new one), in the form `to`: a string is one SET of the whole record; a hash that stays a
--- hash gets only `writes` (a flat field/value list of what changed; nil for all of n) and
--- loses the fields `gone`; a record changing form is written whole, and its other key goes.
-local function store_record(T, id, form, to, n, writes, gone)
-  if to == 'string' then
-    redis.call('SET', jkey(T, id), cjson.encode(n))
-    if form == 'hash' then redis.call('DEL', rkey(T, id)) end
-    return
-  end
-  local key = rkey(T, id)
-  if form ~= 'hash' or not writes then
-    if form == 'hash' then redis.call('DEL', key) end
-    redis.call('HSET', key, unpack(flatten(n)))
-    if form == 'string' then redis.call('DEL', jkey(T, id)) end
-    return
-  end
-  if gone and #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
-  if #writes > 0 then redis.call('HSET', key, unpack(writes)) end
 end
 
 local function copy(r)
@@ -362,7 +289,7 @@ local function remove(T, lay, id, r)
     redis.call('ZREM', T .. 'deleted', deleted_member(r, id))
   end
   if r.objectVersion then version_rem(T, r.objectVersion, id) end
-  redis.call('DEL', rkey(T, id), jkey(T, id))
+  redis.call('DEL', rkey(T, id))
 end
 
 -- Whether object version a is older than b: compared part by part ('major.minor') as
@@ -414,7 +341,8 @@ end
 -- (a refusal below the write floor, see below_floor, is an error reply too). `floor` as
 -- below_floor's.
 local function insert(T, lay, id, flat, floor)
-  if redis.call('EXISTS', rkey(T, id), jkey(T, id)) > 0 then return { 'duplicate', 'id' } end
+  local key = rkey(T, id)
+  if redis.call('EXISTS', key) == 1 then return { 'duplicate', 'id' } end
   local r = {}
   for i = 1, #flat, 2 do r[flat[i]] = flat[i + 1] end
   local refused = below_floor(T, lay, r.objectVersion, floor)
@@ -448,13 +376,7 @@ local function insert(T, lay, id, flat, floor)
       flat[#flat + 1] = k
     end
   end
-  if layout_form(lay) == 'string' then
-    local t = {}
-    for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
-    redis.call('SET', jkey(T, id), cjson.encode(t))
-  else
-    redis.call('HSET', rkey(T, id), unpack(flat))
-  end
+  redis.call('HSET', key, unpack(flat))
   index_all(T, lay, id, r, live and 'l' or 'd', true)
   for _, k in ipairs(uk) do
     if k then redis.call('SET', k, id) end
@@ -565,32 +487,10 @@ local function columns(preds, extra, skip)
 end
 
 -- The values of the columns `cols` of record `id` (false where missing). HGET where there
--- is one column: its reply is a string, not a table, which costs less to build. A hash
--- with none of them may be no hash at all: then the record's string is looked for.
+-- is one column: its reply is a string, not a table, which costs less to build.
 local function read_columns(T, id, cols)
-  for _ = 1, 2 do
-    if first == 'j' then
-      local key = jkey(T, id)
-      local s = redis.call('GET', key)
-      if s then
-        local r, v = decode_record(key, s), {}
-        for k = 1, #cols do v[k] = r[cols[k]] or false end
-        return v
-      end
-    else
-      local v
-      if #cols == 1 then
-        v = { redis.call('HGET', rkey(T, id), cols[1]) }
-      else
-        v = redis.call('HMGET', rkey(T, id), unpack(cols))
-      end
-      for k = 1, #cols do
-        if v[k] then return v end
-      end
-    end
-    first = first == 'j' and 'r' or 'j'
-  end
-  return {}
+  if #cols == 1 then return { redis.call('HGET', rkey(T, id), cols[1]) } end
+  return redis.call('HMGET', rkey(T, id), unpack(cols))
 end
 
 -- Whether a record's column values (from HMGET) satisfy every predicate but `skip`.
@@ -618,13 +518,11 @@ end
 -- sending 15 names with every call cost the client more than the server's whole get.
 local BOUND_NAMES = nil
 
--- Reads the names of the fields a reply carries from ARGV at i: '-' for BOUND_NAMES, or '='
--- for BOUND_NAMES from a caller that writes the json form (whose reads then look for
--- strings first, see first), else count, then each ('id' first). Returns names, next i.
+-- Reads the names of the fields a reply carries from ARGV at i: '-' for BOUND_NAMES, else
+-- count, then each ('id' first). Returns names, next i.
 local function read_names(i)
-  if ARGV[i] == '-' or ARGV[i] == '=' then
+  if ARGV[i] == '-' then
     if not BOUND_NAMES then error({ err = 'ERR polystore: no field names are bound in this script' }) end
-    prefer(ARGV[i] == '=' and 'string' or 'hash')
     return BOUND_NAMES, i + 1
   end
   local n = tonumber(ARGV[i])
@@ -652,21 +550,11 @@ local function row_of(v, names)
   return '[' .. table.concat(v, '\n,') .. ']'
 end
 
--- The reply form of record `id` (see row_of), or nil when there is none. A record in the
--- json form replies its string as it is stored, hidden fields and all: it begins with '{'
--- where a row begins with '[', and the client reads it as such.
+-- The reply form of record `id` (see row_of), or nil when there is none.
 local function record_row(T, id, names)
-  for _ = 1, 2 do
-    if first == 'j' then
-      local s = redis.call('GET', jkey(T, id))
-      if s then return s end
-    else
-      local v = redis.call('HMGET', rkey(T, id), unpack(names))
-      if v[1] then return row_of(v, names) end
-    end
-    first = first == 'j' and 'r' or 'j'
-  end
-  return nil
+  local v = redis.call('HMGET', rkey(T, id), unpack(names))
+  if not v[1] then return nil end
+  return row_of(v, names)
 end
 
 -- The reply form of a record a write script holds as a table (see row_of). The script has
@@ -868,21 +756,21 @@ local function rewrite_clash(T, els, id, n)
     local k = unique_key(T, u, n)
     local holder = k and redis.call('GET', k)
     if holder and holder ~= id then
-      local h = load(T, holder)
+      local h = load(rkey(T, holder))
       if h and h.deletedAt == 'null' and unique_key(T, u, h) == k then return u end
     end
   end
   return nil
 end
 
--- Replaces the stored record `r` of `id` (stored in `form`) with `n`, in the layout's form,
+-- Replaces the stored record `r` of `id` (at `key`) with the hash `flat` (`n` as a table),
 -- removing every entry the old record may have (under its old values, under the values
 -- expand or an earlier rewrite entered, in both livenesses when it is soft-deleted) and entering the new one in
 -- every element of `els`. `n` gets the entry fields it was stored with. The entries to
 -- remove and to add are gathered first: one both removed and added (what a migrate leaves
 -- as it was: the id, createdAt, unchanged values) is only added, each distinct entry once,
--- and the record is written in one command, so a rewrite costs about half the commands.
-local function rewrite_stored(T, lay, els, id, r, form, n)
+-- and the hash is written in one HSET, so a rewrite costs about half the commands.
+local function rewrite_stored(T, lay, els, key, id, r, flat, n)
   local rem, add = {}, {}
   local function note(t, cmd, k, m)
     local e = t[k]
@@ -959,5 +847,6 @@ local function rewrite_stored(T, lay, els, id, r, form, n)
   if r.objectVersion then version_rem(T, r.objectVersion, id) end
   version_add(T, n.objectVersion, id)
 
-  store_record(T, id, form, layout_form(lay), n)
+  redis.call('DEL', key)
+  redis.call('HSET', key, unpack(flatten(n)))
 end

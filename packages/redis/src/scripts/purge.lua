@@ -9,7 +9,7 @@ local members = redis.call('ZRANGEBYLEX', KEYS[1], '-', '(' .. ARGV[3], 'LIMIT',
 local removed = 0
 for _, m in ipairs(members) do
   local id = member_id(m)
-  local r = load(T, id)
+  local r = load(rkey(T, id))
   if r and r.deletedAt ~= 'null' and deleted_member(r, id) == m then
     remove(T, lay, id, r)
     removed = removed + 1

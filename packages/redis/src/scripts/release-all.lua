@@ -5,7 +5,7 @@ local T, lay = ARGV[1], cjson.decode(ARGV[2])
 lay = with_applied(T, lay)
 local n = 0
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local r = load(T, id)
+  local r = load(rkey(T, id))
   if r and r.deletedAt == 'null' then
     remove(T, lay, id, r)
     n = n + 1

@@ -8,16 +8,18 @@
 -- Reply: the ids rewritten, in the order given.
 local T, lay = ARGV[1], cjson.decode(ARGV[2])
 local els = rewrite_elements(lay, ARGV[3])
-prefer(layout_form(lay))
 
 -- Rewrites one record (ARGV[first .. last] its new hash); whether it did.
 local function rewrite_one(id, expected, first, last)
-  local r, form = load(T, id)
+  local key = rkey(T, id)
+  local r = load(key)
   if not r or r.revision ~= expected then return false end
+  local flat = {}
+  for i = first, last do flat[#flat + 1] = ARGV[i] end
   local n = {}
-  for i = first, last - 1, 2 do n[ARGV[i]] = ARGV[i + 1] end
+  for i = 1, #flat, 2 do n[flat[i]] = flat[i + 1] end
   if rewrite_clash(T, els, id, n) then return false end
-  rewrite_stored(T, lay, els, id, r, form, n)
+  rewrite_stored(T, lay, els, key, id, r, flat, n)
   return true
 end
 

@@ -12,16 +12,18 @@
 -- Reply: {'ok'} (the record is the one sent) | {'not-found'} | {'conflict', record (one
 -- string of the reply fields, record_text)} | {'duplicate', 'f1,f2'}.
 local T, lay, id = ARGV[1], cjson.decode(ARGV[2]), ARGV[4]
-prefer(layout_form(lay))
-local r, form = load(T, id)
+local key = KEYS[1]
+local r = load(key)
 if not r then return { 'not-found' } end
 local names, at = read_names(6)
 if r.revision ~= ARGV[5] then return { 'conflict', record_text(r, names) } end
+local flat = {}
+for i = at, #ARGV do flat[#flat + 1] = ARGV[i] end
 local n = {}
-for i = at, #ARGV - 1, 2 do n[ARGV[i]] = ARGV[i + 1] end
+for i = 1, #flat, 2 do n[flat[i]] = flat[i + 1] end
 
 local els = rewrite_elements(lay, ARGV[3])
 local clash = rewrite_clash(T, els, id, n)
 if clash then return { 'duplicate', table.concat(clash, ',') } end
-rewrite_stored(T, lay, els, id, r, form, n)
+rewrite_stored(T, lay, els, key, id, r, flat, n)
 return { 'ok' }

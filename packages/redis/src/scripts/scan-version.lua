@@ -4,15 +4,10 @@
 -- '1'/'0', limit, the version (JSON).
 -- Reply: {'old'} while the version still has a plain set of a store written before the
 -- sorted sets (the caller converts it, convert-version.lua, and asks again), else {'ok',
--- then per record its field/value list (a hash) or its string (the json form), in
--- ascending id order}.
+-- then one field/value list per record, in ascending id order}.
 local T, after, from, limit = ARGV[1], ARGV[2], ARGV[3] == '1', tonumber(ARGV[4])
 if redis.call('EXISTS', T .. 'v:' .. ARGV[5]) == 1 then return { 'old' } end
 local ids = redis.call('ZRANGEBYLEX', KEYS[1], from and ('(' .. after) or '-', '+', 'LIMIT', 0, limit)
 local out = { 'ok' }
-for k, id in ipairs(ids) do
-  -- A hash is its field/value list; a record in the json form its string; a gone one {}.
-  local flat = redis.call('HGETALL', rkey(T, id))
-  out[k + 1] = #flat > 0 and flat or redis.call('GET', jkey(T, id)) or {}
-end
+for k, id in ipairs(ids) do out[k + 1] = redis.call('HGETALL', rkey(T, id)) end
 return out

@@ -12,7 +12,8 @@
 -- The unique constraints are the layout's and the applied ones (with_applied).
 local T, id, scope, exprev = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
 local names, at = read_names(6)
-local r, form = load(T, id)
+local key = KEYS[1]
+local r = load(key)
 if not r or not writable(r, scope) then return { 'not-found' } end
 
 local ok, i = meets_conditions(r, exprev, at)
@@ -23,8 +24,7 @@ local schema, floor = schema_and_floor(T)
 local lay = with_applied(T, cjson.decode(ARGV[2]), schema)
 
 local n = copy(r)
--- What changes, for a hash that stays one (store_record): the fields set and removed.
-local writes, gone = {}, {}
+local writes = {}
 local function put(f, v)
   n[f] = v
   writes[#writes + 1] = f
@@ -71,7 +71,7 @@ for _, f in ipairs(lay.s) do
       put('~s:' .. f, b)
     elseif a then
       n['~s:' .. f] = nil
-      gone[#gone + 1] = '~s:' .. f
+      redis.call('HDEL', key, '~s:' .. f)
     end
   end
   if a ~= b then
@@ -103,5 +103,5 @@ if r.objectVersion ~= n.objectVersion then
   if r.objectVersion then version_rem(T, r.objectVersion, id) end
   version_add(T, n.objectVersion, id)
 end
-store_record(T, id, form, layout_form(lay), n, writes, gone)
+redis.call('HSET', key, unpack(writes))
 return { 'ok', record_text(n, names) }
