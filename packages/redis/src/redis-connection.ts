@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
 import { ConfigError, redactUrl } from '@polystore/core';
 import { keepTimerList } from '@polystore/core/adapter';
@@ -71,6 +72,18 @@ export type BoundScript = (key: string, args: readonly ScriptArg[]) => Promise<u
 
 /** The line of the shared scripts that {@link RedisConnection.bind} replaces (prelude.lua). */
 const UNBOUND_NAMES = 'local BOUND_NAMES = nil';
+
+/**
+ * The signature of the rows of records of the fields `names` (prelude.lua row_head): a
+ * script reads a record's stored row (`w:<id>`) only if it was written for the same
+ * fields in the same order, in the same row format ('row1').
+ */
+export function rowSignature(names: readonly string[]): string {
+  return createHash('sha1')
+    .update(`row1${JSON.stringify(names)}`)
+    .digest('hex')
+    .slice(0, 12);
+}
 
 /**
  * A string as a Lua literal: every byte but letters, digits and `_` as a decimal escape, so
@@ -210,7 +223,8 @@ export class RedisConnection {
     }
     const lua = shared.replace(
       UNBOUND_NAMES,
-      () => `local BOUND_NAMES = { ${names.map(luaString).join(', ')} }`,
+      () =>
+        `local BOUND_NAMES = { ${names.map(luaString).join(', ')}, sig = '${rowSignature(names)}' }`,
     );
     const command = `${commandName(name)}_bound${this.#bound.size}`;
     this.client.defineCommand(command, {

@@ -22,7 +22,7 @@ import {
   type WriteOutcome,
   type WriteScope,
 } from '@polystore/core/adapter';
-import { MEMBER_SEPARATOR, type ResourceLayout } from './layout.js';
+import type { ResourceLayout } from './layout.js';
 import { lexArg, maxLower, memberOf, minUpper, planQuery, type QueryPlan } from './query-plan.js';
 import { RowError, RowReader } from './record-reader.js';
 import type { BoundScript, RedisConnection } from './redis-connection.js';
@@ -42,8 +42,20 @@ const CONVERT_BATCH = 2000;
 /** A script reply: a status word and its payload. */
 type Reply = [string, ...unknown[]];
 
-/** The scripts whose replies carry records: the driver loads them with its fields bound. */
-const BOUND_SCRIPTS = ['get', 'fetch', 'list', 'update', 'delete', 'rewrite'] as const;
+/**
+ * The scripts whose replies carry records, and those that store a record's row (insert,
+ * rewriteMany): the driver loads them with its fields bound.
+ */
+const BOUND_SCRIPTS = [
+  'get',
+  'fetch',
+  'list',
+  'insert',
+  'update',
+  'delete',
+  'rewrite',
+  'rewriteMany',
+] as const;
 
 /** Where a bound script takes the names of the reply's fields (see read_names). */
 const BOUND = '-';
@@ -51,13 +63,15 @@ const BOUND = '-';
 /**
  * The generic driver of any resource over Redis. Every mutation is one Lua script that
  * checks its conditions and changes the record and all its index entries atomically; a
- * `get` is one read-only script (an `HMGET` of the record's fields), and so are a page of
- * `list`, a `count` and a `getMany` over the index keys (a `count` that is the size of one
- * index is one `SCARD` or `ZCARD`). Reads fetch the fields by name ({@link readFields}), so
- * the hidden `~` fields of the indexes never travel, and the scripts return each record as
- * one string of its JSON texts (see record_row in prelude.lua). The write scripts reply in
- * the same form (record_text): an update or delete with the record written, a conflict with
- * the current one; an insert or rewrite only with 'ok', the record being the one sent.
+ * `get` is one read-only script, and so are a page of `list`, a `count` and a `getMany`
+ * over the index keys (a `count` that is the size of one index is one `SCARD` or `ZCARD`).
+ * Reads return only the fields by name ({@link readFields}), so the hidden `~` fields of the
+ * indexes never travel, each record as one row, the JSON array of its texts (see row_of
+ * in prelude.lua). A write of this driver also stores the record's row (`w:<id>`), which a
+ * read of the same fields returns while the record's revision is the row's (record_row):
+ * a GET and an HGET instead of an HMGET of every field. The write scripts reply in the same
+ * form: an update or delete with the record written, a conflict with the current one; an
+ * insert or rewrite only with 'ok', the record being the one sent.
  *
  * The scripts that reply with records are loaded with those field names bound in them
  * ({@link RedisConnection.bind}), so that a call does not send them: as arguments, the 15
@@ -90,7 +104,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
 
   async insert(record: StoredRecord): Promise<StoredRecord> {
     const l = this.#layout;
-    const reply = (await this.#conn.script('insert', l.recordKey(record.id), [
+    const reply = (await this.#bound.insert(l.recordKey(record.id), [
       l.base,
       l.descriptor,
       record.id,
@@ -364,7 +378,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
         const hash = l.encode({ ...record, revision: expectedRevision + 1 } as StoredRecord);
         args.push(record.id, String(expectedRevision), String(hash.length), ...hash);
       }
-      const reply = await this.#conn.script('rewriteMany', l.recordKey(chunk[0]!.record.id), args);
+      const reply = await this.#bound.rewriteMany(l.recordKey(chunk[0]!.record.id), args);
       if (!Array.isArray(reply)) throw this.#unexpected('rewriteMany', [String(reply)]);
       for (const id of reply) done.push(String(id));
     }

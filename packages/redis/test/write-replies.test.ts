@@ -39,6 +39,8 @@ async function fresh() {
   const key = `polystore:{${namespace}}:gadgets:r:${made.id}`;
   await raw().hdel(key, 'spec');
   await raw().hset(key, 'foreign', '"x"');
+  // Such a record has no stored row (a hand edit must drop it, see the README).
+  await raw().del(key.replace(':r:', ':w:'));
   return { driver: backend.driver(gadgetResource), id: made.id, key };
 }
 

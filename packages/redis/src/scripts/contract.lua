@@ -87,7 +87,11 @@ if c.s == 'records' then
     dropped[#dropped + 1] = '~e:' .. f
   end
   local ids, through = id_walk_step(T, c, batch)
-  for _, id in ipairs(ids) do redis.call('HDEL', rkey(T, id), unpack(dropped)) end
+  -- A record's stored row may hold a dropped field, at the same revision: it goes too.
+  for _, id in ipairs(ids) do
+    redis.call('HDEL', rkey(T, id), unpack(dropped))
+    redis.call('DEL', wkey(T, id))
+  end
   if through then c.s = 'keys' end
   save()
   return { 'more' }

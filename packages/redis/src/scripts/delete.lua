@@ -37,4 +37,5 @@ for _, f in ipairs(lay.e) do
   writes[#writes + 1] = n['~e:' .. f]
 end
 redis.call('HSET', key, unpack(writes))
-return { 'ok', record_text(n, names) }
+local row = save_row(T, id, n)
+return { 'ok', names == BOUND_NAMES and row or record_text(n, names) }

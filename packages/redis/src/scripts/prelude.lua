@@ -79,6 +79,7 @@ local function member_id(m)
 end
 
 local function rkey(T, id) return T .. 'r:' .. id end
+local function wkey(T, id) return T .. 'w:' .. id end
 local function zkey(T, f, part) return T .. 'z:' .. f .. ':' .. part end
 local function ekey(T, f, part, v) return T .. 'e:' .. f .. ':' .. part .. ':' .. v end
 
@@ -106,6 +107,80 @@ local function copy(r)
   for k, v in pairs(r) do n[k] = v end
   return n
 end
+
+-- The fields of the replies, in a script the driver loaded for one resource with them
+-- bound here (RedisConnection.bind replaces this line with their list, 'id' first, and
+-- `sig`, the signature of their rows, see row_head); nil in the shared scripts. A bound
+-- script's call sends '-' in their place (see read_names): sending 15 names with every call
+-- cost the client more than the server's whole get.
+local BOUND_NAMES = nil
+
+-- A record's reply form, a row: the JSON array of the texts `v` of its fields `names`
+-- (from read_names), in that order, joined by '\n,' (JSON whitespace and a comma, which no
+-- text polystore writes holds: record-reader.ts); a field it lacks (false in v) is 'null'
+-- there, and the array then ends with one more element, the list of those positions (from
+-- 0). Only what the caller decodes, the hidden '~' fields stay on the server; and the
+-- client reads a row with one JSON.parse, half the time of parsing each text alone.
+local function row_of(v, names)
+  local absent
+  for k = 1, #names do
+    if not v[k] then
+      v[k] = 'null'
+      absent = absent or {}
+      absent[#absent + 1] = k - 1
+    end
+  end
+  if absent then v[#names + 1] = '[' .. table.concat(absent, ',') .. ']' end
+  return '[' .. table.concat(v, '\n,') .. ']'
+end
+
+-- The reply form of a record a write script holds as a table (see row_of). The script has
+-- the record already, so no read; the hidden '~' fields stay on the server.
+local function record_text(r, names)
+  local v = {}
+  for k = 1, #names do v[k] = r[names[k]] or false end
+  return row_of(v, names)
+end
+
+-- The head of a record's stored row (wkey) at revision `rev` (its JSON text), for the bound
+-- fields: their row signature and the revision. A row is read only under the head of the
+-- reader's fields and the record's revision now. Every write of a record's values bumps
+-- its revision (in every release; an older one knows no rows and leaves them behind), and
+-- a client of other fields has another signature: what a read returns is what the hash
+-- holds. (A contract strips fields without a new revision: it drops the rows.)
+local function row_head(rev)
+  return BOUND_NAMES.sig .. ' ' .. rev .. '\0'
+end
+
+-- Stores the reply row of record `id` (the table n) for the reads, at wkey: when the script
+-- has fields bound; a script without drops the row it cannot make. Returns the row, or nil.
+local function save_row(T, id, n)
+  if not BOUND_NAMES then
+    redis.call('DEL', wkey(T, id))
+    return nil
+  end
+  local row = record_text(n, BOUND_NAMES)
+  redis.call('SET', wkey(T, id), row_head(n.revision) .. row)
+  return row
+end
+
+-- The reply form of record `id` (see row_of), or nil when there is none. For the bound
+-- fields, its stored row when that is current (row_head): a GET and an HGET of the
+-- revision cost the server half an HMGET of every field.
+local function record_row(T, id, names)
+  if names == BOUND_NAMES then
+    local row = redis.call('GET', wkey(T, id))
+    if row then
+      local rev = redis.call('HGET', rkey(T, id), 'revision')
+      local head = rev and row_head(rev)
+      if head and string.sub(row, 1, #head) == head then return string.sub(row, #head + 1) end
+    end
+  end
+  local v = redis.call('HMGET', rkey(T, id), unpack(names))
+  if not v[1] then return nil end
+  return row_of(v, names)
+end
+
 
 -- The partitions a record of project p is indexed under, for liveness lv.
 local function parts_of(lay, p, lv)
@@ -289,7 +364,7 @@ local function remove(T, lay, id, r)
     redis.call('ZREM', T .. 'deleted', deleted_member(r, id))
   end
   if r.objectVersion then version_rem(T, r.objectVersion, id) end
-  redis.call('DEL', rkey(T, id))
+  redis.call('DEL', rkey(T, id), wkey(T, id))
 end
 
 -- Whether object version a is older than b: compared part by part ('major.minor') as
@@ -377,6 +452,7 @@ local function insert(T, lay, id, flat, floor)
     end
   end
   redis.call('HSET', key, unpack(flat))
+  save_row(T, id, r)
   index_all(T, lay, id, r, live and 'l' or 'd', true)
   for _, k in ipairs(uk) do
     if k then redis.call('SET', k, id) end
@@ -512,12 +588,6 @@ local function matches(preds, skip, vals, pos, id)
   return true
 end
 
--- The fields of the replies, in a script the driver loaded for one resource with them
--- bound here (RedisConnection.bind replaces this line with their list, 'id' first); nil in
--- the shared scripts. A bound script's call sends '-' in their place (see read_names):
--- sending 15 names with every call cost the client more than the server's whole get.
-local BOUND_NAMES = nil
-
 -- Reads the names of the fields a reply carries from ARGV at i: '-' for BOUND_NAMES, else
 -- count, then each ('id' first). Returns names, next i.
 local function read_names(i)
@@ -529,40 +599,6 @@ local function read_names(i)
   local names = {}
   for k = 1, n do names[k] = ARGV[i + k] end
   return names, i + n + 1
-end
-
--- A record's reply form, a row: the JSON array of the texts `v` of its fields `names`
--- (from read_names), in that order, joined by '\n,' (JSON whitespace and a comma, which no
--- text polystore writes holds: record-reader.ts); a field it lacks (false in v) is 'null'
--- there, and the array then ends with one more element, the list of those positions (from
--- 0). Only what the caller decodes, the hidden '~' fields stay on the server; and the
--- client reads a row with one JSON.parse, half the time of parsing each text alone.
-local function row_of(v, names)
-  local absent
-  for k = 1, #names do
-    if not v[k] then
-      v[k] = 'null'
-      absent = absent or {}
-      absent[#absent + 1] = k - 1
-    end
-  end
-  if absent then v[#names + 1] = '[' .. table.concat(absent, ',') .. ']' end
-  return '[' .. table.concat(v, '\n,') .. ']'
-end
-
--- The reply form of record `id` (see row_of), or nil when there is none.
-local function record_row(T, id, names)
-  local v = redis.call('HMGET', rkey(T, id), unpack(names))
-  if not v[1] then return nil end
-  return row_of(v, names)
-end
-
--- The reply form of a record a write script holds as a table (see row_of). The script has
--- the record already, so no read; the hidden '~' fields stay on the server.
-local function record_text(r, names)
-  local v = {}
-  for k = 1, #names do v[k] = r[names[k]] or false end
-  return row_of(v, names)
 end
 
 -- Sorts sorted-set members in place by their bytes, descending when `desc`: with Lua's own
@@ -849,4 +885,5 @@ local function rewrite_stored(T, lay, els, key, id, r, flat, n)
 
   redis.call('DEL', key)
   redis.call('HSET', key, unpack(flatten(n)))
+  save_row(T, id, n)
 end

@@ -104,4 +104,5 @@ if r.objectVersion ~= n.objectVersion then
   version_add(T, n.objectVersion, id)
 end
 redis.call('HSET', key, unpack(writes))
-return { 'ok', record_text(n, names) }
+local row = save_row(T, id, n)
+return { 'ok', names == BOUND_NAMES and row or record_text(n, names) }

@@ -1,0 +1,197 @@
+/**
+ * The stored rows (`w:<id>`, prelude.lua row_head, save_row, record_row): every write of
+ * this release stores the record's reply row, and a read returns it only while it is the
+ * row of the reader's fields at the record's revision; else it reads the hash. What a read
+ * returns is what the hash holds, whoever wrote it.
+ */
+import { type AnyResource, createContext, sequentialIds } from '@polystore/core';
+import {
+  createStores,
+  elementsBetween,
+  type ReadScope,
+  type StoredRecord,
+} from '@polystore/core/adapter';
+import { freshNamespace } from '@polystore/testing/vitest';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CONTRACT_RESOURCES, gadgetResource } from '../../../test/contract/resources.js';
+import { openRedisBackend } from '../src/redis-adapter.js';
+import type { RedisBackend } from '../src/redis-backend.js';
+import { rowSignature } from '../src/redis-connection.js';
+import { redisUrl, useRawRedis } from './helpers.js';
+import { gadgetV10, gadgetV11 } from './steps-fixtures.js';
+
+const p1 = createContext({ projectId: 'p1' });
+const readP1: ReadScope = { projectId: 'p1', includeShared: false, deleted: 'no' };
+const opened: RedisBackend[] = [];
+const raw = useRawRedis(opened);
+
+async function fresh(resources: readonly AnyResource[] = CONTRACT_RESOURCES, namespace?: string) {
+  const ns = namespace ?? freshNamespace('stored_rows');
+  const backend = await openRedisBackend(redisUrl(), { adapter: { namespace: ns }, resources });
+  opened.push(backend);
+  const T = `polystore:{${ns}}:gadgets:`;
+  return {
+    backend,
+    namespace: ns,
+    gadgets: () => createStores(backend, { resources, ids: sequentialIds() }).store(gadgetResource),
+    hashKey: (id: string) => `${T}r:${id}`,
+    rowKey: (id: string) => `${T}w:${id}`,
+  };
+}
+
+describe('stored rows', () => {
+  it('are written by every write, under the signature of the fields and the revision', async () => {
+    const { backend, rowKey, ...f } = await fresh();
+    const gadgets = f.gadgets();
+    // The signature is of the fields, in order, and nothing else.
+    expect(rowSignature(['id', 'a'])).toBe(rowSignature(['id', 'a']));
+    expect(rowSignature(['id', 'a'])).not.toBe(rowSignature(['a', 'id']));
+    expect(rowSignature(['id', 'a\0b'])).not.toBe(rowSignature(['id', 'a', 'b']));
+    const made = await gadgets.create(p1, { name: 'a', color: 'red' });
+    const head = async (id: string) => ((await raw().get(rowKey(id))) ?? '').split('\0')[0] ?? '';
+    expect(await head(made.id)).toMatch(/^[0-9a-f]{12} 1$/);
+    const signature = (await head(made.id)).split(' ')[0]!;
+    expect(signature).toHaveLength(12);
+    await gadgets.update(p1, made.id, { name: 'b' });
+    expect(await head(made.id)).toBe(`${signature} 2`);
+    await gadgets.delete(p1, made.id);
+    expect(await head(made.id)).toBe(`${signature} 3`);
+    const gone = await gadgets.create(p1, { name: 'c' });
+    await backend.driver(gadgetResource).delete({ projectId: 'p1' }, gone.id, {
+      soft: false,
+      at: new Date().toISOString(),
+      expectedRevision: undefined,
+    });
+    expect(await raw().exists(rowKey(gone.id))).toBe(0);
+  });
+
+  it('reads the hash when another client wrote the record: a new revision, a forged head, other fields', async () => {
+    const { hashKey, rowKey, ...f } = await fresh();
+    const gadgets = f.gadgets();
+    const made = await gadgets.create(p1, { name: 'a', color: 'red' });
+    // An older release's update: the fields and the next revision, no row.
+    await raw().hset(hashKey(made.id), 'name', '"older"', 'revision', '2');
+    expect(await gadgets.get(p1, made.id)).toMatchObject({ name: 'older', revision: 2 });
+    expect((await gadgets.list(p1, { where: { color: 'red' } })).items[0]).toMatchObject({
+      name: 'older',
+    });
+    // A row under another head (another signature, this revision) is not read either.
+    const row = (await raw().get(rowKey(made.id)))!;
+    await raw().set(
+      rowKey(made.id),
+      row.replace(/^[0-9a-f]{12} 1/, '000000000000 2').replace('older', 'forged'),
+    );
+    expect(await gadgets.get(p1, made.id)).toMatchObject({ name: 'older' });
+    // A client of another definition (1.1: more fields) writes its row; a 1.0 client reads the hash.
+    const v10 = await fresh([gadgetV10]);
+    const v11 = await fresh([gadgetV11], v10.namespace);
+    const r = {
+      id: 'g1',
+      projectId: 'p1',
+      revision: 1,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+      deletedAt: null,
+      objectVersion: '1.1',
+      label: 'l',
+      shelf: null,
+      color: 'blue',
+      weight: 3,
+    } as StoredRecord;
+    await v11.backend.driver(gadgetV11).insert(r);
+    expect(await raw().exists(v11.rowKey('g1'))).toBe(1);
+    expect(await v11.backend.driver(gadgetV11).get(readP1, 'g1')).toEqual(r);
+    // 1.0 reads the fields of its own history from the hash, not 1.1's row.
+    const {
+      color: _c,
+      weight: _w,
+      ...known
+    } = r as StoredRecord & { color: unknown; weight: unknown };
+    expect(await v10.backend.driver(gadgetV10).get(readP1, 'g1')).toEqual(known);
+  });
+
+  it('go with a contract, which strips fields without a new revision', async () => {
+    const v11 = await fresh([gadgetV11]);
+    const driver = v11.backend.driver(gadgetV11);
+    await driver.insert({
+      id: 'g1',
+      projectId: 'p1',
+      revision: 1,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+      deletedAt: null,
+      objectVersion: '1.1',
+      label: 'l',
+      shelf: null,
+      color: 'blue',
+      weight: 3,
+    } as StoredRecord);
+    expect(await raw().exists(v11.rowKey('g1'))).toBe(1);
+    await v11.backend.contract(gadgetV11, elementsBetween(gadgetV11, '1.1', '1.0').contract);
+    expect(await raw().exists(v11.rowKey('g1'))).toBe(0);
+    const read = await driver.get(readP1, 'g1');
+    expect(read).toMatchObject({ id: 'g1', label: 'l' });
+    expect(read).not.toHaveProperty('weight');
+  });
+
+  it('returns what the hash holds whatever mix of writes, edits and reads: a model check', async () => {
+    type Op =
+      | { kind: 'create'; name: string; color: 'red' | 'blue' | null }
+      | { kind: 'update'; at: number; name: string }
+      | { kind: 'older'; at: number; name: string }
+      | { kind: 'delete'; at: number }
+      | { kind: 'read'; at: number };
+    const color = fc.constantFrom<'red' | 'blue' | null>('red', 'blue', null);
+    const name = fc.string({ maxLength: 3 });
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ kind: fc.constant('create' as const), name, color }),
+      fc.record({ kind: fc.constant('update' as const), at: fc.nat(), name }),
+      fc.record({ kind: fc.constant('older' as const), at: fc.nat(), name }),
+      fc.record({ kind: fc.constant('delete' as const), at: fc.nat() }),
+      fc.record({ kind: fc.constant('read' as const), at: fc.nat() }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 16 }), async (ops) => {
+        const { hashKey, ...f } = await fresh();
+        const gadgets = f.gadgets();
+        const ids: string[] = [];
+        /** The record as the hash holds it: every field but the hidden ones, decoded. */
+        const truth = async (id: string) => {
+          const hash = await raw().hgetall(hashKey(id));
+          if (Object.keys(hash).length === 0 || hash.deletedAt !== 'null') return undefined;
+          const out: Record<string, unknown> = {};
+          for (const [k, v] of Object.entries(hash)) if (!k.startsWith('~')) out[k] = JSON.parse(v);
+          return out;
+        };
+        const check = async (id: string) => {
+          const want = await truth(id);
+          const got = await gadgets.get(p1, id).catch(() => undefined);
+          if (want === undefined) expect(got).toBeUndefined();
+          else expect(got).toMatchObject(want);
+          const page = await gadgets.getMany(p1, [id]);
+          expect(page).toEqual(got === undefined ? [] : [got]);
+        };
+        for (const o of ops) {
+          if (o.kind === 'create') {
+            ids.push((await gadgets.create(p1, { name: o.name, color: o.color })).id);
+            continue;
+          }
+          if (ids.length === 0) continue;
+          const id = ids[o.at % ids.length]!;
+          const live = await truth(id);
+          if (o.kind === 'read' || live === undefined) await check(id);
+          else if (o.kind === 'update') await gadgets.update(p1, id, { name: o.name });
+          else if (o.kind === 'delete') await gadgets.delete(p1, id);
+          else {
+            // An older release's write: the values and the next revision, its row untouched.
+            const revision = String(Number(live.revision) + 1);
+            await raw().hset(hashKey(id), 'name', JSON.stringify(o.name), 'revision', revision);
+          }
+        }
+        for (const id of ids) await check(id);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
