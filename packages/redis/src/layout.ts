@@ -30,7 +30,7 @@ export type Liveness = 'l' | 'd';
  * | key | type | holds |
  * |---|---|---|
  * | `r:<id>` | hash | the record: `<field>` → JSON text, `~s:<field>` → sort token of each sortable field, `~e:<field>` / `~u:<f1,f2>` → the equality value / unique key it was last entered under (for rewrite) |
- * | `w:<id>` | string | the record's reply row, under the signature of its reader's fields and its revision (prelude.lua row_head; read only while both match) |
+ * | `w:<id>` | string | the record's reply row, under the signature of its reader's fields, its revision and updatedAt (prelude.lua row_head; read only while they match) |
  * | `z:<field>:<l\|d>:<*\|project>` | sorted set (lex) | `<token>\0<id>` of every record of the partition, for each sortable field |
  * | `e:<field>:<l\|d>:<*\|project>:<value>` | set | ids of the partition's records whose field has that value (JSON text; `null` too) |
  * | `u:<f1,f2>:<v1>\0<v2>` | string | id of the live record holding these unique values (none when a value is null) |

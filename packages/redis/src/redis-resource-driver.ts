@@ -68,10 +68,10 @@ const BOUND = '-';
  * Reads return only the fields by name ({@link readFields}), so the hidden `~` fields of the
  * indexes never travel, each record as one row, the JSON array of its texts (see row_of
  * in prelude.lua). A write of this driver also stores the record's row (`w:<id>`), which a
- * read of the same fields returns while the record's revision is the row's (record_row):
- * a GET and an HGET instead of an HMGET of every field. The write scripts reply in the same
- * form: an update or delete with the record written, a conflict with the current one; an
- * insert or rewrite only with 'ok', the record being the one sent.
+ * read of the same fields returns while the record's revision and updatedAt are the row's
+ * (record_row): a GET and an HMGET of two fields instead of one of every field. The write
+ * scripts reply in the same form: an update or delete with the record written, a conflict
+ * with the current one; an insert or rewrite only with 'ok', the record being the one sent.
  *
  * The scripts that reply with records are loaded with those field names bound in them
  * ({@link RedisConnection.bind}), so that a call does not send them: as arguments, the 15

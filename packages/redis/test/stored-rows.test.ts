@@ -11,6 +11,7 @@ import {
   type ReadScope,
   type StoredRecord,
 } from '@polystore/core/adapter';
+import { rec } from '@polystore/testing/evolution-fixtures';
 import { freshNamespace } from '@polystore/testing/vitest';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +26,13 @@ const p1 = createContext({ projectId: 'p1' });
 const readP1: ReadScope = { projectId: 'p1', includeShared: false, deleted: 'no' };
 const opened: RedisBackend[] = [];
 const raw = useRawRedis(opened);
+
+/** A record as a 1.1 client writes it. */
+const g1 = rec(
+  'g1',
+  { label: 'l', shelf: null, color: 'blue', weight: 3 },
+  { objectVersion: '1.1' },
+);
 
 async function fresh(resources: readonly AnyResource[] = CONTRACT_RESOURCES, namespace?: string) {
   const ns = namespace ?? freshNamespace('stored_rows');
@@ -50,13 +58,13 @@ describe('stored rows', () => {
     expect(rowSignature(['id', 'a\0b'])).not.toBe(rowSignature(['id', 'a', 'b']));
     const made = await gadgets.create(p1, { name: 'a', color: 'red' });
     const head = async (id: string) => ((await raw().get(rowKey(id))) ?? '').split('\0')[0] ?? '';
-    expect(await head(made.id)).toMatch(/^[0-9a-f]{12} 1$/);
+    expect(await head(made.id)).toBe(`${(await head(made.id)).slice(0, 12)} 1 "${made.updatedAt}"`);
     const signature = (await head(made.id)).split(' ')[0]!;
-    expect(signature).toHaveLength(12);
-    await gadgets.update(p1, made.id, { name: 'b' });
-    expect(await head(made.id)).toBe(`${signature} 2`);
-    await gadgets.delete(p1, made.id);
-    expect(await head(made.id)).toBe(`${signature} 3`);
+    expect(signature).toMatch(/^[0-9a-f]{12}$/);
+    const updated = await gadgets.update(p1, made.id, { name: 'b' });
+    expect(await head(made.id)).toBe(`${signature} 2 "${updated.updatedAt}"`);
+    const deleted = await gadgets.delete(p1, made.id);
+    expect(await head(made.id)).toBe(`${signature} 3 "${deleted.updatedAt}"`);
     const gone = await gadgets.create(p1, { name: 'c' });
     await backend.driver(gadgetResource).delete({ projectId: 'p1' }, gone.id, {
       soft: false,
@@ -76,29 +84,31 @@ describe('stored rows', () => {
     expect((await gadgets.list(p1, { where: { color: 'red' } })).items[0]).toMatchObject({
       name: 'older',
     });
-    // A row under another head (another signature, this revision) is not read either.
+    // An older release deletes it (leaving the row) and makes it again under the same id, at
+    // revision 1 again: another updatedAt.
+    const hash = await raw().hgetall(hashKey(made.id));
+    const again = {
+      ...hash,
+      name: '"again"',
+      revision: '1',
+      updatedAt: JSON.stringify(new Date(Date.parse(made.updatedAt) + 1).toISOString()),
+    };
+    await raw().del(hashKey(made.id));
+    await raw().hset(hashKey(made.id), again);
+    expect(await gadgets.get(p1, made.id)).toMatchObject({ name: 'again', revision: 1 });
+    // A row under another signature, at the record's revision and updatedAt, is not read.
     const row = (await raw().get(rowKey(made.id)))!;
-    await raw().set(
-      rowKey(made.id),
-      row.replace(/^[0-9a-f]{12} 1/, '000000000000 2').replace('older', 'forged'),
-    );
-    expect(await gadgets.get(p1, made.id)).toMatchObject({ name: 'older' });
+    const body = row.slice(row.indexOf('\0') + 1).replace('"a"', '"forged"');
+    await raw().set(rowKey(made.id), `000000000000 1 ${again.updatedAt}\0${body}`);
+    expect(await gadgets.get(p1, made.id)).toMatchObject({ name: 'again' });
+    // And the same row under the right signature is: the head is all a read checks.
+    const signature = row.split(' ')[0];
+    await raw().set(rowKey(made.id), `${signature} 1 ${again.updatedAt}\0${body}`);
+    expect(await gadgets.get(p1, made.id)).toMatchObject({ name: 'forged' });
     // A client of another definition (1.1: more fields) writes its row; a 1.0 client reads the hash.
     const v10 = await fresh([gadgetV10]);
     const v11 = await fresh([gadgetV11], v10.namespace);
-    const r = {
-      id: 'g1',
-      projectId: 'p1',
-      revision: 1,
-      createdAt: '2026-01-01T00:00:00.000Z',
-      updatedAt: '2026-01-01T00:00:00.000Z',
-      deletedAt: null,
-      objectVersion: '1.1',
-      label: 'l',
-      shelf: null,
-      color: 'blue',
-      weight: 3,
-    } as StoredRecord;
+    const r = g1;
     await v11.backend.driver(gadgetV11).insert(r);
     expect(await raw().exists(v11.rowKey('g1'))).toBe(1);
     expect(await v11.backend.driver(gadgetV11).get(readP1, 'g1')).toEqual(r);
@@ -114,19 +124,7 @@ describe('stored rows', () => {
   it('go with a contract, which strips fields without a new revision', async () => {
     const v11 = await fresh([gadgetV11]);
     const driver = v11.backend.driver(gadgetV11);
-    await driver.insert({
-      id: 'g1',
-      projectId: 'p1',
-      revision: 1,
-      createdAt: '2026-01-01T00:00:00.000Z',
-      updatedAt: '2026-01-01T00:00:00.000Z',
-      deletedAt: null,
-      objectVersion: '1.1',
-      label: 'l',
-      shelf: null,
-      color: 'blue',
-      weight: 3,
-    } as StoredRecord);
+    await driver.insert(g1);
     expect(await raw().exists(v11.rowKey('g1'))).toBe(1);
     await v11.backend.contract(gadgetV11, elementsBetween(gadgetV11, '1.1', '1.0').contract);
     expect(await raw().exists(v11.rowKey('g1'))).toBe(0);

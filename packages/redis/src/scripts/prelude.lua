@@ -142,37 +142,39 @@ local function record_text(r, names)
   return row_of(v, names)
 end
 
--- The head of a record's stored row (wkey) at revision `rev` (its JSON text), for the bound
--- fields: their row signature and the revision. A row is read only under the head of the
--- reader's fields and the record's revision now. Every write of a record's values bumps
--- its revision (in every release; an older one knows no rows and leaves them behind), and
--- a client of other fields has another signature: what a read returns is what the hash
--- holds. (A contract strips fields without a new revision: it drops the rows.)
-local function row_head(rev)
-  return BOUND_NAMES.sig .. ' ' .. rev .. '\0'
+-- The head of a record's stored row (wkey) at revision `rev` and updatedAt `at` (their JSON
+-- texts), for the bound fields: their row signature, the revision and updatedAt. A row is
+-- read only under the head of the reader's fields and what the record holds now. Every
+-- write of a record's values bumps its revision and sets updatedAt (in every release; an
+-- older one knows no rows and leaves them behind, even when it deletes the record, so a
+-- record made again under the same id has another updatedAt), and a client of other
+-- fields has another signature: what a read returns is what the hash holds. (A contract
+-- strips fields at the same revision: it drops the rows.)
+local function row_head(rev, at)
+  return BOUND_NAMES.sig .. ' ' .. rev .. ' ' .. at .. '\0'
 end
 
 -- Stores the reply row of record `id` (the table n) for the reads, at wkey: when the script
 -- has fields bound; a script without drops the row it cannot make. Returns the row, or nil.
 local function save_row(T, id, n)
-  if not BOUND_NAMES then
+  if not (BOUND_NAMES and n.revision and n.updatedAt) then
     redis.call('DEL', wkey(T, id))
     return nil
   end
   local row = record_text(n, BOUND_NAMES)
-  redis.call('SET', wkey(T, id), row_head(n.revision) .. row)
+  redis.call('SET', wkey(T, id), row_head(n.revision, n.updatedAt) .. row)
   return row
 end
 
 -- The reply form of record `id` (see row_of), or nil when there is none. For the bound
--- fields, its stored row when that is current (row_head): a GET and an HGET of the
--- revision cost the server half an HMGET of every field.
+-- fields, its stored row when that is current (row_head): a GET and an HMGET of two fields
+-- cost the server half an HMGET of every field.
 local function record_row(T, id, names)
   if names == BOUND_NAMES then
     local row = redis.call('GET', wkey(T, id))
     if row then
-      local rev = redis.call('HGET', rkey(T, id), 'revision')
-      local head = rev and row_head(rev)
+      local now = redis.call('HMGET', rkey(T, id), 'revision', 'updatedAt')
+      local head = now[1] and now[2] and row_head(now[1], now[2])
       if head and string.sub(row, 1, #head) == head then return string.sub(row, #head + 1) end
     end
   end
@@ -180,7 +182,6 @@ local function record_row(T, id, names)
   if not v[1] then return nil end
   return row_of(v, names)
 end
-
 
 -- The partitions a record of project p is indexed under, for liveness lv.
 local function parts_of(lay, p, lv)
