@@ -58,22 +58,6 @@ export class RowReader {
     return record;
   }
 
-  /**
-   * The texts of a record as a row: those of `texts` (in the reader's order, `undefined`
-   * where the record lacks the field), for {@link read}.
-   */
-  row(texts: readonly (string | undefined)[]): string {
-    const parts: string[] = [];
-    const absent: number[] = [];
-    for (let i = 0; i < this.#names.length; i++) {
-      const text = texts[i];
-      if (text === undefined) absent.push(i);
-      parts.push(text ?? 'null');
-    }
-    if (absent.length > 0) parts.push(`[${absent.join(',')}]`);
-    return `[${parts.join(ROW_SEPARATOR)}]`;
-  }
-
   /** The field whose text does not parse, in a row that does not. */
   #culprit(row: string): string | undefined {
     if (!row.startsWith('[') || !row.endsWith(']')) return undefined;

@@ -87,7 +87,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
   readonly #layout: ResourceLayout;
   /** The fields reads fetch ({@link readFields}), `id` first. */
   readonly #fields: readonly string[];
-  /** The scripts that reply with records, with {@link #fields} bound in them. */
+  /** The scripts of {@link BOUND_SCRIPTS}, with {@link #fields} bound in them. */
   readonly #bound: Readonly<Record<(typeof BOUND_SCRIPTS)[number], BoundScript>>;
   /** Reads the rows of the scripts' replies (of {@link #fields}). */
   readonly #rows: RowReader;
