@@ -1,7 +1,7 @@
 import { bareKeys, compileFunction } from '@polystore/core/adapter';
 
 /**
- * What separates the JSON texts of a row (see record_row in prelude.lua): JSON whitespace
+ * What separates the JSON texts of a row (see row_of in prelude.lua): JSON whitespace
  * and a comma, so the row is a JSON array the client reads with one `JSON.parse`, and no
  * JSON text polystore writes holds it (`JSON.stringify` writes no raw newline), so a row
  * that does not parse can still be cut into its texts to name the field at fault.
@@ -46,7 +46,10 @@ export class RowReader {
       throw new RowError(this.#culprit(row), { cause: err });
     }
     const n = this.#names.length;
-    if (!Array.isArray(values) || (values.length !== n && values.length !== n + 1)) {
+    if (
+      !Array.isArray(values) ||
+      (values.length !== n && (values.length !== n + 1 || !Array.isArray(values[n])))
+    ) {
       throw new RowError(undefined);
     }
     if (values.length === n && this.#read !== undefined) return this.#read(values);
