@@ -20,7 +20,7 @@ import { NotApplicableError } from './not-applicable-error.js';
 import { OPERATIONS, type Operation, type Subject } from './operation.js';
 import { type MemoryPeak, PeakMemory } from './peak-memory.js';
 import { polystoreSubject } from './polystore-subject.js';
-import { type ScaleResult, scaleTest, scaleUrl } from './scale-test.js';
+import { type ScaleResult, scaleTest, scaleUrls } from './scale-test.js';
 
 /** One implementation of one operation on one backend. */
 export interface Cell {
@@ -266,7 +266,7 @@ export async function runBackend(
         value: await withDeadline(
           scaleTest(
             target.name,
-            scaleUrl(target.name, target.storeUrl(server?.address, work), work),
+            scaleUrls(target.name, target.storeUrl(server?.address, work), work),
             config,
             log,
           ),

@@ -69,6 +69,7 @@ export const TARGETS: Readonly<Record<BackendName, BackendTarget>> = {
       });
       await pg.createDatabase(DATABASE);
       await pg.createDatabase(`${DATABASE}_scale`);
+      await pg.createDatabase(`${DATABASE}_scale_small`);
       return started(pg, 'PostgreSQL (harness, fsync off)');
     },
     storeUrl: pgUrl,
