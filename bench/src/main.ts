@@ -16,7 +16,7 @@ const USAGE = `usage: npm run bench -w @polystore/bench -- [--quick] [--backends
   --quick      CI smoke run (< 2 min): small sizes, short timings; exits 1 unless every cell was measured
   --backends   comma-separated subset of ${BACKENDS.join(',')} (default: all)
   --scale      record counts of the scale test for every backend (default 10000,1000000; ZooKeeper 100000)
-  --scale-budget  seconds the scale test may spend loading each size (default 200; --quick 20)
+  --scale-budget  seconds the scale test may spend loading the large size (default 300; --quick 20)
   --out        directory of the report files (default: bench/results)`;
 
 const { values } = parseArgs({
