@@ -5,6 +5,8 @@
  * counts and pages, rewrite outcomes, version-conditional deletes, write-only marks) are in
  * test/evolution/driver-spi.ts.
  */
+
+import { connect } from 'node:net';
 import {
   type AnyResource,
   adminContext,
@@ -555,27 +557,55 @@ describe('opening a store another definition created or expanded', () => {
     return new Map([...out].sort(([a], [b]) => compareCodePoints(a, b)));
   }
 
-  /** The names of the commands that touch the namespace while `fn` runs, seen by `MONITOR`. */
+  /**
+   * The names of the commands that touch the namespace while `fn` runs, seen by `MONITOR` on
+   * a plain socket. ioredis's `monitor()` can fail with "Command queue state error" when the
+   * server's first monitored line arrives with its `+OK` in one read (its status turns to
+   * monitoring a tick later): with other test files using the shared server at the same
+   * time, that happened in CI.
+   */
   async function commandsDuring(namespace: string, fn: () => Promise<unknown>): Promise<string[]> {
-    const monitor = await raw().monitor();
+    const { hostname, port } = new URL(redisUrl());
+    const socket = connect(Number(port), hostname);
     const sentinel = `polystore:{${namespace}}:~end-of-commands`;
     const seen: string[] = [];
-    let resolve: () => void = () => {};
+    let buffered = '';
+    let started = false;
+    let onStarted: () => void = () => {};
+    let onEnded: () => void = () => {};
+    const ready = new Promise<void>((r) => {
+      onStarted = r;
+    });
     const ended = new Promise<void>((r) => {
-      resolve = r;
+      onEnded = r;
     });
-    monitor.on('monitor', (_time: string, args: string[]) => {
-      if (args.includes(sentinel)) resolve();
-      else if (args.some((a) => String(a).includes(`{${namespace}}`)))
-        seen.push(args[0]!.toUpperCase());
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
+      const lines = buffered.split('\r\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!started) {
+          if (line !== '+OK') throw new Error(`MONITOR answered ${line}`);
+          started = true;
+          onStarted();
+          continue;
+        }
+        // +<time> [<db> <client>] "COMMAND" "arg" ...: quoted, with \" and \\ escaped.
+        const args = [...line.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!);
+        if (args.includes(sentinel)) onEnded();
+        else if (args.some((a) => a.includes(`{${namespace}}`))) seen.push(args[0]!.toUpperCase());
+      }
     });
+    socket.write('MONITOR\r\n');
     try {
+      await ready;
       await fn();
       // Every command before this one has been seen once the monitor sees it.
       await raw().get(sentinel);
       await ended;
     } finally {
-      monitor.disconnect();
+      socket.destroy();
     }
     return seen;
   }
