@@ -58,7 +58,6 @@ function loaderFor(name: BackendName, backend: Backend, url: string, hot: number
 
 /** One namespace of the scale test, loaded to one size. */
 interface Sized {
-  readonly backend: Backend;
   readonly stores: ReturnType<typeof createStores>;
   readonly loader: ScaleLoader;
   loaded: number;
@@ -88,7 +87,6 @@ export async function scaleTest(
   const open = async (url: string): Promise<Sized> => {
     const backend = await openBackend(url);
     const sized: Sized = {
-      backend,
       stores: createStores(backend),
       loader: loaderFor(name, backend, url, hot),
       loaded: 0,
