@@ -572,10 +572,14 @@ describe('opening a store another definition created or expanded', () => {
     let buffered = '';
     let started = false;
     let onStarted: () => void = () => {};
+    let onFailed: (err: Error) => void = () => {};
     let onEnded: () => void = () => {};
-    const ready = new Promise<void>((r) => {
-      onStarted = r;
+    const ready = new Promise<void>((resolve, reject) => {
+      onStarted = resolve;
+      onFailed = reject;
     });
+    // A refused connection or an answer other than +OK fails the test, not the process.
+    socket.on('error', (err) => onFailed(err));
     const ended = new Promise<void>((r) => {
       onEnded = r;
     });
@@ -586,7 +590,10 @@ describe('opening a store another definition created or expanded', () => {
       buffered = lines.pop() ?? '';
       for (const line of lines) {
         if (!started) {
-          if (line !== '+OK') throw new Error(`MONITOR answered ${line}`);
+          if (line !== '+OK') {
+            onFailed(new Error(`MONITOR answered ${line}`));
+            return;
+          }
           started = true;
           onStarted();
           continue;
