@@ -1,17 +1,13 @@
-import { AdapterRegistry, createContext, type Stores } from '@polystore/core';
+import { AdapterRegistry, createContext } from '@polystore/core';
 import { openBackend } from '@polystore/core/adapter';
 import { freshStoreUrl, removeTempDirs, STORE_BACKENDS } from '@polystore/testing/vitest';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 // The adapter SPI hooks of every built-in adapter: `namespaceUrl` puts a namespace where
 // that backend keeps stores apart, `describe` tells doctor what an open backend is.
 
 const ctx = createContext({ projectId: 'p1' });
 const registry = new AdapterRegistry();
-const opened: Stores[] = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((s) => s.close()));
-});
 afterAll(removeTempDirs);
 
 async function namespaced(base: string, namespace: string): Promise<string> {
@@ -68,14 +64,22 @@ const DESCRIBED: Readonly<Record<(typeof STORE_BACKENDS)[number], [string, unkno
 
 describe.concurrent('on every backend', () => {
   for (const backend of STORE_BACKENDS) {
-    it(`${backend}: a namespaced URL is one store for every open and isolated from the others; describe tells what it is`, async () => {
+    it(`${backend}: a namespaced URL is one store for every open and isolated from the others; describe tells what it is`, async ({
+      onTestFinished,
+    }) => {
       // memory: is private to each open; a named one is shared, as a server is.
       const base = backend === 'memory' ? 'memory:hooks_m' : await freshStoreUrl(backend, 'hooks');
       const url = await namespaced(base, 'ns1');
-      const a = await openBackend(url);
-      const b = await openBackend(url);
-      const other = await openBackend(await namespaced(base, 'ns2'));
-      opened.push(a.stores, b.stores, other.stores);
+      // The cases run side by side: each closes only what it opened (a shared after-each
+      // hook would close another case's stores while that case still uses them).
+      const open = async (u: string) => {
+        const opened = await openBackend(u);
+        onTestFinished(() => opened.stores.close());
+        return opened;
+      };
+      const a = await open(url);
+      const b = await open(url);
+      const other = await open(await namespaced(base, 'ns2'));
       const net = await a.stores.networks.create(ctx, { label: 'lan', cidr: '10.0.0.0/24' });
       expect((await b.stores.networks.get(ctx, net.id)).label).toBe('lan');
       expect(await other.stores.networks.count(ctx)).toBe(0);
