@@ -10,13 +10,16 @@ import { polystoreSubject } from './polystore-subject.js';
 import { TARGETS } from './targets.js';
 
 // Where the client's time goes in one polystore (or raw) operation: runs it `--calls` times
-// one at a time under the V8 CPU profiler and prints self time by package and by function.
+// under the V8 CPU profiler, one at a time or `--inflight` at once (as the throughput block
+// runs them), and prints self time by package and by function.
 // npm run profile -w @polystore/bench -- --backend postgres --op get [--raw] [--calls 5000]
+//   [--inflight 32]
 const { values } = parseArgs({
   options: {
     backend: { type: 'string', default: 'postgres' },
     op: { type: 'string', default: 'get' },
     calls: { type: 'string', default: '3000' },
+    inflight: { type: 'string', default: '1' },
     raw: { type: 'boolean', default: false },
     save: { type: 'string' },
   },
@@ -40,14 +43,27 @@ try {
   if (!prepare) throw new Error(`${subject.name} has no ${op}`);
   const fn: OpFn = await prepare();
   const calls = Number(values.calls);
-  for (let i = 0; i < Math.min(500, calls); i++) await fn();
+  const inflight = Number(values.inflight);
+  if (!(Number.isInteger(inflight) && inflight >= 1)) throw new Error('--inflight: an integer ≥ 1');
+  /** Makes n calls, `inflight` at a time. */
+  const run = async (n: number) => {
+    let started = 0;
+    const worker = async () => {
+      while (started < n) {
+        started++;
+        await fn();
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(inflight, n) }, worker));
+  };
+  await run(Math.min(500, calls));
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
   await session.post('Profiler.setSamplingInterval', { interval: 100 });
   await session.post('Profiler.start');
   const t0 = performance.now();
-  for (let i = 0; i < calls; i++) await fn();
+  await run(calls);
   const elapsed = performance.now() - t0;
   const { profile } = await session.post('Profiler.stop');
   session.disconnect();
@@ -78,7 +94,7 @@ try {
       .map(([k, v]) => `  ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`)
       .join('\n');
   console.log(
-    `${subject.name} ${name} ${op}: ${calls} calls in ${elapsed.toFixed(0)} ms (${((1000 * elapsed) / calls).toFixed(1)} µs per call)`,
+    `${subject.name} ${name} ${op}: ${calls} calls, ${inflight} in flight, in ${elapsed.toFixed(0)} ms (${((1000 * elapsed) / calls).toFixed(1)} µs per call)`,
   );
   console.log(`self time by package:\n${top(byPackage, 12)}`);
   console.log(`self time by function:\n${top(byFunction, 25)}`);
