@@ -8,6 +8,9 @@ import { bareKeys, compileFunction } from '@polystore/core/adapter';
  */
 export const ROW_SEPARATOR = '\n,';
 
+/** `[`, which a row starts with and a stored row's head (a hex signature) does not. */
+const OPEN_BRACKET = 0x5b;
+
 /** A row that is not the JSON array of a record's texts; `field` names the text at fault. */
 export class RowError extends Error {
   readonly field: string | undefined;
@@ -37,8 +40,14 @@ export class RowReader {
     this.#read = compileValuesReader(names);
   }
 
-  /** The record of a row. Throws {@link RowError} for a row that is not one. */
-  read(row: string): Record<string, unknown> {
+  /**
+   * The record of a row. A stored row (prelude.lua record_row) comes with its head, which
+   * ends at the first NUL (no JSON text holds one): the row is what follows. Throws
+   * {@link RowError} for a row that is not one.
+   */
+  read(reply: string): Record<string, unknown> {
+    // V8 slices without copying; the server would copy the whole row to cut its head.
+    const row = reply.charCodeAt(0) === OPEN_BRACKET ? reply : reply.slice(reply.indexOf('\0') + 1);
     let values: unknown;
     try {
       values = JSON.parse(row);

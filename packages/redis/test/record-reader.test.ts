@@ -52,6 +52,9 @@ describe('RowReader', () => {
           });
           const got = reader.read(rowOf(texts));
           expect(Object.entries(got)).toEqual(Object.entries(want));
+          // A stored row comes with its head (prelude.lua row_head): the same record.
+          const stored = reader.read(`0123456789ab 7 "2026-01-01T00:00:00.000Z"\0${rowOf(texts)}`);
+          expect(Object.entries(stored)).toEqual(Object.entries(want));
         }),
         { numRuns: 400 },
       );
@@ -77,6 +80,10 @@ describe('RowReader', () => {
       '"a"',
       '["a",1,2,[0],5]',
       'x',
+      // A head and no row, a head with no NUL, a row after two heads.
+      'abc 1 "t"\0',
+      'abc 1 "t"["a",1,2]',
+      'abc 1 "t"\0abc 1 "t"\0["a",1,2]',
       '["a",1,2,5]',
       '["a",1,2,"ab"]',
     ]) {

@@ -169,6 +169,27 @@ describe('stored rows', () => {
           else expect(got).toMatchObject(want);
           const page = await gadgets.getMany(p1, [id]);
           expect(page).toEqual(got === undefined ? [] : [got]);
+          // A filtered list reads the row with the columns it filters on (list.lua): by id
+          // one record a page (the walk of the id index), and by name (the color set's
+          // members, with their name tokens read).
+          for (const orderBy of [undefined, { field: 'name' as const }]) {
+            for (const c of ['red', 'blue', null] as const) {
+              const seen = [];
+              let after: string | undefined;
+              do {
+                const p = await gadgets.list(p1, {
+                  where: { color: c },
+                  limit: orderBy ? 50 : 1,
+                  ...(orderBy ? { orderBy } : {}),
+                  ...(after ? { after } : {}),
+                });
+                seen.push(...p.items.filter((r) => r.id === id));
+                after = p.next ?? undefined;
+              } while (after);
+              if (want === undefined || want.color !== c) expect(seen).toEqual([]);
+              else expect(seen).toEqual([got]);
+            }
+          }
         };
         for (const o of ops) {
           if (o.kind === 'create') {

@@ -3,5 +3,6 @@
 -- key, the base and the id: an HMGET of the fields from the client would send every name
 -- and get a reply string per field, which costs the client about twice the whole call.
 -- KEYS[1] the record key. ARGV: T, id, the fields of the reply (see read_names).
--- Reply: the record's row, or nil.
-return record_row(ARGV[1], ARGV[2], read_names(3))
+-- Reply: the record's row (a stored one with its head, see record_row), or nil.
+local names = read_names(3)
+return record_row(ARGV[1], ARGV[2], names)

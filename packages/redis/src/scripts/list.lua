@@ -28,11 +28,14 @@ if best and m < n and m * m <= limit * n then
   local byid = order == 'id'
   local ocol = not byid and ('~s:' .. order) or nil
   local cols, pos = columns(preds, ocol, best)
+  local hcols, headed = columns_with_head(cols, names)
+  local revs, ats = {}, {}
   local rows, seen = {}, {}
   for _, id in ipairs(source_ids(T, parts, best)) do
     if not seen[id] then
       seen[id] = true
-      local vals = #cols > 0 and read_columns(T, id, cols)
+      local vals = #cols > 0 and read_columns(T, id, hcols)
+      if headed then revs[id], ats[id] = vals[#cols + 1], vals[#cols + 2] end
       local tok = byid and id or vals[pos[ocol]]
       if tok then
         local mem = tok .. SEP .. id
@@ -47,13 +50,15 @@ if best and m < n and m * m <= limit * n then
   local out = {}
   for k = 1, #rows do
     if #out >= limit then break end
-    out[#out + 1] = record_row(T, member_id(rows[k]), names)
+    local id = member_id(rows[k])
+    out[#out + 1] = record_row(T, id, names, revs[id], ats[id])
   end
   return out
 end
 
 -- Walk: a k-way merge of the order index of each partition, in batches.
 local cols, pos = columns(preds, nil, nil)
+local hcols, headed = columns_with_head(cols, names)
 local streams = {}
 for k, part in ipairs(parts) do
   streams[k] = { key = zkey(T, order, part), lo = lo, hi = hi, buf = {}, pos = 1, done = false, batch = math.max(limit, 16) }
@@ -95,8 +100,17 @@ while #out < limit do
   if not pick then break end
   pick.pos = pick.pos + 1
   local id = member_id(pm)
-  if #preds == 0 or matches(preds, nil, read_columns(T, id, cols), pos, id) then
+  if #preds == 0 then
     out[#out + 1] = record_row(T, id, names)
+  else
+    local vals = read_columns(T, id, hcols)
+    if matches(preds, nil, vals, pos, id) then
+      if headed then
+        out[#out + 1] = record_row(T, id, names, vals[#cols + 1], vals[#cols + 2])
+      else
+        out[#out + 1] = record_row(T, id, names)
+      end
+    end
   end
 end
 return out

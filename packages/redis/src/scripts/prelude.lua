@@ -168,14 +168,21 @@ end
 
 -- The reply form of record `id` (see row_of), or nil when there is none. For the bound
 -- fields, its stored row when that is current (row_head): a GET and an HMGET of two fields
--- cost the server half an HMGET of every field.
-local function record_row(T, id, names)
+-- cost the server half an HMGET of every field. The stored row comes whole, its head
+-- included: the client reads a row from after the head's NUL (RowReader.read), where
+-- cutting it here would copy the row once more per record. `rev` and `at` are the record's
+-- revision and updatedAt when the caller read them already (false where the hash has
+-- none; see columns_with_head), nil to read them here.
+local function record_row(T, id, names, rev, at)
   if names == BOUND_NAMES then
     local row = redis.call('GET', wkey(T, id))
     if row then
-      local now = redis.call('HMGET', rkey(T, id), 'revision', 'updatedAt')
-      local head = now[1] and now[2] and row_head(now[1], now[2])
-      if head and string.sub(row, 1, #head) == head then return string.sub(row, #head + 1) end
+      if rev == nil then
+        local now = redis.call('HMGET', rkey(T, id), 'revision', 'updatedAt')
+        rev, at = now[1], now[2]
+      end
+      local head = rev and at and row_head(rev, at)
+      if head and string.find(row, head, 1, true) == 1 then return row end
     end
   end
   local v = redis.call('HMGET', rkey(T, id), unpack(names))
@@ -568,6 +575,19 @@ end
 local function read_columns(T, id, cols)
   if #cols == 1 then return { redis.call('HGET', rkey(T, id), cols[1]) } end
   return redis.call('HMGET', rkey(T, id), unpack(cols))
+end
+
+-- The columns a list reads of a candidate: `cols`, then, when the reply's fields are the
+-- bound ones, 'revision' and 'updatedAt', which record_row checks the stored row against.
+-- One HMGET of a candidate then serves the predicates and the check: every redis.call
+-- costs the script about as much as a short command itself. Returns the list and whether
+-- it ends with the two.
+local function columns_with_head(cols, names)
+  if names ~= BOUND_NAMES or #cols == 0 then return cols, false end
+  local out = {}
+  for k = 1, #cols do out[k] = cols[k] end
+  out[#cols + 1], out[#cols + 2] = 'revision', 'updatedAt'
+  return out, true
 end
 
 -- Whether a record's column values (from HMGET) satisfy every predicate but `skip`.
