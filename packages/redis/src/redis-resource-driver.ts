@@ -73,6 +73,11 @@ const BOUND = '-';
  * scripts reply in the same form: an update or delete with the record written, a conflict
  * with the current one; an insert or rewrite only with 'ok', the record being the one sent.
  *
+ * An insert or update sends last the schema-key text it learned adds nothing to its layout
+ * ({@link #schemaText}); while the key holds that text, the script decodes nothing of it
+ * (with_applied in prelude.lua). The reply of a write that decoded a text adding nothing
+ * carries it, and the driver sends that one from then on.
+ *
  * The scripts that reply with records are loaded with those field names bound in them
  * ({@link RedisConnection.bind}), so that a call does not send them: as arguments, the 15
  * names of an instance cost the client more than the rest of a get.
@@ -91,6 +96,12 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
   readonly #bound: Readonly<Record<(typeof BOUND_SCRIPTS)[number], BoundScript>>;
   /** Reads the rows of the scripts' replies (of {@link #fields}). */
   readonly #rows: RowReader;
+  /**
+   * The schema key's text as a write last found it adding nothing to the layout, '' before
+   * one did. Only ever compared with the key's text by the scripts: a stale one costs a
+   * decode, never a missed index.
+   */
+  #schemaText = '';
 
   constructor(connection: RedisConnection, layout: ResourceLayout) {
     this.#conn = connection;
@@ -109,9 +120,11 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       l.descriptor,
       record.id,
       ...l.encode(record),
+      this.#schemaText,
     ])) as Reply;
-    if (reply[0] === 'ok') return record;
-    throw this.#unexpected('insert', reply);
+    if (reply[0] !== 'ok') throw this.#unexpected('insert', reply);
+    this.#learn(reply[1]);
+    return record;
   }
 
   async get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
@@ -212,8 +225,11 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       JSON.stringify(change.updatedAt),
       l.sortToken('updatedAt', change.updatedAt),
       JSON.stringify(change.objectVersion),
+      this.#schemaText,
     );
-    return this.#outcome('update', await this.#bound.update(l.recordKey(id), args));
+    const reply = (await this.#bound.update(l.recordKey(id), args)) as Reply;
+    if (reply[0] === 'ok') this.#learn(reply[2]);
+    return this.#outcome('update', reply);
   }
 
   async delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
@@ -429,6 +445,11 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
         { cause: err },
       );
     }
+  }
+
+  /** Keeps the schema text a write's reply gives back (see {@link #schemaText}). */
+  #learn(text: unknown): void {
+    if (typeof text === 'string') this.#schemaText = text;
   }
 
   /**

@@ -839,3 +839,61 @@ describe('opening a store another definition created or expanded', () => {
     expect(await raw().exists(`polystore:{${namespace}}:gadgets:schema`)).toBe(0);
   });
 });
+
+describe('the schema text a write learned (with_applied)', () => {
+  it('is sent while the key holds it; a write after an expand still enters the new elements', async () => {
+    const { namespace, oldBackend, newBackend, oldDriver, newDriver, entries, records } =
+      await fleet();
+    const schemaKey = `polystore:{${namespace}}:gadgets:schema`;
+    // The last argument of each script call on a record key a backend sends (here only
+    // inserts and updates): the schema text it learned.
+    const lastArgs = (backend: RedisBackend) => {
+      const sent: string[] = [];
+      const client = backend.connection.client as unknown as {
+        sendCommand(cmd: { name: string; args: unknown[] }, ...rest: unknown[]): unknown;
+      };
+      const send = client.sendCommand.bind(client);
+      client.sendCommand = (cmd, ...rest) => {
+        const onRecord = String(cmd.args[2]).includes(':gadgets:r:');
+        if ((cmd.name === 'evalsha' || cmd.name === 'eval') && onRecord) {
+          sent.push(String(cmd.args.at(-1)));
+        }
+        return send(cmd, ...rest);
+      };
+      return sent;
+    };
+    const oldSent = lastArgs(oldBackend);
+    const newSent = lastArgs(newBackend);
+    const rename = (label: string, revision: number) => ({
+      set: { label },
+      updatedAt: at,
+      objectVersion: '1.0',
+      expectedRevision: revision,
+      expected: undefined,
+    });
+
+    await oldDriver.insert(rec('r1', { label: 'one' }));
+    await oldDriver.update(admin, 'r1', rename('uno', 1));
+    const s10 = await raw().get(schemaKey);
+    expect(s10).not.toBeNull();
+    // Nothing learned before the first write; its reply gave the 1.0 text back.
+    expect(oldSent).toEqual(['', s10]);
+
+    // An expand to 1.1 changes the key: the 1.0 client's text is stale, so its next write
+    // reads the key's elements and enters the record in the 1.1 indexes and constraint.
+    await oldBackend.expand(gadgetV11, up.expand);
+    const s11 = await raw().get(schemaKey);
+    expect(s11).not.toBe(s10);
+    await oldDriver.update(admin, 'r1', rename('eins', 2));
+    await oldDriver.insert(rec('r2', { label: 'two' }));
+    expect(await entries()).toEqual(expectedEntries(await records()));
+    // 1.1's elements add to the 1.0 layout, so the 1.0 client learns nothing from them.
+    expect(oldSent.slice(2)).toEqual([s10, s10]);
+
+    // The 1.1 client learns the 1.1 text at its first write and sends it from then on.
+    await newDriver.insert(rec('r3', { label: 'three', shelf: 'S', color: 'red' }));
+    await newDriver.update(admin, 'r3', { ...rename('drei', 1), objectVersion: '1.1' });
+    expect(newSent).toEqual(['', s11]);
+    expect(await entries()).toEqual(expectedEntries(await records()));
+  });
+});

@@ -5,9 +5,13 @@
 -- KEYS[1] the record key. ARGV: T, layout, id, scope ('' or project JSON), expected
 -- revision ('' for none), the fields of the reply (see read_names), expected values
 -- (count; each: field, count, JSON texts), set fields (count; each: field, JSON text, has
--- token '1'/'0', sort token), updatedAt JSON, updatedAt token, objectVersion JSON.
--- Reply: {'ok', record} | {'not-found'} | {'conflict', record} | {'duplicate', 'f1,f2'}, or
--- the error reply 'BELOWPIN …' when objectVersion is below the write floor (below_floor).
+-- token '1'/'0', sort token), updatedAt JSON, updatedAt token, objectVersion JSON, and
+-- last the schema text the client knows adds nothing to its layout ('' for none; see
+-- with_applied).
+-- Reply: {'ok', record[, schema text]} | {'not-found'} | {'conflict', record} |
+-- {'duplicate', 'f1,f2'}, or the error reply 'BELOWPIN …' when objectVersion is below the
+-- write floor (below_floor). The schema text comes when it adds nothing to the layout and is
+-- not the one the client sent: the client sends it from then on.
 -- A record is one string of the reply fields (record_text), as the reads return it.
 -- The unique constraints are the layout's and the applied ones (with_applied).
 local T, id, scope, exprev = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
@@ -21,7 +25,7 @@ if not ok then return { 'conflict', record_text(r, names) } end
 -- The layout (and the schema key it is completed from) and the floor are only needed for
 -- a write.
 local schema, floor = schema_and_floor(T)
-local lay = with_applied(T, cjson.decode(ARGV[2]), schema)
+local lay, learned = with_applied(T, cjson.decode(ARGV[2]), schema, ARGV[#ARGV])
 
 local n = copy(r)
 local writes = {}
@@ -105,4 +109,4 @@ if r.objectVersion ~= n.objectVersion then
 end
 redis.call('HSET', key, unpack(writes))
 local row = save_row(T, id, n)
-return { 'ok', names == BOUND_NAMES and row or record_text(n, names) }
+return { 'ok', names == BOUND_NAMES and row or record_text(n, names), learned }
