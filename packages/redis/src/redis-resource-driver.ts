@@ -73,10 +73,10 @@ const BOUND = '-';
  * scripts reply in the same form: an update or delete with the record written, a conflict
  * with the current one; an insert or rewrite only with 'ok', the record being the one sent.
  *
- * An insert or update sends last the schema-key text it learned adds nothing to its layout
- * ({@link #schemaText}); while the key holds that text, the script decodes nothing of it
- * (with_applied in prelude.lua). The reply of a write that decoded a text adding nothing
- * carries it, and the driver sends that one from then on.
+ * An insert, update or delete sends last the schema-key text it learned adds nothing to its
+ * layout ({@link #schemaText}); while the key holds that text, the script decodes nothing
+ * of it (with_applied in prelude.lua). The reply of a write that decoded a text adding
+ * nothing carries it, and the driver sends that one from then on.
  *
  * The scripts that reply with records are loaded with those field names bound in them
  * ({@link RedisConnection.bind}), so that a call does not send them: as arguments, the 15
@@ -234,7 +234,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
 
   async delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
     const l = this.#layout;
-    const reply = await this.#bound.delete(l.recordKey(id), [
+    const reply = (await this.#bound.delete(l.recordKey(id), [
       l.base,
       l.descriptor,
       id,
@@ -245,7 +245,9 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       change.at,
       BOUND,
       ...expectedArgs(change.expected),
-    ]);
+      this.#schemaText,
+    ])) as Reply;
+    if (reply[0] === 'ok') this.#learn(reply[2]);
     return this.#outcome('delete', reply);
   }
 

@@ -846,7 +846,7 @@ describe('the schema text a write learned (with_applied)', () => {
       await fleet();
     const schemaKey = `polystore:{${namespace}}:gadgets:schema`;
     // The last argument of each script call on a record key a backend sends (here only
-    // inserts and updates): the schema text it learned.
+    // inserts, updates and deletes): the schema text it learned.
     const lastArgs = (backend: RedisBackend) => {
       const sent: string[] = [];
       const client = backend.connection.client as unknown as {
@@ -886,9 +886,12 @@ describe('the schema text a write learned (with_applied)', () => {
     expect(s11).not.toBe(s10);
     await oldDriver.update(admin, 'r1', rename('eins', 2));
     await oldDriver.insert(rec('r2', { label: 'two' }));
+    await oldDriver.insert(rec('r4', { label: 'four', shelf: 'F' }));
+    await oldDriver.delete(admin, 'r2', { soft: true, at, expectedRevision: 1 });
+    await oldDriver.delete(admin, 'r4', { soft: false, at, expectedRevision: 1 });
     expect(await entries()).toEqual(expectedEntries(await records()));
     // 1.1's elements add to the 1.0 layout, so the 1.0 client learns nothing from them.
-    expect(oldSent.slice(2)).toEqual([s10, s10]);
+    expect(oldSent.slice(2)).toEqual([s10, s10, s10, s10, s10]);
 
     // The 1.1 client learns the 1.1 text at its first write and sends it from then on.
     await newDriver.insert(rec('r3', { label: 'three', shelf: 'S', color: 'red' }));

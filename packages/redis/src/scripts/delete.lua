@@ -3,9 +3,12 @@
 -- the index entries to the deleted partitions; a hard delete removes everything.
 -- KEYS[1] the record key. ARGV: T, layout, id, scope ('' or project JSON), expected
 -- revision ('' for none), soft '1'/'0', at JSON, at token, the fields of the reply (see
--- read_names), expected values (count; each: field, count, JSON texts; as update.lua).
--- Reply: {'ok', record (the last state)} | {'not-found'} | {'conflict', record}, a record
--- as one string of the reply fields (record_text), as the reads return it.
+-- read_names), expected values (count; each: field, count, JSON texts; as update.lua), and
+-- last the schema text the client knows adds nothing to its layout ('' for none; see
+-- with_applied).
+-- Reply: {'ok', record (the last state)[, schema text]} | {'not-found'} | {'conflict',
+-- record}, a record as one string of the reply fields (record_text), as the reads return
+-- it. The schema text comes as update.lua's does.
 local T, id, scope, exprev = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
 local names, at = read_names(9)
 local key = KEYS[1]
@@ -14,10 +17,10 @@ if not r or not writable(r, scope) then return { 'not-found' } end
 if not meets_conditions(r, exprev, at) then return { 'conflict', record_text(r, names) } end
 -- The index entries it moves and the unique values it frees include those of the indexes
 -- and constraints a newer definition applied.
-local lay = with_applied(T, cjson.decode(ARGV[2]))
+local lay, learned = with_applied(T, cjson.decode(ARGV[2]), nil, ARGV[#ARGV])
 if ARGV[6] ~= '1' then
   remove(T, lay, id, r)
-  return { 'ok', record_text(r, names) }
+  return { 'ok', record_text(r, names), learned }
 end
 
 index_all(T, lay, id, r, 'l', false)
@@ -38,4 +41,4 @@ for _, f in ipairs(lay.e) do
 end
 redis.call('HSET', key, unpack(writes))
 local row = save_row(T, id, n)
-return { 'ok', names == BOUND_NAMES and row or record_text(n, names) }
+return { 'ok', names == BOUND_NAMES and row or record_text(n, names), learned }
