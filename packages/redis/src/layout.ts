@@ -30,9 +30,10 @@ export type Liveness = 'l' | 'd';
  * | key | type | holds |
  * |---|---|---|
  * | `r:<id>` | hash | the record: `<field>` → JSON text, `~s:<field>` → sort token of each sortable field, `~e:<field>` / `~u:<f1,f2>` → the equality value / unique key it was last entered under (for rewrite) |
- * | `w:<id>` | string | the record's reply row, under the signature of its reader's fields, its revision and updatedAt (prelude.lua row_head; read only while they match) |
+ * | `w:<id>` | string | the record's reply row, under the signature of its reader's fields and the row format (prelude.lua row_head; read only under the reader's) |
  * | `z:<field>:<l\|d>:<*\|project>` | sorted set (lex) | `<token>\0<id>` of every record of the partition, for each sortable field |
- * | `e:<field>:<l\|d>:<*\|project>:<value>` | set | ids of the partition's records whose field has that value (JSON text; `null` too) |
+ * | `q:<field>:<l\|d>:<*\|project>:<value>` | sorted set (lex) | `<id>\0<id>` (the id index's member) of every record of the partition whose field has that value (JSON text; `null` too): in the id index's order, so a page by id with that filter is a range walk |
+ * | `e:<field>:<l\|d>:<*\|project>:<value>` | set | the ids of the same, in a store written before the sorted sets: writes remove ids from it, reads take it too, `list` and `count` move the rest when they meet it |
  * | `u:<f1,f2>:<v1>\0<v2>` | string | id of the live record holding these unique values (none when a value is null) |
  * | `vz:<version>` | sorted set (lex) | ids of the records stored at an object version (score 0: in id order, for `scanVersion` pages) |
  * | `v:<version>` | set | the same, in a store written before the sorted sets: writes remove ids from it, `scanVersion` moves the rest (`convertVersion`) |
@@ -53,7 +54,7 @@ export class ResourceLayout {
   readonly base: string;
   /** Fields with a sorted index (index `sort`, including `id`, `createdAt`, `updatedAt`). */
   readonly sortFields: readonly string[];
-  /** Fields with equality sets (index `eq`, except `projectId`, which partitions instead). */
+  /** Fields with equality indexes (index `eq`, except `projectId`, which partitions instead). */
   readonly eqFields: readonly string[];
   /** The unique constraints, each a list of field names. */
   readonly unique: readonly (readonly string[])[];
@@ -93,8 +94,13 @@ export class ResourceLayout {
     return `${this.base}z:${field}:${partition}`;
   }
 
-  /** The equality set of a field value (`valueJson` is the JSON text) for a partition. */
+  /** The equality index of a field value (`valueJson` is the JSON text) for a partition. */
   eqKey(field: string, partition: string, valueJson: string): string {
+    return `${this.base}q:${field}:${partition}:${valueJson}`;
+  }
+
+  /** The plain set a store written before the sorted equality indexes kept for {@link eqKey}. */
+  legacyEqKey(field: string, partition: string, valueJson: string): string {
     return `${this.base}e:${field}:${partition}:${valueJson}`;
   }
 

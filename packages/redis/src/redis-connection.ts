@@ -76,11 +76,14 @@ const UNBOUND_NAMES = 'local BOUND_NAMES = nil';
 /**
  * The signature of the rows of records of the fields `names` (prelude.lua row_head): a
  * script reads a record's stored row (`w:<id>`) only if it was written for the same
- * fields in the same order, in the same row format ('row1').
+ * fields in the same order, in the same row format: 'row2', whose head is the signature
+ * alone. The rows of an earlier release ('row1', which a read checked against the hash's
+ * revision and updatedAt) are never read: such a record is read from its hash until its
+ * next write.
  */
 export function rowSignature(names: readonly string[]): string {
   return createHash('sha1')
-    .update(`row1${JSON.stringify(names)}`)
+    .update(`row2${JSON.stringify(names)}`)
     .digest('hex')
     .slice(0, 12);
 }

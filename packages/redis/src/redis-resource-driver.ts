@@ -39,6 +39,9 @@ const REWRITE_BATCH = 250;
 /** Ids one script moves from an old-layout version set to its sorted set (see `convertVersion`). */
 const CONVERT_BATCH = 2000;
 
+/** How many equality indexes a driver remembers as having no legacy set left (see `count`). */
+const NO_LEGACY_MEMORY = 4096;
+
 /** A script reply: a status word and its payload. */
 type Reply = [string, ...unknown[]];
 
@@ -64,12 +67,12 @@ const BOUND = '-';
  * The generic driver of any resource over Redis. Every mutation is one Lua script that
  * checks its conditions and changes the record and all its index entries atomically; a
  * `get` is one read-only script, and so are a page of `list`, a `count` and a `getMany`
- * over the index keys (a `count` that is the size of one index is one `SCARD` or `ZCARD`).
+ * over the index keys (a `count` that is the size of one index is one `ZCARD`).
  * Reads return only the fields by name ({@link readFields}), so the hidden `~` fields of the
  * indexes never travel, each record as one row, the JSON array of its texts (see row_of
  * in prelude.lua). A write of this driver also stores the record's row (`w:<id>`), which a
- * read of the same fields returns while the record's revision and updatedAt are the row's
- * (record_row): a GET and an HMGET of two fields instead of one of every field. The write
+ * read of the same fields returns (record_row): one GET instead of an HMGET of every field
+ * and the row's making. The write
  * scripts reply in the same form: an update or delete with the record written, a conflict
  * with the current one; an insert or rewrite only with 'ok', the record being the one sent.
  *
@@ -96,6 +99,8 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
   readonly #bound: Readonly<Record<(typeof BOUND_SCRIPTS)[number], BoundScript>>;
   /** Reads the rows of the scripts' replies (of {@link #fields}). */
   readonly #rows: RowReader;
+  /** Plain equality sets of an earlier release known to be gone (see `count`). */
+  readonly #noLegacy = new Set<string>();
   /**
    * The schema key's text as a write last found it adding nothing to the layout, '' before
    * one did. Only ever compared with the key's text by the scripts: a stale one costs a
@@ -166,7 +171,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       if (direction === 'asc') lo = maxLower(lo, bound);
       else hi = minUpper(hi, bound);
     }
-    const reply = (await this.#bound.list(l.versionsKey, [
+    const args = [
       l.base,
       l.descriptor,
       field,
@@ -178,7 +183,14 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       ...plan.partitions,
       ...plan.predicates,
       BOUND,
-    ])) as string[];
+    ];
+    let reply = (await this.#bound.list(l.versionsKey, args)) as string[];
+    if (reply[0] === 'old') {
+      // The equality index to walk still has ids in a legacy set: move them, then read.
+      for (const legacy of reply.slice(1)) await this.#convertEq(legacy);
+      reply = (await this.#bound.list(l.versionsKey, args)) as string[];
+      if (reply[0] === 'old') throw this.#unexpected('list', ['old', ...reply.slice(1)]);
+    }
     return reply.map((row) => this.#row(row));
   }
 
@@ -187,7 +199,10 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
     const plan = planQuery(l, scope, where, { maxPartitions: Number.POSITIVE_INFINITY });
     if (!plan) return 0;
     const one = this.#singleIndex(plan);
-    if (one) return this.#conn.cardinality(one.command, one.key, 'count');
+    // An equality index with no legacy set left stays so (this release never writes one).
+    if (one && (one.legacy === undefined || this.#noLegacy.has(one.legacy))) {
+      return this.#conn.cardinality('ZCARD', one.key, 'count');
+    }
     // A range on a sortable field is a predicate of count (no order field absorbs it).
     const reply = await this.#conn.script('count', l.versionsKey, [
       l.base,
@@ -196,7 +211,13 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       ...plan.partitions,
       ...plan.predicates,
     ]);
-    return Number(reply);
+    const [n, old] = reply as [number, number];
+    if (one?.legacy !== undefined) {
+      if (old > 0) await this.#convertEq(one.legacy);
+      if (this.#noLegacy.size >= NO_LEGACY_MEMORY) this.#noLegacy.clear();
+      this.#noLegacy.add(one.legacy);
+    }
+    return n;
   }
 
   async update(scope: WriteScope, id: string, change: UpdateChange): Promise<WriteOutcome> {
@@ -414,19 +435,37 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
 
   /**
    * The one index whose size is the count of a plan, when there is one: the id index of
-   * the partition without predicates, the equality set of the value with one equality
+   * the partition without predicates, the equality index of the value with one equality
    * predicate on an indexed field. Its size is what count.lua would return (see there),
    * read with one command instead of a script.
    */
-  #singleIndex(plan: QueryPlan): { command: 'SCARD' | 'ZCARD'; key: string } | undefined {
+  #singleIndex(plan: QueryPlan): { key: string; legacy?: string } | undefined {
     if (plan.partitions.length !== 1) return undefined;
     const part = plan.partitions[0]!;
     const [only, ...rest] = plan.conditions;
-    if (only === undefined) return { command: 'ZCARD', key: this.#layout.sortKey('id', part) };
+    if (only === undefined) return { key: this.#layout.sortKey('id', part) };
     if (rest.length > 0 || only.kind !== 'e' || !only.indexed || only.values.length !== 1) {
       return undefined;
     }
-    return { command: 'SCARD', key: this.#layout.eqKey(only.field, part, only.values[0]!) };
+    const value = only.values[0]!;
+    return {
+      key: this.#layout.eqKey(only.field, part, value),
+      legacy: this.#layout.legacyEqKey(only.field, part, value),
+    };
+  }
+
+  /**
+   * Moves the ids of an equality index's legacy set (`legacy`, see
+   * {@link ResourceLayout.legacyEqKey}) to its sorted set, {@link CONVERT_BATCH} per script
+   * (each atomic: an id is in one of the two at any time, and every read takes both).
+   */
+  async #convertEq(legacy: string): Promise<void> {
+    const l = this.#layout;
+    const key = `${l.base}q:${legacy.slice(l.base.length + 2)}`;
+    for (;;) {
+      const left = await this.#conn.script('convertEq', legacy, [key, CONVERT_BATCH]);
+      if (Number(left) === 0) return;
+    }
   }
 
   /**
@@ -493,7 +532,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
  * newer definition has is left out: core would drop it (a record newer than the code is
  * read with the code's fields).
  */
-function readFields(layout: ResourceLayout): readonly string[] {
+export function readFields(layout: ResourceLayout): readonly string[] {
   const names = new Set<string>(SYSTEM_FIELDS);
   for (const v of historyOf(layout.resource).versions) {
     for (const name of v.fieldNames) names.add(name);

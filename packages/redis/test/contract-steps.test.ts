@@ -32,7 +32,14 @@ import {
 const down = elementsBetween(gadgetV11, '1.1', '1.0').contract;
 const up = elementsBetween(gadgetV11, '1.0', '1.1').expand;
 /** Key name patterns (after the key base) of the dropped indexes and constraint. */
-const DROPPED_KEYS = ['e:shelf:*', 'e:color:*', 'z:weight:*', 'u:label:*'];
+const DROPPED_KEYS = [
+  'q:shelf:*',
+  'q:color:*',
+  'e:shelf:*',
+  'e:color:*',
+  'z:weight:*',
+  'u:label:*',
+];
 /** Hash fields a dropped field leaves: its value, sort token and equality mark. */
 const DROPPED_FIELDS = ['color', 'weight', '~s:weight', '~e:color', '~s:color', '~e:weight'];
 
@@ -109,8 +116,10 @@ async function withDroppedFields(layout: ResourceLayout): Promise<string[]> {
 /** The label index's entries (kept by contract) as `key member` lines. */
 async function labelEntries(layout: ResourceLayout): Promise<string[]> {
   const lines: string[] = [];
-  for (const key of await keysOf(layout, ['e:label:*'])) {
-    for (const m of await raw().smembers(`${layout.base}${key}`)) lines.push(`${key} ${m}`);
+  for (const key of await keysOf(layout, ['q:label:*'])) {
+    for (const m of await raw().zrange(`${layout.base}${key}`, '0', '-1')) {
+      lines.push(`${key} ${m.slice(0, (m.length - 1) / 2)}`);
+    }
   }
   return lines.sort();
 }
@@ -120,7 +129,7 @@ function expectedLabelEntries(all: readonly StoredRecord[]): string[] {
   for (const r of all) {
     const lv = r.deletedAt === null ? 'l' : 'd';
     for (const part of [`${lv}:*`, `${lv}:${JSON.stringify(r.projectId)}`]) {
-      lines.push(`e:label:${part}:${JSON.stringify(r.label)} ${r.id}`);
+      lines.push(`q:label:${part}:${JSON.stringify(r.label)} ${r.id}`);
     }
   }
   return lines.sort();

@@ -143,7 +143,7 @@ async function fleet() {
     entries: async (): Promise<string[]> => {
       const prefix = `polystore:{${namespace}}:gadgets:`;
       const lines: string[] = [];
-      for (const pattern of ['e:label:*', 'e:shelf:*', 'e:color:*', 'u:label:*']) {
+      for (const pattern of ['q:label:*', 'q:shelf:*', 'q:color:*', 'u:label:*']) {
         let cursor = '0';
         do {
           const [next, keys] = await raw().scan(
@@ -158,7 +158,7 @@ async function fleet() {
             const name = key.slice(prefix.length);
             const ids = name.startsWith('u:')
               ? [(await raw().get(key)) ?? '']
-              : await raw().smembers(key);
+              : (await raw().zrange(key, '0', '-1')).map(idOfMember);
             for (const id of ids) lines.push(`${name} ${id}`);
           }
         } while (cursor !== '0');
@@ -168,6 +168,17 @@ async function fleet() {
   };
 }
 
+/** Moves id `member` from equality index `from` to `to`, as a stale entry would stand. */
+async function zmove(from: string, to: string, id: string): Promise<void> {
+  expect(await raw().zrem(from, `${id}\u0000${id}`)).toBe(1);
+  await raw().zadd(to, 0, `${id}\u0000${id}`);
+}
+
+/** The id of an equality index's member, `<id>\0<id>`. */
+function idOfMember(m: string): string {
+  return m.slice(0, (m.length - 1) / 2);
+}
+
 /** The entry lines the records call for, with the 1.1 elements applied. */
 function expectedEntries(records: readonly StoredRecord[]): string[] {
   const lines: string[] = [];
@@ -175,7 +186,7 @@ function expectedEntries(records: readonly StoredRecord[]): string[] {
     const lv = r.deletedAt === null ? 'l' : 'd';
     for (const field of ['label', 'shelf', 'color']) {
       for (const part of [`${lv}:*`, `${lv}:${JSON.stringify(r.projectId)}`]) {
-        lines.push(`e:${field}:${part}:${JSON.stringify(r[field] ?? null)} ${r.id}`);
+        lines.push(`q:${field}:${part}:${JSON.stringify(r[field] ?? null)} ${r.id}`);
       }
     }
     if (r.deletedAt === null) lines.push(`u:label:${JSON.stringify(r.label)} ${r.id}`);
@@ -249,20 +260,20 @@ describe('rewrite', () => {
     const T = `polystore:{${namespace}}:gadgets:`;
     await raw().set(`${T}u:label:"one"`, 'r1');
     for (const part of ['*', '"p1"']) {
-      await raw().smove(`${T}e:shelf:l:${part}:"A"`, `${T}e:shelf:l:${part}:null`, 'r1');
-      await raw().smove(`${T}e:shelf:l:${part}:"T"`, `${T}e:shelf:l:${part}:"S"`, 'r5');
+      await zmove(`${T}q:shelf:l:${part}:"A"`, `${T}q:shelf:l:${part}:null`, 'r1');
+      await zmove(`${T}q:shelf:l:${part}:"T"`, `${T}q:shelf:l:${part}:"S"`, 'r5');
       for (const field of ['shelf', 'color']) {
-        await raw().smove(`${T}e:${field}:d:${part}:null`, `${T}e:${field}:l:${part}:null`, 'r2');
+        await zmove(`${T}q:${field}:d:${part}:null`, `${T}q:${field}:l:${part}:null`, 'r2');
       }
     }
     await raw().hset(`${T}r:r1`, '~e:shelf', 'null');
     await raw().hset(`${T}r:r5`, '~e:shelf', '"S"');
     const stale = await entries();
     expect(stale).toContain('u:label:"one" r1');
-    expect(stale).toContain('e:color:l:*:null r2');
-    expect(stale).toContain('e:shelf:l:*:null r1');
-    expect(stale.some((l) => l.startsWith('e:shelf:l:*:"A"'))).toBe(false);
-    expect(stale).toContain('e:shelf:l:*:"S" r5');
+    expect(stale).toContain('q:color:l:*:null r2');
+    expect(stale).toContain('q:shelf:l:*:null r1');
+    expect(stale.some((l) => l.startsWith('q:shelf:l:*:"A"'))).toBe(false);
+    expect(stale).toContain('q:shelf:l:*:"S" r5');
     expect(stale).not.toEqual(expectedEntries(await records()));
     // The stale unique key still holds a value nobody has.
     await expect(newDriver.insert(rec('n1', { label: 'one' }))).rejects.toBeInstanceOf(
@@ -330,11 +341,12 @@ describe('rewrite', () => {
     // 1.0 writes enter the record in the indexes 1.1 applied; an older polystore's did not:
     // take its entries and the '~e:' fields that remember them away, as it left them.
     const T = `polystore:{${namespace}}:gadgets:`;
-    const applied = (await entries()).filter((l) => /^e:(shelf|color):.* r1$/.test(l));
+    const applied = (await entries()).filter((l) => /^q:(shelf|color):.* r1$/.test(l));
     expect(applied).toHaveLength(4);
-    for (const line of applied) await raw().srem(`${T}${line.slice(0, -' r1'.length)}`, 'r1');
+    for (const line of applied)
+      await raw().zrem(`${T}${line.slice(0, -' r1'.length)}`, 'r1\u0000r1');
     await raw().hdel(`${T}r:r1`, '~e:shelf', '~e:color');
-    expect((await entries()).filter((l) => l.endsWith(' r1') && !l.startsWith('e:label'))).toEqual([
+    expect((await entries()).filter((l) => l.endsWith(' r1') && !l.startsWith('q:label'))).toEqual([
       'u:label:"one" r1',
     ]);
     // An upgrade that changes neither shelf (newly indexed) nor color (new, null).
@@ -346,8 +358,8 @@ describe('rewrite', () => {
       expected: undefined,
     });
     const lines = await entries();
-    expect(lines).toContain('e:shelf:l:*:"A" r1');
-    expect(lines).toContain('e:color:l:*:null r1');
+    expect(lines).toContain('q:shelf:l:*:"A" r1');
+    expect(lines).toContain('q:color:l:*:null r1');
     const gadgets = createStores(newBackend, { resources: [gadgetV11] }).store(gadgetV11);
     const p1 = createContext({ projectId: 'p1' });
     expect((await gadgets.list(p1, { where: { shelf: 'A' } })).items.map((g) => g.id)).toEqual([
@@ -362,8 +374,8 @@ describe('rewrite', () => {
       expectedRevision: 2,
       expected: undefined,
     });
-    expect((await entries()).filter((l) => l.startsWith('e:shelf:l:*:'))).toEqual([
-      'e:shelf:l:*:"B" r1',
+    expect((await entries()).filter((l) => l.startsWith('q:shelf:l:*:'))).toEqual([
+      'q:shelf:l:*:"B" r1',
     ]);
   });
 
@@ -477,7 +489,7 @@ describe('expand, contract and appliedElements', () => {
     expect(await records()).toEqual([rec('r1', { label: 'one' }, { objectVersion: '1.1' })]);
     const lines = await entries();
     expect(lines.some((l) => /^(e:color:|e:shelf:|u:)/.test(l))).toBe(false);
-    expect(lines).toEqual(['e:label:l:"p1":"one" r1', 'e:label:l:*:"one" r1']);
+    expect(lines).toEqual(['q:label:l:"p1":"one" r1', 'q:label:l:*:"one" r1']);
   });
 
   it('opens as before over a connection that may not write, recording nothing', async () => {

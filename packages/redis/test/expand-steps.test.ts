@@ -64,7 +64,7 @@ async function seeded(n: number, label: (i: number) => string = (i) => `l${i}`) 
 /** The entries of the new elements (shelf, color, weight, label unique) as `key member` lines. */
 async function entries(layout: ResourceLayout): Promise<string[]> {
   const lines: string[] = [];
-  for (const pattern of ['e:shelf:*', 'e:color:*', 'z:weight:*', 'u:label:*']) {
+  for (const pattern of ['q:shelf:*', 'q:color:*', 'z:weight:*', 'u:label:*']) {
     let cursor = '0';
     do {
       const [next, keys] = await raw().scan(
@@ -82,7 +82,10 @@ async function entries(layout: ResourceLayout): Promise<string[]> {
           type === 'string'
             ? [(await raw().get(key)) ?? '']
             : type === 'zset'
-              ? await raw().zrange(key, '0', '-1')
+              ? (await raw().zrange(key, '0', '-1')).map((m) =>
+                  // An equality index's member is '<id>\0<id>'; a sort index's '<token>\0<id>'.
+                  name.startsWith('q:') ? m.slice(0, (m.length - 1) / 2) : m,
+                )
               : await raw().smembers(key);
         for (const m of members) lines.push(`${name} ${m}`);
       }
@@ -99,7 +102,7 @@ function expectedEntries(layout: ResourceLayout, all: readonly StoredRecord[]): 
     const parts = [`${lv}:*`, `${lv}:${JSON.stringify(r.projectId)}`];
     for (const part of parts) {
       for (const field of ['shelf', 'color']) {
-        lines.push(`e:${field}:${part}:${JSON.stringify(r[field] ?? null)} ${r.id}`);
+        lines.push(`q:${field}:${part}:${JSON.stringify(r[field] ?? null)} ${r.id}`);
       }
       if (typeof r.weight === 'number') {
         lines.push(`z:weight:${part} ${layout.sortToken('weight', r.weight)}\u0000${r.id}`);
@@ -119,7 +122,7 @@ describe('expand in steps', () => {
     expect((await schema()).expand).toMatchObject({ s: 'build', part: 'l' });
     expect(await step(STEP)).toEqual(['more']);
     // One step entered the first STEP ids of the live partition, no more.
-    const liveNull = await raw().scard(`${layout.base}e:color:l:*:null`);
+    const liveNull = await raw().zcard(`${layout.base}q:color:l:*:null`);
     expect(liveNull).toBe(STEP);
 
     await backend.expand(gadgetV11, up);

@@ -26,6 +26,9 @@ describe('layout', () => {
       'polystore:{ns}:gadgets:z:name:l:"p1"',
     );
     expect(layout.eqKey('color', layout.partition('d', null), 'null')).toBe(
+      'polystore:{ns}:gadgets:q:color:d:null:null',
+    );
+    expect(layout.legacyEqKey('color', layout.partition('d', null), 'null')).toBe(
       'polystore:{ns}:gadgets:e:color:d:null:null',
     );
   });

@@ -1,9 +1,11 @@
 /**
  * The stored rows (`w:<id>`, prelude.lua row_head, save_row, record_row): every write of
- * this release stores the record's reply row, and a read returns it only while it is the
- * row of the reader's fields at the record's revision; else it reads the hash. What a read
- * returns is what the hash holds, whoever wrote it.
+ * this release stores the record's reply row or drops it, and a read returns it only under
+ * the head of the reader's fields in this release's row format; else it reads the hash.
+ * What a read returns is what the hash holds, whichever client of this release wrote it
+ * and whatever rows an earlier one left.
  */
+import { createHash } from 'node:crypto';
 import { type AnyResource, createContext, sequentialIds } from '@polystore/core';
 import {
   createStores,
@@ -16,9 +18,12 @@ import { freshNamespace } from '@polystore/testing/vitest';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CONTRACT_RESOURCES, gadgetResource } from '../../../test/contract/resources.js';
+import { ResourceLayout } from '../src/layout.js';
+import { RowReader } from '../src/record-reader.js';
 import { openRedisBackend } from '../src/redis-adapter.js';
 import type { RedisBackend } from '../src/redis-backend.js';
 import { rowSignature } from '../src/redis-connection.js';
+import { readFields } from '../src/redis-resource-driver.js';
 import { redisUrl, useRawRedis } from './helpers.js';
 import { gadgetV10, gadgetV11 } from './steps-fixtures.js';
 
@@ -49,22 +54,34 @@ async function fresh(resources: readonly AnyResource[] = CONTRACT_RESOURCES, nam
 }
 
 describe('stored rows', () => {
-  it('are written by every write, under the signature of the fields and the revision', async () => {
+  it('are written by every write, under the signature of the fields', async () => {
     const { backend, rowKey, ...f } = await fresh();
     const gadgets = f.gadgets();
     // The signature is of the fields, in order, and nothing else.
     expect(rowSignature(['id', 'a'])).toBe(rowSignature(['id', 'a']));
     expect(rowSignature(['id', 'a'])).not.toBe(rowSignature(['a', 'id']));
     expect(rowSignature(['id', 'a\0b'])).not.toBe(rowSignature(['id', 'a', 'b']));
-    const made = await gadgets.create(p1, { name: 'a', color: 'red' });
-    const head = async (id: string) => ((await raw().get(rowKey(id))) ?? '').split('\0')[0] ?? '';
-    expect(await head(made.id)).toBe(`${(await head(made.id)).slice(0, 12)} 1 "${made.updatedAt}"`);
-    const signature = (await head(made.id)).split(' ')[0]!;
+    const signature = rowSignature(
+      readFields(new ResourceLayout(gadgetResource, backend.keyspace)),
+    );
     expect(signature).toMatch(/^[0-9a-f]{12}$/);
+    const row = async (id: string) => (await raw().get(rowKey(id))) ?? '';
+    /** The row's head and its record, as the client reads it. */
+    const stored = async (id: string) => {
+      const text = await row(id);
+      return {
+        head: text.slice(0, text.indexOf('\0')),
+        record: new RowReader(
+          readFields(new ResourceLayout(gadgetResource, backend.keyspace)),
+        ).read(text),
+      };
+    };
+    const made = await gadgets.create(p1, { name: 'a', color: 'red' });
+    expect(await stored(made.id)).toEqual({ head: signature, record: made });
     const updated = await gadgets.update(p1, made.id, { name: 'b' });
-    expect(await head(made.id)).toBe(`${signature} 2 "${updated.updatedAt}"`);
+    expect(await stored(made.id)).toEqual({ head: signature, record: updated });
     const deleted = await gadgets.delete(p1, made.id);
-    expect(await head(made.id)).toBe(`${signature} 3 "${deleted.updatedAt}"`);
+    expect(await stored(made.id)).toEqual({ head: signature, record: deleted });
     const gone = await gadgets.create(p1, { name: 'c' });
     await backend.driver(gadgetResource).delete({ projectId: 'p1' }, gone.id, {
       soft: false,
@@ -74,37 +91,35 @@ describe('stored rows', () => {
     expect(await raw().exists(rowKey(gone.id))).toBe(0);
   });
 
-  it('reads the hash when another client wrote the record: a new revision, a forged head, other fields', async () => {
-    const { hashKey, rowKey, ...f } = await fresh();
+  it("reads the hash when the row is not its own: an earlier release's, a forged head, other fields", async () => {
+    const { backend, hashKey, rowKey, ...f } = await fresh();
     const gadgets = f.gadgets();
     const made = await gadgets.create(p1, { name: 'a', color: 'red' });
-    // An older release's update: the fields and the next revision, no row.
-    await raw().hset(hashKey(made.id), 'name', '"older"', 'revision', '2');
-    expect(await gadgets.get(p1, made.id)).toMatchObject({ name: 'older', revision: 2 });
-    expect((await gadgets.list(p1, { where: { color: 'red' } })).items[0]).toMatchObject({
-      name: 'older',
-    });
-    // An older release deletes it (leaving the row) and makes it again under the same id, at
-    // revision 1 again: another updatedAt.
-    const hash = await raw().hgetall(hashKey(made.id));
-    const again = {
-      ...hash,
-      name: '"again"',
-      revision: '1',
-      updatedAt: JSON.stringify(new Date(Date.parse(made.updatedAt) + 1).toISOString()),
-    };
-    await raw().del(hashKey(made.id));
-    await raw().hset(hashKey(made.id), again);
-    expect(await gadgets.get(p1, made.id)).toMatchObject({ name: 'again', revision: 1 });
-    // A row under another signature, at the record's revision and updatedAt, is not read.
+    const names = readFields(new ResourceLayout(gadgetResource, backend.keyspace));
     const row = (await raw().get(rowKey(made.id)))!;
     const body = row.slice(row.indexOf('\0') + 1).replace('"a"', '"forged"');
-    await raw().set(rowKey(made.id), `000000000000 1 ${again.updatedAt}\0${body}`);
-    expect(await gadgets.get(p1, made.id)).toMatchObject({ name: 'again' });
+    // An earlier release's row ('row1': its head held the revision and updatedAt, which its
+    // reads checked against the hash), at the record's revision and updatedAt: not read.
+    const row1 = createHash('sha1')
+      .update(`row1${JSON.stringify(names)}`)
+      .digest('hex')
+      .slice(0, 12);
+    const hash = await raw().hgetall(hashKey(made.id));
+    await raw().set(rowKey(made.id), `${row1} ${hash.revision} ${hash.updatedAt}\0${body}`);
+    expect(await gadgets.get(p1, made.id)).toMatchObject({ name: 'a' });
+    expect((await gadgets.list(p1, { where: { color: 'red' } })).items[0]).toMatchObject({
+      name: 'a',
+    });
+    expect(await gadgets.getMany(p1, [made.id])).toMatchObject([{ name: 'a' }]);
+    // A row under another signature is not read.
+    await raw().set(rowKey(made.id), `000000000000\0${body}`);
+    expect(await gadgets.get(p1, made.id)).toMatchObject({ name: 'a' });
     // And the same row under the right signature is: the head is all a read checks.
-    const signature = row.split(' ')[0];
-    await raw().set(rowKey(made.id), `${signature} 1 ${again.updatedAt}\0${body}`);
+    await raw().set(rowKey(made.id), `${rowSignature(names)}\0${body}`);
     expect(await gadgets.get(p1, made.id)).toMatchObject({ name: 'forged' });
+    // The next write stores the row again.
+    const updated = await gadgets.update(p1, made.id, { name: 'b' });
+    expect(await gadgets.get(p1, made.id)).toEqual(updated);
     // A client of another definition (1.1: more fields) writes its row; a 1.0 client reads the hash.
     const v10 = await fresh([gadgetV10]);
     const v11 = await fresh([gadgetV11], v10.namespace);
@@ -137,7 +152,7 @@ describe('stored rows', () => {
     type Op =
       | { kind: 'create'; name: string; color: 'red' | 'blue' | null }
       | { kind: 'update'; at: number; name: string }
-      | { kind: 'older'; at: number; name: string }
+      | { kind: 'earlier'; at: number; name: string }
       | { kind: 'delete'; at: number }
       | { kind: 'read'; at: number };
     const color = fc.constantFrom<'red' | 'blue' | null>('red', 'blue', null);
@@ -145,13 +160,13 @@ describe('stored rows', () => {
     const op: fc.Arbitrary<Op> = fc.oneof(
       fc.record({ kind: fc.constant('create' as const), name, color }),
       fc.record({ kind: fc.constant('update' as const), at: fc.nat(), name }),
-      fc.record({ kind: fc.constant('older' as const), at: fc.nat(), name }),
+      fc.record({ kind: fc.constant('earlier' as const), at: fc.nat(), name }),
       fc.record({ kind: fc.constant('delete' as const), at: fc.nat() }),
       fc.record({ kind: fc.constant('read' as const), at: fc.nat() }),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 16 }), async (ops) => {
-        const { hashKey, ...f } = await fresh();
+        const { backend, hashKey, rowKey, ...f } = await fresh();
         const gadgets = f.gadgets();
         const ids: string[] = [];
         /** The record as the hash holds it: every field but the hidden ones, decoded. */
@@ -203,9 +218,20 @@ describe('stored rows', () => {
           else if (o.kind === 'update') await gadgets.update(p1, id, { name: o.name });
           else if (o.kind === 'delete') await gadgets.delete(p1, id);
           else {
-            // An older release's write: the values and the next revision, its row untouched.
-            const revision = String(Number(live.revision) + 1);
-            await raw().hset(hashKey(id), 'name', JSON.stringify(o.name), 'revision', revision);
+            // A row an earlier release left: its head at the record's revision and
+            // updatedAt, other values.
+            const names = readFields(new ResourceLayout(gadgetResource, backend.keyspace));
+            const row1 = createHash('sha1')
+              .update(`row1${JSON.stringify(names)}`)
+              .digest('hex')
+              .slice(0, 12);
+            const values = names.map((n) =>
+              n === 'name' ? JSON.stringify(o.name) : JSON.stringify(live[n] ?? null),
+            );
+            await raw().set(
+              rowKey(id),
+              `${row1} ${live.revision} ${JSON.stringify(live.updatedAt)}\0[${values.join('\n,')}]`,
+            );
           }
         }
         for (const id of ids) await check(id);

@@ -4,7 +4,7 @@
 -- KEYS[1] the new fixed IP's record key. ARGV: network key base, fixed IP key base, fixed IP
 -- layout, network id, requested address ('' for the lowest free), the network scope's
 -- deleted mode ('no'|'yes'|'only'), key prefix of the (networkId, address) unique values,
--- key of the network's live fixed IP set, project count (0 for every project), projects (JSON),
+-- key of the network's live fixed IP equality index (qkey), project count (0 for every project), projects (JSON),
 -- fixed IP id, then the fixed IP hash (its address null: the script sets it) as
 -- field/value pairs.
 -- Reply: {'ok', address} | {'network-not-found'} | {'refused', cidr JSON, gateway JSON}
@@ -132,7 +132,7 @@ else
   local size = 2 ^ (#base * 16 - prefix)
   local free = size - (v4 and 2 or 1)
   if gateway and usable(parse(gateway)) then free = free - 1 end
-  local live = redis.call('SCARD', liveSet)
+  local live = eq_size(TF, liveSet)
   if live >= free then return { 'refused', net.cidr, net.gateway } end
   -- At most `live` usable addresses are taken, so one of the first live + 2 candidates is free.
   local cand = increment(base)

@@ -2,18 +2,19 @@
 -- the sizes of the partitions' id index without predicates, the size of the predicate's
 -- own index for one predicate, else the smallest predicate index filtered by the others.
 -- KEYS[1] routes the call. ARGV: T, layout, partitions, predicates.
--- Reply: the count.
+-- Reply: { the count, how many ids of the predicate index it took are in legacy sets (see
+-- qkey; 0 when it took none) }.
 local T = ARGV[1]
 local parts, i = read_parts(3)
 local preds = read_preds(i)
 if #preds == 0 then
   local n = 0
   for _, part in ipairs(parts) do n = n + redis.call('ZCARD', zkey(T, 'id', part)) end
-  return n
+  return { n, 0 }
 end
-local best, m = best_source(T, parts, preds)
-if best and #preds == 1 then return m end
-if best and m == 0 then return 0 end
+local best, m, old = best_source(T, parts, preds)
+if best and #preds == 1 then return { m, old } end
+if best and m == 0 then return { 0, old } end
 local cols, pos = columns(preds, nil, best)
 local n = 0
 local function consider(id)
@@ -32,4 +33,4 @@ else
     end
   end
 end
-return n
+return { n, old }

@@ -4,38 +4,53 @@
 -- partitions (see read_parts), predicates (see read_preds), the fields of the reply (see
 -- read_names).
 --
--- Plan: walking the order index from the cursor stops after `limit` matches, which costs
+-- Plan: by id with an equality predicate on an indexed field, the walk goes through that
+-- predicate's own sorted sets of ids (qkey) from the cursor: every entry walked matches it.
+-- Else walking the order index from the cursor stops after `limit` matches, which costs
 -- about limit * n / m entries when m of the n walked entries match. A predicate's own
--- index (an equality set, or a range of another sorted index) yields its m candidates,
+-- index (an equality index, or a range of another sorted index) yields its m candidates,
 -- which are filtered and sorted here. The script takes that index when m * m <= limit * n.
--- Reply: one row per record (see record_row), in order.
+-- Reply: one row per record (see record_row), in order; or {'old', key...} when the
+-- equality index to walk has ids left in legacy sets (see qkey): the driver converts
+-- those keys and asks again.
+
 local T, order, desc, lo, hi, limit = ARGV[1], ARGV[3], ARGV[4] == 'desc', ARGV[5], ARGV[6], tonumber(ARGV[7])
 local parts, i = read_parts(8)
 local preds
 preds, i = read_preds(i)
 local names = read_names(i)
 
-local n = 0
-for _, part in ipairs(parts) do n = n + redis.call('ZLEXCOUNT', zkey(T, order, part), lo, hi) end
-if n == 0 then return {} end
-local best, m = best_source(T, parts, preds)
+local best, m, old = best_source(T, parts, preds)
 if best and m == 0 then return {} end
+local byeq = best and best.kind == 'e' and order == 'id'
+if byeq and old > 0 then
+  local keys = { 'old' }
+  for _, part in ipairs(parts) do
+    for _, v in ipairs(best.values) do
+      local k = ekey(T, best.f, part, v)
+      if redis.call('EXISTS', k) == 1 then keys[#keys + 1] = k end
+    end
+  end
+  return keys
+end
+local n = 0
+if not byeq then
+  for _, part in ipairs(parts) do n = n + redis.call('ZLEXCOUNT', zkey(T, order, part), lo, hi) end
+  if n == 0 then return {} end
+end
 
-if best and m < n and m * m <= limit * n then
+if best and not byeq and m < n and m * m <= limit * n then
   -- The order index's member of a record is '<token>\0<id>'. By id the token is the id
   -- itself, so a candidate needs no read unless another predicate checks it; else its
   -- token is read with the columns the other predicates check.
   local byid = order == 'id'
   local ocol = not byid and ('~s:' .. order) or nil
   local cols, pos = columns(preds, ocol, best)
-  local hcols, headed = columns_with_head(cols, names)
-  local revs, ats = {}, {}
   local rows, seen = {}, {}
   for _, id in ipairs(source_ids(T, parts, best)) do
     if not seen[id] then
       seen[id] = true
-      local vals = #cols > 0 and read_columns(T, id, hcols)
-      if headed then revs[id], ats[id] = vals[#cols + 1], vals[#cols + 2] end
+      local vals = #cols > 0 and read_columns(T, id, cols)
       local tok = byid and id or vals[pos[ocol]]
       if tok then
         local mem = tok .. SEP .. id
@@ -51,17 +66,27 @@ if best and m < n and m * m <= limit * n then
   for k = 1, #rows do
     if #out >= limit then break end
     local id = member_id(rows[k])
-    out[#out + 1] = record_row(T, id, names, revs[id], ats[id])
+    out[#out + 1] = record_row(T, id, names)
   end
   return out
 end
 
--- Walk: a k-way merge of the order index of each partition, in batches.
-local cols, pos = columns(preds, nil, nil)
-local hcols, headed = columns_with_head(cols, names)
+-- Walk: a k-way merge of the order index of each partition (or the equality index of each
+-- partition and value), in batches.
+local skip = byeq and best or nil
+local cols, pos = columns(preds, nil, skip)
 local streams = {}
-for k, part in ipairs(parts) do
-  streams[k] = { key = zkey(T, order, part), lo = lo, hi = hi, buf = {}, pos = 1, done = false, batch = math.max(limit, 16) }
+if byeq then
+  -- An equality index's members are the id index's: the same bounds, the same order.
+  for _, part in ipairs(parts) do
+    for _, v in ipairs(best.values) do
+      streams[#streams + 1] = { key = qkey(T, best.f, part, v), lo = lo, hi = hi, buf = {}, pos = 1, done = false, batch = limit + 1 }
+    end
+  end
+else
+  for k, part in ipairs(parts) do
+    streams[k] = { key = zkey(T, order, part), lo = lo, hi = hi, buf = {}, pos = 1, done = false, batch = math.max(limit, 16) }
+  end
 end
 local function head(s)
   if s.pos > #s.buf then
@@ -100,17 +125,8 @@ while #out < limit do
   if not pick then break end
   pick.pos = pick.pos + 1
   local id = member_id(pm)
-  if #preds == 0 then
+  if #cols == 0 or matches(preds, skip, read_columns(T, id, cols), pos, id) then
     out[#out + 1] = record_row(T, id, names)
-  else
-    local vals = read_columns(T, id, hcols)
-    if matches(preds, nil, vals, pos, id) then
-      if headed then
-        out[#out + 1] = record_row(T, id, names, vals[#cols + 1], vals[#cols + 2])
-      else
-        out[#out + 1] = record_row(T, id, names)
-      end
-    end
   end
 end
 return out

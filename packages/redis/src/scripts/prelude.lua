@@ -81,7 +81,24 @@ end
 local function rkey(T, id) return T .. 'r:' .. id end
 local function wkey(T, id) return T .. 'w:' .. id end
 local function zkey(T, f, part) return T .. 'z:' .. f .. ':' .. part end
+-- An equality index: a sorted set whose members are those of the id index, '<id>\0<id>'
+-- (score 0, so in the id index's order: a filtered page by id is a range walk of it from
+-- the same bounds, see list.lua). Stores written before kept a plain set of ids at ekey
+-- (legacy): writes remove ids from both and add to the sorted set only, the reads take both,
+-- and convert-eq.lua moves what is left (see RedisResourceDriver.convertEqualityIndexes).
+local function qkey(T, f, part, v) return T .. 'q:' .. f .. ':' .. part .. ':' .. v end
 local function ekey(T, f, part, v) return T .. 'e:' .. f .. ':' .. part .. ':' .. v end
+
+-- The id of an equality index's member (its first half: even an id with a NUL).
+local function eq_id(m) return string.sub(m, 1, (#m - 1) / 2) end
+
+-- The legacy set (ekey) of the equality index qk of the resource at T.
+local function legacy_of(T, qk) return T .. 'e:' .. string.sub(qk, #T + 3) end
+
+-- The size of equality index qk (of the resource at T), its legacy set included.
+local function eq_size(T, qk)
+  return redis.call('ZCARD', qk) + redis.call('SCARD', legacy_of(T, qk))
+end
 
 -- A record hash as a table, or nil.
 local function load(key)
@@ -142,47 +159,41 @@ local function record_text(r, names)
   return row_of(v, names)
 end
 
--- The head of a record's stored row (wkey) at revision `rev` and updatedAt `at` (their JSON
--- texts), for the bound fields: their row signature, the revision and updatedAt. A row is
--- read only under the head of the reader's fields and what the record holds now. Every
--- write of a record's values bumps its revision and sets updatedAt (in every release; an
--- older one knows no rows and leaves them behind, even when it deletes the record, so a
--- record made again under the same id has another updatedAt), and a client of other
--- fields has another signature: what a read returns is what the hash holds. (A contract
--- strips fields at the same revision: it drops the rows.)
-local function row_head(rev, at)
-  return BOUND_NAMES.sig .. ' ' .. rev .. ' ' .. at .. '\0'
+-- The head of a record's stored row (wkey) for the bound fields: their row signature
+-- (RedisConnection's rowSignature, of the fields and the row format) and a NUL. A client of
+-- other fields has another signature, and so has every row an earlier release wrote (its
+-- format is 'row1'): a read takes a row only under its own head, and reads the hash
+-- otherwise. Every write of this release stores the record's row or drops it (save_row,
+-- remove, contract), so a row under a reader's head is what the hash holds: no read of the
+-- hash checks it. (An earlier release's process writing meanwhile would leave rows behind,
+-- as it leaves the equality indexes: the fleet moves first, see the README.)
+local function row_head()
+  return BOUND_NAMES.sig .. '\0'
 end
 
 -- Stores the reply row of record `id` (the table n) for the reads, at wkey: when the script
 -- has fields bound; a script without drops the row it cannot make. Returns the row, or nil.
 local function save_row(T, id, n)
-  if not (BOUND_NAMES and n.revision and n.updatedAt) then
+  if not BOUND_NAMES then
     redis.call('DEL', wkey(T, id))
     return nil
   end
   local row = record_text(n, BOUND_NAMES)
-  redis.call('SET', wkey(T, id), row_head(n.revision, n.updatedAt) .. row)
+  redis.call('SET', wkey(T, id), row_head() .. row)
   return row
 end
 
 -- The reply form of record `id` (see row_of), or nil when there is none. For the bound
--- fields, its stored row when that is current (row_head): a GET and an HMGET of two fields
--- cost the server half an HMGET of every field. The stored row comes whole, its head
--- included: the client reads a row from after the head's NUL (RowReader.read), where
--- cutting it here would copy the row once more per record. `rev` and `at` are the record's
--- revision and updatedAt when the caller read them already (false where the hash has
--- none; see columns_with_head), nil to read them here.
-local function record_row(T, id, names, rev, at)
+-- fields, its stored row when that is under their head (row_head): one GET, where the
+-- hash's fields cost the server an HMGET of every field and the row's making. The stored
+-- row comes whole, its head included: the client reads a row from after the head's NUL
+-- (RowReader.read), where cutting it here would copy the row once more per record.
+local function record_row(T, id, names)
   if names == BOUND_NAMES then
     local row = redis.call('GET', wkey(T, id))
     if row then
-      if rev == nil then
-        local now = redis.call('HMGET', rkey(T, id), 'revision', 'updatedAt')
-        rev, at = now[1], now[2]
-      end
-      local head = rev and at and row_head(rev, at)
-      if head and string.find(row, head, 1, true) == 1 then return row end
+      local head = row_head()
+      if string.sub(row, 1, #head) == head then return row end
     end
   end
   local v = redis.call('HMGET', rkey(T, id), unpack(names))
@@ -229,8 +240,9 @@ end
 local function index_eq(T, lay, f, id, v, p, lv, add)
   for _, part in ipairs(parts_of(lay, p, lv)) do
     if add then
-      redis.call('SADD', ekey(T, f, part, v), id)
+      redis.call('ZADD', qkey(T, f, part, v), 0, id .. SEP .. id)
     else
+      redis.call('ZREM', qkey(T, f, part, v), id .. SEP .. id)
       redis.call('SREM', ekey(T, f, part, v), id)
     end
   end
@@ -517,12 +529,17 @@ local function read_preds(i)
   return preds, i
 end
 
--- How many records of the partitions a predicate's own index holds.
+-- How many records of the partitions a predicate's own index holds, and how many of them
+-- an equality predicate's legacy sets (ekey) hold.
 local function source_size(T, parts, p)
-  local n = 0
+  local n, old = 0, 0
   for _, part in ipairs(parts) do
     if p.kind == 'e' then
-      for _, v in ipairs(p.values) do n = n + redis.call('SCARD', ekey(T, p.f, part, v)) end
+      for _, v in ipairs(p.values) do
+        local o = redis.call('SCARD', ekey(T, p.f, part, v))
+        n = n + redis.call('ZCARD', qkey(T, p.f, part, v)) + o
+        old = old + o
+      end
     elseif p.kind == 'v' then
       for _, t in ipairs(p.values) do
         n = n + redis.call('ZLEXCOUNT', zkey(T, p.f, part), '[' .. t .. SEP, '[' .. t .. SEP .. '\255')
@@ -531,7 +548,7 @@ local function source_size(T, parts, p)
       n = n + redis.call('ZLEXCOUNT', zkey(T, p.f, part), p.lo, p.hi)
     end
   end
-  return n
+  return n, old
 end
 
 -- The ids a predicate's own index holds for the partitions.
@@ -540,6 +557,7 @@ local function source_ids(T, parts, p)
   for _, part in ipairs(parts) do
     if p.kind == 'e' then
       for _, v in ipairs(p.values) do
+        for _, m in ipairs(redis.call('ZRANGE', qkey(T, p.f, part, v), 0, -1)) do ids[#ids + 1] = eq_id(m) end
         for _, id in ipairs(redis.call('SMEMBERS', ekey(T, p.f, part, v))) do ids[#ids + 1] = id end
       end
     else
@@ -581,19 +599,6 @@ end
 local function read_columns(T, id, cols)
   if #cols == 1 then return { redis.call('HGET', rkey(T, id), cols[1]) } end
   return redis.call('HMGET', rkey(T, id), unpack(cols))
-end
-
--- The columns a list reads of a candidate: `cols`, then, when the reply's fields are the
--- bound ones, 'revision' and 'updatedAt', which record_row checks the stored row against.
--- One HMGET of a candidate then serves the predicates and the check: every redis.call
--- costs the script about as much as a short command itself. Returns the list and whether
--- it ends with the two.
-local function columns_with_head(cols, names)
-  if names ~= BOUND_NAMES or #cols == 0 then return cols, false end
-  local out = {}
-  for k = 1, #cols do out[k] = cols[k] end
-  out[#cols + 1], out[#cols + 2] = 'revision', 'updatedAt'
-  return out, true
 end
 
 -- Whether a record's column values (from HMGET) satisfy every predicate but `skip`.
@@ -648,16 +653,17 @@ local function sort_members(rows, desc, ascending)
   end
 end
 
--- The smallest predicate index for the partitions, and its size (nil when none has one).
+-- The smallest predicate index for the partitions, its size (nil when none has one) and
+-- how many of its ids are in legacy sets (see qkey).
 local function best_source(T, parts, preds)
-  local best, size = nil, nil
+  local best, size, old = nil, nil, 0
   for _, p in ipairs(preds) do
     if p.src then
-      local n = source_size(T, parts, p)
-      if size == nil or n < size then best, size = p, n end
+      local n, o = source_size(T, parts, p)
+      if size == nil or n < size then best, size, old = p, n, o end
     end
   end
-  return best, size
+  return best, size, old
 end
 
 -- Whether record r meets a conditional write's conditions: its revision is `exprev` ('' for
@@ -686,7 +692,7 @@ end
 -- Schema evolution (expand, contract, rewrite). The applied elements of a resource are one
 -- string key, T .. 'schema': JSON { fields = {names}, indexes = {{field, kind}},
 -- uniques = {{names}} } (see applied-elements.ts). A record also keeps, in hidden fields,
--- what expand and rewrite entered it under: '~e:<field>' (an equality set's value) and
+-- what expand and rewrite entered it under: '~e:<field>' (the value of its equality index entry) and
 -- '~u:<f1,f2>' (a unique key), so a later rewrite finds entries an older client left stale.
 --
 -- The applied elements recorded at skey, or `base` (a JSON text) when none are.
@@ -760,7 +766,12 @@ end
 local function unlink_elements_step(T, indexes, uniques, cursor, batch)
   local prefixes = {}
   for _, i in ipairs(indexes) do
-    prefixes[#prefixes + 1] = T .. (i.kind == 'sort' and 'z:' or 'e:') .. i.field .. ':'
+    if i.kind == 'sort' then
+      prefixes[#prefixes + 1] = T .. 'z:' .. i.field .. ':'
+    else
+      prefixes[#prefixes + 1] = T .. 'q:' .. i.field .. ':'
+      prefixes[#prefixes + 1] = T .. 'e:' .. i.field .. ':'
+    end
   end
   for _, u in ipairs(uniques) do prefixes[#prefixes + 1] = T .. 'u:' .. table.concat(u, ',') .. ':' end
   if #prefixes == 0 then return '0' end
@@ -856,8 +867,12 @@ local function rewrite_stored(T, lay, els, key, id, r, flat, n)
         if entered then note(rem, 'ZREM', zkey(T, f, part), entered .. SEP .. id) end
       end
       for _, f in ipairs(els.eqs) do
-        note(rem, 'SREM', ekey(T, f, part, r[f] or 'null'), id)
-        if r['~e:' .. f] then note(rem, 'SREM', ekey(T, f, part, r['~e:' .. f]), id) end
+        for _, v in ipairs({ r[f] or 'null', r['~e:' .. f] or false }) do
+          if v then
+            note(rem, 'ZREM', qkey(T, f, part, v), id .. SEP .. id)
+            note(rem, 'SREM', ekey(T, f, part, v), id)
+          end
+        end
       end
     end
   end
@@ -875,7 +890,7 @@ local function rewrite_stored(T, lay, els, key, id, r, flat, n)
   for _, f in ipairs(els.eqs) do
     local v = n[f] or 'null'
     n['~e:' .. f] = v
-    for _, part in ipairs(nparts) do note(add, 'SADD', ekey(T, f, part, v), id) end
+    for _, part in ipairs(nparts) do note(add, 'ZADD', qkey(T, f, part, v), id .. SEP .. id) end
   end
 
   for k, e in pairs(rem) do
