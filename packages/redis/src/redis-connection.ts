@@ -247,10 +247,10 @@ export class RedisConnection {
     return bound;
   }
 
-  /** The size of a set (`SCARD`) or sorted set (`ZCARD`); 0 when the key is missing. */
-  async cardinality(command: 'SCARD' | 'ZCARD', key: string, operation: string): Promise<number> {
+  /** The size of a sorted set (`ZCARD`); 0 when the key is missing. */
+  async sortedSetSize(key: string, operation: string): Promise<number> {
     try {
-      return (await this.client.call(command, key)) as number;
+      return await this.client.zcard(key);
     } catch (err) {
       throw toCoreError(err, operation);
     }

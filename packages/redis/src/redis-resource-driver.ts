@@ -189,7 +189,11 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       // The equality index to walk still has ids in a legacy set: move them, then read.
       for (const legacy of reply.slice(1)) await this.#convertEq(legacy);
       reply = (await this.#bound.list(l.versionsKey, args)) as string[];
-      if (reply[0] === 'old') throw this.#unexpected('list', ['old', ...reply.slice(1)]);
+      if (reply[0] === 'old') {
+        throw new UnavailableError(
+          `redis list: an equality index still has ids in the plain set of an earlier release after it was moved (${reply.slice(1).join(', ')}): a process of that release is writing to this store; move every process to this release`,
+        );
+      }
     }
     return reply.map((row) => this.#row(row));
   }
@@ -201,7 +205,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
     const one = this.#singleIndex(plan);
     // An equality index with no legacy set left stays so (this release never writes one).
     if (one && (one.legacy === undefined || this.#noLegacy.has(one.legacy))) {
-      return this.#conn.cardinality('ZCARD', one.key, 'count');
+      return this.#conn.sortedSetSize(one.key, 'count');
     }
     // A range on a sortable field is a predicate of count (no order field absorbs it).
     const reply = await this.#conn.script('count', l.versionsKey, [

@@ -3,12 +3,13 @@
  * equality filter walks the filter's index from the cursor, and a store written before
  * them (a plain set of ids per value) is read, written, counted and converted.
  */
-import { createContext, sequentialIds } from '@polystore/core';
+import { createContext, ExhaustedError, sequentialIds } from '@polystore/core';
 import { createStores } from '@polystore/core/adapter';
 import { freshNamespace } from '@polystore/testing/vitest';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_RESOURCES, gadgetResource } from '../../../test/contract/resources.js';
+import { openRedisStores } from '../src/index.js';
 import { ResourceLayout } from '../src/layout.js';
 import { openRedisBackend } from '../src/redis-adapter.js';
 import type { RedisBackend } from '../src/redis-backend.js';
@@ -88,6 +89,25 @@ async function toOldLayout(layout: ResourceLayout): Promise<number> {
     await raw.sadd(legacy, ...members.map((m) => m.slice(0, (m.length - 1) / 2)));
   }
   return keys.length;
+}
+
+/** Lays out every equality index under `prefix` (every resource) as plain sets of ids. */
+async function everyIndexToOldLayout(prefix: string): Promise<string[]> {
+  const moved: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) {
+      const legacy = key.replace(/^(polystore:\{[^}]*\}:[^:]+:)q:/, '$1e:');
+      if (legacy === key) continue;
+      const members = await raw.zrange(key, '0', '-1');
+      await raw.del(key);
+      await raw.sadd(legacy, ...members.map((m) => m.slice(0, (m.length - 1) / 2)));
+      moved.push(legacy);
+    }
+  } while (cursor !== '0');
+  return moved;
 }
 
 describe('the sorted equality indexes', () => {
@@ -171,5 +191,36 @@ describe('the sorted equality indexes', () => {
     expect(await gadgets.count(p1, { color: 'blue' })).toBe(blue);
     expect(await raw.exists(blueLegacy)).toBe(0);
     expect(await gadgets.count(p1, { color: 'blue' })).toBe(blue);
+  });
+
+  it('allocate and releaseAllForInstance count and read the plain sets of an earlier release', async () => {
+    const namespace = freshNamespace('eq_index_ips');
+    const stores = await openRedisStores(redisUrl(), { adapter: { namespace } });
+    try {
+      const vm = '00000000-0000-4000-8000-000000000001';
+      // 10.0.0.2-10.0.0.6 usable: the gateway is 10.0.0.1, the broadcast 10.0.0.7.
+      const net = await stores.networks.create(p1, {
+        label: 'n',
+        cidr: '10.0.0.0/29',
+        gateway: '10.0.0.1',
+      });
+      for (let i = 0; i < 3; i++)
+        await stores.fixedIps.allocate(p1, { networkId: net.id, instanceId: vm });
+      const moved = await everyIndexToOldLayout(`polystore:{${namespace}}:`);
+      expect(moved.some((k) => k.includes(':e:networkId:'))).toBe(true);
+      expect(moved.some((k) => k.includes(':e:instanceId:'))).toBe(true);
+      // The live count takes the plain set: with 3 taken it probes far enough for .5.
+      const fourth = await stores.fixedIps.allocate(p1, { networkId: net.id, instanceId: vm });
+      expect(fourth.address).toBe('10.0.0.5');
+      await stores.fixedIps.allocate(p1, { networkId: net.id, instanceId: vm });
+      await expect(
+        stores.fixedIps.allocate(p1, { networkId: net.id, instanceId: vm }),
+      ).rejects.toBeInstanceOf(ExhaustedError);
+      // Releasing the instance's addresses takes those of both sets.
+      expect(await stores.fixedIps.releaseAllForInstance(p1, vm)).toBe(5);
+      expect((await stores.fixedIps.list(p1, {})).items).toEqual([]);
+    } finally {
+      await stores.close();
+    }
   });
 });
