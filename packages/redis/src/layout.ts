@@ -89,6 +89,11 @@ export class ResourceLayout {
     return `${this.base}r:${id}`;
   }
 
+  /** The stored reply row of a record (prelude.lua save_row). */
+  rowKey(id: string): string {
+    return `${this.base}w:${id}`;
+  }
+
   /** The sorted index of a sortable field for a partition. */
   sortKey(field: string, partition: string): string {
     return `${this.base}z:${field}:${partition}`;

@@ -9,7 +9,8 @@ import {
   type WriteScope,
 } from '@polystore/core/adapter';
 import type { ResourceLayout } from './layout.js';
-import type { RedisConnection } from './redis-connection.js';
+import type { BoundScript, RedisConnection } from './redis-connection.js';
+import { readFields } from './redis-resource-driver.js';
 
 /** The unique constraint that allocation enforces. */
 const ADDRESS_CONSTRAINT = ['networkId', 'address'];
@@ -38,11 +39,17 @@ export class RedisAddressAllocator implements AddressAllocator {
   readonly #conn: RedisConnection;
   readonly #networks: ResourceLayout;
   readonly #fixedIps: ResourceLayout;
+  /**
+   * allocate.lua with the fixed IPs' reply fields bound, so the fixed IP it inserts gets its
+   * stored row (save_row), which a get then reads with one GET, as for any other record.
+   */
+  readonly #allocate: BoundScript;
 
   constructor(connection: RedisConnection, networks: ResourceLayout, fixedIps: ResourceLayout) {
     this.#conn = connection;
     this.#networks = networks;
     this.#fixedIps = fixedIps;
+    this.#allocate = connection.bind('allocate', readFields(fixedIps));
     const constraint = fixedIps.unique.find((u) => u.join() === ADDRESS_CONSTRAINT.join());
     if (!constraint) throw new TypeError('fixedIp has no unique (networkId, address) constraint');
   }
@@ -54,7 +61,7 @@ export class RedisAddressAllocator implements AddressAllocator {
       networkScope.projectId === null
         ? []
         : [JSON.stringify(networkScope.projectId), ...(networkScope.includeShared ? ['null'] : [])];
-    const reply = (await this.#conn.script('allocate', ips.recordKey(input.id), [
+    const reply = (await this.#allocate(ips.recordKey(input.id), [
       this.#networks.base,
       ips.base,
       ips.descriptor,

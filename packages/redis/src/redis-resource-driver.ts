@@ -25,7 +25,7 @@ import {
 import type { ResourceLayout } from './layout.js';
 import { lexArg, maxLower, memberOf, minUpper, planQuery, type QueryPlan } from './query-plan.js';
 import { RowError, RowReader } from './record-reader.js';
-import type { BoundScript, RedisConnection } from './redis-connection.js';
+import { type BoundScript, type RedisConnection, rowSignature } from './redis-connection.js';
 
 /** Most partitions a `list` merges; beyond, it reads all projects and checks `projectId`. */
 const MAX_LIST_PARTITIONS = 16;
@@ -66,8 +66,10 @@ const BOUND = '-';
 /**
  * The generic driver of any resource over Redis. Every mutation is one Lua script that
  * checks its conditions and changes the record and all its index entries atomically; a
- * `get` is one read-only script, and so are a page of `list`, a `count` and a `getMany`
- * over the index keys (a `count` that is the size of one index is one `ZCARD`).
+ * `get` is one `GET` of the record's stored row (and the read-only `get` script when the row
+ * is missing or not of this driver's fields), a page of `list`, a `count` and a `getMany`
+ * one read-only script over the index keys (a `count` that is the size of one index is one
+ * `ZCARD`).
  * Reads return only the fields by name ({@link readFields}), so the hidden `~` fields of the
  * indexes never travel, each record as one row, the JSON array of its texts (see row_of
  * in prelude.lua). A write of this driver also stores the record's row (`w:<id>`), which a
@@ -107,6 +109,8 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
    * decode, never a missed index.
    */
   #schemaText = '';
+  /** The head of this driver's stored rows (prelude.lua row_head). */
+  readonly #head: string;
 
   constructor(connection: RedisConnection, layout: ResourceLayout) {
     this.#conn = connection;
@@ -116,6 +120,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
     for (const name of BOUND_SCRIPTS) bound[name] = connection.bind(name, this.#fields);
     this.#bound = bound as Record<(typeof BOUND_SCRIPTS)[number], BoundScript>;
     this.#rows = new RowReader(this.#fields);
+    this.#head = `${rowSignature(this.#fields)}\0`;
   }
 
   async insert(record: StoredRecord): Promise<StoredRecord> {
@@ -134,7 +139,14 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
 
   async get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
     const l = this.#layout;
-    const row = (await this.#bound.get(l.recordKey(id), [l.base, id, BOUND])) as string | null;
+    // The record's stored row under this driver's head is what its hash holds (save_row):
+    // one GET. Else (no record, or a row of other fields or of an earlier release) the
+    // script reads the hash.
+    const stored = await this.#conn.text(l.rowKey(id), 'get');
+    const row =
+      stored?.startsWith(this.#head) === true
+        ? stored
+        : ((await this.#bound.get(l.recordKey(id), [l.base, id, BOUND])) as string | null);
     if (row === null) return undefined;
     const record = this.#row(row);
     return inReadScope(record, scope) ? record : undefined;

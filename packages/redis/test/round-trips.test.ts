@@ -6,7 +6,8 @@ import { openRedisStores } from '../src/index.js';
 
 /**
  * Counts the commands each store call sends, with MONITOR on a dedicated server. Every
- * call must be one command (one round trip); commands run inside scripts are not counted.
+ * call must be one command (one round trip), but a get of a record without a stored row
+ * of its fields (a GET, then the script); commands run inside scripts are not counted.
  */
 const p1 = createContext({ projectId: 'p1' });
 const flavor = { vcpus: 1, memoryMb: 512, rootGb: 1 };
@@ -69,6 +70,7 @@ describe('round trips', () => {
     counts.create = await commandsOf(async () => {
       created = await stores.instances.create(p1, { flavor });
     });
+    // A get of a record this release wrote reads its stored row: one GET.
     counts.get = await commandsOf(() => stores.instances.get(p1, created.id));
     counts.getMany = await commandsOf(() => stores.instances.getMany(p1, [a.id, created.id]));
     counts.update = await commandsOf(() =>
@@ -95,6 +97,7 @@ describe('round trips', () => {
     counts.allocate = await commandsOf(async () => {
       ip = (await stores.fixedIps.allocate(p1, { networkId: net.id, instanceId: a.id })).id;
     });
+    counts.getIp = await commandsOf(() => stores.fixedIps.get(p1, ip));
     counts.release = await commandsOf(() => stores.fixedIps.release(p1, ip));
     counts.releaseAll = await commandsOf(() => stores.fixedIps.releaseAllForInstance(p1, a.id));
     for (const [name, commands] of Object.entries(counts)) {
@@ -105,24 +108,37 @@ describe('round trips', () => {
     // script (a get's has the field names bound in it, so the call sends the key, the base
     // and the id).
     expect(counts.count).toEqual(['zcard']);
-    for (const name of [
-      'get',
-      'create',
-      'update',
-      'delete',
-      'allocate',
-      'list',
-      'countFirst',
-      'countTwo',
-    ])
+    expect(counts.get).toEqual(['get']);
+    expect(counts.getIp).toEqual(['get']);
+    for (const name of ['create', 'update', 'delete', 'allocate', 'list', 'countFirst', 'countTwo'])
       expect(['evalsha', 'eval'], name).toContain(counts[name]![0]);
+  });
+
+  it('a get without a stored row of its fields is a GET, then the script', async () => {
+    const vm = await stores.instances.create(p1, { flavor, displayName: 'no row' });
+    const rowKey = `polystore:{rt}:instances:w:${vm.id}`;
+    await marker.del(rowKey);
+    const sent = await sentBy(() => stores.instances.get(p1, vm.id));
+    expect(sent.map((args) => args[0]?.toLowerCase())).toEqual([
+      'get',
+      expect.stringMatching(/^evalsha$|^eval$/),
+    ]);
+    expect(sent[0]?.slice(1)).toEqual([rowKey]);
+    // A missing record too: its id has no row.
+    const missing = '00000000-0000-4000-8000-00000000dead';
+    expect(await commandsOf(() => stores.instances.get(p1, missing).catch(() => null))).toEqual([
+      'get',
+      'evalsha',
+    ]);
   });
 
   it('a read sends no field names: they are bound in its script', async () => {
     const vm = await stores.instances.create(p1, { flavor, displayName: 'bound' });
+    await marker.del(`polystore:{rt}:instances:w:${vm.id}`);
     // A first call of a script may be EVAL (NOSCRIPT); the second is EVALSHA.
     await stores.instances.get(p1, vm.id);
-    const [get] = await sentBy(() => stores.instances.get(p1, vm.id));
+    await marker.del(`polystore:{rt}:instances:w:${vm.id}`);
+    const [, get] = await sentBy(() => stores.instances.get(p1, vm.id));
     expect(get?.[0]?.toLowerCase()).toBe('evalsha');
     // EVALSHA, the script, 1 key, the record key, then the base, the id and '-'.
     expect(get).toHaveLength(7);
