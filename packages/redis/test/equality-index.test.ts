@@ -6,29 +6,19 @@
 import { createContext, ExhaustedError, sequentialIds } from '@polystore/core';
 import { createStores } from '@polystore/core/adapter';
 import { freshNamespace } from '@polystore/testing/vitest';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CONTRACT_RESOURCES, gadgetResource } from '../../../test/contract/resources.js';
 import { openRedisStores } from '../src/index.js';
 import { ResourceLayout } from '../src/layout.js';
 import { openRedisBackend } from '../src/redis-adapter.js';
 import type { RedisBackend } from '../src/redis-backend.js';
-import { redisUrl } from './helpers.js';
+import { redisUrl, useRawRedis } from './helpers.js';
 
 const p1 = createContext({ projectId: 'p1' });
 const admin = createContext({ projectId: null, isAdmin: true });
 
-let raw: Redis;
 const opened: RedisBackend[] = [];
-beforeAll(() => {
-  raw = new Redis(redisUrl());
-});
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((b) => b.close()));
-});
-afterAll(async () => {
-  await raw.quit();
-});
+const raw = useRawRedis(opened);
 
 async function fresh() {
   const namespace = freshNamespace('eq_index');
@@ -72,7 +62,13 @@ async function keysOf(layout: ResourceLayout, kind: 'q' | 'e'): Promise<string[]
   const out: string[] = [];
   let cursor = '0';
   do {
-    const [next, keys] = await raw.scan(cursor, 'MATCH', `${layout.base}${kind}:*`, 'COUNT', 1000);
+    const [next, keys] = await raw().scan(
+      cursor,
+      'MATCH',
+      `${layout.base}${kind}:*`,
+      'COUNT',
+      1000,
+    );
     cursor = next;
     out.push(...keys);
   } while (cursor !== '0');
@@ -83,10 +79,10 @@ async function keysOf(layout: ResourceLayout, kind: 'q' | 'e'): Promise<string[]
 async function toOldLayout(layout: ResourceLayout): Promise<number> {
   const keys = await keysOf(layout, 'q');
   for (const key of keys) {
-    const members = await raw.zrange(key, '0', '-1');
-    await raw.del(key);
+    const members = await raw().zrange(key, '0', '-1');
+    await raw().del(key);
     const legacy = `${layout.base}e:${key.slice(layout.base.length + 2)}`;
-    await raw.sadd(legacy, ...members.map((m) => m.slice(0, (m.length - 1) / 2)));
+    await raw().sadd(legacy, ...members.map((m) => m.slice(0, (m.length - 1) / 2)));
   }
   return keys.length;
 }
@@ -96,14 +92,14 @@ async function everyIndexToOldLayout(prefix: string): Promise<string[]> {
   const moved: string[] = [];
   let cursor = '0';
   do {
-    const [next, keys] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    const [next, keys] = await raw().scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
     cursor = next;
     for (const key of keys) {
       const legacy = key.replace(/^(polystore:\{[^}]*\}:[^:]+:)q:/, '$1e:');
       if (legacy === key) continue;
-      const members = await raw.zrange(key, '0', '-1');
-      await raw.del(key);
-      await raw.sadd(legacy, ...members.map((m) => m.slice(0, (m.length - 1) / 2)));
+      const members = await raw().zrange(key, '0', '-1');
+      await raw().del(key);
+      await raw().sadd(legacy, ...members.map((m) => m.slice(0, (m.length - 1) / 2)));
       moved.push(legacy);
     }
   } while (cursor !== '0');
@@ -174,22 +170,22 @@ describe('the sorted equality indexes', () => {
     made.push(await gadgets.create(p1, { name: 'new', color: 'red' }));
     const redLegacy = layout.legacyEqKey('color', layout.partition('l', 'p1'), '"red"');
     const redSorted = layout.eqKey('color', layout.partition('l', 'p1'), '"red"');
-    expect(await raw.sismember(redLegacy, made[0]!.id)).toBe(0);
-    expect(await raw.zcard(redSorted)).toBe(2);
+    expect(await raw().sismember(redLegacy, made[0]!.id)).toBe(0);
+    expect(await raw().zcard(redSorted)).toBe(2);
 
     // A count with another filter reads both forms and converts nothing.
     expect(await gadgets.count(p1, { color: 'red', active: true })).toBe(redIds().length);
-    expect(await raw.scard(redLegacy)).toBe(redIds().length - 2);
+    expect(await raw().scard(redLegacy)).toBe(redIds().length - 2);
     // A list with the filter by id meets the plain set: it is converted, then read.
     expect(await paged(gadgets, p1, { color: 'red' }, 'asc', 5)).toEqual(redIds());
-    expect(await raw.exists(redLegacy)).toBe(0);
-    expect(await raw.zcard(redSorted)).toBe(redIds().length);
+    expect(await raw().exists(redLegacy)).toBe(0);
+    expect(await raw().zcard(redSorted)).toBe(redIds().length);
     // A count of one index meets the blue plain set: converted, and counted right.
     const blue = made.filter((g) => g.color === 'blue').length;
     const blueLegacy = layout.legacyEqKey('color', layout.partition('l', 'p1'), '"blue"');
-    expect(await raw.scard(blueLegacy)).toBe(blue);
+    expect(await raw().scard(blueLegacy)).toBe(blue);
     expect(await gadgets.count(p1, { color: 'blue' })).toBe(blue);
-    expect(await raw.exists(blueLegacy)).toBe(0);
+    expect(await raw().exists(blueLegacy)).toBe(0);
     expect(await gadgets.count(p1, { color: 'blue' })).toBe(blue);
   });
 
