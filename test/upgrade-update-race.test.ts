@@ -1,10 +1,14 @@
 /**
- * An update with no conditions never fails because a migrate converts its record at the
- * same moment: core plans the write again against the converted record (the bug the
- * load test found: `ConflictError` "field ? does not have an expected value").
+ * An update or a delete with no conditions never fails because a migrate converts its
+ * record at the same moment: core plans the write again against the converted record (the
+ * bug the load test found: `ConflictError` "field ? does not have an expected value"; for
+ * a delete it came back when the SQL driver read the record after its refused statement,
+ * already converted to the version the delete had asked for).
  * Run: `npx vitest run --project cross-package test/upgrade-update-race.test.ts`.
  */
 import { ConflictError, createContext } from '@polystore/core';
+import { type Backend, createStores, type ResourceDriver } from '@polystore/core/adapter';
+import { memoryAdapter } from '@polystore/memory';
 import { joinFleet, openUpgrade } from '@polystore/migrate';
 import { widgetL, widgetM } from '@polystore/testing/upgrade-fixtures';
 import { freshStoreUrl, type StoreBackend } from '@polystore/testing/vitest';
@@ -56,5 +60,94 @@ describe.each(BACKENDS)('updates racing migrate on %s', (backend) => {
     expect(report!.remaining).toBe(0);
     expect(updates).toBeGreaterThan(0);
     expect(conflicts).toEqual([]);
+  });
+
+  it('deletes never conflict when the caller set no condition', { timeout: 180_000 }, async () => {
+    const url = await freshStoreUrl(backend, 'delete_race');
+    const ctx = createContext({ projectId: 'p' });
+    const l = await joinFleet(url, { service: 'w', release: '1.0.0', resources: [widgetL] });
+    const ids: string[] = [];
+    for (let i = 0; i < 300; i++)
+      ids.push((await l.stores.store(widgetL).create(ctx, { serial: `s${i}`, size: i % 100 })).id);
+    await l.close();
+    const up = await openUpgrade(url, { resources: [widgetM] });
+    await up.expand();
+    const m = await joinFleet(url, {
+      service: 'w',
+      release: '1.1.0',
+      resources: [widgetM],
+      heartbeatMs: 50,
+      leaseMs: 30_000,
+    });
+    const conflicts: string[] = [];
+    let deleted = 0;
+    let next = 0;
+    let stop = false;
+    const writers = [0, 1, 2, 3].map(async () => {
+      while (!stop) {
+        await new Promise((resolve) => setImmediate(resolve));
+        const id = ids[next++];
+        if (id === undefined) break;
+        try {
+          await m.stores.store(widgetM).delete(ctx, id);
+          deleted++;
+        } catch (err) {
+          if (err instanceof ConflictError) conflicts.push(err.message);
+          else throw err;
+        }
+      }
+    });
+    const [report] = await up.migrate({ batch: 5 });
+    stop = true;
+    await Promise.all(writers);
+    await m.close();
+    await up.close();
+    expect(report!.remaining).toBe(0);
+    expect(deleted).toBeGreaterThan(0);
+    expect(conflicts).toEqual([]);
+  });
+});
+
+describe('a delete whose conflict shows a record that meets its condition', () => {
+  // What the SQL drivers can return: their refused statement saw the record at another
+  // version, and the record they read after it is already converted to the version the
+  // delete asked for. Core must try again, not report a conflict with no field.
+  it('is tried again', async () => {
+    const backend = await memoryAdapter.open(new URL('memory:'), { resources: [widgetM] });
+    let refusals = 0;
+    const racing = new Proxy(backend, {
+      get(target, name) {
+        if (name === 'driver') {
+          return (resource: never): ResourceDriver => {
+            const real = target.driver(resource);
+            return new Proxy(real, {
+              get(d, method) {
+                if (method === 'delete') {
+                  return async (...args: Parameters<ResourceDriver['delete']>) => {
+                    if (refusals++ > 0) return d.delete(...args);
+                    const current = await d.get(
+                      { projectId: null, includeShared: true, deleted: 'yes' },
+                      args[1],
+                    );
+                    return { status: 'conflict', current: current! };
+                  };
+                }
+                const v = Reflect.get(d, method, d);
+                return typeof v === 'function' ? v.bind(d) : v;
+              },
+            });
+          };
+        }
+        const v = Reflect.get(target, name, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    }) as Backend;
+    const widgets = createStores(racing, { resources: [widgetM] }).store(widgetM);
+    const ctx = createContext({ projectId: 'p' });
+    const made = await widgets.create(ctx, { serial: 's', size: 1 });
+    const deleted = await widgets.delete(ctx, made.id);
+    expect(deleted.id).toBe(made.id);
+    expect(refusals).toBe(2);
+    await backend.close();
   });
 });

@@ -463,11 +463,12 @@ export class StoreKernel<R extends AnyResource> {
       const outcome = await this.driver.delete(scope, id, attempt);
       if (outcome.status !== 'conflict') return outcome;
       const current = outcome.current;
-      if (
-        !meetsConditions(current, change.expectedRevision, undefined) ||
-        attempt.expected?.objectVersion?.[0] === current.objectVersion ||
-        round >= 3
-      )
+      // As for an update: the caller's condition holds on the record as it is now, so the
+      // delete failed on its version condition. Even when `current` is at the version it
+      // asked for: a backend may read it after the refused statement (the SQL drivers do),
+      // and a migrate can convert the record in between. Bounded: each round sees the
+      // record move on.
+      if (!meetsConditions(current, change.expectedRevision, undefined) || round >= 5)
         return outcome;
       this.finish(current);
       attempt = { ...change, expected: { objectVersion: [current.objectVersion] } };
