@@ -16,94 +16,89 @@ import { describe, expect, it } from 'vitest';
 
 const BACKENDS: readonly StoreBackend[] = ['sqlite', 'postgres', 'redis'];
 
+/**
+ * A fresh store of 300 widgets written by 1.0 code, expanded to 1.1 and not migrated, and a
+ * 1.1 fleet member on it: every record is for migrate to convert while the member writes.
+ */
+async function expandedStore(backend: StoreBackend, name: string) {
+  const url = await freshStoreUrl(backend, name);
+  const ctx = createContext({ projectId: 'p' });
+  const l = await joinFleet(url, { service: 'w', release: '1.0.0', resources: [widgetL] });
+  const ids: string[] = [];
+  for (let i = 0; i < 300; i++)
+    ids.push((await l.stores.store(widgetL).create(ctx, { serial: `s${i}`, size: i % 100 })).id);
+  await l.close();
+  const up = await openUpgrade(url, { resources: [widgetM] });
+  await up.expand();
+  const m = await joinFleet(url, {
+    service: 'w',
+    release: '1.1.0',
+    resources: [widgetM],
+    heartbeatMs: 50,
+    leaseMs: 30_000,
+  });
+  return { ctx, ids, up, m };
+}
+
+/**
+ * Runs migrate with 4 writers calling `write(0)`, `write(1)`, … in turn until it is done
+ * (or `write` returns false): how many writes were done and the conflicts they met.
+ */
+async function writeWhileMigrating(
+  up: Awaited<ReturnType<typeof openUpgrade>>,
+  write: (i: number) => Promise<boolean>,
+) {
+  const conflicts: string[] = [];
+  let done = 0;
+  let next = 0;
+  let stop = false;
+  const writers = [0, 1, 2, 3].map(async () => {
+    while (!stop) {
+      // As a service between requests: SQLite answers without I/O, and a loop of nothing
+      // but its calls would starve the heartbeat's timer.
+      await new Promise((resolve) => setImmediate(resolve));
+      try {
+        if (!(await write(next++))) break;
+        done++;
+      } catch (err) {
+        if (err instanceof ConflictError) conflicts.push(err.message);
+        else throw err;
+      }
+    }
+  });
+  const [report] = await up.migrate({ batch: 5 });
+  stop = true;
+  await Promise.all(writers);
+  return { report: report!, conflicts, done };
+}
+
 describe.each(BACKENDS)('updates racing migrate on %s', (backend) => {
   it('never conflict when the caller set no condition', { timeout: 180_000 }, async () => {
-    const url = await freshStoreUrl(backend, 'update_race');
-    const ctx = createContext({ projectId: 'p' });
-    const l = await joinFleet(url, { service: 'w', release: '1.0.0', resources: [widgetL] });
-    const ids: string[] = [];
-    for (let i = 0; i < 300; i++)
-      ids.push((await l.stores.store(widgetL).create(ctx, { serial: `s${i}`, size: i % 100 })).id);
-    await l.close();
-    const up = await openUpgrade(url, { resources: [widgetM] });
-    await up.expand();
-    const m = await joinFleet(url, {
-      service: 'w',
-      release: '1.1.0',
-      resources: [widgetM],
-      heartbeatMs: 50,
-      leaseMs: 30_000,
+    const { ctx, ids, up, m } = await expandedStore(backend, 'update_race');
+    const { report, conflicts, done } = await writeWhileMigrating(up, async (i) => {
+      await m.stores.store(widgetM).update(ctx, ids[i % ids.length]!, { size: i % 100 });
+      return true;
     });
-    const conflicts: string[] = [];
-    let updates = 0;
-    let stop = false;
-    const writers = [0, 1, 2, 3].map(async (w) => {
-      for (let i = w; !stop; i += 4) {
-        // As a service between requests: SQLite answers without I/O, and a loop of nothing
-        // but its calls would starve the heartbeat's timer.
-        await new Promise((resolve) => setImmediate(resolve));
-        try {
-          await m.stores.store(widgetM).update(ctx, ids[i % ids.length]!, { size: i % 100 });
-          updates++;
-        } catch (err) {
-          if (err instanceof ConflictError) conflicts.push(err.message);
-          else throw err;
-        }
-      }
-    });
-    const [report] = await up.migrate({ batch: 5 });
-    stop = true;
-    await Promise.all(writers);
     await m.close();
     expect((await up.status()).resources[0]!.stored).toEqual({ '1.1': 300 });
     await up.close();
-    expect(report!.remaining).toBe(0);
-    expect(updates).toBeGreaterThan(0);
+    expect(report.remaining).toBe(0);
+    expect(done).toBeGreaterThan(0);
     expect(conflicts).toEqual([]);
   });
 
   it('deletes never conflict when the caller set no condition', { timeout: 180_000 }, async () => {
-    const url = await freshStoreUrl(backend, 'delete_race');
-    const ctx = createContext({ projectId: 'p' });
-    const l = await joinFleet(url, { service: 'w', release: '1.0.0', resources: [widgetL] });
-    const ids: string[] = [];
-    for (let i = 0; i < 300; i++)
-      ids.push((await l.stores.store(widgetL).create(ctx, { serial: `s${i}`, size: i % 100 })).id);
-    await l.close();
-    const up = await openUpgrade(url, { resources: [widgetM] });
-    await up.expand();
-    const m = await joinFleet(url, {
-      service: 'w',
-      release: '1.1.0',
-      resources: [widgetM],
-      heartbeatMs: 50,
-      leaseMs: 30_000,
+    const { ctx, ids, up, m } = await expandedStore(backend, 'delete_race');
+    const { report, conflicts, done } = await writeWhileMigrating(up, async (i) => {
+      const id = ids[i];
+      if (id === undefined) return false;
+      await m.stores.store(widgetM).delete(ctx, id);
+      return true;
     });
-    const conflicts: string[] = [];
-    let deleted = 0;
-    let next = 0;
-    let stop = false;
-    const writers = [0, 1, 2, 3].map(async () => {
-      while (!stop) {
-        await new Promise((resolve) => setImmediate(resolve));
-        const id = ids[next++];
-        if (id === undefined) break;
-        try {
-          await m.stores.store(widgetM).delete(ctx, id);
-          deleted++;
-        } catch (err) {
-          if (err instanceof ConflictError) conflicts.push(err.message);
-          else throw err;
-        }
-      }
-    });
-    const [report] = await up.migrate({ batch: 5 });
-    stop = true;
-    await Promise.all(writers);
     await m.close();
     await up.close();
-    expect(report!.remaining).toBe(0);
-    expect(deleted).toBeGreaterThan(0);
+    expect(report.remaining).toBe(0);
+    expect(done).toBeGreaterThan(0);
     expect(conflicts).toEqual([]);
   });
 });
