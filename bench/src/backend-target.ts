@@ -38,8 +38,9 @@ export interface BackendTarget {
   /** The raw driver baseline (none for memory: it is the in-process reference). */
   readonly raw?: (address: Address | undefined, workDir: string) => Promise<Subject>;
   /**
-   * A second raw baseline, the best use of the raw driver (PostgreSQL: named statements):
-   * the floor polystore is measured against with a looser goal.
+   * A second raw baseline, the best use of the raw driver (PostgreSQL: named statements;
+   * Redis: writes batched per tick): the floor polystore is measured against, with a looser p50
+   * goal and the raw throughput goal.
    */
   readonly floor?: (address: Address | undefined, workDir: string) => Promise<Subject>;
   /** Peer libraries on the same server. */

@@ -85,6 +85,7 @@ export const TARGETS: Readonly<Record<BackendName, BackendTarget>> = {
       started(await startRedis({ appendfsync: 'no' }), 'Redis (harness, appendfsync no)'),
     storeUrl: redisUrl,
     raw: (a) => rawRedis(redisUrl(a)),
+    floor: (a) => rawRedis(redisUrl(a), true),
     peers: [keyvFactory('redis', redisUrl)],
     serverClock: (a) => redisClock(redisUrl(a)),
   },

@@ -115,6 +115,8 @@ export class RedisConnection {
   readonly #bound = new Map<string, BoundScript>();
   /** Releases the timer list every command's `commandTimeout` timer goes in (keepTimerList). */
   readonly #releaseTimers: () => void;
+  /** The socket held corked until the end of this tick (see {@link #batch}), if it is. */
+  #corked: { uncork(): void } | undefined;
 
   private constructor(client: Redis, options: ResolvedRedisOptions) {
     this.client = client;
@@ -194,9 +196,35 @@ export class RedisConnection {
     return new RedisConnection(client, options);
   }
 
+  /**
+   * Holds the socket's writes until the end of the current tick, so the plain commands
+   * callers issue in one tick (concurrent `get`s and `count`s resuming together) leave in
+   * one `writev` instead of one system call each. Scripts are not held (see
+   * {@link #flush}): the server spends tens of microseconds on one, and a script that waited
+   * for the rest of the tick would leave the server idle meanwhile (measured: batching them
+   * lowered update throughput by a quarter). Commands keep their order, so each its reply.
+   */
+  #batch(): void {
+    if (this.#corked) return;
+    const stream = this.client.stream;
+    if (!stream?.writable) return;
+    stream.cork();
+    this.#corked = stream;
+    process.nextTick(() => this.#flush());
+  }
+
+  /** Sends what {@link #batch} holds now (before a script, which is sent at once). */
+  #flush(): void {
+    const stream = this.#corked;
+    if (stream === undefined) return;
+    this.#corked = undefined;
+    stream.uncork();
+  }
+
   /** Runs a script with one key (which routes it) and its arguments. */
   async script(name: ScriptName, key: string, args: readonly ScriptArg[]): Promise<unknown> {
     const command = (this.client as unknown as Record<string, ScriptCommand>)[commandName(name)]!;
+    this.#flush();
     try {
       return await command.call(this.client, key, ...args);
     } catch (err) {
@@ -237,6 +265,7 @@ export class RedisConnection {
     });
     const fn = (this.client as unknown as Record<string, ScriptCommand>)[command]!;
     const bound: BoundScript = async (key, args) => {
+      this.#flush();
       try {
         return await fn.call(this.client, key, ...args);
       } catch (err) {
@@ -249,6 +278,7 @@ export class RedisConnection {
 
   /** The size of a sorted set (`ZCARD`); 0 when the key is missing. */
   async sortedSetSize(key: string, operation: string): Promise<number> {
+    this.#batch();
     try {
       return await this.client.zcard(key);
     } catch (err) {
@@ -258,6 +288,7 @@ export class RedisConnection {
 
   /** The value of a string key, or `undefined` when the key is missing. */
   async text(key: string, operation: string): Promise<string | undefined> {
+    this.#batch();
     try {
       return ((await this.client.call('GET', key)) as string | null) ?? undefined;
     } catch (err) {
@@ -267,6 +298,7 @@ export class RedisConnection {
 
   /** How many of `keys` exist, in one `EXISTS` (the keys of one namespace share a slot). */
   async countExisting(keys: readonly string[], operation: string): Promise<number> {
+    this.#batch();
     try {
       return (await this.client.call('EXISTS', ...keys)) as number;
     } catch (err) {
@@ -276,6 +308,7 @@ export class RedisConnection {
 
   /** Sets a string key unless it exists. */
   async setIfAbsent(key: string, value: string, operation: string): Promise<void> {
+    this.#batch();
     try {
       await this.client.call('SET', key, value, 'NX');
     } catch (err) {
