@@ -96,9 +96,10 @@ return out`;
  * a script per list page (a range walk of the host index in id order), `ZCARD` of the host
  * index per count; records as JSON.
  *
- * `batched` makes it the floor: the plain commands (`GET`, `ZCARD`) issued in one tick
- * leave in one write (the socket corked until the tick ends), as polystore's connection
- * sends them; scripts go at once, as polystore's do. Its keys are under `rawb:`, so the
+ * `batched` makes it the floor: of the plain commands (`GET`, `ZCARD`) issued in one
+ * tick, the first goes at once and the rest leave in one write (the socket corked until
+ * the tick ends), as polystore's connection sends them; scripts go at once, as
+ * polystore's do. Its keys are under `rawb:`, so the
  * two baselines share a server without sharing records. (ioredis's own
  * `enableAutoPipelining` batches every command and costs more per command: measured here,
  * it lowered script throughput below the unbatched client's.)
@@ -106,17 +107,27 @@ return out`;
 export async function rawRedis(url: string, batched = false): Promise<Subject> {
   const client = new Redis(url, { lazyConnect: true });
   await client.connect();
+  let sent = false;
   let corked = false;
-  /** The client, its socket corked until the end of this tick when batching (plain commands). */
+  /**
+   * The client; when batching, the first plain command of a tick goes at once and the
+   * socket holds the rest until the tick ends.
+   */
   const redis = (): Redis => {
     if (!batched || corked) return client;
-    const stream = client.stream;
-    stream.cork();
+    if (!sent) {
+      sent = true;
+      process.nextTick(() => {
+        sent = false;
+        if (corked) {
+          corked = false;
+          client.stream.uncork();
+        }
+      });
+      return client;
+    }
+    client.stream.cork();
     corked = true;
-    process.nextTick(() => {
-      corked = false;
-      stream.uncork();
-    });
     return client;
   };
   const prefix = batched ? 'rawb:' : 'raw:';

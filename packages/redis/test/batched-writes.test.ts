@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRedisStores } from '../src/index.js';
 
 /**
- * The connection holds the plain commands (GET, ZCARD) callers issue in one tick and sends
- * them in one write at the end of it; a script goes at once, after what is held. Seen from
+ * The connection sends the first plain command (GET, ZCARD) callers issue in a tick at once,
+ * holds the rest and sends them in one write at the end of the tick; a script goes at once,
+ * after what is held. Seen from
  * the server, on a server of its own: its count of socket reads (INFO stats), and what the
  * replies say about the order the commands ran in.
  */
@@ -37,7 +38,7 @@ async function readsProcessed(): Promise<number> {
 }
 
 describe('batched writes', () => {
-  it('sends the gets and counts callers issue in one tick in one write', async () => {
+  it('sends the gets and counts callers issue in one tick in two writes: the first, then the rest', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 32; i++) ids.push((await stores.instances.create(p1, { flavor })).id);
     const before = await readsProcessed();
@@ -48,18 +49,22 @@ describe('batched writes', () => {
     const after = await readsProcessed();
     expect(records.map((r) => r.id)).toEqual(ids);
     expect(count).toBe(32);
-    // One read of the 33 commands, and one of the INFO that comes after them.
-    expect(after - before).toBe(2);
+    // The first command alone, the other 32 in one write: one or two reads of the 33
+    // commands (one if both had arrived when the server read), one of the INFO after them.
+    expect(after - before).toBeGreaterThanOrEqual(2);
+    expect(after - before).toBeLessThanOrEqual(3);
   });
 
   it('keeps the order callers issued commands in when a script follows held ones', async () => {
     const a = await stores.instances.create(p1, { flavor });
-    // The GET is held; the update's script must not overtake it.
-    const [seen, updated] = await Promise.all([
+    // The second GET is held; the update's script must not overtake it.
+    const [first, held, updated] = await Promise.all([
+      stores.instances.get(p1, a.id),
       stores.instances.get(p1, a.id),
       stores.instances.update(p1, a.id, { host: 'h1' }),
     ]);
-    expect(seen.revision).toBe(a.revision);
+    expect(first.revision).toBe(a.revision);
+    expect(held.revision).toBe(a.revision);
     expect(updated.revision).toBe(a.revision + 1);
     // A GET issued after the script reads what the script wrote.
     const [again, read] = await Promise.all([
@@ -86,11 +91,12 @@ describe('batched writes', () => {
         busyUntil = Date.now() + 300;
         while (Date.now() < busyUntil) {}
       });
-      const [seen, updated] = await Promise.all([
+      const [, held, updated] = await Promise.all([
+        stores.instances.get(p1, a.id),
         stores.instances.get(p1, a.id),
         stores.instances.update(p1, a.id, { host: 'h3' }),
       ]);
-      expect(seen.revision).toBe(a.revision);
+      expect(held.revision).toBe(a.revision);
       expect(updated.host).toBe('h3');
       for (let i = 0; i < 200 && ran.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
       expect(ran).toHaveLength(1);
