@@ -171,3 +171,55 @@ export function planQuery(
   const partitions = liveness.flatMap((l) => projectParts.map((p) => `${l}:${p}`));
   return { partitions, predicates: [String(conditions.length), ...preds], conditions, order };
 }
+
+/** A sorted set whose size is a count, and the plain set of an earlier release it may still have. */
+export interface CountIndex {
+  readonly key: string;
+  /** The equality index's plain set of an earlier release ({@link ResourceLayout.legacyEqKey}). */
+  readonly legacy?: string;
+}
+
+/**
+ * The one index whose size is the count of a plan, when there is one: the id index of the
+ * partition without predicates, the equality index of the value with one equality
+ * predicate on an indexed field. Its size is what count.lua would return (see there).
+ */
+export function indexOfPlan(layout: ResourceLayout, plan: QueryPlan): CountIndex | undefined {
+  if (plan.partitions.length !== 1) return undefined;
+  const part = plan.partitions[0]!;
+  const [only, ...rest] = plan.conditions;
+  if (only === undefined) return { key: layout.sortKey('id', part) };
+  if (rest.length > 0 || only.kind !== 'e' || !only.indexed || only.values.length !== 1) {
+    return undefined;
+  }
+  const value = only.values[0]!;
+  return {
+    key: layout.eqKey(only.field, part, value),
+    legacy: layout.legacyEqKey(only.field, part, value),
+  };
+}
+
+/**
+ * {@link indexOfPlan} of the most common count, found without planning: live records of
+ * one project (or of all), with no predicate or one equality on an equality-indexed field.
+ * `undefined` for any other count (which may still have one index: plan it and see).
+ */
+export function countIndex(
+  layout: ResourceLayout,
+  scope: ReadScope,
+  where: readonly Predicate[],
+): CountIndex | undefined {
+  if (scope.deleted !== 'no' || scope.includeShared || where.length > 1) return undefined;
+  const part = layout.partition(
+    'l',
+    scope.projectId === null || layout.global ? '*' : scope.projectId,
+  );
+  const p = where[0];
+  if (p === undefined) return { key: layout.sortKey('id', part) };
+  if (p.op !== 'eq' || p.field === 'projectId' || layout.isSortField(p.field)) return undefined;
+  const value = layout.valueJson(p.value as FilterValue);
+  return {
+    key: layout.eqKey(p.field, part, value),
+    legacy: layout.legacyEqKey(p.field, part, value),
+  };
+}

@@ -23,7 +23,16 @@ import {
   type WriteScope,
 } from '@polystore/core/adapter';
 import type { ResourceLayout } from './layout.js';
-import { lexArg, maxLower, memberOf, minUpper, planQuery, type QueryPlan } from './query-plan.js';
+import {
+  countIndex,
+  indexOfPlan,
+  lexArg,
+  maxLower,
+  memberOf,
+  minUpper,
+  planQuery,
+  type QueryPlan,
+} from './query-plan.js';
 import { RowError, RowReader } from './record-reader.js';
 import { type BoundScript, type RedisConnection, rowSignature } from './redis-connection.js';
 
@@ -212,13 +221,19 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
 
   async count(scope: ReadScope, where: readonly Predicate[]): Promise<number> {
     const l = this.#layout;
-    const plan = planQuery(l, scope, where, { maxPartitions: Number.POSITIVE_INFINITY });
-    if (!plan) return 0;
-    const one = this.#singleIndex(plan);
+    let one = countIndex(l, scope, where);
+    let plan: QueryPlan | undefined;
+    if (one === undefined) {
+      plan = planQuery(l, scope, where, { maxPartitions: Number.POSITIVE_INFINITY });
+      if (!plan) return 0;
+      one = indexOfPlan(l, plan);
+    }
     // An equality index with no legacy set left stays so (this release never writes one).
     if (one && (one.legacy === undefined || this.#noLegacy.has(one.legacy))) {
       return this.#conn.sortedSetSize(one.key, 'count');
     }
+    plan ??= planQuery(l, scope, where, { maxPartitions: Number.POSITIVE_INFINITY });
+    if (!plan) return 0;
     // A range on a sortable field is a predicate of count (no order field absorbs it).
     const reply = await this.#conn.script('count', l.versionsKey, [
       l.base,
@@ -447,27 +462,6 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
       if (compareVersions(v, version) < 0) n += count;
     }
     return n;
-  }
-
-  /**
-   * The one index whose size is the count of a plan, when there is one: the id index of
-   * the partition without predicates, the equality index of the value with one equality
-   * predicate on an indexed field. Its size is what count.lua would return (see there),
-   * read with one command instead of a script.
-   */
-  #singleIndex(plan: QueryPlan): { key: string; legacy?: string } | undefined {
-    if (plan.partitions.length !== 1) return undefined;
-    const part = plan.partitions[0]!;
-    const [only, ...rest] = plan.conditions;
-    if (only === undefined) return { key: this.#layout.sortKey('id', part) };
-    if (rest.length > 0 || only.kind !== 'e' || !only.indexed || only.values.length !== 1) {
-      return undefined;
-    }
-    const value = only.values[0]!;
-    return {
-      key: this.#layout.eqKey(only.field, part, value),
-      legacy: this.#layout.legacyEqKey(only.field, part, value),
-    };
   }
 
   /**
