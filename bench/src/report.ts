@@ -133,7 +133,7 @@ export function renderMarkdown(report: BenchReport): string {
   out();
   out(
     'Round trips: request/response exchanges per call seen by the proxy, summed over connections, minus what an idle period as long shows (heartbeats); "seq." counts parallel requests on several connections once (✗: above the floor of 1 per single-record operation, 2 for a ZooKeeper expected-value update). ' +
-      'Ratios: polystore / raw driver doing the same operation with the same atomicity (one SQL statement, one Lua script, one findOneAndUpdate, one multi), in the same run; p50 lower is better, ops/s higher is better; median [lowest–highest round]. The floor (PostgreSQL) is the raw driver with named statements.',
+      'Ratios: polystore / raw driver doing the same operation with the same atomicity (one SQL statement, one Lua script, one findOneAndUpdate, one multi), in the same run; p50 lower is better, ops/s higher is better; median [lowest–highest round]. The floor is the best use of the raw driver: PostgreSQL with named statements; Redis with the plain commands of one tick sent in one write, as polystore sends them.',
   );
   out();
   out('## Goals not met');
