@@ -24,6 +24,8 @@ const enc = (v: unknown) =>
 const valueDir = (field: string, v: unknown) => `${ROOT}/index/${field}/${enc(v)}`;
 const hostIdx = (host: string | null) => valueDir('host', host);
 const liveEntry = (id: string) => `${ROOT}/index/$state/live/${id}`;
+/** Where a deleted record's state entry is (none in the benchmark: nothing is deleted). */
+const DELETED_DIR = `${ROOT}/index/$state/deleted`;
 const versionEntry = (r: RawInstance) => `${ROOT}/index/$version/${r.objectVersion}/${r.id}`;
 /** Every index znode of a record: one per indexed field, live membership, object version. */
 const indexEntries = (r: RawInstance) => [
@@ -67,7 +69,12 @@ export async function rawZooKeeper(connect: string): Promise<Subject> {
     for (const v of await call<string[]>((cb) => client.getChildren(dir, cb)))
       dirs.add(`${dir}/${v}`);
   }
-  for (const dir of [`${ROOT}/i`, parentOf(liveEntry('x')), `${ROOT}/index/$version/1.0`])
+  for (const dir of [
+    `${ROOT}/i`,
+    parentOf(liveEntry('x')),
+    DELETED_DIR,
+    `${ROOT}/index/$version/1.0`,
+  ])
     await mkdirp(dir);
   /**
    * Commits `build`'s multi, with a create of each index value directory it needs and this
@@ -119,6 +126,31 @@ export async function rawZooKeeper(connect: string): Promise<Subject> {
     return rows;
   };
   const p = FIXTURE.projectId;
+  /**
+   * The ids of the project's live records on the hot host. The host index holds every
+   * project's records: the project and liveness are checked with the project index and the
+   * deleted-state directory, read in parallel with it, as polystore's list and count do.
+   */
+  const liveHostIds = async () => {
+    // A directory nothing was entered in yet is missing: no ids (as polystore reads it).
+    const children = (dir: string) =>
+      new Promise<string[]>((resolve, reject) =>
+        client.getChildren(dir, (err, ids) => {
+          const absent =
+            err instanceof zookeeper.Exception && err.getCode() === zookeeper.Exception.NO_NODE;
+          if (err && !absent) reject(new Error(String(err)));
+          else resolve(ids ?? []);
+        }),
+      );
+    const [host, project, deleted] = await Promise.all([
+      children(hostIdx(FIXTURE.hotHost)),
+      children(valueDir('projectId', p)),
+      children(DELETED_DIR),
+    ]);
+    const inProject = new Set(project);
+    const gone = new Set(deleted);
+    return host.filter((id) => inProject.has(id) && !gone.has(id));
+  };
   const scoped = (r: RawInstance) => {
     if (r.projectId !== p || r.deletedAt !== null) throw new Error('not found');
   };
@@ -133,8 +165,9 @@ export async function rawZooKeeper(connect: string): Promise<Subject> {
         'multi: setData at the znode version read, check the live-membership znode, remove + create the displayName index znode',
       updateExpected:
         'multi: setData at the znode version read, check the live-membership znode, remove + create the taskState index znode',
-      list: 'getChildren of the host index, sort, getData of 51 records in parallel',
-      count: 'exists of the host index directory (numChildren)',
+      list: 'getChildren of the host and project index directories and of the deleted-state directory, in parallel; the ids in both indexes and not deleted, sorted; getData of the first 51 in parallel',
+      count:
+        'getChildren of the host and project index directories and of the deleted-state directory, in parallel; the ids in both indexes and not deleted, counted',
     },
     ops: {
       get: async () => {
@@ -184,20 +217,14 @@ export async function rawZooKeeper(connect: string): Promise<Subject> {
       list: async () => {
         await seed(FIXTURE.hotHost, FIXTURE.hotRecords);
         return async () => {
-          const ids = (
-            await call<string[]>((cb) => client.getChildren(hostIdx(FIXTURE.hotHost), cb))
-          )
-            .sort()
-            .slice(0, FIXTURE.pageSize + 1);
+          const ids = (await liveHostIds()).sort().slice(0, FIXTURE.pageSize + 1);
           const data = await Promise.all(
             ids.map((id) => call<Buffer>((cb) => client.getData(rec(id), cb))),
           );
           return data.map((d) => JSON.parse(d.toString()));
         };
       },
-      count: async () => async () =>
-        (await call<zookeeper.Stat>((cb) => client.exists(hostIdx(FIXTURE.hotHost), cb)))
-          .numChildren,
+      count: async () => async () => (await liveHostIds()).length,
     },
     close: async () => {
       client.close();
