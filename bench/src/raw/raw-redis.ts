@@ -99,10 +99,10 @@ return out`;
  * `batched` makes it the floor: of the plain commands (`GET`, `ZCARD`) issued in one
  * tick, the first goes at once and the rest leave in one write (the socket corked until
  * the tick ends), as polystore's connection sends them; scripts go at once, as
- * polystore's do. Its keys are under `rawb:`, so the
- * two baselines share a server without sharing records. (ioredis's own
- * `enableAutoPipelining` batches every command and costs more per command: measured here,
- * it lowered script throughput below the unbatched client's.)
+ * polystore's do. Its keys are under `rawb:`, so the two baselines share a server without
+ * sharing records. (ioredis's own `enableAutoPipelining` batches every command and costs
+ * more per command: measured here, it lowered script throughput below the unbatched
+ * client's.)
  */
 export async function rawRedis(url: string, batched = false): Promise<Subject> {
   const client = new Redis(url, { lazyConnect: true });

@@ -126,22 +126,22 @@ export async function rawZooKeeper(connect: string): Promise<Subject> {
     return rows;
   };
   const p = FIXTURE.projectId;
+  /** The children of a directory; none when nothing was entered in it yet (as polystore reads it). */
+  const children = (dir: string) =>
+    new Promise<string[]>((resolve, reject) =>
+      client.getChildren(dir, (err, ids) => {
+        const absent =
+          err instanceof zookeeper.Exception && err.getCode() === zookeeper.Exception.NO_NODE;
+        if (err && !absent) reject(new Error(String(err)));
+        else resolve(ids ?? []);
+      }),
+    );
   /**
    * The ids of the project's live records on the hot host. The host index holds every
    * project's records: the project and liveness are checked with the project index and the
    * deleted-state directory, read in parallel with it, as polystore's list and count do.
    */
   const liveHostIds = async () => {
-    // A directory nothing was entered in yet is missing: no ids (as polystore reads it).
-    const children = (dir: string) =>
-      new Promise<string[]>((resolve, reject) =>
-        client.getChildren(dir, (err, ids) => {
-          const absent =
-            err instanceof zookeeper.Exception && err.getCode() === zookeeper.Exception.NO_NODE;
-          if (err && !absent) reject(new Error(String(err)));
-          else resolve(ids ?? []);
-        }),
-      );
     const [host, project, deleted] = await Promise.all([
       children(hostIdx(FIXTURE.hotHost)),
       children(valueDir('projectId', p)),
