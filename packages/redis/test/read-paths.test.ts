@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createContext, sequentialIds } from '@polystore/core';
-import { createStores, type ReadScope } from '@polystore/core/adapter';
+import { createStores, type Predicate, type ReadScope } from '@polystore/core/adapter';
 import { freshNamespace } from '@polystore/testing/vitest';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
@@ -283,5 +283,52 @@ describe('read replies', () => {
     const walked = await gadgets.list(p1, { limit: 4 });
     expect(walked.items.map((g) => g.name)).toEqual(['r0', 'r1', 'r2', 'r3']);
     expect(await gadgets.getMany(p1, [ghost])).toEqual([]);
+  });
+
+  it('a page from the server holds at most its limit, walked from one index or merged from several', async () => {
+    const { backend, gadgets } = await fresh();
+    const made: Awaited<ReturnType<typeof gadgets.create>>[] = [];
+    for (let i = 0; i < 12; i++) {
+      made.push(
+        await gadgets.create(p1, {
+          name: `n${String(11 - i).padStart(2, '0')}`,
+          color: i % 3 === 0 ? 'blue' : 'red',
+          zone: i % 2 === 0 ? 'even' : 'odd',
+        }),
+      );
+    }
+    const driver = backend.driver(gadgetResource);
+    const page = async (field: 'id' | 'name', where: readonly Predicate[]) =>
+      (
+        await driver.list(scopeP1, {
+          where,
+          orderBy: { field, direction: 'asc' },
+          limit: 3,
+          after: null,
+        })
+      ).map((r) => r.id);
+    const first3 = (keep: (g: (typeof made)[number]) => boolean) =>
+      made
+        .filter(keep)
+        .map((g) => g.id)
+        .slice(0, 3);
+    const eq = (field: string, value: string): Predicate => ({ field, op: 'eq', value });
+    // One equality index (one stream): every entry walked matches.
+    expect(await page('id', [eq('color', 'red')])).toEqual(first3((g) => g.color === 'red'));
+    // One equality index, and another filter checked per entry.
+    expect(await page('id', [eq('color', 'red'), eq('zone', 'odd')])).toEqual(
+      first3((g) => g.color === 'red' && g.zone === 'odd'),
+    );
+    // The order index of one partition (one stream), by name.
+    expect(await page('name', [])).toEqual(
+      made
+        .slice(-3)
+        .reverse()
+        .map((g) => g.id),
+    );
+    // Two values of an equality index: two streams, merged.
+    expect(await page('id', [{ field: 'color', op: 'in', value: ['red', 'blue'] }])).toEqual(
+      first3(() => true),
+    );
   });
 });

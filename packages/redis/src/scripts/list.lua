@@ -115,7 +115,30 @@ local function first(a, b)
   if desc then return cmp(a, b) > 0 end
   return cmp(a, b) < 0
 end
-local out = {}
+local out, count, plain = {}, 0, #cols == 0
+local idof = byeq and eq_id or member_id
+if #streams == 1 then
+  -- One stream (a page within one partition, or one partition and value): its batches in
+  -- order, with no merge. About a sixth of a page's time on the server.
+  local s = streams[1]
+  while count < limit and head(s) do
+    local buf = s.buf
+    for k = s.pos, #buf do
+      local id = idof(buf[k])
+      if plain or matches(preds, skip, read_columns(T, id, cols), pos, id) then
+        -- A record that is gone (an entry nothing removed) is passed over.
+        local row = record_row(T, id, names)
+        if row then
+          count = count + 1
+          out[count] = row
+          if count == limit then return out end
+        end
+      end
+    end
+    s.pos = #buf + 1
+  end
+  return out
+end
 while #out < limit do
   local pick, pm = nil, nil
   for _, s in ipairs(streams) do
@@ -124,8 +147,8 @@ while #out < limit do
   end
   if not pick then break end
   pick.pos = pick.pos + 1
-  local id = member_id(pm)
-  if #cols == 0 or matches(preds, skip, read_columns(T, id, cols), pos, id) then
+  local id = idof(pm)
+  if plain or matches(preds, skip, read_columns(T, id, cols), pos, id) then
     out[#out + 1] = record_row(T, id, names)
   end
 end
