@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { shakeScript } from '../../packages/redis/tools/shake-lua.mjs';
 import { OPERATIONS, type Operation } from './operation.js';
 import { polystoreSubject } from './polystore-subject.js';
+import { median, shuffled } from './rounds.js';
 import { TARGETS } from './targets.js';
 
 // Server time of two versions of one Redis script, on the same keys with the same arguments:
@@ -110,25 +111,21 @@ try {
   };
   const per: Record<'A' | 'B', number[]> = { A: [], B: [] };
   for (let r = 0; r < rounds; r++) {
-    const order: ('A' | 'B')[] = Math.random() < 0.5 ? ['A', 'B'] : ['B', 'A'];
-    for (const k of order) {
+    for (const k of shuffled(['A', 'B'] as const)) {
       for (let i = 0; i < 100; i++) await client.evalsha(shas[k], 1, key!, ...args);
       await client.config('RESETSTAT');
       for (let i = 0; i < calls; i++) await client.evalsha(shas[k], 1, key!, ...args);
       per[k].push(await usec());
     }
   }
-  const at = (xs: number[], q: number) =>
-    xs.slice().sort((a, b) => a - b)[Math.round(q * (xs.length - 1))] as number;
+  /** Median [lowest–highest] of the rounds' figures. */
+  const spread = (xs: number[], digits: number) =>
+    `${median(xs).toFixed(digits)} [${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}]`;
   for (const k of ['A', 'B'] as const) {
-    console.log(
-      `${k}: server µs per call, median ${at(per[k], 0.5).toFixed(1)} [${at(per[k], 0).toFixed(1)}–${at(per[k], 1).toFixed(1)}]`,
-    );
+    console.log(`${k}: server µs per call, median ${spread(per[k], 1)}`);
   }
   const ratios = per.B.map((b, i) => b / (per.A[i] as number));
-  console.log(
-    `B / A per round: median ${at(ratios, 0.5).toFixed(3)} [${at(ratios, 0).toFixed(3)}–${at(ratios, 1).toFixed(3)}], ${rounds} rounds of ${calls} calls`,
-  );
+  console.log(`B / A per round: median ${spread(ratios, 3)}, ${rounds} rounds of ${calls} calls`);
 } finally {
   monitor.disconnect();
   watcher.disconnect();
