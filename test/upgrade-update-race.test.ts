@@ -3,14 +3,21 @@
  * record at the same moment: core plans the write again against the converted record (the
  * bug the load test found: `ConflictError` "field ? does not have an expected value"; for
  * a delete it came back when the SQL driver read the record after its refused statement,
- * already converted to the version the delete had asked for).
+ * already converted to the version the delete had asked for). An update pinned below a
+ * major meets a record a migrate already converted to the code's version: it is written at
+ * that version, not refused with `IncompatibleVersionError`.
  * Run: `npx vitest run --project cross-package test/upgrade-update-race.test.ts`.
  */
-import { ConflictError, createContext } from '@polystore/core';
-import { type Backend, createStores, type ResourceDriver } from '@polystore/core/adapter';
+import { ConflictError, createContext, IncompatibleVersionError } from '@polystore/core';
+import {
+  type Backend,
+  createStores,
+  type ResourceDriver,
+  versionedWrite,
+} from '@polystore/core/adapter';
 import { memoryAdapter } from '@polystore/memory';
 import { joinFleet, openUpgrade } from '@polystore/migrate';
-import { widgetL, widgetM } from '@polystore/testing/upgrade-fixtures';
+import { widgetL, widgetM, widgetN } from '@polystore/testing/upgrade-fixtures';
 import { freshStoreUrl, type StoreBackend } from '@polystore/testing/vitest';
 import { describe, expect, it } from 'vitest';
 
@@ -144,5 +151,58 @@ describe('a delete whose conflict shows a record that meets its condition', () =
     expect(deleted.id).toBe(made.id);
     expect(refusals).toBe(2);
     await backend.close();
+  });
+});
+
+describe('an update pinned below a major whose record a migrate already converted', () => {
+  // The live-upgrade load test on ZooKeeper: a 2.0 process took the pin 1.1 at the start
+  // of its update; the pin moved and a migrate converted the record to 2.0 before the
+  // write reached the store. The record is at this code's own version, so the patch
+  // (validated at that version) is written at it: a write never lowers a version.
+  it('is written at the record version', async () => {
+    const backend = await memoryAdapter.open(new URL('memory:'), { resources: [widgetN] });
+    let pin = '1.1';
+    const pinned = createStores(backend, {
+      resources: [widgetN],
+      writePolicy: { writeVersion: () => pin, beforeWrite: () => {} },
+    }).store(widgetN);
+    const ctx = createContext({ projectId: 'p' });
+    const made = await pinned.create(ctx, { serial: 's', size: 1, title: 't' });
+    expect(made.objectVersion).toBe('1.1');
+    // What migrate does once the pin is 2.0: the record rewritten at 2.0.
+    pin = '2.0';
+    const converted = await pinned.update(ctx, made.id, { size: 2 });
+    expect(converted.objectVersion).toBe('2.0');
+    pin = '1.1';
+    const updated = await pinned.update(ctx, made.id, { size: 3 });
+    expect(updated).toMatchObject({ objectVersion: '2.0', size: 3, title: 't', revision: 3 });
+    await backend.close();
+  });
+
+  it('is refused when the record is at a major this code does not know', () => {
+    const record = (objectVersion: string) => ({
+      id: 'w1',
+      projectId: 'p',
+      serial: 's',
+      size: 1,
+      color: null,
+      title: '',
+      revision: 1,
+      createdAt: '2026-12-02T00:00:00.000Z',
+      updatedAt: '2026-12-02T00:00:00.000Z',
+      deletedAt: null,
+      objectVersion,
+    });
+    expect(versionedWrite(widgetN, record('2.0'), '1.1', { size: 3 })).toEqual({
+      objectVersion: '2.0',
+      extra: {},
+    });
+    // 1.1 code pinned at 1.0 meets a 2.0 record; 2.0 code meets a 3.0 one.
+    expect(() => versionedWrite(widgetM, record('2.0'), '1.0', { size: 3 })).toThrow(
+      IncompatibleVersionError,
+    );
+    expect(() => versionedWrite(widgetN, record('3.0'), '1.1', { size: 3 })).toThrow(
+      IncompatibleVersionError,
+    );
   });
 });

@@ -49,7 +49,8 @@ export interface VersionedWrite {
 /**
  * The write of a patch at `writeVersion` onto a record currently at another version.
  * An older record is upgraded (the fields added since are written too); a newer one of
- * the same major keeps its version (a write never lowers it); another major is refused.
+ * the same major, or at the code's version, keeps its version (a write never lowers it);
+ * another major is refused.
  */
 export function versionedWrite(
   resource: AnyResource,
@@ -61,7 +62,10 @@ export function versionedWrite(
   if (typeof stored !== 'string' || !/^\d+\.\d+$/.test(stored))
     throw new IncompatibleVersionError(resource.name, String(stored), writeVersion);
   if (!isOlder(stored, writeVersion)) {
-    if (!sameMajor(stored, writeVersion))
+    // A record already at the code's own version takes the patch as it is: the patch was
+    // validated at that version. A pinned writer meets one when the fleet's pin moved on
+    // while its call was in flight and a migrate converted the record, across a major too.
+    if (!sameMajor(stored, writeVersion) && stored !== resource.version)
       throw new IncompatibleVersionError(resource.name, stored, writeVersion);
     return { objectVersion: stored, extra: {} };
   }
