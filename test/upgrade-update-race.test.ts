@@ -5,10 +5,17 @@
  * a delete it came back when the SQL driver read the record after its refused statement,
  * already converted to the version the delete had asked for). An update pinned below a
  * major meets a record a migrate already converted to the code's version: it is written at
- * that version, not refused with `IncompatibleVersionError`.
+ * that version, not refused with `IncompatibleVersionError`; a create or update that read
+ * the pin before it moved and reached the store after migrate set the write floor is
+ * written again at the new pin, not refused with `WriteBelowPinError`.
  * Run: `npx vitest run --project cross-package test/upgrade-update-race.test.ts`.
  */
-import { ConflictError, createContext, IncompatibleVersionError } from '@polystore/core';
+import {
+  ConflictError,
+  createContext,
+  IncompatibleVersionError,
+  WriteBelowPinError,
+} from '@polystore/core';
 import {
   type Backend,
   createStores,
@@ -204,5 +211,63 @@ describe('an update pinned below a major whose record a migrate already converte
     expect(() => versionedWrite(widgetN, record('3.0'), '1.1', { size: 3 })).toThrow(
       IncompatibleVersionError,
     );
+  });
+});
+
+describe('a write whose call began before the pin moved, refused by the write floor', () => {
+  // A fleet member reads the pin when a call begins; migrate sets the write floor once
+  // every live member has taken the new pin. A call in flight at that moment reaches the
+  // store below the floor: core writes it again at the pin as it is now, where the old
+  // code returned `WriteBelowPinError` ("this process was left behind") for a process
+  // that was not.
+  /** A write policy whose pin is `first` at its first read and `then` ever after. */
+  const moving = (first: string, then: string) => {
+    let reads = 0;
+    return { writeVersion: () => (reads++ === 0 ? first : then), beforeWrite: () => {} };
+  };
+
+  async function pinnedStore() {
+    const backend = await memoryAdapter.open(new URL('memory:'), { resources: [widgetM] });
+    const ctx = createContext({ projectId: 'p' });
+    const at10 = createStores(backend, {
+      resources: [widgetM],
+      writePolicy: { writeVersion: () => '1.0', beforeWrite: () => {} },
+    }).store(widgetM);
+    const made = await at10.create(ctx, { serial: 's0', size: 1 });
+    expect(made.objectVersion).toBe('1.0');
+    await backend.setWriteFloor!(widgetM, '1.1');
+    return { backend, ctx, at10, made };
+  }
+
+  it('updates at the new pin', async () => {
+    const { backend, ctx, made } = await pinnedStore();
+    const widgets = createStores(backend, {
+      resources: [widgetM],
+      writePolicy: moving('1.0', '1.1'),
+    }).store(widgetM);
+    const updated = await widgets.update(ctx, made.id, { size: 70 });
+    expect(updated).toMatchObject({ objectVersion: '1.1', size: 70, revision: 2 });
+    await backend.close();
+  });
+
+  it('creates at the new pin', async () => {
+    const { backend, ctx } = await pinnedStore();
+    const widgets = createStores(backend, {
+      resources: [widgetM],
+      writePolicy: moving('1.0', '1.1'),
+    }).store(widgetM);
+    const made = await widgets.create(ctx, { serial: 's1', size: 60 });
+    expect(made).toMatchObject({ objectVersion: '1.1', serial: 's1', size: 60 });
+    expect((await widgets.get(ctx, made.id)).objectVersion).toBe('1.1');
+    await backend.close();
+  });
+
+  it('still refuses a process whose pin did not move, and writes nothing', async () => {
+    const { backend, ctx, at10, made } = await pinnedStore();
+    await expect(at10.update(ctx, made.id, { size: 70 })).rejects.toThrow(WriteBelowPinError);
+    await expect(at10.create(ctx, { serial: 's2' })).rejects.toThrow(WriteBelowPinError);
+    expect(await at10.get(ctx, made.id)).toMatchObject({ revision: 1, size: 1 });
+    expect(await at10.count(ctx)).toBe(1);
+    await backend.close();
   });
 });

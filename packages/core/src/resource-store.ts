@@ -17,6 +17,7 @@ import {
   InvalidInputError,
   InvalidQueryError,
   NotFoundError,
+  WriteBelowPinError,
 } from './errors.js';
 import type { IdGenerator } from './id-generator.js';
 import { type CursorBinding, decodeCursor, encodeCursor } from './query/cursor.js';
@@ -30,6 +31,7 @@ import {
   normaliseWhere,
 } from './query/query.js';
 import { acceptExpected, rootKeys } from './schema/accept.js';
+import { isOlder } from './schema/history.js';
 import {
   fieldsAtWriteVersion,
   readAtCodeVersion,
@@ -405,27 +407,24 @@ export class StoreKernel<R extends AnyResource> {
     id: string,
     change: UpdateChange,
   ): Promise<WriteOutcome> {
-    if (change.objectVersion !== this.resource.version) {
-      // A pinned write holds only what the pinned version has: a field added later would
-      // be overwritten by its default when the record is next read.
-      const known = historyOf(this.resource).at(change.objectVersion)!.fields;
-      const issues: FieldIssue[] = [];
-      for (const [name, v] of Object.entries(change.set)) {
-        if (!Object.hasOwn(known, name))
-          issues.push({
-            field: name,
-            message: `does not exist at the write version ${change.objectVersion}`,
-          });
-        else checkValue(known[name]!, v, name, issues);
-      }
-      if (issues.length > 0) throw new InvalidInputError(this.resource.name, issues);
-    }
+    this.#checkPinnedSet(change.objectVersion, change.set);
     let attempt: UpdateChange = {
       ...change,
       expected: { ...change.expected, objectVersion: [change.objectVersion] },
     };
     for (let round = 0; ; round++) {
-      const outcome = await this.driver.update(scope, id, attempt);
+      let outcome: WriteOutcome;
+      try {
+        outcome = await this.driver.update(scope, id, attempt);
+      } catch (err) {
+        const pin = this.#movedPin(err, attempt.objectVersion, round);
+        if (pin === undefined) throw err;
+        // Planned again at the pin as it is now, from the start: nothing was written.
+        this.#checkPinnedSet(pin, change.set);
+        change = { ...change, objectVersion: pin };
+        attempt = { ...change, expected: { ...change.expected, objectVersion: [pin] } };
+        continue;
+      }
       if (outcome.status !== 'conflict') return outcome;
       const current = outcome.current;
       // The caller's conditions hold on the record as it is now: the write failed on its
@@ -474,6 +473,54 @@ export class StoreKernel<R extends AnyResource> {
       attempt = { ...change, expected: { objectVersion: [current.objectVersion] } };
     }
   }
+
+  /**
+   * Inserts a new record at the fleet's pin (see {@link prepareCreate}). A create whose
+   * call began before the pin moved, refused by the write floor the move set
+   * (`WriteBelowPinError`), is built again at the pin as it is now and inserted again:
+   * nothing was written, and this process is not the one the fleet left behind.
+   */
+  async insert(ctx: RequestContext, values: unknown): Promise<StoredRecord> {
+    let record = this.prepareCreate(ctx, values);
+    for (let round = 0; ; round++) {
+      try {
+        return await this.driver.insert(record);
+      } catch (err) {
+        if (this.#movedPin(err, record.objectVersion, round) === undefined) throw err;
+        record = { ...this.prepareCreate(ctx, values), id: record.id };
+      }
+    }
+  }
+
+  /**
+   * The pin to write at again when `err` is the write floor's refusal of a write at
+   * `attempted` and this process's pin has moved on since the call began (the floor is
+   * set only once every live process writes at the new pin, so the call was merely in
+   * flight when it moved); `undefined` when the write must fail as it did (the pin did not
+   * move: this process was left behind). Bounded, as the other rounds.
+   */
+  #movedPin(err: unknown, attempted: string, round: number): string | undefined {
+    if (!(err instanceof WriteBelowPinError) || round >= 3) return undefined;
+    const pin = this.writeVersion();
+    return pin !== attempted && !isOlder(pin, err.pin) ? pin : undefined;
+  }
+
+  /**
+   * Refuses a patch written at `version` (the fleet's pin) that sets a field the version
+   * does not have: a field added later would be overwritten by its default when the
+   * record is next read.
+   */
+  #checkPinnedSet(version: string, set: Readonly<Record<string, unknown>>): void {
+    if (version === this.resource.version) return;
+    const known = historyOf(this.resource).at(version)!.fields;
+    const issues: FieldIssue[] = [];
+    for (const [name, v] of Object.entries(set)) {
+      if (!Object.hasOwn(known, name))
+        issues.push({ field: name, message: `does not exist at the write version ${version}` });
+      else checkValue(known[name]!, v, name, issues);
+    }
+    if (issues.length > 0) throw new InvalidInputError(this.resource.name, issues);
+  }
 }
 
 /**
@@ -488,8 +535,7 @@ export class CoreResourceStore<R extends AnyResource> implements ResourceStore<R
   }
 
   async create(ctx: RequestContext, values: CreateOf<R>): Promise<RecordOf<R>> {
-    const record = this.#k.prepareCreate(ctx, values);
-    return this.#k.finish(await this.#k.driver.insert(record));
+    return this.#k.finish(await this.#k.insert(ctx, values));
   }
 
   async get(ctx: RequestContext, id: string): Promise<RecordOf<R>> {

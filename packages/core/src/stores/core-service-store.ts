@@ -71,8 +71,8 @@ export class CoreServiceStore
       });
       try {
         if (!found) {
-          const record = this.#k.prepareCreate(ctx, { host, binary, codeVersion, lastSeenAt: now });
-          return this.#k.finish(await this.#k.driver.insert(record));
+          const values = { host, binary, codeVersion, lastSeenAt: now };
+          return this.#k.finish(await this.#k.insert(ctx, values));
         }
         const outcome = await this.#k.driver.update(writeScope(this.#k.resource, ctx), found.id, {
           set: { codeVersion, lastSeenAt: now },
