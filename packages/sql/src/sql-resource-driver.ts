@@ -15,7 +15,7 @@ import type {
 import { CompiledQuery, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import pMap from 'p-map';
 import type { AnyDatabase, DialectSupport, SqlDb } from './dialect/dialect-support.js';
-import type { RowArrays, StatementRunner } from './dialect/statement-runner.js';
+import { NOT_NOW, type RowArrays, type StatementRunner } from './dialect/statement-runner.js';
 import { withDeadline, withRetries } from './errors.js';
 import type { ColumnLayout, TableLayout } from './layout.js';
 import { type ColumnRead, compileRowReader, type RowReader } from './row-reader.js';
@@ -259,7 +259,24 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
 
   /** The one row (or none) of a hot statement of at most one row. */
   #row({ text, params }: Statement): Promise<Row | undefined> {
+    const now = this.#rowNow(text, params);
+    if (now !== NOT_NOW) return now;
     return this.#attempt(() => this.#runner.row(text, params));
+  }
+
+  /**
+   * The row of `text` where the runner answers at once and no deadline applies (SQLite):
+   * settled with no promise of the runner's or the retries' own; {@link NOT_NOW} else.
+   */
+  #rowNow(text: string, params: readonly unknown[]): Promise<Row | undefined> | typeof NOT_NOW {
+    const runner = this.#runner;
+    if (runner.rowNow === undefined || this.#ctx.failFastMs !== undefined) return NOT_NOW;
+    try {
+      const row = runner.rowNow(text, params);
+      return row === NOT_NOW ? NOT_NOW : Promise.resolve(row);
+    } catch (err) {
+      return this.#retried(() => runner.row(text, params), err);
+    }
   }
 
   /** The record (or none) of a hot statement of at most one row: as an array where cheaper. */

@@ -2,6 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { CompiledQuery } from 'kysely';
 import type { SqlDb } from './dialect-support.js';
 import {
+  NOT_NOW,
   type Row,
   type RowArrays,
   STATEMENT_CACHE_SIZE,
@@ -31,6 +32,8 @@ export class SqliteRunner implements StatementRunner {
   readonly #prepared = new Map<string, Statement>();
   /** The kept statements that return rows as arrays (see {@link rowArrays}). */
   readonly #preparedRaw = new Map<string, Statement>();
+  /** The kept statements of {@link row}, with whether each only reads. */
+  readonly #oneRow = new Map<string, { statement: Statement; readonly: boolean }>();
 
   constructor(database: Database, db: SqlDb) {
     this.#database = database;
@@ -51,9 +54,25 @@ export class SqliteRunner implements StatementRunner {
    */
   async row(text: string, params: readonly unknown[]): Promise<Row | undefined> {
     if (this.#database.inTransaction) return (await this.#queued(text, params))[0];
-    const statement = this.#statement(text);
-    if (statement.readonly) return statement.get(params) as Row | undefined;
-    return (statement.all(params) as Row[])[0];
+    return this.#first(text, params);
+  }
+
+  rowNow(text: string, params: readonly unknown[]): Row | undefined | typeof NOT_NOW {
+    if (this.#database.inTransaction) return NOT_NOW;
+    return this.#first(text, params);
+  }
+
+  /** The first row of `text`, run on the handle (see {@link row}). */
+  #first(text: string, params: readonly unknown[]): Row | undefined {
+    let kept = this.#oneRow.get(text);
+    if (kept === undefined) {
+      const statement = this.#database.prepare(text);
+      // Read once: `readonly` asks SQLite on every access.
+      kept = { statement, readonly: statement.readonly };
+      if (this.#oneRow.size < STATEMENT_CACHE_SIZE) this.#oneRow.set(text, kept);
+    }
+    if (kept.readonly) return kept.statement.get(params) as Row | undefined;
+    return (kept.statement.all(params) as Row[])[0];
   }
 
   async rowArrays(text: string, params: readonly unknown[]): Promise<RowArrays> {

@@ -32,7 +32,16 @@ export interface StatementRunner {
    * copy an empty row and set each column by name); absent where it does not.
    */
   rowArray?(text: string, params: readonly unknown[]): Promise<RowArrays>;
+  /**
+   * {@link row} answered at once, where the driver runs statements synchronously
+   * (better-sqlite3): the row, `undefined` for none, or {@link NOT_NOW} when the call must
+   * take the asynchronous way (a transaction holds the connection). Absent elsewhere.
+   */
+  rowNow?(text: string, params: readonly unknown[]): Row | undefined | typeof NOT_NOW;
 }
+
+/** What {@link StatementRunner.rowNow} returns when it cannot answer at once. */
+export const NOT_NOW: unique symbol = Symbol('not now');
 
 /**
  * How many texts a runner keeps prepared. A table's calls come in few shapes (scope,
