@@ -85,6 +85,18 @@ export function isSchemaMismatch(err: unknown): boolean {
   );
 }
 
+/**
+ * Whether `err` (or the driver error it wraps) is SQLite's refusal of a column the table
+ * lacks (`no such column`): a statement naming a column of a newer or older definition.
+ */
+export function isMissingColumn(err: unknown): boolean {
+  const cause = err instanceof Error && err.cause !== undefined ? err.cause : err;
+  const { code, message } = fieldsOf(cause);
+  return (
+    code === 'SQLITE_ERROR' && typeof message === 'string' && message.startsWith('no such column')
+  );
+}
+
 /** Whether the error means the configuration is wrong (credentials, database, privileges). */
 export function isConfigProblem(err: unknown): boolean {
   const { code } = fieldsOf(err);

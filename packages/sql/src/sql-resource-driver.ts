@@ -16,7 +16,7 @@ import { CompiledQuery, type Expression, type ExpressionBuilder, type SqlBool } 
 import pMap from 'p-map';
 import type { AnyDatabase, DialectSupport, SqlDb } from './dialect/dialect-support.js';
 import { NOT_NOW, type RowArrays, type StatementRunner } from './dialect/statement-runner.js';
-import { withDeadline, withRetries } from './errors.js';
+import { isMissingColumn, withDeadline, withRetries } from './errors.js';
 import type { ColumnLayout, TableLayout } from './layout.js';
 import { type ColumnRead, compileRowReader, type RowReader } from './row-reader.js';
 import { type RecordRewrite, rewriteManyStatement, statementPlan } from './sql-rewrite-many.js';
@@ -28,6 +28,7 @@ type Row = Record<string, unknown>;
 
 /** Whether two lists of column names are the same, in the same order. */
 function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
@@ -248,7 +249,7 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
    * The records of a hot statement of many rows: as arrays where the runner returns them
    * for less (both dialects' runners do), else as objects.
    */
-  async #records({ text, params }: Statement): Promise<StoredRecord[]> {
+  async #recordsOf({ text, params }: Statement): Promise<StoredRecord[]> {
     const runner = this.#runner;
     if (runner.rowArrays === undefined) {
       const rows = await this.#attempt(() => runner.rows(text, params));
@@ -279,20 +280,64 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
     }
   }
 
+  /**
+   * The records of the statement `build` writes (see {@link #recordsOf}). On SQLite the
+   * statements name the layout's columns: where the table lacks one (a store not yet
+   * expanded to this definition, or contracted past it), the driver returns to `*` for
+   * good and runs the statement again, reading what the table has.
+   */
+  async #records(build: () => Statement): Promise<StoredRecord[]> {
+    try {
+      return await this.#recordsOf(build());
+    } catch (err) {
+      if (!this.#everyColumn(err)) throw err;
+      return this.#recordsOf(build());
+    }
+  }
+
+  /** The record (or none) of the statement `build` writes: as {@link #records}, for one row. */
+  async #one(build: () => Statement): Promise<StoredRecord | undefined> {
+    try {
+      return await this.#oneOf(build());
+    } catch (err) {
+      if (!this.#everyColumn(err)) throw err;
+      return this.#oneOf(build());
+    }
+  }
+
+  /**
+   * Whether `err` is a named column the table lacks while the statements name their
+   * columns; if so they return `*` from now on.
+   */
+  #everyColumn(err: unknown): boolean {
+    if (!this.#statements.namesColumns || !isMissingColumn(err)) return false;
+    this.#statements.returnEveryColumn();
+    return true;
+  }
+
   /** The record (or none) of a hot statement of at most one row: as an array where cheaper. */
-  async #one(statement: Statement): Promise<StoredRecord | undefined> {
+  async #oneOf(statement: Statement): Promise<StoredRecord | undefined> {
     const runner = this.#runner;
     if (runner.rowArray === undefined) {
       const row = await this.#row(statement);
       return row === undefined ? undefined : this.#codec.fromRow(row);
     }
     const { text, params } = statement;
+    if (runner.rowArrayNow !== undefined && this.#ctx.failFastMs === undefined) {
+      let now: RowArrays | typeof NOT_NOW;
+      try {
+        now = runner.rowArrayNow(text, params);
+      } catch (err) {
+        now = await this.#retried(() => runner.rowArray!(text, params), err);
+      }
+      if (now !== NOT_NOW) return this.#codec.fromArrays(now)[0];
+    }
     return this.#codec.fromArrays(await this.#attempt(() => runner.rowArray!(text, params)))[0];
   }
 
   async insert(record: StoredRecord): Promise<StoredRecord> {
     try {
-      return (await this.#one(this.#statements.insert(record)))!;
+      return (await this.#one(() => this.#statements.insert(record)))!;
     } catch (err) {
       // When the id and another unique field are both taken, the database names whichever
       // index it checked first (SQLite and PostgreSQL: the other one); the contract reports
@@ -313,12 +358,12 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
   }
 
   async get(scope: ReadScope, id: string): Promise<StoredRecord | undefined> {
-    return this.#one(this.#statements.get(scope, id));
+    return this.#one(() => this.#statements.get(scope, id));
   }
 
   async getMany(scope: ReadScope, ids: readonly string[]): Promise<StoredRecord[]> {
     if (ids.length === 0) return [];
-    return this.#records(this.#statements.getMany(scope, ids));
+    return this.#records(() => this.#statements.getMany(scope, ids));
   }
 
   /** The SQL `list` runs for a query (for plans and tests). */
@@ -328,7 +373,7 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
   }
 
   async list(scope: ReadScope, query: ListQuery): Promise<StoredRecord[]> {
-    return this.#records(this.#statements.list(scope, query));
+    return this.#records(() => this.#statements.list(scope, query));
   }
 
   async count(scope: ReadScope, where: readonly Predicate[]): Promise<number> {
@@ -337,20 +382,20 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
   }
 
   async update(scope: WriteScope, id: string, change: UpdateChange): Promise<WriteOutcome> {
-    const record = await this.#one(this.#statements.update(scope, id, change));
+    const record = await this.#one(() => this.#statements.update(scope, id, change));
     return record === undefined ? this.#refused(scope, id) : { status: 'ok', record };
   }
 
   async delete(scope: WriteScope, id: string, change: DeleteChange): Promise<WriteOutcome> {
     // The conditions are part of the statement: a record at another revision or holding
     // another value of an `expected` field (core: another objectVersion) is left untouched.
-    const record = await this.#one(this.#statements.delete(scope, id, change));
+    const record = await this.#one(() => this.#statements.delete(scope, id, change));
     return record === undefined ? this.#refused(scope, id) : { status: 'ok', record };
   }
 
   /** Why a conditional write matched no row: the record is not writable, or a condition failed. */
   async #refused(scope: WriteScope, id: string): Promise<WriteOutcome> {
-    const current = await this.#one(this.#statements.current(scope, id));
+    const current = await this.#one(() => this.#statements.current(scope, id));
     return current === undefined ? { status: 'not-found' } : { status: 'conflict', current };
   }
 

@@ -73,7 +73,11 @@ export class SqlStatements {
   readonly #arrays: boolean;
   readonly #table: string;
   readonly #quoted = new Map<ColumnLayout, string>();
-  readonly #insert: string;
+  #insert: string;
+  /** What a statement returns of each row: `*`, or the layout's columns (see the constructor). */
+  #returned: string;
+  readonly #columns: string;
+  readonly #values: string;
   /** The text of each shape seen (at most {@link MAX_SHAPES}), by its key. */
   readonly #texts = new Map<string, string>();
 
@@ -87,7 +91,32 @@ export class SqlStatements {
     const p = this.#placeholders();
     const names = codec.layout.columns.map((c) => this.#quoted.get(c));
     const values = codec.layout.columns.map(() => p.next());
-    this.#insert = `INSERT INTO ${this.#table} (${names.join(', ')}) VALUES (${values.join(', ')}) RETURNING *`;
+    // SQLite: the layout's columns by name, so a kept statement's result columns are known
+    // once (better-sqlite3 builds them again at every ask) and rows are read as arrays.
+    // PostgreSQL: `*` (pg names the columns of every result anyway).
+    this.#columns = names.join(', ');
+    this.#values = values.join(', ');
+    this.#returned = dialect === 'sqlite' ? this.#columns : '*';
+    this.#insert = this.#insertText();
+  }
+
+  #insertText(): string {
+    return `INSERT INTO ${this.#table} (${this.#columns}) VALUES (${this.#values}) RETURNING ${this.#returned}`;
+  }
+
+  /** Whether the statements name the layout's columns (SQLite) rather than return `*`. */
+  get namesColumns(): boolean {
+    return this.#returned !== '*';
+  }
+
+  /**
+   * Returns `*` from now on (every text written again): for a table that lacks a column of
+   * the layout, whose named statements SQLite refuses (`no such column`).
+   */
+  returnEveryColumn(): void {
+    this.#returned = '*';
+    this.#insert = this.#insertText();
+    this.#texts.clear();
   }
 
   #placeholders(): Placeholders {
@@ -108,7 +137,7 @@ export class SqlStatements {
     return text;
   }
 
-  /** `INSERT … RETURNING *` of every column of the layout. */
+  /** `INSERT … RETURNING ${this.#returned}` of every column of the layout. */
   insert(record: StoredRecord): Statement {
     const columns = this.#codec.layout.columns;
     const params = new Array<unknown>(columns.length);
@@ -185,7 +214,7 @@ export class SqlStatements {
       field === 'id' ? `"id" ${direction}` : `${quoted} ${direction}, "id" ${direction}`;
     // An integer as a literal (core checks the limit); anything else stays a parameter.
     const limit = Number.isSafeInteger(query.limit) ? String(query.limit) : p.next();
-    return `SELECT * FROM ${this.#table}${where(conds)} ORDER BY ${order} LIMIT ${limit}`;
+    return `SELECT ${this.#returned} FROM ${this.#table}${where(conds)} ORDER BY ${order} LIMIT ${limit}`;
   }
 
   /** How many records match the filters in a read scope, as column `n`. */
@@ -238,7 +267,7 @@ export class SqlStatements {
     if (!keeps) set.set('"object_version"', p.next());
     const assignments = [...set].map(([column, value]) => `${column} = ${value}`).join(', ');
     const conds = this.#writable(p, scope, change);
-    return `UPDATE ${this.#table} SET ${assignments}${where(conds)} RETURNING *`;
+    return `UPDATE ${this.#table} SET ${assignments}${where(conds)} RETURNING ${this.#returned}`;
   }
 
   /** The conditional soft (an update of `deleted_at`) or hard delete of `id`, returning the row. */
@@ -248,11 +277,11 @@ export class SqlStatements {
       const p = this.#placeholders();
       if (!change.soft) {
         const conds = this.#writable(p, scope, change);
-        return `DELETE FROM ${this.#table}${where(conds)} RETURNING *`;
+        return `DELETE FROM ${this.#table}${where(conds)} RETURNING ${this.#returned}`;
       }
       const set = `"deleted_at" = ${p.next()}, "updated_at" = ${p.next()}, "revision" = "revision" + 1`;
       const conds = this.#writable(p, scope, change);
-      return `UPDATE ${this.#table} SET ${set}${where(conds)} RETURNING *`;
+      return `UPDATE ${this.#table} SET ${set}${where(conds)} RETURNING ${this.#returned}`;
     });
     const params: unknown[] = change.soft ? [change.at, change.at] : [];
     this.#writableParams(scope, id, change, params);
@@ -354,7 +383,7 @@ export class SqlStatements {
   }
 
   #select(conds: readonly string[]): string {
-    return `SELECT * FROM ${this.#table}${where(conds)}`;
+    return `SELECT ${this.#returned} FROM ${this.#table}${where(conds)}`;
   }
 
   /** The conditions of a read scope (project, shared records, soft-deleted ones). */

@@ -300,6 +300,8 @@ describe('SqliteRunner rowArrays', () => {
 
 describe('SqlStatements', () => {
   const layout = tableLayout(gadgetV11, 'p_');
+  /** What SQLite's statements return: the layout's columns by name. */
+  const named = layout.columns.map((c) => `"${c.column}"`).join(', ');
   const scope = { projectId: 'p1', includeShared: false, deleted: 'no' } as const;
   const statements = (dialect: Dialect) =>
     new SqlStatements(
@@ -319,8 +321,17 @@ describe('SqlStatements', () => {
     expect(five.params).toEqual([['a', 'b', 'c', 'd', "e' OR 1=1"], 'p1']);
     const lite = statements('sqlite');
     expect(lite.getMany(scope, ['a', 'b']).text).toBe(
+      `SELECT ${named} FROM "p_gadgets" WHERE "id" IN (?, ?) AND "project_id" = ? AND "deleted_at" IS NULL`,
+    );
+    // A table that lacks a column of the layout: every text returns `*` from then on.
+    expect(lite.namesColumns).toBe(true);
+    lite.returnEveryColumn();
+    expect(lite.namesColumns).toBe(false);
+    expect(lite.getMany(scope, ['a', 'b']).text).toBe(
       'SELECT * FROM "p_gadgets" WHERE "id" IN (?, ?) AND "project_id" = ? AND "deleted_at" IS NULL',
     );
+    expect(lite.insert(rec('r1', { label: 'x' })).text).toMatch(/ RETURNING \*$/);
+    expect(pg.namesColumns).toBe(false);
     // Another scope, filter or cursor is another text; other values are the same text.
     const page = (label: string | null, after: boolean) =>
       pg.list(scope, {
@@ -346,11 +357,11 @@ describe('SqlStatements', () => {
       expected: { objectVersion: ['1.1'] },
     });
     expect(statements('sqlite').update({ projectId: 'p1' }, 'r1', change('1.1'))).toEqual({
-      text: 'UPDATE "p_gadgets" SET "label" = ?, "revision" = "revision" + 1, "updated_at" = ? WHERE "id" = ? AND "deleted_at" IS NULL AND "project_id" = ? AND "object_version" = ? RETURNING *',
+      text: `UPDATE "p_gadgets" SET "label" = ?, "revision" = "revision" + 1, "updated_at" = ? WHERE "id" = ? AND "deleted_at" IS NULL AND "project_id" = ? AND "object_version" = ? RETURNING ${named}`,
       params: ['l', at, 'r1', 'p1', '1.1'],
     });
     expect(statements('sqlite').update({ projectId: 'p1' }, 'r1', change('1.0'))).toEqual({
-      text: 'UPDATE "p_gadgets" SET "label" = ?, "revision" = "revision" + 1, "updated_at" = ?, "object_version" = ? WHERE "id" = ? AND "deleted_at" IS NULL AND "project_id" = ? AND "object_version" = ? RETURNING *',
+      text: `UPDATE "p_gadgets" SET "label" = ?, "revision" = "revision" + 1, "updated_at" = ?, "object_version" = ? WHERE "id" = ? AND "deleted_at" IS NULL AND "project_id" = ? AND "object_version" = ? RETURNING ${named}`,
       params: ['l', at, '1.0', 'r1', 'p1', '1.1'],
     });
   });

@@ -30,10 +30,10 @@ export class SqliteRunner implements StatementRunner {
   readonly #database: Database;
   readonly #db: SqlDb;
   readonly #prepared = new Map<string, Statement>();
-  /** The kept statements that return rows as arrays (see {@link rowArrays}). */
-  readonly #preparedRaw = new Map<string, Statement>();
   /** The kept statements of {@link row}, with whether each only reads. */
-  readonly #oneRow = new Map<string, { statement: Statement; readonly: boolean }>();
+  readonly #oneRow = new Map<string, Kept>();
+  /** The kept statements that return rows as arrays (see {@link rowArrays}). */
+  readonly #arrays = new Map<string, Kept>();
 
   constructor(database: Database, db: SqlDb) {
     this.#database = database;
@@ -54,41 +54,37 @@ export class SqliteRunner implements StatementRunner {
    */
   async row(text: string, params: readonly unknown[]): Promise<Row | undefined> {
     if (this.#database.inTransaction) return (await this.#queued(text, params))[0];
-    return this.#first(text, params);
+    const kept = this.#kept(this.#oneRow, text, false);
+    return first(kept, params) as Row | undefined;
   }
 
   rowNow(text: string, params: readonly unknown[]): Row | undefined | typeof NOT_NOW {
     if (this.#database.inTransaction) return NOT_NOW;
-    return this.#first(text, params);
-  }
-
-  /** The first row of `text`, run on the handle (see {@link row}). */
-  #first(text: string, params: readonly unknown[]): Row | undefined {
-    let kept = this.#oneRow.get(text);
-    if (kept === undefined) {
-      const statement = this.#database.prepare(text);
-      // Read once: `readonly` asks SQLite on every access.
-      kept = { statement, readonly: statement.readonly };
-      if (this.#oneRow.size < STATEMENT_CACHE_SIZE) this.#oneRow.set(text, kept);
-    }
-    if (kept.readonly) return kept.statement.get(params) as Row | undefined;
-    return (kept.statement.all(params) as Row[])[0];
+    const kept = this.#kept(this.#oneRow, text, false);
+    return first(kept, params) as Row | undefined;
   }
 
   async rowArrays(text: string, params: readonly unknown[]): Promise<RowArrays> {
-    if (this.#database.inTransaction) {
-      const rows = await this.#queued(text, params);
-      const columns = rows.length === 0 ? [] : Object.keys(rows[0]!);
-      return { columns, rows: rows.map((r) => columns.map((c) => r[c])) };
-    }
-    const statement = this.#statement(text, this.#preparedRaw, true);
-    const rows = statement.all(params) as unknown[][];
-    // The names after the run: SQLite prepares a kept statement again when the schema
-    // changed (a `SELECT *` then has other columns), and the names are those of the new one.
-    const info = statement.columns();
-    const columns = new Array<string>(info.length);
-    for (let i = 0; i < info.length; i++) columns[i] = info[i]!.name;
-    return { columns, rows };
+    if (this.#database.inTransaction) return asArrays(await this.#queued(text, params));
+    const kept = this.#kept(this.#arrays, text, true);
+    const rows = kept.statement.all(params) as unknown[][];
+    return { columns: kept.columns ?? columnsOf(kept.statement), rows };
+  }
+
+  async rowArray(text: string, params: readonly unknown[]): Promise<RowArrays> {
+    if (this.#database.inTransaction) return asArrays(await this.#queued(text, params));
+    return this.#firstArray(text, params);
+  }
+
+  rowArrayNow(text: string, params: readonly unknown[]): RowArrays | typeof NOT_NOW {
+    if (this.#database.inTransaction) return NOT_NOW;
+    return this.#firstArray(text, params);
+  }
+
+  #firstArray(text: string, params: readonly unknown[]): RowArrays {
+    const kept = this.#kept(this.#arrays, text, true);
+    const row = first(kept, params) as unknown[] | undefined;
+    return { columns: kept.columns ?? columnsOf(kept.statement), rows: row ? [row] : [] };
   }
 
   /** Through kysely, behind the transaction that holds its connection. */
@@ -96,17 +92,65 @@ export class SqliteRunner implements StatementRunner {
     return (await this.#db.executeQuery<Row>(CompiledQuery.raw(text, [...params]))).rows;
   }
 
-  /**
-   * The kept statement of `text` (in `prepared`: the statements returning objects, or
-   * those returning arrays), prepared now if it is not kept (yet, or past the bound).
-   */
-  #statement(text: string, prepared = this.#prepared, raw = false): Statement {
-    let statement = prepared.get(text);
+  /** The kept statement of `text` for {@link rows}, prepared now if it is not kept. */
+  #statement(text: string): Statement {
+    let statement = this.#prepared.get(text);
     if (statement === undefined) {
       statement = this.#database.prepare(text);
-      if (raw) statement.raw(true);
-      if (prepared.size < STATEMENT_CACHE_SIZE) prepared.set(text, statement);
+      if (this.#prepared.size < STATEMENT_CACHE_SIZE) this.#prepared.set(text, statement);
     }
     return statement;
   }
+
+  /**
+   * The kept statement of `text` in `kept` (returning arrays when `raw`), prepared now if
+   * it is not kept (yet, or past the bound), with what is worth reading once.
+   */
+  #kept(kept: Map<string, Kept>, text: string, raw: boolean): Kept {
+    let k = kept.get(text);
+    if (k === undefined) {
+      const statement = this.#database.prepare(text);
+      if (raw) statement.raw(true);
+      // `readonly` and `columns()` ask SQLite on every access (`columns()` builds an object
+      // per column: some 12 µs for a table's row). A text that names its columns returns
+      // those whatever the schema becomes; `*` returns the table's columns of the moment
+      // (SQLite prepares a kept statement again when the schema changed), read after each
+      // run.
+      k = {
+        statement,
+        readonly: statement.readonly,
+        columns: raw && !text.includes('*') ? columnsOf(statement) : undefined,
+      };
+      if (kept.size < STATEMENT_CACHE_SIZE) kept.set(text, k);
+    }
+    return k;
+  }
+}
+
+/** A kept statement and what is read of it once. */
+interface Kept {
+  readonly statement: Statement;
+  readonly readonly: boolean;
+  /** Its result columns, where its text names them; `undefined`: read after each run. */
+  readonly columns: readonly string[] | undefined;
+}
+
+/** The first row of a kept statement (see {@link SqliteRunner.row}: a write runs to its end). */
+function first(kept: Kept, params: readonly unknown[]): unknown {
+  if (kept.readonly) return kept.statement.get(params);
+  return (kept.statement.all(params) as unknown[])[0];
+}
+
+/** The names of a statement's result columns, as they are now. */
+function columnsOf(statement: Statement): string[] {
+  const info = statement.columns();
+  const columns = new Array<string>(info.length);
+  for (let i = 0; i < info.length; i++) columns[i] = info[i]!.name;
+  return columns;
+}
+
+/** Object rows as {@link RowArrays}. */
+function asArrays(rows: readonly Row[]): RowArrays {
+  const columns = rows.length === 0 ? [] : Object.keys(rows[0]!);
+  return { columns, rows: rows.map((r) => columns.map((c) => r[c])) };
 }

@@ -29,7 +29,8 @@ export interface StatementRunner {
   /**
    * {@link row} as an array of values (in {@link RowArrays}, no row or one), where the
    * driver builds that for less than an object even for one row (`pg`, whose object rows
-   * copy an empty row and set each column by name); absent where it does not.
+   * copy an empty row and set each column by name; better-sqlite3, which names each
+   * column of an object row again); absent where it does not.
    */
   rowArray?(text: string, params: readonly unknown[]): Promise<RowArrays>;
   /**
@@ -38,6 +39,8 @@ export interface StatementRunner {
    * take the asynchronous way (a transaction holds the connection). Absent elsewhere.
    */
   rowNow?(text: string, params: readonly unknown[]): Row | undefined | typeof NOT_NOW;
+  /** {@link rowArray} answered at once, as {@link rowNow}. Absent where that is absent. */
+  rowArrayNow?(text: string, params: readonly unknown[]): RowArrays | typeof NOT_NOW;
 }
 
 /** What {@link StatementRunner.rowNow} returns when it cannot answer at once. */
