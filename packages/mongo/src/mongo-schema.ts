@@ -353,14 +353,9 @@ export class MongoSchema {
         await this.#dropIndex(collection, i.name as string);
     }
     if (elements.fields.length > 0) {
-      const unset: Document = {};
-      for (const e of elements.fields) {
-        unset[e.name] = '';
-        unset[nullMarkOf(e.name)] = '';
-      }
-      await mapErrors(`contract ${name}: drop fields`, () =>
-        collection.updateMany({}, { $unset: unset }),
-      );
+      const held: string[] = [];
+      for (const e of elements.fields) held.push(e.name, nullMarkOf(e.name));
+      await this.#dropValues(collection, held);
     }
     const applied = await this.applied(resource);
     if (applied !== NO_ELEMENTS) await this.#record(resource, elementsMinus(applied, elements));
@@ -453,7 +448,7 @@ export class MongoSchema {
    * then a write of the whole document, so it would put back a document as it was before a
    * client's acknowledged update or delete. Each document is written at the revision it
    * was judged at, under the record's lock and claim like the drivers' conditional writes
-   * (see {@link #markAt}), and judged again when a client moved it on first. The markers
+   * (see {@link #writeAt}), and judged again when a client moved it on first. The markers
    * change no revision: they are no change of the record.
    */
   async #setMarkers(
@@ -494,7 +489,7 @@ export class MongoSchema {
         const judged: Document = doc;
         doc = await mapErrors(operation, () =>
           underRecordLock(this.#writes.lockScope, collection.collectionName, judged._id, () =>
-            this.#markAt(collection, judged, set, projection),
+            this.#writeAt(collection, judged, { $set: set }, projection),
           ),
         );
       }
@@ -502,17 +497,65 @@ export class MongoSchema {
   }
 
   /**
-   * Writes the marker `set` into document `doc` if it is still at the revision it was
-   * judged at; returns `undefined` once written (or the record is gone), else the document
-   * as it is now, to be judged again. With claims, the write holds the claim of the
-   * record's next revision, so no client's write can run between its read and its write
-   * on FerretDB; the claim is then released as a step not taken (the revision stays), and
-   * a client waiting for it takes it at its next look at the claims.
+   * Removes the values held under `held` (dropped fields and their null markers) from every
+   * document. On MongoDB one `updateMany`. Where the drivers' writes are claimed or take
+   * turns (FerretDB), document by document as {@link #setMarkers} writes, each at the
+   * revision it was read at: FerretDB v1 runs an update as a read and then a write of the
+   * whole document, so one `updateMany` puts back a document as it was before a client's
+   * acknowledged write (the live-upgrade load test lost an update made while contract
+   * ran). Revisions stay: dropping what no definition reads is no change of the record.
    */
-  async #markAt(
+  async #dropValues(
+    collection: Collection<StoredDocument>,
+    held: readonly string[],
+  ): Promise<void> {
+    const operation = `contract ${collection.collectionName}: drop fields`;
+    const unset: Document = {};
+    for (const name of held) unset[name] = '';
+    if (this.#writes.claims === undefined && this.#writes.lockScope === undefined) {
+      await mapErrors(operation, () => collection.updateMany({}, { $unset: unset }));
+      return;
+    }
+    const projection: Document = { _id: 1, revision: 1 };
+    for (const name of held) projection[name] = 1;
+    const docs = await mapErrors(operation, () =>
+      collection
+        .find({ $or: held.map((name) => ({ [name]: { $exists: true } })) }, { projection })
+        .toArray(),
+    );
+    for (const first of docs) {
+      let doc: Document | undefined = first;
+      for (let attempt = 1; doc !== undefined; attempt++) {
+        const holds: Document = doc;
+        if (!held.some((name) => Object.hasOwn(holds, name))) break;
+        if (attempt > MAX_MARKER_ATTEMPTS) {
+          throw new UnavailableError(
+            `mongo ${operation}: record ${doc._id} kept changing under ${MAX_MARKER_ATTEMPTS} ` +
+              'attempts to drop its values; run contract again',
+          );
+        }
+        doc = await mapErrors(operation, () =>
+          underRecordLock(this.#writes.lockScope, collection.collectionName, holds._id, () =>
+            this.#writeAt(collection, holds, { $unset: unset }, projection),
+          ),
+        );
+      }
+    }
+  }
+
+  /**
+   * Applies `update` (markers set, or dropped values unset) to document `doc` if it is
+   * still at the revision it was judged at; returns `undefined` once written (or the
+   * record is gone), else the document as it is now, to be judged again. With claims, the
+   * write holds the claim of the record's next revision, so no client's write can run
+   * between its read and its write on FerretDB; the claim is then released as a step not
+   * taken (the revision stays), and a client waiting for it takes it at its next look at
+   * the claims.
+   */
+  async #writeAt(
     collection: Collection<StoredDocument>,
     doc: Document,
-    set: Document,
+    update: Document,
     projection: Document,
   ): Promise<Document | undefined> {
     const id = doc._id as string;
@@ -521,7 +564,7 @@ export class MongoSchema {
       command(() => collection.findOne({ _id: { $eq: id } }, { projection }));
     const write = () =>
       command(() =>
-        collection.updateOne({ _id: { $eq: id }, revision: { $eq: revision } }, { $set: set }),
+        collection.updateOne({ _id: { $eq: id }, revision: { $eq: revision } }, update),
       );
     const claims = this.#writes.claims;
     let matched: number;
