@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { StoredDocument } from '../src/layout.js';
 import { MongoBackend } from '../src/mongo-backend.js';
 import type { MongoOptions } from '../src/mongo-options.js';
+import { type Acked, lostWrites, writeDuring } from './concurrent-writers.js';
 import { dropDatabase, freshUrl } from './mongo-server.js';
 
 // `contract` dropping a field removes its values from every document. On FerretDB v1 an
@@ -15,10 +16,6 @@ import { dropDatabase, freshUrl } from './mongo-server.js';
 
 /** Records each round starts with. */
 const RECORDS = 100;
-/** Concurrent writers, each on its own share of the records. */
-const WRITERS = 3;
-/** Every how many writes of a writer one is a soft delete. */
-const DELETE_EVERY = 9;
 /** Rounds, each on a fresh database (the race is a timing matter: one round may miss it). */
 const ROUNDS = 3;
 
@@ -62,68 +59,18 @@ async function store(adapter: MongoOptions, toolAdapter: MongoOptions = adapter)
 async function round(toolSerialises: boolean) {
   const { client, tool, ids, docs, claims } = await store({}, { serializeWrites: toolSerialises });
   expect(client.describe()).toMatchObject({ claimWrites: true });
-  const driver = client.driver(gadgetV10);
-  const acked = new Map(ids.map((id) => [id, { label: `${id}.0`, deleted: false }]));
-  /** performance.now() when the contract started and ended. */
-  let contractFrom = Number.POSITIVE_INFINITY;
-  let contractTo = Number.POSITIVE_INFINITY;
-  let stop = false;
-  let duringContract = 0;
-  const writer = async (w: number) => {
-    const mine = ids.filter((_, i) => i % WRITERS === w);
-    for (let n = 1; !stop; n++) {
-      const live = mine.filter((id) => !acked.get(id)!.deleted);
-      if (live.length === 0) return;
-      const id = live[n % live.length]!;
-      const started = performance.now();
-      if (n % DELETE_EVERY === 0) {
-        const out = await driver.delete(admin, id, { soft: true, at, expectedRevision: undefined });
-        expect(out.status).toBe('ok');
-        acked.set(id, { ...acked.get(id)!, deleted: true });
-      } else {
-        const label = `${id}.${n}`;
-        const out = await driver.update(admin, id, {
-          set: { label },
-          updatedAt: at,
-          objectVersion: '1.0',
-          expectedRevision: undefined,
-          expected: undefined,
-        });
-        expect(out.status).toBe('ok');
-        acked.set(id, { ...acked.get(id)!, label });
-      }
-      // Acknowledged while the contract ran, or begun before it ended and acknowledged after.
-      if (started < contractTo && performance.now() > contractFrom) duringContract++;
-    }
-  };
-  const writers = Array.from({ length: WRITERS }, (_, w) => writer(w));
-  try {
-    contractFrom = performance.now();
+  const acked = new Map<string, Acked>(ids.map((id) => [id, { label: `${id}.0`, deleted: false }]));
+  let contractMs = 0;
+  const duringContract = await writeDuring(client.driver(gadgetV10), acked, async () => {
+    const started = performance.now();
     await tool.contract(gadgetV11, elementsBetween(gadgetV11, '1.1', '1.0').contract);
-    contractTo = performance.now();
-  } finally {
-    stop = true;
-    await Promise.all(writers);
-  }
-  const lost: string[] = [];
-  const kept: string[] = [];
-  for (const d of await docs.find().sort({ _id: 1 }).toArray()) {
-    const want = acked.get(d._id)!;
-    const deleted = d.deletedAt !== null;
-    if (d.label !== want.label || deleted !== want.deleted)
-      lost.push(
-        `${d._id}: acknowledged ${want.label}${want.deleted ? ' (deleted)' : ''}, ` +
-          `stored ${d.label}${deleted ? ' (deleted)' : ''}`,
-      );
-    if ('color' in d || '_null_color' in d) kept.push(`${d._id}: ${JSON.stringify(d)}`);
-  }
-  return {
-    lost,
-    kept,
-    duringContract,
-    contractMs: contractTo - contractFrom,
-    claimsLeft: await claims.countDocuments(),
-  };
+    contractMs = performance.now() - started;
+  });
+  const { stored, lost } = await lostWrites(docs, acked);
+  const kept = stored
+    .filter((d) => 'color' in d || '_null_color' in d)
+    .map((d) => `${d._id}: ${JSON.stringify(d)}`);
+  return { lost, kept, duringContract, contractMs, claimsLeft: await claims.countDocuments() };
 }
 
 describe('contract while another client writes (FerretDB: claimed value drops)', () => {

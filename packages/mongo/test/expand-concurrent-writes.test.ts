@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { StoredDocument } from '../src/layout.js';
 import { MongoBackend } from '../src/mongo-backend.js';
 import type { MongoOptions } from '../src/mongo-options.js';
+import { type Acked, lostWrites, writeDuring } from './concurrent-writers.js';
 import { dropDatabase, freshUrl } from './mongo-server.js';
 
 // `expand` adding a unique constraint gives documents the markers its index needs. On
@@ -38,18 +39,8 @@ const gadgetV12 = defineResource({
 
 /** Records each round starts with. */
 const RECORDS = 60;
-/** Concurrent writers, each on its own share of the records. */
-const WRITERS = 3;
-/** Every how many writes of a writer one is a soft delete. */
-const DELETE_EVERY = 9;
 /** Rounds, each on a fresh database (the race is a timing matter: one round may miss it). */
 const ROUNDS = 6;
-
-/** What a client was told it stored: the last acknowledged label, and whether it deleted the record. */
-interface Acked {
-  label: string;
-  deleted: boolean;
-}
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -88,61 +79,19 @@ async function round(expanderSerialises: boolean) {
     acked.set(id, { label: `${id}.0`, deleted: false });
   }
 
-  let expanding = false;
-  let stop = false;
-  let duringExpand = 0;
   let expandMs: number[] = [];
-  const writer = async (w: number) => {
-    const mine = [...acked.keys()].filter((_, i) => i % WRITERS === w);
-    for (let n = 1; !stop; n++) {
-      const live = mine.filter((id) => !acked.get(id)!.deleted);
-      if (live.length === 0) return;
-      const id = live[n % live.length]!;
-      const started = expanding;
-      if (n % DELETE_EVERY === 0) {
-        const out = await driver.delete(admin, id, { soft: true, at, expectedRevision: undefined });
-        expect(out.status).toBe('ok');
-        acked.set(id, { ...acked.get(id)!, deleted: true });
-      } else {
-        const label = `${id}.${n}`;
-        const out = await driver.update(admin, id, {
-          set: { label },
-          updatedAt: at,
-          objectVersion: '1.0',
-          expectedRevision: undefined,
-          expected: undefined,
-        });
-        expect(out.status).toBe('ok');
-        acked.set(id, { ...acked.get(id)!, label });
-      }
-      if (started && expanding) duringExpand++;
-    }
-  };
-  const writers = Array.from({ length: WRITERS }, (_, w) => writer(w));
-  try {
-    expanding = true;
+  const duringExpand = await writeDuring(driver, acked, async () => {
     const started = performance.now();
     await tool.expand(gadgetV11, elementsBetween(gadgetV11, '1.0', '1.1').expand);
     const v11 = performance.now();
     await tool.expand(gadgetV12, elementsBetween(gadgetV12, '1.1', '1.2').expand);
     expandMs = [v11 - started, performance.now() - v11];
-    expanding = false;
-  } finally {
-    stop = true;
-    await Promise.all(writers);
-  }
+  });
 
-  const lost: string[] = [];
+  const { stored, lost } = await lostWrites(docs, acked);
   const wrongMarkers: string[] = [];
-  for (const d of await docs.find().sort({ _id: 1 }).toArray()) {
-    const want = acked.get(d._id)!;
+  for (const d of stored) {
     const deleted = d.deletedAt !== null;
-    if (d.label !== want.label || deleted !== want.deleted) {
-      lost.push(
-        `${d._id}: acknowledged ${want.label}${want.deleted ? ' (deleted)' : ''}, ` +
-          `stored ${d.label}${deleted ? ' (deleted)' : ''}`,
-      );
-    }
     // What the new unique index on color needs: liveness, and color's null marker.
     if (d._dead !== (deleted ? d._id : '') || d._null_color !== d._id)
       wrongMarkers.push(`${d._id}: _dead ${d._dead}, _null_color ${d._null_color}`);
