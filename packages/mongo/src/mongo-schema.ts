@@ -121,6 +121,9 @@ const SCHEMA_STEPS = KeyedQueue.shared('mongo schema steps');
  */
 const MAX_MARKER_ATTEMPTS = 100;
 
+/** How many documents `contract` drops values from under one batch of claims. */
+const DROP_BATCH = 25;
+
 /** How the markers `expand` writes into records are guarded: as the drivers' writes are. */
 export interface SchemaWrites {
   /** The server and database, when each record's writes take turns in this process (`serializeWrites`). */
@@ -499,8 +502,9 @@ export class MongoSchema {
   /**
    * Removes the values held under `held` (dropped fields and their null markers) from every
    * document. On MongoDB one `updateMany`. Where the drivers' writes are claimed or take
-   * turns (FerretDB), document by document as {@link #setMarkers} writes, each at the
-   * revision it was read at: FerretDB v1 runs an update as a read and then a write of the
+   * turns (FerretDB), under claims a batch at a time ({@link #dropClaimed}), and a
+   * document claimed elsewhere or moved on as {@link #setMarkers} writes, at the revision
+   * it was read at: FerretDB v1 runs an update as a read and then a write of the
    * whole document, so one `updateMany` puts back a document as it was before a client's
    * acknowledged write (the live-upgrade load test lost an update made while contract
    * ran). Revisions stay: dropping what no definition reads is no change of the record.
@@ -523,7 +527,15 @@ export class MongoSchema {
         .find({ $or: held.map((name) => ({ [name]: { $exists: true } })) }, { projection })
         .toArray(),
     );
-    for (const first of docs) {
+    const claims = this.#writes.claims;
+    // With claims, a batch at a time first (one claim insert, one read, one bulk write);
+    // a document another client holds or moved meanwhile is then written on its own.
+    const alone: Document[] = [];
+    for (let i = 0; i < docs.length; i += DROP_BATCH) {
+      const batch = docs.slice(i, i + DROP_BATCH);
+      alone.push(...(claims ? await this.#dropClaimed(collection, claims, batch, unset) : batch));
+    }
+    for (const first of alone) {
       let doc: Document | undefined = first;
       for (let attempt = 1; doc !== undefined; attempt++) {
         const holds: Document = doc;
@@ -541,6 +553,63 @@ export class MongoSchema {
         );
       }
     }
+  }
+
+  /**
+   * Unsets `unset` in the documents of `batch` under claims taken together: one insert of
+   * the claims of each document's next revision, one read that checks each is still at
+   * the revision it was found at, one bulk write by plain id (FerretDB v1 hands its
+   * storage no other filter; the claims keep every other writer out meanwhile), then the
+   * claims dropped as steps not taken (dropping values moves no revision). Returns the
+   * documents left to write one by one: claimed by another client, or moved on.
+   */
+  async #dropClaimed(
+    collection: Collection<StoredDocument>,
+    claims: RecordClaims,
+    batch: readonly Document[],
+    unset: Document,
+  ): Promise<Document[]> {
+    const name = collection.collectionName;
+    const operation = `contract ${name}: drop fields`;
+    const got = await claims.acquireMany(
+      name,
+      batch.map((d) => ({ id: d._id as string, from: d.revision as number })),
+    );
+    const all = [...got.values()];
+    const written = new Set<string>();
+    try {
+      const claimed = batch.filter((d) => got.has(d._id as string));
+      const now = claimed.length
+        ? await command(() =>
+            collection
+              .find(
+                { _id: { $in: claimed.map((d) => d._id as string) } },
+                { projection: { revision: 1 } },
+              )
+              .toArray(),
+          )
+        : [];
+      const revisions = new Map(now.map((d) => [d._id, d.revision]));
+      const ready = claimed.filter((d) => revisions.get(d._id) === d.revision);
+      if (ready.length > 0) {
+        // Plain string ids: a string is never read as an operator.
+        const ops = ready.map((d) => ({
+          updateOne: { filter: { _id: d._id as string }, update: { $unset: unset } },
+        }));
+        await command(() => collection.bulkWrite(ops, { ordered: false }));
+        for (const d of ready) written.add(d._id as string);
+      }
+    } catch (err) {
+      if (serverError(err) === undefined) {
+        // Timed out or cut off: the server may still run it; keep the claims held.
+        claims.abandonMany(all);
+        throw toCoreError(err, { operation });
+      }
+      await claims.releaseMany([], all);
+      throw toCoreError(err, { operation });
+    }
+    await claims.releaseMany([], all);
+    return batch.filter((d) => !written.has(d._id as string));
   }
 
   /**
