@@ -12,7 +12,8 @@ import { dropDatabase, freshUrl } from './mongo-server.js';
 // update is a read, then a write of the whole document by id: one `updateMany` puts back
 // a document as it was before an update another client had acknowledged meanwhile (the
 // live-upgrade load test lost an update of `color` made while contract ran). The values
-// are dropped document by document, claimed like the adapter's own writes.
+// are dropped under claims, as the adapter's own writes are: a batch's claims together,
+// a document another client holds or moved on then on its own.
 
 /** Records each round starts with. */
 const RECORDS = 100;
