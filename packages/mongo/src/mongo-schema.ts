@@ -478,25 +478,17 @@ export class MongoSchema {
     const docs = await mapErrors(operation, () =>
       collection.find({ $or: candidates }, { projection }).toArray(),
     );
-    for (const first of docs) {
-      let doc: Document | undefined = first;
-      for (let attempt = 1; doc !== undefined; attempt++) {
+    await this.#writeEach(
+      collection,
+      docs,
+      projection,
+      operation,
+      'mark it; run expand again',
+      (doc) => {
         const set = wrongMarkers(doc, nullable);
-        if (Object.keys(set).length === 0) break;
-        if (attempt > MAX_MARKER_ATTEMPTS) {
-          throw new UnavailableError(
-            `mongo ${operation}: record ${doc._id} kept changing under ${MAX_MARKER_ATTEMPTS} ` +
-              'attempts to mark it; run expand again',
-          );
-        }
-        const judged: Document = doc;
-        doc = await mapErrors(operation, () =>
-          underRecordLock(this.#writes.lockScope, collection.collectionName, judged._id, () =>
-            this.#writeAt(collection, judged, { $set: set }, projection),
-          ),
-        );
-      }
-    }
+        return Object.keys(set).length === 0 ? undefined : { $set: set };
+      },
+    );
   }
 
   /**
@@ -535,20 +527,41 @@ export class MongoSchema {
       const batch = docs.slice(i, i + DROP_BATCH);
       alone.push(...(claims ? await this.#dropClaimed(collection, claims, batch, unset) : batch));
     }
-    for (const first of alone) {
+    const drop = 'drop its values; run contract again';
+    await this.#writeEach(collection, alone, projection, operation, drop, (doc) =>
+      held.some((name) => Object.hasOwn(doc, name)) ? { $unset: unset } : undefined,
+    );
+  }
+
+  /**
+   * Writes each of `docs` the update `judge` finds it needs (`undefined`: none), at the
+   * revision it was read at, under its record lock and claim ({@link #writeAt}); a
+   * document a client moved on first is read and judged again, at most
+   * {@link MAX_MARKER_ATTEMPTS} times (then `UnavailableError`: "… attempts to `what`").
+   */
+  async #writeEach(
+    collection: Collection<StoredDocument>,
+    docs: readonly Document[],
+    projection: Document,
+    operation: string,
+    what: string,
+    judge: (doc: Document) => Document | undefined,
+  ): Promise<void> {
+    for (const first of docs) {
       let doc: Document | undefined = first;
       for (let attempt = 1; doc !== undefined; attempt++) {
-        const holds: Document = doc;
-        if (!held.some((name) => Object.hasOwn(holds, name))) break;
+        const judged: Document = doc;
+        const update = judge(judged);
+        if (update === undefined) break;
         if (attempt > MAX_MARKER_ATTEMPTS) {
           throw new UnavailableError(
-            `mongo ${operation}: record ${doc._id} kept changing under ${MAX_MARKER_ATTEMPTS} ` +
-              'attempts to drop its values; run contract again',
+            `mongo ${operation}: record ${judged._id} kept changing under ${MAX_MARKER_ATTEMPTS} ` +
+              `attempts to ${what}`,
           );
         }
         doc = await mapErrors(operation, () =>
-          underRecordLock(this.#writes.lockScope, collection.collectionName, holds._id, () =>
-            this.#writeAt(collection, holds, { $unset: unset }, projection),
+          underRecordLock(this.#writes.lockScope, collection.collectionName, judged._id, () =>
+            this.#writeAt(collection, judged, update, projection),
           ),
         );
       }

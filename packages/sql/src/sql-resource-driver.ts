@@ -270,49 +270,54 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
    * settled with no promise of the runner's or the retries' own; {@link NOT_NOW} else.
    */
   #rowNow(text: string, params: readonly unknown[]): Promise<Row | undefined> | typeof NOT_NOW {
-    const runner = this.#runner;
-    if (runner.rowNow === undefined || this.#ctx.failFastMs !== undefined) return NOT_NOW;
+    const { rowNow } = this.#runner;
+    return rowNow === undefined
+      ? NOT_NOW
+      : this.#now(
+          () => rowNow.call(this.#runner, text, params),
+          () => this.#runner.row(text, params),
+        );
+  }
+
+  /**
+   * `now()` where the runner answers at once and no deadline applies (SQLite), settled
+   * with no promise of the runner's or the retries' own; a failure goes the way of every
+   * statement, `later` being the call tried again. {@link NOT_NOW} where `now` says so.
+   */
+  #now<T>(now: () => T | typeof NOT_NOW, later: () => Promise<T>): Promise<T> | typeof NOT_NOW {
+    if (this.#ctx.failFastMs !== undefined) return NOT_NOW;
     try {
-      const row = runner.rowNow(text, params);
-      return row === NOT_NOW ? NOT_NOW : Promise.resolve(row);
+      const value = now();
+      return value === NOT_NOW ? NOT_NOW : Promise.resolve(value);
     } catch (err) {
-      return this.#retried(() => runner.row(text, params), err);
+      return this.#retried(later, err);
     }
   }
 
   /**
-   * The records of the statement `build` writes (see {@link #recordsOf}). On SQLite the
-   * statements name the layout's columns: where the table lacks one (a store not yet
-   * expanded to this definition, or contracted past it), the driver returns to `*` for
-   * good and runs the statement again, reading what the table has.
+   * `read` of the statement `build` writes. On SQLite the statements name the layout's
+   * columns: where the table lacks one (a store not yet expanded to this definition, or
+   * contracted past it), the driver returns to `*` for good and runs the statement again,
+   * reading what the table has.
    */
-  async #records(build: () => Statement): Promise<StoredRecord[]> {
+  async #named<T>(build: () => Statement, read: (statement: Statement) => Promise<T>): Promise<T> {
     try {
-      return await this.#recordsOf(build());
+      return await read(build());
     } catch (err) {
-      if (!this.#everyColumn(err)) throw err;
-      return this.#recordsOf(build());
+      if (!this.#statements.namesColumns || !isMissingColumn(err)) throw err;
+      this.#statements.returnEveryColumn();
+      return read(build());
     }
   }
 
-  /** The record (or none) of the statement `build` writes: as {@link #records}, for one row. */
-  async #one(build: () => Statement): Promise<StoredRecord | undefined> {
-    try {
-      return await this.#oneOf(build());
-    } catch (err) {
-      if (!this.#everyColumn(err)) throw err;
-      return this.#oneOf(build());
-    }
+  /** The records of the statement `build` writes (see {@link #named}, {@link #recordsOf}). */
+  #records(build: () => Statement): Promise<StoredRecord[]> {
+    return this.#named(build, (statement) => this.#recordsOf(statement));
   }
 
-  /**
-   * Whether `err` is a named column the table lacks while the statements name their
-   * columns; if so they return `*` from now on.
-   */
-  #everyColumn(err: unknown): boolean {
-    if (!this.#statements.namesColumns || !isMissingColumn(err)) return false;
-    this.#statements.returnEveryColumn();
-    return true;
+  /** The record (or none) of the statement `build` writes (see {@link #named}, {@link #oneOf}). */
+  #one(build: () => Statement): Promise<StoredRecord | undefined> {
+    return this.#named(build, (statement) => this.#oneOf(statement));
   }
 
   /** The record (or none) of a hot statement of at most one row: as an array where cheaper. */
@@ -323,16 +328,13 @@ export class SqlResourceDriver implements ResourceDriver, EvolutionDriver {
       return row === undefined ? undefined : this.#codec.fromRow(row);
     }
     const { text, params } = statement;
-    if (runner.rowArrayNow !== undefined && this.#ctx.failFastMs === undefined) {
-      let now: RowArrays | typeof NOT_NOW;
-      try {
-        now = runner.rowArrayNow(text, params);
-      } catch (err) {
-        now = await this.#retried(() => runner.rowArray!(text, params), err);
-      }
-      if (now !== NOT_NOW) return this.#codec.fromArrays(now)[0];
-    }
-    return this.#codec.fromArrays(await this.#attempt(() => runner.rowArray!(text, params)))[0];
+    const later = () => runner.rowArray!(text, params);
+    const { rowArrayNow } = runner;
+    const now =
+      rowArrayNow === undefined
+        ? NOT_NOW
+        : this.#now(() => rowArrayNow.call(runner, text, params), later);
+    return this.#codec.fromArrays(await (now === NOT_NOW ? this.#attempt(later) : now))[0];
   }
 
   async insert(record: StoredRecord): Promise<StoredRecord> {
