@@ -2,7 +2,7 @@
  * Node keeps one list per timer duration. The first timer of a duration creates its list,
  * enters it in the queue of lists and may move the event loop's wake-up; the list goes
  * again once its last timer is cleared. A driver that arms a timeout for every call
- * (ioredis `commandTimeout`, pg's `query_timeout`, pg-pool's idle timer) therefore pays that
+ * (ioredis `commandTimeout`, the SQL adapter's fail-fast bound, pg-pool's idle timer) therefore pays that
  * setup and teardown on every call when calls come one at a time: measured on ioredis, a
  * `GET` took 6.6 µs more client CPU with `commandTimeout` than without, and 1.5 µs more
  * once the list stayed.

@@ -50,8 +50,9 @@ export async function openSqlBackend(
     }
     if (scheme === 'postgres' || scheme === 'postgresql') {
       const { db, pool } = await connectPostgres(url, resolved);
-      // pg arms a query_timeout timer per query and pg-pool an idle timer per release: kept
-      // lists make each an append instead of a new list per call (see keepTimerList).
+      // Each query arms a timer of the fail-fast bound (connectPostgres, PostgresRunner) and
+      // pg-pool an idle timer per release: kept lists make each an append instead of a new
+      // list per call (see keepTimerList).
       const timers = [keepTimerList(resolved.failFastMs), keepTimerList(POOL_IDLE_MS)];
       const release = () => {
         for (const r of timers) r();

@@ -151,7 +151,7 @@ export class SqlBackend implements Backend, EvolutionBackend {
   static #runners(spec: SqlBackendSpec): () => StatementRunner {
     const { sqlite, pool, db } = spec;
     if (sqlite) return () => new SqliteRunner(sqlite, db);
-    if (pool) return () => new PostgresRunner(pool);
+    if (pool) return () => new PostgresRunner(pool, spec.options.failFastMs);
     throw new ConfigError(`sql: ${spec.support.name} was opened without its driver's handle`);
   }
 

@@ -240,7 +240,7 @@ describe('options', () => {
 });
 
 describe('postgres per-call timers', () => {
-  it("keep the timer lists of pg's query_timeout and pg-pool's idle timer while open, and let them go at close", async () => {
+  it("keep the timer lists of the per-query fail-fast bound and pg-pool's idle timer while open, and let them go at close", async () => {
     const stores = await openStores(`${backends.url('postgres')}&failFastMs=3377`);
     try {
       await stores.instances.create(ctx, { displayName: 'a', hostname: 'a', flavor: FLAVOR });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
+import { endStuck } from './postgres-connect.js';
 import { type DescribedQueryFactory, describedQueries } from './postgres-described-query.js';
 import {
   type Row,
@@ -41,9 +42,13 @@ interface Named {
  * of its own (the promises of `connect()`, `query()` and two async functions cost a few µs
  * per call, against a statement whose client side is some 60 µs).
  *
+ * Each query is bounded by `readTimeoutMs` (the fail-fast bound) on the client side, as
+ * kysely's queries on the same pool are (`connectPostgres`): with no answer by then, its
+ * connection is ended and the call fails with `UnavailableError` once mapped.
+ *
  * @example
  * ```ts
- * const runner = new PostgresRunner(pool);
+ * const runner = new PostgresRunner(pool, 5_000);
  * const rows = await runner.rows('SELECT * FROM "app"."widgets" WHERE "id" = $1', [id]);
  * ```
  */
@@ -54,9 +59,12 @@ export class PostgresRunner implements StatementRunner {
   #generation = 0;
   /** pg's `Query` without the Describe of a statement already described on its connection. */
   readonly #query: DescribedQueryFactory | undefined;
+  /** How long a query may go unanswered before its connection is ended; `undefined`: unbounded. */
+  readonly #readTimeoutMs: number | undefined;
 
-  constructor(pool: Pool) {
+  constructor(pool: Pool, readTimeoutMs?: number) {
     this.#pool = pool;
+    this.#readTimeoutMs = readTimeoutMs;
     this.#query = describedQueries((pool as { Client?: { Query?: unknown } }).Client?.Query);
   }
 
@@ -110,21 +118,21 @@ export class PostgresRunner implements StatementRunner {
   ): void {
     const generation = this.#generation;
     const name = this.#name(text, generation);
-    // The pool's own client, as kysely's driver takes it: the pool's 'connect' listener
-    // (postgres-connect.ts) wraps each client's `query`, which drops a connection whose
-    // reply timed out.
+    const ms = this.#readTimeoutMs;
     this.#pool.connect((err: Error | undefined, client: PoolClient | undefined) => {
       if (err !== undefined && err !== null) {
         reject(err);
         return;
       }
       const c = client!;
+      const timer = ms === undefined ? undefined : setTimeout(endStuck, ms, c);
       // pg calls a query back twice when it cannot bind its values: with the error, and
       // again at the server's ReadyForQuery. Only the first call counts.
       let settled = false;
       const done = (failure: Error | null, result: QueryResult | undefined) => {
         if (settled) return;
         settled = true;
+        if (timer !== undefined) clearTimeout(timer);
         // A failure the server did not answer (no severity): the connection is dropped, not
         // pooled. After a value it could not bind, for one, pg has closed the statement on
         // the server but still counts it prepared, and every later call of it there fails.
@@ -154,6 +162,7 @@ export class PostgresRunner implements StatementRunner {
           c.query(config, done);
         }
       } catch (thrown) {
+        if (timer !== undefined) clearTimeout(timer);
         c.release();
         reject(thrown);
       }
