@@ -12,7 +12,7 @@ import { TARGETS } from './targets.js';
 // Where the client's time goes in one polystore (or raw) operation: runs it `--calls` times
 // under the V8 CPU profiler, one at a time or `--inflight` at once (as the throughput block
 // runs them), and prints self time by package and by function.
-// npm run profile -w @polystore/bench -- --backend postgres --op get [--raw] [--calls 5000]
+// npm run profile -w @polystore/bench -- --backend postgres --op get [--raw | --floor] [--calls 5000]
 //   [--inflight 32]
 const { values } = parseArgs({
   options: {
@@ -21,6 +21,7 @@ const { values } = parseArgs({
     calls: { type: 'string', default: '3000' },
     inflight: { type: 'string', default: '1' },
     raw: { type: 'boolean', default: false },
+    floor: { type: 'boolean', default: false },
     save: { type: 'string' },
   },
 });
@@ -34,11 +35,12 @@ const target = TARGETS[name];
 const work = mkdtempSync(join(tmpdir(), 'polystore-profile-'));
 const server = await target.start(work);
 try {
-  if (values.raw && target.raw === undefined) throw new Error(`${name} has no raw driver`);
-  const subject =
-    values.raw && target.raw
-      ? await target.raw(server?.address, work)
-      : polystoreSubject(await openStores(target.storeUrl(server?.address, work)));
+  const baseline = values.floor ? target.floor : values.raw ? target.raw : undefined;
+  if ((values.floor || values.raw) && baseline === undefined)
+    throw new Error(`${name} has no ${values.floor ? 'floor' : 'raw driver'}`);
+  const subject = baseline
+    ? await baseline(server?.address, work)
+    : polystoreSubject(await openStores(target.storeUrl(server?.address, work)));
   const prepare = subject.ops[op];
   if (!prepare) throw new Error(`${subject.name} has no ${op}`);
   const fn: OpFn = await prepare();
