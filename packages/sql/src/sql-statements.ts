@@ -80,6 +80,8 @@ export class SqlStatements {
   readonly #values: string;
   /** The text of each shape seen (at most {@link MAX_SHAPES}), by its key. */
   readonly #texts = new Map<string, string>();
+  /** The last count's scope, filters and text: a count of the same shape writes no key. */
+  #lastCount: LastCount | undefined;
 
   constructor(codec: RowCodec, dialect: DialectName, schema: string | undefined) {
     this.#codec = codec;
@@ -117,6 +119,7 @@ export class SqlStatements {
     this.#returned = '*';
     this.#insert = this.#insertText();
     this.#texts.clear();
+    this.#lastCount = undefined;
   }
 
   #placeholders(): Placeholders {
@@ -219,13 +222,21 @@ export class SqlStatements {
 
   /** How many records match the filters in a read scope, as column `n`. */
   count(scope: ReadScope, filters: readonly Predicate[]): Statement {
-    const text = this.#text(`c${readKey(scope)}|${this.#predicatesKey(filters)}`, () => {
-      const p = this.#placeholders();
-      const conds: string[] = [];
-      this.#readScope(p, scope, conds);
-      for (const w of filters) conds.push(this.#predicate(p, w));
-      return `SELECT count(*) AS "n" FROM ${this.#table}${where(conds)}`;
-    });
+    const scopeKey = readKey(scope);
+    const last = this.#lastCount;
+    let text: string;
+    if (last !== undefined && last.readKey === scopeKey && sameShape(last.filters, filters)) {
+      text = last.text;
+    } else {
+      text = this.#text(`c${scopeKey}|${this.#predicatesKey(filters)}`, () => {
+        const p = this.#placeholders();
+        const conds: string[] = [];
+        this.#readScope(p, scope, conds);
+        for (const w of filters) conds.push(this.#predicate(p, w));
+        return `SELECT count(*) AS "n" FROM ${this.#table}${where(conds)}`;
+      });
+      this.#lastCount = { readKey: scopeKey, filters, text };
+    }
     const params: unknown[] = [];
     readParams(scope, params);
     for (const w of filters) this.#predicateParams(w, params);
@@ -483,6 +494,29 @@ function keepsVersion(change: UpdateChange): boolean {
 }
 
 /** The shape of a read scope's conditions, 0 to 8. */
+/** A count's shape remembered by {@link SqlStatements.count}. */
+interface LastCount {
+  readonly readKey: number;
+  readonly filters: readonly Predicate[];
+  readonly text: string;
+}
+
+/**
+ * Whether `b` writes the text `a` wrote, as `#predicatesKey` tells shapes apart: the same
+ * fields and operators in order, each `eq` with or without `null`. Filters with `in` are
+ * never taken as the same here (their shape counts values): their key is written.
+ */
+function sameShape(a: readonly Predicate[], b: readonly Predicate[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.field !== y.field || x.op !== y.op || x.op === 'in') return false;
+    if (x.op === 'eq' && (x.value === null) !== (y.value === null)) return false;
+  }
+  return true;
+}
+
 function readKey(scope: ReadScope): number {
   const project = scope.projectId === null ? 0 : scope.includeShared ? 2 : 1;
   const deleted = scope.deleted === 'no' ? 0 : scope.deleted === 'only' ? 1 : 2;

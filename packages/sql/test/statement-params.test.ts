@@ -59,6 +59,42 @@ const expecteds: (Record<string, readonly unknown[]> | undefined)[] = [
   { color: [], objectVersion: ['1.0'] },
 ];
 
+describe('SqlStatements count texts', () => {
+  // A count of the shape the last count had reuses its text without writing a key: every
+  // pair of shapes in a row must still get the text its own shape builds.
+  const shapes: Predicate[][] = [
+    ...filters,
+    [{ field: 'color', op: 'eq', value: 'red' }],
+    [{ field: 'label', op: 'eq', value: null }],
+    [{ field: 'label', op: 'gte', value: 'a' }],
+    [{ field: 'label', op: 'lt', value: 'a' }],
+    [
+      { field: 'color', op: 'eq', value: 'x' },
+      { field: 'label', op: 'eq', value: 'a' },
+    ],
+    [
+      { field: 'label', op: 'eq', value: 'a' },
+      { field: 'color', op: 'eq', value: 'x' },
+    ],
+  ];
+  for (const dialect of DIALECTS) {
+    it(`after any count, a count gets the text of its own shape, on ${dialect}`, () => {
+      const fresh = (scope: ReadScope, where: Predicate[]) =>
+        statements(dialect).count(scope, where).text;
+      const s = statements(dialect);
+      for (const a of scopes)
+        for (const b of scopes)
+          for (const x of shapes)
+            for (const y of shapes) {
+              s.count(a, x);
+              const { text } = s.count(b, y);
+              expect(text, `${JSON.stringify(x)} then ${JSON.stringify(y)}`).toBe(fresh(b, y));
+              expectBound(dialect, s.count(b, y));
+            }
+    });
+  }
+});
+
 describe('SqlStatements parameters', () => {
   for (const dialect of DIALECTS) {
     it(`binds one parameter per placeholder, in order, on ${dialect} (built and kept alike)`, () => {
