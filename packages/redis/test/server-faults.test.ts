@@ -1,5 +1,5 @@
 import { createContext, type Stores, UnavailableError } from '@polystore/core';
-import { type RedisServer, startRedis, untilAvailable } from '@polystore/testing';
+import { type RedisServer, startRedis, timedFailure, untilAvailable } from '@polystore/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRedisStores } from '../src/index.js';
@@ -19,17 +19,6 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** How long a call takes to fail, and with what. */
-async function failure(call: () => Promise<unknown>): Promise<{ ms: number; error: unknown }> {
-  const start = performance.now();
-  try {
-    await call();
-  } catch (error) {
-    return { ms: performance.now() - start, error };
-  }
-  throw new Error('the call succeeded');
-}
-
 describe('faults', () => {
   it('fails fast with UnavailableError while the server is down, keeps acknowledged writes, and recovers', async () => {
     const kept = await stores.instances.create(p1, { displayName: 'kept', flavor });
@@ -39,7 +28,7 @@ describe('faults', () => {
       () => stores.instances.create(p1, { flavor }),
       () => stores.instances.list(p1),
     ]) {
-      const { ms, error } = await failure(call);
+      const { ms, error } = await timedFailure(call);
       expect(error).toBeInstanceOf(UnavailableError);
       expect((error as UnavailableError).retriable).toBe(true);
       expect(ms).toBeLessThan(2000);
@@ -54,7 +43,9 @@ describe('faults', () => {
     const vm = await stores.instances.create(p1, { flavor });
     server.pause();
     try {
-      const { ms, error } = await failure(() => stores.instances.update(p1, vm.id, { host: 'h' }));
+      const { ms, error } = await timedFailure(() =>
+        stores.instances.update(p1, vm.id, { host: 'h' }),
+      );
       expect(error).toBeInstanceOf(UnavailableError);
       expect(ms).toBeLessThan(2000);
     } finally {
@@ -89,7 +80,7 @@ describe('faults', () => {
   });
 
   it('fails to open with UnavailableError when nothing listens', async () => {
-    const { ms, error } = await failure(() =>
+    const { ms, error } = await timedFailure(() =>
       openRedisStores('redis://127.0.0.1:1', { adapter: { namespace: 'x' } }),
     );
     expect(error).toBeInstanceOf(UnavailableError);

@@ -1,3 +1,4 @@
+import { timedFailure } from '@polystore/testing';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connectPostgres } from '../src/dialect/postgres-connect.js';
@@ -33,24 +34,13 @@ async function connect() {
   return { db, pool };
 }
 
-/** How long `call` took to fail, and with what. */
-async function failure(call: () => Promise<unknown>): Promise<{ ms: number; error: unknown }> {
-  const start = performance.now();
-  try {
-    await call();
-  } catch (error) {
-    return { ms: performance.now() - start, error };
-  }
-  throw new Error('the call succeeded');
-}
-
 describe('postgres: each query is bounded by failFastMs on the client side', () => {
   it('a hot statement with no answer within the bound fails, and its connection is ended, not pooled', async () => {
     const { pool } = await connect();
     const runner = new PostgresRunner(pool, BOUND_MS);
     expect(await runner.row('SELECT 1 AS "n"', [])).toEqual({ n: 1 });
     expect(pool.totalCount).toBe(1);
-    const { ms, error } = await failure(() => runner.row('SELECT pg_sleep(30)', []));
+    const { ms, error } = await timedFailure(() => runner.row('SELECT pg_sleep(30)', []));
     expect((error as Error).message).toMatch(/Connection terminated/);
     expect(ms).toBeGreaterThanOrEqual(BOUND_MS - 5);
     expect(ms).toBeLessThan(BOUND_MS + GRACE_MS);
@@ -75,7 +65,7 @@ describe('postgres: each query is bounded by failFastMs on the client side', () 
   it("kysely's queries (evolution, transactions) are bounded the same way", async () => {
     const { db, pool } = await connect();
     expect((await sql<{ n: number }>`SELECT 5 AS n`.execute(db)).rows).toEqual([{ n: 5 }]);
-    const { ms, error } = await failure(() => sql`SELECT pg_sleep(30)`.execute(db));
+    const { ms, error } = await timedFailure(() => sql`SELECT pg_sleep(30)`.execute(db));
     expect((error as Error).message).toMatch(/Connection terminated/);
     expect(ms).toBeLessThan(BOUND_MS + GRACE_MS);
     await vi.waitFor(() => expect(pool.totalCount).toBe(0), { timeout: GRACE_MS });

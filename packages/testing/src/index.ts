@@ -17,5 +17,6 @@ export { type RedisOptions, type RedisServer, startRedis } from './redis-server.
 export { requireAllBackends } from './require-all-backends.js';
 export type { ServerHandle, ServerKind, ServerOptions, StopOptions } from './server-handle.js';
 export { TcpProxy, type TcpProxyMode, type TcpTarget } from './tcp-proxy.js';
+export { type TimedFailure, timedFailure } from './timed-failure.js';
 export { type Available, untilAvailable } from './until-available.js';
 export { startZooKeeper, type ZooKeeperOptions, type ZooKeeperServer } from './zookeeper-server.js';
