@@ -285,8 +285,8 @@ export function throughputSlices(timeMs: number): number {
  *
  * A warm-up round comes first and is not recorded: in the first round the JIT is still
  * compiling each task's code (the more code a task runs, the longer), and a block's own
- * warm-up is too short for that. In 7 full PostgreSQL runs the first recorded round was
- * polystore's worst of the 7 for 64 of 119 p50 ratios (1 in 7 by chance).
+ * warm-up is too short for that. In 8 full PostgreSQL runs the first recorded round was
+ * polystore's worst of the 7 for 71 of 128 p50 ratios (1 in 7 by chance; `round-stats.ts`).
  */
 export async function measureRounds(
   tasks: readonly NamedFn[],
