@@ -60,11 +60,38 @@ export function roundTripFloor(backend: BackendName, op: Operation): number | un
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
-/** The spread of per-round ratios `a[i] / b[i]` (rounds of the same run, paired by index). */
-function spreadOf(a: readonly number[], b: readonly number[]): Spread | undefined {
-  const qs: number[] = [];
-  for (let i = 0; i < Math.min(a.length, b.length); i++)
-    if ((b[i] as number) > 0) qs.push((a[i] as number) / (b[i] as number));
+/** Per-round ratios `a[i] / b[i]` (rounds of the same run, paired by index; NaN where b is not positive). */
+function pairedRatios(a: readonly number[], b: readonly number[]): number[] {
+  return Array.from({ length: Math.min(a.length, b.length) }, (_, i) =>
+    (b[i] as number) > 0 ? (a[i] as number) / (b[i] as number) : Number.NaN,
+  );
+}
+
+/**
+ * polystore's per-round p50 and throughput ratios against another cell, in round order: each
+ * round's ratio is taken between figures of that round (NaN where the other's figure is not
+ * positive). A cell without rounds counts as one round.
+ */
+export function roundRatios(poly: Cell, other: Cell): { p50?: number[]; throughput?: number[] } {
+  const out: { p50?: number[]; throughput?: number[] } = {};
+  if (poly.latency.ok && other.latency.ok) {
+    out.p50 = pairedRatios(
+      poly.latency.value.p50Rounds ?? [poly.latency.value.p50],
+      other.latency.value.p50Rounds ?? [other.latency.value.p50],
+    );
+  }
+  if (poly.throughput.ok && other.throughput.ok) {
+    out.throughput = pairedRatios(
+      poly.throughput.value.opsRounds ?? [poly.throughput.value.opsPerSecond],
+      other.throughput.value.opsRounds ?? [other.throughput.value.opsPerSecond],
+    );
+  }
+  return out;
+}
+
+/** The median and range of per-round ratios, leaving out NaN rounds. */
+function spreadOf(ratios: readonly number[] | undefined): Spread | undefined {
+  const qs = (ratios ?? []).filter((q) => !Number.isNaN(q));
   if (qs.length === 0) return undefined;
   qs.sort((x, y) => x - y);
   const m = qs.length >> 1;
@@ -74,24 +101,16 @@ function spreadOf(a: readonly number[], b: readonly number[]): Spread | undefine
 
 /**
  * polystore's p50 and throughput relative to another cell over the rounds: each round's
- * ratio is taken between figures of that round, then their median and range.
+ * ratio is taken between figures of that round ({@link roundRatios}), then their median
+ * and range.
  */
 export function ratioSpreads(poly: Cell, other: Cell): { p50?: Spread; throughput?: Spread } {
+  const q = roundRatios(poly, other);
   const out: { p50?: Spread; throughput?: Spread } = {};
-  if (poly.latency.ok && other.latency.ok) {
-    const s = spreadOf(
-      poly.latency.value.p50Rounds ?? [poly.latency.value.p50],
-      other.latency.value.p50Rounds ?? [other.latency.value.p50],
-    );
-    if (s) out.p50 = s;
-  }
-  if (poly.throughput.ok && other.throughput.ok) {
-    const s = spreadOf(
-      poly.throughput.value.opsRounds ?? [poly.throughput.value.opsPerSecond],
-      other.throughput.value.opsRounds ?? [other.throughput.value.opsPerSecond],
-    );
-    if (s) out.throughput = s;
-  }
+  const p50 = spreadOf(q.p50);
+  if (p50) out.p50 = p50;
+  const throughput = spreadOf(q.throughput);
+  if (throughput) out.throughput = throughput;
   return out;
 }
 

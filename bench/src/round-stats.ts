@@ -10,24 +10,9 @@
  * ```
  */
 import { readFileSync } from 'node:fs';
+import { roundRatios } from './goals.js';
 import { median } from './rounds.js';
-import type { BackendResult, Cell } from './run-backend.js';
-
-/** Per-round ratios polystore / other, of one kind, or undefined where either lacks rounds. */
-function roundRatios(poly: Cell, other: Cell, kind: 'p50' | 'ops'): number[] | undefined {
-  const rounds = (c: Cell) =>
-    kind === 'p50'
-      ? c.latency.ok
-        ? c.latency.value.p50Rounds
-        : undefined
-      : c.throughput.ok
-        ? c.throughput.value.opsRounds
-        : undefined;
-  const a = rounds(poly);
-  const b = rounds(other);
-  if (a === undefined || b === undefined || a.length !== b.length || a.length < 2) return undefined;
-  return a.map((x, i) => x / (b[i] as number));
-}
+import type { BackendResult } from './run-backend.js';
 
 function main(): number {
   const paths = process.argv.slice(2);
@@ -45,9 +30,11 @@ function main(): number {
         if (poly === undefined) continue;
         for (const other of others) {
           if (other.unequal !== undefined) continue;
+          const q = roundRatios(poly, other);
           for (const kind of ['p50', 'ops'] as const) {
-            const ratios = roundRatios(poly, other, kind);
-            if (ratios === undefined) continue;
+            const ratios = kind === 'p50' ? q.p50 : q.throughput;
+            // One round has no spread and no worst round; a round with no figure, no ratio.
+            if (ratios === undefined || ratios.length < 2 || ratios.some(Number.isNaN)) continue;
             spreads[kind].push(Math.max(...ratios) / Math.min(...ratios));
             const bad = kind === 'p50' ? Math.max(...ratios) : Math.min(...ratios);
             const round = ratios.indexOf(bad);
