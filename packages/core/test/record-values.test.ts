@@ -76,6 +76,18 @@ describe('jsonBytesBound', () => {
     ),
   })).value;
 
+  it('bounds the longest number JSON writes (17 digits just above 1e-6, no exponent)', () => {
+    // fast-check found it (seed -432451353): 25 bytes, one more than the exponent forms.
+    for (const n of [
+      -0.0000010000384053841032, -0.0000012345678901234567, -1.7976931348623157e308,
+    ]) {
+      expect(jsonBytesBound(n, Number.MAX_SAFE_INTEGER)).toBeGreaterThanOrEqual(
+        JSON.stringify(n).length,
+      );
+    }
+    expect(JSON.stringify(-0.0000010000384053841032)).toHaveLength(25);
+  });
+
   it('bounds the encoded size of plain data from above', () => {
     fc.assert(
       fc.property(plain, (v) => {

@@ -266,8 +266,12 @@ function buildFreezer(field: Field): FieldFreezer {
   }
 }
 
-/** The most bytes a number takes in JSON (`-1.7976931348623157e+308`). */
-const MAX_NUMBER_JSON = 24;
+/**
+ * The most bytes a number takes in JSON: 17 significant digits just above 1e-6 in
+ * magnitude, still written without an exponent (`-0.0000012345678901234567`, 25); the
+ * exponent forms take 24 at most (`-1.7976931348623157e+308`).
+ */
+const MAX_NUMBER_JSON = 25;
 
 /**
  * An upper bound on the UTF-8 length of `JSON.stringify(value)` for plain data, or
