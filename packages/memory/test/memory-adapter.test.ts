@@ -9,6 +9,7 @@ import {
   NotFoundError,
   networkResource,
   openStores,
+  type WritePolicy,
 } from '@polystore/core';
 import { describe, expect, it } from 'vitest';
 import * as memory from '../src/index.js';
@@ -152,5 +153,34 @@ describe('resources are opt-in', () => {
     await stores.networks.create(p1, { label: 'n', cidr: '10.0.0.0/29' });
     expect(() => stores.fixedIps).toThrow(ConfigError);
     expect(MemoryDatabase.named('opt-in-networks').tableNames()).toEqual(['instances', 'networks']);
+  });
+});
+
+describe('writes at the version the write policy gives', () => {
+  it('allocates a fixed IP at that version, as it creates an instance', async () => {
+    // Every resource here has one version, so the pin is the code's: what tells the two
+    // apart is that each write asks the policy (a fleet's pin can be older than the code).
+    const asked: string[] = [];
+    const writePolicy: WritePolicy = {
+      writeVersion: (resource) => {
+        asked.push(resource.name);
+        return resource.version;
+      },
+      beforeWrite: () => {},
+    };
+    const stores = await openStores('memory:pinned-writes', {
+      adapters: [memoryAdapter],
+      writePolicy,
+    });
+    const net = await stores.networks.create(p1, { label: 'n', cidr: '10.0.0.0/29' });
+    const vm = await stores.instances.create(p1, { flavor });
+    const ip = await stores.fixedIps.allocate(p1, { networkId: net.id, instanceId: vm.id });
+    const reserved = await stores.fixedIps.create(p1, {
+      networkId: net.id,
+      address: '10.0.0.5',
+      instanceId: null,
+    });
+    expect(asked).toEqual(['network', 'instance', 'fixedIp', 'fixedIp']);
+    expect([ip.objectVersion, reserved.objectVersion]).toEqual(['1.0', '1.0']);
   });
 });

@@ -41,6 +41,7 @@ export class CoreFixedIpStore
       instanceId: record.instanceId as string | null,
       address: record.address as string,
       projectId: record.projectId,
+      objectVersion: record.objectVersion,
     });
   }
 
@@ -73,6 +74,7 @@ export class CoreFixedIpStore
       instanceId: valid.values.instanceId as string | null,
       address: address === undefined ? undefined : (valid.values.address as string),
       projectId: this.#k.ownerOf(ctx, valid.projectId),
+      objectVersion: this.#k.writeVersion(),
     });
   }
 
@@ -98,14 +100,12 @@ export class CoreFixedIpStore
       instanceId: string | null;
       address: string | undefined;
       projectId: string | null;
+      /** The version the write policy gives (a fleet's pin), as every create writes at. */
+      objectVersion: string;
     },
   ): Promise<FixedIp> {
     const networkScope = { ...readScope(networkResource, ctx), deleted: 'no' as const };
-    const raw = await this.#allocator.allocate(networkScope, {
-      ...input,
-      at: this.#k.now(),
-      objectVersion: this.#k.resource.version,
-    });
+    const raw = await this.#allocator.allocate(networkScope, { ...input, at: this.#k.now() });
     return this.#k.finish(raw);
   }
 }
