@@ -16,7 +16,11 @@ import { TARGETS } from './targets.js';
 // shuffled blocks of `--calls`, and prints the server's time per call of each (INFO
 // commandstats) and of B against A per round. A version is a prelude and a script body
 // (`.lua` files; the defaults are this checkout's), bound to the fields the driver binds.
-// Only for scripts whose repeated call leaves the keys as it found them (list, get, count).
+// A read (list, get, count) is called again and again with one call's arguments. An update
+// (updateRevision, updateExpected with --script update.lua) alternates two real calls on one
+// record, so every call moves its index entries as the real one did and the record comes
+// back to where it was: the name or the task state goes back and forth, and the revision
+// check is left out (update.lua's ARGV[5] sent empty), since the revision moves on.
 // npm run lua-ab -w @polystore/bench -- --op list --script list.lua \
 //   --a-body /tmp/list-before.lua [--b-body …] [--a-prelude …] [--b-prelude …]
 const SCRIPTS = new URL('../../packages/redis/src/scripts/', import.meta.url);
@@ -38,7 +42,8 @@ if (!OPERATIONS.includes(op)) {
   process.exit(2);
 }
 const rounds = Number(values.rounds);
-const calls = Number(values.calls);
+// Even, so that a block of update calls leaves the record where it found it.
+const perRound = 2 * Math.ceil(Number(values.calls) / 2);
 const text = (path: string | undefined, fallback: string) =>
   readFileSync(path ?? new URL(fallback, SCRIPTS), 'utf8');
 const versions = {
@@ -62,13 +67,14 @@ const monitor = await watcher.monitor();
 // ioredis sends EVALSHA, and EVAL with the source after NOSCRIPT: on a fresh server, the
 // first call of each script shows its source, bound field names included.
 const sources: string[] = [];
-let call: string[] | undefined;
+const calls: string[][] = [];
 let watching = false;
 monitor.on('monitor', (_time: string, args: unknown[]) => {
   const [command, ...rest] = args.map(String);
   if (command?.toLowerCase() === 'eval') sources.push(rest[0] ?? '');
-  if (watching && call === undefined && command?.toLowerCase() === 'evalsha') call = rest;
+  if (watching && command?.toLowerCase() === 'evalsha') calls.push(rest);
 });
+const write = op === 'updateRevision' || op === 'updateExpected';
 const subject = polystoreSubject(await openStores(target.storeUrl(address, work)));
 const client = new Redis(address.port, address.host);
 try {
@@ -76,13 +82,26 @@ try {
   if (!fn) throw new Error(`polystore has no ${op}`);
   for (let i = 0; i < 50; i++) await fn();
   watching = true;
-  await fn();
+  // An update's pool takes its records in turn: enough calls to meet one record twice.
+  for (let i = 0; i < (write ? 600 : 1); i++) await fn();
   await new Promise((resolve) => setTimeout(resolve, 200));
   // A monitor costs the server time on every command, the scripts' own included.
   monitor.disconnect();
   watcher.disconnect();
-  if (call === undefined) throw new Error(`${op} made no EVALSHA`);
-  const [sha, , key, ...args] = call;
+  // The calls to replay: one, or two in a row on the same record (same key).
+  const pair = (() => {
+    if (!write) return calls.slice(0, 1);
+    const byKey = new Map<string, string[][]>();
+    for (const c of calls) byKey.set(c[2] ?? '', [...(byKey.get(c[2] ?? '') ?? []), c]);
+    return [...byKey.values()].find((cs) => cs.length >= 2)?.slice(0, 2) ?? [];
+  })();
+  if (pair.length === 0) throw new Error(`${op} made no EVALSHA (or none twice on one record)`);
+  const sha = pair[0]![0]!;
+  const replays = pair.map(([, , key, ...args]) => {
+    // update.lua's ARGV[5], the expected revision: the record's moves on at every call.
+    if (write) args[4] = '';
+    return { key: key!, args };
+  });
   // The real script: the one whose source holds the script's first line of code (MONITOR
   // shows it escaped, so its SHA is not the real one's), and its bound names.
   const first = text(undefined, values.script)
@@ -99,10 +118,32 @@ try {
     );
     shas[k] = (await client.script('LOAD', lua)) as string;
   }
-  const replyOf = async (s: string) => JSON.stringify(await client.evalsha(s, 1, key!, ...args));
-  const real1 = await replyOf(sha!);
+  let turn = 0;
+  /** The next call of script `s`: the replays in turn. */
+  const callOf = (s: string) => {
+    const { key, args } = replays[turn++ % replays.length]!;
+    return client.evalsha(s, 1, key, ...args);
+  };
+  /**
+   * The replies of one turn through the replays, as text; an update's row without its
+   * revision (the third field of the row, see prelude.lua's row_of), which every call moves on.
+   */
+  const repliesOf = async (s: string) => {
+    const out: string[] = [];
+    for (let k = 0; k < replays.length; k++) {
+      const reply = await callOf(s);
+      if (write && Array.isArray(reply) && typeof reply[1] === 'string') {
+        const row = JSON.parse(reply[1]) as unknown[];
+        row[2] = null;
+        reply[1] = row;
+      }
+      out.push(JSON.stringify(reply));
+    }
+    return out.join('\n');
+  };
+  const real1 = await repliesOf(sha);
   console.log(
-    `${op} (${values.script}): A's reply ${(await replyOf(shas.A)) === real1 ? 'equals' : 'DIFFERS FROM'} the real script's, B's ${(await replyOf(shas.B)) === real1 ? 'equals' : 'DIFFERS FROM'} it`,
+    `${op} (${values.script}): A's reply ${(await repliesOf(shas.A)) === real1 ? 'equals' : 'DIFFERS FROM'} the real script's, B's ${(await repliesOf(shas.B)) === real1 ? 'equals' : 'DIFFERS FROM'} it`,
   );
   const usec = async () => {
     const stats = (await client.info('commandstats')) as string;
@@ -112,9 +153,9 @@ try {
   const per: Record<'A' | 'B', number[]> = { A: [], B: [] };
   for (let r = 0; r < rounds; r++) {
     for (const k of shuffled(['A', 'B'] as const)) {
-      for (let i = 0; i < 100; i++) await client.evalsha(shas[k], 1, key!, ...args);
+      for (let i = 0; i < 100; i++) await callOf(shas[k]);
       await client.config('RESETSTAT');
-      for (let i = 0; i < calls; i++) await client.evalsha(shas[k], 1, key!, ...args);
+      for (let i = 0; i < perRound; i++) await callOf(shas[k]);
       per[k].push(await usec());
     }
   }
@@ -125,7 +166,9 @@ try {
     console.log(`${k}: server µs per call, median ${spread(per[k], 1)}`);
   }
   const ratios = per.B.map((b, i) => b / (per.A[i] as number));
-  console.log(`B / A per round: median ${spread(ratios, 3)}, ${rounds} rounds of ${calls} calls`);
+  console.log(
+    `B / A per round: median ${spread(ratios, 3)}, ${rounds} rounds of ${perRound} calls`,
+  );
 } finally {
   monitor.disconnect();
   watcher.disconnect();
