@@ -72,6 +72,8 @@ export type BoundScript = (key: string, args: readonly ScriptArg[]) => Promise<u
 
 /** The line of the shared scripts that {@link RedisConnection.bind} replaces (prelude.lua). */
 const UNBOUND_NAMES = 'local BOUND_NAMES = nil';
+/** The line of the write scripts that {@link RedisConnection.bind} replaces with a layout. */
+const UNBOUND_LAYOUT = 'local BOUND_LAYOUT = nil';
 
 /**
  * The signature of the rows of records of the fields `names` (prelude.lua row_head): a
@@ -86,6 +88,23 @@ export function rowSignature(names: readonly string[]): string {
     .update(`row2${JSON.stringify(names)}`)
     .digest('hex')
     .slice(0, 12);
+}
+
+/**
+ * A Lua function that makes the layout table a descriptor's JSON decodes to (prelude.lua's
+ * `lay`), afresh at each call, since the scripts add to its lists (with_applied).
+ */
+function layoutMaker(descriptor: string): string {
+  const d = JSON.parse(descriptor) as {
+    n: string;
+    s: readonly string[];
+    e: readonly string[];
+    u: readonly (readonly string[])[];
+    g: boolean;
+  };
+  const list = (xs: readonly string[]) => `{ ${xs.map(luaString).join(', ')} }`;
+  const uniques = `{ ${d.u.map(list).join(', ')} }`;
+  return `function() return { n = ${luaString(d.n)}, s = ${list(d.s)}, e = ${list(d.e)}, u = ${uniques}, g = ${d.g ? 'true' : 'false'} } end`;
 }
 
 /**
@@ -247,9 +266,11 @@ export class RedisConnection {
 
   /**
    * The script `name` with the field names of its replies bound in it (prelude.lua's
-   * BOUND_NAMES): its calls send `'-'` where the shared script takes the names. One
-   * command is defined per script and names, however many drivers ask; ioredis sends
-   * EVALSHA, and EVAL after `NOSCRIPT`, as for the shared scripts.
+   * BOUND_NAMES): its calls send `'-'` where the shared script takes the names. With a
+   * layout (`ResourceLayout.descriptor`), a script that reads one (layout_of)
+   * has it bound too (BOUND_LAYOUT), and its calls send `'-'` in its place as well. One
+   * command is defined per script, names and layout, however many drivers ask; ioredis
+   * sends EVALSHA, and EVAL after `NOSCRIPT`, as for the shared scripts.
    *
    * @example
    * ```ts
@@ -257,19 +278,22 @@ export class RedisConnection {
    * const row = await get(layout.recordKey(id), [layout.base, id, '-']);
    * ```
    */
-  bind(name: ScriptName, names: readonly string[]): BoundScript {
-    const cacheKey = `${name}\0${names.join('\0')}`;
+  bind(name: ScriptName, names: readonly string[], layout?: string): BoundScript {
+    const cacheKey = `${name}\0${names.join('\0')}\0\0${layout ?? ''}`;
     const known = this.#bound.get(cacheKey);
     if (known) return known;
     const shared = LUA_SCRIPTS[name];
     if (!shared.includes(UNBOUND_NAMES)) {
       throw new ConfigError(`redis: the ${name} script reads no bound field names`);
     }
-    const lua = shared.replace(
+    let lua = shared.replace(
       UNBOUND_NAMES,
       () =>
         `local BOUND_NAMES = { ${names.map(luaString).join(', ')}, sig = '${rowSignature(names)}' }`,
     );
+    if (layout !== undefined && lua.includes(UNBOUND_LAYOUT)) {
+      lua = lua.replace(UNBOUND_LAYOUT, () => `local BOUND_LAYOUT = ${layoutMaker(layout)}`);
+    }
     const command = `${commandName(name)}_bound${this.#bound.size}`;
     this.client.defineCommand(command, {
       lua,

@@ -69,7 +69,10 @@ const BOUND_SCRIPTS = [
   'rewriteMany',
 ] as const;
 
-/** Where a bound script takes the names of the reply's fields (see read_names). */
+/**
+ * Where a bound script takes the names of the reply's fields (see read_names), and the
+ * layout (see layout_of); also the layout of a script that does not read it (list, count).
+ */
 const BOUND = '-';
 
 /**
@@ -126,7 +129,9 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
     this.#layout = layout;
     this.#fields = readFields(layout);
     const bound: Partial<Record<(typeof BOUND_SCRIPTS)[number], BoundScript>> = {};
-    for (const name of BOUND_SCRIPTS) bound[name] = connection.bind(name, this.#fields);
+    for (const name of BOUND_SCRIPTS) {
+      bound[name] = connection.bind(name, this.#fields, layout.descriptor);
+    }
     this.#bound = bound as Record<(typeof BOUND_SCRIPTS)[number], BoundScript>;
     this.#rows = new RowReader(this.#fields);
     this.#head = `${rowSignature(this.#fields)}\0`;
@@ -136,7 +141,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
     const l = this.#layout;
     const reply = (await this.#bound.insert(l.recordKey(record.id), [
       l.base,
-      l.descriptor,
+      BOUND,
       record.id,
       ...l.encode(record),
       this.#schemaText,
@@ -194,7 +199,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
     }
     const args = [
       l.base,
-      l.descriptor,
+      BOUND,
       field,
       direction,
       lexArg(lo, '-'),
@@ -237,7 +242,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
     // A range on a sortable field is a predicate of count (no order field absorbs it).
     const reply = await this.#conn.script('count', l.versionsKey, [
       l.base,
-      l.descriptor,
+      BOUND,
       String(plan.partitions.length),
       ...plan.partitions,
       ...plan.predicates,
@@ -255,7 +260,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
     const l = this.#layout;
     const args: (string | number)[] = [
       l.base,
-      l.descriptor,
+      BOUND,
       id,
       scopeArg(scope),
       change.expectedRevision === undefined ? '' : String(change.expectedRevision),
@@ -288,7 +293,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
     const l = this.#layout;
     const reply = (await this.#bound.delete(l.recordKey(id), [
       l.base,
-      l.descriptor,
+      BOUND,
       id,
       scopeArg(scope),
       change.expectedRevision === undefined ? '' : String(change.expectedRevision),
@@ -409,7 +414,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
     const next = { ...record, revision: expectedRevision + 1 } as StoredRecord;
     const reply = (await this.#bound.rewrite(l.recordKey(record.id), [
       l.base,
-      l.descriptor,
+      BOUND,
       l.schemaKey,
       record.id,
       String(expectedRevision),
@@ -443,7 +448,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
     const done: string[] = [];
     for (let i = 0; i < rewrites.length; i += REWRITE_BATCH) {
       const chunk = rewrites.slice(i, i + REWRITE_BATCH);
-      const args: string[] = [l.base, l.descriptor, l.schemaKey, String(chunk.length)];
+      const args: string[] = [l.base, BOUND, l.schemaKey, String(chunk.length)];
       for (const { record, expectedRevision } of chunk) {
         const hash = l.encode({ ...record, revision: expectedRevision + 1 } as StoredRecord);
         args.push(record.id, String(expectedRevision), String(hash.length), ...hash);

@@ -22,6 +22,7 @@ import {
   gadgetResource,
   widgetResource,
 } from '../../../test/contract/resources.js';
+import { ResourceLayout } from '../src/layout.js';
 import { openRedisBackend, openRedisStores } from '../src/redis-adapter.js';
 import { RedisConnection, redisEndpoint } from '../src/redis-connection.js';
 import { resolveRedisOptions } from '../src/redis-options.js';
@@ -214,6 +215,69 @@ describe('scripts with bound field names', () => {
       const fewer = connection.bind('get', ['id', '10']);
       expect(fewer).not.toBe(get);
       expect(await fewer(`${base}r:one`, [base, 'one', '-'])).toBe(`[${values[0]}\n,${values[6]}]`);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('binds a layout in the write scripts: a call sending "-" writes what one sending the layout writes', async () => {
+    const url = new URL(redisUrl());
+    const connection = await RedisConnection.open(redisEndpoint(url), resolveRedisOptions(url));
+    try {
+      const names = ['id', 'projectId', 'name'];
+      const shared = new ResourceLayout(
+        gadgetResource,
+        `${freshNamespace('redis_unbound_layout')}:`,
+      );
+      const bound = new ResourceLayout(gadgetResource, `${freshNamespace('redis_bound_layout')}:`);
+      const insert = connection.bind('insert', names, bound.descriptor);
+      expect(connection.bind('insert', names, bound.descriptor)).toBe(insert);
+      expect(connection.bind('insert', names)).not.toBe(insert);
+      const record = {
+        id: '00000000-0000-4000-8000-000000000001',
+        projectId: 'p1',
+        revision: 1,
+        createdAt: '2026-05-01T00:00:00.000Z',
+        updatedAt: '2026-05-01T00:00:00.000Z',
+        deletedAt: null,
+        objectVersion: gadgetResource.version,
+        ...{ name: 'one', size: 1, seenAt: '2026-05-01T00:00:00.000Z', color: 'red', rank: 1 },
+        ...{ active: true, owner: null, code: 'c1', zone: null, slot: null, labels: [] },
+        ...{ meta: {}, grid: [], tags: {}, spec: null },
+      };
+      const args = (l: ResourceLayout, layout: string) => [
+        l.base,
+        layout,
+        record.id,
+        ...l.encode(record),
+        '',
+      ];
+      const plain = connection.bind('insert', names);
+      expect(await plain(shared.recordKey(record.id), args(shared, shared.descriptor))).toEqual([
+        'ok',
+      ]);
+      expect(await insert(bound.recordKey(record.id), args(bound, '-'))).toEqual(['ok']);
+      const keysUnder = async (base: string) =>
+        (await raw.keys(`${base}*`)).map((k) => k.slice(base.length)).sort();
+      const written = await keysUnder(shared.base);
+      // The record, its row, and its entries in the layout's sort, equality and unique indexes.
+      expect(written.length).toBeGreaterThan(2 + bound.sortFields.length);
+      expect(written.some((k) => k.startsWith('u:'))).toBe(true);
+      expect(await keysUnder(bound.base)).toEqual(written);
+      // A second insert of the same unique values is refused by the bound layout's constraint.
+      const clash = {
+        ...record,
+        ...{ id: '00000000-0000-4000-8000-000000000002', color: 'blue', rank: 2 },
+      };
+      expect(
+        await insert(bound.recordKey(clash.id), [
+          bound.base,
+          '-',
+          clash.id,
+          ...bound.encode(clash),
+          '',
+        ]),
+      ).toEqual(['duplicate', 'code']);
     } finally {
       await connection.close();
     }

@@ -1,7 +1,8 @@
 -- How many records of the partitions match the predicates, from the index keys only:
 -- the sizes of the partitions' id index without predicates, the size of the predicate's
 -- own index for one predicate, else the smallest predicate index filtered by the others.
--- KEYS[1] routes the call. ARGV: T, layout, partitions, predicates.
+-- KEYS[1] routes the call. ARGV: T, layout (not read: the driver sends '-'), partitions,
+-- predicates.
 -- Reply: { the count, how many ids of the predicate index it took are in legacy sets (see
 -- qkey; 0 when it took none) }.
 local T = ARGV[1]

@@ -17,7 +17,7 @@ if not r or not writable(r, scope) then return { 'not-found' } end
 if not meets_conditions(r, exprev, at) then return { 'conflict', record_text(r, names) } end
 -- The index entries it moves and the unique values it frees include those of the indexes
 -- and constraints a newer definition applied.
-local lay, learned = with_applied(T, cjson.decode(ARGV[2]), nil, ARGV[#ARGV])
+local lay, learned = with_applied(T, layout_of(ARGV[2]), nil, ARGV[#ARGV])
 if ARGV[6] ~= '1' then
   remove(T, lay, id, r)
   return { 'ok', record_text(r, names), learned }

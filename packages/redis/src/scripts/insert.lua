@@ -6,7 +6,7 @@
 -- Reply: {'ok'[, schema text]} | {'duplicate', 'id' | the constraint's fields as 'f1,f2'},
 -- or the error reply 'BELOWPIN …' when its objectVersion is below the write floor
 -- (below_floor). The schema text comes as update.lua's does.
-local T, lay, id = ARGV[1], cjson.decode(ARGV[2]), ARGV[3]
+local T, lay, id = ARGV[1], layout_of(ARGV[2]), ARGV[3]
 local schema, floor = schema_and_floor(T)
 local learned
 lay, learned = with_applied(T, lay, schema, ARGV[#ARGV])

@@ -1,6 +1,7 @@
 -- One page of records in the total order (order field, id), from the index keys only.
--- KEYS[1] routes the call. ARGV: T, layout, order field, 'asc'|'desc', lo and hi bounds
--- of the order index (cursor and ranges on the order field, ZRANGEBYLEX syntax), limit,
+-- KEYS[1] routes the call. ARGV: T, layout (not read: the driver sends '-'), order field,
+-- 'asc'|'desc', lo and hi bounds of the order index (cursor and ranges on the order field,
+-- ZRANGEBYLEX syntax), limit,
 -- partitions (see read_parts), predicates (see read_preds), the fields of the reply (see
 -- read_names).
 --

@@ -11,7 +11,7 @@
 --   T            the resource's key base, '<prefix>{<namespace>}:<plural>:'
 --   lay          the resource's layout descriptor { n = resource name, s = sort fields,
 --                e = equality fields, u = unique constraints, g = global resource }
---                (cjson-decoded ARGV[2])
+--                (ARGV[2]: its JSON, or '-' where the script has it bound, see layout_of)
 --   a record     a hash: '<field>' -> JSON text of the value, '~s:<field>' -> sort token
 --   partitions   '<l|d>:<*|projectJson>': live/deleted x all projects/one project
 -- Values are compared as JSON texts or sort tokens, never re-encoded here: cjson would
@@ -131,6 +131,19 @@ end
 -- script's call sends '-' in their place (see read_names): sending 15 names with every call
 -- cost the client more than the server's whole get.
 local BOUND_NAMES = nil
+
+-- The layout descriptor of the resource a script the driver loaded for one resource was
+-- bound to (RedisConnection.bind replaces this line with a function that makes it); nil in
+-- the shared scripts. See layout_of.
+local BOUND_LAYOUT = nil
+
+-- The layout descriptor of a call (see `lay` above): '-' in a script with the layout bound
+-- (BOUND_LAYOUT) makes the table afresh, with no JSON to decode (1.3 µs of an update's 37
+-- on the server) and none to send; else the JSON text is decoded.
+local function layout_of(text)
+  if text == '-' then return BOUND_LAYOUT() end
+  return cjson.decode(text)
+end
 
 -- A record's reply form, a row: the JSON array of the texts `v` of its fields `names`
 -- (from read_names), in that order, joined by '\n,' (JSON whitespace and a comma, which no

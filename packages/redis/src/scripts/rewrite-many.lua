@@ -6,7 +6,7 @@
 -- then per record: id, expected revision, number of hash entries (field and value each
 -- count), the new record hash as field/value pairs (with the layout's sort tokens).
 -- Reply: the ids rewritten, in the order given.
-local T, lay = ARGV[1], cjson.decode(ARGV[2])
+local T, lay = ARGV[1], layout_of(ARGV[2])
 local els = rewrite_elements(lay, ARGV[3])
 
 -- Rewrites one record (ARGV[first .. last] its new hash); whether it did.

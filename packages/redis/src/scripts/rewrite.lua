@@ -11,7 +11,7 @@
 -- (with the sort tokens of the layout's fields).
 -- Reply: {'ok'} (the record is the one sent) | {'not-found'} | {'conflict', record (one
 -- string of the reply fields, record_text)} | {'duplicate', 'f1,f2'}.
-local T, lay, id = ARGV[1], cjson.decode(ARGV[2]), ARGV[4]
+local T, lay, id = ARGV[1], layout_of(ARGV[2]), ARGV[4]
 local key = KEYS[1]
 local r = load(key)
 if not r then return { 'not-found' } end

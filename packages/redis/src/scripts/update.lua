@@ -25,7 +25,7 @@ if not ok then return { 'conflict', record_text(r, names) } end
 -- The layout (and the schema key it is completed from) and the floor are only needed for
 -- a write.
 local schema, floor = schema_and_floor(T)
-local lay, learned = with_applied(T, cjson.decode(ARGV[2]), schema, ARGV[#ARGV])
+local lay, learned = with_applied(T, layout_of(ARGV[2]), schema, ARGV[#ARGV])
 
 local n = copy(r)
 local writes = {}
