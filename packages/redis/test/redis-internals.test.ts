@@ -232,7 +232,8 @@ describe('scripts with bound field names', () => {
       const bound = new ResourceLayout(gadgetResource, `${freshNamespace('redis_bound_layout')}:`);
       const insert = connection.bind('insert', names, bound.descriptor);
       expect(connection.bind('insert', names, bound.descriptor)).toBe(insert);
-      expect(connection.bind('insert', names)).not.toBe(insert);
+      const plain = connection.bind('insert', names);
+      expect(plain).not.toBe(insert);
       const record = {
         id: '00000000-0000-4000-8000-000000000001',
         projectId: 'p1',
@@ -252,11 +253,14 @@ describe('scripts with bound field names', () => {
         ...l.encode(record),
         '',
       ];
-      const plain = connection.bind('insert', names);
       expect(await plain(shared.recordKey(record.id), args(shared, shared.descriptor))).toEqual([
         'ok',
       ]);
       expect(await insert(bound.recordKey(record.id), args(bound, '-'))).toEqual(['ok']);
+      // A script with no layout bound refuses '-' in its place, writing nothing.
+      await expect(plain(shared.recordKey('x'), args(shared, '-'))).rejects.toThrow(
+        /no layout is bound/,
+      );
       const keysUnder = async (base: string) =>
         (await raw.keys(`${base}*`)).map((k) => k.slice(base.length)).sort();
       const written = await keysUnder(shared.base);
