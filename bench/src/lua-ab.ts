@@ -103,19 +103,22 @@ try {
     return { key: key!, args };
   });
   // The real script: the one whose source holds the script's first line of code (MONITOR
-  // shows it escaped, so its SHA is not the real one's), and its bound names.
+  // shows it escaped, so its SHA is not the real one's), its bound names, and its bound
+  // layout where it reads one (a write script: its calls send '-' for it).
   const first = text(undefined, values.script)
     .split('\n')
     .find((line) => line.trim() !== '' && !line.startsWith('--'));
   const real = sources.find((s) => first !== undefined && s.includes(first));
   const names = real?.match(/local BOUND_NAMES = \{[^}]*sig = '[0-9a-f]+' \}/)?.[0];
   if (names === undefined) throw new Error(`the script ${op} called has no bound names`);
+  const layout = real?.match(/local BOUND_LAYOUT = function\(\) return \{.*?\} end/)?.[0];
   const shas = { A: '', B: '' };
   for (const k of ['A', 'B'] as const) {
-    const lua = shakeScript(versions[k].prelude, versions[k].body).replace(
+    let lua = shakeScript(versions[k].prelude, versions[k].body).replace(
       'local BOUND_NAMES = nil',
       () => names,
     );
+    if (layout !== undefined) lua = lua.replace('local BOUND_LAYOUT = nil', () => layout);
     shas[k] = (await client.script('LOAD', lua)) as string;
   }
   let turn = 0;
