@@ -97,14 +97,24 @@ redis.call('SADD', 'raw:v:' .. v, val(t[${AT.id}]))
 redis.call('SADD', 'raw:versions', v)
 return ARGV[1]`;
 
-// ARGV: the project's JSON text, the expected revision, the new displayName's and
-// updatedAt's JSON texts.
-const UPDATE_NAME = `${PRELUDE}
+// An update's start: the record at KEYS[1] as its field texts `t`, live in the project
+// ARGV[1] (its JSON text), or NOTFOUND.
+const READ_LIVE = `
 local s = redis.call('GET', KEYS[1])
 if not s then return redis.error_reply('NOTFOUND') end
 local t = split(s)
 if not live(t, ARGV[1]) then return redis.error_reply('NOTFOUND') end
-if t[${AT.revision}] ~= ARGV[2] then return redis.error_reply('CONFLICT') end
+`;
+
+// An update's end: the field texts `t` joined and stored, and returned.
+const WRITE_BACK = `local out = '[' .. table.concat(t, '\\n,') .. ']'
+redis.call('SET', KEYS[1], out)
+return out`;
+
+// ARGV: the project's JSON text, the expected revision, the new displayName's and
+// updatedAt's JSON texts.
+const UPDATE_NAME = `${PRELUDE}
+${READ_LIVE}if t[${AT.revision}] ~= ARGV[2] then return redis.error_reply('CONFLICT') end
 sort_entry(t, 'displayName', false)
 sort_entry(t, 'updatedAt', false)
 t[${AT.displayName}] = ARGV[3]
@@ -112,18 +122,12 @@ t[${AT.revision}] = string.format('%d', tonumber(ARGV[2]) + 1)
 t[${AT.updatedAt}] = ARGV[4]
 sort_entry(t, 'displayName', true)
 sort_entry(t, 'updatedAt', true)
-local out = '[' .. table.concat(t, '\\n,') .. ']'
-redis.call('SET', KEYS[1], out)
-return out`;
+${WRITE_BACK}`;
 
 // ARGV: the project's JSON text, the expected and the new taskState's JSON texts,
 // updatedAt's JSON text.
 const UPDATE_TASK = `${PRELUDE}
-local s = redis.call('GET', KEYS[1])
-if not s then return redis.error_reply('NOTFOUND') end
-local t = split(s)
-if not live(t, ARGV[1]) then return redis.error_reply('NOTFOUND') end
-if t[${AT.taskState}] ~= ARGV[2] then return redis.error_reply('CONFLICT') end
+${READ_LIVE}if t[${AT.taskState}] ~= ARGV[2] then return redis.error_reply('CONFLICT') end
 eq_entry(t, 'taskState', false)
 sort_entry(t, 'updatedAt', false)
 t[${AT.taskState}] = ARGV[3]
@@ -131,9 +135,7 @@ t[${AT.revision}] = string.format('%d', tonumber(t[${AT.revision}]) + 1)
 t[${AT.updatedAt}] = ARGV[4]
 eq_entry(t, 'taskState', true)
 sort_entry(t, 'updatedAt', true)
-local out = '[' .. table.concat(t, '\\n,') .. ']'
-redis.call('SET', KEYS[1], out)
-return out`;
+${WRITE_BACK}`;
 
 const LIST = `
 local ids = redis.call('ZRANGE', KEYS[1], '-', '+', 'BYLEX', 'LIMIT', 0, tonumber(ARGV[1]))
