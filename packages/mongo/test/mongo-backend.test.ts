@@ -102,6 +102,24 @@ describe('round trips', () => {
       'findAndModify',
     ]);
   });
+
+  it('runs the allocations of one network in turn: 32 at once lose no race', async () => {
+    const net = await stores.networks.create(p1, { label: 'turns', cidr: '10.1.0.0/24' });
+    const many = await counted(() =>
+      Promise.all(
+        Array.from({ length: 32 }, () =>
+          stores.fixedIps.allocate(p1, { networkId: net.id, instanceId: null }),
+        ),
+      ),
+    );
+    // Each took the lowest free address in its turn, with one insert: none lost a race and
+    // read again (racing, n allocations cost about n * n / 2 reads and inserts).
+    expect(many.value.map((ip) => ip.address)).toEqual(
+      Array.from({ length: 32 }, (_, i) => `10.1.0.${i + 1}`),
+    );
+    expect(many.commands.filter((c) => c === 'insert')).toHaveLength(32);
+    expect(many.commands.filter((c) => c === 'find')).toHaveLength(64);
+  });
 });
 
 describe('opening', () => {
