@@ -30,7 +30,7 @@ export type Liveness = 'l' | 'd';
  * | key | type | holds |
  * |---|---|---|
  * | `r:<id>` | hash | the record: `<field>` → JSON text, `~s:<field>` → sort token of each sortable field, `~e:<field>` / `~u:<f1,f2>` → the equality value / unique key it was last entered under (for rewrite) |
- * | `w:<id>` | string | the record's reply row, under the signature of its reader's fields and the row format (prelude.lua row_head; read only under the reader's) |
+ * | `w:<id>` | string | the record's reply row, under the signature of its reader's fields and the row format (prelude.lua ROW_HEAD; read only under the reader's) |
  * | `z:<field>:<l\|d>:<*\|project>` | sorted set (lex) | `<token>\0<id>` of every record of the partition, for each sortable field |
  * | `q:<field>:<l\|d>:<*\|project>:<value>` | sorted set (lex) | `<id>\0<id>` (the id index's member) of every record of the partition whose field has that value (JSON text; `null` too): in the id index's order, so a page by id with that filter is a range walk |
  * | `e:<field>:<l\|d>:<*\|project>:<value>` | set | the ids of the same, in a store written before the sorted sets: writes remove ids from it, reads take it too, `list` and `count` move the rest when they meet it |

@@ -76,7 +76,7 @@ const UNBOUND_NAMES = 'local BOUND_NAMES = nil';
 const UNBOUND_LAYOUT = 'local BOUND_LAYOUT = nil';
 
 /**
- * The signature of the rows of records of the fields `names` (prelude.lua row_head): a
+ * The signature of the rows of records of the fields `names` (prelude.lua ROW_HEAD): a
  * script reads a record's stored row (`w:<id>`) only if it was written for the same
  * fields in the same order, in the same row format: 'row2', whose head is the signature
  * alone. The rows of an earlier release ('row1', which a read checked against the hash's

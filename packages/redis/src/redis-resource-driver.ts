@@ -121,7 +121,7 @@ export class RedisResourceDriver implements ResourceDriver, EvolutionDriver {
    * decode, never a missed index.
    */
   #schemaText = '';
-  /** The head of this driver's stored rows (prelude.lua row_head). */
+  /** The head of this driver's stored rows (prelude.lua ROW_HEAD). */
   readonly #head: string;
 
   constructor(connection: RedisConnection, layout: ResourceLayout) {

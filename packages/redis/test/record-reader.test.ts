@@ -52,7 +52,7 @@ describe('RowReader', () => {
           });
           const got = reader.read(rowOf(texts));
           expect(Object.entries(got)).toEqual(Object.entries(want));
-          // A stored row comes with its head (prelude.lua row_head): the same record.
+          // A stored row comes with its head (prelude.lua ROW_HEAD): the same record.
           const stored = reader.read(`0123456789ab 7 "2026-01-01T00:00:00.000Z"\0${rowOf(texts)}`);
           expect(Object.entries(stored)).toEqual(Object.entries(want));
         }),

@@ -1,5 +1,5 @@
 /**
- * The stored rows (`w:<id>`, prelude.lua row_head, save_row, record_row): every write of
+ * The stored rows (`w:<id>`, prelude.lua ROW_HEAD, save_row, record_row): every write of
  * this release stores the record's reply row or drops it, and a read returns it only under
  * the head of the reader's fields in this release's row format; else it reads the hash.
  * What a read returns is what the hash holds, whichever client of this release wrote it

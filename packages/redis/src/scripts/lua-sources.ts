@@ -35,7 +35,7 @@ const DEFINITIONS = {
     '-- A record table as a flat field/value list (the arguments of the HSET that writes it).\nlocal function flatten(r)\n  local out = {}\n  for k, v in pairs(r) do\n    out[#out + 1] = k\n    out[#out + 1] = v\n  end\n  return out\nend',
   copy: 'local function copy(r)\n  local n = {}\n  for k, v in pairs(r) do n[k] = v end\n  return n\nend',
   BOUND_NAMES:
-    "-- The fields of the replies, in a script the driver loaded for one resource with them\n-- bound here (RedisConnection.bind replaces this line with their list, 'id' first, and\n-- `sig`, the signature of their rows, see row_head); nil in the shared scripts. A bound\n-- script's call sends '-' in their place (see read_names): sending 15 names with every call\n-- cost the client more than the server's whole get.\nlocal BOUND_NAMES = nil",
+    "-- The fields of the replies, in a script the driver loaded for one resource with them\n-- bound here (RedisConnection.bind replaces this line with their list, 'id' first, and\n-- `sig`, the signature of their rows, see ROW_HEAD); nil in the shared scripts. A bound\n-- script's call sends '-' in their place (see read_names): sending 15 names with every call\n-- cost the client more than the server's whole get.\nlocal BOUND_NAMES = nil",
   BOUND_LAYOUT:
     '-- The layout descriptor of the resource a script the driver loaded for one resource was\n-- bound to (RedisConnection.bind replaces this line with a function that makes it); nil in\n-- the shared scripts. See layout_of.\nlocal BOUND_LAYOUT = nil',
   layout_of:
@@ -44,12 +44,12 @@ const DEFINITIONS = {
     "-- A record's reply form, a row: the JSON array of the texts `v` of its fields `names`\n-- (from read_names), in that order, joined by '\\n,' (JSON whitespace and a comma, which no\n-- text polystore writes holds: record-reader.ts); a field it lacks (false in v) is 'null'\n-- there, and the array then ends with one more element, the list of those positions (from\n-- 0). Only what the caller decodes, the hidden '~' fields stay on the server; and the\n-- client reads a row with one JSON.parse, half the time of parsing each text alone.\nlocal function row_of(v, names)\n  local absent\n  for k = 1, #names do\n    if not v[k] then\n      v[k] = 'null'\n      absent = absent or {}\n      absent[#absent + 1] = k - 1\n    end\n  end\n  if absent then v[#names + 1] = '[' .. table.concat(absent, ',') .. ']' end\n  return '[' .. table.concat(v, '\\n,') .. ']'\nend",
   record_text:
     "-- The reply form of a record a write script holds as a table (see row_of). The script has\n-- the record already, so no read; the hidden '~' fields stay on the server.\nlocal function record_text(r, names)\n  local v = {}\n  for k = 1, #names do v[k] = r[names[k]] or false end\n  return row_of(v, names)\nend",
-  row_head:
-    "-- The head of a record's stored row (wkey) for the bound fields: their row signature\n-- (RedisConnection's rowSignature, of the fields and the row format) and a NUL. A client of\n-- other fields has another signature, and so has every row an earlier release wrote (its\n-- format is 'row1'): a read takes a row only under its own head, and reads the hash\n-- otherwise. Every write of this release stores the record's row or drops it (save_row,\n-- remove, contract), so a row under a reader's head is what the hash holds: no read of the\n-- hash checks it. (An earlier release's process writing meanwhile would leave rows behind,\n-- as it leaves the equality indexes: the fleet moves first, see the README.)\nlocal function row_head()\n  return BOUND_NAMES.sig .. '\\0'\nend",
+  ROW_HEAD:
+    "-- The head of a record's stored row (wkey) for the bound fields (nil in the shared\n-- scripts): their row signature (RedisConnection's rowSignature, of the fields and the row\n-- format) and a NUL, made once per call, not per row. A client of\n-- other fields has another signature, and so has every row an earlier release wrote (its\n-- format is 'row1'): a read takes a row only under its own head, and reads the hash\n-- otherwise. Every write of this release stores the record's row or drops it (save_row,\n-- remove, contract), so a row under a reader's head is what the hash holds: no read of the\n-- hash checks it. (An earlier release's process writing meanwhile would leave rows behind,\n-- as it leaves the equality indexes: the fleet moves first, see the README.)\nlocal ROW_HEAD = BOUND_NAMES and (BOUND_NAMES.sig .. '\\0')",
   save_row:
-    "-- Stores the reply row of record `id` (the table n) for the reads, at wkey: when the script\n-- has fields bound; a script without drops the row it cannot make. Returns the row, or nil.\nlocal function save_row(T, id, n)\n  if not BOUND_NAMES then\n    redis.call('DEL', wkey(T, id))\n    return nil\n  end\n  local row = record_text(n, BOUND_NAMES)\n  redis.call('SET', wkey(T, id), row_head() .. row)\n  return row\nend",
+    "-- Stores the reply row of record `id` (the table n) for the reads, at wkey: when the script\n-- has fields bound; a script without drops the row it cannot make. Returns the row, or nil.\nlocal function save_row(T, id, n)\n  if not BOUND_NAMES then\n    redis.call('DEL', wkey(T, id))\n    return nil\n  end\n  local row = record_text(n, BOUND_NAMES)\n  redis.call('SET', wkey(T, id), ROW_HEAD .. row)\n  return row\nend",
   record_row:
-    "-- The reply form of record `id` (see row_of), or nil when there is none. For the bound\n-- fields, its stored row when that is under their head (row_head): one GET, where the\n-- hash's fields cost the server an HMGET of every field and the row's making. The stored\n-- row comes whole, its head included: the client reads a row from after the head's NUL\n-- (RowReader.read), where cutting it here would copy the row once more per record.\nlocal function record_row(T, id, names)\n  if names == BOUND_NAMES then\n    local row = redis.call('GET', wkey(T, id))\n    if row then\n      local head = row_head()\n      if string.sub(row, 1, #head) == head then return row end\n    end\n  end\n  local v = redis.call('HMGET', rkey(T, id), unpack(names))\n  if not v[1] then return nil end\n  return row_of(v, names)\nend",
+    "-- The reply form of record `id` (see row_of), or nil when there is none. For the bound\n-- fields, its stored row when that is under their head (ROW_HEAD): one GET, where the\n-- hash's fields cost the server an HMGET of every field and the row's making. The stored\n-- row comes whole, its head included: the client reads a row from after the head's NUL\n-- (RowReader.read), where cutting it here would copy the row once more per record. The\n-- head is looked for in place (a plain find that starts at the row's first byte), not cut\n-- off and compared: a list page of 50 rows costs the server 2 to 3 % less.\nlocal function record_row(T, id, names)\n  if names == BOUND_NAMES then\n    local row = redis.call('GET', wkey(T, id))\n    if row and string.find(row, ROW_HEAD, 1, true) == 1 then return row end\n  end\n  local v = redis.call('HMGET', rkey(T, id), unpack(names))\n  if not v[1] then return nil end\n  return row_of(v, names)\nend",
   parts_of:
     "-- The partitions a record of project p is indexed under, for liveness lv.\nlocal function parts_of(lay, p, lv)\n  if lay.g then return { lv .. ':*' } end\n  return { lv .. ':*', lv .. ':' .. p }\nend",
   token_of:
@@ -153,7 +153,7 @@ export const LUA_SCRIPTS = {
       'BOUND_NAMES',
       'row_of',
       'record_text',
-      'row_head',
+      'ROW_HEAD',
       'save_row',
       'parts_of',
       'token_of',
@@ -233,7 +233,7 @@ export const LUA_SCRIPTS = {
       'layout_of',
       'row_of',
       'record_text',
-      'row_head',
+      'ROW_HEAD',
       'save_row',
       'parts_of',
       'token_of',
@@ -275,11 +275,11 @@ export const LUA_SCRIPTS = {
     "-- One step of adding the elements a resource lacks: a field is recorded; an index or unique\n-- constraint gets the entries of every record (live and soft-deleted; unique keys for live\n-- ones). The caller repeats the call while the reply is 'more'; no call enters more than\n-- `batch` records or looks at more than `batch` keys, so the server is never blocked for\n-- long whatever the store's size.\n--\n-- An expand that adds an index or a unique constraint is recorded in the schema key as\n-- 'expand' = { s = 'build' | 'undo', indexes, uniques, fields, pending, part, at, scan }:\n--   build  from its first step, every write keeps the new elements too (kept_elements in\n--          the prelude); each step enters the next `batch` records of the id index (live\n--          partition, then deleted; `part` and `at` the cursor). A live record whose unique\n--          key a live record holding the same values has is a clash: both ids go to the\n--          set T .. 'expanding:clash' (members '<n>\\0<id>', n the constraint's place in\n--          uniques). At the end, with no clash, the elements become applied at once.\n--   undo   after a clash: writes no longer keep the elements; each step unlinks the keys of\n--          the new indexes and constraints found by the next SCAN steps (`scan` the\n--          cursor), so nothing of the call stays applied; then the clash is reported.\n-- The state lives in the server, so a step cut short (a crash, a timeout) changes nothing\n-- and any later call goes on from where the last completed step left; callers asking for\n-- the same elements share the work.\n--\n-- KEYS[1] the schema key. ARGV: T, global '1'/'0', base (the elements JSON recorded when\n-- none are), the elements JSON to add, batch.\n-- Reply: {'ok'} when the elements asked for are applied | {'more'} | {'violation', the\n-- constraint's fields joined by ',', ids...} when a constraint asked for is violated |\n-- {'contracting'} when a contract is in progress (the caller finishes it first).\nlocal T, lay = ARGV[1], { g = ARGV[2] == '1' }\nlocal batch = tonumber(ARGV[5])\nlocal applied = schema_load(KEYS[1], ARGV[3])\nlocal ask = cjson.decode(ARGV[4])\nlocal clash_key = T .. 'expanding:clash'\n\nlocal function index_name(i) return 'i:' .. i.field .. ':' .. i.kind end\nlocal function unique_name(u) return 'u:' .. table.concat(u, ',') end\n\n-- What of the call's elements is not applied yet: indexes, uniques, fields (each once).\nlocal function missing()\n  local have = {}\n  for _, f in ipairs(applied.fields) do have['f:' .. f] = true end\n  for _, i in ipairs(applied.indexes) do have[index_name(i)] = true end\n  for _, u in ipairs(applied.uniques) do have[unique_name(u)] = true end\n  local out = { indexes = {}, uniques = {}, fields = {} }\n  for _, i in ipairs(ask.indexes or {}) do\n    if not have[index_name(i)] then\n      have[index_name(i)] = true\n      out.indexes[#out.indexes + 1] = i\n    end\n  end\n  for _, u in ipairs(ask.uniques or {}) do\n    if not have[unique_name(u)] then\n      have[unique_name(u)] = true\n      out.uniques[#out.uniques + 1] = u\n    end\n  end\n  for _, f in ipairs(ask.fields or {}) do\n    if not have['f:' .. f] then\n      have['f:' .. f] = true\n      out.fields[#out.fields + 1] = f\n    end\n  end\n  return out\nend\n\n-- Records fields and pending fields as applied (no entries to make).\nlocal function apply_fields(fields, pending)\n  for _, f in ipairs(fields) do applied.fields[#applied.fields + 1] = f end\n  applied.pending = pending_after(applied.fields, applied.pending, pending)\nend\n\nlocal function save()\n  redis.call('SET', KEYS[1], cjson.encode(applied))\nend\n\n-- A contract in progress (contract.lua) finishes first: its steps unlink the keys of the\n-- elements it drops, which this expand might be adding again.\nif type(applied.contract) == 'table' then return { 'contracting' } end\n\nlocal x = applied.expand\nif type(x) ~= 'table' then\n  local m = missing()\n  if #m.indexes == 0 and #m.uniques == 0 then\n    apply_fields(m.fields, ask.pending)\n    save()\n    return { 'ok' }\n  end\n  x = {\n    s = 'build', indexes = m.indexes, uniques = m.uniques, fields = m.fields,\n    pending = ask.pending or {}, part = 'l', at = '-', scan = '0',\n  }\n  applied.expand = x\n  redis.call('DEL', clash_key)\n  -- This step only records the expand: from now on every write keeps its elements.\n  save()\n  return { 'more' }\nend\n\n-- Enters record r (id) in the new elements; notes the clashes of its unique keys.\nlocal function enter(id, r)\n  local key = rkey(T, id)\n  local p, lv = r.projectId or 'null', r.deletedAt == 'null' and 'l' or 'd'\n  for _, i in ipairs(x.indexes) do\n    local f = i.field\n    if i.kind == 'sort' then\n      local tok = token_of(r[f])\n      if r['~s:' .. f] ~= tok then index_sort(T, lay, f, id, r['~s:' .. f], p, lv, false) end\n      if tok then\n        redis.call('HSET', key, '~s:' .. f, tok)\n        index_sort(T, lay, f, id, tok, p, lv, true)\n      end\n    elseif f ~= 'projectId' then\n      local v = r[f] or 'null'\n      if r['~e:' .. f] and r['~e:' .. f] ~= v then index_eq(T, lay, f, id, r['~e:' .. f], p, lv, false) end\n      redis.call('HSET', key, '~e:' .. f, v)\n      index_eq(T, lay, f, id, v, p, lv, true)\n    end\n  end\n  if lv ~= 'l' then return end\n  for n, u in ipairs(x.uniques) do\n    local k = unique_key(T, u, r)\n    if k then\n      local holder = redis.call('GET', k)\n      local h = holder and holder ~= id and load(rkey(T, holder))\n      if h and h.deletedAt == 'null' and unique_key(T, u, h) == k then\n        redis.call('SADD', clash_key, n .. SEP .. holder, n .. SEP .. id)\n      else\n        if holder ~= id then redis.call('SET', k, id) end\n        redis.call('HSET', key, '~u:' .. table.concat(u, ','), k)\n      end\n    end\n  end\nend\n\n-- Whether the call's elements are all applied now (after the expand in progress ended).\nlocal function covered()\n  local m = missing()\n  return #m.indexes == 0 and #m.uniques == 0 and #m.fields == 0\nend\n\nif x.s == 'build' then\n  local ids, through = id_walk_step(T, x, batch)\n  for _, id in ipairs(ids) do\n    local r = load(rkey(T, id))\n    if r then enter(id, r) end\n  end\n  if through and redis.call('EXISTS', clash_key) == 1 then\n    x.s = 'undo'\n  elseif through then\n    -- Every record is entered, and writes kept the entries meanwhile: applied at once.\n    for _, i in ipairs(x.indexes) do applied.indexes[#applied.indexes + 1] = i end\n    for _, u in ipairs(x.uniques) do applied.uniques[#applied.uniques + 1] = u end\n    apply_fields(x.fields, x.pending)\n    applied.expand = nil\n    save()\n    return { covered() and 'ok' or 'more' }\n  end\n  save()\n  return { 'more' }\nend\n\n-- Undo: unlink the keys of the new elements, a few SCAN calls per step.\nx.scan = unlink_elements_step(T, x.indexes, x.uniques, x.scan, batch)\nif x.scan ~= '0' then\n  save()\n  return { 'more' }\nend\n\n-- Undone: report the first constraint (of the expand's) that live records violate, with\n-- every id of it, when the call asked for it.\nlocal first, ids = nil, {}\nfor _, m in ipairs(redis.call('SMEMBERS', clash_key)) do\n  local sep = string.find(m, SEP, 1, true)\n  local n, id = tonumber(string.sub(m, 1, sep - 1)), string.sub(m, sep + 1)\n  if not first or n < first then first, ids = n, {} end\n  if n == first then ids[#ids + 1] = id end\nend\nredis.call('DEL', clash_key)\napplied.expand = nil\nsave()\nlocal violated = first and x.uniques[first]\nif violated then\n  for _, u in ipairs(ask.uniques or {}) do\n    if unique_name(u) == unique_name(violated) then\n      return { 'violation', table.concat(violated, ','), unpack(ids) }\n    end\n  end\nend\nreturn { 'more' }\n",
   ),
   fetch: script(
-    ['rkey', 'wkey', 'BOUND_NAMES', 'row_of', 'row_head', 'record_row', 'read_names'],
+    ['rkey', 'wkey', 'BOUND_NAMES', 'row_of', 'ROW_HEAD', 'record_row', 'read_names'],
     '-- Reads several records in one round trip.\n-- KEYS[1] unused (routes the call). ARGV: T, the fields of the reply (see read_names), then ids.\n-- Reply: one row per id that has a record (see record_row), in the order of the ids.\nlocal T = ARGV[1]\nlocal names, i = read_names(2)\nlocal out = {}\nfor k = i, #ARGV do out[#out + 1] = record_row(T, ARGV[k], names) end\nreturn out\n',
   ),
   get: script(
-    ['rkey', 'wkey', 'BOUND_NAMES', 'row_of', 'row_head', 'record_row', 'read_names'],
+    ['rkey', 'wkey', 'BOUND_NAMES', 'row_of', 'ROW_HEAD', 'record_row', 'read_names'],
     "-- One record in its reply form (record_row), or nil when there is none: what a get reads.\n-- The driver loads it with the reply's fields bound (see BOUND_NAMES), so a call sends the\n-- key, the base and the id: an HMGET of the fields from the client would send every name\n-- and get a reply string per field, which costs the client about twice the whole call.\n-- KEYS[1] the record key. ARGV: T, id, the fields of the reply (see read_names).\n-- Reply: the record's row (a stored one with its head, see record_row), or nil.\nlocal names = read_names(3)\nreturn record_row(ARGV[1], ARGV[2], names)\n",
   ),
   insert: script(
@@ -296,7 +296,7 @@ export const LUA_SCRIPTS = {
       'layout_of',
       'row_of',
       'record_text',
-      'row_head',
+      'ROW_HEAD',
       'save_row',
       'parts_of',
       'token_of',
@@ -333,7 +333,7 @@ export const LUA_SCRIPTS = {
       'eq_id',
       'BOUND_NAMES',
       'row_of',
-      'row_head',
+      'ROW_HEAD',
       'record_row',
       'read_parts',
       'read_preds',
@@ -418,7 +418,7 @@ export const LUA_SCRIPTS = {
       'layout_of',
       'row_of',
       'record_text',
-      'row_head',
+      'ROW_HEAD',
       'save_row',
       'parts_of',
       'token_of',
@@ -449,7 +449,7 @@ export const LUA_SCRIPTS = {
       'layout_of',
       'row_of',
       'record_text',
-      'row_head',
+      'ROW_HEAD',
       'save_row',
       'parts_of',
       'token_of',
@@ -489,7 +489,7 @@ export const LUA_SCRIPTS = {
       'layout_of',
       'row_of',
       'record_text',
-      'row_head',
+      'ROW_HEAD',
       'save_row',
       'parts_of',
       'token_of',
