@@ -211,8 +211,8 @@ describe('the generated scripts', () => {
 
   it('finds a definition a script misses among its globals', async () => {
     const copy = preludeParts(prelude).definitions.find((d) => d.names[0] === 'copy')!;
-    expect(LUA_SCRIPTS.update).toContain(copy.text);
-    const globals = await globalsOf(LUA_SCRIPTS.update.replace(copy.text, ''));
+    expect(LUA_SCRIPTS.delete).toContain(copy.text);
+    const globals = await globalsOf(LUA_SCRIPTS.delete.replace(copy.text, ''));
     expect(globals.has('copy')).toBe(true);
   });
 
