@@ -268,6 +268,16 @@ const MIN_THROUGHPUT_SLICE_MS = 30;
 /** Slices per throughput block at most. */
 const MAX_THROUGHPUT_SLICES = 10;
 
+/**
+ * The shortest block of the warm-up round, in ms: a full run's block. With `--quick`'s
+ * 60 ms blocks, a warm-up round as long as the others left polystore's code still being
+ * compiled in the first recorded round. There, each p50 ratio against the median of the
+ * other rounds was, on median over the ratios, 1.06, 1.05 and 1.06 in the quick runs t1,
+ * t2 and r1 (1.01 in r2, n1, n2; 1.00 in four full runs), and that round was polystore's
+ * worst for 44 of the 94 p50 ratios of t1 and t2 (1 in 5 by chance).
+ */
+export const WARMUP_ROUND_MIN_MS = 300;
+
 /** Slices of a throughput block of `timeMs`: one per 30 ms, 10 at most, at least one. */
 export function throughputSlices(timeMs: number): number {
   return Math.max(1, Math.min(MAX_THROUGHPUT_SLICES, Math.floor(timeMs / MIN_THROUGHPUT_SLICE_MS)));
@@ -316,11 +326,13 @@ export async function measureRounds(
     }
   };
   const slices = latencySlices(options.timeMs);
-  const sliceMs = options.timeMs / slices;
   const sliceMin = Math.ceil(options.minIterations / slices);
-  // Round -1 is the warm-up round: measured as the others, its figures dropped.
+  // Round -1 is the warm-up round: measured as the others, its figures dropped, its blocks
+  // at least WARMUP_ROUND_MIN_MS long.
   for (let round = -1; round < options.rounds; round++) {
     const recorded = round >= 0;
+    const timeMs = recorded ? options.timeMs : Math.max(options.timeMs, WARMUP_ROUND_MIN_MS);
+    const sliceMs = timeMs / slices;
     // The latency blocks, interleaved: every task warms up, then each slice runs one piece
     // of every task's block, in a new random order. A task's round figures are those of
     // its slices together (p50 over their calls; CPU and server time summed over them).
@@ -376,7 +388,7 @@ export async function measureRounds(
       for (const t of shuffled(tasks)) {
         await guarded(t, 'throughputError', async () => {
           const w = wave.get(t.name) as { latencies: number[]; wallMs: number };
-          const c = await concurrentBlock(t.fn, options.timeMs / waves, options.concurrency);
+          const c = await concurrentBlock(t.fn, timeMs / waves, options.concurrency);
           for (const v of c.latencies) w.latencies.push(v);
           w.wallMs += c.wallMs;
         });

@@ -12,7 +12,13 @@ import {
   type Spread,
   scaleRatios,
 } from './goals.js';
-import { latencySlices, type Outcome, type RoundTrips, throughputSlices } from './measure.js';
+import {
+  latencySlices,
+  type Outcome,
+  type RoundTrips,
+  throughputSlices,
+  WARMUP_ROUND_MIN_MS,
+} from './measure.js';
 import { OPERATION_LABELS, type Operation } from './operation.js';
 import type { BackendResult, Cell } from './run-backend.js';
 
@@ -87,7 +93,7 @@ export function renderMarkdown(report: BenchReport): string {
   out();
   out(
     `${report.startedAt}, ${report.seconds} s. ${machine.cores} × ${machine.cpus}, ${machine.memoryGb} GB, Node ${machine.node} (${machine.platform}), load average ${machine.load[0]} at the start, ${machine.load[1]} at the end. ` +
-      `${config.measure.rounds} rounds after one warm-up round that is not recorded; in each round every subject (polystore, raw drivers, peers) runs one latency block (calls one at a time, ${config.measure.timeMs} ms after ${config.measure.warmupMs} ms warmup, cut into ${latencySlices(config.measure.timeMs)} slices that alternate between the subjects) and then one throughput block (${config.measure.concurrency} calls in flight, as long, in ${throughputSlices(config.measure.timeMs)} alternating slices), the subjects in a new random order in every slice, on the same server, in the same process; each backend runs in a process of its own. ` +
+      `${config.measure.rounds} rounds after one warm-up round that is not recorded (its blocks at least ${WARMUP_ROUND_MIN_MS} ms); in each round every subject (polystore, raw drivers, peers) runs one latency block (calls one at a time, ${config.measure.timeMs} ms after ${config.measure.warmupMs} ms warmup, cut into ${latencySlices(config.measure.timeMs)} slices that alternate between the subjects) and then one throughput block (${config.measure.concurrency} calls in flight, as long, in ${throughputSlices(config.measure.timeMs)} alternating slices), the subjects in a new random order in every slice, on the same server, in the same process; each backend runs in a process of its own. ` +
       'Figures are medians over the rounds (p99 over all samples pooled); a ratio is taken within each round, reported as median [lowest–highest round], and a goal counts as met only if every round meets it. ' +
       `Client CPU is \`process.cpuUsage\` (user + system) per call at concurrency 1; server time per call is PostgreSQL's \`pg_stat_statements\` (planning + execution) or Redis's \`INFO commandstats\` (usec of every command), where the server can say. Round trips counted over ${config.roundTripCalls} calls by a loopback TCP proxy. ` +
       'Servers are the @polystore/testing throwaway servers on this machine (durability off; ZooKeeper with a 2 GB heap), started and stopped by the run. ' +
