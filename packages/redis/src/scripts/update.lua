@@ -78,6 +78,10 @@ end
 local p = before('projectId')
 -- The partitions of the record's sort entries, made once for every field's moves.
 local parts = parts_of(lay, p, 'l')
+-- A sort field of the applied indexes the caller does not sort by comes without its token:
+-- a changed value gets the one it has (token_of, layout.ts sortToken's encoding), and so
+-- does a record an older client wrote with no token (and no entry) before this one kept
+-- such indexes.
 for _, f in ipairs(lay.s) do
   local tf = '~s:' .. f
   local a, b = before(tf), n[tf]
@@ -98,6 +102,9 @@ for _, f in ipairs(lay.s) do
     end
   end
 end
+-- An equality entry is found by '~e:<field>', the value it was entered under. A record an
+-- older definition wrote after expand added the index has none and no entry: it is
+-- entered now, even when the field does not change (an upgrade fills in new fields).
 for _, f in ipairs(lay.e) do
   local ef = '~e:' .. f
   local entered, b = before(ef), n[f] or 'null'
