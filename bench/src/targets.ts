@@ -85,7 +85,7 @@ export const TARGETS: Readonly<Record<BackendName, BackendTarget>> = {
     // 140 MB) and slows its writes while the child copies, which lands on whichever
     // subject's slice is running. In 64,000 creates on one server, the two rewrites fell in
     // blocks of 2,000 raw creates whose p99 went from about 0.5 to 2.4 and 3.0 ms. The AOF
-    // is still written, as before.
+    // is still written, as before. The scale load turns the rewrites back on (redisLoader).
     start: async () =>
       started(
         await startRedis({ appendfsync: 'no', settings: { 'auto-aof-rewrite-percentage': 0 } }),
